@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs and starts what the integration tests need on a bare Debian machine: a Docker engine and
+# a local image registry on 127.0.0.1:5001. Idempotent: anything already running is left alone.
+# No image can be pulled on these machines (see ../shared/design/FACTS.md), so the registry is
+# Debian's docker-registry binary, not the registry:2 image.
+set -euo pipefail
+
+REGISTRY_PORT="${MLKUBE_TEST_REGISTRY_PORT:-5001}"
+STATE_DIR="${MLKUBE_STATE_DIR:-/var/lib/mlkube-test}"
+need_packages=()
+command -v dockerd >/dev/null || need_packages+=(docker.io)
+command -v docker-registry >/dev/null || need_packages+=(docker-registry)
+command -v debootstrap >/dev/null || need_packages+=(debootstrap)
+command -v tmux >/dev/null || need_packages+=(tmux)
+if [ ${#need_packages[@]} -gt 0 ]; then
+  echo "setup-engine: installing ${need_packages[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
+fi
+
+mkdir -p "$STATE_DIR"
+if ! docker info >/dev/null 2>&1; then
+  echo "setup-engine: starting dockerd (log: $STATE_DIR/dockerd.log)"
+  # setsid: the engine must outlive the shell that started it (CI runs this from a script).
+  setsid dockerd --storage-driver overlay2 >"$STATE_DIR/dockerd.log" 2>&1 < /dev/null &
+  for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || { echo "setup-engine: dockerd did not start"; tail -20 "$STATE_DIR/dockerd.log"; exit 1; }
+fi
+echo "setup-engine: docker engine $(docker version --format '{{.Server.Version}}') is up"
+
+if ! curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1; then
+  mkdir -p "$STATE_DIR/registry"
+  cat >"$STATE_DIR/registry.yml" <<YAML
+version: 0.1
+log: { level: warn }
+storage:
+  filesystem: { rootdirectory: $STATE_DIR/registry }
+  delete: { enabled: true }
+http:
+  addr: 127.0.0.1:$REGISTRY_PORT
+YAML
+  echo "setup-engine: starting registry on 127.0.0.1:$REGISTRY_PORT"
+  setsid docker-registry serve "$STATE_DIR/registry.yml" >"$STATE_DIR/registry.log" 2>&1 < /dev/null &
+  for _ in $(seq 1 40); do curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null 2>&1 && break; sleep 0.25; done
+  curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null || { echo "setup-engine: registry did not start"; cat "$STATE_DIR/registry.log"; exit 1; }
+fi
+echo "setup-engine: registry answers on 127.0.0.1:$REGISTRY_PORT"

@@ -1,0 +1,44 @@
+import { loadConfig, parseBuildArgs } from "../config/load.js";
+import { connectDocker, ensureDockerReachable } from "../adapters/docker/client.js";
+import { ImageBuilder, type BuildEvent } from "../adapters/docker/build.js";
+import { buildRequestFor } from "../adapters/docker/build-request.js";
+
+export interface BuildCommandOptions {
+  buildArg: string[];
+  json?: boolean;
+}
+
+/** `mlkube build [DIR]`: one build; the reference on stdout, progress on stderr. */
+export async function runBuildCommand(dir: string, options: BuildCommandOptions): Promise<number> {
+  const config = await loadConfig(dir, { buildArgs: parseBuildArgs(options.buildArg) });
+  const docker = connectDocker();
+  await ensureDockerReachable(docker);
+
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const result = await new ImageBuilder(docker.client).build(buildRequestFor(config), {
+      signal: controller.signal,
+      onEvent: options.json ? undefined : (event) => printProgress(event),
+    });
+    if (options.json) {
+      process.stdout.write(`${JSON.stringify({ reference: result.reference, imageId: result.imageId, cached: result.cached, durationMs: Math.round(result.durationMs), totalSteps: result.totalSteps, cachedSteps: result.cachedSteps, contextBytes: result.contextBytes })}\n`);
+    } else {
+      const how = result.cached ? "unchanged, image already built" : `built in ${(result.durationMs / 1000).toFixed(1)} s, ${result.cachedSteps}/${result.totalSteps} steps from cache`;
+      process.stderr.write(`${how}\n`);
+      process.stdout.write(`${result.reference}\n`);
+    }
+    return 0;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function printProgress(event: BuildEvent): void {
+  if (event.type === "step") process.stderr.write(`step ${event.step}/${event.totalSteps}: ${event.instruction}\n`);
+  else if (event.type === "cache-hit") process.stderr.write(`  (cached)\n`);
+  else if (event.type === "output") process.stderr.write(`  ${event.line}\n`);
+}

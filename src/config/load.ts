@@ -1,0 +1,169 @@
+/**
+ * Loads a model directory's configuration: mlkube.yaml if there is one, otherwise nothing but the
+ * Dockerfile (zero configuration). Everything after this works with a ResolvedConfig: validated,
+ * defaults filled in, paths absolute.
+ */
+import { readFile, stat } from "node:fs/promises";
+import { basename, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LineCounter, parseDocument } from "yaml";
+import { UserError } from "../errors.js";
+import { exposedPort } from "./dockerfile-port.js";
+import { configErrorMap, displayPath, issueDetails, writtenAt, yamlErrorDetails } from "./errors.js";
+import { configSchema, type Config } from "./schema.js";
+
+export { parseBuildArgs } from "./build-args.js";
+
+export const CONFIG_FILE_NAMES = ["mlkube.yaml", "mlkube.yml"] as const;
+
+/** The configuration every command works with. */
+export type ResolvedConfig = Omit<Config, "name" | "port" | "image"> & {
+  /** Absolute path of the model directory. */
+  dir: string;
+  /** Absolute path of mlkube.yaml, or null when the directory has none (zero configuration). */
+  configFile: string | null;
+  /** mlkube.yaml's name, or the directory name made DNS-safe. */
+  name: string;
+  /** mlkube.yaml's port, or the first TCP port the Dockerfile EXPOSEs. */
+  port: number;
+  image: { repository: string };
+};
+
+export interface LoadOverrides {
+  /** From --build-arg; these win over build.args in mlkube.yaml. */
+  buildArgs?: Readonly<Record<string, string>>;
+}
+
+export async function loadConfig(dir: string, overrides: LoadOverrides = {}): Promise<ResolvedConfig> {
+  const modelDir = resolve(dir);
+  await assertDirectory(dir, modelDir);
+  const configFile = await findConfigFile(modelDir);
+  const config = configFile ? parseConfig(await readFile(configFile, "utf8"), displayPath(configFile)) : configSchema.parse({});
+
+  // Every relative path in mlkube.yaml is relative to the file, i.e. to the model directory.
+  const at = (path: string) => resolve(modelDir, path);
+  const name = config.name ?? nameFromDirectory(basename(modelDir));
+  const build = {
+    ...config.build,
+    context: at(config.build.context),
+    dockerfile: at(config.build.dockerfile),
+    args: { ...config.build.args, ...overrides.buildArgs },
+  };
+  const port = config.port ?? (await portFromDockerfile(build, modelDir, configFile));
+
+  return {
+    dir: modelDir,
+    configFile,
+    name,
+    namespace: config.namespace,
+    image: { repository: config.image.repository ?? name },
+    port,
+    build,
+    service: config.service,
+    deploy: config.deploy,
+    cluster: config.cluster,
+    watch: config.watch,
+    manifests: config.manifests.map(at),
+    tests: config.tests.map((test) => ({ ...test, bodyFile: test.bodyFile === undefined ? undefined : at(test.bodyFile) })),
+    requests: config.requests === undefined ? undefined : at(config.requests),
+  };
+}
+
+/**
+ * Parses and validates the text of an mlkube.yaml. Throws one UserError listing every problem,
+ * each with file:line:column, so a user can fix them all in one go.
+ */
+export function parseConfig(text: string, shownAs: string): Config {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    throw configError(shownAs, yamlErrorDetails(doc.errors, shownAs), `Fix the YAML syntax at the position shown in ${shownAs}.`);
+  }
+  let data: unknown;
+  try {
+    // An empty file (or one with only comments) is an empty configuration.
+    data = doc.toJS() ?? {};
+  } catch (error) {
+    // toJS throws for aliases it cannot expand: an unknown anchor, or far too many expansions.
+    throw configError(shownAs, [`${shownAs}:1:1 ${error instanceof Error ? error.message : String(error)}`], `Check the YAML anchors (&name) and aliases (*name) in ${shownAs}.`);
+  }
+  const source = { displayPath: shownAs, text, doc, lineCounter };
+  const result = configSchema.safeParse(data, { error: configErrorMap((path) => writtenAt(source, path)) });
+  if (!result.success) {
+    throw configError(shownAs, issueDetails(result.error.issues, source), `Correct the fields listed above in ${shownAs}; ${schemaHint()}.`);
+  }
+  return result.data;
+}
+
+function configError(shownAs: string, details: string[], hint: string): UserError {
+  const count = details.length === 1 ? "1 error" : `${details.length} errors`;
+  return new UserError("config", `${shownAs} has ${count}`, { details, hint });
+}
+
+function schemaHint(): string {
+  // schema/ sits next to dist/ and src/ in the package, so this works from both.
+  const schemaFile = fileURLToPath(new URL("../../schema/mlkube.schema.json", import.meta.url));
+  return `for completion and checks in your editor, start the file with "# yaml-language-server: $schema=${schemaFile}"`;
+}
+
+/** A directory name made into a DNS-1123 label: `My_Model.v2` becomes `my-model-v2`. */
+export function nameFromDirectory(directoryName: string): string {
+  const name = directoryName
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "") // accents: "modèle" becomes "modele", not "mod-le"
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+/, "")
+    .replace(/^(?=[0-9])/, "model-") // a Service name must start with a letter: "3d-unet" becomes "model-3d-unet"
+    .slice(0, 63)
+    .replace(/-+$/, "");
+  return name === "" ? "model" : name;
+}
+
+async function assertDirectory(given: string, modelDir: string): Promise<void> {
+  const info = await stat(modelDir).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new UserError("usage", `${given} ${info ? "is not a directory" : "does not exist"}.`, {
+      hint: "Pass the model directory, the one with the Dockerfile (and mlkube.yaml, if any), e.g. 'mlkube dev ./my-model'.",
+    });
+  }
+}
+
+async function findConfigFile(modelDir: string): Promise<string | null> {
+  const found: string[] = [];
+  for (const fileName of CONFIG_FILE_NAMES) {
+    const file = resolve(modelDir, fileName);
+    if (await stat(file).then((info) => info.isFile(), () => false)) found.push(file);
+  }
+  if (found.length > 1) {
+    throw new UserError("config", `${displayPath(modelDir)} has both mlkube.yaml and mlkube.yml.`, {
+      hint: "Keep one of them (mlkube.yaml) and delete the other.",
+    });
+  }
+  return found[0] ?? null;
+}
+
+async function portFromDockerfile(build: ResolvedConfig["build"], modelDir: string, configFile: string | null): Promise<number> {
+  const shownAs = displayPath(build.dockerfile);
+  let text: string;
+  try {
+    text = await readFile(build.dockerfile, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "EISDIR") throw error;
+    if (configFile === null) {
+      throw new UserError("dockerfile", `${displayPath(modelDir)} has no Dockerfile and no mlkube.yaml: it is not a model directory.`, {
+        hint: "Run mlkube on the directory that holds your model server's Dockerfile, or add a Dockerfile here.",
+      });
+    }
+    throw new UserError("dockerfile", `${shownAs} does not exist (build.dockerfile in ${displayPath(configFile)}).`, {
+      hint: `Create it, or set build.dockerfile in ${displayPath(configFile)} to your Dockerfile's path (relative to mlkube.yaml).`,
+    });
+  }
+  const exposed = exposedPort(text, { buildArgs: build.args, target: build.target, displayPath: shownAs });
+  if (exposed) return exposed.port;
+  const config = configFile ? `${displayPath(configFile)} sets no port:` : "there is no mlkube.yaml";
+  throw new UserError("config", `mlkube cannot tell which port the model listens on: ${config}, and ${shownAs} has no EXPOSE.`, {
+    hint: `Add "port: 8080" (your server's port) to mlkube.yaml, or "EXPOSE 8080" to ${shownAs}.`,
+  });
+}

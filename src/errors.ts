@@ -1,0 +1,40 @@
+/**
+ * Errors a user can act on. Each carries a kind (for scripts and the UI), the message (what went
+ * wrong, where), and a separate hint (the exact command or setting that fixes it), so the UI can
+ * show the fix on its own line. Anything that is not a UserError is a bug in mlkube and is
+ * reported as one.
+ */
+export type ErrorKind =
+  | "config"
+  | "dockerfile"
+  | "build"
+  | "docker-unavailable"
+  | "cancelled"
+  | "usage"
+  | "not-implemented";
+
+export class UserError extends Error {
+  readonly kind: ErrorKind;
+  readonly hint: string | undefined;
+  /** Extra lines shown under the message (e.g. one line per config error). */
+  readonly details: readonly string[];
+
+  constructor(kind: ErrorKind, message: string, options: { hint?: string; details?: readonly string[]; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = "UserError";
+    this.kind = kind;
+    this.hint = options.hint;
+    this.details = options.details ?? [];
+  }
+}
+
+export function isUserError(error: unknown): error is UserError {
+  return error instanceof UserError;
+}
+
+/** True for the errors an AbortSignal produces, whichever library raised them. */
+export function isAbortError(error: unknown): boolean {
+  if (error instanceof UserError) return error.kind === "cancelled";
+  const name = (error as { name?: unknown } | null)?.name;
+  return name === "AbortError";
+}

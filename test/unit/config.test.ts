@@ -1,0 +1,319 @@
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { UserError } from "../../src/errors.js";
+import { loadConfig, nameFromDirectory, parseConfig } from "../../src/config/load.js";
+
+const temporaryDirs: string[] = [];
+
+/** A model directory with the given files, removed after the test. */
+async function modelDir(files: Record<string, string>, name = "iris-model"): Promise<string> {
+  const parent = await mkdtemp(join(tmpdir(), "mlkube-config-"));
+  temporaryDirs.push(parent);
+  const dir = join(parent, name);
+  await mkdir(dir);
+  for (const [file, content] of Object.entries(files)) {
+    await mkdir(dirname(join(dir, file)), { recursive: true });
+    await writeFile(join(dir, file), content);
+  }
+  return dir;
+}
+
+afterEach(async () => {
+  await Promise.all(temporaryDirs.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+async function rejection(promise: Promise<unknown>): Promise<UserError> {
+  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  if (!(error instanceof UserError)) throw new Error(`expected a UserError, got ${String(error)}`);
+  return error;
+}
+
+function parseError(text: string): UserError {
+  try {
+    parseConfig(text, "mlkube.yaml");
+  } catch (error) {
+    if (error instanceof UserError) return error;
+    throw error;
+  }
+  throw new Error("expected the configuration to be rejected");
+}
+
+const DOCKERFILE = "FROM python:3.11-slim\nEXPOSE 8080\n";
+
+describe("loadConfig defaults", () => {
+  it("fills in every default for an empty mlkube.yaml", async () => {
+    const dir = await modelDir({ Dockerfile: DOCKERFILE, "mlkube.yaml": "# nothing yet\n" });
+    const config = await loadConfig(dir);
+    expect(config).toEqual({
+      dir,
+      configFile: join(dir, "mlkube.yaml"),
+      name: "iris-model",
+      namespace: "default",
+      image: { repository: "iris-model" },
+      port: 8080,
+      build: { context: dir, dockerfile: join(dir, "Dockerfile"), args: {} },
+      service: { nodePort: 30080 },
+      deploy: {
+        replicas: 1,
+        env: {},
+        resources: { requests: {}, limits: {} },
+        probes: {
+          readiness: { path: "/", initialDelaySeconds: 0, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 3 },
+          liveness: { path: "/", initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+        },
+        rolloutTimeoutSeconds: 180,
+      },
+      cluster: { provider: "auto", name: "mlkube", registry: "auto" },
+      watch: { ignore: [], debounceMs: 150 },
+      manifests: [],
+      tests: [],
+      requests: undefined,
+    });
+  });
+
+  it("works with only a Dockerfile (zero configuration)", async () => {
+    const dir = await modelDir({ Dockerfile: "FROM python:3.11\nEXPOSE 5000/tcp 9090\n" }, "My_Model.v2");
+    const config = await loadConfig(dir);
+    expect(config.configFile).toBeNull();
+    expect(config.name).toBe("my-model-v2");
+    expect(config.image.repository).toBe("my-model-v2");
+    expect(config.port).toBe(5000);
+    expect(config.build.dockerfile).toBe(join(dir, "Dockerfile"));
+  });
+
+  it("reads mlkube.yml too", async () => {
+    const dir = await modelDir({ Dockerfile: DOCKERFILE, "mlkube.yml": "name: from-yml\n" });
+    expect((await loadConfig(dir)).name).toBe("from-yml");
+  });
+
+  it("keeps explicit values, resolves paths against the model directory and normalizes quantities", async () => {
+    const dir = await modelDir({
+      Dockerfile: DOCKERFILE,
+      "mlkube.yaml": [
+        "name: iris",
+        "port: 9000",
+        "image: {repository: localhost:5001/team/iris}",
+        "build: {context: .., dockerfile: docker/Dockerfile.dev, target: serve}",
+        "deploy:",
+        "  resources: {requests: {cpu: 0.5, memory: 256Mi}, limits: {cpu: 1, memory: 1G}}",
+        "  probes: {liveness: {path: /healthz, periodSeconds: 30}}",
+        "manifests: [k8s/, extra.yaml]",
+        "requests: recorded.jsonl",
+        "tests:",
+        "  - path: /predict",
+        "    bodyFile: samples/one.json",
+        "  - path: /health",
+        "    expect: {status: 204}",
+        "  - {name: put, method: PUT, path: /x, body: [1, 2]}",
+      ].join("\n"),
+    });
+    const config = await loadConfig(dir);
+    expect(config.name).toBe("iris");
+    expect(config.port).toBe(9000);
+    expect(config.image.repository).toBe("localhost:5001/team/iris");
+    expect(config.build).toEqual({ context: dirname(dir), dockerfile: join(dir, "docker/Dockerfile.dev"), args: {}, target: "serve" });
+    expect(config.deploy.resources).toEqual({ requests: { cpu: "0.5", memory: "256Mi" }, limits: { cpu: "1", memory: "1G" } });
+    expect(config.deploy.probes.liveness).toEqual({ path: "/healthz", initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 6 });
+    expect(config.manifests).toEqual([join(dir, "k8s"), join(dir, "extra.yaml")]);
+    expect(config.requests).toBe(join(dir, "recorded.jsonl"));
+    expect(config.tests).toEqual([
+      { name: "POST /predict", method: "POST", path: "/predict", headers: {}, body: undefined, bodyFile: join(dir, "samples/one.json"), repeat: 1, expect: { status: 200, tolerance: 0 } },
+      { name: "GET /health", method: "GET", path: "/health", headers: {}, body: undefined, bodyFile: undefined, repeat: 1, expect: { status: 204, tolerance: 0 } },
+      { name: "put", method: "PUT", path: "/x", headers: {}, body: [1, 2], bodyFile: undefined, repeat: 1, expect: { status: 200, tolerance: 0 } },
+    ]);
+  });
+
+  it("does not need the Dockerfile when the port is set", async () => {
+    const dir = await modelDir({ "mlkube.yaml": "port: 8000\n" });
+    expect((await loadConfig(dir)).port).toBe(8000);
+  });
+});
+
+describe("build arguments", () => {
+  it("merges --build-arg over build.args, and uses them for ARG in EXPOSE", async () => {
+    const dir = await modelDir({
+      Dockerfile: "ARG PORT=8000\nFROM python:3.11\nARG PORT\nEXPOSE $PORT\n",
+      "mlkube.yaml": 'build:\n  args: {PORT: "8500", MODEL: iris}\n',
+    });
+    const fromFile = await loadConfig(dir);
+    expect(fromFile.build.args).toEqual({ PORT: "8500", MODEL: "iris" });
+    expect(fromFile.port).toBe(8500);
+
+    const overridden = await loadConfig(dir, { buildArgs: { PORT: "9100", EXTRA: "1" } });
+    expect(overridden.build.args).toEqual({ PORT: "9100", MODEL: "iris", EXTRA: "1" });
+    expect(overridden.port).toBe(9100);
+  });
+});
+
+describe("names", () => {
+  it.each([
+    ["iris-model", "iris-model"],
+    ["My_Model.v2", "my-model-v2"],
+    ["--Fancy  Name--", "fancy-name"],
+    ["modèle", "modele"],
+    ["a".repeat(70), "a".repeat(63)],
+    [`${"a".repeat(62)}-b`, "a".repeat(62)],
+    ["___", "model"],
+    ["3d-unet", "model-3d-unet"], // Service names must start with a letter
+  ])("%s becomes %s", (directory, name) => {
+    expect(nameFromDirectory(directory)).toBe(name);
+  });
+});
+
+describe("configuration errors", () => {
+  it("reports a wrong type at the value, with what was expected and found", () => {
+    const error = parseError("deploy:\n  replicas: three\n");
+    expect(error.kind).toBe("config");
+    expect(error.message).toBe("mlkube.yaml has 1 error");
+    expect(error.details).toEqual(['mlkube.yaml:2:13 deploy.replicas: expected a whole number >= 0, found "three"']);
+    expect(error.hint).toContain("yaml-language-server: $schema=");
+  });
+
+  it("reports values out of range", () => {
+    expect(parseError("service:\n  nodePort: 80\n").details).toEqual(["mlkube.yaml:2:13 service.nodePort: expected a whole number from 30000 to 32767, found 80"]);
+    expect(parseError("port: 70000\n").details).toEqual(["mlkube.yaml:1:7 port: expected a whole number from 1 to 65535, found 70000"]);
+    expect(parseError("deploy: {replicas: -1}\n").details).toEqual(["mlkube.yaml:1:20 deploy.replicas: expected a whole number >= 0, found -1"]);
+  });
+
+  it("reports an unknown key at the key itself and suggests the closest known key", () => {
+    const error = parseError("deploy:\n  replica: 2\n");
+    expect(error.details).toEqual(["mlkube.yaml:2:3 deploy.replica: unknown key, did you mean `replicas`?"]);
+  });
+
+  it("lists the allowed keys when nothing is close", () => {
+    const error = parseError("service:\n  banana: 1\n");
+    expect(error.details).toEqual(["mlkube.yaml:2:3 service.banana: unknown key; the keys allowed here are `nodePort`"]);
+  });
+
+  it("reports an invalid enum value with the options and a suggestion", () => {
+    const error = parseError("cluster:\n  provider: kinde\n");
+    expect(error.details).toEqual(['mlkube.yaml:2:13 cluster.provider: expected one of "auto", "kind", "minikube", "context", found "kinde" (did you mean "kind"?)']);
+  });
+
+  it("reports Kubernetes quantities, names and registries that do not parse", () => {
+    const error = parseError([
+      "name: Iris_Model",
+      "deploy:",
+      "  resources:",
+      "    limits: {memory: 256MB, cpu: true}",
+      "cluster: {registry: 'bad host!'}",
+    ].join("\n"));
+    expect(error.details).toEqual([
+      'mlkube.yaml:1:7 name: expected a DNS-1035 label (starts with a lowercase letter; then letters, digits and "-", at most 63 characters, e.g. "iris-model"), found "Iris_Model"',
+      'mlkube.yaml:4:22 deploy.resources.limits.memory: expected a Kubernetes quantity such as "500m", "1", "256Mi" or "1G", found "256MB"',
+      'mlkube.yaml:4:34 deploy.resources.limits.cpu: expected a Kubernetes quantity such as "500m", "1", "256Mi" or "1G", found true',
+      'mlkube.yaml:5:21 cluster.registry: expected "auto", "off", or a registry address host[:port] such as "localhost:5001", found "bad host!"',
+    ]);
+  });
+
+  it("shows numbers as written and says to quote them where a string is expected", () => {
+    const error = parseError("build:\n  args:\n    PYTHON_VERSION: 3.10\n");
+    expect(error.details).toEqual(["mlkube.yaml:3:21 build.args.PYTHON_VERSION: expected a string, found 3.10 (put it in quotes to make it a string)"]);
+  });
+
+  it("reports YAML syntax errors with line and column", () => {
+    const error = parseError("name: iris\ndeploy:\n  replicas: [1\n  env: {}\n");
+    expect(error.message).toBe("mlkube.yaml has 1 error");
+    expect(error.details).toEqual(["mlkube.yaml:4:3 Flow sequence in block collection must be sufficiently indented and end with a ]"]);
+    expect(error.hint).toMatch(/YAML syntax/);
+    expect(parseError("name: iris\nport: a: 1\n").details).toEqual(["mlkube.yaml:2:7 Nested mappings are not allowed in compact mappings"]);
+  });
+
+  it("reports duplicate keys as YAML errors", () => {
+    expect(parseError("port: 1\nport: 2\n").details).toEqual(["mlkube.yaml:2:1 Map keys must be unique"]);
+  });
+
+  it("reports body and bodyFile together", () => {
+    const error = parseError("tests:\n  - path: /predict\n    body: {x: 1}\n    bodyFile: sample.json\n");
+    expect(error.details).toEqual(["mlkube.yaml:4:15 tests[0].bodyFile: set either `body` or `bodyFile`, not both"]);
+  });
+
+  it("reports every problem at once, in file order", () => {
+    const error = parseError([
+      "cluster:",
+      "  provider: kinde", // 2
+      "deploy:",
+      "  replica: 2", // 4
+      "  replicas: three", // 5
+      "tests:",
+      "  - path: predict", // 7
+      "    body: {x: 1}",
+      "    bodyFile: x.json", // 9
+      "    repeat: 0", // 10
+      "    expect:",
+      "      jsonPath: {'bad path': 1, 'prediction[0]': 1}", // 12
+      "  - name: missing path", // 13
+    ].join("\n"));
+    expect(error.message).toBe("mlkube.yaml has 8 errors");
+    expect(error.details).toEqual([
+      'mlkube.yaml:2:13 cluster.provider: expected one of "auto", "kind", "minikube", "context", found "kinde" (did you mean "kind"?)',
+      "mlkube.yaml:4:3 deploy.replica: unknown key, did you mean `replicas`?",
+      'mlkube.yaml:5:13 deploy.replicas: expected a whole number >= 0, found "three"',
+      'mlkube.yaml:7:11 tests[0].path: expected a path starting with "/", found "predict"',
+      "mlkube.yaml:9:15 tests[0].bodyFile: set either `body` or `bodyFile`, not both",
+      "mlkube.yaml:10:13 tests[0].repeat: expected a whole number >= 1, found 0",
+      'mlkube.yaml:12:18 tests[0].expect.jsonPath["bad path"]: the key "bad path" is not a path such as "prediction[0]" or "$.scores[1].label"',
+      'mlkube.yaml:13:5 tests[1].path: required, expected a path starting with "/"',
+    ]);
+  });
+
+  it("rejects a file that is not a mapping", () => {
+    expect(parseError("- a\n- b\n").details).toEqual(["mlkube.yaml:1:1 expected a mapping (key: value), found a list"]);
+  });
+
+  it("names the file by its path relative to the working directory, or absolute outside it", async () => {
+    const dir = await modelDir({ Dockerfile: DOCKERFILE, "mlkube.yaml": "port: web\n" });
+    const error = await rejection(loadConfig(dir));
+    expect(error.message).toBe(`${join(dir, "mlkube.yaml")} has 1 error`);
+    expect(error.details).toEqual([`${join(dir, "mlkube.yaml")}:1:7 port: expected a whole number from 1 to 65535, found "web"`]);
+  });
+});
+
+describe("missing pieces", () => {
+  it("says so when no port is set or exposed", async () => {
+    const dir = await modelDir({ Dockerfile: "FROM python:3.11\nCMD [\"python\", \"serve.py\"]\n" });
+    const error = await rejection(loadConfig(dir));
+    expect(error.kind).toBe("config");
+    expect(error.message).toMatch(/which port the model listens on: there is no mlkube\.yaml, and .*Dockerfile has no EXPOSE/);
+    expect(error.hint).toMatch(/port: 8080.*mlkube\.yaml.*EXPOSE 8080/);
+  });
+
+  it("says so when mlkube.yaml sets no port and the Dockerfile exposes none", async () => {
+    const dir = await modelDir({ Dockerfile: "FROM python:3.11\n", "mlkube.yaml": "name: iris\n" });
+    const error = await rejection(loadConfig(dir));
+    expect(error.message).toMatch(/mlkube\.yaml sets no port:, and .*Dockerfile has no EXPOSE/);
+  });
+
+  it("explains a directory with neither Dockerfile nor mlkube.yaml", async () => {
+    const dir = await modelDir({ "model.pkl": "" });
+    const error = await rejection(loadConfig(dir));
+    expect(error.kind).toBe("dockerfile");
+    expect(error.message).toMatch(/has no Dockerfile and no mlkube\.yaml/);
+  });
+
+  it("names the configured Dockerfile when it is missing", async () => {
+    const dir = await modelDir({ "mlkube.yaml": "build: {dockerfile: Dockerfile.gpu}\n" });
+    const error = await rejection(loadConfig(dir));
+    expect(error.message).toMatch(/Dockerfile\.gpu does not exist \(build\.dockerfile in .*mlkube\.yaml\)/);
+  });
+
+  it("rejects a model directory that does not exist", async () => {
+    const error = await rejection(loadConfig("/nonexistent/mlkube/model"));
+    expect(error.kind).toBe("usage");
+    expect(error.message).toBe("/nonexistent/mlkube/model does not exist.");
+  });
+
+  it("refuses to guess between mlkube.yaml and mlkube.yml", async () => {
+    const dir = await modelDir({ Dockerfile: DOCKERFILE, "mlkube.yaml": "", "mlkube.yml": "" });
+    expect((await rejection(loadConfig(dir))).message).toMatch(/has both mlkube\.yaml and mlkube\.yml/);
+  });
+});
+
+describe("YAML aliases", () => {
+  it("expands anchors and reports an unknown one as a config error", () => {
+    expect(parseConfig("deploy: {env: &env {A: '1'}}\nbuild: {args: *env}\n", "mlkube.yaml").build.args).toEqual({ A: "1" });
+    expect(parseError("build: {args: *nope}\n").details).toEqual(["mlkube.yaml:1:1 Unresolved alias (the anchor must be set before the alias): nope"]);
+  });
+});
