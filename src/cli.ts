@@ -12,6 +12,15 @@ function collectBuildArg(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+type ProviderKind = "kind" | "minikube" | "context";
+
+/** --provider and --context, shared by every command that talks to a cluster. */
+function withClusterOptions(command: Command): Command {
+  return command
+    .addOption(new Option("--provider <provider>", "cluster provider (default: detected)").choices(["kind", "minikube", "context"]))
+    .option("--context <name>", "kube context to use");
+}
+
 function notYet(command: string, issue: string) {
   return async () => {
     const { UserError } = await import("./errors.js");
@@ -33,7 +42,7 @@ export function buildProgram(): Command {
     .description("Watch a model directory; rebuild, redeploy and smoke-test it on every change (interactive)")
     .argument("[dir]", "model directory", ".")
     .option("--build-arg <KEY=VALUE>", "build argument (repeatable), as with docker build", collectBuildArg, [])
-    .addOption(new Option("--provider <provider>", "cluster provider").choices(["kind", "minikube", "context"]))
+    .addOption(new Option("--provider <provider>", "cluster provider (default: detected)").choices(["kind", "minikube", "context"]))
     .option("--context <name>", "kube context to use")
     .action(notYet("dev", "the dev-loop issue"));
 
@@ -48,18 +57,41 @@ export function buildProgram(): Command {
       process.exitCode = await runBuildCommand(dir, options);
     });
 
-  program
-    .command("up")
-    .description("Create the local cluster and image registry when missing")
-    .action(notYet("up", "the clusters issue"));
-  program
-    .command("down")
-    .description("Delete the cluster mlkube created (--all: and the registry)")
-    .action(notYet("down", "the clusters issue"));
-  program
-    .command("status")
-    .description("Show the cluster, registry, nodes, deployments and endpoint URLs")
-    .action(notYet("status", "the clusters issue"));
+  withClusterOptions(
+    program
+      .command("up")
+      .description("Create the local cluster and image registry when missing")
+      .argument("[dir]", "model directory (for its mlkube.yaml cluster settings)", ".")
+      .option("--dry-run", "print the plan (cluster configuration, registry, steps) and do nothing")
+      .option("--json", "with --dry-run, print the plan as JSON"),
+  ).action(async (dir: string, options: { provider?: ProviderKind; context?: string; dryRun?: boolean; json?: boolean }) => {
+    const { runUpCommand } = await import("./commands/up.js");
+    process.exitCode = await runUpCommand(dir, options);
+  });
+
+  withClusterOptions(
+    program
+      .command("down")
+      .description("Delete the cluster mlkube created (--all: and the registry)")
+      .argument("[dir]", "model directory (for its mlkube.yaml cluster settings)", ".")
+      .option("--all", "also remove the local registry container")
+      .option("-y, --yes", "do not ask before deleting"),
+  ).action(async (dir: string, options: { provider?: ProviderKind; context?: string; all?: boolean; yes?: boolean }) => {
+    const { runDownCommand } = await import("./commands/down.js");
+    process.exitCode = await runDownCommand(dir, options);
+  });
+
+  withClusterOptions(
+    program
+      .command("status")
+      .description("Show the cluster, registry, nodes, deployments and endpoint URLs")
+      .argument("[dir]", "model directory (for its mlkube.yaml cluster settings)", ".")
+      .option("--json", "print JSON for scripts"),
+  ).action(async (dir: string, options: { provider?: ProviderKind; context?: string; json?: boolean }) => {
+    const { runStatusCommand } = await import("./commands/status.js");
+    process.exitCode = await runStatusCommand(dir, options);
+  });
+
   program
     .command("test")
     .description("Run the prediction smoke tests against the current deployment")

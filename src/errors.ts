@@ -11,6 +11,11 @@ export type ErrorKind =
   | "docker-unavailable"
   | "cancelled"
   | "usage"
+  | "missing-tool"
+  | "command-failed"
+  | "cluster"
+  | "delivery"
+  | "manifest"
   | "not-implemented";
 
 export class UserError extends Error {

@@ -157,7 +157,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return text;
 }
 
-function position(lineCounter: LineCounter, offset: number): string {
+export function position(lineCounter: LineCounter, offset: number): string {
   const { line, col } = lineCounter.linePos(offset);
   return `${Math.max(line, 1)}:${Math.max(col, 1)}`;
 }
@@ -166,7 +166,7 @@ function position(lineCounter: LineCounter, offset: number): string {
  * Start of the node at `path`; for a missing value (a required key left out), the start of the
  * closest enclosing node that exists.
  */
-function valueOffset(doc: Document, path: readonly PropertyKey[]): number {
+export function valueOffset(doc: Document, path: readonly PropertyKey[]): number {
   for (let length = path.length; length >= 0; length--) {
     const node = length === 0 ? doc.contents : doc.getIn(path.slice(0, length), true);
     const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
@@ -176,7 +176,7 @@ function valueOffset(doc: Document, path: readonly PropertyKey[]): number {
 }
 
 /** Start of `key` itself in the mapping at `mapPath`, so unknown keys point at their own line. */
-function keyOffset(doc: Document, mapPath: readonly PropertyKey[], key: string): number {
+export function keyOffset(doc: Document, mapPath: readonly PropertyKey[], key: string): number {
   const map = mapPath.length === 0 ? doc.contents : doc.getIn(mapPath, true);
   if (isMap(map)) {
     const pair = map.items.find((item) => isScalar(item.key) && String(item.key.value) === key);

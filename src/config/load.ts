@@ -69,6 +69,20 @@ export async function loadConfig(dir: string, overrides: LoadOverrides = {}): Pr
   };
 }
 
+/** The cluster part of the configuration, for up/down/status, which also work outside a model directory. */
+export interface ClusterSettings {
+  cluster: Config["cluster"];
+  service: Config["service"];
+}
+
+export async function loadClusterSettings(dir: string): Promise<ClusterSettings> {
+  const modelDir = resolve(dir);
+  await assertDirectory(dir, modelDir);
+  const configFile = await findConfigFile(modelDir);
+  const config = configFile ? parseConfig(await readFile(configFile, "utf8"), displayPath(configFile)) : configSchema.parse({});
+  return { cluster: config.cluster, service: config.service };
+}
+
 /**
  * Parses and validates the text of an mlkube.yaml. Throws one UserError listing every problem,
  * each with file:line:column, so a user can fix them all in one go.

@@ -1,0 +1,236 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { chooseDelivery, podImageFor, pushReferenceFor } from "../../core/delivery.js";
+import type { ProviderChoice } from "../../core/provider-choice.js";
+import { UserError } from "../../errors.js";
+import type { DockerConnection } from "../docker/client.js";
+import { execInContainer, writeFileInContainer } from "../docker/container-exec.js";
+import { pushImage } from "../docker/push.js";
+import type { Exec } from "../exec.js";
+import { connectKube, ensureKubeReachable, kubeContexts, readKubeConfig, type KubeAccess } from "../kube/client.js";
+import { announceRegistry, readAnnouncedRegistry } from "../kube/registry-hosting.js";
+import { mappedPortEndpoint, portForwardEndpoint } from "./endpoint.js";
+import { connectRegistry, ensureRegistry, registryRunning, removeRegistry, type RegistrySettings } from "./local-registry.js";
+import type { BuiltImage, ClusterProvider, ClusterStatus, DeliveryResult, ReadyCluster, StepReporter, UpPlan } from "./provider.js";
+
+export interface KindSettings {
+  /** NodePorts to map to 127.0.0.1 at creation (mappings cannot be added later). */
+  nodePorts: number[];
+  /** undefined: no registry (cluster.registry: off or an external one). */
+  registry: RegistrySettings | undefined;
+  /** mlkube.yaml cluster.registry, for the delivery decision. */
+  registrySetting: string;
+}
+
+/** kind puts every node on this Docker network. */
+const KIND_NETWORK = "kind";
+
+/** kind: clusters are Docker containers; NodePorts reach the host only through extraPortMappings. */
+export class KindProvider implements ClusterProvider {
+  constructor(
+    readonly choice: ProviderChoice,
+    private readonly settings: KindSettings,
+    private readonly deps: { exec: Exec; docker: DockerConnection },
+  ) {}
+
+  /** The cluster config: mapped NodePorts bound to 127.0.0.1, and containerd reading per-registry hosts.toml. */
+  clusterConfig(): string {
+    const config: Record<string, unknown> = {
+      kind: "Cluster",
+      apiVersion: "kind.x-k8s.io/v1alpha4",
+      name: this.choice.clusterName,
+      nodes: [
+        {
+          role: "control-plane",
+          extraPortMappings: this.settings.nodePorts.map((port) => ({ containerPort: port, hostPort: port, listenAddress: "127.0.0.1", protocol: "TCP" })),
+        },
+      ],
+    };
+    // Node images before v0.27 need config_path set to read /etc/containerd/certs.d (FACTS.md 3).
+    if (this.settings.registry) config.containerdConfigPatches = ['[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"'];
+    return stringify(config);
+  }
+
+  async plan(): Promise<UpPlan> {
+    const name = this.choice.clusterName;
+    const registry = this.settings.registry;
+    const steps = [
+      `kind create cluster --name ${name} --config <the configuration above>`,
+      ...(registry
+        ? [
+            `docker run -d --restart=always -p 127.0.0.1:${registry.hostPort}:5000 --name ${registry.container} ${registry.image}`,
+            `on each node: /etc/containerd/certs.d/localhost:${registry.hostPort}/hosts.toml -> http://${registry.container}:5000`,
+            `docker network connect ${KIND_NETWORK} ${registry.container}`,
+            `ConfigMap kube-public/local-registry-hosting announcing localhost:${registry.hostPort}`,
+          ]
+        : []),
+    ];
+    return {
+      choice: this.choice,
+      clusterConfig: this.clusterConfig(),
+      registry: registry && { container: registry.container, listen: `127.0.0.1:${registry.hostPort}`, image: registry.image },
+      steps,
+    };
+  }
+
+  async ensure(report: StepReporter, signal?: AbortSignal): Promise<ReadyCluster> {
+    const name = this.choice.clusterName;
+    const created = !(await this.exists());
+    if (!created) {
+      report({ title: `kind cluster '${name}'`, status: "skipped", detail: "already exists" });
+      if (!kubeContexts().names.includes(this.choice.context)) {
+        await this.deps.exec("kind", ["export", "kubeconfig", "--name", name], { signal });
+        report({ title: `kube context ${this.choice.context}`, status: "done", detail: "restored with 'kind export kubeconfig'" });
+      }
+    } else {
+      report({ title: `kind cluster '${name}'`, status: "running", detail: "creating (this takes a minute or two)" });
+      const dir = await mkdtemp(join(tmpdir(), "mlkube-kind-"));
+      try {
+        const configFile = join(dir, "cluster.yaml");
+        await writeFile(configFile, this.clusterConfig());
+        await this.deps.exec("kind", ["create", "cluster", "--name", name, "--config", configFile, "--wait", "120s"], {
+          signal,
+          onLine: (line) => report({ title: `kind cluster '${name}'`, status: "running", detail: line.trim() }),
+        });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      report({ title: `kind cluster '${name}'`, status: "done" });
+    }
+    const kube = connectKube(this.choice.context, readKubeConfig());
+    await ensureKubeReachable(kube);
+    if (this.settings.registry) await this.wireRegistry(this.settings.registry, kube, report);
+    return this.ready(kube, created);
+  }
+
+  private async wireRegistry(registry: RegistrySettings, kube: KubeAccess, report: StepReporter): Promise<void> {
+    const docker = this.deps.docker.client;
+    const started = await ensureRegistry(docker, registry);
+    report({ title: `registry ${registry.container} on 127.0.0.1:${registry.hostPort}`, status: started ? "done" : "skipped", detail: started ? "started" : "already running" });
+    const nodes = await this.nodes();
+    const hostsToml = `[host."http://${registry.container}:5000"]\n`;
+    for (const node of nodes) {
+      await writeFileInContainer(docker, node, `/etc/containerd/certs.d/localhost:${registry.hostPort}/hosts.toml`, hostsToml);
+    }
+    report({ title: "registry wired into the nodes", status: "done", detail: `hosts.toml on ${nodes.join(", ")}` });
+    const connected = await connectRegistry(docker, registry, KIND_NETWORK);
+    report({ title: `registry on the '${KIND_NETWORK}' network`, status: connected ? "done" : "skipped", detail: connected ? "connected" : "already connected" });
+    await announceRegistry(kube, {
+      host: `localhost:${registry.hostPort}`,
+      hostFromClusterNetwork: `${registry.container}:5000`,
+      help: "https://kind.sigs.k8s.io/docs/user/local-registry/",
+    });
+    report({ title: "registry announced (kube-public/local-registry-hosting)", status: "done" });
+  }
+
+  private async ready(kube: KubeAccess, created: boolean): Promise<ReadyCluster> {
+    const decision = chooseDelivery({ provider: "kind", registrySetting: this.settings.registrySetting, announced: await readAnnouncedRegistry(kube) });
+    if ("error" in decision) throw new UserError("delivery", decision.error, { hint: decision.hint });
+    const mapped = await this.mappedNodePorts();
+    return {
+      choice: this.choice,
+      created,
+      kube,
+      delivery: decision,
+      buildEngine: this.deps.docker,
+      deliver: async (image, options = {}): Promise<DeliveryResult> => {
+        if (decision.path === "registry") {
+          const pushed = await pushImage(this.deps.docker.client, image.imageId, pushReferenceFor(decision, image.repository, image.tag), { signal: options.signal, onProgress: (progress) => options.onBytes?.(progress.bytesPushed) });
+          return { path: "registry", podImage: podImageFor(decision, image.repository, image.tag), bytesMoved: pushed.bytesPushed, durationMs: pushed.durationMs, detail: `${pushed.layersPushed} layer(s) pushed, ${pushed.layersSkipped} already there` };
+        }
+        return this.load(image, options.signal);
+      },
+      endpoint: async (service) =>
+        mapped.includes(service.nodePort) ? mappedPortEndpoint(service.nodePort) : portForwardEndpoint(kube, service),
+    };
+  }
+
+  /** `kind load docker-image`, then proof that every node has that exact image ID (kind#2402). */
+  private async load(image: BuiltImage, signal?: AbortSignal): Promise<DeliveryResult> {
+    const started = performance.now();
+    const reference = `${image.repository}:${image.tag}`;
+    await this.deps.exec("kind", ["load", "docker-image", reference, "--name", this.choice.clusterName], { signal });
+    for (const node of await this.nodes()) {
+      const found = await this.nodeImageId(node, reference);
+      if (found !== image.imageId) {
+        throw new UserError("delivery", `After 'kind load docker-image', node ${node} has ${found ? `image ${found.slice(0, 19)}` : "no image"} for ${reference}, not ${image.imageId.slice(0, 19)}.`, {
+          hint: `A load can stop half-way (kind#2402). Run 'kind load docker-image ${reference} --name ${this.choice.clusterName}' again, or enable the registry (cluster.registry: auto).`,
+        });
+      }
+    }
+    const { Size } = await this.deps.docker.client.getImage(image.imageId).inspect();
+    return { path: "load", podImage: reference, bytesMoved: Size, durationMs: performance.now() - started, detail: "whole image loaded into every node" };
+  }
+
+  private async nodeImageId(node: string, reference: string): Promise<string | undefined> {
+    try {
+      const output = await execInContainer(this.deps.docker.client, node, ["crictl", "inspecti", "-o", "json", reference]);
+      return (JSON.parse(output) as { status?: { id?: string } }).status?.id;
+    } catch {
+      return undefined; // crictl exits non-zero when the image is absent: that is the answer
+    }
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const exists = await this.exists();
+    const nodes = exists ? await this.nodes() : [];
+    const registry = this.settings.registry;
+    const running = exists && (await Promise.all(nodes.map((node) => this.containerRunning(node)))).every(Boolean);
+    return {
+      choice: this.choice,
+      exists,
+      running,
+      nodes,
+      registry: registry && { container: registry.container, listen: `127.0.0.1:${registry.hostPort}`, running: await registryRunning(this.deps.docker.client, registry) },
+      mappedNodePorts: exists ? await this.mappedNodePorts() : [],
+    };
+  }
+
+  async remove(options: { registry: boolean }, report: StepReporter): Promise<void> {
+    const name = this.choice.clusterName;
+    if (await this.exists()) {
+      report({ title: `kind cluster '${name}'`, status: "running", detail: "deleting" });
+      await this.deps.exec("kind", ["delete", "cluster", "--name", name]);
+      report({ title: `kind cluster '${name}'`, status: "done", detail: "deleted" });
+    } else {
+      report({ title: `kind cluster '${name}'`, status: "skipped", detail: "does not exist" });
+    }
+    if (options.registry && this.settings.registry) {
+      const removed = await removeRegistry(this.deps.docker.client, this.settings.registry);
+      report({ title: `registry ${this.settings.registry.container}`, status: removed ? "done" : "skipped", detail: removed ? "removed" : "not running" });
+    }
+  }
+
+  async exists(): Promise<boolean> {
+    const { stdout } = await this.deps.exec("kind", ["get", "clusters"]);
+    return stdout.split("\n").map((line) => line.trim()).includes(this.choice.clusterName);
+  }
+
+  async nodes(): Promise<string[]> {
+    const { stdout } = await this.deps.exec("kind", ["get", "nodes", "--name", this.choice.clusterName]);
+    return stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+  }
+
+  /** Host ports the control-plane node publishes on the host, i.e. NodePorts reachable without a port-forward. */
+  private async mappedNodePorts(): Promise<number[]> {
+    const node = `${this.choice.clusterName}-control-plane`;
+    try {
+      const info = await this.deps.docker.client.getContainer(node).inspect();
+      return Object.entries(info.HostConfig.PortBindings ?? {})
+        .filter(([key, bindings]) => key.endsWith("/tcp") && (bindings as { HostPort?: string }[] | null)?.some((binding) => binding.HostPort === key.split("/")[0]))
+        .map(([key]) => Number(key.split("/")[0]));
+    } catch {
+      return [];
+    }
+  }
+
+  private async containerRunning(name: string): Promise<boolean> {
+    try {
+      return (await this.deps.docker.client.getContainer(name).inspect()).State.Running;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,175 @@
+import { chooseDelivery, podImageFor, pushReferenceFor } from "../../core/delivery.js";
+import type { ProviderChoice } from "../../core/provider-choice.js";
+import { UserError } from "../../errors.js";
+import { connectDocker, type DockerConnection } from "../docker/client.js";
+import { pushImage } from "../docker/push.js";
+import type { Exec, Spawn } from "../exec.js";
+import { connectKube, ensureKubeReachable, readKubeConfig, type KubeAccess } from "../kube/client.js";
+import { readAnnouncedRegistry } from "../kube/registry-hosting.js";
+import { nodeIpEndpoint } from "./endpoint.js";
+import type { BuiltImage, ClusterProvider, ClusterStatus, DeliveryResult, Endpoint, ReadyCluster, ServiceRef, StepReporter, UpPlan } from "./provider.js";
+
+export interface MinikubeSettings {
+  registrySetting: string;
+  /** process.platform: with the docker driver, only Linux reaches the node's IP. */
+  platform: NodeJS.Platform;
+  /** WSL reports linux but cannot reach the node IP either. */
+  isWsl: boolean;
+}
+
+interface ProfileInfo {
+  name: string;
+  status: string;
+  driver: string | undefined;
+  runtime: string | undefined;
+}
+
+/** minikube: a profile per cluster; the docker runtime lets mlkube build straight into the node. */
+export class MinikubeProvider implements ClusterProvider {
+  constructor(
+    readonly choice: ProviderChoice,
+    private readonly settings: MinikubeSettings,
+    private readonly deps: { exec: Exec; spawn: Spawn; docker: DockerConnection },
+  ) {}
+
+  startFlags(): string[] {
+    return ["start", "-p", this.choice.clusterName, "--driver=docker", "--container-runtime=docker"];
+  }
+
+  async plan(): Promise<UpPlan> {
+    return {
+      choice: this.choice,
+      startFlags: this.startFlags(),
+      steps: [`minikube ${this.startFlags().join(" ")}`, `images are built inside the node's engine (minikube docker-env -p ${this.choice.clusterName}); nothing is pushed or loaded`],
+    };
+  }
+
+  async ensure(report: StepReporter, signal?: AbortSignal): Promise<ReadyCluster> {
+    const profile = this.choice.clusterName;
+    const existing = await this.profile();
+    const created = existing === undefined;
+    if (existing?.status === "Running" || existing?.status === "OK") {
+      report({ title: `minikube profile '${profile}'`, status: "skipped", detail: "already running" });
+    } else {
+      report({ title: `minikube profile '${profile}'`, status: "running", detail: existing ? "starting" : "creating (this takes a few minutes)" });
+      await this.deps.exec("minikube", this.startFlags(), { signal, onLine: (line) => report({ title: `minikube profile '${profile}'`, status: "running", detail: line.trim() }) });
+      report({ title: `minikube profile '${profile}'`, status: "done" });
+    }
+    const kube = connectKube(this.choice.context, readKubeConfig());
+    await ensureKubeReachable(kube);
+    return this.ready(kube, created, (await this.profile())?.runtime);
+  }
+
+  private async ready(kube: KubeAccess, created: boolean, runtime: string | undefined): Promise<ReadyCluster> {
+    const decision = chooseDelivery({ provider: "minikube", registrySetting: this.settings.registrySetting, announced: await readAnnouncedRegistry(kube), minikubeRuntime: runtime });
+    if ("error" in decision) throw new UserError("delivery", decision.error, { hint: decision.hint });
+    // docker-env is applied to one Docker client inside mlkube: the user's shell and process.env stay as they were.
+    const buildEngine = decision.path === "in-cluster-engine" ? connectDocker(await this.dockerEnv()) : this.deps.docker;
+    return {
+      choice: this.choice,
+      created,
+      kube,
+      delivery: decision,
+      buildEngine,
+      deliver: async (image, options = {}): Promise<DeliveryResult> => {
+        if (decision.path === "in-cluster-engine") {
+          return { path: "in-cluster-engine", podImage: podImageFor(decision, image.repository, image.tag), bytesMoved: 0, durationMs: 0, detail: "built inside minikube's engine" };
+        }
+        if (decision.path === "registry") {
+          const pushed = await pushImage(this.deps.docker.client, image.imageId, pushReferenceFor(decision, image.repository, image.tag), { signal: options.signal, onProgress: (progress) => options.onBytes?.(progress.bytesPushed) });
+          return { path: "registry", podImage: podImageFor(decision, image.repository, image.tag), bytesMoved: pushed.bytesPushed, durationMs: pushed.durationMs, detail: `${pushed.layersPushed} layer(s) pushed, ${pushed.layersSkipped} already there` };
+        }
+        return this.load(image, options.signal);
+      },
+      endpoint: (service) => this.endpoint(service),
+    };
+  }
+
+  /** `minikube docker-env --shell none`: KEY=VALUE lines for the node's own engine. */
+  async dockerEnv(): Promise<Record<string, string>> {
+    const { stdout } = await this.deps.exec("minikube", ["docker-env", "-p", this.choice.clusterName, "--shell", "none"]);
+    const env: Record<string, string> = {};
+    for (const line of stdout.split("\n")) {
+      const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+      if (match?.[1] && match[2] !== undefined) env[match[1]] = match[2].replace(/^"(.*)"$/, "$1");
+    }
+    if (!env.DOCKER_HOST) throw new UserError("cluster", `'minikube docker-env -p ${this.choice.clusterName}' printed no DOCKER_HOST.`, { hint: "The profile may use a runtime other than docker; set cluster.registry or use kind." });
+    return env;
+  }
+
+  /** `minikube image load` keeps an old image when the tag exists (minikube#11276): tags are unique, and we check the ID. */
+  private async load(image: BuiltImage, signal?: AbortSignal): Promise<DeliveryResult> {
+    const started = performance.now();
+    const reference = `${image.repository}:${image.tag}`;
+    await this.deps.exec("minikube", ["image", "load", reference, "-p", this.choice.clusterName], { signal });
+    const { stdout } = await this.deps.exec("minikube", ["image", "ls", "--format", "json", "-p", this.choice.clusterName]);
+    const images = JSON.parse(stdout) as { id?: string; repoTags?: string[] }[];
+    const wanted = image.imageId.replace(/^sha256:/, "");
+    const match = images.find((candidate) => candidate.repoTags?.some((tag) => tag === reference || tag.endsWith(`/${reference}`)));
+    if (!match?.id || !wanted.startsWith(match.id.replace(/^sha256:/, ""))) {
+      throw new UserError("delivery", `After 'minikube image load', profile ${this.choice.clusterName} has ${match?.id ? `image ${match.id.slice(0, 12)}` : "no image"} for ${reference}, not ${wanted.slice(0, 12)}.`, {
+        hint: `Run 'minikube image load ${reference} -p ${this.choice.clusterName}' again.`,
+      });
+    }
+    const { Size } = await this.deps.docker.client.getImage(image.imageId).inspect();
+    return { path: "load", podImage: reference, bytesMoved: Size, durationMs: performance.now() - started, detail: "whole image loaded into the node" };
+  }
+
+  /** The node IP where it is reachable (Linux); otherwise a `minikube service --url` tunnel kept alive by mlkube. */
+  private async endpoint(service: ServiceRef): Promise<Endpoint> {
+    if (this.settings.platform === "linux" && !this.settings.isWsl) {
+      const { stdout } = await this.deps.exec("minikube", ["ip", "-p", this.choice.clusterName]);
+      return nodeIpEndpoint(stdout.trim(), service.nodePort);
+    }
+    const tunnel = this.deps.spawn("minikube", ["service", service.name, "--url", "-n", service.namespace, "-p", this.choice.clusterName]);
+    const url = (await tunnel.firstLine).trim();
+    return { url, via: "tunnel", refresh: async () => undefined, close: () => tunnel.stop() };
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const profile = await this.profile();
+    let nodeIp: string | undefined;
+    if (profile?.status === "Running" || profile?.status === "OK") nodeIp = (await this.deps.exec("minikube", ["ip", "-p", this.choice.clusterName])).stdout.trim();
+    return {
+      choice: this.choice,
+      exists: profile !== undefined,
+      running: nodeIp !== undefined,
+      nodes: nodeIp ? [`${this.choice.clusterName} (${nodeIp})`] : [],
+      mappedNodePorts: [],
+    };
+  }
+
+  async remove(_options: { registry: boolean }, report: StepReporter): Promise<void> {
+    const profile = this.choice.clusterName;
+    if (!(await this.profile())) {
+      report({ title: `minikube profile '${profile}'`, status: "skipped", detail: "does not exist" });
+      return;
+    }
+    report({ title: `minikube profile '${profile}'`, status: "running", detail: "deleting" });
+    await this.deps.exec("minikube", ["delete", "-p", profile]);
+    report({ title: `minikube profile '${profile}'`, status: "done", detail: "deleted" });
+  }
+
+  /** From `minikube profile list -o json`; undefined when the profile does not exist. */
+  async profile(): Promise<ProfileInfo | undefined> {
+    return (await listMinikubeProfiles(this.deps.exec)).find((profile) => profile.name === this.choice.clusterName);
+  }
+}
+
+export async function listMinikubeProfiles(exec: Exec): Promise<ProfileInfo[]> {
+  let stdout: string;
+  try {
+    ({ stdout } = await exec("minikube", ["profile", "list", "-o", "json"]));
+  } catch (error) {
+    // With no profile at all minikube exits non-zero: that simply means none exist.
+    if ((error as { kind?: string }).kind === "command-failed") return [];
+    throw error;
+  }
+  const parsed = JSON.parse(stdout) as { valid?: { Name?: string; Status?: string; Config?: { Driver?: string; KubernetesConfig?: { ContainerRuntime?: string } } }[] };
+  return (parsed.valid ?? []).map((profile) => ({
+    name: profile.Name ?? "",
+    status: profile.Status ?? "Unknown",
+    driver: profile.Config?.Driver,
+    runtime: profile.Config?.KubernetesConfig?.ContainerRuntime,
+  }));
+}

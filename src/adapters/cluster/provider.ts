@@ -1,0 +1,85 @@
+import type { DeliveryDecision, DeliveryPath } from "../../core/delivery.js";
+import type { ProviderChoice } from "../../core/provider-choice.js";
+import type { DockerConnection } from "../docker/client.js";
+import type { KubeAccess } from "../kube/client.js";
+
+/** One step of creating or removing a cluster, for live progress. */
+export interface ClusterStep {
+  title: string;
+  status: "running" | "done" | "skipped" | "failed";
+  /** Why a step was skipped, or the last line the tool printed. */
+  detail?: string | undefined;
+}
+export type StepReporter = (step: ClusterStep) => void;
+
+/** What `up --dry-run` prints. */
+export interface UpPlan {
+  choice: ProviderChoice;
+  /** The kind cluster configuration (YAML) or the minikube start flags. */
+  clusterConfig?: string | undefined;
+  startFlags?: string[] | undefined;
+  registry?: { container: string; listen: string; image: string } | undefined;
+  steps: string[];
+}
+
+export interface ClusterStatus {
+  choice: ProviderChoice;
+  exists: boolean;
+  running: boolean;
+  nodes: string[];
+  registry?: { container: string; listen: string; running: boolean } | undefined;
+  /** NodePorts reachable from this machine without a port-forward. */
+  mappedNodePorts: number[];
+}
+
+export interface BuiltImage {
+  repository: string;
+  tag: string;
+  imageId: string;
+}
+
+export interface DeliveryResult {
+  path: DeliveryPath;
+  /** The image reference the pod spec must use. */
+  podImage: string;
+  bytesMoved: number;
+  durationMs: number;
+  detail: string;
+}
+
+export interface Endpoint {
+  url: string;
+  /** How the URL reaches the Service: a mapped port, the node's IP, a tunnel or a port-forward. */
+  via: "mapped-port" | "node-ip" | "tunnel" | "port-forward";
+  /** Re-establish after a rollout (port-forwards die with their pod). */
+  refresh(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ServiceRef {
+  namespace: string;
+  name: string;
+  nodePort: number;
+}
+
+/** A cluster that is up: where to build, how to deliver, how to reach the model. */
+export interface ReadyCluster {
+  choice: ProviderChoice;
+  /** True when this ensure() created the cluster (so mlkube may delete it later). */
+  created: boolean;
+  kube: KubeAccess;
+  delivery: Exclude<DeliveryDecision, { error: string }>;
+  /** The engine to build with: the host's, or minikube's own for in-cluster builds. */
+  buildEngine: DockerConnection;
+  deliver(image: BuiltImage, options?: { signal?: AbortSignal | undefined; onBytes?: ((bytes: number) => void) | undefined }): Promise<DeliveryResult>;
+  endpoint(service: ServiceRef): Promise<Endpoint>;
+}
+
+/** The three operations every cluster type offers. Lifecycle (plan/status/remove) serves up/down/status. */
+export interface ClusterProvider {
+  readonly choice: ProviderChoice;
+  ensure(report: StepReporter, signal?: AbortSignal): Promise<ReadyCluster>;
+  plan(): Promise<UpPlan>;
+  status(): Promise<ClusterStatus>;
+  remove(options: { registry: boolean }, report: StepReporter): Promise<void>;
+}

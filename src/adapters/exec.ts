@@ -1,0 +1,131 @@
+import { execa, type ResultPromise } from "execa";
+import type { Readable } from "node:stream";
+import { UserError } from "../errors.js";
+
+/**
+ * The one way mlkube runs another program. Keeping every child process behind this seam lets
+ * tests record the exact argv of kind/minikube calls (where no real binary exists) and gives
+ * every failure the same shape: the command, its exit code and the last lines it printed.
+ */
+export interface ExecOptions {
+  input?: string | NodeJS.ReadableStream | undefined;
+  env?: Readonly<Record<string, string | undefined>> | undefined;
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+  /** Called with each line the program prints (stdout and stderr), for live progress. */
+  onLine?: ((line: string) => void) | undefined;
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export type Exec = (file: string, args: readonly string[], options?: ExecOptions) => Promise<ExecResult>;
+
+/** A program that ran and failed. Keeps what a person needs to see why. */
+export class CommandFailedError extends UserError {
+  readonly command: string;
+  readonly exitCode: number;
+  readonly output: string;
+
+  constructor(command: string, exitCode: number, output: string, hint?: string) {
+    const tail = lastLines(output, 12);
+    super("command-failed", `'${command}' failed with exit code ${exitCode}.`, { details: tail, ...(hint ? { hint } : {}) });
+    this.command = command;
+    this.exitCode = exitCode;
+    this.output = output;
+  }
+}
+
+/** Runs a program to completion; a non-zero exit is a CommandFailedError, a missing program a clear UserError. */
+export const runCommand: Exec = async (file, args, options = {}) => {
+  const child = execa(file, [...args], {
+    ...(options.input === undefined ? { stdin: "ignore" as const } : { input: options.input as string | Readable }),
+    env: { ...process.env, ...options.env },
+    extendEnv: false,
+    cancelSignal: options.signal,
+    timeout: options.timeoutMs,
+    reject: false,
+    all: true,
+    forceKillAfterDelay: 3_000,
+  });
+  if (options.onLine) forwardLines(child, options.onLine);
+  const result = await child;
+  const command = [file, ...args].join(" ");
+  if (result.failed && (result as { code?: string }).code === "ENOENT") {
+    throw new UserError("missing-tool", `'${file}' is not installed or not on the PATH.`, { hint: installHint(file) });
+  }
+  if (result.isCanceled) throw new UserError("cancelled", `'${command}' was cancelled.`);
+  if (result.timedOut) throw new CommandFailedError(command, -1, String(result.all ?? ""), `It did not finish within ${Math.round((options.timeoutMs ?? 0) / 1000)} s.`);
+  const exitCode = result.exitCode ?? -1;
+  if (exitCode !== 0) throw new CommandFailedError(command, exitCode, String(result.all ?? ""));
+  return { stdout: String(result.stdout ?? ""), stderr: String(result.stderr ?? ""), exitCode };
+};
+
+function forwardLines(child: Pick<ResultPromise, "stdout" | "stderr">, onLine: (line: string) => void): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = "";
+    stream?.on("data", (chunk: Buffer) => {
+      pending += chunk.toString("utf8");
+      const lines = pending.split(/\r?\n/);
+      pending = lines.pop() ?? "";
+      for (const line of lines) if (line.trim()) onLine(line);
+    });
+    stream?.on("end", () => {
+      if (pending.trim()) onLine(pending);
+    });
+  }
+}
+
+function lastLines(text: string, count: number): string[] {
+  return text.split(/\r?\n/).filter((line) => line.trim() !== "").slice(-count);
+}
+
+function installHint(file: string): string {
+  switch (file) {
+    case "kind":
+      return "Install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation), or use --provider minikube. 'mlkube doctor' checks what is missing.";
+    case "minikube":
+      return "Install minikube (https://minikube.sigs.k8s.io/docs/start/), or use --provider kind. 'mlkube doctor' checks what is missing.";
+    case "docker":
+      return "Install Docker and make sure 'docker' is on the PATH.";
+    default:
+      return `Install ${file} and make sure it is on the PATH.`;
+  }
+}
+
+/** A child that keeps running (a tunnel, a log stream) until mlkube stops it. */
+export interface ManagedProcess {
+  /** The first line it printed (e.g. the URL `minikube service --url` prints), or a failure. */
+  firstLine: Promise<string>;
+  stop(): Promise<void>;
+}
+
+export type Spawn = (file: string, args: readonly string[], options?: { env?: Readonly<Record<string, string | undefined>> }) => ManagedProcess;
+
+/** Starts a long-running child that dies with mlkube (it is killed on stop(), and on exit). */
+export const spawnManaged: Spawn = (file, args, options = {}) => {
+  const child = execa(file, [...args], { env: { ...process.env, ...options.env }, extendEnv: false, stdin: "ignore", reject: false, all: true, cleanup: true, forceKillAfterDelay: 3_000 });
+  const firstLine = new Promise<string>((resolve, reject) => {
+    let output = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      output += chunk.toString("utf8");
+      const line = output.split(/\r?\n/).find((candidate) => candidate.trim() !== "");
+      if (line !== undefined && output.includes("\n")) resolve(line.trim());
+    });
+    void child.then((result) => {
+      if ((result as { code?: string }).code === "ENOENT") reject(new UserError("missing-tool", `'${file}' is not installed or not on the PATH.`, { hint: installHint(file) }));
+      else reject(new CommandFailedError([file, ...args].join(" "), result.exitCode ?? -1, String(result.all ?? "")));
+    });
+  });
+  firstLine.catch(() => undefined);
+  return {
+    firstLine,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await child.catch(() => undefined);
+    },
+  };
+};

@@ -1,0 +1,41 @@
+import { parse } from "yaml";
+import type { AnnouncedRegistry } from "../../core/delivery.js";
+import { applyObject, isNotFound, type KubeAccess } from "./client.js";
+
+/** KEP-1755: where a cluster tells tools about its local registry. */
+const NAMESPACE = "kube-public";
+const NAME = "local-registry-hosting";
+const KEY = "localRegistryHosting.v1";
+
+export async function readAnnouncedRegistry(kube: KubeAccess): Promise<AnnouncedRegistry | undefined> {
+  try {
+    const configMap = await kube.core.readNamespacedConfigMap({ name: NAME, namespace: NAMESPACE });
+    const text = configMap.data?.[KEY];
+    if (!text) return undefined;
+    const value = parse(text) as { host?: unknown; hostFromContainerRuntime?: unknown } | null;
+    if (typeof value?.host !== "string" || value.host === "") return undefined;
+    return {
+      host: value.host,
+      hostFromContainerRuntime: typeof value.hostFromContainerRuntime === "string" ? value.hostFromContainerRuntime : undefined,
+    };
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+export interface RegistryAnnouncement {
+  host: string;
+  hostFromClusterNetwork: string;
+  help: string;
+}
+
+export async function announceRegistry(kube: KubeAccess, announcement: RegistryAnnouncement): Promise<void> {
+  const text = [`host: "${announcement.host}"`, `hostFromClusterNetwork: "${announcement.hostFromClusterNetwork}"`, `help: "${announcement.help}"`, ""].join("\n");
+  await applyObject(kube, {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: NAME, namespace: NAMESPACE, labels: { "app.kubernetes.io/managed-by": "mlkube" } },
+    data: { [KEY]: text },
+  } as never);
+}

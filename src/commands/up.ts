@@ -1,0 +1,40 @@
+import { stringify } from "yaml";
+import { createdClusters } from "../adapters/cluster/created-clusters.js";
+import type { ClusterStep } from "../adapters/cluster/provider.js";
+import { createStepPrinter } from "../ui/step-printer.js";
+import { describeChoice, providerFor, type ClusterCommandOptions } from "./cluster-options.js";
+
+/** `mlkube up`: create what is missing, say what already exists; `--dry-run` prints the plan. */
+export async function runUpCommand(dir: string, options: ClusterCommandOptions & { dryRun?: boolean }): Promise<number> {
+  const provider = await providerFor(dir, options);
+  const out = process.stdout;
+  out.write(`${describeChoice(provider)}\n`);
+
+  if (options.dryRun) {
+    const plan = await provider.plan();
+    if (options.json) {
+      out.write(`${JSON.stringify(plan)}\n`);
+      return 0;
+    }
+    if (plan.clusterConfig) out.write(`\nkind cluster configuration:\n${plan.clusterConfig}`);
+    if (plan.startFlags) out.write(`\nminikube ${plan.startFlags.join(" ")}\n`);
+    if (plan.registry) out.write(`\nregistry:\n${stringify(plan.registry)}`);
+    out.write(`\nsteps (nothing was done):\n${plan.steps.map((step, index) => `  ${index + 1}. ${step}`).join("\n")}\n`);
+    return 0;
+  }
+
+  const started = performance.now();
+  const steps: ClusterStep[] = [];
+  const printer = createStepPrinter(process.stderr, started);
+  const ready = await provider.ensure((step) => {
+    steps.push(step);
+    printer(step);
+  });
+  printer.finish();
+  if (ready.created) await createdClusters().add(provider.choice.kind, provider.choice.clusterName);
+  const changed = steps.some((step) => step.status === "done");
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  out.write(changed ? `ready in ${seconds} s\n` : `nothing to do: the cluster and everything mlkube needs already exist\n`);
+  out.write(`context: ${provider.choice.context}\nimage delivery: ${ready.delivery.path} (${ready.delivery.reason})\n`);
+  return 0;
+}
