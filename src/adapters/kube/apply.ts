@@ -1,0 +1,87 @@
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { UserError } from "../../errors.js";
+import { applyObject, isNotFound, type KubeAccess } from "./client.js";
+
+/** The kinds mlkube applies for a model and so may prune; nothing of another kind is ever deleted. */
+const PRUNABLE_KINDS: readonly { apiVersion: string; kind: string }[] = [
+  { apiVersion: "apps/v1", kind: "Deployment" },
+  { apiVersion: "apps/v1", kind: "StatefulSet" },
+  { apiVersion: "v1", kind: "Service" },
+  { apiVersion: "v1", kind: "ConfigMap" },
+  { apiVersion: "v1", kind: "Secret" },
+  { apiVersion: "v1", kind: "ServiceAccount" },
+];
+
+export interface ApplyResult {
+  applied: string[];
+  pruned: string[];
+}
+
+/**
+ * Server-side applies every object with field manager `mlkube` (creating namespaces that are
+ * missing), then deletes objects that carry this model's prune label but were not rendered this
+ * time. Objects without the label, or of other models, are never touched.
+ */
+export async function applyWithPrune(
+  kube: KubeAccess,
+  objects: readonly KubernetesObject[],
+  prune: { label: string; model: string },
+): Promise<ApplyResult> {
+  const namespaces = [...new Set(objects.map((object) => object.metadata?.namespace ?? "default"))];
+  for (const namespace of namespaces) await ensureNamespace(kube, namespace);
+
+  const applied: string[] = [];
+  for (const object of objects) {
+    try {
+      await applyObject(kube, object);
+    } catch (cause) {
+      throw new UserError("cluster", `The cluster rejected ${describe(object)}: ${statusMessage(cause)}`, {
+        hint: "Check the object with 'mlkube render'; the message above is the API server's.",
+        cause,
+      });
+    }
+    applied.push(describe(object));
+  }
+
+  const wanted = new Set(applied);
+  const pruned: string[] = [];
+  for (const namespace of namespaces) {
+    for (const { apiVersion, kind } of PRUNABLE_KINDS) {
+      const existing = await kube.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, `${prune.label}=${prune.model}`);
+      for (const item of existing.items) {
+        const object = { ...item, apiVersion, kind };
+        if (wanted.has(describe(object))) continue;
+        await kube.objects.delete(object, undefined, undefined, undefined, undefined, "Background").catch((error: unknown) => {
+          if (!isNotFound(error)) throw error;
+        });
+        pruned.push(describe(object));
+      }
+    }
+  }
+  return { applied, pruned };
+}
+
+async function ensureNamespace(kube: KubeAccess, name: string): Promise<void> {
+  try {
+    await kube.core.readNamespace({ name });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    await kube.core.createNamespace({ body: { metadata: { name } } });
+  }
+}
+
+function describe(object: KubernetesObject): string {
+  return `${object.kind}/${object.metadata?.namespace ?? "default"}/${object.metadata?.name}`;
+}
+
+function statusMessage(error: unknown): string {
+  const body = (error as { body?: unknown }).body;
+  if (typeof body === "string") {
+    try {
+      return (JSON.parse(body) as { message?: string }).message ?? body;
+    } catch {
+      return body;
+    }
+  }
+  return (body as { message?: string } | undefined)?.message ?? (error as Error).message;
+}

@@ -1,0 +1,185 @@
+import { Log, type V1Pod } from "@kubernetes/client-node";
+import { Writable } from "node:stream";
+import type { KubeAccess } from "./client.js";
+import { previousLogTail } from "./rollout.js";
+import { watchList } from "./watch-list.js";
+
+export interface LogLine {
+  pod: string;
+  container: string;
+  /** RFC 3339 time the kubelet stamped on the line. */
+  time: string;
+  text: string;
+}
+
+export interface LogNotice {
+  pod: string;
+  message: string;
+  /** For a crash: the previous container's last lines. */
+  lines?: string[] | undefined;
+}
+
+export interface LogFollowOptions {
+  /** Lines of history per container when attaching; default 50. */
+  tailLines?: number | undefined;
+  sinceSeconds?: number | undefined;
+  /** Keep following (true) or print what there is and stop (false). */
+  follow: boolean;
+  onNotice?: ((notice: LogNotice) => void) | undefined;
+}
+
+export interface LogFollower {
+  stop(): void;
+  /** Resolves when every stream ended (only without follow). */
+  done: Promise<void>;
+}
+
+/**
+ * Follows the logs of every pod a selector matches: attaches to new pods as a rollout creates
+ * them, lets go of deleted ones, and after a dropped stream resumes from the last line's
+ * timestamp, skipping lines already delivered, so nothing is lost or repeated.
+ */
+export function followLogs(kube: KubeAccess, target: { namespace: string; selector: string }, onLine: (line: LogLine) => void, options: LogFollowOptions): LogFollower {
+  const streams = new Map<string, ContainerStream>();
+  let stopped = false;
+
+  const sync = (pods: V1Pod[]) => {
+    const present = new Set<string>();
+    for (const pod of pods) {
+      const podName = pod.metadata?.name;
+      if (!podName) continue;
+      for (const status of pod.status?.containerStatuses ?? []) {
+        const key = `${podName}/${status.name}`;
+        present.add(key);
+        const hasStarted = status.state?.running !== undefined || status.state?.terminated !== undefined || status.restartCount > 0;
+        let stream = streams.get(key);
+        if (!stream && hasStarted) {
+          stream = new ContainerStream(kube, target.namespace, podName, status.name, onLine, options);
+          streams.set(key, stream);
+          stream.start();
+        }
+        if (stream && status.restartCount > stream.restartCount) {
+          const terminated = status.lastState?.terminated;
+          stream.restartCount = status.restartCount;
+          void previousLogTail(kube, target.namespace, podName, status.name, 10).then((lines) =>
+            options.onNotice?.({ pod: podName, message: `container ${status.name} restarted (exit code ${terminated?.exitCode ?? "?"}${terminated?.reason ? `, ${terminated.reason}` : ""}); its last lines:`, lines }),
+          );
+          stream.resume();
+        }
+      }
+    }
+    for (const [key, stream] of streams) {
+      if (!present.has(key)) {
+        stream.stop();
+        streams.delete(key);
+      }
+    }
+  };
+
+  if (!options.follow) {
+    // One pass: list the pods once and print what each container has.
+    const done = kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.selector }).then(async (list) => {
+      sync(list.items);
+      await Promise.all([...streams.values()].map((stream) => stream.ended));
+    });
+    return { stop: () => streams.forEach((stream) => stream.stop()), done };
+  }
+
+  const pods = watchList<V1Pod>(kube, `/api/v1/namespaces/${target.namespace}/pods`, { labelSelector: target.selector },
+    () => kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.selector }), () => {
+      if (!stopped) sync(pods.items());
+    });
+  return {
+    stop: () => {
+      stopped = true;
+      pods.stop();
+      for (const stream of streams.values()) stream.stop();
+      streams.clear();
+    },
+    done: new Promise<void>(() => undefined),
+  };
+}
+
+/** One container's log stream, reconnecting from its last timestamp. */
+class ContainerStream {
+  restartCount = 0;
+  private lastTime: string | undefined;
+  /** Lines delivered at lastTime: a resumed stream repeats that second's lines. */
+  private atLastTime = new Set<string>();
+  private abort: AbortController | undefined;
+  private stopped = false;
+  private resolveEnded!: () => void;
+  readonly ended = new Promise<void>((resolve) => (this.resolveEnded = resolve));
+
+  constructor(
+    private readonly kube: KubeAccess,
+    private readonly namespace: string,
+    private readonly pod: string,
+    private readonly container: string,
+    private readonly onLine: (line: LogLine) => void,
+    private readonly options: LogFollowOptions,
+  ) {}
+
+  start(): void {
+    void this.connect();
+  }
+
+  /** After a restart the current container is a new one: its whole log is new. */
+  resume(): void {
+    this.abort?.abort();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.abort?.abort();
+    this.resolveEnded();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    let pending = "";
+    const sink = new Writable({
+      write: (chunk: Buffer, _encoding, callback) => {
+        pending += chunk.toString("utf8");
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) this.deliver(line);
+        callback();
+      },
+    });
+    const resumeFrom = this.lastTime;
+    const query = resumeFrom
+      ? { follow: this.options.follow, timestamps: true, sinceTime: resumeFrom }
+      : { follow: this.options.follow, timestamps: true, tailLines: this.options.tailLines ?? 50, ...(this.options.sinceSeconds ? { sinceSeconds: this.options.sinceSeconds } : {}) };
+    try {
+      this.abort = await new Log(this.kube.config).log(this.namespace, this.pod, this.container, sink, () => this.reconnectLater(pending), query);
+    } catch {
+      this.reconnectLater(pending);
+    }
+  }
+
+  private reconnectLater(pending: string): void {
+    if (pending.trim()) this.deliver(pending);
+    if (this.stopped) return;
+    if (!this.options.follow) {
+      this.resolveEnded();
+      return;
+    }
+    setTimeout(() => void this.connect(), 500);
+  }
+
+  private deliver(raw: string): void {
+    const space = raw.indexOf(" ");
+    const time = space > 0 ? raw.slice(0, space) : "";
+    const text = space > 0 ? raw.slice(space + 1) : raw;
+    if (this.lastTime !== undefined && time < this.lastTime) return; // before the resume point: already delivered
+    if (time === this.lastTime) {
+      if (this.atLastTime.has(text)) return;
+    } else {
+      this.lastTime = time;
+      this.atLastTime = new Set();
+    }
+    this.atLastTime.add(text);
+    this.onLine({ pod: this.pod, container: this.container, time, text });
+  }
+}

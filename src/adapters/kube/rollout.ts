@@ -1,0 +1,175 @@
+import { Log, type CoreV1Event, type V1Deployment, type V1Pod, type V1ReplicaSet } from "@kubernetes/client-node";
+import { PassThrough } from "node:stream";
+import { judgeRollout, type PodSnapshot, type RolloutSnapshot, type RolloutVerdict } from "../../core/rollout.js";
+import { UserError } from "../../errors.js";
+import type { KubeAccess } from "./client.js";
+import { watchList } from "./watch-list.js";
+
+export interface RolloutProgress {
+  ready: number;
+  desired: number;
+  waitingFor: string;
+}
+
+export type RolloutOutcome = Extract<RolloutVerdict, { state: "complete" | "failed" }>;
+
+/**
+ * Waits for a Deployment's rollout by watching it, its ReplicaSets and pods (no polling loop):
+ * done when the new ReplicaSet's replicas are all updated and ready; failed as soon as a state
+ * that will not resolve itself appears, or at the timeout, with the reason and the evidence.
+ */
+export async function waitForRollout(
+  kube: KubeAccess,
+  target: { namespace: string; name: string },
+  options: { timeoutMs: number; signal?: AbortSignal | undefined; onProgress?: ((progress: RolloutProgress) => void) | undefined },
+): Promise<RolloutOutcome> {
+  const { namespace, name } = target;
+  const started = performance.now();
+  const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
+  const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {}).map(([key, value]) => `${key}=${value}`).join(",");
+
+  return new Promise<RolloutOutcome>((resolve, reject) => {
+    let settled = false;
+    let judging = false;
+    let rejudge = false;
+    let lastProgress = "";
+    const finish = (outcome: RolloutOutcome | Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(deadline);
+      options.signal?.removeEventListener("abort", onAbort);
+      for (const watch of watches) watch.stop();
+      if (outcome instanceof Error) reject(outcome);
+      else resolve(outcome);
+    };
+    const onAbort = () => finish(new UserError("cancelled", "Waiting for the rollout was cancelled."));
+
+    const judge = async () => {
+      if (settled) return;
+      if (judging) {
+        rejudge = true;
+        return;
+      }
+      judging = true;
+      try {
+        const snapshot = snapshotOf(deployments.items()[0], replicaSets.items(), pods.items(), []);
+        if (!snapshot) return;
+        const timing = { elapsedMs: performance.now() - started, timeoutMs: options.timeoutMs };
+        let verdict = judgeRollout(snapshot, timing);
+        if (verdict.state === "failed" || timing.elapsedMs >= timing.timeoutMs) {
+          // Evidence costs API calls: fetch it only when there is something to explain.
+          verdict = judgeRollout(await withEvidence(kube, namespace, snapshot), timing);
+        }
+        if (verdict.state === "progressing") {
+          const line = `${verdict.ready}/${verdict.desired} ${verdict.waitingFor}`;
+          if (line !== lastProgress) options.onProgress?.({ ready: verdict.ready, desired: verdict.desired, waitingFor: verdict.waitingFor });
+          lastProgress = line;
+          return;
+        }
+        finish(verdict);
+      } catch (error) {
+        finish(error as Error);
+      } finally {
+        judging = false;
+        if (rejudge && !settled) {
+          rejudge = false;
+          void judge();
+        }
+      }
+    };
+    const onError = (error: unknown) => {
+      // A dropped watch is re-established by watchList; only report, never hang silently.
+      if ((error as { code?: number }).code === 403) finish(new UserError("cluster", `Not allowed to watch ${namespace}/${name}: ${(error as Error).message}`));
+    };
+
+    const deployments = watchList<V1Deployment>(kube, `/apis/apps/v1/namespaces/${namespace}/deployments`, { fieldSelector: `metadata.name=${name}` },
+      () => kube.apps.listNamespacedDeployment({ namespace, fieldSelector: `metadata.name=${name}` }), () => void judge(), onError);
+    const replicaSets = watchList<V1ReplicaSet>(kube, `/apis/apps/v1/namespaces/${namespace}/replicasets`, { labelSelector: selector },
+      () => kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector }), () => void judge(), onError);
+    const pods = watchList<V1Pod>(kube, `/api/v1/namespaces/${namespace}/pods`, { labelSelector: selector },
+      () => kube.core.listNamespacedPod({ namespace, labelSelector: selector }), () => void judge(), onError);
+    const watches = [deployments, replicaSets, pods];
+    const deadline = setTimeout(() => void judge(), options.timeoutMs + 10);
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.signal?.aborted) onAbort();
+  });
+}
+
+/** The newest ReplicaSet is the one whose revision matches the Deployment's. */
+function snapshotOf(deployment: V1Deployment | undefined, replicaSets: V1ReplicaSet[], pods: V1Pod[], events: CoreV1Event[]): RolloutSnapshot | undefined {
+  if (!deployment) return undefined;
+  const revision = deployment.metadata?.annotations?.["deployment.kubernetes.io/revision"];
+  const owned = replicaSets.filter((set) => set.metadata?.ownerReferences?.some((owner) => owner.uid === deployment.metadata?.uid));
+  const newest = owned.find((set) => revision !== undefined && set.metadata?.annotations?.["deployment.kubernetes.io/revision"] === revision);
+  const progressing = deployment.status?.conditions?.find((condition) => condition.type === "Progressing");
+  return {
+    desiredReplicas: deployment.spec?.replicas ?? 1,
+    generation: deployment.metadata?.generation ?? 0,
+    observedGeneration: deployment.status?.observedGeneration ?? 0,
+    updatedReplicas: deployment.status?.updatedReplicas ?? 0,
+    readyReplicas: deployment.status?.readyReplicas ?? 0,
+    availableReplicas: deployment.status?.availableReplicas ?? 0,
+    replicas: deployment.status?.replicas ?? 0,
+    newTemplateHash: newest?.metadata?.labels?.["pod-template-hash"],
+    progressingReason: progressing?.reason,
+    pods: pods.map(podSnapshot),
+    events: events.map((event) => ({ involvedName: event.involvedObject.name ?? "", reason: event.reason ?? "", message: event.message ?? "", count: event.count ?? 1 })),
+  };
+}
+
+function podSnapshot(pod: V1Pod): PodSnapshot {
+  const scheduled = pod.status?.conditions?.find((condition) => condition.type === "PodScheduled");
+  return {
+    name: pod.metadata?.name ?? "?",
+    templateHash: pod.metadata?.labels?.["pod-template-hash"],
+    phase: pod.status?.phase,
+    ready: pod.status?.conditions?.some((condition) => condition.type === "Ready" && condition.status === "True") ?? false,
+    deleting: pod.metadata?.deletionTimestamp !== undefined,
+    unschedulableMessage: scheduled?.status === "False" && scheduled.reason === "Unschedulable" ? scheduled.message : undefined,
+    imagePullPolicy: pod.spec?.containers[0]?.imagePullPolicy,
+    memoryLimits: Object.fromEntries((pod.spec?.containers ?? []).map((container) => [container.name, container.resources?.limits?.memory])),
+    containers: (pod.status?.containerStatuses ?? []).map((status) => ({
+      name: status.name,
+      ready: status.ready,
+      restartCount: status.restartCount,
+      image: status.image,
+      running: status.state?.running !== undefined,
+      waiting: status.state?.waiting ? { reason: status.state.waiting.reason, message: status.state.waiting.message } : undefined,
+      lastTerminated: status.lastState?.terminated
+        ? { exitCode: status.lastState.terminated.exitCode, reason: status.lastState.terminated.reason, message: status.lastState.terminated.message }
+        : undefined,
+    })),
+  };
+}
+
+/** Adds the pods' events and, for crashed containers, the previous container's last log lines. */
+async function withEvidence(kube: KubeAccess, namespace: string, snapshot: RolloutSnapshot): Promise<RolloutSnapshot> {
+  const names = new Set(snapshot.pods.map((pod) => pod.name));
+  const events = (await kube.core.listNamespacedEvent({ namespace, fieldSelector: "involvedObject.kind=Pod" })).items.filter((event) => names.has(event.involvedObject.name ?? ""));
+  const pods = await Promise.all(
+    snapshot.pods.map(async (pod) => ({
+      ...pod,
+      containers: await Promise.all(
+        pod.containers.map(async (container) =>
+          container.lastTerminated ? { ...container, previousLogTail: await previousLogTail(kube, namespace, pod.name, container.name) } : container,
+        ),
+      ),
+    })),
+  );
+  return { ...snapshot, pods, events: events.map((event) => ({ involvedName: event.involvedObject.name ?? "", reason: event.reason ?? "", message: event.message ?? "", count: event.count ?? 1 })) };
+}
+
+export async function previousLogTail(kube: KubeAccess, namespace: string, pod: string, container: string, lines = 15): Promise<string[]> {
+  const sink = new PassThrough();
+  const chunks: Buffer[] = [];
+  sink.on("data", (chunk: Buffer) => chunks.push(chunk));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sink.on("end", resolve);
+      new Log(kube.config).log(namespace, pod, container, sink, (error) => (error ? reject(error) : resolve()), { previous: true, tailLines: lines }).catch(reject);
+    });
+  } catch {
+    return []; // no previous container (yet): nothing to show
+  }
+  return Buffer.concat(chunks).toString("utf8").split("\n").filter((line) => line.trim() !== "");
+}

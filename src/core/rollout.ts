@@ -1,0 +1,163 @@
+/**
+ * Judges a rollout from one snapshot of the Deployment, its pods and their events: complete,
+ * still progressing (and on what), or failed with one line of reason and the evidence. Pure, so
+ * every failure kind is a table row in the tests. Peers hang on CrashLoopBackOff or hide the reason
+ * (skaffold#3909, #7180); here each known dead end fails fast with what a person needs to fix it.
+ */
+
+export interface ContainerSnapshot {
+  name: string;
+  ready: boolean;
+  restartCount: number;
+  image?: string | undefined;
+  waiting?: { reason?: string | undefined; message?: string | undefined } | undefined;
+  running?: boolean | undefined;
+  lastTerminated?: { exitCode?: number | undefined; reason?: string | undefined; message?: string | undefined } | undefined;
+  /** Last lines of the previous container's log, fetched for crashes. */
+  previousLogTail?: string[] | undefined;
+}
+
+export interface PodSnapshot {
+  name: string;
+  /** The pod-template-hash label: which ReplicaSet (version) the pod belongs to. */
+  templateHash: string | undefined;
+  phase: string | undefined;
+  ready: boolean;
+  deleting: boolean;
+  unschedulableMessage?: string | undefined;
+  containers: ContainerSnapshot[];
+  /** Limits by container name, for OOM messages. */
+  memoryLimits: Record<string, string | undefined>;
+  imagePullPolicy?: string | undefined;
+}
+
+export interface EventSnapshot {
+  involvedName: string;
+  reason: string;
+  message: string;
+  count: number;
+}
+
+export interface RolloutSnapshot {
+  desiredReplicas: number;
+  generation: number;
+  observedGeneration: number;
+  updatedReplicas: number;
+  readyReplicas: number;
+  availableReplicas: number;
+  replicas: number;
+  /** The pod-template-hash of the newest ReplicaSet, once the controller made it. */
+  newTemplateHash: string | undefined;
+  /** Progressing condition reason, e.g. ProgressDeadlineExceeded. */
+  progressingReason?: string | undefined;
+  pods: PodSnapshot[];
+  events: EventSnapshot[];
+}
+
+export type RolloutFailureKind = "image-pull" | "crash-loop" | "oom-killed" | "unschedulable" | "readiness" | "timeout" | "deadline";
+
+export type RolloutVerdict =
+  | { state: "complete"; ready: number; desired: number }
+  | { state: "progressing"; ready: number; desired: number; waitingFor: string }
+  | { state: "failed"; kind: RolloutFailureKind; message: string; evidence: string[]; hint: string };
+
+export function judgeRollout(snapshot: RolloutSnapshot, timing: { elapsedMs: number; timeoutMs: number }): RolloutVerdict {
+  const desired = snapshot.desiredReplicas;
+  const newPods = snapshot.pods.filter((pod) => !pod.deleting && pod.templateHash !== undefined && pod.templateHash === snapshot.newTemplateHash);
+  const readyNew = newPods.filter((pod) => pod.ready).length;
+
+  const settled = snapshot.observedGeneration >= snapshot.generation && snapshot.newTemplateHash !== undefined;
+  if (settled && snapshot.updatedReplicas === desired && readyNew >= desired && snapshot.replicas === desired && snapshot.availableReplicas >= desired) {
+    return { state: "complete", ready: readyNew, desired };
+  }
+
+  const failure = firstDeadEnd(newPods, snapshot.events);
+  if (failure) return failure;
+
+  const waitingFor = describeWaiting(snapshot, newPods, readyNew);
+  if (snapshot.progressingReason === "ProgressDeadlineExceeded") {
+    return { state: "failed", kind: "deadline", message: `The Deployment exceeded its progress deadline: ${waitingFor}.`, evidence: readinessEvidence(newPods, snapshot.events), hint: "Check the evidence above; raise spec.progressDeadlineSeconds only if the model really needs longer to start." };
+  }
+  if (timing.elapsedMs >= timing.timeoutMs) {
+    const readiness = readinessEvidence(newPods, snapshot.events);
+    const kind: RolloutFailureKind = readiness.length > 0 ? "readiness" : "timeout";
+    return {
+      state: "failed",
+      kind,
+      message: `The rollout did not finish within ${Math.round(timing.timeoutMs / 1000)} s: still waiting for ${waitingFor}.`,
+      evidence: readiness,
+      hint: kind === "readiness"
+        ? "The readiness probe keeps failing: check the probe path and port, and give a slow-loading model more time (deploy.probes.readiness.initialDelaySeconds)."
+        : "Raise deploy.rolloutTimeoutSeconds if the model needs longer to start, or check 'mlkube logs'.",
+    };
+  }
+  return { state: "progressing", ready: readyNew, desired, waitingFor };
+}
+
+/** States that will not resolve by waiting. */
+function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapshot[]): RolloutVerdict | undefined {
+  for (const pod of pods) {
+    if (pod.unschedulableMessage) {
+      return { state: "failed", kind: "unschedulable", message: `Pod ${pod.name} cannot be scheduled: ${pod.unschedulableMessage}`, evidence: [], hint: "Lower deploy.resources.requests (or the manifest's requests) to what the local node has, or give the cluster more memory/CPU." };
+    }
+    for (const container of pod.containers) {
+      const terminated = container.lastTerminated;
+      if (terminated?.reason === "OOMKilled") {
+        const limit = pod.memoryLimits[container.name];
+        return {
+          state: "failed",
+          kind: "oom-killed",
+          message: `Container ${container.name} of pod ${pod.name} was OOMKilled${limit ? ` (memory limit ${limit})` : ""}, exit code ${terminated.exitCode ?? 137}.`,
+          evidence: tail(container.previousLogTail),
+          hint: limit ? `The model needs more than ${limit}: raise deploy.resources.limits.memory (or the manifest's limit), or load a smaller model.` : "Set a memory limit large enough for the model.",
+        };
+      }
+      const waitingReason = container.waiting?.reason;
+      if (waitingReason === "ImagePullBackOff" || waitingReason === "ErrImagePull" || waitingReason === "InvalidImageName" || waitingReason === "ErrImageNeverPull") {
+        return {
+          state: "failed",
+          kind: "image-pull",
+          message: `Pod ${pod.name} cannot get its image ${container.image ?? ""} (${waitingReason}, pull policy ${pod.imagePullPolicy ?? "default"}).`,
+          evidence: [container.waiting?.message, ...eventsOf(events, pod.name, ["Failed"])].filter((line): line is string => Boolean(line)),
+          hint: "The image is not where the node pulls from: check the delivery step (registry or load) and the image name; with a load, use IfNotPresent and a unique tag, never :latest.",
+        };
+      }
+      if (waitingReason === "CrashLoopBackOff" || (terminated && container.restartCount > 0 && !container.running && !container.ready)) {
+        const exit = terminated ? `exit code ${terminated.exitCode ?? "?"}${terminated.reason ? ` (${terminated.reason})` : ""}` : "it keeps exiting";
+        return {
+          state: "failed",
+          kind: "crash-loop",
+          message: `Container ${container.name} of pod ${pod.name} keeps crashing: ${exit}, restarted ${container.restartCount} time(s)${terminated?.message ? `: ${terminated.message.trim().split("\n").at(-1)}` : ""}.`,
+          evidence: tail(container.previousLogTail),
+          hint: "The last lines of the crashed container's log are above; fix the error and save to rebuild. The previous version keeps serving.",
+        };
+      }
+    }
+  }
+  return undefined;
+}
+
+function describeWaiting(snapshot: RolloutSnapshot, newPods: readonly PodSnapshot[], readyNew: number): string {
+  if (snapshot.newTemplateHash === undefined || snapshot.observedGeneration < snapshot.generation) return "the Deployment controller to start the new version";
+  const parts = [`${readyNew} of ${snapshot.desiredReplicas} new replica(s) ready`];
+  const notReady = newPods.find((pod) => !pod.ready);
+  if (notReady) {
+    const waiting = notReady.containers.find((container) => container.waiting?.reason)?.waiting?.reason;
+    parts.push(`pod ${notReady.name}: ${waiting ?? (notReady.phase === "Running" ? "running, not ready yet" : (notReady.phase ?? "pending"))}`);
+  }
+  const old = snapshot.replicas - snapshot.updatedReplicas;
+  if (old > 0 && readyNew >= snapshot.desiredReplicas) parts.push(`${old} old replica(s) to terminate`);
+  return parts.join("; ");
+}
+
+function readinessEvidence(pods: readonly PodSnapshot[], events: readonly EventSnapshot[]): string[] {
+  return pods.flatMap((pod) => eventsOf(events, pod.name, ["Unhealthy"])).slice(-3);
+}
+
+function eventsOf(events: readonly EventSnapshot[], name: string, reasons: string[]): string[] {
+  return events.filter((event) => event.involvedName === name && reasons.includes(event.reason)).map((event) => `${event.reason}: ${event.message}${event.count > 1 ? ` (x${event.count})` : ""}`);
+}
+
+function tail(lines: readonly string[] | undefined): string[] {
+  return (lines ?? []).slice(-10);
+}

@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import { judgeRollout, type ContainerSnapshot, type PodSnapshot, type RolloutSnapshot } from "../../src/core/rollout.js";
+
+const NEW = "new5f8d";
+const OLD = "old7c2a";
+
+function pod(name: string, changes: Partial<PodSnapshot> = {}, container: Partial<ContainerSnapshot> = {}): PodSnapshot {
+  return {
+    name,
+    templateHash: NEW,
+    phase: "Running",
+    ready: false,
+    deleting: false,
+    containers: [{ name: "model", ready: false, restartCount: 0, image: "localhost:5001/iris:abc", running: true, ...container }],
+    memoryLimits: { model: "256Mi" },
+    imagePullPolicy: "IfNotPresent",
+    ...changes,
+  };
+}
+
+function snapshot(changes: Partial<RolloutSnapshot> = {}): RolloutSnapshot {
+  return {
+    desiredReplicas: 1,
+    generation: 2,
+    observedGeneration: 2,
+    updatedReplicas: 1,
+    readyReplicas: 1,
+    availableReplicas: 1,
+    replicas: 2,
+    newTemplateHash: NEW,
+    pods: [pod("iris-old", { templateHash: OLD, ready: true }), pod("iris-new")],
+    events: [],
+    ...changes,
+  };
+}
+
+const soon = { elapsedMs: 1_000, timeoutMs: 60_000 };
+
+describe("judging a rollout", () => {
+  it("is complete when every new replica is ready and the old ones are gone", () => {
+    const verdict = judgeRollout(snapshot({ replicas: 1, pods: [pod("iris-new", { ready: true })] }), soon);
+    expect(verdict).toEqual({ state: "complete", ready: 1, desired: 1 });
+  });
+
+  it("is not complete while the controller has not seen the new generation", () => {
+    const verdict = judgeRollout(snapshot({ observedGeneration: 1, replicas: 1, pods: [pod("iris-new", { ready: true })] }), soon);
+    expect(verdict).toMatchObject({ state: "progressing", waitingFor: "the Deployment controller to start the new version" });
+  });
+
+  it("counts an old ready pod as nothing: progress names the new pod's state", () => {
+    expect(judgeRollout(snapshot(), soon)).toEqual({ state: "progressing", ready: 0, desired: 1, waitingFor: "0 of 1 new replica(s) ready; pod iris-new: running, not ready yet" });
+    const creating = snapshot({ pods: [pod("iris-new", { phase: "Pending" }, { running: false, waiting: { reason: "ContainerCreating" } })] });
+    expect(judgeRollout(creating, soon)).toMatchObject({ waitingFor: "0 of 1 new replica(s) ready; pod iris-new: ContainerCreating" });
+  });
+
+  it.each<[string, PodSnapshot, string, RegExp, RegExp]>([
+    [
+      "image pull",
+      pod("iris-new", { phase: "Pending" }, { running: false, waiting: { reason: "ImagePullBackOff", message: 'Back-off pulling image "localhost:5001/iris:abc"' } }),
+      "image-pull",
+      /cannot get its image localhost:5001\/iris:abc \(ImagePullBackOff, pull policy IfNotPresent\)/,
+      /never :latest/,
+    ],
+    [
+      "crash loop",
+      pod("iris-new", {}, { running: false, restartCount: 3, waiting: { reason: "CrashLoopBackOff" }, lastTerminated: { exitCode: 1, reason: "Error", message: "Traceback...\nKeyError: 'features'" }, previousLogTail: ["Traceback (most recent call last):", "KeyError: 'features'"] }),
+      "crash-loop",
+      /keeps crashing: exit code 1 \(Error\), restarted 3 time\(s\): KeyError: 'features'/,
+      /previous version keeps serving/,
+    ],
+    [
+      "OOM kill",
+      pod("iris-new", {}, { running: false, restartCount: 1, waiting: { reason: "CrashLoopBackOff" }, lastTerminated: { exitCode: 137, reason: "OOMKilled" } }),
+      "oom-killed",
+      /was OOMKilled \(memory limit 256Mi\), exit code 137/,
+      /raise deploy.resources.limits.memory/,
+    ],
+    [
+      "unschedulable",
+      pod("iris-new", { phase: "Pending", unschedulableMessage: "0/1 nodes are available: 1 Insufficient memory." }, { running: false }),
+      "unschedulable",
+      /cannot be scheduled: 0\/1 nodes are available: 1 Insufficient memory\./,
+      /Lower deploy.resources.requests/,
+    ],
+  ])("fails fast on %s with the evidence", (_name, failing, kind, message, hint) => {
+    const verdict = judgeRollout(snapshot({ pods: [pod("iris-old", { templateHash: OLD, ready: true }), failing] }), soon);
+    expect(verdict).toMatchObject({ state: "failed", kind });
+    if (verdict.state !== "failed") return;
+    expect(verdict.message).toMatch(message);
+    expect(verdict.hint).toMatch(hint);
+  });
+
+  it("shows the crashed container's last log lines as evidence", () => {
+    const crashing = pod("iris-new", {}, { running: false, restartCount: 2, waiting: { reason: "CrashLoopBackOff" }, lastTerminated: { exitCode: 2 }, previousLogTail: ["loading model.pkl", "FileNotFoundError: model.pkl"] });
+    const verdict = judgeRollout(snapshot({ pods: [crashing] }), soon);
+    expect(verdict).toMatchObject({ evidence: ["loading model.pkl", "FileNotFoundError: model.pkl"] });
+  });
+
+  it("ignores a failing pod of the old version", () => {
+    const oldCrashing = pod("iris-old", { templateHash: OLD }, { running: false, restartCount: 4, waiting: { reason: "CrashLoopBackOff" }, lastTerminated: { exitCode: 1 } });
+    expect(judgeRollout(snapshot({ pods: [oldCrashing, pod("iris-new")] }), soon)).toMatchObject({ state: "progressing" });
+  });
+
+  it("at the timeout, blames a failing readiness probe with its events", () => {
+    const verdict = judgeRollout(snapshot({ events: [{ involvedName: "iris-new", reason: "Unhealthy", message: "Readiness probe failed: HTTP probe failed with statuscode: 503", count: 12 }] }), { elapsedMs: 60_000, timeoutMs: 60_000 });
+    expect(verdict).toMatchObject({
+      state: "failed",
+      kind: "readiness",
+      message: "The rollout did not finish within 60 s: still waiting for 0 of 1 new replica(s) ready; pod iris-new: running, not ready yet.",
+      evidence: ["Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503 (x12)"],
+    });
+  });
+
+  it("at the timeout without a known cause, says what it was still waiting for", () => {
+    expect(judgeRollout(snapshot(), { elapsedMs: 61_000, timeoutMs: 60_000 })).toMatchObject({ state: "failed", kind: "timeout", hint: expect.stringContaining("deploy.rolloutTimeoutSeconds") });
+  });
+
+  it("reports the controller's progress deadline", () => {
+    expect(judgeRollout(snapshot({ progressingReason: "ProgressDeadlineExceeded" }), soon)).toMatchObject({ state: "failed", kind: "deadline" });
+  });
+});
