@@ -1,0 +1,68 @@
+/**
+ * What a changed file means for the loop (Skaffold's change set): build context files need the
+ * whole pipeline; mlkube.yaml needs a reload and then the pipeline (the build is a cache hit when
+ * only deployment settings changed); the user's manifests need a re-render and apply; anything
+ * ignored needs nothing.
+ */
+export type ChangeKind = "build" | "config" | "manifests" | "ignored";
+
+export interface ChangeSet {
+  build: boolean;
+  config: boolean;
+  manifests: boolean;
+  /** Tests only (the `t` key). */
+  tests: boolean;
+  /** Rebuild even if nothing changed (the `r` key). */
+  force: boolean;
+  paths: string[];
+  /** When the first change of this set happened: the start of edit-to-verified. */
+  firstEventAt: number | undefined;
+}
+
+export const EMPTY_CHANGES: ChangeSet = { build: false, config: false, manifests: false, tests: false, force: false, paths: [], firstEventAt: undefined };
+
+export interface ClassifyRules {
+  /** Relative to the model directory, forward slashes. */
+  configFiles: readonly string[];
+  manifestPaths: readonly string[];
+  /** True when the path is part of the build context and not excluded by .dockerignore. */
+  inBuildContext: (path: string) => boolean;
+  /** Built-in ignores, the config's watch.ignore, and what mlkube itself writes. */
+  ignored: (path: string) => boolean;
+}
+
+export function classifyChange(path: string, rules: ClassifyRules): ChangeKind {
+  if (rules.configFiles.includes(path)) return "config";
+  if (rules.manifestPaths.some((manifest) => path === manifest || path.startsWith(`${manifest}/`))) return "manifests";
+  if (rules.ignored(path)) return "ignored";
+  return rules.inBuildContext(path) ? "build" : "ignored";
+}
+
+export function addChanges(set: ChangeSet, changes: readonly { path: string; kind: ChangeKind }[], at: number): ChangeSet {
+  const relevant = changes.filter((change) => change.kind !== "ignored");
+  if (relevant.length === 0) return set;
+  return {
+    ...set,
+    build: set.build || relevant.some((change) => change.kind === "build"),
+    config: set.config || relevant.some((change) => change.kind === "config"),
+    manifests: set.manifests || relevant.some((change) => change.kind === "manifests"),
+    paths: [...new Set([...set.paths, ...relevant.map((change) => change.path)])],
+    firstEventAt: set.firstEventAt ?? at,
+  };
+}
+
+export function isEmpty(set: ChangeSet): boolean {
+  return !set.build && !set.config && !set.manifests && !set.tests && !set.force;
+}
+
+export function mergeChanges(a: ChangeSet, b: ChangeSet): ChangeSet {
+  return {
+    build: a.build || b.build,
+    config: a.config || b.config,
+    manifests: a.manifests || b.manifests,
+    tests: a.tests || b.tests,
+    force: a.force || b.force,
+    paths: [...new Set([...a.paths, ...b.paths])],
+    firstEventAt: a.firstEventAt === undefined ? b.firstEventAt : b.firstEventAt === undefined ? a.firstEventAt : Math.min(a.firstEventAt, b.firstEventAt),
+  };
+}

@@ -1,0 +1,46 @@
+/**
+ * Deciding what to do next is a pure function of the state (Tilt's build control): either the
+ * next iteration to start, an iteration to cancel, or a reason to hold that the UI can show.
+ */
+import { isEmpty, type ChangeSet } from "./changes.js";
+import type { DevState, Stage } from "./state.js";
+
+export type NextStep =
+  | { kind: "start"; changes: ChangeSet; stages: Stage[] }
+  | { kind: "cancel"; id: number; reason: string }
+  | { kind: "hold"; reason: string }
+  | { kind: "idle" };
+
+export interface PlannerOptions {
+  /** A change arriving during a build aborts that build and starts over (dev.abortBuildOnChange). */
+  abortBuildOnChange: boolean;
+}
+
+export function nextStep(state: DevState, options: PlannerOptions): NextStep {
+  if (state.quitting) return { kind: "idle" };
+  const pending = state.pending;
+  if (isEmpty(pending)) return { kind: "idle" };
+  if (state.cluster.status !== "ready") {
+    return { kind: "hold", reason: state.cluster.status === "failed" ? "waiting: the cluster is not available (see the error)" : "waiting: cluster not ready" };
+  }
+  if (state.paused) return { kind: "hold", reason: "paused: changes are queued; press p to resume" };
+
+  const running = state.current && state.current.result === undefined ? state.current : undefined;
+  if (running) {
+    const building = running.stages.some((stage) => stage.stage === "build" && stage.status === "running");
+    if (building && options.abortBuildOnChange && (pending.build || pending.config || pending.force)) {
+      return { kind: "cancel", id: running.id, reason: "newer changes arrived during the build" };
+    }
+    return { kind: "hold", reason: `queued: runs after iteration #${running.id}` };
+  }
+  return { kind: "start", changes: pending, stages: stagesFor(pending) };
+}
+
+export function stagesFor(changes: ChangeSet): Stage[] {
+  const stages: Stage[] = [];
+  if (changes.config) stages.push("config");
+  if (changes.build || changes.config || changes.force) stages.push("build", "deliver");
+  if (stages.includes("build") || changes.manifests) stages.push("apply", "rollout");
+  stages.push("test");
+  return stages;
+}

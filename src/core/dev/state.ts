@@ -1,0 +1,240 @@
+/**
+ * The dev loop's one state and the typed actions that change it (Tilt's engine state + reducer).
+ * Effects live in src/engine; they dispatch these actions and never mutate state themselves.
+ */
+import { EMPTY_CHANGES, addChanges, type ChangeKind, type ChangeSet } from "./changes.js";
+
+export type Stage = "config" | "build" | "deliver" | "apply" | "rollout" | "test";
+
+export interface StageState {
+  stage: Stage;
+  status: "pending" | "running" | "done" | "failed" | "skipped";
+  startedAt?: number | undefined;
+  finishedAt?: number | undefined;
+  /** One line: "step 4/9 RUN pip install", "3 layers pushed", "ready 1/2". */
+  detail?: string | undefined;
+  /** For a progress bar: build steps, bytes pushed, replicas ready. */
+  progress?: { current: number; total: number } | undefined;
+}
+
+export interface TestOutcome {
+  name: string;
+  passed: boolean;
+  latencyMs: number;
+  /** On failure: what was expected and what came back, side by side. */
+  failures?: { what: string; expected: string; actual: string }[] | undefined;
+}
+
+export interface ProblemReport {
+  stage: Stage | "cluster" | "watch";
+  message: string;
+  details: string[];
+  hint?: string | undefined;
+}
+
+export interface Iteration {
+  id: number;
+  trigger: string;
+  changes: ChangeSet;
+  stages: StageState[];
+  startedAt: number;
+  image?: string | undefined;
+  cached?: boolean | undefined;
+  deliveryPath?: string | undefined;
+  tests?: TestOutcome[] | undefined;
+  /** What changed since the previous iteration's tests: predictions, latency, fixed/broken. */
+  testChanges?: string[] | undefined;
+  problem?: ProblemReport | undefined;
+  result?: "success" | "failed" | "cancelled" | undefined;
+  finishedAt?: number | undefined;
+}
+
+export interface IterationSummary {
+  id: number;
+  trigger: string;
+  image: string | undefined;
+  deliveryPath: string | undefined;
+  stageMs: Partial<Record<Stage, number>>;
+  /** From the first file event (or key press) to tests verified. */
+  totalMs: number;
+  result: "success" | "failed" | "cancelled";
+  testsPassed: number;
+  testsFailed: number;
+}
+
+export interface ClusterInfo {
+  provider: string;
+  name: string;
+  context: string;
+  deliveryPath: string;
+  deliveryReason: string;
+  endpoint?: string | undefined;
+}
+
+export interface DevState {
+  model: { name: string; dir: string };
+  cluster: { status: "starting" | "ready" | "failed"; info?: ClusterInfo | undefined; detail?: string | undefined };
+  paused: boolean;
+  /** Changes no iteration has taken yet. */
+  pending: ChangeSet;
+  current: Iteration | undefined;
+  history: IterationSummary[];
+  /** The image serving now: what the last successful rollout put there. */
+  serving: string | undefined;
+  /** The last problem shown in the error panel (cleared by the next successful iteration). */
+  problem: ProblemReport | undefined;
+  nextId: number;
+  quitting: boolean;
+}
+
+export type DevAction =
+  | { type: "cluster/progress"; detail: string }
+  | { type: "cluster/ready"; info: ClusterInfo }
+  | { type: "cluster/failed"; problem: ProblemReport }
+  | { type: "endpoint/changed"; url: string }
+  | { type: "files/changed"; changes: { path: string; kind: ChangeKind }[]; at: number }
+  | { type: "key/rebuild"; at: number }
+  | { type: "key/test"; at: number }
+  | { type: "key/pause" }
+  | { type: "iteration/started"; id: number; changes: ChangeSet; stages: Stage[]; at: number }
+  | { type: "stage/started"; id: number; stage: Stage; at: number }
+  | { type: "stage/progress"; id: number; stage: Stage; detail?: string | undefined; progress?: { current: number; total: number } | undefined }
+  | { type: "stage/done"; id: number; stage: Stage; at: number; detail?: string | undefined }
+  | { type: "stage/failed"; id: number; stage: Stage; at: number; problem: ProblemReport }
+  | { type: "build/result"; id: number; image: string; cached: boolean }
+  | { type: "deliver/result"; id: number; path: string; podImage: string }
+  | { type: "rollout/serving"; id: number; image: string }
+  | { type: "tests/result"; id: number; tests: TestOutcome[]; changes: string[] }
+  | { type: "iteration/finished"; id: number; at: number; result: "success" | "failed" | "cancelled" }
+  | { type: "quit" };
+
+/** History rows kept for the UI and the summary; older ones are dropped. */
+const HISTORY_LIMIT = 100;
+
+export function initialState(model: { name: string; dir: string }): DevState {
+  return {
+    model,
+    cluster: { status: "starting" },
+    paused: false,
+    // The first iteration: the whole pipeline for the model as it is on disk.
+    pending: { ...EMPTY_CHANGES, force: true, paths: [] },
+    current: undefined,
+    history: [],
+    serving: undefined,
+    problem: undefined,
+    nextId: 1,
+    quitting: false,
+  };
+}
+
+export function reduce(state: DevState, action: DevAction): DevState {
+  switch (action.type) {
+    case "cluster/progress":
+      return { ...state, cluster: { ...state.cluster, detail: action.detail } };
+    case "cluster/ready":
+      return { ...state, cluster: { status: "ready", info: action.info }, problem: state.problem?.stage === "cluster" ? undefined : state.problem };
+    case "cluster/failed":
+      return { ...state, cluster: { ...state.cluster, status: "failed" }, problem: action.problem };
+    case "endpoint/changed":
+      return state.cluster.info ? { ...state, cluster: { ...state.cluster, info: { ...state.cluster.info, endpoint: action.url } } } : state;
+    case "files/changed":
+      return { ...state, pending: addChanges(state.pending, action.changes, action.at) };
+    case "key/rebuild":
+      return { ...state, pending: { ...state.pending, force: true, firstEventAt: state.pending.firstEventAt ?? action.at } };
+    case "key/test":
+      return { ...state, pending: { ...state.pending, tests: true, firstEventAt: state.pending.firstEventAt ?? action.at } };
+    case "key/pause":
+      return { ...state, paused: !state.paused };
+    case "iteration/started":
+      return {
+        ...state,
+        pending: EMPTY_CHANGES,
+        nextId: Math.max(state.nextId, action.id + 1),
+        current: {
+          id: action.id,
+          trigger: describeTrigger(action.changes, action.id),
+          changes: action.changes,
+          stages: action.stages.map((stage) => ({ stage, status: "pending" })),
+          startedAt: action.at,
+        },
+      };
+    case "quit":
+      return { ...state, quitting: true };
+    default:
+      return reduceIteration(state, action);
+  }
+}
+
+/** Actions about one iteration; stale ones (an older id) are ignored, as the runner may race. */
+function reduceIteration(state: DevState, action: Exclude<Extract<DevAction, { id: number }>, { type: "iteration/started" }>): DevState {
+  const current = state.current;
+  if (!current || current.id !== action.id) return state;
+  const withStage = (stage: Stage, change: Partial<StageState>): Iteration => ({
+    ...current,
+    stages: current.stages.map((entry) => (entry.stage === stage ? { ...entry, ...change } : entry)),
+  });
+  switch (action.type) {
+    case "stage/started":
+      return { ...state, current: withStage(action.stage, { status: "running", startedAt: action.at, detail: undefined, progress: undefined }) };
+    case "stage/progress":
+      return { ...state, current: withStage(action.stage, { detail: action.detail, progress: action.progress }) };
+    case "stage/done":
+      return { ...state, current: withStage(action.stage, { status: "done", finishedAt: action.at, ...(action.detail ? { detail: action.detail } : {}) }) };
+    case "stage/failed": {
+      const failed = withStage(action.stage, { status: "failed", finishedAt: action.at });
+      return {
+        ...state,
+        problem: action.problem,
+        current: { ...failed, problem: action.problem, stages: failed.stages.map((entry) => (entry.status === "pending" ? { ...entry, status: "skipped" } : entry)) },
+      };
+    }
+    case "build/result":
+      return { ...state, current: { ...current, image: action.image, cached: action.cached } };
+    case "deliver/result":
+      return { ...state, current: { ...current, deliveryPath: action.path, image: action.podImage } };
+    case "rollout/serving":
+      return { ...state, serving: action.image };
+    case "tests/result":
+      return { ...state, current: { ...current, tests: action.tests, testChanges: action.changes } };
+    case "iteration/finished": {
+      const finished: Iteration = {
+        ...current,
+        result: action.result,
+        finishedAt: action.at,
+        stages: current.stages.map((entry) => (entry.status === "pending" || entry.status === "running" ? { ...entry, status: "skipped" } : entry)),
+      };
+      const history = [...state.history, summarize(finished)].slice(-HISTORY_LIMIT);
+      const problem = action.result === "success" ? undefined : state.problem;
+      return { ...state, current: finished, history, problem };
+    }
+  }
+}
+
+function summarize(iteration: Iteration): IterationSummary {
+  const stageMs: Partial<Record<Stage, number>> = {};
+  for (const entry of iteration.stages) {
+    if (entry.startedAt !== undefined && entry.finishedAt !== undefined) stageMs[entry.stage] = entry.finishedAt - entry.startedAt;
+  }
+  const tests = iteration.tests ?? [];
+  return {
+    id: iteration.id,
+    trigger: iteration.trigger,
+    image: iteration.image,
+    deliveryPath: iteration.deliveryPath,
+    stageMs,
+    totalMs: (iteration.finishedAt ?? iteration.startedAt) - (iteration.changes.firstEventAt ?? iteration.startedAt),
+    result: iteration.result ?? "cancelled",
+    testsPassed: tests.filter((test) => test.passed).length,
+    testsFailed: tests.filter((test) => !test.passed).length,
+  };
+}
+
+export function describeTrigger(changes: ChangeSet, id: number): string {
+  if (changes.paths.length > 0) {
+    const [first] = changes.paths;
+    return changes.paths.length === 1 ? `${first} changed` : `${first} and ${changes.paths.length - 1} more changed`;
+  }
+  if (changes.force) return id === 1 ? "start" : "rebuild requested";
+  if (changes.tests) return "tests requested";
+  return "change";
+}

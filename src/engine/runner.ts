@@ -1,0 +1,154 @@
+/**
+ * Runs the effects of the dev loop: asks the planner what to do whenever the state changes,
+ * runs one iteration at a time through the Pipeline, stamps every action with the iteration id
+ * (the reducer ignores stale ones), and aborts a build when newer changes arrive.
+ */
+import { nextStep, type PlannerOptions } from "../core/dev/planner.js";
+import type { DevAction, DevState, ProblemReport, Stage, TestOutcome } from "../core/dev/state.js";
+import { isAbortError, isUserError } from "../errors.js";
+import type { Store } from "./store.js";
+
+export interface StageContext {
+  iteration: number;
+  signal: AbortSignal;
+  progress(detail: string, progress?: { current: number; total: number }): void;
+}
+
+/** The ports the runner drives. The dev command wires them to Docker, the cluster and HTTP; tests use fakes. */
+export interface Pipeline {
+  /** Reload mlkube.yaml; throws a UserError (the previous configuration stays in force). */
+  reloadConfig(context: StageContext): Promise<void>;
+  build(context: StageContext): Promise<{ reference: string; cached: boolean; detail: string }>;
+  deliver(context: StageContext, reference: string): Promise<{ path: string; podImage: string; detail: string }>;
+  apply(context: StageContext, podImage: string): Promise<{ detail: string }>;
+  rollout(context: StageContext): Promise<{ detail: string }>;
+  test(context: StageContext): Promise<{ tests: TestOutcome[]; changes: string[] }>;
+}
+
+export interface RunnerHandle {
+  /** Resolves when the running iteration (if any) has finished. */
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function startRunner(
+  store: Store<DevState, DevAction>,
+  pipeline: Pipeline,
+  options: PlannerOptions & { now?: () => number },
+): RunnerHandle {
+  const now = options.now ?? (() => Date.now());
+  let running: { id: number; controller: AbortController; done: Promise<void> } | undefined;
+  let stopped = false;
+
+  const plan = () => {
+    if (stopped) return;
+    const state = store.getState();
+    const step = nextStep(state, options);
+    if (step.kind === "cancel" && running?.id === step.id) {
+      running.controller.abort();
+      return;
+    }
+    if (step.kind !== "start" || running) return;
+    const id = state.nextId;
+    const controller = new AbortController();
+    store.dispatch({ type: "iteration/started", id, changes: step.changes, stages: step.stages, at: now() });
+    const done = runIteration(id, step.stages, controller.signal).finally(() => {
+      running = undefined;
+      plan();
+    });
+    running = { id, controller, done };
+  };
+
+  const runIteration = async (id: number, stages: Stage[], signal: AbortSignal): Promise<void> => {
+    let reference: string | undefined;
+    let podImage: string | undefined = store.getState().serving;
+    let result: "success" | "failed" | "cancelled" = "success";
+    for (const stage of stages) {
+      const context: StageContext = {
+        iteration: id,
+        signal,
+        progress: (detail, progress) => store.dispatch({ type: "stage/progress", id, stage, detail, progress }),
+      };
+      store.dispatch({ type: "stage/started", id, stage, at: now() });
+      try {
+        if (signal.aborted) throw Object.assign(new Error("aborted"), { name: "AbortError" });
+        const detail = await runStage(stage, context);
+        store.dispatch({ type: "stage/done", id, stage, at: now(), detail });
+      } catch (error) {
+        if (isAbortError(error) || signal.aborted) {
+          result = "cancelled";
+        } else {
+          result = "failed";
+          store.dispatch({ type: "stage/failed", id, stage, at: now(), problem: problemFrom(stage, error) });
+        }
+        break;
+      }
+    }
+    store.dispatch({ type: "iteration/finished", id, at: now(), result });
+
+    async function runStage(stage: Stage, context: StageContext): Promise<string | undefined> {
+      switch (stage) {
+        case "config":
+          await pipeline.reloadConfig(context);
+          return "mlkube.yaml reloaded";
+        case "build": {
+          const built = await pipeline.build(context);
+          reference = built.reference;
+          store.dispatch({ type: "build/result", id, image: built.reference, cached: built.cached });
+          return built.detail;
+        }
+        case "deliver": {
+          if (!reference) throw new Error("deliver ran without a build");
+          const delivered = await pipeline.deliver(context, reference);
+          podImage = delivered.podImage;
+          store.dispatch({ type: "deliver/result", id, path: delivered.path, podImage: delivered.podImage });
+          return delivered.detail;
+        }
+        case "apply":
+          if (!podImage) throw new Error("apply ran before any image was delivered");
+          return (await pipeline.apply(context, podImage)).detail;
+        case "rollout": {
+          const rolled = await pipeline.rollout(context);
+          if (podImage) store.dispatch({ type: "rollout/serving", id, image: podImage });
+          return rolled.detail;
+        }
+        case "test": {
+          const { tests, changes } = await pipeline.test(context);
+          store.dispatch({ type: "tests/result", id, tests, changes });
+          const failed = tests.filter((test) => !test.passed);
+          if (failed.length > 0) {
+            throw Object.assign(new Error(`${failed.length} of ${tests.length} smoke test(s) failed: ${failed.map((test) => test.name).join(", ")}`), { smokeTests: true });
+          }
+          return tests.length === 0 ? "no smoke tests configured" : `${tests.length} passed`;
+        }
+      }
+    }
+  };
+
+  const unsubscribe = store.subscribe(plan);
+  queueMicrotask(plan);
+  return {
+    idle: async () => {
+      while (running) await running.done;
+    },
+    stop: async () => {
+      stopped = true;
+      unsubscribe();
+      running?.controller.abort();
+      await running?.done;
+    },
+  };
+}
+
+/** A user error shows its message and fix; anything else is a bug in mlkube, said plainly. */
+export function problemFrom(stage: Stage, error: unknown): ProblemReport {
+  if (isUserError(error)) return { stage, message: error.message, details: [...error.details], hint: error.hint };
+  if ((error as { smokeTests?: boolean }).smokeTests) return { stage, message: (error as Error).message, details: [] };
+  const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return {
+    stage,
+    message: `mlkube hit an internal error during ${stage} (a bug in mlkube, not in your model).`,
+    details: stack.split("\n").slice(0, 6),
+    hint: "Please report it with the lines above. The loop keeps watching.",
+  };
+}

@@ -1,0 +1,169 @@
+import { describe, expect, it } from "vitest";
+import { initialState, reduce, type DevAction, type DevState, type Stage } from "../../src/core/dev/state.js";
+import { startRunner, type Pipeline, type StageContext } from "../../src/engine/runner.js";
+import { Store } from "../../src/engine/store.js";
+import { UserError } from "../../src/errors.js";
+
+/** A pipeline whose stages wait until the test releases them, recording what ran. */
+function fakePipeline() {
+  const calls: string[] = [];
+  const gates = new Map<string, () => void>();
+  let buildCount = 0;
+  const failures = new Map<string, Error>();
+  const gate = (name: string, context: StageContext) =>
+    new Promise<void>((resolve, reject) => {
+      calls.push(`${name}#${context.iteration}`);
+      const failure = failures.get(name);
+      if (failure) {
+        failures.delete(name);
+        reject(failure);
+        return;
+      }
+      gates.set(name, resolve);
+      context.signal.addEventListener("abort", () => {
+        if (gates.get(name) === resolve) gates.delete(name);
+        reject(Object.assign(new Error("aborted"), { name: "AbortError" }));
+      }, { once: true });
+    });
+  const pipeline: Pipeline = {
+    reloadConfig: async (context) => gate("config", context),
+    build: async (context) => {
+      await gate("build", context);
+      buildCount++;
+      return { reference: `iris:v${buildCount}`, cached: false, detail: "built" };
+    },
+    deliver: async (context, reference) => {
+      await gate("deliver", context);
+      return { path: "registry", podImage: `localhost:5001/${reference}`, detail: "pushed" };
+    },
+    apply: async (context) => {
+      await gate("apply", context);
+      return { detail: "applied" };
+    },
+    rollout: async (context) => {
+      await gate("rollout", context);
+      return { detail: "ready 1/1" };
+    },
+    test: async (context) => {
+      await gate("test", context);
+      return { tests: [{ name: "setosa", passed: true, latencyMs: 3 }], changes: [] };
+    },
+  };
+  /** Lets the named stage finish once it is waiting. */
+  const release = async (name: string) => {
+    for (let attempt = 0; attempt < 200 && !gates.has(name); attempt++) await new Promise((resolve) => setTimeout(resolve, 1));
+    const open = gates.get(name);
+    if (!open) throw new Error(`stage ${name} never started; calls: ${calls.join(" ")}`);
+    gates.delete(name);
+    open();
+  };
+  const finishIteration = async (stages: Stage[] = ["build", "deliver", "apply", "rollout", "test"]) => {
+    for (const stage of stages) await release(stage);
+  };
+  return { pipeline, calls, release, finishIteration, failNext: (name: string, error: Error) => failures.set(name, error) };
+}
+
+function setUp() {
+  const store = new Store<DevState, DevAction>(initialState({ name: "iris", dir: "/m" }), reduce);
+  const fake = fakePipeline();
+  let clock = 0;
+  const runner = startRunner(store, fake.pipeline, { abortBuildOnChange: true, now: () => ++clock });
+  store.dispatch({ type: "cluster/ready", info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "registry", deliveryReason: "" } });
+  const change = (path: string) => store.dispatch({ type: "files/changed", changes: [{ path, kind: "build" }], at: ++clock });
+  return { store, runner, change, ...fake };
+}
+
+describe("the dev loop runner", () => {
+  it("turns a burst of 500 writes into exactly one iteration", async () => {
+    const { store, runner, change, finishIteration, calls } = setUp();
+    await finishIteration();
+    await runner.idle();
+    for (let index = 0; index < 500; index++) change(`src/file${index % 10}.py`);
+    await finishIteration();
+    await runner.idle();
+    expect(calls.filter((call) => call.startsWith("build"))).toEqual(["build#1", "build#2"]);
+    expect(store.getState().history.map((row) => row.result)).toEqual(["success", "success"]);
+    expect(store.getState().history[1]?.trigger).toBe("src/file0.py and 9 more changed");
+    await runner.stop();
+  });
+
+  it("aborts a build when a change arrives during it, and starts over", async () => {
+    const { store, runner, change, finishIteration, calls } = setUp();
+    await finishIteration();
+    await runner.idle();
+    change("app.py");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    change("app.py"); // saved again while building
+    await new Promise((resolve) => setTimeout(resolve, 5)); // let the abort land before releasing stages
+    await finishIteration();
+    await runner.idle();
+    expect(calls.filter((call) => call.startsWith("build"))).toEqual(["build#1", "build#2", "build#3"]);
+    expect(store.getState().history.map((row) => row.result)).toEqual(["success", "cancelled", "success"]);
+    await runner.stop();
+  });
+
+  it("queues changes during a rollout into one follow-up iteration", async () => {
+    const { store, runner, change, finishIteration, calls } = setUp();
+    await finishIteration(["build", "deliver", "apply"]);
+    change("app.py");
+    change("model.pkl");
+    await finishIteration(["rollout", "test"]);
+    await finishIteration();
+    await runner.idle();
+    expect(calls.filter((call) => call.startsWith("rollout"))).toEqual(["rollout#1", "rollout#2"]);
+    expect(store.getState().history).toHaveLength(2);
+    await runner.stop();
+  });
+
+  it("keeps the last good version serving when a later build fails, and recovers on the next change", async () => {
+    const { store, runner, change, failNext, finishIteration } = setUp();
+    await finishIteration();
+    await runner.idle();
+    expect(store.getState().serving).toBe("localhost:5001/iris:v1");
+
+    failNext("build", new UserError("dockerfile", "Dockerfile does not parse.", { details: ["Dockerfile:3:1 unknown instruction 'RUNN'"], hint: "Fix line 3" }));
+    change("Dockerfile");
+    await runner.idle();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    let state = store.getState();
+    expect(state.history.at(-1)?.result).toBe("failed");
+    expect(state.serving).toBe("localhost:5001/iris:v1");
+    expect(state.problem).toMatchObject({ stage: "build", message: "Dockerfile does not parse.", hint: "Fix line 3" });
+
+    change("Dockerfile");
+    await finishIteration();
+    await runner.idle();
+    state = store.getState();
+    expect(state.serving).toBe("localhost:5001/iris:v2");
+    expect(state.problem).toBeUndefined();
+    await runner.stop();
+  });
+
+  it("reports a bug in a stage as an internal error without stopping the loop", async () => {
+    const { store, runner, change, failNext, finishIteration } = setUp();
+    await finishIteration();
+    await runner.idle();
+    failNext("apply", new TypeError("cannot read properties of undefined"));
+    change("app.py");
+    await finishIteration(["build", "deliver"]);
+    await runner.idle();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(store.getState().problem?.message).toBe("mlkube hit an internal error during apply (a bug in mlkube, not in your model).");
+    change("app.py");
+    await finishIteration();
+    await runner.idle();
+    expect(store.getState().history.at(-1)?.result).toBe("success");
+    await runner.stop();
+  });
+
+  it("runs only the tests when t is pressed", async () => {
+    const { store, runner, finishIteration, release, calls } = setUp();
+    await finishIteration();
+    await runner.idle();
+    store.dispatch({ type: "key/test", at: 100 });
+    await release("test");
+    await runner.idle();
+    expect(calls.slice(-1)).toEqual(["test#2"]);
+    await runner.stop();
+  });
+});
