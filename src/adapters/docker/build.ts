@@ -48,9 +48,11 @@ export const TAG_LENGTH = 16;
  * keeps file hashes between iterations.
  */
 export class ImageBuilder {
-  private readonly hashes = new FileHashCache();
-
-  constructor(private readonly docker: Dockerode) {}
+  /** The hash cache can be shared with the file watcher, so each changed file is hashed once. */
+  constructor(
+    private readonly docker: Dockerode,
+    private readonly hashes = new FileHashCache(),
+  ) {}
 
   async build(request: BuildRequest, options: BuildOptions = {}): Promise<BuildResult> {
     const started = performance.now();
