@@ -5,6 +5,10 @@ import { Command, Option } from "commander";
 import { createRequire } from "node:module";
 import { reportError } from "./ui/report-error.js";
 
+// React (loaded later, by the dev UI) picks its build from NODE_ENV when first imported; its
+// development build handled a third of the log lines per second in a measured flood.
+process.env.NODE_ENV ??= "production";
+
 const require = createRequire(import.meta.url);
 const { version } = require("../package.json") as { version: string };
 
@@ -37,14 +41,20 @@ export function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .configureHelp({ sortSubcommands: false });
 
-  program
-    .command("dev")
-    .description("Watch a model directory; rebuild, redeploy and smoke-test it on every change (interactive)")
-    .argument("[dir]", "model directory", ".")
-    .option("--build-arg <KEY=VALUE>", "build argument (repeatable), as with docker build", collectBuildArg, [])
-    .addOption(new Option("--provider <provider>", "cluster provider (default: detected)").choices(["kind", "minikube", "context"]))
-    .option("--context <name>", "kube context to use")
-    .action(notYet("dev", "the dev-loop issue"));
+  withClusterOptions(
+    program
+      .command("dev")
+      .description("Watch a model directory; rebuild, redeploy and smoke-test it on every change (interactive)")
+      .argument("[dir]", "model directory", ".")
+      .option("--build-arg <KEY=VALUE>", "build argument (repeatable), as with docker build", collectBuildArg, [])
+      .option("--no-tui", "plain, timestamped lines instead of the interactive UI (automatic without a terminal or with CI set)")
+      .option("--json", "one JSON object per event (NDJSON; see docs/events.md)")
+      .option("--once", "run one full iteration, print the results, exit 0 only if the rollout and every smoke test passed")
+      .option("--cleanup", "delete the model's objects from the cluster on exit"),
+  ).action(async (dir: string, options: { buildArg: string[]; provider?: ProviderKind; context?: string; tui?: boolean; json?: boolean; once?: boolean; cleanup?: boolean }) => {
+    const { runDevCommand } = await import("./commands/dev/session.js");
+    process.exitCode = await runDevCommand(dir, options);
+  });
 
   program
     .command("build")
@@ -92,18 +102,42 @@ export function buildProgram(): Command {
     process.exitCode = await runStatusCommand(dir, options);
   });
 
-  program
-    .command("test")
-    .description("Run the prediction smoke tests against the current deployment")
-    .action(notYet("test", "the smoke-test issue"));
-  program
-    .command("logs")
-    .description("Print (and with -f follow) the logs of the model's pods")
-    .action(notYet("logs", "the Kubernetes issue"));
+  withClusterOptions(
+    program
+      .command("test")
+      .description("Run the prediction smoke tests against the current deployment")
+      .argument("[dir]", "model directory", ".")
+      .option("--url <url>", "test the model server at this base URL instead of the cluster's deployment")
+      .option("--json", "print the results as JSON"),
+  ).action(async (dir: string, options: { provider?: ProviderKind; context?: string; url?: string; json?: boolean }) => {
+    const { runTestCommand } = await import("./commands/test.js");
+    process.exitCode = await runTestCommand(dir, options);
+  });
+  withClusterOptions(
+    program
+      .command("logs")
+      .description("Print (and with -f follow) the logs of the model's pods")
+      .argument("[dir]", "model directory", ".")
+      .option("-f, --follow", "keep following, across restarts and rollouts")
+      .option("--since <duration>", "only lines newer than this (e.g. 10m)")
+      .option("--tail <lines>", "lines of history per container (default 100)"),
+  ).action(async (dir: string, options: { provider?: ProviderKind; context?: string; follow?: boolean; since?: string; tail?: string }) => {
+    const { runLogsCommand } = await import("./commands/logs.js");
+    process.exitCode = await runLogsCommand(dir, options);
+  });
   program
     .command("render")
     .description("Print the Kubernetes objects dev would apply, as YAML")
-    .action(notYet("render", "the Kubernetes issue"));
+    .argument("[dir]", "model directory", ".")
+    .option("--from <files...>", "your own manifests (files or directories) instead of mlkube.yaml's `manifests`")
+    .option("--image <ref>", "image reference to run (default: the content tag `mlkube build` would produce)")
+    .option("--include-secrets", "also apply the Secrets in your manifests (default: withheld and listed)")
+    .option("--replicas <n>", "replicas for the model's Deployment")
+    .option("--build-arg <KEY=VALUE>", "build argument (repeatable), as with docker build; changes the image tag", collectBuildArg, [])
+    .action(async (dir: string, options: { from?: string[]; image?: string; includeSecrets?: boolean; replicas?: string; buildArg: string[] }) => {
+      const { runRenderCommand } = await import("./commands/render.js");
+      process.exitCode = await runRenderCommand(dir, options);
+    });
 
   program
     .command("config")
@@ -118,11 +152,23 @@ export function buildProgram(): Command {
   program
     .command("doctor")
     .description("Check Docker, cluster tools, context, registry, ports and watch limits")
-    .action(notYet("doctor", "the onboarding issue"));
+    .argument("[dir]", "model directory (for its mlkube.yaml cluster settings)", ".")
+    .option("--json", "print the checks as JSON")
+    .option("--fix", "apply the safe fixes: start the local registry, install a pinned kind into ~/.mlkube/bin")
+    .action(async (dir: string, options: { json?: boolean; fix?: boolean }) => {
+      const { runDoctorCommand } = await import("./commands/doctor.js");
+      process.exitCode = await runDoctorCommand(dir, options);
+    });
   program
     .command("init")
     .description("Scaffold a working model directory from a template")
-    .action(notYet("init", "the onboarding issue"));
+    .argument("[dir]", "directory to create the model in", ".")
+    .option("--template <name>", "template to use (default: sklearn-flask; asked when interactive)")
+    .option("--list", "list the templates")
+    .action(async (dir: string, options: { template?: string; list?: boolean }) => {
+      const { runInitCommand } = await import("./commands/init.js");
+      process.exitCode = await runInitCommand(dir, options);
+    });
   program
     .command("reproduce")
     .description("Run production manifests locally and replay recorded requests")

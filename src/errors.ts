@@ -15,7 +15,10 @@ export type ErrorKind =
   | "command-failed"
   | "cluster"
   | "delivery"
+  | "rollout"
   | "manifest"
+  | "unreachable"
+  | "download"
   | "not-implemented";
 
 export class UserError extends Error {

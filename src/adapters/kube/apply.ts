@@ -85,3 +85,19 @@ function statusMessage(error: unknown): string {
   }
   return (body as { message?: string } | undefined)?.message ?? (error as Error).message;
 }
+
+/** `dev --cleanup`: removes every object mlkube applied for the model, and nothing else. */
+export async function deleteModelObjects(kube: KubeAccess, namespace: string, prune: { label: string; model: string }): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const { apiVersion, kind } of PRUNABLE_KINDS) {
+    const existing = await kube.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, `${prune.label}=${prune.model}`);
+    for (const item of existing.items) {
+      const object = { ...item, apiVersion, kind };
+      await kube.objects.delete(object, undefined, undefined, undefined, undefined, "Background").catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      });
+      deleted.push(describe(object));
+    }
+  }
+  return deleted;
+}

@@ -1,0 +1,93 @@
+/**
+ * Sends smoke-test requests to a model server and records what came back. One case after another
+ * (never in parallel), so one case's load does not show up in another's latency.
+ */
+import { BODY_TEXT_LIMIT, type JsonValue, type ResponseSnapshot } from "../../core/expectations.js";
+import type { SmokeCase } from "../../core/smoke-cases.js";
+import { summarizeCase, type RequestOutcome, type SmokeResult } from "../../core/smoke-results.js";
+import { UserError } from "../../errors.js";
+import { deadline } from "./deadline.js";
+
+export interface RunOptions {
+  signal?: AbortSignal | undefined;
+  /** Called after each case, for live output. */
+  onResult?: ((result: SmokeResult) => void) | undefined;
+}
+
+/**
+ * Runs every case against `baseUrl`. When the first case gets no answer at all, the model is not
+ * reachable: that is one clear error instead of every case failing the same way, one timeout each.
+ */
+export async function runSmokeTests(baseUrl: string, cases: readonly SmokeCase[], options: RunOptions = {}): Promise<SmokeResult[]> {
+  const results: SmokeResult[] = [];
+  for (const smokeCase of cases) {
+    const outcomes: RequestOutcome[] = [];
+    for (let attempt = 0; attempt < smokeCase.repeat; attempt++) outcomes.push(await sendRequest(baseUrl, smokeCase, options.signal));
+    const result = summarizeCase(smokeCase, outcomes);
+    if (results.length === 0 && outcomes.every((outcome) => "error" in outcome)) {
+      throw new UserError("unreachable", `The model at ${baseUrl} does not answer: ${result.error}.`, {
+        hint: "Check that the model server runs and listens on that address ('mlkube status' shows the cluster's URLs, 'mlkube logs' the server's output).",
+      });
+    }
+    results.push(result);
+    options.onResult?.(result);
+  }
+  return results;
+}
+
+/** One request, timed from sending to the last byte of the body. */
+export async function sendRequest(baseUrl: string, smokeCase: SmokeCase, signal?: AbortSignal): Promise<RequestOutcome> {
+  const url = `${baseUrl.replace(/\/+$/, "")}${smokeCase.path}`;
+  const limit = deadline(smokeCase.timeoutMs, signal);
+  const started = performance.now();
+  try {
+    const response = await fetch(url, {
+      method: smokeCase.method,
+      headers: smokeCase.headers,
+      body: smokeCase.body,
+      // A redirect is an answer to check (status 3xx), not something to follow.
+      redirect: "manual",
+      signal: limit.signal,
+    });
+    const text = await response.text();
+    return { response: snapshot(response.status, text, performance.now() - started) };
+  } catch (error) {
+    if (signal?.aborted) throw new UserError("cancelled", "The smoke tests were cancelled.", { cause: error });
+    if (limit.expired) return { error: `no answer within ${formatDuration(smokeCase.timeoutMs)}` };
+    return { error: describeFailure(error) };
+  } finally {
+    limit.clear();
+  }
+}
+
+function snapshot(status: number, text: string, latencyMs: number): ResponseSnapshot {
+  return { status, bodyText: text.slice(0, BODY_TEXT_LIMIT), bodyLength: text.length, json: parseJson(text), latencyMs };
+}
+
+function parseJson(text: string): JsonValue | undefined {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    return undefined; // not JSON: expectations on JSON say so, text expectations still apply
+  }
+}
+
+/** fetch reports every network failure as "fetch failed"; the reason is in its cause. */
+function describeFailure(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  switch (cause?.code) {
+    case "ECONNREFUSED":
+      return "connection refused";
+    case "ECONNRESET":
+    case "UND_ERR_SOCKET":
+      return "the connection was closed without an answer";
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return "unknown host";
+  }
+  return cause?.message ?? (error as Error).message;
+}
+
+function formatDuration(ms: number): string {
+  return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}

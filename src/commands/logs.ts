@@ -1,0 +1,64 @@
+import { connectKube, readKubeConfig } from "../adapters/kube/client.js";
+import { followLogs, type LogLine } from "../adapters/kube/logs.js";
+import { loadConfig } from "../config/load.js";
+import { UserError } from "../errors.js";
+import { PRUNE_LABEL } from "../manifests/labels.js";
+import { providerFor, type ClusterCommandOptions } from "./cluster-options.js";
+
+export interface LogsOptions extends ClusterCommandOptions {
+  follow?: boolean;
+  since?: string;
+  tail?: string;
+}
+
+/** `mlkube logs [DIR] [-f] [--since 10m]`: the model's pod logs outside the UI, each line prefixed with pod/container. */
+export async function runLogsCommand(dir: string, options: LogsOptions): Promise<number> {
+  const config = await loadConfig(dir);
+  const provider = await providerFor(dir, options);
+  const status = await provider.status();
+  if (!status.running) throw new UserError("cluster", `The cluster of context '${provider.choice.context}' is not running.`, { hint: "Start it with 'mlkube up' (or 'mlkube dev', which also deploys the model)." });
+  const kube = connectKube(provider.choice.context, readKubeConfig());
+  const selector = `${PRUNE_LABEL}=${config.name}`;
+  const pods = await kube.core.listNamespacedPod({ namespace: config.namespace, labelSelector: selector });
+  if (pods.items.length === 0 && !options.follow) {
+    throw new UserError("cluster", `No pods of ${config.name} in namespace ${config.namespace}.`, { hint: "Deploy the model with 'mlkube dev' first." });
+  }
+  const colour = podColours(process.stdout.isTTY === true && !process.env.NO_COLOR);
+  const print = (line: LogLine) => process.stdout.write(`${colour(line.pod)}${line.pod}/${line.container}${colour.reset} | ${line.text}\n`);
+  const follower = followLogs(kube, { namespace: config.namespace, selector }, print, {
+    follow: options.follow === true,
+    sinceSeconds: options.since ? parseDuration(options.since) : undefined,
+    tailLines: options.tail ? Number(options.tail) : options.since ? undefined : 100,
+    onNotice: (notice) => process.stdout.write(`${notice.pod}: ${notice.message}\n${(notice.lines ?? []).map((line) => `    ${line}`).join("\n")}\n`),
+  });
+  if (!options.follow) {
+    await follower.done;
+    return 0;
+  }
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  follower.stop();
+  return 0;
+}
+
+/** "90s", "10m", "2h" as seconds, as kubectl logs --since takes them. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)(s|m|h)$/.exec(text.trim());
+  if (!match) throw new UserError("usage", `--since ${text} is not a duration.`, { hint: "Use a number with s, m or h, e.g. --since 10m." });
+  return Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as "s" | "m" | "h"];
+}
+
+/** One colour per pod, stable for the pod's name; none when output is not a terminal or NO_COLOR is set. */
+function podColours(enabled: boolean): ((pod: string) => string) & { reset: string } {
+  const palette = [36, 33, 35, 32, 34, 31];
+  const pick = ((pod: string) => {
+    if (!enabled) return "";
+    let hash = 0;
+    for (const char of pod) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+    return `\x1b[${palette[hash % palette.length]}m`;
+  }) as ((pod: string) => string) & { reset: string };
+  pick.reset = enabled ? "\x1b[0m" : "";
+  return pick;
+}

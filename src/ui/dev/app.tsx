@@ -1,0 +1,79 @@
+/**
+ * The `mlkube dev` screen: sections stacked top to bottom, each reading its own slice of the
+ * store; this component only shares the rows between them and turns keys into actions.
+ */
+import { Box, useInput } from "ink";
+import { useRef, useState } from "react";
+import type { DevAction, DevState } from "../../core/dev/state.js";
+import type { LogStore } from "../../engine/log-store.js";
+import type { Store } from "../../engine/store.js";
+import { ErrorPanel, errorPanelRows } from "./error-panel.js";
+import { Footer } from "./footer.js";
+import { Header, headerRows } from "./header.js";
+import { HELP_ROWS, Help } from "./help.js";
+import { FinishedIterations, History, historyRows } from "./history.js";
+import { ClockContext, useStoreState, useTerminalSize } from "./hooks.js";
+import { INITIAL_VIEW, interpretKey, type ViewState } from "./keys.js";
+import { layoutRows } from "./layout.js";
+import { LogPane } from "./log-pane.js";
+import { Pipeline, pipelineRows } from "./pipeline.js";
+import { SmokeTests, smokeTestRows } from "./smoke-tests.js";
+import { ColorsProvider } from "./theme.js";
+
+export interface DevAppProps {
+  store: Store<DevState, DevAction>;
+  logs: LogStore;
+  /** The planner's reason for not starting the pending changes, if it holds. */
+  holdReason: () => string | undefined;
+  onQuit: () => void;
+  colors?: boolean | undefined;
+  now?: (() => number) | undefined;
+}
+
+export function DevApp({ store, logs, holdReason, onQuit, colors = true, now = Date.now }: DevAppProps) {
+  const { columns, rows } = useTerminalSize();
+  const [view, setView] = useState<ViewState>(INITIAL_VIEW);
+  // Keys can arrive faster than React re-renders; each must see the previous key's outcome.
+  const viewRef = useRef(view);
+  const current = useStoreState(store, (state) => state.current);
+  const problem = useStoreState(store, (state) => state.problem);
+  const clusterInfo = useStoreState(store, (state) => state.cluster.info);
+  const historyCount = useStoreState(store, (state) => state.history.length);
+  const hold = useStoreState(store, () => holdReason());
+  const shownProblem = problem !== view.dismissed ? problem : undefined;
+
+  const layout = layoutRows(rows, {
+    header: headerRows(clusterInfo, view.why, columns),
+    pipeline: pipelineRows(current, hold),
+    error: errorPanelRows(shownProblem, columns),
+    tests: smokeTestRows(current, columns),
+    history: historyRows(historyCount),
+    help: view.help ? HELP_ROWS : 0,
+  });
+
+  useInput((input, key) => {
+    const outcome = interpretKey(viewRef.current, input, key, { logs, pageSize: Math.max(1, layout.logs - 1), problem, now });
+    if (outcome.action) store.dispatch(outcome.action);
+    if (outcome.quit) onQuit();
+    viewRef.current = outcome.view;
+    setView(outcome.view);
+  });
+
+  return (
+    <ColorsProvider value={colors}>
+      <ClockContext.Provider value={now}>
+        <FinishedIterations store={store} />
+        <Box flexDirection="column" width={columns}>
+          <Header store={store} why={view.why} rows={layout.header} columns={columns} />
+          <Pipeline store={store} holdReason={holdReason} rows={layout.pipeline} columns={columns} />
+          <ErrorPanel problem={shownProblem} rows={layout.error} columns={columns} />
+          <SmokeTests store={store} rows={layout.tests} columns={columns} />
+          <History store={store} rows={layout.history} columns={columns} />
+          <Help rows={layout.help} columns={columns} />
+          <LogPane logs={logs} view={view.logView} focused={view.focus === "logs"} typing={view.typing} rows={layout.logs} columns={columns} />
+          {layout.footer > 0 && <Footer store={store} view={view} />}
+        </Box>
+      </ClockContext.Provider>
+    </ColorsProvider>
+  );
+}

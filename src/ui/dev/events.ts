@@ -1,0 +1,129 @@
+/**
+ * The dev loop as a stream of events, derived by comparing two successive state snapshots: the
+ * engine dispatches actions and never needs to know that a printer exists. docs/events.md
+ * documents the vocabulary; fields are only ever added, never renamed or repurposed.
+ */
+import type { DevState, Iteration, ProblemReport, Stage, StageState, TestOutcome } from "../../core/dev/state.js";
+
+export type DevEvent =
+  | { type: "cluster.progress"; detail: string }
+  | { type: "cluster.ready"; provider: string; name: string; context: string; deliveryPath: string; deliveryReason: string }
+  | { type: "endpoint"; url: string }
+  | { type: "watch.paused" }
+  | { type: "watch.resumed" }
+  | { type: "hold"; reason: string }
+  | { type: "iteration.started"; iteration: number; trigger: string; stages: Stage[] }
+  | { type: "stage.started"; iteration: number; stage: Stage }
+  | { type: "stage.progress"; iteration: number; stage: Stage; detail?: string | undefined; current?: number | undefined; total?: number | undefined }
+  | { type: "stage.done"; iteration: number; stage: Stage; ms: number; detail?: string | undefined }
+  | { type: "stage.failed"; iteration: number; stage: Stage; ms: number; message: string }
+  | { type: "serving"; image: string }
+  | { type: "tests.result"; iteration: number; passed: number; failed: number; tests: TestOutcome[]; changes: string[] }
+  | { type: "problem"; stage: ProblemReport["stage"]; message: string; details: string[]; hint?: string | undefined }
+  | {
+      type: "iteration.finished";
+      iteration: number;
+      trigger: string;
+      result: "success" | "failed" | "cancelled";
+      totalMs: number;
+      stageMs: Partial<Record<Stage, number>>;
+      image?: string | undefined;
+      deliveryPath?: string | undefined;
+      testsPassed: number;
+      testsFailed: number;
+    }
+  | { type: "log"; pod: string; container: string; time: string; text: string; kind: "log" | "notice" }
+  | { type: "log.dropped"; count: number };
+
+/** What changed between two snapshots, in the order it happened within one iteration. */
+export function deriveEvents(previous: DevState, next: DevState): DevEvent[] {
+  const events: DevEvent[] = [];
+  const cluster = next.cluster;
+  if (cluster.status === "starting" && cluster.detail && cluster.detail !== previous.cluster.detail) {
+    events.push({ type: "cluster.progress", detail: cluster.detail });
+  }
+  const ready = cluster.status === "ready" ? cluster.info : undefined;
+  // A new endpoint replaces the info object too; only a (re)connected cluster is news here.
+  if (ready && (previous.cluster.status !== "ready" || previous.cluster.info?.context !== ready.context)) {
+    events.push({ type: "cluster.ready", provider: ready.provider, name: ready.name, context: ready.context, deliveryPath: ready.deliveryPath, deliveryReason: ready.deliveryReason });
+  }
+  const url = cluster.info?.endpoint;
+  if (url && url !== previous.cluster.info?.endpoint) events.push({ type: "endpoint", url });
+  if (next.paused !== previous.paused) events.push({ type: next.paused ? "watch.paused" : "watch.resumed" });
+
+  const current = next.current;
+  const before = previous.current?.id === current?.id ? previous.current : undefined;
+  // An iteration that finished and was replaced between two snapshots still gets its summary first.
+  const finished = next.history.filter((entry) => !previous.history.some((old) => old.id === entry.id));
+  const finishedEarlier = finished.filter((entry) => entry.id !== current?.id);
+  events.push(...finishedEarlier.map(finishedEvent));
+
+  // Results belong next to the stage that produced them: the tests before the test stage's
+  // verdict, the serving image after the rollout.
+  const tests = current?.tests && current.tests !== before?.tests ? testsEvent(current, current.tests) : undefined;
+  let serving: DevEvent | undefined = next.serving && next.serving !== previous.serving ? { type: "serving", image: next.serving } : undefined;
+  let testsShown = false;
+  if (current) {
+    if (!before) events.push({ type: "iteration.started", iteration: current.id, trigger: current.trigger, stages: current.stages.map((stage) => stage.stage) });
+    for (const stage of current.stages) {
+      const { opening, closing } = stageEvents(current, before?.stages.find((old) => old.stage === stage.stage), stage);
+      events.push(...opening);
+      if (stage.stage === "test" && tests) {
+        events.push(tests);
+        testsShown = true;
+      }
+      events.push(...closing);
+      if (stage.stage === "rollout" && closing.length > 0 && serving) {
+        events.push(serving);
+        serving = undefined;
+      }
+    }
+  }
+  if (serving) events.push(serving);
+  if (tests && !testsShown) events.push(tests);
+  if (next.problem && next.problem !== previous.problem) {
+    const problem = next.problem;
+    events.push({ type: "problem", stage: problem.stage, message: problem.message, details: problem.details, hint: problem.hint });
+  }
+  events.push(...finished.filter((entry) => entry.id === current?.id).map(finishedEvent));
+  return events;
+}
+
+/** What one stage did: its start and progress, then its verdict. */
+function stageEvents(iteration: Iteration, before: StageState | undefined, stage: StageState): { opening: DevEvent[]; closing: DevEvent[] } {
+  const id = iteration.id;
+  const opening: DevEvent[] = [];
+  const closing: DevEvent[] = [];
+  const wasStarted = before?.status === "running" || before?.status === "done" || before?.status === "failed";
+  const ms = stage.finishedAt !== undefined && stage.startedAt !== undefined ? stage.finishedAt - stage.startedAt : 0;
+  // A stage can start and finish between two snapshots; it still reads as started, then done.
+  if (!wasStarted && stage.status !== "pending" && stage.status !== "skipped") opening.push({ type: "stage.started", iteration: id, stage: stage.stage });
+  if (stage.status === "running" && (stage.detail !== before?.detail || stage.progress !== before?.progress) && (stage.detail || stage.progress)) {
+    opening.push({ type: "stage.progress", iteration: id, stage: stage.stage, detail: stage.detail, current: stage.progress?.current, total: stage.progress?.total });
+  }
+  if (stage.status === "done" && before?.status !== "done") closing.push({ type: "stage.done", iteration: id, stage: stage.stage, ms, detail: stage.detail });
+  if (stage.status === "failed" && before?.status !== "failed") {
+    closing.push({ type: "stage.failed", iteration: id, stage: stage.stage, ms, message: iteration.problem?.message ?? "failed" });
+  }
+  return { opening, closing };
+}
+
+function testsEvent(iteration: Iteration, tests: TestOutcome[]): DevEvent {
+  const failed = tests.filter((test) => !test.passed).length;
+  return { type: "tests.result", iteration: iteration.id, passed: tests.length - failed, failed, tests, changes: iteration.testChanges ?? [] };
+}
+
+function finishedEvent(entry: DevState["history"][number]): DevEvent {
+  return {
+    type: "iteration.finished",
+    iteration: entry.id,
+    trigger: entry.trigger,
+    result: entry.result,
+    totalMs: entry.totalMs,
+    stageMs: entry.stageMs,
+    image: entry.image,
+    deliveryPath: entry.deliveryPath,
+    testsPassed: entry.testsPassed,
+    testsFailed: entry.testsFailed,
+  };
+}

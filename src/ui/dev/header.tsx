@@ -1,0 +1,81 @@
+/** Who and where: the model, the cluster, how images get there, and where the model answers. */
+import { Box } from "ink";
+import type { ClusterInfo, DevAction, DevState } from "../../core/dev/state.js";
+import type { Store } from "../../engine/store.js";
+import { Spinner } from "./activity.js";
+import { wrapText } from "./format.js";
+import { useStoreState } from "./hooks.js";
+import { Text } from "./theme.js";
+
+const MAX_REASON_LINES = 3;
+
+export function headerRows(info: ClusterInfo | undefined, why: boolean, columns: number): number {
+  return 2 + (why ? reasonLines(info, columns).length : 0);
+}
+
+function reasonLines(info: ClusterInfo | undefined, columns: number): string[] {
+  const text = info ? `why ${info.deliveryPath}: ${info.deliveryReason}` : "why: the delivery path is decided once the cluster is ready";
+  return wrapText(text, columns).slice(0, MAX_REASON_LINES);
+}
+
+interface HeaderProps {
+  store: Store<DevState, DevAction>;
+  /** Also say why this delivery path was chosen (the `d` key). */
+  why: boolean;
+  rows: number;
+  columns: number;
+}
+
+export function Header({ store, why, rows, columns }: HeaderProps) {
+  const model = useStoreState(store, (state) => state.model);
+  const cluster = useStoreState(store, (state) => state.cluster);
+  const paused = useStoreState(store, (state) => state.paused);
+  const serving = useStoreState(store, (state) => state.serving);
+  const info = cluster.info;
+  if (rows <= 0) return null;
+  return (
+    <Box flexDirection="column" width={columns}>
+      <Text wrap="truncate-end">
+        <Text bold color="magenta">
+          {model.name}
+        </Text>
+        {paused && (
+          <Text color="yellow" bold>
+            {" "}
+            [paused]
+          </Text>
+        )}
+        {"  "}
+        {cluster.status === "ready" && info ? (
+          <>
+            <Text color="green">●</Text> {info.provider} {info.name} <Text dimColor>context</Text> {info.context}
+          </>
+        ) : cluster.status === "failed" ? (
+          <Text color="red">✗ cluster not available</Text>
+        ) : (
+          <>
+            <Spinner /> cluster starting{cluster.detail ? `: ${cluster.detail}` : ""}
+          </>
+        )}
+      </Text>
+      {rows >= 2 && (
+        <Text wrap="truncate-end">
+          <Text dimColor>delivery </Text>
+          {info?.deliveryPath ?? "-"}
+          <Text dimColor>  endpoint </Text>
+          {info?.endpoint ? <Text color="cyan">{info.endpoint}</Text> : "-"}
+          <Text dimColor>  serving </Text>
+          {serving ?? "nothing yet"}
+        </Text>
+      )}
+      {why &&
+        reasonLines(info, columns)
+          .slice(0, Math.max(0, rows - 2))
+          .map((line, index) => (
+            <Text key={index} dimColor wrap="truncate-end">
+              {line}
+            </Text>
+          ))}
+    </Box>
+  );
+}

@@ -1,0 +1,162 @@
+/**
+ * What a key press means. Kept out of the components as one function of (view state, key), so
+ * the whole keymap reads in one place and focus rules (typing a search swallows letters) hold
+ * everywhere.
+ *
+ * `c` clears the view, not the engine: the log pane hides the lines received so far (the log
+ * store keeps them, and the plain printer is unaffected) and the error panel hides the problem it
+ * shows until a new problem arrives. The problem stays in the engine state (the next successful
+ * iteration clears it there), so nothing else changes meaning.
+ */
+import type { Key } from "ink";
+import type { DevAction, ProblemReport } from "../../core/dev/state.js";
+import type { LogFilter, LogStore } from "../../engine/log-store.js";
+
+export interface LogViewState {
+  /** The seq of the bottom line while scrolled back; undefined = follow the newest. */
+  anchor: number | undefined;
+  pod: string | undefined;
+  search: string;
+  /** Lines before this seq were cleared from the view. */
+  fromSeq: number;
+}
+
+export interface ViewState {
+  focus: "main" | "logs";
+  help: boolean;
+  /** Show why the delivery path was chosen. */
+  why: boolean;
+  /** The search being typed after `/`; undefined when not typing. */
+  typing: string | undefined;
+  logView: LogViewState;
+  /** The problem the user dismissed with `c`. */
+  dismissed: ProblemReport | undefined;
+}
+
+export const INITIAL_VIEW: ViewState = {
+  focus: "main",
+  help: false,
+  why: false,
+  typing: undefined,
+  logView: { anchor: undefined, pod: undefined, search: "", fromSeq: 0 },
+  dismissed: undefined,
+};
+
+export interface KeyContext {
+  logs: LogStore;
+  /** Log lines visible at once: one page. */
+  pageSize: number;
+  problem: ProblemReport | undefined;
+  now: () => number;
+}
+
+export interface KeyOutcome {
+  view: ViewState;
+  action?: DevAction | undefined;
+  quit?: boolean | undefined;
+}
+
+/** The help overlay's lines, next to the code that gives them meaning. */
+export const KEY_HELP: readonly (readonly [string, string])[] = [
+  ["r", "rebuild now"],
+  ["t", "run the smoke tests"],
+  ["p", "pause / resume watching"],
+  ["l", "focus the logs (Esc leaves)"],
+  ["/", "search the logs (Enter applies, Esc cancels)"],
+  ["c", "clear the log view and dismiss the error panel"],
+  ["d", "why this delivery path"],
+  ["?", "this help (any key closes)"],
+  ["q, Ctrl-C", "quit (the deployment keeps running)"],
+  ["↑ ↓ PgUp PgDn", "scroll the logs (focused)"],
+  ["Home End", "oldest / follow newest (focused)"],
+  ["space", "pause / follow the logs (focused)"],
+  ["Tab", "show one pod's logs / all (focused)"],
+];
+
+export function interpretKey(view: ViewState, input: string, key: Key, context: KeyContext): KeyOutcome {
+  if (key.ctrl && input === "c") return { view, quit: true };
+  if (view.typing !== undefined) return { view: typeSearch(view, input, key) };
+  if (view.help) return input === "q" ? { view, quit: true } : { view: { ...view, help: false } };
+
+  switch (input) {
+    case "q":
+      return { view, quit: true };
+    case "r":
+      return { view, action: { type: "key/rebuild", at: context.now() } };
+    case "t":
+      return { view, action: { type: "key/test", at: context.now() } };
+    case "p":
+      return { view, action: { type: "key/pause" } };
+    case "c":
+      return { view: { ...view, dismissed: context.problem, logView: { ...view.logView, anchor: undefined, fromSeq: context.logs.checkpoint() } } };
+    case "?":
+      return { view: { ...view, help: true } };
+    case "d":
+      return { view: { ...view, why: !view.why } };
+    case "l":
+      return { view: { ...view, focus: view.focus === "logs" ? "main" : "logs" } };
+    case "/":
+      return { view: { ...view, focus: "logs", typing: "" } };
+  }
+  if (view.focus !== "logs") return { view };
+  if (key.escape) return { view: escapeFromLogs(view) };
+  return { view: { ...view, logView: navigateLogs(view.logView, input, key, context) } };
+}
+
+function typeSearch(view: ViewState, input: string, key: Key): ViewState {
+  const typing = view.typing ?? "";
+  if (key.escape) return { ...view, typing: undefined };
+  if (key.return) return { ...view, typing: undefined, logView: { ...view.logView, search: typing, anchor: undefined } };
+  if (key.backspace || key.delete) return { ...view, typing: typing.slice(0, -1) };
+  if (key.ctrl || key.meta || input === "") return view;
+  return { ...view, typing: typing + input };
+}
+
+function navigateLogs(logView: LogViewState, input: string, key: Key, context: KeyContext): LogViewState {
+  const page = Math.max(1, context.pageSize);
+  if (key.upArrow || input === "k") return scroll(logView, -1, context);
+  if (key.downArrow || input === "j") return scroll(logView, 1, context);
+  if (key.pageUp) return scroll(logView, -page, context);
+  if (key.pageDown) return scroll(logView, page, context);
+  if (key.home || input === "g") return { ...logView, anchor: oldestPageEnd(logView, context) };
+  if (key.end || input === "G") return { ...logView, anchor: undefined };
+  if (input === " ") return logView.anchor === undefined ? { ...logView, anchor: newestMatch(logView, context) } : { ...logView, anchor: undefined };
+  if (key.tab) return { ...logView, pod: nextPod(logView.pod, context.logs.pods()), anchor: undefined };
+  return logView;
+}
+
+/** Esc first drops an active search, then leaves the pane. */
+function escapeFromLogs(view: ViewState): ViewState {
+  if (view.logView.search !== "") return { ...view, logView: { ...view.logView, search: "", anchor: undefined } };
+  return { ...view, focus: "main" };
+}
+
+export function filterOf(logView: LogViewState): LogFilter {
+  return { pod: logView.pod, search: logView.search, fromSeq: logView.fromSeq };
+}
+
+function scroll(logView: LogViewState, delta: number, context: KeyContext): LogViewState {
+  const filter = filterOf(logView);
+  const newest = newestMatch(logView, context);
+  const target = context.logs.seek(filter, logView.anchor ?? context.logs.latestSeq, delta);
+  if (target === undefined || newest === undefined) return logView;
+  // Reaching the newest line again means following again, as `less +F` users expect.
+  if (delta > 0 && target >= newest) return { ...logView, anchor: undefined };
+  return { ...logView, anchor: Math.max(target, oldestPageEnd(logView, context) ?? target) };
+}
+
+function newestMatch(logView: LogViewState, context: KeyContext): number | undefined {
+  return context.logs.seek(filterOf(logView), context.logs.latestSeq, 0);
+}
+
+/** The bottom line of the oldest full page: scrolling further up would only leave blank rows. */
+function oldestPageEnd(logView: LogViewState, context: KeyContext): number | undefined {
+  return context.logs.seek(filterOf(logView), 0, Math.max(1, context.pageSize));
+}
+
+function nextPod(current: string | undefined, pods: readonly string[]): string | undefined {
+  if (pods.length === 0) return undefined;
+  if (current === undefined) return pods[0];
+  const index = pods.indexOf(current);
+  return index === -1 || index === pods.length - 1 ? undefined : pods[index + 1];
+}

@@ -1,0 +1,144 @@
+/** The current iteration, stage by stage, and why nothing is starting when the planner holds. */
+import { Box } from "ink";
+import type { DevAction, DevState, Iteration, StageState } from "../../core/dev/state.js";
+import type { Store } from "../../engine/store.js";
+import { Elapsed, Spinner } from "./activity.js";
+import { formatMs, progressBar } from "./format.js";
+import { useStoreState } from "./hooks.js";
+import { Text } from "./theme.js";
+
+const MARKS: Record<Exclude<StageState["status"], "running">, { glyph: string; color: string }> = {
+  done: { glyph: "✓", color: "green" },
+  failed: { glyph: "✗", color: "red" },
+  pending: { glyph: "·", color: "gray" },
+  skipped: { glyph: "-", color: "gray" },
+};
+
+/** Below this width a progress bar would squeeze the detail out; the count alone stays. */
+const BAR_MIN_COLUMNS = 70;
+const TIME_WIDTH = 8;
+
+export function pipelineRows(current: Iteration | undefined, hold: string | undefined): number {
+  return (current ? current.stages.length + 1 : 1) + (hold ? 1 : 0);
+}
+
+interface PipelineProps {
+  store: Store<DevState, DevAction>;
+  holdReason: () => string | undefined;
+  rows: number;
+  columns: number;
+}
+
+export function Pipeline({ store, holdReason, rows, columns }: PipelineProps) {
+  const current = useStoreState(store, (state) => state.current);
+  const hold = useStoreState(store, () => holdReason());
+  if (rows <= 0) return null;
+  const showHold = hold !== undefined && rows >= 2;
+  const room = rows - (showHold ? 1 : 0);
+  return (
+    <Box flexDirection="column" width={columns}>
+      {!current ? (
+        <Text dimColor>no iteration yet</Text>
+      ) : room >= current.stages.length + 1 ? (
+        <>
+          <IterationTitle iteration={current} />
+          {current.stages.map((stage) => (
+            <StageRow key={stage.stage} stage={stage} wide={columns >= BAR_MIN_COLUMNS} />
+          ))}
+        </>
+      ) : (
+        <CompactPipeline iteration={current} />
+      )}
+      {showHold && (
+        <Text color="yellow" wrap="truncate-end">
+          » {hold}
+        </Text>
+      )}
+    </Box>
+  );
+}
+
+function IterationTitle({ iteration }: { iteration: Iteration }) {
+  const from = iteration.changes.firstEventAt ?? iteration.startedAt;
+  return (
+    <Box>
+      <Box flexGrow={1} flexShrink={1}>
+        <Text bold wrap="truncate-end">
+          #{iteration.id} {iteration.trigger}
+        </Text>
+      </Box>
+      <Box flexShrink={0} marginLeft={1}>
+        {iteration.result === undefined ? (
+          <Elapsed since={from} />
+        ) : iteration.result === "success" ? (
+          <Text color="green">✓ verified in {formatMs((iteration.finishedAt ?? from) - from)}</Text>
+        ) : iteration.result === "failed" ? (
+          <Text color="red">✗ failed after {formatMs((iteration.finishedAt ?? from) - from)}</Text>
+        ) : (
+          <Text dimColor>cancelled</Text>
+        )}
+      </Box>
+    </Box>
+  );
+}
+
+function StageRow({ stage, wide }: { stage: StageState; wide: boolean }) {
+  const running = stage.status === "running";
+  const progress = running && stage.progress ? progressText(stage.progress, wide) : undefined;
+  const detail = stage.status === "skipped" ? "skipped" : stage.detail;
+  return (
+    <Box>
+      <Box width={2} flexShrink={0}>
+        <StageMark status={stage.status} />
+      </Box>
+      <Box width={9} flexShrink={0}>
+        <Text dimColor={stage.status === "pending" || stage.status === "skipped"}>{stage.stage}</Text>
+      </Box>
+      {progress && (
+        <Box flexShrink={0} marginRight={1}>
+          <Text color="cyan">{progress}</Text>
+        </Box>
+      )}
+      <Box flexGrow={1} flexShrink={1}>
+        <Text dimColor={!running} wrap="truncate-end">
+          {detail ?? ""}
+        </Text>
+      </Box>
+      <Box width={TIME_WIDTH} flexShrink={0} justifyContent="flex-end">
+        {running && stage.startedAt !== undefined ? (
+          <Elapsed since={stage.startedAt} />
+        ) : stage.startedAt !== undefined && stage.finishedAt !== undefined ? (
+          <Text>{formatMs(stage.finishedAt - stage.startedAt)}</Text>
+        ) : null}
+      </Box>
+    </Box>
+  );
+}
+
+function StageMark({ status }: { status: StageState["status"] }) {
+  if (status === "running") return <Spinner />;
+  const mark = MARKS[status];
+  return <Text color={mark.color}>{mark.glyph}</Text>;
+}
+
+/** One line when the screen has no room for a row per stage: the statuses still show. */
+function CompactPipeline({ iteration }: { iteration: Iteration }) {
+  return (
+    <Text wrap="truncate-end">
+      <Text bold>#{iteration.id}</Text>
+      {iteration.stages.map((stage) => (
+        <Text key={stage.stage}>
+          {" "}
+          <StageMark status={stage.status} />
+          {stage.stage}
+        </Text>
+      ))}
+    </Text>
+  );
+}
+
+/** "████░░░░░░░░ 4/9"; a percentage when the total is bytes, where a count would be noise. */
+function progressText(progress: { current: number; total: number }, wide: boolean): string {
+  const count = progress.total < 10_000 ? `${progress.current}/${progress.total}` : `${Math.round((100 * progress.current) / Math.max(1, progress.total))}%`;
+  return wide ? `${progressBar(progress.current, progress.total, 12)} ${count}` : count;
+}

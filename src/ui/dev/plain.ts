@@ -1,0 +1,152 @@
+/**
+ * `mlkube dev` without a terminal (CI, a pipe, --no-tui, --json): every state change and every
+ * log line as a timestamped line, or as one JSON object per event (NDJSON, docs/events.md).
+ *
+ * Log lines are read from the log store at the output's pace: when the output pushes back (a slow
+ * pipe), the printer stops reading until it drains, the bounded store absorbs the burst, and what
+ * it had to evict is reported as one "lines dropped" event instead of memory growing without end.
+ */
+import { initialState, type DevAction, type DevState } from "../../core/dev/state.js";
+import type { LogStore } from "../../engine/log-store.js";
+import type { Store } from "../../engine/store.js";
+import { deriveEvents, type DevEvent } from "./events.js";
+import { formatCount, formatMs, logSource } from "./format.js";
+
+export interface PlainPrinterOptions {
+  store: Store<DevState, DevAction>;
+  logs: LogStore;
+  holdReason: () => string | undefined;
+  out: NodeJS.WritableStream;
+  format: "text" | "json";
+  now?: (() => Date) | undefined;
+  /** At most one progress event per stage this often; default 1 s. */
+  progressIntervalMs?: number | undefined;
+}
+
+export function startPlainPrinter(options: PlainPrinterOptions): { stop(): void } {
+  const { store, logs, out } = options;
+  const now = options.now ?? (() => new Date());
+  const progressIntervalMs = options.progressIntervalMs ?? 1000;
+  // Starting from the initial state reports whatever already happened before the printer started.
+  let previous = initialState(store.getState().model);
+  let hold: string | undefined;
+  let checkpoint = 1;
+  let waitingForDrain = false;
+  let stopped = false;
+  const lastProgressAt = new Map<string, number>();
+
+  const write = (events: DevEvent[]): boolean => {
+    if (events.length === 0) return true;
+    const ts = now().toISOString();
+    const text = events.map((event) => (options.format === "json" ? `${JSON.stringify({ ts, ...event })}\n` : formatText(event, ts))).join("");
+    return out.write(text);
+  };
+
+  const keepProgress = (event: DevEvent): boolean => {
+    if (event.type !== "stage.progress") return true;
+    const key = `${event.iteration}:${event.stage}`;
+    const at = now().getTime();
+    if (at - (lastProgressAt.get(key) ?? -Infinity) < progressIntervalMs) return false;
+    lastProgressAt.set(key, at);
+    return true;
+  };
+
+  const printState = () => {
+    const state = store.getState();
+    const events = deriveEvents(previous, state).filter(keepProgress);
+    previous = state;
+    const reason = options.holdReason();
+    if (reason && reason !== hold) events.push({ type: "hold", reason });
+    hold = reason;
+    write(events);
+  };
+
+  const printLogs = () => {
+    if (waitingForDrain || stopped) return;
+    const batch = logs.since(checkpoint);
+    checkpoint = batch.checkpoint;
+    const events: DevEvent[] = batch.missed > 0 ? [{ type: "log.dropped", count: batch.missed }] : [];
+    for (const line of batch.lines) events.push({ type: "log", pod: line.pod, container: line.container, time: line.time, text: line.text, kind: line.kind });
+    if (write(events)) return;
+    waitingForDrain = true;
+    out.once("drain", () => {
+      waitingForDrain = false;
+      printLogs();
+    });
+  };
+
+  const unsubscribeState = store.subscribe(printState);
+  const unsubscribeLogs = logs.subscribe(printLogs);
+  printState();
+  printLogs();
+  return {
+    stop: () => {
+      if (stopped) return;
+      unsubscribeState();
+      unsubscribeLogs();
+      // The last changes and lines still go out: `--once` prints its result and then exits.
+      printState();
+      waitingForDrain = false;
+      printLogs();
+      stopped = true;
+    },
+  };
+}
+
+function formatText(event: DevEvent, ts: string): string {
+  return textLines(event)
+    .map((line) => `${ts} ${line}\n`)
+    .join("");
+}
+
+function textLines(event: DevEvent): string[] {
+  switch (event.type) {
+    case "cluster.progress":
+      return [`cluster starting: ${event.detail}`];
+    case "cluster.ready":
+      return [`cluster ready: ${event.provider} ${event.name}, context ${event.context}; delivery ${event.deliveryPath} (${event.deliveryReason})`];
+    case "endpoint":
+      return [`endpoint ${event.url}`];
+    case "watch.paused":
+      return ["watching paused: changes are queued until resumed"];
+    case "watch.resumed":
+      return ["watching resumed"];
+    case "hold":
+      return [event.reason];
+    case "iteration.started":
+      return [`#${event.iteration} started: ${event.trigger} (${event.stages.join(", ")})`];
+    case "stage.started":
+      return [`#${event.iteration} ${event.stage} started`];
+    case "stage.progress": {
+      const count = event.total !== undefined ? `${event.current ?? 0}/${event.total}` : undefined;
+      return [`#${event.iteration} ${event.stage} ${[count, event.detail].filter(Boolean).join(" ")}`];
+    }
+    case "stage.done":
+      return [`#${event.iteration} ${event.stage} done in ${formatMs(event.ms)}${event.detail ? `: ${event.detail}` : ""}`];
+    case "stage.failed":
+      return [`#${event.iteration} ${event.stage} FAILED after ${formatMs(event.ms)}: ${event.message}`];
+    case "serving":
+      return [`serving ${event.image}`];
+    case "tests.result":
+      return [
+        `#${event.iteration} tests: ${event.passed} passed, ${event.failed} failed`,
+        ...event.tests.flatMap((test) => [
+          `#${event.iteration} test ${test.passed ? "pass" : "FAIL"} ${test.name} (${formatMs(test.latencyMs)})`,
+          ...(test.failures ?? []).map((failure) => `#${event.iteration} test FAIL ${test.name}: ${failure.what} expected ${failure.expected}, actual ${failure.actual}`),
+        ]),
+        ...event.changes.map((change) => `#${event.iteration} tests changed: ${change}`),
+      ];
+    case "problem":
+      return [`problem in ${event.stage}: ${event.message}`, ...event.details.map((line) => `  ${line}`), ...(event.hint ? [`  fix: ${event.hint}`] : [])];
+    case "iteration.finished": {
+      const verdict = event.result === "success" ? "verified in" : event.result === "failed" ? "failed after" : "cancelled after";
+      const stages = Object.entries(event.stageMs).map(([stage, ms]) => `${stage} ${formatMs(ms)}`);
+      const tests = event.testsPassed + event.testsFailed > 0 ? `, tests ${event.testsPassed}/${event.testsPassed + event.testsFailed} passed` : "";
+      return [`#${event.iteration} finished: ${verdict} ${formatMs(event.totalMs)}${stages.length > 0 ? ` (${stages.join(", ")})` : ""}${tests}`];
+    }
+    case "log":
+      return [`${logSource(event)} ${event.kind === "notice" ? "!" : "|"} ${event.text}`];
+    case "log.dropped":
+      return [`logs: ${formatCount(event.count)} lines dropped (the output could not keep up)`];
+  }
+}

@@ -1,0 +1,48 @@
+/** Starts the interactive screen; the dev command owns everything else (signals, shutdown). */
+import { render } from "ink";
+import type { DevAction, DevState } from "../../core/dev/state.js";
+import type { LogStore } from "../../engine/log-store.js";
+import type { Store } from "../../engine/store.js";
+import { DevApp } from "./app.js";
+import { colorsFromEnvironment } from "./theme.js";
+
+export interface DevUiOptions {
+  store: Store<DevState, DevAction>;
+  logs: LogStore;
+  holdReason: () => string | undefined;
+  /** `q` or Ctrl-C. The UI never exits the process; the dev command shuts down and unmounts. */
+  onQuit: () => void;
+  stdout?: NodeJS.WriteStream | undefined;
+  stdin?: NodeJS.ReadStream | undefined;
+  /** Default: NO_COLOR from the environment. */
+  noColor?: boolean | undefined;
+}
+
+export interface DevUi {
+  unmount(): void;
+  waitUntilExit(): Promise<void>;
+}
+
+export function renderDevUi(options: DevUiOptions): DevUi {
+  const colors = options.noColor === undefined ? colorsFromEnvironment() : !options.noColor;
+  const instance = render(<DevApp store={options.store} logs={options.logs} holdReason={options.holdReason} onQuit={options.onQuit} colors={colors} />, {
+    stdout: options.stdout ?? process.stdout,
+    stdin: options.stdin ?? process.stdin,
+    // Ctrl-C reaches the key handler as a quit request, so the dev command can shut down in
+    // order (and force the exit on a second Ctrl-C) instead of Ink exiting underneath it.
+    exitOnCtrlC: false,
+    // The live view fills the screen and changes a few lines at a time (a spinner, a log line):
+    // rewriting only changed lines avoids redrawing, and flickering, the whole screen.
+    incrementalRendering: true,
+    // Turning a full screen into terminal output is Ink's costliest step (measured: ~15 ms a
+    // frame at 120x40). Ten frames a second keeps spinners, clocks and logs (read every 100 ms)
+    // moving and leaves the CPU to the loop during a log flood.
+    maxFps: 10,
+  });
+  return {
+    unmount: () => instance.unmount(),
+    waitUntilExit: async () => {
+      await instance.waitUntilExit();
+    },
+  };
+}

@@ -1,0 +1,164 @@
+// `mlkube doctor`, `init` and `test` as a user runs them (the built CLI; `npm test` builds first).
+// None of these need the Docker engine: doctor runs against an engine socket that does not exist.
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../support/engine.js";
+
+const run = promisify(execFile);
+const CLI = join(REPO_ROOT, "dist/cli.js");
+let workDir: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  workDir = await mkdtemp(join(tmpdir(), "mlkube-onboarding-"));
+  await mkdir(join(workDir, "empty-bin"));
+  await writeFile(join(workDir, "kubeconfig"), "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
+  // A machine with no engine, no cluster tools, no kube context and no proxy.
+  env = {
+    PATH: join(workDir, "empty-bin"),
+    HOME: join(workDir, "home"),
+    KUBECONFIG: join(workDir, "kubeconfig"),
+    DOCKER_HOST: "unix:///nonexistent/docker.sock",
+  };
+});
+afterAll(async () => {
+  await rm(workDir, { recursive: true, force: true });
+});
+
+async function mlkube(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: options.cwd ?? workDir, env: options.env ?? env });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe("mlkube doctor", () => {
+  it("with the engine stopped and no cluster tools: fails with the fixes, one line per check", async () => {
+    const result = await mlkube(["doctor"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe("");
+    const lines = result.stdout.split("\n");
+    expect(lines).toContain("fail docker      no engine answers at unix:///nonexistent/docker.sock (ENOENT)");
+    expect(lines).toContain("     fix: unset DOCKER_HOST   (DOCKER_HOST=unix:///nonexistent/docker.sock; or start the engine it names)");
+    expect(lines).toContain("warn kind        not installed: mlkube creates local clusters with kind");
+    expect(lines).toContain(`     fix: mlkube doctor --fix   (installs kind v0.30.0 into ${join(workDir, "home", ".mlkube", "bin")}, checksum verified; or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation)`);
+    expect(lines).toContain("warn minikube    not installed (optional when kind is installed)");
+    expect(lines).toContain("     fix: install minikube: https://minikube.sigs.k8s.io/docs/start/");
+    expect(lines).toContain("fail context     nothing to run the model on: no kind, no minikube, and no kube context");
+    expect(lines).toContain("skip registry    not checked: the Docker engine does not answer");
+    expect(lines.filter((line) => /^(ok|warn|fail|skip) /.test(line)).map((line) => line.split(/\s+/)[1])).toEqual([
+      "docker", "disk", "kind", "minikube", "kubectl", "context", "registry", "port", "port", "watch", "proxy",
+    ]);
+    expect(lines.at(-2)).toMatch(/^\d+ ok, \d+ warn, 2 fail, 1 skipped$/);
+  });
+
+  it("prints JSON for scripts", async () => {
+    const result = await mlkube(["doctor", "--json"], { env: { ...env, HTTPS_PROXY: "http://proxy.corp:3128" } });
+    expect(result.code).toBe(1);
+    const report = JSON.parse(result.stdout) as { ok: boolean; checks: { name: string; status: string; fix?: string }[] };
+    expect(report.ok).toBe(false);
+    expect(report.checks.find((check) => check.name === "docker")).toMatchObject({ status: "fail", fix: expect.stringMatching(/^unset DOCKER_HOST/) });
+    expect(report.checks.find((check) => check.name === "proxy")).toMatchObject({ status: "warn", fix: 'export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"' });
+  });
+
+  it("fails the port the model needs when another program holds it", async () => {
+    const holder: Server = createServer();
+    const port = await listenOnFreeNodePort(holder);
+    try {
+      const dir = join(workDir, "port-taken");
+      await mkdir(dir);
+      await writeFile(join(dir, "mlkube.yaml"), `service:\n  nodePort: ${port}\n`);
+      const result = await mlkube(["doctor", dir]);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(`fail port ${port}  127.0.0.1:${port}, needed for NodePort ${port}, the model's URL, is taken by another program (EADDRINUSE)\n`);
+      expect(result.stdout).toContain(`     fix: sudo ss -ltnp 'sport = :${port}'   (shows the program to stop; or set service.nodePort in mlkube.yaml to a free port in 30000-32767)\n`);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
+  it("reports a broken mlkube.yaml as a failed check and still runs the others", async () => {
+    const dir = join(workDir, "bad-config");
+    await mkdir(dir);
+    await writeFile(join(dir, "mlkube.yaml"), "service:\n  nodePort: 80\n");
+    const result = await mlkube(["doctor", dir]);
+    expect(result.code).toBe(1);
+    expect(result.stdout.split("\n")[0]).toMatch(/^fail config +.*mlkube\.yaml has 1 error$/);
+    expect(result.stdout).toContain("fail docker");
+  });
+});
+
+describe("mlkube init", () => {
+  it("lists the templates", async () => {
+    const result = await mlkube(["init", "--list"]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^sklearn-flask {4}scikit-learn .*service \(default\)\nsklearn-fastapi {2}scikit-learn .*ASGI.*\n$/);
+  });
+
+  it("writes the default template when not asked interactively, then refuses to overwrite it", async () => {
+    const dir = join(workDir, "Iris Model");
+    const first = await mlkube(["init", dir]);
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain("Created 7 files in");
+    expect(first.stdout).toContain("from the sklearn-flask template:");
+    expect(await readFile(join(dir, "mlkube.yaml"), "utf8")).toContain("name: iris-model\n");
+
+    await writeFile(join(dir, "app.py"), "# my edits\n");
+    const before = (await readdir(dir)).sort();
+    const second = await mlkube(["init", dir, "--template", "sklearn-fastapi"]);
+    expect(second.code).toBe(1);
+    expect(second.stdout).toBe("");
+    expect(second.stderr).toMatch(/^error: .*Iris Model already has files the sklearn-fastapi template would write; nothing was written\.\n/);
+    expect(second.stderr).toContain("\n  app.py\n");
+    expect(second.stderr).toContain("fix: Run 'mlkube init NEW-DIR' for a fresh directory, or move those files away first.\n");
+    expect((await readdir(dir)).sort()).toEqual(before);
+    expect(await readFile(join(dir, "app.py"), "utf8")).toBe("# my edits\n");
+  });
+
+  it("names the closest template when the name is misspelled", async () => {
+    const result = await mlkube(["init", join(workDir, "typo"), "--template", "sklearn-flsk"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("error: There is no template 'sklearn-flsk'. Did you mean 'sklearn-flask'?");
+  });
+});
+
+describe("mlkube test", () => {
+  it("says when there is nothing to test", async () => {
+    const dir = join(workDir, "no-tests");
+    await mkdir(dir);
+    await writeFile(join(dir, "Dockerfile"), "FROM scratch\nEXPOSE 8080\n");
+    const result = await mlkube(["test", dir, "--url", "http://127.0.0.1:9"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("There are no smoke tests to run");
+  });
+
+  it("fails clearly when the model does not answer", async () => {
+    const dir = join(workDir, "Iris Model");
+    const closed = createServer();
+    const port = await listenOnFreeNodePort(closed);
+    await new Promise((resolve) => closed.close(resolve));
+    const result = await mlkube(["test", dir, "--url", `http://127.0.0.1:${port}`]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`error: The model at http://127.0.0.1:${port} does not answer: connection refused.\nfix: Check that the model server runs and listens on that address ('mlkube status' shows the cluster's URLs, 'mlkube logs' the server's output).\n`);
+  });
+});
+
+/** Listens on a free port in the NodePort range (so mlkube.yaml accepts it as service.nodePort). */
+async function listenOnFreeNodePort(server: Server): Promise<number> {
+  for (let port = 31000 + Math.floor(Math.random() * 1000); port < 32767; port++) {
+    const listening = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, "127.0.0.1", () => resolve(true));
+    });
+    if (listening) return port;
+  }
+  throw new Error("no free port in the NodePort range");
+}

@@ -1,0 +1,41 @@
+/**
+ * One probe attempt, the way the kubelet's prober runs it: HTTP GET from the node's network to the
+ * pod IP, success for a status in [200, 400), and failure messages worded like the kubelet's
+ * (they end up in Unhealthy events that people read).
+ */
+import type { NodeRuntime } from "../../contract.js";
+import type { Container, Probe } from "../types.js";
+
+export interface ProbeOutcome {
+  ok: boolean;
+  /** Why it failed, e.g. `HTTP probe failed with statuscode: 503`. */
+  detail?: string;
+}
+
+export function probePort(container: Container, port: number | string): number | undefined {
+  if (typeof port === "number") return port;
+  if (/^\d+$/.test(port)) return Number(port);
+  return container.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+export async function runProbe(runtime: NodeRuntime, container: Container, probe: Probe, podIP: string | undefined): Promise<ProbeOutcome> {
+  const get = probe.httpGet;
+  // Only httpGet probes are run for real; exec, tcpSocket and grpc probes count as passing (README).
+  if (!get) return { ok: true };
+  const port = probePort(container, get.port);
+  const path = get.path ?? "/";
+  if (port === undefined) return { ok: false, detail: `strconv.Atoi: parsing "${String(get.port)}": invalid syntax` };
+  if (!podIP) return { ok: false, detail: "pod has no IP address yet" };
+  const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
+  try {
+    const result = await runtime.httpProbe(podIP, port, path, timeoutMs);
+    if (result.status !== undefined) {
+      if (result.status >= 200 && result.status < 400) return { ok: true };
+      return { ok: false, detail: `HTTP probe failed with statuscode: ${result.status}` };
+    }
+    if (result.ok) return { ok: true };
+    return { ok: false, detail: `Get "http://${podIP}:${port}${path}": ${result.error ?? "probe failed"}` };
+  } catch (err) {
+    return { ok: false, detail: `Get "http://${podIP}:${port}${path}": ${(err as Error).message}` };
+  }
+}

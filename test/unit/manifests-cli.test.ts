@@ -1,0 +1,75 @@
+// `mlkube render` end to end, through the built CLI: stdout is the YAML dev would apply, notes go to
+// stderr, invalid manifests exit 1 with their locations.
+import { execFileSync, spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseAllDocuments } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
+
+// Objects are arbitrary JSON: the tests read deep fields without narrowing at every step.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const cli = join(root, "dist", "cli.js");
+
+beforeAll(() => {
+  execFileSync("npm", ["run", "build"], { cwd: root, stdio: "pipe" });
+});
+
+function mlkube(...args: string[]) {
+  return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8" });
+}
+
+function objectsOf(stdout: string): Record<string, Json>[] {
+  const documents = parseAllDocuments(stdout);
+  if (!Array.isArray(documents)) return [];
+  return documents.map((document) => {
+    expect(document.errors).toEqual([]);
+    return document.toJS() as Record<string, Json>;
+  });
+}
+
+describe("mlkube render", () => {
+  it("prints the generated Deployment and Service for fixtures/iris-sklearn", () => {
+    const result = mlkube("render", "fixtures/iris-sklearn");
+    expect(result.status).toBe(0);
+    const objects = objectsOf(result.stdout);
+    expect(objects.map((object) => `${object.kind} ${object.metadata.name}`)).toEqual(["Deployment iris-sklearn", "Service iris-sklearn"]);
+    expect(objects[0]?.spec.template.spec.containers[0].image).toMatch(/^iris-sklearn:[0-9a-f]{16}$/);
+    expect(objects[1]?.spec.ports[0].nodePort).toBe(30080);
+    expect(result.stderr).toMatch(/^# note: Deployment iris-sklearn: runAsNonRoot not set/);
+  });
+
+  it("uses --image, --replicas and --from", () => {
+    const result = mlkube("render", "fixtures/iris-sklearn", "--image", "localhost:5001/iris-sklearn:abc", "--replicas", "2", "--from", "fixtures/iris-sklearn/production");
+    expect(result.status).toBe(0);
+    const [deployment, service] = objectsOf(result.stdout);
+    expect(deployment?.spec.template.spec.containers[0].image).toBe("localhost:5001/iris-sklearn:abc");
+    expect(deployment?.spec.replicas).toBe(2);
+    expect(service?.spec.type).toBe("NodePort");
+    expect(result.stderr).toContain("# note: Service iris-sklearn: LoadBalancer -> NodePort 30080 (no load balancer on a local cluster)\n");
+  });
+
+  it("lists a withheld Secret on stderr with its keys but not its values", () => {
+    const result = mlkube("render", "fixtures/iris-sklearn", "--from", "fixtures/manifests/with-secret");
+    expect(result.status).toBe(0);
+    expect(objectsOf(result.stdout).map((object) => object.kind)).toEqual(["Deployment", "ConfigMap", "Service"]);
+    expect(result.stderr).toContain("# withheld: Secret iris-credentials (fixtures/manifests/with-secret/secret.yaml, document 1) with keys api-key, db-password is not applied");
+    expect(result.stdout + result.stderr).not.toMatch(/ZmFrZS1hcGkta2V5LXZhbHVl|fake-db-password-value/);
+  });
+
+  it("exits 1 with the location of each problem in a bad manifest", () => {
+    const result = mlkube("render", "fixtures/iris-sklearn", "--from", "fixtures/manifests/invalid.yaml");
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain("error: The Kubernetes manifests have 1 error; nothing was applied.\n");
+    expect(result.stderr).toContain("  fixtures/manifests/invalid.yaml:16:15 (document 1, Deployment iris-sklearn) spec.template.spec.containers[0].ports[0].containerport: unknown field, did you mean `containerPort`?\n");
+  });
+
+  it("rejects a --replicas that is not a whole number", () => {
+    const result = mlkube("render", "fixtures/iris-sklearn", "--replicas", "two");
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('--replicas expects a whole number >= 0, got "two"');
+  });
+});

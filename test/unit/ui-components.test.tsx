@@ -1,0 +1,231 @@
+import { render } from "ink-testing-library";
+import { afterEach, describe, expect, it } from "vitest";
+import { EMPTY_CHANGES } from "../../src/core/dev/changes.js";
+import { initialState, reduce, type ClusterInfo, type DevAction, type DevState, type Iteration, type IterationSummary, type ProblemReport } from "../../src/core/dev/state.js";
+import { LogStore } from "../../src/engine/log-store.js";
+import { Store } from "../../src/engine/store.js";
+import { DevApp } from "../../src/ui/dev/app.js";
+import { layoutRows } from "../../src/ui/dev/layout.js";
+import { cleanLogText, formatMs, sparkline, wrapText } from "../../src/ui/dev/format.js";
+
+const NOW = 1_750_000_000_000;
+
+const cluster: ClusterInfo = {
+  provider: "kind",
+  name: "mlkube",
+  context: "kind-mlkube",
+  deliveryPath: "registry",
+  deliveryReason: "the cluster announces a registry at localhost:5001 (kube-public/local-registry-hosting); only changed layers move",
+  endpoint: "http://127.0.0.1:30080",
+};
+
+function readyState(change: Partial<DevState> = {}): DevState {
+  return {
+    ...initialState({ name: "iris-classifier", dir: "/models/iris" }),
+    cluster: { status: "ready", info: cluster },
+    pending: EMPTY_CHANGES,
+    serving: "localhost:5001/iris:3f2a9c",
+    nextId: 4,
+    ...change,
+  };
+}
+
+function iteration(change: Partial<Iteration> = {}): Iteration {
+  return {
+    id: 3,
+    trigger: "app.py changed",
+    changes: { ...EMPTY_CHANGES, build: true, paths: ["app.py"], firstEventAt: NOW - 9_000 },
+    startedAt: NOW - 8_800,
+    stages: [
+      { stage: "build", status: "running", startedAt: NOW - 3_000, detail: "step 4/9 RUN pip install -r requirements.txt", progress: { current: 4, total: 9 } },
+      { stage: "deliver", status: "pending" },
+      { stage: "apply", status: "pending" },
+      { stage: "rollout", status: "pending" },
+      { stage: "test", status: "pending" },
+    ],
+    ...change,
+  };
+}
+
+const testsProblem: ProblemReport = { stage: "test", message: "1 of 2 smoke test(s) failed: virginica", details: [] };
+
+const failedTests = iteration({
+  result: "failed",
+  finishedAt: NOW,
+  stages: [
+    { stage: "build", status: "done", startedAt: NOW - 8_000, finishedAt: NOW - 4_000, detail: "iris:3f2a9c" },
+    { stage: "deliver", status: "done", startedAt: NOW - 4_000, finishedAt: NOW - 3_000, detail: "3 layers pushed" },
+    { stage: "apply", status: "done", startedAt: NOW - 3_000, finishedAt: NOW - 2_800 },
+    { stage: "rollout", status: "done", startedAt: NOW - 2_800, finishedAt: NOW - 1_000, detail: "ready 2/2" },
+    { stage: "test", status: "failed", startedAt: NOW - 1_000, finishedAt: NOW },
+  ],
+  tests: [
+    { name: "setosa", passed: true, latencyMs: 12 },
+    { name: "virginica", passed: false, latencyMs: 15, failures: [{ what: "label", expected: '"virginica"', actual: '"versicolor"' }] },
+  ],
+  testChanges: ["virginica: label \"virginica\" -> \"versicolor\" (was passing)", "setosa latency 8ms -> 12ms"],
+  problem: testsProblem,
+});
+
+function summary(id: number, totalMs: number, result: IterationSummary["result"] = "success"): IterationSummary {
+  return { id, trigger: id === 1 ? "start" : "app.py changed", image: `iris:${id}`, deliveryPath: "registry", stageMs: { build: totalMs / 2, deliver: 400, rollout: 1_200, test: 90 }, totalMs, result, testsPassed: 2, testsFailed: 0 };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+async function renderState(state: DevState, options: { hold?: string; columns?: number; rows?: number; colors?: boolean } = {}) {
+  const store = new Store<DevState, DevAction>(state, reduce);
+  const app = render(<DevApp store={store} logs={new LogStore()} holdReason={() => options.hold} onQuit={() => {}} colors={options.colors ?? false} now={() => NOW} />);
+  if (options.columns !== undefined || options.rows !== undefined) {
+    Object.defineProperty(app.stdout, "columns", { value: options.columns ?? 100, configurable: true });
+    Object.defineProperty(app.stdout, "rows", { value: options.rows ?? 40, configurable: true });
+    app.stdout.emit("resize");
+  }
+  await settle();
+  return { ...app, store, frame: () => app.lastFrame() ?? "" };
+}
+
+const lines = (frame: string) => frame.split("\n");
+
+describe("dev UI sections from fixed states", () => {
+  let cleanup: (() => void) | undefined;
+  afterEach(() => {
+    cleanup?.();
+    cleanup = undefined;
+  });
+  const show = async (...args: Parameters<typeof renderState>) => {
+    const app = await renderState(...args);
+    cleanup = app.unmount;
+    return app;
+  };
+
+  it("header: model, cluster and context, delivery path, endpoint, serving image", async () => {
+    const frame = (await show(readyState(), { rows: 40 })).frame();
+    expect(frame).toContain("iris-classifier");
+    expect(frame).toContain("kind mlkube context kind-mlkube");
+    expect(frame).toContain("delivery registry");
+    expect(frame).toContain("endpoint http://127.0.0.1:30080");
+    expect(frame).toContain("serving localhost:5001/iris:3f2a9c");
+    // The reason appears only when asked for (the `d` key).
+    expect(frame).not.toContain("announces a registry");
+  });
+
+  it("header: a starting cluster shows its progress", async () => {
+    const frame = (await show(readyState({ cluster: { status: "starting", detail: "creating kind cluster mlkube" } }), { rows: 40 })).frame();
+    expect(frame).toContain("cluster starting: creating kind cluster mlkube");
+    expect(frame).toContain("delivery -");
+  });
+
+  it("pipeline: the running stage with its progress bar, detail and time; pending stages listed", async () => {
+    const frame = (await show(readyState({ current: iteration() }), { rows: 40 })).frame();
+    expect(frame).toContain("#3 app.py changed");
+    const build = lines(frame).find((line) => line.includes("build"));
+    expect(build).toMatch(/build\s+█████░░░░░░░ 4\/9 step 4\/9 RUN pip install -r requirements\.txt\s+3\.0s/);
+    for (const stage of ["deliver", "apply", "rollout", "test"]) expect(lines(frame).some((line) => line.includes(`· ${stage}`))).toBe(true);
+  });
+
+  it("pipeline: the planner's hold reason", async () => {
+    const frame = (await show(readyState({ current: iteration() }), { hold: "queued: runs after iteration #3", rows: 40 })).frame();
+    expect(frame).toContain("» queued: runs after iteration #3");
+  });
+
+  it("smoke tests: pass and fail with latency, expected and actual side by side, what changed", async () => {
+    const frame = (await show(readyState({ current: failedTests, problem: testsProblem }), { rows: 40 })).frame();
+    expect(frame).toContain("tests 1 passed · 1 failed");
+    expect(frame).toMatch(/✓ setosa\s+12ms/);
+    expect(frame).toMatch(/✗ virginica\s+15ms/);
+    const sideBySide = lines(frame).find((line) => line.includes("expected"));
+    expect(sideBySide).toMatch(/label\s+expected "virginica"\s+actual "versicolor"/);
+    expect(frame).toContain("Δ setosa latency 8ms -> 12ms");
+    expect(frame).toContain("✗ failed after 9.0s");
+  });
+
+  it("smoke tests: expected and actual stack on a narrow screen", async () => {
+    const frame = (await show(readyState({ current: failedTests, problem: testsProblem }), { columns: 50, rows: 40 })).frame();
+    const expected = lines(frame).findIndex((line) => line.includes('expected "virginica"'));
+    expect(lines(frame)[expected + 1]).toContain('actual   "versicolor"');
+  });
+
+  it("history: one row per iteration and a sparkline of the totals", async () => {
+    const history = [summary(1, 8_000), summary(2, 6_100), summary(3, 12_000, "failed"), summary(4, 7_000)];
+    const frame = (await show(readyState({ history }), { rows: 40 })).frame();
+    expect(frame).toContain(`history ${sparkline([8_000, 6_100, 12_000, 7_000])} last 7.0s · best 6.1s`);
+    expect(sparkline([8_000, 6_100, 12_000, 7_000])).toBe("▃▁█▂");
+    expect(frame).toMatch(/#3 ✗\s+12\.0s\s+app\.py changed\s+build 6\.0s · deliver 400ms · rollout 1\.2s · test 90ms/);
+    expect(frame).toMatch(/#1 ✓\s+8\.0s\s+start/);
+  });
+
+  it("error panel: message, details and the fix on its own line", async () => {
+    const problem: ProblemReport = {
+      stage: "build",
+      message: "The Dockerfile failed at step 3/9.",
+      details: ["RUN pip install -r requirements.txt", "ERROR: No matching distribution found for torch==9.9"],
+      hint: "Fix requirements.txt; the loop rebuilds when you save it.",
+    };
+    const frame = (await show(readyState({ problem }), { rows: 40 })).frame();
+    const at = (text: string) => lines(frame).findIndex((line) => line.includes(text));
+    expect(at("✗ build: The Dockerfile failed at step 3/9.")).toBeGreaterThan(-1);
+    expect(at("ERROR: No matching distribution")).toBeGreaterThan(at("The Dockerfile failed"));
+    const fix = lines(frame)[at("→ fix:")];
+    expect(fix).toContain("→ fix: Fix requirements.txt; the loop rebuilds when you save it.");
+    expect(fix).not.toContain("Dockerfile failed");
+    expect(frame).not.toMatch(/\n\s+at .*:\d+:\d+/);
+  });
+
+  it("a 40-column terminal keeps every stage's status and no line overflows", async () => {
+    const app = await show(readyState({ current: iteration(), history: [summary(1, 8_000), summary(2, 6_100)] }), { hold: "queued: runs after iteration #3" });
+    Object.defineProperty(app.stdout, "columns", { value: 40, configurable: true });
+    Object.defineProperty(app.stdout, "rows", { value: 14, configurable: true });
+    app.stdout.emit("resize");
+    await settle();
+    const frame = app.frame();
+    const live = lines(frame).filter((line) => !/^\s+#\d+ [✓✗]/.test(line)); // the scrollback rows printed once
+    for (const line of live) expect([...line].length).toBeLessThanOrEqual(40);
+    expect(frame).toMatch(/build\s+4\/9/);
+    for (const stage of ["deliver", "apply", "rollout", "test"]) expect(frame).toContain(stage);
+    expect(frame).toContain("» queued");
+  });
+
+  it("a tiny terminal collapses the pipeline into one line with every status", async () => {
+    const frame = (await show(readyState({ current: failedTests }), { columns: 60, rows: 6 })).frame();
+    expect(frame).toContain("#3 ✓build ✓deliver ✓apply ✓rollout ✗test");
+  });
+});
+
+describe("layout", () => {
+  const needs = { header: 2, pipeline: 6, error: 0, tests: 0, history: 4, help: 0 };
+
+  it("gives the log pane what is left and keeps one row free", () => {
+    expect(layoutRows(40, needs)).toEqual({ header: 2, pipeline: 6, footer: 1, error: 0, tests: 0, history: 4, logs: 26, help: 0 });
+  });
+
+  it("drops history before the logs, then the logs, on small screens", () => {
+    expect(layoutRows(16, needs)).toMatchObject({ history: 0, logs: 6 });
+    expect(layoutRows(11, needs)).toMatchObject({ history: 0, logs: 0 });
+  });
+
+  it("never hands out more rows than the screen has", () => {
+    for (let rows = 1; rows < 50; rows++) {
+      const layout = layoutRows(rows, { ...needs, error: 9, tests: 7 });
+      const used = layout.header + layout.pipeline + layout.footer + layout.error + layout.tests + layout.history + layout.logs + layout.help;
+      expect(used).toBeLessThanOrEqual(Math.max(1, rows - 1));
+    }
+  });
+});
+
+describe("formatting", () => {
+  it("formats durations for comparison", () => {
+    expect([420, 4_200, 65_000, 3_720_000].map(formatMs)).toEqual(["420ms", "4.2s", "1m05s", "1h02m"]);
+  });
+
+  it("makes a pod's log line one plain row", () => {
+    expect(cleanLogText("\x1b[31mERROR\x1b[0m\tbad\r\n")).toBe("ERROR  bad");
+    expect(cleanLogText(" 10%|█\r 20%|██")).toBe(" 20%|██");
+    expect(cleanLogText("a\nb")).toBe("a ⏎ b");
+  });
+
+  it("wraps words and cuts words longer than a line", () => {
+    expect(wrapText("fix: run kind load docker-image", 12)).toEqual(["fix: run", "kind load", "docker-image"]);
+    expect(wrapText("localhost:5001/iris", 8)).toEqual(["localhos", "t:5001/i", "ris"]);
+  });
+});

@@ -1,0 +1,208 @@
+import { Writable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { EMPTY_CHANGES } from "../../src/core/dev/changes.js";
+import { initialState, reduce, type DevAction, type DevState, type Stage } from "../../src/core/dev/state.js";
+import { LogStore } from "../../src/engine/log-store.js";
+import { Store } from "../../src/engine/store.js";
+import { startPlainPrinter } from "../../src/ui/dev/plain.js";
+
+const T0 = Date.parse("2025-06-01T12:00:00.000Z");
+const STAGES: Stage[] = ["build", "deliver", "apply", "rollout", "test"];
+
+function collector() {
+  const chunks: string[] = [];
+  const out = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(chunk.toString());
+      callback();
+    },
+  });
+  return { out, text: () => chunks.join("") };
+}
+
+/** A store, a log store and a clock the scenario moves by hand. */
+function bench() {
+  const store = new Store<DevState, DevAction>(initialState({ name: "iris", dir: "/models/iris" }), reduce);
+  const logs = new LogStore({ now: () => new Date(clock.at) });
+  const clock = { at: T0 };
+  let hold: string | undefined = "waiting: cluster not ready";
+  const holdReason = () => hold;
+  /** Dispatch at a moment, and let the store's once-per-burst notification run. */
+  const at = async (offsetMs: number, ...actions: DevAction[]) => {
+    clock.at = T0 + offsetMs;
+    for (const action of actions) store.dispatch(action);
+    if (store.getState().cluster.status === "ready") hold = undefined;
+    await Promise.resolve();
+  };
+  return { store, logs, clock, holdReason, at, now: () => new Date(clock.at) };
+}
+
+/** One iteration whose smoke test fails, from cluster start to the finished summary. */
+async function failingIteration({ at, logs }: ReturnType<typeof bench>) {
+  await at(0, { type: "cluster/progress", detail: "creating kind cluster mlkube" });
+  await at(20_000, { type: "cluster/ready", info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "load", deliveryReason: "the cluster announces no registry" } });
+  await at(20_000, { type: "endpoint/changed", url: "http://127.0.0.1:30080" });
+  await at(20_000, { type: "iteration/started", id: 1, changes: { ...EMPTY_CHANGES, force: true, firstEventAt: 20_000 + T0 }, stages: STAGES, at: T0 + 20_000 });
+  await at(20_000, { type: "stage/started", id: 1, stage: "build", at: T0 + 20_000 });
+  await at(20_100, { type: "stage/progress", id: 1, stage: "build", detail: "step 1/9 FROM python:3.12-slim", progress: { current: 1, total: 9 } });
+  await at(20_300, { type: "stage/progress", id: 1, stage: "build", detail: "step 2/9 WORKDIR /app", progress: { current: 2, total: 9 } });
+  await at(21_200, { type: "stage/progress", id: 1, stage: "build", detail: "step 5/9 RUN pip install", progress: { current: 5, total: 9 } });
+  await at(24_100, { type: "build/result", id: 1, image: "iris:3f2a", cached: false }, { type: "stage/done", id: 1, stage: "build", at: T0 + 24_100, detail: "iris:3f2a built" });
+  await at(24_100, { type: "stage/started", id: 1, stage: "deliver", at: T0 + 24_100 });
+  await at(36_100, { type: "deliver/result", id: 1, path: "load", podImage: "iris:3f2a" }, { type: "stage/done", id: 1, stage: "deliver", at: T0 + 36_100, detail: "loaded into 1 node" });
+  // apply starts and finishes between two notifications: it still reads as started, then done.
+  await at(36_300, { type: "stage/started", id: 1, stage: "apply", at: T0 + 36_100 }, { type: "stage/done", id: 1, stage: "apply", at: T0 + 36_300, detail: "2 objects" });
+  await at(36_300, { type: "stage/started", id: 1, stage: "rollout", at: T0 + 36_300 });
+  logs.append({ pod: "iris-7d9f-x2k4q", container: "model", text: "Uvicorn running on http://0.0.0.0:8080", time: "2025-06-01T12:00:37.000Z" });
+  await at(38_300, { type: "rollout/serving", id: 1, image: "iris:3f2a" }, { type: "stage/done", id: 1, stage: "rollout", at: T0 + 38_300, detail: "ready 1/1" });
+  await at(38_300, { type: "stage/started", id: 1, stage: "test", at: T0 + 38_300 });
+  await at(38_350, {
+    type: "tests/result",
+    id: 1,
+    tests: [
+      { name: "setosa", passed: true, latencyMs: 12 },
+      { name: "virginica", passed: false, latencyMs: 15, failures: [{ what: "label", expected: '"virginica"', actual: '"versicolor"' }] },
+    ],
+    changes: [],
+  });
+  await at(
+    38_350,
+    { type: "stage/failed", id: 1, stage: "test", at: T0 + 38_350, problem: { stage: "test", message: "1 of 2 smoke test(s) failed: virginica", details: [], hint: "Compare the prediction with mlkube.yaml tests[1]." } },
+    { type: "iteration/finished", id: 1, at: T0 + 38_350, result: "failed" },
+  );
+}
+
+describe("plain printer", () => {
+  it("text: a timestamped line for every change and every log line", async () => {
+    const setup = bench();
+    const { out, text } = collector();
+    const printer = startPlainPrinter({ store: setup.store, logs: setup.logs, holdReason: setup.holdReason, out, format: "text", now: setup.now });
+    await failingIteration(setup);
+    printer.stop();
+    expect(text().split("\n")).toEqual([
+      "2025-06-01T12:00:00.000Z waiting: cluster not ready",
+      "2025-06-01T12:00:00.000Z cluster starting: creating kind cluster mlkube",
+      "2025-06-01T12:00:20.000Z cluster ready: kind mlkube, context kind-mlkube; delivery load (the cluster announces no registry)",
+      "2025-06-01T12:00:20.000Z endpoint http://127.0.0.1:30080",
+      "2025-06-01T12:00:20.000Z #1 started: start (build, deliver, apply, rollout, test)",
+      "2025-06-01T12:00:20.000Z #1 build started",
+      "2025-06-01T12:00:20.100Z #1 build 1/9 step 1/9 FROM python:3.12-slim",
+      // 2/9 came 200 ms later: progress is throttled to one line a second per stage.
+      "2025-06-01T12:00:21.200Z #1 build 5/9 step 5/9 RUN pip install",
+      "2025-06-01T12:00:24.100Z #1 build done in 4.1s: iris:3f2a built",
+      "2025-06-01T12:00:24.100Z #1 deliver started",
+      "2025-06-01T12:00:36.100Z #1 deliver done in 12.0s: loaded into 1 node",
+      "2025-06-01T12:00:36.300Z #1 apply started",
+      "2025-06-01T12:00:36.300Z #1 apply done in 200ms: 2 objects",
+      "2025-06-01T12:00:36.300Z #1 rollout started",
+      "2025-06-01T12:00:38.300Z #1 rollout done in 2.0s: ready 1/1",
+      "2025-06-01T12:00:38.300Z serving iris:3f2a",
+      "2025-06-01T12:00:38.300Z #1 test started",
+      "2025-06-01T12:00:38.350Z #1 tests: 1 passed, 1 failed",
+      "2025-06-01T12:00:38.350Z #1 test pass setosa (12ms)",
+      "2025-06-01T12:00:38.350Z #1 test FAIL virginica (15ms)",
+      '2025-06-01T12:00:38.350Z #1 test FAIL virginica: label expected "virginica", actual "versicolor"',
+      "2025-06-01T12:00:38.350Z #1 test FAILED after 50ms: 1 of 2 smoke test(s) failed: virginica",
+      "2025-06-01T12:00:38.350Z problem in test: 1 of 2 smoke test(s) failed: virginica",
+      "2025-06-01T12:00:38.350Z   fix: Compare the prediction with mlkube.yaml tests[1].",
+      "2025-06-01T12:00:38.350Z #1 finished: failed after 18.4s (build 4.1s, deliver 12.0s, apply 200ms, rollout 2.0s, test 50ms), tests 1/2 passed",
+      // The log line was appended during the rollout; the printer reads logs when the store says so (or on stop).
+      "2025-06-01T12:00:38.350Z iris-7d9f-x2k4q/model | Uvicorn running on http://0.0.0.0:8080",
+      "",
+    ]);
+  });
+
+  it("json: one event per line with a stable vocabulary", async () => {
+    const setup = bench();
+    const { out, text } = collector();
+    const printer = startPlainPrinter({ store: setup.store, logs: setup.logs, holdReason: setup.holdReason, out, format: "json", now: setup.now });
+    await failingIteration(setup);
+    printer.stop();
+    const events = text().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(events.map((event) => event["type"])).toEqual([
+      "hold",
+      "cluster.progress",
+      "cluster.ready",
+      "endpoint",
+      "iteration.started",
+      "stage.started",
+      "stage.progress",
+      "stage.progress",
+      "stage.done",
+      "stage.started",
+      "stage.done",
+      "stage.started",
+      "stage.done",
+      "stage.started",
+      "stage.done",
+      "serving",
+      "stage.started",
+      "tests.result",
+      "stage.failed",
+      "problem",
+      "iteration.finished",
+      "log",
+    ]);
+    expect(events[4]).toEqual({ ts: "2025-06-01T12:00:20.000Z", type: "iteration.started", iteration: 1, trigger: "start", stages: STAGES });
+    expect(events[6]).toEqual({ ts: "2025-06-01T12:00:20.100Z", type: "stage.progress", iteration: 1, stage: "build", detail: "step 1/9 FROM python:3.12-slim", current: 1, total: 9 });
+    expect(events[8]).toEqual({ ts: "2025-06-01T12:00:24.100Z", type: "stage.done", iteration: 1, stage: "build", ms: 4_100, detail: "iris:3f2a built" });
+    expect(events[17]).toMatchObject({ type: "tests.result", iteration: 1, passed: 1, failed: 1, changes: [] });
+    expect(events[19]).toEqual({ ts: "2025-06-01T12:00:38.350Z", type: "problem", stage: "test", message: "1 of 2 smoke test(s) failed: virginica", details: [], hint: "Compare the prediction with mlkube.yaml tests[1]." });
+    expect(events[20]).toEqual({
+      ts: "2025-06-01T12:00:38.350Z",
+      type: "iteration.finished",
+      iteration: 1,
+      trigger: "start",
+      result: "failed",
+      totalMs: 18_350,
+      stageMs: { build: 4_100, deliver: 12_000, apply: 200, rollout: 2_000, test: 50 },
+      image: "iris:3f2a",
+      deliveryPath: "load",
+      testsPassed: 1,
+      testsFailed: 1,
+    });
+    expect(events[21]).toEqual({ ts: "2025-06-01T12:00:38.350Z", type: "log", pod: "iris-7d9f-x2k4q", container: "model", time: "2025-06-01T12:00:37.000Z", text: "Uvicorn running on http://0.0.0.0:8080", kind: "log" });
+  });
+
+  it("reports what happened before it started, and a whole iteration seen in one snapshot", async () => {
+    const setup = bench();
+    setup.store.dispatch({ type: "cluster/ready", info: { provider: "minikube", name: "minikube", context: "minikube", deliveryPath: "in-cluster-engine", deliveryReason: "docker runtime" } });
+    setup.store.dispatch({ type: "iteration/started", id: 1, changes: { ...EMPTY_CHANGES, tests: true }, stages: ["test"], at: T0 });
+    setup.store.dispatch({ type: "stage/started", id: 1, stage: "test", at: T0 });
+    setup.store.dispatch({ type: "tests/result", id: 1, tests: [], changes: [] });
+    setup.store.dispatch({ type: "stage/done", id: 1, stage: "test", at: T0 + 5, detail: "no smoke tests configured" });
+    setup.store.dispatch({ type: "iteration/finished", id: 1, at: T0 + 5, result: "success" });
+    const { out, text } = collector();
+    startPlainPrinter({ store: setup.store, logs: setup.logs, holdReason: () => undefined, out, format: "json", now: setup.now }).stop();
+    const types = text().trim().split("\n").map((line) => (JSON.parse(line) as { type: string }).type);
+    expect(types).toEqual(["cluster.ready", "iteration.started", "stage.started", "tests.result", "stage.done", "iteration.finished"]);
+  });
+
+  it("pauses reading logs while the output pushes back, and reports what the store had to drop", async () => {
+    const setup = bench();
+    const logs = new LogStore({ capacity: 10, notifyIntervalMs: 0 });
+    const chunks: string[] = [];
+    const pendingCallbacks: (() => void)[] = [];
+    // A pipe that takes one write and then makes the printer wait until the test drains it.
+    const out = new Writable({
+      highWaterMark: 1,
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk.toString());
+        pendingCallbacks.push(callback);
+      },
+    });
+    const printer = startPlainPrinter({ store: setup.store, logs, holdReason: () => undefined, out, format: "text", now: setup.now });
+    for (let index = 1; index <= 5; index++) logs.append({ pod: "p", container: "c", text: `first ${index}`, time: "t" });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    for (let index = 1; index <= 25; index++) logs.append({ pod: "p", container: "c", text: `flood ${index}`, time: "t" });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(chunks.join("")).not.toContain("flood");
+    while (pendingCallbacks.length > 0) pendingCallbacks.shift()?.();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    printer.stop();
+    const printed = chunks.join("").split("\n");
+    expect(printed).toContain("2025-06-01T12:00:00.000Z logs: 15 lines dropped (the output could not keep up)");
+    expect(printed.filter((line) => line.includes("| flood"))).toHaveLength(10);
+    expect(printed.at(-2)).toContain("flood 25");
+  });
+});
