@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the Python + scikit-learn + Flask base image the tests and benchmarks use, without pulling
 # anything: debootstrap a Debian root file system from the machine's own apt mirror and import it.
-# The result is about 800 MB (a realistically heavy ML image): scikit-learn 1.2.1, Flask 2.2.2.
+# The result is about 800 MB (a realistically heavy ML image): scikit-learn 1.2.1, Flask 2.2.2, and
+# FastAPI with uvicorn for the ASGI template. The tag changes whenever the package list does.
 # Skips the work when the image already exists.
 set -euo pipefail
 
-IMAGE="${MLKUBE_BASE_IMAGE:-mlkube-test/python-sklearn:bookworm}"
+IMAGE="${MLKUBE_BASE_IMAGE:-mlkube-test/python-sklearn:bookworm-2}"
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   echo "build-base-image: $IMAGE already exists"
   exit 0
@@ -19,7 +20,7 @@ root=$(mktemp -d /var/tmp/mlkube-base.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 echo "build-base-image: debootstrap bookworm from $mirror (about 2.5 minutes)"
 started=$(date +%s)
-debootstrap --variant=minbase --include=python3,python3-flask,python3-sklearn bookworm "$root" "$mirror" >"$root.log" 2>&1 \
+debootstrap --variant=minbase --include=python3,python3-flask,python3-sklearn,python3-fastapi,python3-uvicorn bookworm "$root" "$mirror" >"$root.log" 2>&1 \
   || { tail -30 "$root.log"; exit 1; }
 rm -f "$root.log"
 # Keep the image lean and deterministic: no apt lists or caches.

@@ -18,7 +18,7 @@ export async function runUpCommand(dir: string, options: ClusterCommandOptions &
     }
     if (plan.clusterConfig) out.write(`\nkind cluster configuration:\n${plan.clusterConfig}`);
     if (plan.startFlags) out.write(`\nminikube ${plan.startFlags.join(" ")}\n`);
-    if (plan.registry) out.write(`\nregistry:\n${stringify(plan.registry)}`);
+    if (plan.registry) out.write(`\nregistry:\n${stringify(plan.registry).replace(/^/gm, "  ").trimEnd()}\n`);
     out.write(`\nsteps (nothing was done):\n${plan.steps.map((step, index) => `  ${index + 1}. ${step}`).join("\n")}\n`);
     return 0;
   }

@@ -71,8 +71,9 @@ describe.runIf(hasEngine)("templates build, serve and pass their own smoke tests
       expect(result.stdout).toContain("  mlkube.yaml\n");
     });
 
-    it("builds, serves and passes its smoke tests", async ({ skip }) => {
-      if (!baseHasModules) skip(`${BASE_IMAGE} lacks ${modules.join(", ")} (the ASGI template needs python3-fastapi and python3-uvicorn in the base image)`);
+    it("builds, serves and passes its smoke tests", async () => {
+      // scripts/build-base-image.sh installs these; a base image without them is a set-up bug, not a skip.
+      expect(baseHasModules, `${BASE_IMAGE} must provide ${modules.join(", ")}`).toBe(true);
       const config = await loadConfig(dir, { buildArgs: { BASE_IMAGE } });
       const built = await new ImageBuilder(docker).build({ contextDir: config.build.context, dockerfile: config.build.dockerfile, buildArgs: config.build.args, repository });
       const user = (await docker.getImage(built.imageId).inspect()).Config.User;

@@ -111,18 +111,23 @@ export class KindProvider implements ClusterProvider {
     report({ title: `registry ${registry.container} on 127.0.0.1:${registry.hostPort}`, status: started ? "done" : "skipped", detail: started ? "started" : "already running" });
     const nodes = await this.nodes();
     const hostsToml = `[host."http://${registry.container}:5000"]\n`;
+    const hostsPath = `/etc/containerd/certs.d/localhost:${registry.hostPort}/hosts.toml`;
+    const needsConfig = [];
     for (const node of nodes) {
-      await writeFileInContainer(docker, node, `/etc/containerd/certs.d/localhost:${registry.hostPort}/hosts.toml`, hostsToml);
+      const current = await execInContainer(docker, node, ["cat", hostsPath]).catch(() => "");
+      if (current !== hostsToml) needsConfig.push(node);
     }
-    report({ title: "registry wired into the nodes", status: "done", detail: `hosts.toml on ${nodes.join(", ")}` });
+    for (const node of needsConfig) await writeFileInContainer(docker, node, hostsPath, hostsToml);
+    report({ title: "registry wired into the nodes", status: needsConfig.length > 0 ? "done" : "skipped", detail: needsConfig.length > 0 ? `hosts.toml on ${needsConfig.join(", ")}` : "hosts.toml already in place" });
     const connected = await connectRegistry(docker, registry, KIND_NETWORK);
     report({ title: `registry on the '${KIND_NETWORK}' network`, status: connected ? "done" : "skipped", detail: connected ? "connected" : "already connected" });
-    await announceRegistry(kube, {
-      host: `localhost:${registry.hostPort}`,
-      hostFromClusterNetwork: `${registry.container}:5000`,
-      help: "https://kind.sigs.k8s.io/docs/user/local-registry/",
-    });
-    report({ title: "registry announced (kube-public/local-registry-hosting)", status: "done" });
+    const host = `localhost:${registry.hostPort}`;
+    if ((await readAnnouncedRegistry(kube))?.host === host) {
+      report({ title: "registry announced (kube-public/local-registry-hosting)", status: "skipped", detail: "already announced" });
+    } else {
+      await announceRegistry(kube, { host, hostFromClusterNetwork: `${registry.container}:5000`, help: "https://kind.sigs.k8s.io/docs/user/local-registry/" });
+      report({ title: "registry announced (kube-public/local-registry-hosting)", status: "done" });
+    }
   }
 
   private async ready(kube: KubeAccess, created: boolean): Promise<ReadyCluster> {

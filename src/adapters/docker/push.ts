@@ -33,7 +33,8 @@ export async function pushImage(
   let stream: NodeJS.ReadableStream;
   try {
     // Without a callback dockerode returns a promise of the progress stream; its types say void.
-    stream = (await docker.getImage(reference).push({ abortSignal: options.signal } as never)) as unknown as NodeJS.ReadableStream;
+    // The engine rejects a push without X-Registry-Auth, even to an open local registry: "{}" is anonymous.
+    stream = (await docker.getImage(reference).push({ authconfig: {}, abortSignal: options.signal } as never)) as unknown as NodeJS.ReadableStream;
   } catch (cause) {
     throw pushError(reference, (cause as Error).message, cause);
   }

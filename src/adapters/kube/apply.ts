@@ -47,8 +47,7 @@ export async function applyWithPrune(
   const pruned: string[] = [];
   for (const namespace of namespaces) {
     for (const { apiVersion, kind } of PRUNABLE_KINDS) {
-      const existing = await kube.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, `${prune.label}=${prune.model}`);
-      for (const item of existing.items) {
+      for (const item of await labelled(kube, apiVersion, kind, namespace, `${prune.label}=${prune.model}`)) {
         const object = { ...item, apiVersion, kind };
         if (wanted.has(describe(object))) continue;
         await kube.objects.delete(object, undefined, undefined, undefined, undefined, "Background").catch((error: unknown) => {
@@ -59,6 +58,17 @@ export async function applyWithPrune(
     }
   }
   return { applied, pruned };
+}
+
+/** Objects of one kind with the label; none when the cluster does not serve that kind at all. */
+async function labelled(kube: KubeAccess, apiVersion: string, kind: string, namespace: string, labelSelector: string): Promise<KubernetesObject[]> {
+  try {
+    return (await kube.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector)).items;
+  } catch (error) {
+    // client-node resolves kinds through discovery: a kind the server lacks cannot hold our objects.
+    if (/Unrecognized API version and kind/.test((error as Error).message) || isNotFound(error)) return [];
+    throw error;
+  }
 }
 
 async function ensureNamespace(kube: KubeAccess, name: string): Promise<void> {
@@ -90,8 +100,7 @@ function statusMessage(error: unknown): string {
 export async function deleteModelObjects(kube: KubeAccess, namespace: string, prune: { label: string; model: string }): Promise<string[]> {
   const deleted: string[] = [];
   for (const { apiVersion, kind } of PRUNABLE_KINDS) {
-    const existing = await kube.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, `${prune.label}=${prune.model}`);
-    for (const item of existing.items) {
+    for (const item of await labelled(kube, apiVersion, kind, namespace, `${prune.label}=${prune.model}`)) {
       const object = { ...item, apiVersion, kind };
       await kube.objects.delete(object, undefined, undefined, undefined, undefined, "Background").catch((error: unknown) => {
         if (!isNotFound(error)) throw error;

@@ -153,6 +153,7 @@ class ContainerStream {
       : { follow: this.options.follow, timestamps: true, tailLines: this.options.tailLines ?? 50, ...(this.options.sinceSeconds ? { sinceSeconds: this.options.sinceSeconds } : {}) };
     try {
       this.abort = await new Log(this.kube.config).log(this.namespace, this.pod, this.container, sink, () => this.reconnectLater(pending), query);
+      if (this.stopped) this.abort.abort(); // stopped while connecting
     } catch {
       this.reconnectLater(pending);
     }

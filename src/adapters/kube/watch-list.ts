@@ -56,6 +56,9 @@ export function watchList<T extends KubernetesObject>(
         if (!stopped) restart();
       },
     );
+    // stop() may have run while the watch was being established: close it now, or its socket
+    // keeps the process alive.
+    if (stopped) abort.abort();
   };
 
   const restart = () => {
