@@ -2,12 +2,23 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts", "test/**/*.test.tsx"],
     testTimeout: 120_000,
     hookTimeout: 600_000,
-    // Integration tests share one Docker engine and a 2-core machine; running files in parallel
-    // only makes builds contend. Unit tests are fast either way.
+    // The suites share one Docker engine and a 2-core machine; running files in parallel only
+    // makes builds contend. Unit tests are fast either way.
     fileParallelism: false,
     reporters: ["default"],
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: ["test/unit/**/*.test.{ts,tsx}", "test/integration/**/*.test.ts", "test/sim/**/*.test.ts"] },
+      },
+      {
+        // End to end: mlkube's real commands against the cluster simulator, or against real
+        // kind/minikube with MLKUBE_E2E_CLUSTER=kind|minikube.
+        extends: true,
+        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], globalSetup: ["test/e2e/support/global-setup.ts"], testTimeout: 600_000 },
+      },
+    ],
   },
 });
