@@ -1,8 +1,8 @@
-import { chooseDelivery, podImageFor, pushReferenceFor } from "../../core/delivery.js";
+import { chooseDelivery } from "../../core/delivery.js";
+import { deliverByPush } from "./push-delivery.js";
 import type { ProviderChoice } from "../../core/provider-choice.js";
 import { UserError } from "../../errors.js";
 import type { DockerConnection } from "../docker/client.js";
-import { pushImage } from "../docker/push.js";
 import { connectKube, ensureKubeReachable, readKubeConfig } from "../kube/client.js";
 import { readAnnouncedRegistry } from "../kube/registry-hosting.js";
 import { portForwardEndpoint } from "./endpoint.js";
@@ -40,8 +40,7 @@ export class ContextProvider implements ClusterProvider {
       delivery: decision,
       buildEngine: this.deps.docker,
       deliver: async (image, options = {}) => {
-        const pushed = await pushImage(this.deps.docker.client, image.imageId, pushReferenceFor(decision, image.repository, image.tag), { signal: options.signal, onProgress: (progress) => options.onBytes?.(progress.bytesPushed) });
-        return { path: "registry", podImage: podImageFor(decision, image.repository, image.tag), bytesMoved: pushed.bytesPushed, durationMs: pushed.durationMs, detail: `${pushed.layersPushed} layer(s) pushed, ${pushed.layersSkipped} already there` };
+        return deliverByPush(this.deps.docker.client, decision, image, options);
       },
       // Re-established after each rollout through Endpoint.refresh().
       endpoint: (service) => portForwardEndpoint(kube, service),

@@ -2,12 +2,12 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { chooseDelivery, podImageFor, pushReferenceFor } from "../../core/delivery.js";
+import { chooseDelivery } from "../../core/delivery.js";
+import { deliverByPush } from "./push-delivery.js";
 import type { ProviderChoice } from "../../core/provider-choice.js";
 import { UserError } from "../../errors.js";
 import type { DockerConnection } from "../docker/client.js";
 import { execInContainer, writeFileInContainer } from "../docker/container-exec.js";
-import { pushImage } from "../docker/push.js";
 import type { Exec } from "../exec.js";
 import { connectKube, ensureKubeReachable, kubeContexts, readKubeConfig, type KubeAccess } from "../kube/client.js";
 import { announceRegistry, readAnnouncedRegistry } from "../kube/registry-hosting.js";
@@ -142,8 +142,7 @@ export class KindProvider implements ClusterProvider {
       buildEngine: this.deps.docker,
       deliver: async (image, options = {}): Promise<DeliveryResult> => {
         if (decision.path === "registry") {
-          const pushed = await pushImage(this.deps.docker.client, image.imageId, pushReferenceFor(decision, image.repository, image.tag), { signal: options.signal, onProgress: (progress) => options.onBytes?.(progress.bytesPushed) });
-          return { path: "registry", podImage: podImageFor(decision, image.repository, image.tag), bytesMoved: pushed.bytesPushed, durationMs: pushed.durationMs, detail: `${pushed.layersPushed} layer(s) pushed, ${pushed.layersSkipped} already there` };
+          return deliverByPush(this.deps.docker.client, decision, image, options);
         }
         return this.load(image, options.signal);
       },

@@ -1,8 +1,8 @@
-import { chooseDelivery, podImageFor, pushReferenceFor } from "../../core/delivery.js";
+import { chooseDelivery, podImageFor } from "../../core/delivery.js";
+import { deliverByPush } from "./push-delivery.js";
 import type { ProviderChoice } from "../../core/provider-choice.js";
 import { UserError } from "../../errors.js";
 import { connectDocker, type DockerConnection } from "../docker/client.js";
-import { pushImage } from "../docker/push.js";
 import type { Exec, Spawn } from "../exec.js";
 import { connectKube, ensureKubeReachable, readKubeConfig, type KubeAccess } from "../kube/client.js";
 import { readAnnouncedRegistry } from "../kube/registry-hosting.js";
@@ -76,8 +76,7 @@ export class MinikubeProvider implements ClusterProvider {
           return { path: "in-cluster-engine", podImage: podImageFor(decision, image.repository, image.tag), bytesMoved: 0, durationMs: 0, detail: "built inside minikube's engine" };
         }
         if (decision.path === "registry") {
-          const pushed = await pushImage(this.deps.docker.client, image.imageId, pushReferenceFor(decision, image.repository, image.tag), { signal: options.signal, onProgress: (progress) => options.onBytes?.(progress.bytesPushed) });
-          return { path: "registry", podImage: podImageFor(decision, image.repository, image.tag), bytesMoved: pushed.bytesPushed, durationMs: pushed.durationMs, detail: `${pushed.layersPushed} layer(s) pushed, ${pushed.layersSkipped} already there` };
+          return deliverByPush(this.deps.docker.client, decision, image, options);
         }
         return this.load(image, options.signal);
       },
