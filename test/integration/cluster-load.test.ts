@@ -1,0 +1,72 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KindProvider } from "../../src/adapters/cluster/kind.js";
+import { MinikubeProvider } from "../../src/adapters/cluster/minikube.js";
+import { connectDocker } from "../../src/adapters/docker/client.js";
+import { BASE_IMAGE, docker, engineAvailable } from "../support/engine.js";
+import { recordingExec } from "../support/recording-exec.js";
+
+const hasEngine = await engineAvailable();
+
+/**
+ * The whole-image load paths, argv-exact, with the real engine (the image's ID and size come from
+ * it) and recorded kind/minikube calls. The checks that follow a load are what keep a half-finished
+ * load (kind#2402) or minikube keeping an old image (minikube#11276) from surfacing later as a
+ * confusing pod error.
+ */
+describe.runIf(hasEngine)("whole-image load delivery", () => {
+  const engine = connectDocker();
+  let kubeconfigDir: string;
+  let image: { repository: string; tag: string; imageId: string };
+
+  beforeAll(async () => {
+    const [repository, tag] = BASE_IMAGE.split(":") as [string, string];
+    image = { repository, tag, imageId: (await docker.getImage(BASE_IMAGE).inspect()).Id };
+    kubeconfigDir = await mkdtemp(join(tmpdir(), "mlkube-kubeconfig-"));
+    await writeFile(join(kubeconfigDir, "config"), "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
+  });
+  afterAll(() => rm(kubeconfigDir, { recursive: true, force: true }));
+
+  it("kind: loads with 'kind load docker-image' and refuses when a node lacks that exact image", async () => {
+    const { exec, calls } = recordingExec([{ argv: ["kind", "get", "nodes"], stdout: "mlkube-e2e-no-such-node\n" }]);
+    const provider = new KindProvider({ kind: "kind", clusterName: "mlkube", context: "kind-mlkube", reason: "" }, { nodePorts: [30080], registry: undefined, registrySetting: "off" }, { exec, docker: engine });
+    const load = (provider as unknown as { load(image: unknown): Promise<unknown> }).load.bind(provider);
+    // The node container does not exist, so crictl finds nothing: the delivery must fail, not succeed silently.
+    await expect(load(image)).rejects.toThrow(`After 'kind load docker-image', node mlkube-e2e-no-such-node has no image for ${BASE_IMAGE}`);
+    expect(calls).toEqual([
+      ["kind", "load", "docker-image", BASE_IMAGE, "--name", "mlkube"],
+      ["kind", "get", "nodes", "--name", "mlkube"],
+    ]);
+  });
+
+  it("minikube: loads with 'minikube image load', then checks the ID 'minikube image ls' reports", async () => {
+    const listed = (id: string) => JSON.stringify([{ id, repoTags: [`docker.io/${BASE_IMAGE}`], size: "1" }]);
+    const choice = { kind: "minikube" as const, clusterName: "ml", context: "ml", reason: "" };
+    const settings = { registrySetting: "off", platform: "linux" as const, isWsl: false };
+
+    const good = recordingExec([{ argv: ["minikube", "image", "ls"], stdout: listed(image.imageId.replace("sha256:", "")) }]);
+    const ok = new MinikubeProvider(choice, settings, { exec: good.exec, spawn: good.spawn, docker: engine });
+    const result = await (ok as unknown as { load(image: unknown): Promise<{ path: string; podImage: string; bytesMoved: number }> }).load(image);
+    expect(result).toMatchObject({ path: "load", podImage: BASE_IMAGE });
+    expect(result.bytesMoved).toBeGreaterThan(100_000_000);
+    expect(good.calls).toEqual([
+      ["minikube", "image", "load", BASE_IMAGE, "-p", "ml"],
+      ["minikube", "image", "ls", "--format", "json", "-p", "ml"],
+    ]);
+
+    const stale = recordingExec([{ argv: ["minikube", "image", "ls"], stdout: listed("0123456789ab") }]);
+    const kept = new MinikubeProvider(choice, settings, { exec: stale.exec, spawn: stale.spawn, docker: engine });
+    await expect((kept as unknown as { load(image: unknown): Promise<unknown> }).load(image)).rejects.toThrow(/has image 0123456789ab/);
+  });
+
+  it("minikube off Linux: the endpoint is a 'minikube service --url' tunnel mlkube keeps and stops", async () => {
+    const { exec, spawn, calls } = recordingExec([{ argv: ["minikube", "service"], stdout: "http://127.0.0.1:51234\n" }]);
+    const provider = new MinikubeProvider({ kind: "minikube", clusterName: "ml", context: "ml", reason: "" }, { registrySetting: "auto", platform: "darwin", isWsl: false }, { exec, spawn, docker: engine });
+    const endpoint = await (provider as unknown as { endpoint(service: unknown): Promise<{ url: string; via: string; close(): Promise<void> }> }).endpoint({ namespace: "default", name: "iris", nodePort: 30080 });
+    expect(endpoint).toMatchObject({ url: "http://127.0.0.1:51234", via: "tunnel" });
+    await endpoint.close();
+    expect(calls).toEqual([["minikube", "service", "iris", "--url", "-n", "default", "-p", "ml"]]);
+  });
+});
