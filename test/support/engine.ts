@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** The Python + scikit-learn + Flask base that scripts/build-base-image.sh makes (nothing can be pulled here). */
-export const BASE_IMAGE = process.env.MLKUBE_BASE_IMAGE ?? "mlkube-test/python-sklearn:bookworm";
+export const BASE_IMAGE = process.env.MLKUBE_BASE_IMAGE ?? "mlkube-test/python-sklearn:bookworm-2";
 export const REPO_ROOT = new URL("../..", import.meta.url).pathname;
 export const FIXTURE_DIR = join(REPO_ROOT, "fixtures/iris-sklearn");
 

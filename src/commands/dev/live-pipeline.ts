@@ -7,6 +7,7 @@ import { applyWithPrune } from "../../adapters/kube/apply.js";
 import { waitForRollout } from "../../adapters/kube/rollout.js";
 import { loadSmokeCases } from "../../adapters/probe/cases.js";
 import { runSmokeTests } from "../../adapters/probe/http.js";
+import { waitUntilReachable } from "../../adapters/probe/wait-reachable.js";
 import { loadConfig, type ResolvedConfig } from "../../config/load.js";
 import type { TestOutcome } from "../../core/dev/state.js";
 import { compareRuns, type SmokeResult } from "../../core/smoke-results.js";
@@ -103,7 +104,9 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       } else {
         await endpoint.refresh();
       }
-      return { detail: `ready ${outcome.ready}/${outcome.desired}` };
+      context.progress(`ready ${outcome.ready}/${outcome.desired}; waiting for ${endpoint.url} to answer`);
+      await waitUntilReachable(`${endpoint.url}${session.config.deploy.probes.readiness.path}`, { timeoutMs: 30_000, signal: context.signal });
+      return { detail: `ready ${outcome.ready}/${outcome.desired}, answering at ${endpoint.url}` };
     },
 
     async test(context) {
