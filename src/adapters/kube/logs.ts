@@ -151,11 +151,21 @@ class ContainerStream {
     const query = resumeFrom
       ? { follow: this.options.follow, timestamps: true, sinceTime: resumeFrom }
       : { follow: this.options.follow, timestamps: true, tailLines: this.options.tailLines ?? 50, ...(this.options.sinceSeconds ? { sinceSeconds: this.options.sinceSeconds } : {}) };
+    // client-node 1.4 pipes the response into the sink and never calls its done callback: the
+    // stream's end is the sink finishing (or failing), so that is what ends or reconnects it.
+    let ended = false;
+    const onEnd = () => {
+      if (ended) return;
+      ended = true;
+      this.reconnectLater(pending);
+    };
+    sink.on("finish", onEnd);
+    sink.on("error", onEnd);
     try {
-      this.abort = await new Log(this.kube.config).log(this.namespace, this.pod, this.container, sink, () => this.reconnectLater(pending), query);
+      this.abort = await new Log(this.kube.config).log(this.namespace, this.pod, this.container, sink, onEnd, query);
       if (this.stopped) this.abort.abort(); // stopped while connecting
     } catch {
-      this.reconnectLater(pending);
+      onEnd();
     }
   }
 

@@ -1,0 +1,171 @@
+/**
+ * Issue 4, `mlkube up` / `status` / `down` and their errors, as a user sees them: exit codes,
+ * messages and JSON. One kind cluster for the whole file.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { delimiter, dirname, join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { docker, uniqueName } from "../support/engine.js";
+import { mlkube, PROVIDER } from "./support/cluster.js";
+import { modelDir, type ModelDir } from "./support/model-dir.js";
+
+const run = promisify(execFile);
+const NAME = uniqueName("e2e-clusters").slice(0, 30);
+const describeKind = PROVIDER === "kind" ? describe : describe.skip;
+
+async function containerExists(name: string): Promise<boolean> {
+  return docker
+    .getContainer(name)
+    .inspect()
+    .then(() => true)
+    .catch(() => false);
+}
+
+async function kindClusters(): Promise<string[]> {
+  const { stdout } = await run("kind", ["get", "clusters"], { env: process.env });
+  return stdout.split("\n").filter(Boolean);
+}
+
+describeKind("mlkube up / status / down on kind", () => {
+  let model: ModelDir;
+  let firstUp: Awaited<ReturnType<typeof mlkube>>;
+
+  beforeAll(async () => {
+    model = await modelDir(NAME);
+    firstUp = await mlkube(["up", model.dir]);
+  });
+
+  afterAll(async () => {
+    await mlkube(["down", "--yes", "--all", model.dir]);
+    await model.cleanup();
+  });
+
+  it("up creates the cluster and the registry, showing each step and the elapsed time", () => {
+    const output = firstUp.stdout + firstUp.stderr;
+    expect(firstUp.code, output).toBe(0);
+    expect(output).toContain(`kind cluster '${NAME}'`);
+    expect(output).toMatch(/registry kind-registry on 127\.0\.0\.1:5001/);
+    expect(output).toContain("registry announced (kube-public/local-registry-hosting)");
+    expect(firstUp.stdout).toMatch(/ready in \d+(\.\d+)? ?s/);
+    expect(firstUp.stdout).toContain(`context: kind-${NAME}`);
+  });
+
+  it("up again is a no-op that says so", async () => {
+    const again = await mlkube(["up", model.dir]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("nothing to do");
+    expect(again.stderr).toContain(`kind cluster '${NAME}': already exists`);
+  });
+
+  it("up --dry-run prints the kind configuration with 127.0.0.1 port mappings and creates nothing", async () => {
+    const other = await modelDir(`${NAME}-dry`);
+    try {
+      const plan = await mlkube(["up", "--dry-run", other.dir]);
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toContain("kind: Cluster");
+      expect(plan.stdout).toContain("extraPortMappings:");
+      expect(plan.stdout).toMatch(/containerPort: 30080\s+hostPort: 30080\s+listenAddress: 127\.0\.0\.1/);
+      expect(plan.stdout).toContain("nothing was done");
+      expect(await containerExists(`${NAME}-dry-control-plane`)).toBe(false);
+      expect(await kindClusters()).not.toContain(`${NAME}-dry`);
+    } finally {
+      await other.cleanup();
+    }
+  });
+
+  it("status --json shows the cluster, the running registry and the mapped node ports", async () => {
+    const status = await mlkube(["status", "--json", model.dir]);
+    expect(status.code, status.stderr).toBe(0);
+    const json = JSON.parse(status.stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({
+      choice: { kind: "kind", clusterName: NAME, context: `kind-${NAME}` },
+      exists: true,
+      running: true,
+      nodes: [`${NAME}-control-plane`],
+      registry: { container: "kind-registry", listen: "127.0.0.1:5001", running: true },
+    });
+    expect(json.mappedNodePorts).toEqual(expect.arrayContaining([30080, 30081, 30082, 30083, 30084]));
+  });
+
+  it("down refuses a cluster mlkube did not create, naming the kind command", async () => {
+    const foreign = `${NAME}-foreign`.slice(0, 40);
+    const other = await modelDir(foreign);
+    try {
+      await run("kind", ["create", "cluster", "--name", foreign], { env: process.env });
+      const down = await mlkube(["down", "--yes", other.dir]);
+      expect(down.code).toBe(1);
+      expect(down.stderr).toContain("was not created by mlkube");
+      expect(down.stderr).toContain(`kind delete cluster --name ${foreign}`);
+      expect(await kindClusters()).toContain(foreign);
+    } finally {
+      await run("kind", ["delete", "cluster", "--name", foreign], { env: process.env }).catch(() => undefined);
+      await other.cleanup();
+    }
+  });
+
+  it("down --yes removes the cluster, and --all the registry too", async () => {
+    const down = await mlkube(["down", "--yes", model.dir]);
+    expect(down.code, down.stdout + down.stderr).toBe(0);
+    expect(await containerExists(`${NAME}-control-plane`)).toBe(false);
+    expect(await kindClusters()).not.toContain(NAME);
+    expect(await containerExists("kind-registry")).toBe(true);
+
+    const all = await mlkube(["down", "--yes", "--all", model.dir]);
+    expect(all.code, all.stdout + all.stderr).toBe(0);
+    expect(await containerExists("kind-registry")).toBe(false);
+  });
+});
+
+describe("errors name the problem and the fix", () => {
+  let model: ModelDir;
+  let empty: string;
+
+  beforeAll(async () => {
+    model = await modelDir(uniqueName("e2e-errors").slice(0, 30));
+    empty = await mkdtemp(join(tmpdir(), "mlkube-e2e-kubeconfig-"));
+  });
+
+  afterAll(async () => {
+    await model.cleanup();
+    await rm(empty, { recursive: true, force: true });
+  });
+
+  it("a missing kind binary says how to install kind", async () => {
+    const kubeconfig = join(empty, "none");
+    await writeFile(kubeconfig, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
+    // Only node's own directory and the system's: no kind/minikube stand-ins, no real tools.
+    const path = [dirname(process.execPath), "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(delimiter);
+    const up = await mlkube(["up", model.dir], { env: { PATH: path, KUBECONFIG: kubeconfig } });
+    expect(up.code).toBe(1);
+    expect(up.stderr).toMatch(/Install kind \(https:\/\/kind\.sigs\.k8s\.io\/docs\/user\/quick-start\/#installation\)/);
+  });
+
+  it("a stopped Docker engine is reported as such", async () => {
+    const up = await mlkube(["up", model.dir], { env: { DOCKER_HOST: "unix:///nonexistent" } });
+    expect(up.code).toBe(1);
+    expect(up.stderr).toContain("Cannot reach the Docker engine");
+  });
+
+  it("an unreachable kube context says it does not answer", async () => {
+    const kubeconfig = join(empty, "unreachable");
+    await writeFile(
+      kubeconfig,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters: [{name: gone, cluster: {server: 'https://127.0.0.1:1', insecure-skip-tls-verify: true}}]",
+        "users: [{name: gone, user: {token: x}}]",
+        "contexts: [{name: gone, context: {cluster: gone, user: gone}}]",
+        "current-context: gone",
+        "",
+      ].join("\n"),
+    );
+    const status = await mlkube(["up", "--provider", "context", "--context", "gone", model.dir], { env: { KUBECONFIG: kubeconfig } });
+    expect(status.code).toBe(1);
+    expect(status.stderr).toContain("does not answer");
+    expect(status.stderr).toContain("https://127.0.0.1:1");
+  });
+});
