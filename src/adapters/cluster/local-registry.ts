@@ -61,7 +61,15 @@ export async function ensureRegistry(docker: Dockerode, settings: RegistrySettin
 export async function connectRegistry(docker: Dockerode, settings: RegistrySettings, network: string): Promise<boolean> {
   const info = await docker.getContainer(settings.container).inspect();
   if (info.NetworkSettings.Networks[network]) return false;
-  await docker.getNetwork(network).connect({ Container: settings.container });
+  try {
+    await docker.getNetwork(network).connect({ Container: settings.container });
+  } catch (cause) {
+    if ((cause as { statusCode?: number }).statusCode !== 404) throw cause;
+    throw new UserError("cluster", `The Docker network '${network}' the cluster's nodes use does not exist.`, {
+      hint: "The cluster was removed or damaged outside mlkube: recreate it with 'mlkube down' then 'mlkube up'.",
+      cause,
+    });
+  }
   return true;
 }
 
