@@ -24,8 +24,8 @@ function state(change: Partial<DevState> = {}): DevState {
   };
 }
 
-/** Polls the frame: Ink renders key effects and timers asynchronously. */
-async function eventually(check: () => void, timeoutMs = 2_000): Promise<void> {
+/** Polls the frame: Ink renders key effects and timers asynchronously (the first frame took over 2 s on a loaded CI machine). */
+async function eventually(check: () => void, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
