@@ -14,7 +14,7 @@ import { modelDir, type ModelDir } from "./support/model-dir.js";
 
 const run = promisify(execFile);
 const NAME = uniqueName("e2e-clusters").slice(0, 30);
-const describeKind = PROVIDER === "kind" ? describe : describe.skip;
+const describeKind = describe.runIf(PROVIDER === "kind");
 
 async function containerExists(name: string): Promise<boolean> {
   return docker

@@ -11,7 +11,7 @@ import { mlkube, PROVIDER } from "./support/cluster.js";
 import { devOnce, modelDir, predict, type DevRun, type ModelDir } from "./support/model-dir.js";
 
 const run = promisify(execFile);
-const describeKind = PROVIDER === "kind" ? describe : describe.skip;
+const describeKind = describe.runIf(PROVIDER === "kind");
 
 function stageDetail(result: DevRun, stage: string): string {
   const done = result.of("stage.done").find((event) => event.stage === stage);

@@ -11,7 +11,7 @@ import { removeRepository, uniqueName } from "../support/engine.js";
 import { CLI, mlkube, PROVIDER } from "./support/cluster.js";
 import { devOnce, modelDir, predict, problemText, type DevRun, type ModelDir } from "./support/model-dir.js";
 
-const describeKind = PROVIDER === "kind" ? describe : describe.skip;
+const describeKind = describe.runIf(PROVIDER === "kind");
 const NAME = uniqueName("e2e-rollout").slice(0, 30);
 const MODEL = "iris-sklearn";
 const FAST = { MLKUBE_SIM_FAST_BACKOFF: "1" };
