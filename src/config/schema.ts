@@ -221,7 +221,7 @@ export const configSchema = z
     watch: z
       .strictObject({
         ignore: z.array(z.string()).default([]).describe("Glob patterns, relative to the model directory, of files whose changes do not trigger a rebuild."),
-        debounceMs: field(z.int().min(0), "Milliseconds to wait for more changes before rebuilding. Default: 150.").default(150),
+        debounceMs: field(z.int().min(0), "Milliseconds of quiet to wait for more changes before rebuilding (a burst of writes, such as a git checkout, gets at least 400). Default: 150.").default(150),
       })
       .describe("What `mlkube dev` watches.")
       .prefault({}),

@@ -1,4 +1,5 @@
 import { appendFile, mkdir, writeFile, readFile } from "node:fs/promises";
+import { execa } from "execa";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { watchModel, type ModelWatcher } from "../../src/adapters/watch/watcher.js";
@@ -33,6 +34,10 @@ describe("watching a model directory (real file system)", () => {
     });
     await watcher.ready;
   };
+  const busyWait = (ms: number) => {
+    const until = Date.now() + ms;
+    while (Date.now() < until);
+  };
   const settle = (ms = 600) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it("reports an edit to app.py as one build change", async () => {
@@ -58,6 +63,50 @@ describe("watching a model directory (real file system)", () => {
     await settle(800);
     expect(batches).toHaveLength(1);
     expect(batches[0]?.changes.length).toBe(50);
+  });
+
+  /** Another process writes app.py `writes` times, 3 ms apart, pausing `pauseMs` halfway. */
+  const writeInAnotherProcess = (writes: number, pauseMs: number) =>
+    execa("node", ["-e", `
+      const { readFileSync, writeFileSync } = require("node:fs");
+      const base = readFileSync(process.argv[1], "utf8");
+      const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+      for (let write = 0; write < ${writes}; write++) {
+        writeFileSync(process.argv[1], base + "# write " + write + "\\n");
+        sleep(write === ${Math.floor(writes / 2)} ? ${pauseMs} : 3);
+      }`, join(fixture.dir, "app.py")]);
+
+  it("keeps a burst together when the writer pauses mid-burst for longer than the normal window", async () => {
+    await start();
+    await writeInAnotherProcess(200, 250);
+    await settle(1_000);
+    expect(batches, JSON.stringify(batches)).toHaveLength(1);
+    expect(batches[0]?.changes).toEqual([{ path: "app.py", kind: "build" }]);
+  });
+
+  it("keeps a burst together when the watching process stalls mid-burst", async () => {
+    await start();
+    const writer = writeInAnotherProcess(300, 3);
+    // Wait for the burst to be under way, then block this (the watching) process for 300 ms, as
+    // on a loaded machine: the quiet timer comes due while file events queue up behind it.
+    while (!(await readFile(join(fixture.dir, "app.py"), "utf8")).includes("# write ")) await settle(5);
+    await settle(60);
+    busyWait(300);
+    await writer;
+    await settle(1_000);
+    expect(batches, JSON.stringify(batches)).toHaveLength(1);
+  });
+
+  it("a lone save after a burst gets the normal window again", async () => {
+    await start();
+    for (let index = 0; index < 30; index++) await writeFile(join(fixture.dir, `gen${index}.py`), "x = 1\n");
+    await settle(800);
+    const saved = Date.now();
+    await appendFile(join(fixture.dir, "app.py"), "\n# edit\n");
+    while (batches.length < 2 && Date.now() - saved < 2_000) await settle(10);
+    expect(batches).toHaveLength(2);
+    // 150 ms window plus event latency; a burst window (400 ms) would exceed this.
+    expect(Date.now() - saved).toBeLessThan(380);
   });
 
   it("ignores .dockerignore'd files, default ignores and watch.ignore patterns", async () => {

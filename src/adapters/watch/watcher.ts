@@ -15,6 +15,16 @@ export const DEFAULT_IGNORES = [
   "**/.vscode", "**/*.swp", "**/*~", "**/.DS_Store", "**/*.egg-info", "**/dist", "**/build", "**/.mlkube",
 ];
 
+/**
+ * Raw events in one batch from which it counts as a burst, and the quiet window a burst gets.
+ * Few: chokidar passes at most one change event per file per 50 ms, so a one-file burst (a
+ * formatter, a generator rewriting its output) shows as a handful of events; an editor's save, as one or two.
+ */
+const BURST_EVENTS = 3;
+const BURST_QUIET_MS = 400;
+/** A timer this late means the event loop was blocked. */
+const STALL_MS = 50;
+
 export interface WatchOptions {
   dir: string;
   contextDir: string;
@@ -43,10 +53,18 @@ export function watchModel(options: WatchOptions): ModelWatcher {
   const known = new Map<string, string>();
   const pending = new Map<string, ChangeKind>();
   let firstEventAt: number | undefined;
+  /** When the last raw event arrived, before its content was hashed. */
+  let lastEventAt = 0;
+  let eventsInBatch = 0;
+  let hashing = 0;
+  let closed = false;
   let quietTimer: NodeJS.Timeout | undefined;
+  let quietDueAt = 0;
   let capTimer: NodeJS.Timeout | undefined;
   const maxWaitMs = options.maxWaitMs ?? 10_000;
-
+  // A burst (a git checkout, a generator, an editor's save-all) gets a longer quiet window: on a
+  // loaded machine the writer itself can pause longer than the normal window mid-burst.
+  const quietWindow = () => (eventsInBatch >= BURST_EVENTS ? Math.max(options.debounceMs, BURST_QUIET_MS) : options.debounceMs);
   const rel = (absolute: string) => relative(options.dir, absolute).split(sep).join("/");
   const inContext = (path: string) => {
     const fromContext = relative(options.contextDir, join(options.dir, path)).split(sep).join("/");
@@ -54,16 +72,38 @@ export function watchModel(options: WatchOptions): ModelWatcher {
   };
   const rules = { configFiles: options.configFiles, manifestPaths: options.manifestPaths, inBuildContext: inContext, ignored: (path: string) => ignored.excludes(path) };
 
-  const flush = () => {
+  const deliver = () => {
     clearTimeout(quietTimer);
     clearTimeout(capTimer);
     quietTimer = capTimer = undefined;
+    eventsInBatch = 0;
     if (pending.size === 0 || firstEventAt === undefined) return;
     const changes = [...pending].map(([path, kind]) => ({ path, kind }));
     const at = firstEventAt;
     pending.clear();
     firstEventAt = undefined;
     options.onBatch(changes, at);
+  };
+
+  const armQuietTimer = (delayMs: number) => {
+    quietDueAt = Date.now() + delayMs;
+    quietTimer = setTimeout(checkQuiet, delayMs);
+  };
+
+  /**
+   * The quiet window is measured from the last raw event, and a change still being hashed holds
+   * the batch. Silence only counts while this process was awake to hear it: a timer that fires
+   * late means the event loop stalled (a loaded machine), and file events from during the stall
+   * may still be on their way through chokidar's own stat calls, so the window starts over.
+   */
+  const checkQuiet = () => {
+    quietTimer = undefined;
+    if (closed) return;
+    const now = Date.now();
+    if (now - quietDueAt > STALL_MS) return armQuietTimer(quietWindow());
+    const remaining = lastEventAt + quietWindow() - now;
+    if (hashing > 0 || remaining > 0) return armQuietTimer(Math.max(remaining, 10));
+    deliver();
   };
 
   /** A save that leaves the content as it was is not a change. */
@@ -83,15 +123,23 @@ export function watchModel(options: WatchOptions): ModelWatcher {
     const path = rel(absolute);
     const kind = classifyChange(path, rules);
     if (kind === "ignored") return;
-    void contentChanged(path, removed).then(async (changed) => {
-      if (!changed) return;
-      if (path === ".dockerignore" || path.endsWith("/.dockerignore")) contextFilter = await loadContextFilter(options.contextDir);
-      pending.set(path, kind);
-      firstEventAt ??= at;
-      clearTimeout(quietTimer);
-      quietTimer = setTimeout(flush, options.debounceMs);
-      capTimer ??= setTimeout(flush, maxWaitMs);
-    }, options.onError);
+    lastEventAt = at;
+    eventsInBatch++;
+    hashing++;
+    void contentChanged(path, removed)
+      .then(async (changed) => {
+        if (!changed) return;
+        if (path === ".dockerignore" || path.endsWith("/.dockerignore")) contextFilter = await loadContextFilter(options.contextDir);
+        pending.set(path, kind);
+        firstEventAt ??= at;
+        capTimer ??= setTimeout(deliver, maxWaitMs);
+      }, options.onError)
+      .finally(() => {
+        hashing--;
+        if (pending.size === 0 && hashing === 0) eventsInBatch = 0;
+        if (closed) return;
+        if (pending.size > 0 && !quietTimer) armQuietTimer(Math.max(lastEventAt + quietWindow() - Date.now(), 0));
+      });
   };
 
   const watcher: FSWatcher = watch(options.dir, {
@@ -125,6 +173,7 @@ export function watchModel(options: WatchOptions): ModelWatcher {
   return {
     ready,
     close: async () => {
+      closed = true;
       clearTimeout(quietTimer);
       clearTimeout(capTimer);
       await watcher.close();
