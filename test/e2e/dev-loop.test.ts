@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASE_IMAGE, copyFixture, uniqueName } from "../support/engine.js";
+import { httpRequest, predictAt } from "../support/http.js";
 import { clusterYaml, mlkube } from "./support/cluster.js";
 import { waitForFreeNodePorts } from "./support/ports.js";
 import { childrenOf, DevProcess, type DevEvent } from "./support/dev-process.js";
@@ -28,10 +29,7 @@ async function useCluster(dir: string): Promise<void> {
 
 const finished = (iteration?: number) => (event: DevEvent) => event.type === "iteration.finished" && (iteration === undefined || event.iteration === iteration);
 
-async function predict(url: string): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(`${url}/predict`, { method: "POST", headers: { "content-type": "application/json" }, signal: AbortSignal.timeout(5_000), body: JSON.stringify({ features: [5.1, 3.5, 1.4, 0.2] }) });
-  return { status: response.status, body: await response.json() };
-}
+const predict = (url: string) => predictAt(url, undefined, 5_000);
 
 /** Retries fn until it resolves (connection errors while a new NodePort starts forwarding). */
 async function eventually<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
@@ -103,8 +101,7 @@ describe("mlkube dev --json", () => {
     expect(done.image).toBeTruthy();
     expect(done.image).not.toBe(firstImage);
     goodImage = done.image as string;
-    const index = await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(5_000) });
-    expect(await index.text()).toContain("(edited)");
+    expect((await httpRequest(`${endpoint}/`, { timeoutMs: 5_000 })).text).toContain("(edited)");
   });
 
   it("a broken Dockerfile fails the build naming the line, and the previous version keeps serving", async () => {
@@ -126,7 +123,7 @@ describe("mlkube dev --json", () => {
     // Nothing was rolled out: the last good image serves and answers.
     expect(dev!.events.slice(from).some((event) => event.type === "serving")).toBe(false);
     expect(await predict(endpoint)).toEqual({ status: 200, body: { prediction: [0] } });
-    expect(await (await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(5_000) })).text()).toContain("(edited)");
+    expect((await httpRequest(`${endpoint}/`, { timeoutMs: 5_000 })).text).toContain("(edited)");
   });
 
   it("fixing the Dockerfile recovers: the next iteration succeeds", async () => {

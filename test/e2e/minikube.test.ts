@@ -4,6 +4,7 @@ import { promisify } from "node:util";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASE_IMAGE, copyFixture } from "../support/engine.js";
+import { predictAt } from "../support/http.js";
 import { E2E_CLUSTER, mlkube } from "./support/cluster.js";
 
 /**
@@ -42,7 +43,6 @@ describe.runIf(E2E_CLUSTER === "sim" || E2E_CLUSTER === "minikube")("minikube: b
     expect(dev.code).toBe(0);
     const endpoint = events.find((event) => event.type === "endpoint") as { url?: string } | undefined;
     expect(endpoint?.url).toMatch(/^http:\/\/\d+\.\d+\.\d+\.\d+:30080$/);
-    const answer = await fetch(`${endpoint?.url}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ features: [6.7, 3.0, 5.2, 2.3] }) });
-    expect(await answer.json()).toEqual({ prediction: [2] });
+    expect((await predictAt(endpoint!.url!, [6.7, 3.0, 5.2, 2.3])).body).toEqual({ prediction: [2] });
   });
 });

@@ -13,6 +13,7 @@ import { parseConfig } from "../../src/config/load.js";
 import { caseFromTest, parseRecordedRequests, timeoutFor, type SmokeCase } from "../../src/core/smoke-cases.js";
 import { isUserError } from "../../src/errors.js";
 
+let connections = 0;
 const received: { method: string; url: string; contentType: string | undefined; body: string }[] = [];
 let model: Server;
 let modelUrl: string;
@@ -39,6 +40,7 @@ beforeAll(async () => {
       response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ prediction: [features[0]! > 6 ? 2 : 0] }));
     });
   });
+  model.on("connection", () => connections++);
   await new Promise<void>((resolve) => model.listen(0, "127.0.0.1", resolve));
   modelUrl = `http://127.0.0.1:${(model.address() as { port: number }).port}`;
   silent = createTcpServer((socket) => heldSockets.add(socket));
@@ -140,6 +142,15 @@ describe("runSmokeTests against a live server", () => {
     expect(virginica?.response).toMatchObject({ status: 200, json: { prediction: [2] } });
     expect(virginica?.latency?.p95).toBeGreaterThan(0);
     expect(health).toMatchObject({ passed: true, response: { bodyText: "ok\n", json: undefined } });
+  });
+
+  it("opens a new connection for every request, so a rollout's new pod is what gets tested", async () => {
+    // A kept-alive connection made before a rollout still reaches the old pod through the node's
+    // connection tracking: each request must connect afresh, as curl does.
+    connections = 0;
+    const [test] = testsFrom("tests:\n  - path: /predict\n    body: { features: [5.1, 3.5, 1.4, 0.2] }\n    repeat: 3\n");
+    await runSmokeTests(modelUrl, [caseFromTest(test!), smokeCase({})]);
+    expect(connections).toBe(4);
   });
 
   it("reports a redirect as the status it is", async () => {

@@ -2,6 +2,8 @@
  * Sends smoke-test requests to a model server and records what came back. One case after another
  * (never in parallel), so one case's load does not show up in another's latency.
  */
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { BODY_TEXT_LIMIT, type JsonValue, type ResponseSnapshot } from "../../core/expectations.js";
 import type { SmokeCase } from "../../core/smoke-cases.js";
 import { summarizeCase, type RequestOutcome, type SmokeResult } from "../../core/smoke-results.js";
@@ -35,22 +37,19 @@ export async function runSmokeTests(baseUrl: string, cases: readonly SmokeCase[]
   return results;
 }
 
-/** One request, timed from sending to the last byte of the body. */
+/**
+ * One request on its own connection, timed from connecting to the last byte of the body, as a
+ * user's curl would. Never a pooled keep-alive connection: after a rollout it would still lead to
+ * the old pod (the node's connection tracking keeps it there), and the tests would check the old
+ * version.
+ */
 export async function sendRequest(baseUrl: string, smokeCase: SmokeCase, signal?: AbortSignal): Promise<RequestOutcome> {
-  const url = `${baseUrl.replace(/\/+$/, "")}${smokeCase.path}`;
+  const url = new URL(`${baseUrl.replace(/\/+$/, "")}${smokeCase.path}`);
   const limit = deadline(smokeCase.timeoutMs, signal);
   const started = performance.now();
   try {
-    const response = await fetch(url, {
-      method: smokeCase.method,
-      headers: smokeCase.headers,
-      body: smokeCase.body,
-      // A redirect is an answer to check (status 3xx), not something to follow.
-      redirect: "manual",
-      signal: limit.signal,
-    });
-    const text = await response.text();
-    return { response: snapshot(response.status, text, performance.now() - started) };
+    const { status, text } = await requestOnce(url, smokeCase, limit.signal);
+    return { response: snapshot(status, text, performance.now() - started) };
   } catch (error) {
     if (signal?.aborted) throw new UserError("cancelled", "The smoke tests were cancelled.", { cause: error });
     if (limit.expired) return { error: `no answer within ${formatDuration(smokeCase.timeoutMs)}` };
@@ -58,6 +57,24 @@ export async function sendRequest(baseUrl: string, smokeCase: SmokeCase, signal?
   } finally {
     limit.clear();
   }
+}
+
+/** A redirect is an answer to check (status 3xx), not something to follow: node:http never follows. */
+function requestOnce(url: URL, smokeCase: SmokeCase, signal: AbortSignal): Promise<{ status: number; text: string }> {
+  const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const request = send(url, { method: smokeCase.method, headers: smokeCase.headers, agent: false, signal }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+      response.on("error", reject);
+      response.on("close", () => {
+        if (!response.complete) reject(Object.assign(new Error("the connection was closed in the middle of the answer"), { code: "ECONNRESET" }));
+      });
+    });
+    request.on("error", reject);
+    request.end(smokeCase.body);
+  });
 }
 
 function snapshot(status: number, text: string, latencyMs: number): ResponseSnapshot {
@@ -72,20 +89,18 @@ function parseJson(text: string): JsonValue | undefined {
   }
 }
 
-/** fetch reports every network failure as "fetch failed"; the reason is in its cause. */
 function describeFailure(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  switch (cause?.code) {
+  const failure = error as { code?: string; message?: string };
+  switch (failure.code) {
     case "ECONNREFUSED":
       return "connection refused";
     case "ECONNRESET":
-    case "UND_ERR_SOCKET":
       return "the connection was closed without an answer";
     case "ENOTFOUND":
     case "EAI_AGAIN":
       return "unknown host";
   }
-  return cause?.message ?? (error as Error).message;
+  return failure.message ?? String(error);
 }
 
 function formatDuration(ms: number): string {

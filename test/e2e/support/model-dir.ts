@@ -2,6 +2,7 @@
 import { appendFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { BASE_IMAGE, copyFixture } from "../../support/engine.js";
+import { predictAt } from "../../support/http.js";
 import { clusterYaml, mlkube, type CliResult } from "./cluster.js";
 
 export interface ModelDir {
@@ -57,7 +58,6 @@ export function problemText(run: DevRun, stage: string): string {
 }
 
 /** POST /predict on the kind node port, as a user's curl would. */
-export async function predict(nodePort = 30080, features = [5.1, 3.5, 1.4, 0.2]): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(`http://127.0.0.1:${nodePort}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ features }), signal: AbortSignal.timeout(10_000) });
-  return { status: response.status, body: await response.json() };
+export function predict(nodePort = 30080, features = [5.1, 3.5, 1.4, 0.2]): Promise<{ status: number; body: unknown }> {
+  return predictAt(`http://127.0.0.1:${nodePort}`, features);
 }
