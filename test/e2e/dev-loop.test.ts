@@ -11,6 +11,7 @@ import { httpRequest, predictAt } from "../support/http.js";
 import { clusterYaml, mlkube } from "./support/cluster.js";
 import { waitForFreeNodePorts } from "./support/ports.js";
 import { childrenOf, DevProcess, type DevEvent } from "./support/dev-process.js";
+import { eventually } from "../support/eventually.js";
 
 const CLUSTER = uniqueName("e2e-devloop");
 const BUILD_ARG = ["--build-arg", `BASE_IMAGE=${BASE_IMAGE}`];
@@ -30,19 +31,6 @@ async function useCluster(dir: string): Promise<void> {
 const finished = (iteration?: number) => (event: DevEvent) => event.type === "iteration.finished" && (iteration === undefined || event.iteration === iteration);
 
 const predict = (url: string) => predictAt(url, undefined, 5_000);
-
-/** Retries fn until it resolves (connection errors while a new NodePort starts forwarding). */
-async function eventually<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await sleep(500);
-    }
-  }
-}
 
 beforeAll(async () => {
   await waitForFreeNodePorts(480_000);
@@ -81,7 +69,7 @@ describe("mlkube dev --json", () => {
     expect(url?.url).toMatch(/^http:\/\/127\.0\.0\.1:30080$/);
     endpoint = url!.url as string;
     expect(dev.events.some((event) => event.type === "serving" && event.image === firstImage)).toBe(true);
-    expect(await eventually(() => predict(endpoint), 30_000)).toEqual({ status: 200, body: { prediction: [0] } });
+    expect(await eventually(() => predict(endpoint), 30_000, 500)).toEqual({ status: 200, body: { prediction: [0] } });
   });
 
   let goodImage: string;

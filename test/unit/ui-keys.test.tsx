@@ -7,6 +7,7 @@ import { LogStore } from "../../src/engine/log-store.js";
 import { Store } from "../../src/engine/store.js";
 import { DevApp } from "../../src/ui/dev/app.js";
 import { renderDevUi } from "../../src/ui/dev/render.js";
+import { eventually } from "../support/eventually.js";
 
 const NOW = 1_750_000_000_000;
 
@@ -22,20 +23,6 @@ function state(change: Partial<DevState> = {}): DevState {
     pending: EMPTY_CHANGES,
     ...change,
   };
-}
-
-/** Polls the frame: Ink renders key effects and timers asynchronously (the first frame took over 2 s on a loaded CI machine). */
-async function eventually(check: () => void, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
 }
 
 function renderApp(initial: DevState = state(), logs = new LogStore()) {

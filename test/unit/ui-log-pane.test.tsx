@@ -5,21 +5,9 @@ import { initialState, reduce, type DevAction, type DevState } from "../../src/c
 import { LogStore } from "../../src/engine/log-store.js";
 import { Store } from "../../src/engine/store.js";
 import { DevApp } from "../../src/ui/dev/app.js";
+import { eventually } from "../support/eventually.js";
 
 const state: DevState = { ...initialState({ name: "iris-classifier", dir: "/models/iris" }), pending: EMPTY_CHANGES };
-
-async function eventually(check: () => void, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-}
 
 function renderWithLogs(logs: LogStore, size: { columns: number; rows: number }) {
   const app = render(<DevApp store={new Store<DevState, DevAction>(state, reduce)} logs={logs} holdReason={() => undefined} onQuit={() => {}} colors={false} />);
