@@ -13,6 +13,8 @@ export interface LogsOptions extends ClusterCommandOptions {
 
 /** `mlkube logs [DIR] [-f] [--since 10m]`: the model's pod logs outside the UI, each line prefixed with pod/container. */
 export async function runLogsCommand(dir: string, options: LogsOptions): Promise<number> {
+  // A usage mistake is reported before anything is asked of the cluster.
+  const sinceSeconds = options.since ? parseDuration(options.since) : undefined;
   const config = await loadConfig(dir);
   const provider = await providerFor(dir, options);
   const status = await provider.status();
@@ -27,9 +29,9 @@ export async function runLogsCommand(dir: string, options: LogsOptions): Promise
   const print = (line: LogLine) => process.stdout.write(`${colour(line.pod)}${line.pod}/${line.container}${colour.reset} | ${line.text}\n`);
   const follower = followLogs(kube, { namespace: config.namespace, selector }, print, {
     follow: options.follow === true,
-    sinceSeconds: options.since ? parseDuration(options.since) : undefined,
+    sinceSeconds,
     tailLines: options.tail ? Number(options.tail) : options.since ? undefined : 100,
-    onNotice: (notice) => process.stdout.write(`${notice.pod}: ${notice.message}\n${(notice.lines ?? []).map((line) => `    ${line}`).join("\n")}\n`),
+    onNotice: (notice) => process.stdout.write([`${notice.pod}: ${notice.message}`, ...(notice.lines ?? []).map((line) => `    ${line}`)].join("\n") + "\n"),
   });
   if (!options.follow) {
     await follower.done;

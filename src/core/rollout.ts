@@ -28,7 +28,8 @@ export interface PodSnapshot {
   containers: ContainerSnapshot[];
   /** Limits by container name, for OOM messages. */
   memoryLimits: Record<string, string | undefined>;
-  imagePullPolicy?: string | undefined;
+  /** Pull policies by container name: the failing container's, not the first one's, explains a pull failure. */
+  imagePullPolicies: Record<string, string | undefined>;
 }
 
 export interface EventSnapshot {
@@ -114,12 +115,15 @@ function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapsh
       }
       const waitingReason = container.waiting?.reason;
       if (waitingReason === "ImagePullBackOff" || waitingReason === "ErrImagePull" || waitingReason === "InvalidImageName" || waitingReason === "ErrImageNeverPull") {
+        const image = container.image ?? "";
         return {
           state: "failed",
           kind: "image-pull",
-          message: `Pod ${pod.name} cannot get its image ${container.image ?? ""} (${waitingReason}, pull policy ${pod.imagePullPolicy ?? "default"}).`,
+          message: `Container ${container.name} of pod ${pod.name} cannot get its image ${image} (${waitingReason}, pull policy ${pod.imagePullPolicies[container.name] ?? "default"}).`,
           evidence: [container.waiting?.message, ...eventsOf(events, pod.name, ["Failed"])].filter((line): line is string => Boolean(line)),
-          hint: "The image is not where the node pulls from: check the delivery step (registry or load) and the image name; with a load, use IfNotPresent and a unique tag, never :latest.",
+          // The image may be the model's (a delivery problem) or any other the manifests name (a
+          // sidecar's typo): the hint covers both, the evidence says which registry answered what.
+          hint: `Check that ${image || "the image"} exists in a registry the node pulls from (name and tag). For the model's own image, check the delivery step (registry or load); with a load, use IfNotPresent and a unique tag, never :latest.`,
         };
       }
       if (waitingReason === "CrashLoopBackOff" || (terminated && container.restartCount > 0 && !container.running && !container.ready)) {

@@ -13,7 +13,7 @@ function pod(name: string, changes: Partial<PodSnapshot> = {}, container: Partia
     deleting: false,
     containers: [{ name: "model", ready: false, restartCount: 0, image: "localhost:5001/iris:abc", running: true, ...container }],
     memoryLimits: { model: "256Mi" },
-    imagePullPolicy: "IfNotPresent",
+    imagePullPolicies: { model: "IfNotPresent" },
     ...changes,
   };
 }
@@ -58,7 +58,7 @@ describe("judging a rollout", () => {
       "image pull",
       pod("iris-new", { phase: "Pending" }, { running: false, waiting: { reason: "ImagePullBackOff", message: 'Back-off pulling image "localhost:5001/iris:abc"' } }),
       "image-pull",
-      /cannot get its image localhost:5001\/iris:abc \(ImagePullBackOff, pull policy IfNotPresent\)/,
+      /Container model of pod iris-new cannot get its image localhost:5001\/iris:abc \(ImagePullBackOff, pull policy IfNotPresent\)/,
       /never :latest/,
     ],
     [
@@ -88,6 +88,23 @@ describe("judging a rollout", () => {
     if (verdict.state !== "failed") return;
     expect(verdict.message).toMatch(message);
     expect(verdict.hint).toMatch(hint);
+  });
+
+  it("names the container whose image is missing, with that container's pull policy and the events", () => {
+    const withSidecar = pod(
+      "iris-new",
+      { phase: "Pending", imagePullPolicies: { model: "IfNotPresent", metrics: "Always" } },
+    );
+    withSidecar.containers.push({ name: "metrics", ready: false, restartCount: 0, image: "localhost:5001/exporter:0.3", running: false, waiting: { reason: "ErrImagePull", message: "failed to pull and unpack image ...: not found" } });
+    const events = [{ involvedName: "iris-new", reason: "Failed", message: 'Failed to pull image "localhost:5001/exporter:0.3": not found', count: 2 }];
+    const verdict = judgeRollout(snapshot({ pods: [pod("iris-old", { templateHash: OLD, ready: true }), withSidecar], events }), soon);
+    expect(verdict).toMatchObject({
+      state: "failed",
+      kind: "image-pull",
+      message: "Container metrics of pod iris-new cannot get its image localhost:5001/exporter:0.3 (ErrImagePull, pull policy Always).",
+      evidence: ["failed to pull and unpack image ...: not found", 'Failed: Failed to pull image "localhost:5001/exporter:0.3": not found (x2)'],
+      hint: expect.stringContaining("Check that localhost:5001/exporter:0.3 exists in a registry the node pulls from"),
+    });
   });
 
   it("shows the crashed container's last log lines as evidence", () => {

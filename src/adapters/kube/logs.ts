@@ -1,5 +1,6 @@
 import { Log, type V1Pod } from "@kubernetes/client-node";
-import { Writable } from "node:stream";
+import { Writable, type Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import type { KubeAccess } from "./client.js";
 import { previousLogTail } from "./rollout.js";
 import { watchList } from "./watch-list.js";
@@ -57,12 +58,15 @@ export function followLogs(kube: KubeAccess, target: { namespace: string; select
           stream = new ContainerStream(kube, target.namespace, podName, status.name, onLine, options);
           streams.set(key, stream);
           stream.start();
+          // Following, say when a container joins, as a rollout's new pod does: the reader sees
+          // the switch from one version to the next instead of lines from a new name appearing.
+          if (options.follow) options.onNotice?.({ pod: podName, message: `following container ${status.name}` });
         }
         if (stream && status.restartCount > stream.restartCount) {
           const terminated = status.lastState?.terminated;
           stream.restartCount = status.restartCount;
           void previousLogTail(kube, target.namespace, podName, status.name, 10).then((lines) =>
-            options.onNotice?.({ pod: podName, message: `container ${status.name} restarted (exit code ${terminated?.exitCode ?? "?"}${terminated?.reason ? `, ${terminated.reason}` : ""}); its last lines:`, lines }),
+            options.onNotice?.({ pod: podName, message: `container ${status.name} restarted (restart ${status.restartCount}, exit code ${terminated?.exitCode ?? "?"}${terminated?.reason ? `, ${terminated.reason}` : ""}); its last lines:`, lines }),
           );
           stream.resume();
         }
@@ -72,6 +76,7 @@ export function followLogs(kube: KubeAccess, target: { namespace: string; select
       if (!present.has(key)) {
         stream.stop();
         streams.delete(key);
+        if (options.follow) options.onNotice?.({ pod: stream.pod, message: `pod is gone; stopped following container ${stream.container}` });
       }
     }
   };
@@ -100,12 +105,17 @@ export function followLogs(kube: KubeAccess, target: { namespace: string; select
   };
 }
 
+/** Longest line kept whole (with its timestamp); the log pane cuts shorter lines itself. */
+const MAX_LINE = 64 * 1024;
+
 /** One container's log stream, reconnecting from its last timestamp. */
 class ContainerStream {
   restartCount = 0;
   private lastTime: string | undefined;
   /** Lines delivered at lastTime: a resumed stream repeats that second's lines. */
   private atLastTime = new Set<string>();
+  /** An unfinished last line of a dropped stream, held back until the resumed stream shows whether it was finished. */
+  private heldFragment: string | undefined;
   private abort: AbortController | undefined;
   private stopped = false;
   private resolveEnded!: () => void;
@@ -114,8 +124,8 @@ class ContainerStream {
   constructor(
     private readonly kube: KubeAccess,
     private readonly namespace: string,
-    private readonly pod: string,
-    private readonly container: string,
+    readonly pod: string,
+    readonly container: string,
     private readonly onLine: (line: LogLine) => void,
     private readonly options: LogFollowOptions,
   ) {}
@@ -138,12 +148,24 @@ class ContainerStream {
   private async connect(): Promise<void> {
     if (this.stopped) return;
     let pending = "";
+    let cutting = false;
+    // Chunks may split a multi-byte character; the decoder carries the partial bytes over.
+    const decoder = new StringDecoder("utf8");
     const sink = new Writable({
       write: (chunk: Buffer, _encoding, callback) => {
-        pending += chunk.toString("utf8");
-        const lines = pending.split("\n");
+        const lines = (pending + decoder.write(chunk)).split("\n");
         pending = lines.pop() ?? "";
-        for (const line of lines) this.deliver(line);
+        for (const line of lines) {
+          if (cutting) cutting = false; // the rest of a line already shown cut
+          else this.deliver(line);
+        }
+        // A line that never ends (a progress bar, a binary dump) must not hold memory without
+        // bound: show its start once and drop the rest up to the next newline.
+        if (pending.length > MAX_LINE) {
+          if (!cutting) this.deliver(`${pending.slice(0, MAX_LINE)}… (line cut at ${MAX_LINE / 1024} KiB)`);
+          cutting = true;
+          pending = "";
+        }
         callback();
       },
     });
@@ -161,6 +183,13 @@ class ContainerStream {
     };
     sink.on("finish", onEnd);
     sink.on("error", onEnd);
+    // pipe() ends the sink only when the response ends cleanly; a connection cut off mid-stream (or
+    // aborted by resume()) errors the response and would leave the sink open forever, never
+    // reconnecting. Ending the sink when the response closes, however it closed, covers both.
+    sink.on("pipe", (response: Readable) => {
+      response.once("error", () => sink.end());
+      response.once("close", () => sink.end());
+    });
     try {
       this.abort = await new Log(this.kube.config).log(this.namespace, this.pod, this.container, sink, onEnd, query);
       if (this.stopped) this.abort.abort(); // stopped while connecting
@@ -170,11 +199,19 @@ class ContainerStream {
   }
 
   private reconnectLater(pending: string): void {
-    if (pending.trim()) this.deliver(pending);
-    if (this.stopped) return;
-    if (!this.options.follow) {
+    if (this.stopped || !this.options.follow) {
+      if (pending.trim()) this.deliver(pending);
       this.resolveEnded();
       return;
+    }
+    // A stream cut off mid-line comes back whole on the resumed stream (its time is after the
+    // last full line's): showing the fragment now would show that line twice. Only a fragment
+    // that comes back unfinished (a dead container's last words without a newline) is shown.
+    if (pending.trim() && pending === this.heldFragment) {
+      this.deliver(pending);
+      this.heldFragment = undefined;
+    } else {
+      this.heldFragment = pending.trim() ? pending : undefined;
     }
     setTimeout(() => void this.connect(), 500);
   }

@@ -126,7 +126,7 @@ function podSnapshot(pod: V1Pod): PodSnapshot {
     ready: pod.status?.conditions?.some((condition) => condition.type === "Ready" && condition.status === "True") ?? false,
     deleting: pod.metadata?.deletionTimestamp !== undefined,
     unschedulableMessage: scheduled?.status === "False" && scheduled.reason === "Unschedulable" ? scheduled.message : undefined,
-    imagePullPolicy: pod.spec?.containers[0]?.imagePullPolicy,
+    imagePullPolicies: Object.fromEntries((pod.spec?.containers ?? []).map((container) => [container.name, container.imagePullPolicy])),
     memoryLimits: Object.fromEntries((pod.spec?.containers ?? []).map((container) => [container.name, container.resources?.limits?.memory])),
     containers: (pod.status?.containerStatuses ?? []).map((status) => ({
       name: status.name,

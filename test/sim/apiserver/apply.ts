@@ -131,6 +131,21 @@ export function removePath(obj: unknown, path: FieldPath): void {
   }
 }
 
+/**
+ * The maps above a removed field that nobody owns anything in any more go too, with what
+ * defaulting put there: a real manager owns a map itself (FieldsV1's ".") along with its fields,
+ * so a probe no longer applied disappears whole instead of leaving `livenessProbe: { httpGet:
+ * { scheme: HTTP } }` behind, which validation then rejects for its missing port.
+ */
+function removeUnownedMaps(obj: unknown, removed: FieldPath, applied: FieldSet, others: readonly OwnedEntry[]): void {
+  for (let end = removed.length - 1; end >= 1; end--) {
+    const parent = removed.slice(0, end);
+    if (!parent[parent.length - 1]?.startsWith("f:")) return;
+    if (applied.hasUnder(parent) || others.some((o) => o.set.hasUnder(parent))) return;
+    removePath(obj, parent);
+  }
+}
+
 export function toFieldsV1(set: FieldSet): JsonObject {
   const root: JsonObject = {};
   const sorted = [...set].sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1));
@@ -275,7 +290,10 @@ export function applyConfiguration(
     if (appliedSet.has(p)) continue;
     const isItem = p[p.length - 1] === ".";
     const ownedElsewhere = others.some((o) => (isItem ? o.set.hasUnder(p.slice(0, -1)) : o.set.has(p)));
-    if (!ownedElsewhere) removePath(merged, p);
+    if (!ownedElsewhere) {
+      removePath(merged, p);
+      removeUnownedMaps(merged, isItem ? p.slice(0, -1) : p, appliedSet, others);
+    }
   }
   const { status: _status, ...configWithoutStatus } = config;
   merged = strategicMergePatch(merged, configWithoutStatus, kind) as KObject;

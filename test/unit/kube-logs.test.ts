@@ -1,0 +1,187 @@
+/**
+ * followLogs against a small stand-in for the API server's pod list, watch and log endpoints, so a
+ * dropped log stream can be produced on purpose: the follower must reconnect from its last line's
+ * time and deliver every line exactly once. (The simulator cannot drop a stream on demand.)
+ */
+import { KubeConfig } from "@kubernetes/client-node";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { connectKube } from "../../src/adapters/kube/client.js";
+import { followLogs, type LogFollower, type LogLine, type LogNotice } from "../../src/adapters/kube/logs.js";
+
+const POD = {
+  metadata: { name: "iris-7d9f-abcde", namespace: "default", resourceVersion: "5", labels: { app: "iris" } },
+  spec: { containers: [{ name: "model", image: "iris:1" }] },
+  status: { phase: "Running", containerStatuses: [{ name: "model", ready: true, restartCount: 0, image: "iris:1", imageID: "", state: { running: { startedAt: "2026-01-01T00:00:00Z" } } }] },
+};
+
+/** Ten lines, two per second, with the kubelet's fixed-width nanosecond timestamps. */
+const LINES = Array.from({ length: 10 }, (_, index) => ({
+  time: `2026-01-01T00:00:0${Math.floor(index / 2)}.${String(100_000_000 * (index % 2) + 123).padStart(9, "0")}Z`,
+  text: `line ${index + 1}`,
+}));
+
+interface LogRequest {
+  query: URLSearchParams;
+}
+
+/** Serves the pod list, an idle watch, and the log; `onLog` decides what each log request gets. */
+async function fakeApiServer(onLog: (request: LogRequest, response: ServerResponse, index: number) => void): Promise<{ server: Server; url: string; logRequests: LogRequest[] }> {
+  const logRequests: LogRequest[] = [];
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? "/", "http://localhost");
+    if (url.pathname === "/api/v1/namespaces/default/pods" && url.searchParams.get("watch") !== "true") {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify({ kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "5" }, items: [POD] }));
+    } else if (url.pathname === "/api/v1/namespaces/default/pods") {
+      response.writeHead(200, { "content-type": "application/json" }); // a watch with nothing to say
+      response.flushHeaders();
+    } else if (url.pathname === `/api/v1/namespaces/default/pods/${POD.metadata.name}/log`) {
+      const logRequest = { query: url.searchParams };
+      logRequests.push(logRequest);
+      response.writeHead(200, { "content-type": "text/plain", "transfer-encoding": "chunked" });
+      onLog(logRequest, response, logRequests.length - 1);
+    } else {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, logRequests };
+}
+
+function kubeFor(url: string) {
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: "fake", server: url, skipTLSVerify: true }],
+    users: [{ name: "fake" }],
+    contexts: [{ name: "fake", cluster: "fake", user: "fake" }],
+    currentContext: "fake",
+  });
+  return connectKube("fake", config);
+}
+
+/** What the kubelet sends for sinceTime: every line from that second on (the API rounds it). */
+function linesSince(sinceTime: string | null) {
+  if (!sinceTime) return LINES;
+  const second = sinceTime.slice(0, 19);
+  return LINES.filter((line) => line.time.slice(0, 19) >= second);
+}
+
+const wire = (lines: typeof LINES) => lines.map((line) => `${line.time} ${line.text}\n`).join("");
+
+async function until(check: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe("following a container's log", () => {
+  let follower: LogFollower | undefined;
+  let server: Server | undefined;
+
+  afterEach(async () => {
+    follower?.stop();
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it.each([
+    ["ends cleanly", (response: ServerResponse) => response.end()],
+    ["is cut off mid-stream", (response: ServerResponse) => response.socket?.destroy()],
+  ])("reconnects when the stream %s, from the last line's time, without repeating or losing a line", async (_how, drop) => {
+    const fake = await fakeApiServer((request, response, index) => {
+      if (index === 0) {
+        // Lines 1-5 (5 and 6 share a second), then the connection goes away.
+        response.write(wire(LINES.slice(0, 5)));
+        setTimeout(() => drop(response), 100);
+        return;
+      }
+      response.write(wire(linesSince(request.query.get("sinceTime"))));
+    });
+    server = fake.server;
+    const lines: LogLine[] = [];
+    const notices: LogNotice[] = [];
+    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true, onNotice: (notice) => notices.push(notice) });
+
+    await until(() => lines.length >= 10, 10_000, () => `${lines.length} lines: ${lines.map((line) => line.text).join(", ")}; ${fake.logRequests.length} log request(s)`);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // anything repeated would arrive now
+    expect(lines.map((line) => line.text)).toEqual(LINES.map((line) => line.text));
+    expect(lines[0]).toEqual({ pod: POD.metadata.name, container: "model", time: LINES[0]!.time, text: "line 1" });
+    expect(fake.logRequests[1]?.query.get("sinceTime")).toBe(LINES[4]!.time);
+    expect(fake.logRequests[1]?.query.get("follow")).toBe("true");
+    expect(notices.map((notice) => notice.message)).toEqual(["following container model"]);
+  });
+
+  it("shows a line cut in two by a dropped stream once, whole", async () => {
+    const fake = await fakeApiServer((request, response, index) => {
+      if (index === 0) {
+        const sixth = `${LINES[5]!.time} ${LINES[5]!.text}\n`;
+        response.write(wire(LINES.slice(0, 5)) + sixth.slice(0, sixth.length - 3));
+        setTimeout(() => response.socket?.destroy(), 100);
+        return;
+      }
+      response.write(wire(linesSince(request.query.get("sinceTime"))));
+    });
+    server = fake.server;
+    const lines: LogLine[] = [];
+    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true });
+    await until(() => lines.length >= 10, 10_000, () => lines.map((line) => line.text).join(", "));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(lines.map((line) => line.text)).toEqual(LINES.map((line) => line.text));
+  });
+
+  it("shows a dead container's last line even without a newline, once", async () => {
+    const fake = await fakeApiServer((_request, response) => {
+      // The container is gone: every (re)connection gets the same log, ending mid-line, and ends.
+      response.end(`${LINES[0]!.time} ${LINES[0]!.text}\n${LINES[1]!.time} Traceback: out of`);
+    });
+    server = fake.server;
+    const lines: LogLine[] = [];
+    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true });
+    await until(() => lines.length >= 2 && fake.logRequests.length >= 4, 10_000, () => lines.map((line) => line.text).join(", "));
+    expect(lines.map((line) => line.text)).toEqual(["line 1", "Traceback: out of"]);
+  });
+
+  it("holds a line that never ends to its first 64 KiB, and keeps characters split across chunks whole", async () => {
+    const fake = await fakeApiServer((_request, response) => {
+      response.write(`${LINES[0]!.time} ${LINES[0]!.text}\n${LINES[1]!.time} `);
+      for (let index = 0; index < 50; index++) response.write("x".repeat(10_000)); // 500 KB, no newline
+      const accented = Buffer.from(`\n${LINES[2]!.time} modèle chargé\n`);
+      const split = accented.indexOf(Buffer.from("è")) + 1; // in the middle of "è"
+      response.write(accented.subarray(0, split));
+      setTimeout(() => response.write(accented.subarray(split)), 50);
+    });
+    server = fake.server;
+    const lines: LogLine[] = [];
+    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true });
+    await until(() => lines.length >= 3, 10_000, () => `${lines.length} lines`);
+    expect(lines.map((line) => line.text.slice(0, 12))).toEqual(["line 1", "xxxxxxxxxxxx", "modèle charg"]);
+    expect(lines[1]!.text.length).toBeLessThan(70 * 1024);
+    expect(lines[1]!.text).toMatch(/… \(line cut at 64 KiB\)$/);
+    expect(lines[2]!.text).toBe("modèle chargé");
+  });
+
+  it("keeps a second identical line at a new time: only what was already delivered is skipped", async () => {
+    const repeated = [
+      { time: "2026-01-01T00:00:00.000000001Z", text: "POST /predict 200" },
+      { time: "2026-01-01T00:00:00.000000002Z", text: "POST /predict 200" },
+    ];
+    const fake = await fakeApiServer((request, response, index) => {
+      if (index === 0) {
+        response.write(`${repeated[0]!.time} ${repeated[0]!.text}\n`);
+        setTimeout(() => response.socket?.destroy(), 100);
+        return;
+      }
+      response.write(repeated.map((line) => `${line.time} ${line.text}\n`).join(""));
+    });
+    server = fake.server;
+    const lines: LogLine[] = [];
+    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true });
+    await until(() => lines.length >= 2, 10_000, () => `${lines.length} lines`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(lines.map((line) => line.time)).toEqual(repeated.map((line) => line.time));
+  });
+});
