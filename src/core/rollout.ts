@@ -58,7 +58,7 @@ export interface RolloutSnapshot {
 export type RolloutFailureKind = "image-pull" | "crash-loop" | "oom-killed" | "unschedulable" | "readiness" | "timeout" | "deadline";
 
 export type RolloutVerdict =
-  | { state: "complete"; ready: number; desired: number }
+  | { state: "complete"; ready: number; desired: number; templateHash?: string | undefined }
   | { state: "progressing"; ready: number; desired: number; waitingFor: string }
   | { state: "failed"; kind: RolloutFailureKind; message: string; evidence: string[]; hint: string };
 
@@ -69,7 +69,7 @@ export function judgeRollout(snapshot: RolloutSnapshot, timing: { elapsedMs: num
 
   const settled = snapshot.observedGeneration >= snapshot.generation && snapshot.newTemplateHash !== undefined;
   if (settled && snapshot.updatedReplicas === desired && readyNew >= desired && snapshot.replicas === desired && snapshot.availableReplicas >= desired) {
-    return { state: "complete", ready: readyNew, desired };
+    return { state: "complete", ready: readyNew, desired, templateHash: snapshot.newTemplateHash };
   }
 
   const failure = firstDeadEnd(newPods, snapshot.events);

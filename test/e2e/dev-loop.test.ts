@@ -89,7 +89,9 @@ describe("mlkube dev --json", () => {
     expect(done.image).toBeTruthy();
     expect(done.image).not.toBe(firstImage);
     goodImage = done.image as string;
-    expect((await httpRequest(`${endpoint}/`, { timeoutMs: 5_000 })).text).toContain("(edited)");
+    // mlkube waited for the Service to drop the old pod; the node's NodePort rules (kube-proxy's
+    // part, here the simulator's iptables push) follow a moment later.
+    await eventually(async () => expect((await httpRequest(`${endpoint}/`, { timeoutMs: 5_000 })).text).toContain("(edited)"), 5_000, 100);
   });
 
   it("a broken Dockerfile fails the build naming the line, and the previous version keeps serving", async () => {

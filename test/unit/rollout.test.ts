@@ -39,7 +39,7 @@ const soon = { elapsedMs: 1_000, timeoutMs: 60_000 };
 describe("judging a rollout", () => {
   it("is complete when every new replica is ready and the old ones are gone", () => {
     const verdict = judgeRollout(snapshot({ replicas: 1, pods: [pod("iris-new", { ready: true })] }), soon);
-    expect(verdict).toEqual({ state: "complete", ready: 1, desired: 1 });
+    expect(verdict).toMatchObject({ state: "complete", ready: 1, desired: 1 });
   });
 
   it("is not complete while the controller has not seen the new generation", () => {

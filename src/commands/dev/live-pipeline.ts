@@ -4,6 +4,7 @@ import { FileHashCache } from "../../adapters/docker/build-context.js";
 import { buildRequestFor } from "../../adapters/docker/build-request.js";
 import type { Endpoint, ReadyCluster } from "../../adapters/cluster/provider.js";
 import { applyWithPrune } from "../../adapters/kube/apply.js";
+import { waitForServiceOnNewPods } from "../../adapters/kube/service-endpoints.js";
 import { waitForRollout } from "../../adapters/kube/rollout.js";
 import { loadSmokeCases } from "../../adapters/probe/cases.js";
 import { runSmokeTests } from "../../adapters/probe/http.js";
@@ -96,6 +97,11 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       });
       if (outcome.state === "failed") {
         throw new UserError("rollout", `${outcome.message} The previous version keeps serving.`, { details: outcome.evidence, hint: outcome.hint });
+      }
+      if (service && outcome.templateHash) {
+        context.progress(`ready ${outcome.ready}/${outcome.desired}; waiting for the Service to drop the old pods`);
+        const target = { namespace: deployment.namespace, service, deployment: deployment.name, templateHash: outcome.templateHash };
+        await waitForServiceOnNewPods(session.cluster.kube, target, { timeoutMs: 10_000, signal: context.signal });
       }
       // Port-forwards point at a pod; after a rollout that pod may be gone.
       if (!endpoint) {
