@@ -25,15 +25,6 @@ function withClusterOptions(command: Command): Command {
     .option("--context <name>", "kube context to use");
 }
 
-function notYet(command: string, issue: string) {
-  return async () => {
-    const { UserError } = await import("./errors.js");
-    throw new UserError("not-implemented", `mlkube ${command} is not available in this version yet.`, {
-      hint: `It is planned (${issue}); run 'mlkube --help' for what works today.`,
-    });
-  };
-}
-
 export function buildProgram(): Command {
   const program = new Command("mlkube")
     .description("The inner loop for machine-learning model servers on Kubernetes: edit, rebuild, redeploy, verify.")
@@ -169,10 +160,22 @@ export function buildProgram(): Command {
       const { runInitCommand } = await import("./commands/init.js");
       process.exitCode = await runInitCommand(dir, options);
     });
-  program
-    .command("reproduce")
-    .description("Run production manifests locally and replay recorded requests")
-    .action(notYet("reproduce", "the reproduce issue"));
+  withClusterOptions(
+    program
+      .command("reproduce")
+      .description("Run production manifests locally and replay recorded requests")
+      .argument("<files...>", "production manifests (files or directories of YAML)")
+      .option("--model <dir>", "build the model's image from this directory and run it (default: the image as written)")
+      .option("--requests <file>", "recorded requests to replay (JSON Lines: request, optional response)")
+      .option("--dry-run", "print what would be applied (YAML) and what was substituted; touch nothing")
+      .option("--include-secrets", "apply the Secrets in the manifests (default: placeholders with the same keys)")
+      .option("--build-arg <KEY=VALUE>", "build argument for --model (repeatable), as with docker build", collectBuildArg, [])
+      .option("--cleanup", "delete the reproduction from the cluster after the report")
+      .option("--json", "print the plan and the report as one JSON object"),
+  ).action(async (files: string[], options: { model?: string; requests?: string; dryRun?: boolean; includeSecrets?: boolean; buildArg: string[]; cleanup?: boolean; json?: boolean; provider?: ProviderKind; context?: string }) => {
+    const { runReproduceCommand } = await import("./commands/reproduce.js");
+    process.exitCode = await runReproduceCommand(files, options);
+  });
 
   return program;
 }

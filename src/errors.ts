@@ -18,8 +18,7 @@ export type ErrorKind =
   | "rollout"
   | "manifest"
   | "unreachable"
-  | "download"
-  | "not-implemented";
+  | "download";
 
 export class UserError extends Error {
   readonly kind: ErrorKind;

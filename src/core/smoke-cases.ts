@@ -21,6 +21,8 @@ export interface SmokeCase {
   expect: Expectations;
   /** Each request's own limit: a connection can be accepted and then never answered (see timeoutFor). */
   timeoutMs: number;
+  /** The latency a recording measured in production: compared by `reproduce`, never a budget. */
+  recordedLatencyMs?: number | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -62,7 +64,7 @@ const recordedLine = z.object({
     headers: z.record(z.string(), z.string()).optional(),
     body: jsonValue.optional(),
   }),
-  response: z.object({ status: z.int().min(100).max(599).optional(), body: jsonValue.optional() }).optional(),
+  response: z.object({ status: z.int().min(100).max(599).optional(), body: jsonValue.optional(), latencyMs: z.number().nonnegative().optional() }).optional(),
 });
 
 /**
@@ -118,6 +120,7 @@ function caseFromRecording(recorded: z.output<typeof recordedLine>, at: string):
       ...(expected === undefined ? {} : typeof expected === "string" ? { text: expected } : { json: expected }),
     },
     timeoutMs: DEFAULT_TIMEOUT_MS,
+    recordedLatencyMs: response?.latencyMs,
   };
 }
 

@@ -20,8 +20,8 @@ export interface SourcedObject {
 }
 
 export interface TransformOptions {
-  /** The image reference the model's container runs. */
-  image: string;
+  /** The image reference the model's container runs; undefined keeps the image as written. */
+  image?: string | undefined;
   /** Apply the Secrets in the manifests too. Default: withhold them. */
   includeSecrets?: boolean | undefined;
   /** Replicas for the model's workloads. Default: as written. */
@@ -61,7 +61,7 @@ export function transformManifests(sources: readonly SourcedObject[], config: Re
 
   const models = findModelContainers(kept, config, options.productionRepository);
   for (const model of models) {
-    useImage(model, options.image, note);
+    if (options.image !== undefined) useImage(model, options.image, note);
     if (options.replicas !== undefined) setReplicas(model.object, options.replicas, note);
   }
 
