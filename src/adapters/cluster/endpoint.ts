@@ -16,8 +16,10 @@ export function nodeIpEndpoint(ip: string, nodePort: number): Endpoint {
 
 /**
  * A port-forward from 127.0.0.1 to a ready pod behind the Service, for clusters whose NodePorts the
- * host cannot reach. Each new connection goes to the current pod; refresh() (called after every
- * rollout) forgets the old one, so the forward never points at a pod that was replaced.
+ * host cannot reach. Each local connection gets its own forward (a WebSocket) to the current pod.
+ * refresh() (called after every rollout) forgets that pod and closes the open connections: HTTP
+ * clients keep connections alive, and a kept one would go on reaching the replaced pod (still
+ * serving the old version while it terminates) instead of the new one.
  */
 export async function portForwardEndpoint(kube: KubeAccess, service: ServiceRef): Promise<Endpoint> {
   const forward = new PortForward(kube.config);
@@ -32,6 +34,15 @@ export async function portForwardEndpoint(kube: KubeAccess, service: ServiceRef)
     socket.on("close", () => sockets.delete(socket));
     resolveTarget()
       .then(({ pod, port }) => forward.portForward(service.namespace, pod, [port], socket, null, socket))
+      .then((ws) => {
+        if (typeof ws === "function") return; // only with retries, which are not used here
+        // client-node ends neither side for us: when the forward ends (the pod went away, its port
+        // refused) the HTTP client would wait on a dead connection, and a local socket closed
+        // without a FIN (destroy, reset) would leave the WebSocket and the pod connection open.
+        ws.on("close", () => socket.end());
+        if (socket.destroyed) ws.close();
+        else socket.on("close", () => ws.close());
+      })
       .catch(() => {
         target = undefined;
         socket.destroy();
@@ -48,6 +59,7 @@ export async function portForwardEndpoint(kube: KubeAccess, service: ServiceRef)
     via: "port-forward",
     refresh: async () => {
       target = undefined;
+      for (const socket of sockets) socket.destroy();
     },
     close: async () => {
       for (const socket of sockets) socket.destroy();

@@ -6,6 +6,7 @@ import { UserError } from "../../errors.js";
 import type { DockerConnection } from "../docker/client.js";
 import { runCommand, spawnManaged, type Exec, type Spawn } from "../exec.js";
 import { kubeContexts, readKubeConfig } from "../kube/client.js";
+import { mlkubeBinDir } from "../tools/kind-release.js";
 import { ContextProvider } from "./context.js";
 import { KindProvider } from "./kind.js";
 import { DEFAULT_REGISTRY } from "./local-registry.js";
@@ -22,6 +23,8 @@ export interface ProviderDeps {
   exec?: Exec;
   spawn?: Spawn;
   env?: NodeJS.ProcessEnv;
+  /** mlkube's tool cache, where `doctor --fix` installs kind; default ~/.mlkube/bin. */
+  binDir?: string;
 }
 
 /** NodePorts every kind cluster maps, so a few models can share one cluster; plus the configured one. */
@@ -29,9 +32,13 @@ const SHARED_NODE_PORTS = [30080, 30081, 30082, 30083, 30084];
 
 /** Picks the cluster provider for a model (and says why), without creating anything. */
 export async function selectProvider(config: ClusterSettings, flags: ClusterFlags, deps: ProviderDeps): Promise<ClusterProvider> {
-  const exec = deps.exec ?? runCommand;
   const env = deps.env ?? process.env;
-  const installed = { kind: await onPath("kind", env), minikube: await onPath("minikube", env) };
+  const binDir = deps.binDir ?? mlkubeBinDir();
+  const tools = { kind: await findTool("kind", env, binDir), minikube: await findTool("minikube", env, binDir) };
+  const installed = { kind: tools.kind !== undefined, minikube: tools.minikube !== undefined };
+  // A tool found only in the cache is run by its full path; the providers keep naming it "kind".
+  const exec = runFrom(tools, deps.exec ?? runCommand);
+  const spawn = spawnFrom(tools, deps.spawn ?? spawnManaged);
   let currentContext: string | undefined;
   try {
     currentContext = kubeContexts(readKubeConfig()).current;
@@ -57,23 +64,46 @@ export async function selectProvider(config: ClusterSettings, flags: ClusterFlag
         registrySetting,
       }, { exec, docker: deps.docker });
     case "minikube":
-      return new MinikubeProvider(decision, { registrySetting, platform: process.platform, isWsl: await isWsl() }, { exec, spawn: deps.spawn ?? spawnManaged, docker: deps.docker });
+      return new MinikubeProvider(decision, { registrySetting, platform: process.platform, isWsl: await isWsl() }, { exec, spawn, docker: deps.docker });
     case "context":
       return new ContextProvider(decision, { registrySetting }, { docker: deps.docker });
   }
 }
 
-async function onPath(name: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+type ToolPaths = Record<"kind" | "minikube", string | undefined>;
+
+/**
+ * How to run a cluster tool: its bare name when it is on the PATH (the user's choice comes first),
+ * else its full path in mlkube's cache (where `doctor --fix` puts a verified kind, without
+ * touching the user's PATH), else undefined: not installed.
+ */
+export async function findTool(name: string, env: NodeJS.ProcessEnv, binDir: string): Promise<string | undefined> {
   for (const dir of (env.PATH ?? "").split(delimiter)) {
-    if (!dir) continue;
-    try {
-      await access(join(dir, name), constants.X_OK);
-      return true;
-    } catch {
-      // not in this folder; keep looking
-    }
+    if (dir && (await isExecutable(join(dir, name)))) return name;
   }
-  return false;
+  const cached = join(binDir, name);
+  return (await isExecutable(cached)) ? cached : undefined;
+}
+
+async function isExecutable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.X_OK);
+    return true;
+  } catch {
+    return false; // absent, or not executable by this user
+  }
+}
+
+function resolveTool(tools: ToolPaths, file: string): string {
+  return (file === "kind" || file === "minikube" ? tools[file] : undefined) ?? file;
+}
+
+function runFrom(tools: ToolPaths, exec: Exec): Exec {
+  return (file, args, options) => exec(resolveTool(tools, file), args, options);
+}
+
+function spawnFrom(tools: ToolPaths, spawn: Spawn): Spawn {
+  return (file, args, options) => spawn(resolveTool(tools, file), args, options);
 }
 
 async function isWsl(): Promise<boolean> {

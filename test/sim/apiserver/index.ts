@@ -20,6 +20,7 @@ import { Scheduler } from "./controllers/scheduler.js";
 import type { ControllerContext } from "./controllers/util.js";
 import { createHandler } from "./http.js";
 import { Kubelet } from "./kubelet/kubelet.js";
+import { createUpgradeHandler, type PodDialer } from "./portforward.js";
 import { Registry } from "./registry.js";
 import { badRequest } from "./status.js";
 import { Store } from "./store.js";
@@ -32,6 +33,8 @@ export interface ControlPlaneTuning {
   timing?: Partial<Timing>;
   /** Watch history kept for resuming watches; older resourceVersions get 410 Gone. */
   watchHistory?: number;
+  /** How port-forwards reach a pod's port; default: a TCP connection to the pod IP. */
+  dialPod?: PodDialer;
 }
 
 export type { ControlPlaneOptions, RunningControlPlane };
@@ -78,6 +81,8 @@ export async function startControlPlane(options: ControlPlaneOptions & { tuning?
   // Client certificates are not requested: every caller is cluster-admin (see README).
   const server = createServer({ cert: options.tls.cert, key: options.tls.key }, handler);
   server.keepAliveTimeout = 60_000;
+  const upgrades = createUpgradeHandler({ registry, log, dial: options.tuning?.dialPod });
+  server.on("upgrade", upgrades.handle);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, "127.0.0.1", () => {
@@ -99,6 +104,7 @@ export async function startControlPlane(options: ControlPlaneOptions & { tuning?
       closing ??= (async () => {
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
         watches.closeAll();
+        upgrades.closeAll();
         server.closeAllConnections();
         for (const c of controllers) c.stop();
         await Promise.allSettled(kubelets.map((k) => k.stop()));

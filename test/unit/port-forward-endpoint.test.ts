@@ -1,0 +1,107 @@
+/**
+ * The port-forward endpoint (contexts whose NodePorts the host cannot reach) against the
+ * simulator's control plane on a fake node runtime. The fake pod IPs are not routable, so one
+ * local HTTP server plays every pod: it tells the pods apart by the connection the control plane
+ * dialed for each, and answers with the image that pod runs, so a reply says which pod was reached.
+ */
+import { createServer, type Server } from "node:http";
+import { connect } from "node:net";
+import type { V1Deployment, V1Service } from "@kubernetes/client-node";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { portForwardEndpoint } from "../../src/adapters/cluster/endpoint.js";
+import { applyObject, connectKube, type KubeAccess } from "../../src/adapters/kube/client.js";
+import { FakeRuntime } from "../sim/apiserver/fake-runtime.js";
+import { eventually, startTestCluster, type TestCluster } from "../sim/apiserver/testing.js";
+
+let c: TestCluster;
+let kube: KubeAccess;
+let pods: Server;
+let podsPort = 0;
+const runtime = new FakeRuntime({ name: "sim-control-plane" }, { images: ["model:v1", "model:v2"] });
+/** Local port of each dialed connection -> the pod IP it was meant for. */
+const dialedIp = new Map<number, string>();
+let dials = 0;
+
+beforeAll(async () => {
+  pods = createServer((req, res) => {
+    const ip = dialedIp.get(req.socket.remotePort ?? 0);
+    const container = [...runtime.containers.values()].find((candidate) => candidate.state.ip === ip && candidate.state.status === "running");
+    res.end(container?.spec.image ?? "no pod");
+  });
+  await new Promise<void>((resolve) => pods.listen(0, "127.0.0.1", resolve));
+  podsPort = (pods.address() as { port: number }).port;
+  // Old pods take a while to stop, so the replaced pod still answers after the rollout.
+  runtime.script = () => ({ stopDelayMs: 4_000, stopExitCode: 0 });
+  c = await startTestCluster({
+    runtimes: [runtime],
+    tuning: {
+      dialPod: (ip) => {
+        dials++;
+        const socket = connect({ host: "127.0.0.1", port: podsPort });
+        socket.on("connect", () => dialedIp.set(socket.localPort ?? 0, ip));
+        return socket;
+      },
+    },
+  });
+  kube = connectKube("kind-sim", c.kc);
+  await applyObject(kube, service());
+});
+afterAll(async () => {
+  await c?.close();
+  pods?.close();
+});
+
+function service(): V1Service & { apiVersion: string; kind: string } {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: "web", namespace: "default" },
+    spec: { type: "NodePort", selector: { app: "web" }, ports: [{ port: 80, targetPort: "http", nodePort: 30080 }] },
+  };
+}
+
+function deployment(image: string): V1Deployment & { apiVersion: string; kind: string } {
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: "default" },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: "web" } },
+      template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "model", image, ports: [{ name: "http", containerPort: 8080 }] }] } },
+    },
+  };
+}
+
+async function rolledOut(image: string): Promise<void> {
+  await applyObject(kube, deployment(image));
+  await eventually(async () => {
+    const list = await c.core.listNamespacedPod({ namespace: "default", labelSelector: "app=web" });
+    return list.items.some((pod) => pod.spec?.containers[0]?.image === image && pod.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True"));
+  }, 15_000, `a ready pod running ${image}`);
+}
+
+/** GET through the endpoint; fetch keeps the connection alive between calls, as the smoke tests do. */
+async function answer(url: string): Promise<string> {
+  return eventually(async () => (await fetch(url)).text(), 10_000, `an answer from ${url}`);
+}
+
+test("forwards 127.0.0.1 to the ready pod, and to the new pod after a rollout and refresh()", async () => {
+  await rolledOut("model:v1");
+  const endpoint = await portForwardEndpoint(kube, { namespace: "default", name: "web", nodePort: 30080 });
+  try {
+    expect(endpoint.via).toBe("port-forward");
+    expect(endpoint.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(await answer(endpoint.url)).toBe("model:v1");
+    expect(await answer(endpoint.url)).toBe("model:v1");
+
+    await rolledOut("model:v2");
+    // The v1 pod is still terminating and answering: a kept-alive connection would reach it.
+    const before = dials;
+    await endpoint.refresh();
+    expect(await answer(endpoint.url)).toBe("model:v2");
+    expect(dials).toBeGreaterThan(before);
+  } finally {
+    await endpoint.close();
+  }
+});
