@@ -95,7 +95,7 @@ describe("doctor --fix installing kind", () => {
     const cache = join(binDir, "fix-cache");
     expect(await applyFixes(kindCheck, deps(cache, sha256))).toEqual([{ check: "kind", ok: true, message: `installed kind ${KIND_VERSION} at ${join(cache, "kind")} (sha256 verified)` }]);
     const { checks } = await checkTools({ env: { PATH: "" }, exec: runCommand, binDir: cache });
-    expect(checks[0]).toMatchObject({ name: "kind", status: "warn", detail: `installed by mlkube at ${join(cache, "kind")}, but not on the PATH` });
+    expect(checks[0]).toMatchObject({ name: "kind", status: "ok", detail: expect.stringContaining(`installed by mlkube at ${join(cache, "kind")} (mlkube uses it from there`) });
   });
 
   it("reports a checksum mismatch as a failed fix and installs nothing", async () => {
