@@ -1,0 +1,54 @@
+/**
+ * The e2e lock (test/e2e/support/global-setup.ts): a directory holding the holder's pid. The bench
+ * takes it for as long as it uses the simulator, because e2e runs share the simulator's state, the
+ * `kind` network and the NodePorts 30080-30084, and each e2e run's teardown removes every
+ * simulated cluster. Same protocol as global-setup, so either side waits for the other.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export const LOCK = join(tmpdir(), "mlkube-e2e.lock");
+
+export async function acquireLock(say: (line: string) => void): Promise<void> {
+  let announced = false;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      writeFileSync(join(LOCK, "pid"), String(process.pid));
+      return;
+    } catch {
+      const holder = holderPid();
+      if (holder !== 0 && !alive(holder)) {
+        rmSync(LOCK, { recursive: true, force: true }); // left by a run that died
+        continue;
+      }
+      if (!announced) say(`waiting for ${LOCK} (held by pid ${holder || "?"}: an e2e run or another bench)`);
+      announced = true;
+      await sleep(2_000);
+    }
+  }
+}
+
+/** Releases the lock only if this process holds it. */
+export function releaseLock(): void {
+  if (holderPid() === process.pid) rmSync(LOCK, { recursive: true, force: true });
+}
+
+function holderPid(): number {
+  try {
+    return Number(readFileSync(join(LOCK, "pid"), "utf8").trim() || "0");
+  } catch {
+    return 0; // the holder has made the folder but not yet written its pid
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
