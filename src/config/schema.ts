@@ -195,7 +195,7 @@ export const configSchema = z
         probes: z
           .strictObject({
             // Frequent readiness checks make the dev loop notice a ready model quickly.
-            readiness: probe("When the pod receives traffic.", { initialDelaySeconds: 0, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 3 }),
+            readiness: probe("When the pod receives traffic.", { initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 2, failureThreshold: 3 }),
             // Liveness is generous: models can take long to load, and a killed pod starts over.
             liveness: probe("When the container is restarted.", { initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 }),
           })

@@ -60,7 +60,7 @@ describe("loadConfig defaults", () => {
         env: {},
         resources: { requests: {}, limits: {} },
         probes: {
-          readiness: { path: "/", initialDelaySeconds: 0, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 3 },
+          readiness: { path: "/", initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 2, failureThreshold: 3 },
           liveness: { path: "/", initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
         },
         rolloutTimeoutSeconds: 180,

@@ -48,7 +48,7 @@ describe("generated Deployment for fixtures/iris-sklearn", () => {
 
   it("carries the probes from mlkube.yaml, with the defaults filled in", () => {
     const container = generated().deployment.spec.template.spec.containers[0];
-    expect(container?.readinessProbe).toEqual({ httpGet: { path: "/", port: "http" }, initialDelaySeconds: 0, periodSeconds: 2, timeoutSeconds: 2, failureThreshold: 3 });
+    expect(container?.readinessProbe).toEqual({ httpGet: { path: "/", port: "http" }, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 2, failureThreshold: 3 });
     expect(container?.livenessProbe).toEqual({ httpGet: { path: "/", port: "http" }, initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 });
   });
 
