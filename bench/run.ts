@@ -19,7 +19,7 @@ import { mlkube } from "../test/e2e/support/cluster.js";
 import type { DevProcess } from "../test/e2e/support/dev-process.js";
 import { logFlood } from "./flood.js";
 import { deployHand, handIteration, removeHand, type HandTarget } from "./hand.js";
-import { acquireLock, releaseLock } from "./lock.js";
+import { acquireLock, releaseLock } from "../test/support/e2e-lock.js";
 import { burst, mlkubeIteration, startDev, type IterationRecord } from "./loop.js";
 import { describeMachine } from "./machine.js";
 import { markdown, RESULTS_DIR, writeReports, type ArmResult, type Results } from "./report.js";

@@ -6,12 +6,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseAllDocuments } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-// Objects are arbitrary JSON: the tests read deep fields without narrowing at every step.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
+import { objectsOf } from "../support/yaml-output.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(root, "dist", "cli.js");
@@ -27,15 +23,6 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function mlkube(...args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8", env: OFFLINE });
-}
-
-function objectsOf(stdout: string): Record<string, Json>[] {
-  const documents = parseAllDocuments(stdout);
-  if (!Array.isArray(documents)) return [];
-  return documents.map((document) => {
-    expect(document.errors).toEqual([]);
-    return document.toJS() as Record<string, Json>;
-  });
 }
 
 describe("mlkube reproduce --dry-run", () => {

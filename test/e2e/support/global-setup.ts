@@ -6,53 +6,16 @@
  * Test files see the result through process.env (workers start after this ran).
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { acquireLock, releaseLock } from "../../support/e2e-lock.js";
 
 const REPO = new URL("../../..", import.meta.url).pathname;
 let mlkubeHome: string | undefined;
 
-/**
- * One e2e run at a time on a machine: runs share the simulator's state, the `kind` network and the
- * 127.0.0.1 ports clusters map, and each run's teardown removes every simulated cluster.
- */
-const LOCK = join(tmpdir(), "mlkube-e2e.lock");
-
-function acquireLock(): void {
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      writeFileSync(join(LOCK, "pid"), String(process.pid));
-      return;
-    } catch {
-      let holder = 0;
-      try {
-        holder = Number(readFileSync(join(LOCK, "pid"), "utf8").trim() || "0");
-      } catch {
-        holder = 0; // the holder has made the folder but not yet written its pid
-      }
-      if (!holderAlive(holder)) {
-        rmSync(LOCK, { recursive: true, force: true }); // left by a run that died
-        continue;
-      }
-      execFileSync("sleep", ["2"]);
-    }
-  }
-}
-
-function holderAlive(pid: number): boolean {
-  if (!pid) return true; // being written right now
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-export function setup(): void {
-  acquireLock();
+export async function setup(): Promise<void> {
+  await acquireLock((line) => process.stderr.write(`${line}\n`));
   // mlkube's own record of created clusters, private to this run.
   mlkubeHome = mkdtempSync(join(tmpdir(), "mlkube-e2e-home-"));
   process.env.MLKUBE_HOME = mlkubeHome;
@@ -72,5 +35,5 @@ export function teardown(): void {
     execFileSync(process.execPath, ["--import", "tsx", join(REPO, "test/sim/cli.ts"), "down"], { cwd: REPO, stdio: "inherit" });
   }
   if (mlkubeHome) rmSync(mlkubeHome, { recursive: true, force: true });
-  rmSync(LOCK, { recursive: true, force: true });
+  releaseLock();
 }

@@ -1,8 +1,8 @@
 /**
- * The e2e lock (test/e2e/support/global-setup.ts): a directory holding the holder's pid. The bench
- * takes it for as long as it uses the simulator, because e2e runs share the simulator's state, the
- * `kind` network and the NodePorts 30080-30084, and each e2e run's teardown removes every
- * simulated cluster. Same protocol as global-setup, so either side waits for the other.
+ * One user of the cluster simulator at a time on a machine: a directory holding the holder's pid.
+ * e2e runs (test/e2e/support/global-setup.ts) and the bench take it for as long as they use the
+ * simulator, because they share its state, the `kind` network and the NodePorts 30080-30084, and
+ * each run's teardown removes every simulated cluster. A lock whose holder died is taken over.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 export const LOCK = join(tmpdir(), "mlkube-e2e.lock");
 
-export async function acquireLock(say: (line: string) => void): Promise<void> {
+export async function acquireLock(say: (line: string) => void = () => undefined): Promise<void> {
   let announced = false;
   for (;;) {
     try {
