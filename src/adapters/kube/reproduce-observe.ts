@@ -12,8 +12,9 @@ import type { KubeAccess } from "./client.js";
 
 /**
  * Allocatable CPU and memory over all nodes, minus what other pods request (the system pods, other
- * models). The model's own pods (its selector's, in its namespace) are left out: the reproduction
- * replaces them.
+ * models). The model's own running pods (its selector's, in its namespace) are left out: the
+ * reproduction replaces them. Its terminating ones count: they hold their requests until they are
+ * gone (an earlier reproduction's --cleanup, a pod that ignores SIGTERM for its grace period).
  */
 export async function clusterCapacity(kube: KubeAccess, model: { namespace: string; selector: Record<string, string> }): Promise<LocalCapacity> {
   const nodes = (await kube.core.listNode()).items;
@@ -24,7 +25,8 @@ export async function clusterCapacity(kube: KubeAccess, model: { namespace: stri
     memoryBytes += parseQuantity(node.status?.allocatable?.memory) ?? 0;
   }
   const isModels = (pod: V1Pod) => pod.metadata?.namespace === model.namespace && Object.entries(model.selector).every(([key, value]) => pod.metadata?.labels?.[key] === value);
-  const others = (await kube.core.listPodForAllNamespaces()).items.filter((pod) => !isModels(pod) && pod.status?.phase !== "Succeeded" && pod.status?.phase !== "Failed");
+  const holdsRequests = (pod: V1Pod) => pod.status?.phase !== "Succeeded" && pod.status?.phase !== "Failed" && (!isModels(pod) || pod.metadata?.deletionTimestamp !== undefined);
+  const others = (await kube.core.listPodForAllNamespaces()).items.filter(holdsRequests);
   for (const pod of others) {
     for (const container of pod.spec?.containers ?? []) {
       cpuCores -= parseQuantity(container.resources?.requests?.cpu) ?? 0;
