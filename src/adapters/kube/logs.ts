@@ -76,7 +76,8 @@ export function followLogs(kube: KubeAccess, target: { namespace: string; select
       if (!present.has(key)) {
         stream.stop();
         streams.delete(key);
-        if (options.follow) options.onNotice?.({ pod: stream.pod, message: `pod is gone; stopped following container ${stream.container}` });
+        // Said once the stream has delivered what it had already received: never before its last lines.
+        if (options.follow) void stream.ended.then(() => options.onNotice?.({ pod: stream.pod, message: `pod is gone; stopped following container ${stream.container}` }));
       }
     }
   };
@@ -118,6 +119,8 @@ class ContainerStream {
   private heldFragment: string | undefined;
   private abort: AbortController | undefined;
   private stopped = false;
+  /** Between a connection's start and its end: the sink may still deliver lines. */
+  private connected = false;
   private resolveEnded!: () => void;
   readonly ended = new Promise<void>((resolve) => (this.resolveEnded = resolve));
 
@@ -139,14 +142,17 @@ class ContainerStream {
     this.abort?.abort();
   }
 
+  /** Ends the stream; `ended` resolves once a connection still open has delivered what it received. */
   stop(): void {
     this.stopped = true;
     this.abort?.abort();
-    this.resolveEnded();
+    if (!this.connected) this.resolveEnded();
+    setTimeout(() => this.resolveEnded(), 2_000).unref(); // never wait on a connection that does not close
   }
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
+    this.connected = true;
     let pending = "";
     let cutting = false;
     // Chunks may split a multi-byte character; the decoder carries the partial bytes over.
@@ -179,6 +185,7 @@ class ContainerStream {
     const onEnd = () => {
       if (ended) return;
       ended = true;
+      this.connected = false;
       this.reconnectLater(pending);
     };
     sink.on("finish", onEnd);
