@@ -41,8 +41,9 @@ export function buildProgram(): Command {
       .option("--no-tui", "plain, timestamped lines instead of the interactive UI (automatic without a terminal or with CI set)")
       .option("--json", "one JSON object per event (NDJSON; see docs/events.md)")
       .option("--once", "run one full iteration, print the results, exit 0 only if the rollout and every smoke test passed")
-      .option("--cleanup", "delete the model's objects from the cluster on exit"),
-  ).action(async (dir: string, options: { buildArg: string[]; provider?: ProviderKind; context?: string; tui?: boolean; json?: boolean; once?: boolean; cleanup?: boolean }) => {
+      .option("--cleanup", "delete the model's objects from the cluster on exit")
+      .option("-y, --yes", "re-create the cluster without asking if it is deleted during the session"),
+  ).action(async (dir: string, options: { buildArg: string[]; provider?: ProviderKind; context?: string; tui?: boolean; json?: boolean; once?: boolean; cleanup?: boolean; yes?: boolean }) => {
     const { runDevCommand } = await import("./commands/dev/session.js");
     process.exitCode = await runDevCommand(dir, options);
   });

@@ -99,6 +99,24 @@ describe("dev UI sections from fixed states", () => {
     return app;
   };
 
+  it("header: an engine outage turns it red with the cause, and it recovers by itself", async () => {
+    const app = await show(readyState(), { rows: 40 });
+    app.store.dispatch({ type: "health/engine", up: false, cause: "ENOENT /var/run/docker.sock", at: NOW });
+    await settle();
+    const first = lines(app.frame())[0] ?? "";
+    expect(first).toContain("✗ the Docker engine does not answer (ENOENT /var/run/docker.sock)");
+    expect(first).not.toContain("kind mlkube context");
+    app.store.dispatch({ type: "health/engine", up: true, at: NOW });
+    await settle();
+    expect(lines(app.frame())[0]).toContain("kind mlkube context kind-mlkube");
+  });
+
+  it("header: a deleted cluster is offered for re-creation in a terminal", async () => {
+    const state = { ...readyState(), health: { engine: { status: "ok" as const }, cluster: { status: "deleted" as const, since: NOW }, recreate: "offer" as const } };
+    const frame = (await show(state, { rows: 40 })).frame();
+    expect(lines(frame)[0]).toContain("✗ the cluster was deleted: press y to re-create it");
+  });
+
   it("header: model, cluster and context, delivery path, endpoint, serving image", async () => {
     const frame = (await show(readyState(), { rows: 40 })).frame();
     expect(frame).toContain("iris-classifier");

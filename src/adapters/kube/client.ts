@@ -53,6 +53,11 @@ export async function ensureKubeReachable(kube: KubeAccess, timeoutMs = 10_000):
   }
 }
 
+/** One cheap request to the API server (GET /version), for the dev loop's health watch. */
+export async function pingApiServer(kube: KubeAccess): Promise<void> {
+  await kube.config.makeApiClient(VersionApi).getCode();
+}
+
 /** Server-side apply with field manager `mlkube`: mlkube owns the fields it sets and nothing else. */
 export async function applyObject<T extends KubernetesObject>(kube: KubeAccess, object: T): Promise<T> {
   return kube.objects.patch(object, undefined, undefined, "mlkube", true, PatchStrategy.ServerSideApply);

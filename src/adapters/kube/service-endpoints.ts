@@ -1,37 +1,44 @@
 import type { V1Endpoints } from "@kubernetes/client-node";
 import { isNotFound, type KubeAccess } from "./client.js";
 
+export interface ServiceRouting {
+  /** True once the Service's ready endpoints are new pods and nothing else. */
+  settled: boolean;
+  /** Ready endpoints that are not new pods, at the last look (old pods, or an IP without a pod). */
+  others: string[];
+}
+
 /**
- * Waits until a Service sends traffic only to the new ReplicaSet's pods. A rollout is complete
- * when the new pods are ready, but the old ones leave the Service's endpoints a moment later:
- * smoke tests run in that moment can be answered by the old version and pass or fail for it.
+ * Waits until a Service sends traffic only to the given (new) pods. A rollout is complete when the
+ * new pods are ready, but the old ones leave the Service's endpoints a moment later: a request
+ * through the Service in that moment can be answered by the old version.
  *
  * Reads v1 Endpoints, which every Kubernetes version still serves (EndpointSlices are the newer
  * view of the same data), a few times a second: the wait is short and bounded, so a watch would
- * only add code. Gives up quietly after `timeoutMs`: the tests then run anyway, and the rollout
- * itself already succeeded. kube-proxy applies the change a moment later still; that lag cannot
- * be observed from outside the node.
+ * only add code. Says at the end whether the Service settled and, if not, which endpoints remain.
  */
-export async function waitForServiceOnNewPods(
+export async function waitForServiceOnPods(
   kube: KubeAccess,
-  target: { namespace: string; service: string; deployment: string; templateHash: string },
+  target: { namespace: string; service: string; pods: readonly string[] },
   options: { timeoutMs: number; signal?: AbortSignal | undefined },
-): Promise<boolean> {
-  const newPodPrefix = `${target.deployment}-${target.templateHash}-`;
+): Promise<ServiceRouting> {
   const started = performance.now();
-  while (performance.now() - started < options.timeoutMs && !options.signal?.aborted) {
+  let routing: ServiceRouting = { settled: false, others: [] };
+  for (;;) {
     const endpoints = await kube.core.readNamespacedEndpoints({ name: target.service, namespace: target.namespace }).catch((error: unknown) => {
       if (isNotFound(error)) return undefined;
       throw error;
     });
-    if (endpoints && servesOnly(endpoints, newPodPrefix)) return true;
+    routing = routingOf(endpoints ?? {}, target.pods);
+    if (routing.settled || options.signal?.aborted || performance.now() - started >= options.timeoutMs) return routing;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return false;
 }
 
-/** Ready addresses exist, and every one of them is a pod of the new ReplicaSet. */
-export function servesOnly(endpoints: V1Endpoints, podPrefix: string): boolean {
+/** Ready addresses exist, and every one of them is one of `pods`. */
+export function routingOf(endpoints: V1Endpoints, pods: readonly string[]): ServiceRouting {
   const ready = (endpoints.subsets ?? []).flatMap((subset) => subset.addresses ?? []);
-  return ready.length > 0 && ready.every((address) => address.targetRef?.kind === "Pod" && (address.targetRef.name ?? "").startsWith(podPrefix));
+  const names = ready.map((address) => (address.targetRef?.kind === "Pod" ? (address.targetRef.name ?? "?") : address.ip));
+  const others = names.filter((name) => !pods.includes(name));
+  return { settled: ready.length > 0 && others.length === 0, others };
 }

@@ -4,14 +4,13 @@ import { FileHashCache } from "../../adapters/docker/build-context.js";
 import { buildRequestFor } from "../../adapters/docker/build-request.js";
 import type { Endpoint, ReadyCluster } from "../../adapters/cluster/provider.js";
 import { applyWithPrune } from "../../adapters/kube/apply.js";
-import { waitForServiceOnNewPods } from "../../adapters/kube/service-endpoints.js";
 import { waitForRollout } from "../../adapters/kube/rollout.js";
 import { loadSmokeCases } from "../../adapters/probe/cases.js";
-import { runSmokeTests } from "../../adapters/probe/http.js";
+import { verifyNewVersion } from "../../adapters/probe/verify-version.js";
 import { waitUntilReachable } from "../../adapters/probe/wait-reachable.js";
 import { loadConfig, type ResolvedConfig } from "../../config/load.js";
-import type { TestOutcome } from "../../core/dev/state.js";
 import { compareRuns, type SmokeResult } from "../../core/smoke-results.js";
+import { combineRuns } from "../../core/verification.js";
 import { UserError } from "../../errors.js";
 import { PRUNE_LABEL } from "../../manifests/labels.js";
 import { planManifests } from "../../manifests/plan.js";
@@ -98,11 +97,6 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       if (outcome.state === "failed") {
         throw new UserError("rollout", `${outcome.message} The previous version keeps serving.`, { details: outcome.evidence, hint: outcome.hint });
       }
-      if (service && outcome.templateHash) {
-        context.progress(`ready ${outcome.ready}/${outcome.desired}; waiting for the Service to drop the old pods`);
-        const target = { namespace: deployment.namespace, service, deployment: deployment.name, templateHash: outcome.templateHash };
-        await waitForServiceOnNewPods(session.cluster.kube, target, { timeoutMs: 10_000, signal: context.signal });
-      }
       // Port-forwards point at a pod; after a rollout that pod may be gone.
       if (!endpoint) {
         endpoint = await session.cluster.endpoint({ namespace: deployment.namespace, name: service ?? session.config.name, nodePort: session.config.service.nodePort });
@@ -116,22 +110,16 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
     },
 
     async test(context) {
-      if (!endpoint) throw new UserError("rollout", "No endpoint to test: the model was never rolled out.", { hint: "Fix the earlier failure; tests run after the first successful rollout." });
+      if (!endpoint || !deployment) throw new UserError("rollout", "No endpoint to test: the model was never rolled out.", { hint: "Fix the earlier failure; tests run after the first successful rollout." });
       const cases = await loadSmokeCases(session.config);
-      const results = await runSmokeTests(endpoint.url, cases, { signal: context.signal, onResult: (result) => context.progress(`${result.name}: ${result.passed ? "pass" : "FAIL"}`) });
+      const target = { namespace: deployment.namespace, deployment: deployment.name, service, url: endpoint.url };
+      const runs = await verifyNewVersion(session.cluster.kube, target, cases, { signal: context.signal, progress: (detail) => context.progress(detail) });
+      // Changes since the last iteration compare answers of one new pod each time: attributable.
+      const results = runs[0]?.results ?? [];
       const changes = previousResults ? compareRuns(previousResults, results).map((change) => `${change.test}: ${change.message}`) : [];
-      previousResults = results;
-      return { tests: results.map(toOutcome), changes };
+      previousResults = [...results];
+      return { tests: combineRuns(runs), changes };
     },
-  };
-}
-
-function toOutcome(result: SmokeResult): TestOutcome {
-  return {
-    name: result.name,
-    passed: result.passed,
-    latencyMs: result.latency?.p50 ?? 0,
-    failures: result.failures.map((failure) => ({ what: failure.what, expected: failure.expected, actual: failure.actual })),
   };
 }
 

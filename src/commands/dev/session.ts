@@ -1,22 +1,24 @@
 import { relative } from "node:path";
 import { createdClusters } from "../../adapters/cluster/created-clusters.js";
-import type { ReadyCluster } from "../../adapters/cluster/provider.js";
+import type { ClusterProvider, ReadyCluster } from "../../adapters/cluster/provider.js";
 import { selectProvider, type ClusterFlags } from "../../adapters/cluster/select.js";
 import { FileHashCache } from "../../adapters/docker/build-context.js";
 import { connectDocker, ensureDockerReachable } from "../../adapters/docker/client.js";
 import { deleteModelObjects } from "../../adapters/kube/apply.js";
+import { pingApiServer } from "../../adapters/kube/client.js";
 import { followLogs, type LogFollower } from "../../adapters/kube/logs.js";
 import { watchModel, type ModelWatcher } from "../../adapters/watch/watcher.js";
-import { CONFIG_FILE_NAMES, loadConfig, parseBuildArgs } from "../../config/load.js";
+import { CONFIG_FILE_NAMES, loadConfig, parseBuildArgs, type ResolvedConfig } from "../../config/load.js";
 import { nextStep } from "../../core/dev/planner.js";
 import { initialState, reduce, type DevAction, type DevState } from "../../core/dev/state.js";
+import { startHealthMonitor } from "../../engine/health-monitor.js";
 import { LogStore } from "../../engine/log-store.js";
 import { problemFrom, startRunner, type RunnerHandle } from "../../engine/runner.js";
 import { Store } from "../../engine/store.js";
 import { PRUNE_LABEL } from "../../manifests/labels.js";
 import { renderDevUi } from "../../ui/dev/render.js";
 import { startPlainPrinter } from "../../ui/dev/plain.js";
-import { livePipeline, type LiveSession } from "./live-pipeline.js";
+import { livePipeline } from "./live-pipeline.js";
 
 export interface DevOptions extends ClusterFlags {
   buildArg: string[];
@@ -24,6 +26,8 @@ export interface DevOptions extends ClusterFlags {
   json?: boolean;
   once?: boolean;
   cleanup?: boolean;
+  /** Re-create a deleted cluster without asking. */
+  yes?: boolean;
 }
 
 const PLANNER = { abortBuildOnChange: true };
@@ -39,7 +43,9 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   const docker = connectDocker();
   await ensureDockerReachable(docker);
 
-  const store = new Store<DevState, DevAction>(initialState({ name: config.name, dir: config.dir }), reduce);
+  const interactive = options.tui !== false && !options.json && !options.once && process.stdout.isTTY === true && process.stdin.isTTY === true && !process.env.CI;
+  const recreate = options.yes ? "auto" : interactive ? "offer" : "explain";
+  const store = new Store<DevState, DevAction>(initialState({ name: config.name, dir: config.dir }, recreate), reduce);
   const logs = new LogStore();
   const holdReason = () => {
     const step = nextStep(store.getState(), PLANNER);
@@ -62,50 +68,62 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   process.on("SIGINT", onQuit);
   process.on("SIGTERM", onQuit);
 
-  const interactive = options.tui !== false && !options.json && !options.once && process.stdout.isTTY === true && process.stdin.isTTY === true && !process.env.CI;
   const stopView = interactive
     ? stopUi(renderDevUi({ store, logs, holdReason, onQuit }))
     : stopPrinter(startPlainPrinter({ store, logs, holdReason, out: process.stdout, format: options.json ? "json" : "text" }));
 
   const hashes = new FileHashCache();
-  let runner: RunnerHandle | undefined;
   let watcher: ModelWatcher | undefined;
-  let logFollower: LogFollower | undefined;
-  let cluster: ReadyCluster | undefined;
-  let pipeline: ReturnType<typeof livePipeline> | undefined;
+  let live: LiveCluster | undefined;
+  let provider: ClusterProvider | undefined;
   /** The configuration in force: reloaded by the pipeline when mlkube.yaml changes and is valid. */
   let currentConfig = config;
 
-  const started = (async () => {
-    const provider = await selectProvider(config, options, { docker });
-    store.dispatch({ type: "cluster/progress", detail: `${provider.choice.kind} '${provider.choice.clusterName}': ${provider.choice.reason}` });
-    cluster = await provider.ensure((step) => store.dispatch({ type: "cluster/progress", detail: `${step.title}${step.detail ? `: ${step.detail}` : ""}` }));
-    if (cluster.created) await createdClusters().add(provider.choice.kind, provider.choice.clusterName);
-    let followedSelector: string | undefined;
-    const live: LiveSession = {
-      config,
-      buildArgs,
-      hashes,
-      cluster,
-      onDeployed: (target) => {
-        if (followedSelector === target.selector || !cluster) return;
-        followedSelector = target.selector;
-        logFollower?.stop();
-        logFollower = followLogs(cluster.kube, target, (line) => logs.append(line), {
-          follow: true,
-          tailLines: 20,
-          onNotice: (notice) => logs.appendNotice(notice),
-        });
-      },
-      onEndpoint: (url) => store.dispatch({ type: "endpoint/changed", url }),
-      onConfig: (next) => (currentConfig = next),
-    };
-    pipeline = livePipeline(live);
+  const connect = async (): Promise<void> => {
+    provider ??= await selectProvider(config, options, { docker });
+    const chosen = provider;
+    store.dispatch({ type: "cluster/progress", detail: `${chosen.choice.kind} '${chosen.choice.clusterName}': ${chosen.choice.reason}` });
+    const cluster = await chosen.ensure((step) => store.dispatch({ type: "cluster/progress", detail: `${step.title}${step.detail ? `: ${step.detail}` : ""}` }));
+    if (cluster.created) await createdClusters().add(chosen.choice.kind, chosen.choice.clusterName);
+    live = startLiveCluster(cluster, { store, logs, hashes, config: currentConfig, buildArgs, onConfig: (next) => (currentConfig = next) });
     store.dispatch({
       type: "cluster/ready",
-      info: { provider: provider.choice.kind, name: provider.choice.clusterName, context: provider.choice.context, deliveryPath: cluster.delivery.path, deliveryReason: cluster.delivery.reason },
+      info: { provider: chosen.choice.kind, name: chosen.choice.clusterName, context: chosen.choice.context, deliveryPath: cluster.delivery.path, deliveryReason: cluster.delivery.reason },
     });
-    runner = startRunner(store, pipeline, PLANNER);
+  };
+
+  const health = startHealthMonitor(
+    {
+      pingEngine: () => docker.client.ping(),
+      pingCluster: () => (live ? pingApiServer(live.cluster.kube) : Promise.resolve()),
+      clusterExists: async () => (provider ? (await provider.status()).exists : undefined),
+    },
+    (action) => store.dispatch(action),
+  );
+
+  /** A stage that lost its connection is a hint: look at the engine and the cluster now, not in 2 s. */
+  let lastProblem = store.getState().problem;
+  const unsubscribeLostConnection = store.subscribe((state) => {
+    if (state.problem !== lastProblem && state.problem?.lostConnection) health.checkNow();
+    lastProblem = state.problem;
+  });
+
+  /** A deleted cluster is re-created when the user said so (--yes, or the `y` key). */
+  let recreating: Promise<void> | undefined;
+  const unsubscribeRecreate = store.subscribe((state) => {
+    if (recreating || state.quitting || state.health.cluster.status !== "deleted" || state.health.recreate !== "auto") return;
+    recreating = (async () => {
+      store.dispatch({ type: "cluster/recreating" });
+      await live?.stop();
+      live = undefined;
+      await connect();
+    })()
+      .catch((error: unknown) => store.dispatch({ type: "cluster/failed", problem: { ...problemFrom("build", error), stage: "cluster" } }))
+      .finally(() => (recreating = undefined));
+  });
+
+  const started = (async () => {
+    await connect();
     if (!options.once) {
       watcher = watchModel({
         dir: config.dir,
@@ -129,12 +147,14 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
 
   // Shutdown: stop reacting first, then end what runs, then the view.
   await started;
+  health.stop();
+  unsubscribeLostConnection();
+  unsubscribeRecreate();
+  await recreating;
   await watcher?.close();
-  await runner?.stop();
-  logFollower?.stop();
-  await pipeline?.endpoint()?.close();
-  if (options.cleanup && cluster) {
-    const deleted = await deleteModelObjects(cluster.kube, currentConfig.namespace, { label: PRUNE_LABEL, model: currentConfig.name });
+  await live?.stop();
+  if (options.cleanup && live) {
+    const deleted = await deleteModelObjects(live.cluster.kube, currentConfig.namespace, { label: PRUNE_LABEL, model: currentConfig.name });
     logs.appendNotice({ pod: "mlkube", message: `cleanup: deleted ${deleted.join(", ") || "nothing"}` });
   }
   const state = store.getState();
@@ -176,4 +196,42 @@ function summaryLine(state: DevState, cleanedUp: boolean): string {
   if (state.serving && !cleanedUp) parts.push(`${state.model.name} keeps running${state.cluster.info?.endpoint ? ` at ${state.cluster.info.endpoint}` : ""} ('mlkube down' removes the cluster)`);
   if (cleanedUp) parts.push("the model's objects were deleted (--cleanup)");
   return parts.join("; ");
+}
+
+/** What runs against one cluster: its pipeline and runner, and the log follower. Replaced when the cluster is re-created. */
+interface LiveCluster {
+  cluster: ReadyCluster;
+  stop(): Promise<void>;
+}
+
+function startLiveCluster(
+  cluster: ReadyCluster,
+  session: { store: Store<DevState, DevAction>; logs: LogStore; hashes: FileHashCache; config: ResolvedConfig; buildArgs: Readonly<Record<string, string>>; onConfig(next: ResolvedConfig): void },
+): LiveCluster {
+  const { store, logs } = session;
+  let logFollower: LogFollower | undefined;
+  let followedSelector: string | undefined;
+  const pipeline = livePipeline({
+    config: session.config,
+    buildArgs: session.buildArgs,
+    hashes: session.hashes,
+    cluster,
+    onDeployed: (target) => {
+      if (followedSelector === target.selector) return;
+      followedSelector = target.selector;
+      logFollower?.stop();
+      logFollower = followLogs(cluster.kube, target, (line) => logs.append(line), { follow: true, tailLines: 20, onNotice: (notice) => logs.appendNotice(notice) });
+    },
+    onEndpoint: (url) => store.dispatch({ type: "endpoint/changed", url }),
+    onConfig: (next) => session.onConfig(next),
+  });
+  const runner: RunnerHandle = startRunner(store, pipeline, PLANNER);
+  return {
+    cluster,
+    stop: async () => {
+      await runner.stop();
+      logFollower?.stop();
+      await pipeline.endpoint()?.close();
+    },
+  };
 }

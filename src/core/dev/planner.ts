@@ -3,7 +3,7 @@
  * next iteration to start, an iteration to cancel, or a reason to hold that the UI can show.
  */
 import { isEmpty, type ChangeSet } from "./changes.js";
-import type { DevState, Stage } from "./state.js";
+import { outageReason, type DevState, type Stage } from "./state.js";
 
 export type NextStep =
   | { kind: "start"; changes: ChangeSet; stages: Stage[] }
@@ -20,6 +20,8 @@ export function nextStep(state: DevState, options: PlannerOptions): NextStep {
   if (state.quitting) return { kind: "idle" };
   const pending = state.pending;
   if (isEmpty(pending)) return { kind: "idle" };
+  const outage = outageReason(state.health);
+  if (outage) return { kind: "hold", reason: `waiting: ${outage}; ${heldUntil(state)}` };
   if (state.cluster.status !== "ready") {
     return { kind: "hold", reason: state.cluster.status === "failed" ? "waiting: the cluster is not available (see the error)" : "waiting: cluster not ready" };
   }
@@ -34,6 +36,18 @@ export function nextStep(state: DevState, options: PlannerOptions): NextStep {
     return { kind: "hold", reason: `queued: runs after iteration #${running.id}` };
   }
   return { kind: "start", changes: pending, stages: stagesFor(pending) };
+}
+
+function heldUntil(state: DevState): string {
+  if (state.health.cluster.status !== "deleted") return "changes are held and run when it is back";
+  switch (state.health.recreate) {
+    case "auto":
+      return "re-creating it (--yes)";
+    case "offer":
+      return "press y to re-create it";
+    case "explain":
+      return "run 'mlkube up' in another terminal, or restart with 'mlkube dev --yes' to re-create it";
+  }
 }
 
 export function stagesFor(changes: ChangeSet): Stage[] {

@@ -21,6 +21,8 @@ export interface TestOutcome {
   name: string;
   passed: boolean;
   latencyMs: number;
+  /** Who answered: the new version's pods by name, then "url" (the model's URL, routed to them alone). */
+  answeredBy?: string[] | undefined;
   /** On failure: what was expected and what came back, side by side. */
   failures?: { what: string; expected: string; actual: string }[] | undefined;
 }
@@ -30,6 +32,19 @@ export interface ProblemReport {
   message: string;
   details: string[];
   hint?: string | undefined;
+  /** The stage failed because the Docker engine or the cluster stopped answering: retried once they are back. */
+  lostConnection?: boolean | undefined;
+}
+
+/** Whether the Docker engine and the cluster answer, watched all session long. */
+export interface Health {
+  engine: { status: "ok" } | { status: "down"; cause: string; since: number };
+  cluster: { status: "ok" } | { status: "down"; cause: string; since: number } | { status: "deleted"; since: number };
+  /**
+   * What happens to a deleted cluster: re-created without asking (--yes), offered (a terminal: the
+   * `y` key), or only explained (no terminal and no --yes).
+   */
+  recreate: "auto" | "offer" | "explain";
 }
 
 export interface Iteration {
@@ -85,12 +100,20 @@ export interface DevState {
   problem: ProblemReport | undefined;
   nextId: number;
   quitting: boolean;
+  health: Health;
 }
 
 export type DevAction =
   | { type: "cluster/progress"; detail: string }
   | { type: "cluster/ready"; info: ClusterInfo }
   | { type: "cluster/failed"; problem: ProblemReport }
+  | { type: "cluster/recreating" }
+  | { type: "key/recreate" }
+  | { type: "health/engine"; up: true; at: number }
+  | { type: "health/engine"; up: false; cause: string; at: number }
+  | { type: "health/cluster"; state: "ok"; at: number }
+  | { type: "health/cluster"; state: "down"; cause: string; at: number }
+  | { type: "health/cluster"; state: "deleted"; at: number }
   | { type: "endpoint/changed"; url: string }
   | { type: "files/changed"; changes: { path: string; kind: ChangeKind }[]; at: number }
   | { type: "key/rebuild"; at: number }
@@ -111,7 +134,7 @@ export type DevAction =
 /** History rows kept for the UI and the summary; older ones are dropped. */
 const HISTORY_LIMIT = 100;
 
-export function initialState(model: { name: string; dir: string }): DevState {
+export function initialState(model: { name: string; dir: string }, recreate: Health["recreate"] = "explain"): DevState {
   return {
     model,
     cluster: { status: "starting" },
@@ -124,6 +147,7 @@ export function initialState(model: { name: string; dir: string }): DevState {
     problem: undefined,
     nextId: 1,
     quitting: false,
+    health: { engine: { status: "ok" }, cluster: { status: "ok" }, recreate },
   };
 }
 
@@ -131,8 +155,26 @@ export function reduce(state: DevState, action: DevAction): DevState {
   switch (action.type) {
     case "cluster/progress":
       return { ...state, cluster: { ...state.cluster, detail: action.detail } };
-    case "cluster/ready":
-      return { ...state, cluster: { status: "ready", info: action.info }, problem: state.problem?.stage === "cluster" ? undefined : state.problem };
+    case "cluster/ready": {
+      const recreated = state.health.cluster.status === "deleted";
+      const ready: DevState = { ...state, cluster: { status: "ready", info: action.info }, problem: state.problem?.stage === "cluster" ? undefined : state.problem };
+      if (!recreated) return ready;
+      // A new cluster has nothing of the model: the whole pipeline runs again.
+      return { ...ready, health: { ...state.health, cluster: { status: "ok" } }, pending: { ...state.pending, force: true, firstEventAt: state.pending.firstEventAt ?? Date.now() } };
+    }
+    case "key/recreate":
+      // Only a deleted cluster is re-created, and only when the user was asked.
+      return state.health.cluster.status === "deleted" && state.health.recreate === "offer" ? { ...state, health: { ...state.health, recreate: "auto" } } : state;
+    case "cluster/recreating":
+      return { ...state, cluster: { status: "starting", detail: "re-creating the deleted cluster" } };
+    case "health/engine":
+      return action.up ? recovered(state, { ...state.health, engine: { status: "ok" } }) : outage(state, { ...state.health, engine: { status: "down", cause: action.cause, since: state.health.engine.status === "down" ? state.health.engine.since : action.at } });
+    case "health/cluster": {
+      const before = state.health.cluster;
+      if (action.state === "ok") return before.status === "deleted" ? state : recovered(state, { ...state.health, cluster: { status: "ok" } });
+      if (action.state === "deleted") return outage(state, { ...state.health, cluster: { status: "deleted", since: before.status === "ok" ? action.at : before.since } });
+      return outage(state, { ...state.health, cluster: { status: "down", cause: action.cause, since: before.status === "ok" ? action.at : before.since } });
+    }
     case "cluster/failed":
       return { ...state, cluster: { ...state.cluster, status: "failed" }, problem: action.problem };
     case "endpoint/changed":
@@ -208,6 +250,31 @@ function reduceIteration(state: DevState, action: Exclude<Extract<DevAction, { i
       return { ...state, current: finished, history, problem };
     }
   }
+}
+
+function outage(state: DevState, health: Health): DevState {
+  return JSON.stringify(health) === JSON.stringify(state.health) ? state : { ...state, health };
+}
+
+/**
+ * The engine or the cluster answers again. When both do and the last iteration failed because one
+ * of them went away, that iteration runs again: the user's change was never tried.
+ */
+function recovered(state: DevState, health: Health): DevState {
+  if (JSON.stringify(health) === JSON.stringify(state.health)) return state;
+  const allUp = health.engine.status === "ok" && health.cluster.status === "ok";
+  const retry = allUp && state.problem?.lostConnection === true && state.current?.result === "failed";
+  if (!retry || !state.current) return { ...state, health };
+  const changes = state.current.changes;
+  return { ...state, health, pending: { ...state.pending, ...changes, force: true, paths: [...new Set([...state.pending.paths, ...changes.paths])], firstEventAt: state.pending.firstEventAt ?? changes.firstEventAt } };
+}
+
+/** Why nothing can run now, if the engine or the cluster is away: shown in the header and as the hold reason. */
+export function outageReason(health: Health): string | undefined {
+  if (health.engine.status === "down") return `the Docker engine does not answer (${health.engine.cause})`;
+  if (health.cluster.status === "down") return `the cluster does not answer (${health.cluster.cause})`;
+  if (health.cluster.status === "deleted") return "the cluster was deleted";
+  return undefined;
 }
 
 function summarize(iteration: Iteration): IterationSummary {

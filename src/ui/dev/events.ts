@@ -3,12 +3,13 @@
  * engine dispatches actions and never needs to know that a printer exists. docs/events.md
  * documents the vocabulary; fields are only ever added, never renamed or repurposed.
  */
-import type { DevState, Iteration, ProblemReport, Stage, StageState, TestOutcome } from "../../core/dev/state.js";
+import { outageReason, type DevState, type Iteration, type ProblemReport, type Stage, type StageState, type TestOutcome } from "../../core/dev/state.js";
 
 export type DevEvent =
   | { type: "cluster.progress"; detail: string }
   | { type: "cluster.ready"; provider: string; name: string; context: string; deliveryPath: string; deliveryReason: string }
   | { type: "endpoint"; url: string }
+  | { type: "health"; engine: "ok" | "down"; cluster: "ok" | "down" | "deleted"; reason?: string | undefined }
   | { type: "watch.paused" }
   | { type: "watch.resumed" }
   | { type: "hold"; reason: string }
@@ -49,6 +50,9 @@ export function deriveEvents(previous: DevState, next: DevState): DevEvent[] {
   }
   const url = cluster.info?.endpoint;
   if (url && url !== previous.cluster.info?.endpoint) events.push({ type: "endpoint", url });
+  if (next.health.engine.status !== previous.health.engine.status || next.health.cluster.status !== previous.health.cluster.status) {
+    events.push({ type: "health", engine: next.health.engine.status, cluster: next.health.cluster.status, reason: outageReason(next.health) });
+  }
   if (next.paused !== previous.paused) events.push({ type: next.paused ? "watch.paused" : "watch.resumed" });
 
   const current = next.current;

@@ -1,6 +1,6 @@
 /** Who and where: the model, the cluster, how images get there, and where the model answers. */
 import { Box } from "ink";
-import type { ClusterInfo, DevAction, DevState } from "../../core/dev/state.js";
+import { outageReason, type ClusterInfo, type DevAction, type DevState } from "../../core/dev/state.js";
 import type { Store } from "../../engine/store.js";
 import { Spinner } from "./activity.js";
 import { wrapText } from "./format.js";
@@ -31,6 +31,8 @@ export function Header({ store, why, rows, columns }: HeaderProps) {
   const cluster = useStoreState(store, (state) => state.cluster);
   const paused = useStoreState(store, (state) => state.paused);
   const serving = useStoreState(store, (state) => state.serving);
+  const health = useStoreState(store, (state) => state.health);
+  const outage = outageReason(health);
   const info = cluster.info;
   if (rows <= 0) return null;
   return (
@@ -46,7 +48,12 @@ export function Header({ store, why, rows, columns }: HeaderProps) {
           </Text>
         )}
         {"  "}
-        {cluster.status === "ready" && info ? (
+        {outage ? (
+          <Text color="red" bold>
+            ✗ {outage}
+            {health.cluster.status === "deleted" && health.recreate === "offer" ? ": press y to re-create it" : ""}
+          </Text>
+        ) : cluster.status === "ready" && info ? (
           <>
             <Text color="green">●</Text> {info.provider} {info.name} <Text dimColor>context</Text> {info.context}
           </>

@@ -61,6 +61,7 @@ export const KEY_HELP: readonly (readonly [string, string])[] = [
   ["r", "rebuild now"],
   ["t", "run the smoke tests"],
   ["p", "pause / resume watching"],
+  ["y", "re-create the cluster (when it was deleted)"],
   ["l", "focus the logs (Esc leaves)"],
   ["/", "search the logs (Enter applies, Esc cancels)"],
   ["c", "clear the log view and dismiss the error panel"],
@@ -87,6 +88,8 @@ export function interpretKey(view: ViewState, input: string, key: Key, context: 
       return { view, action: { type: "key/test", at: context.now() } };
     case "p":
       return { view, action: { type: "key/pause" } };
+    case "y":
+      return { view, action: { type: "key/recreate" } };
     case "c":
       return { view: { ...view, dismissed: context.problem, logView: { ...view.logView, anchor: undefined, fromSeq: context.logs.checkpoint() } } };
     case "?":

@@ -1,5 +1,6 @@
 /** The current iteration, stage by stage, and why nothing is starting when the planner holds. */
 import { Box } from "ink";
+import { verdictWord } from "../../core/verification.js";
 import type { DevAction, DevState, Iteration, StageState } from "../../core/dev/state.js";
 import type { Store } from "../../engine/store.js";
 import { Elapsed, Spinner } from "./activity.js";
@@ -71,7 +72,9 @@ function IterationTitle({ iteration }: { iteration: Iteration }) {
         {iteration.result === undefined ? (
           <Elapsed since={from} />
         ) : iteration.result === "success" ? (
-          <Text color="green">✓ verified in {formatMs((iteration.finishedAt ?? from) - from)}</Text>
+          <Text color="green">
+            ✓ {verdictWord((iteration.tests ?? []).length)} {formatMs((iteration.finishedAt ?? from) - from)}
+          </Text>
         ) : iteration.result === "failed" ? (
           <Text color="red">✗ failed after {formatMs((iteration.finishedAt ?? from) - from)}</Text>
         ) : (

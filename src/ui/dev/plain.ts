@@ -7,6 +7,7 @@
  * it had to evict is reported as one "lines dropped" event instead of memory growing without end.
  */
 import { initialState, type DevAction, type DevState } from "../../core/dev/state.js";
+import { describeAnsweredBy, verdictWord } from "../../core/verification.js";
 import type { LogStore } from "../../engine/log-store.js";
 import type { Store } from "../../engine/store.js";
 import { deriveEvents, type DevEvent } from "./events.js";
@@ -125,13 +126,15 @@ function textLines(event: DevEvent): string[] {
       return [`#${event.iteration} ${event.stage} done in ${formatMs(event.ms)}${event.detail ? `: ${event.detail}` : ""}`];
     case "stage.failed":
       return [`#${event.iteration} ${event.stage} FAILED after ${formatMs(event.ms)}: ${event.message}`];
+    case "health":
+      return [event.reason ? `health: ${event.reason}; changes are held until it is back` : "health: the Docker engine and the cluster answer again"];
     case "serving":
       return [`serving ${event.image}`];
     case "tests.result":
       return [
         `#${event.iteration} tests: ${event.passed} passed, ${event.failed} failed`,
         ...event.tests.flatMap((test) => [
-          `#${event.iteration} test ${test.passed ? "pass" : "FAIL"} ${test.name} (${formatMs(test.latencyMs)})`,
+          `#${event.iteration} test ${test.passed ? "pass" : "FAIL"} ${test.name} (${formatMs(test.latencyMs)}${test.answeredBy ? `; answered by ${describeAnsweredBy(test.answeredBy)}` : ""})`,
           ...(test.failures ?? []).map((failure) => `#${event.iteration} test FAIL ${test.name}: ${failure.what} expected ${failure.expected}, actual ${failure.actual}`),
         ]),
         ...event.changes.map((change) => `#${event.iteration} tests changed: ${change}`),
@@ -139,7 +142,7 @@ function textLines(event: DevEvent): string[] {
     case "problem":
       return [`problem in ${event.stage}: ${event.message}`, ...event.details.map((line) => `  ${line}`), ...(event.hint ? [`  fix: ${event.hint}`] : [])];
     case "iteration.finished": {
-      const verdict = event.result === "success" ? "verified in" : event.result === "failed" ? "failed after" : "cancelled after";
+      const verdict = event.result === "success" ? `${verdictWord(event.testsPassed + event.testsFailed)}` : event.result === "failed" ? "failed after" : "cancelled after";
       const stages = Object.entries(event.stageMs).map(([stage, ms]) => `${stage} ${formatMs(ms)}`);
       const tests = event.testsPassed + event.testsFailed > 0 ? `, tests ${event.testsPassed}/${event.testsPassed + event.testsFailed} passed` : "";
       return [`#${event.iteration} finished: ${verdict} ${formatMs(event.totalMs)}${stages.length > 0 ? ` (${stages.join(", ")})` : ""}${tests}`];

@@ -2,6 +2,7 @@
 import { Box } from "ink";
 import type { ReactNode } from "react";
 import type { DevAction, DevState, Iteration, TestOutcome } from "../../core/dev/state.js";
+import { describeAnsweredBy } from "../../core/verification.js";
 import type { Store } from "../../engine/store.js";
 import { clip, formatMs } from "./format.js";
 import { useStoreState } from "./hooks.js";
@@ -89,7 +90,10 @@ function TestRow({ test }: { test: TestOutcome }) {
         </Text>
       </Box>
       <Box flexShrink={0} marginLeft={1}>
-        <Text dimColor>{formatMs(test.latencyMs)}</Text>
+        <Text dimColor>
+          {formatMs(test.latencyMs)}
+          {test.answeredBy ? ` · ${describeAnsweredBy(test.answeredBy)}` : ""}
+        </Text>
       </Box>
     </Box>
   );

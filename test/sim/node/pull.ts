@@ -20,6 +20,13 @@ export class ImagePuller {
   private readonly insecure = new Set<string>();
   /** Images pulled by digest cannot be tagged; containers find them by ID. */
   readonly pulledByDigest = new Map<string, string>();
+  /**
+   * The kubelet pulls one image at a time per node by default (KubeletConfiguration
+   * serializeImagePulls, default true: kubernetes pkg/kubelet/images/puller.go serialImagePuller,
+   * and kind leaves the default). Concurrent pulls of one image here would also race on the mirror
+   * tag that pullFrom removes.
+   */
+  private pullQueue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly host: Dockerode,
@@ -44,7 +51,7 @@ export class ImagePuller {
     for (const endpoint of endpoints) {
       if (endpoint && !endpoint.capabilities.includes(ref.digest ? "pull" : "resolve")) continue;
       try {
-        const imageId = await this.pullFrom(image, endpoint, signal);
+        const imageId = await this.serialized(() => this.pullFrom(image, endpoint, signal));
         return { ok: true, imageId };
       } catch (error) {
         lastError = describePullError(error, shown);
@@ -52,6 +59,12 @@ export class ImagePuller {
       }
     }
     return { ok: false, reason: "ErrImagePull", message: `failed to pull and unpack image "${shown}": failed to resolve reference "${shown}": ${lastError}` };
+  }
+
+  private serialized<T>(pull: () => Promise<T>): Promise<T> {
+    const next = this.pullQueue.then(pull, pull);
+    this.pullQueue = next.catch(() => undefined);
+    return next;
   }
 
   async presentImageId(image: string): Promise<string | undefined> {

@@ -1,0 +1,75 @@
+import { PortForward } from "@kubernetes/client-node";
+import { createServer, type Server, type Socket } from "node:net";
+import type { KubeAccess } from "./client.js";
+
+export interface PodTarget {
+  pod: string;
+  port: number;
+}
+
+export interface LocalForward {
+  /** http://127.0.0.1:PORT: every connection to it is forwarded to the target pod's port. */
+  url: string;
+  /** Forget the resolved target and close the open connections (the next one resolves again). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A local port on 127.0.0.1 whose connections are forwarded to a pod through the API server's
+ * `pods/portforward` subresource, as `kubectl port-forward` does. Each local connection gets its own
+ * forward (a WebSocket). The target is resolved on the first connection and kept until reset().
+ */
+export async function forwardLocalPort(kube: KubeAccess, namespace: string, resolve: () => Promise<PodTarget>): Promise<LocalForward> {
+  const forward = new PortForward(kube.config);
+  let target: Promise<PodTarget> | undefined;
+  const resolveTarget = () => (target ??= resolve().catch((error: unknown) => {
+    target = undefined;
+    throw error;
+  }));
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    resolveTarget()
+      .then(({ pod, port }) => forward.portForward(namespace, pod, [port], socket, null, socket))
+      .then((ws) => {
+        if (typeof ws === "function") return; // only with retries, which are not used here
+        // client-node ends neither side for us: when the forward ends (the pod went away, its port
+        // refused) the HTTP client would wait on a dead connection, and a local socket closed
+        // without a FIN (destroy, reset) would leave the WebSocket and the pod connection open.
+        ws.on("close", () => socket.end());
+        if (socket.destroyed) ws.close();
+        else socket.on("close", () => ws.close());
+      })
+      .catch(() => {
+        target = undefined;
+        socket.destroy();
+      });
+  });
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolvePromise());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : 0;
+  const dropConnections = () => {
+    for (const socket of sockets) socket.destroy();
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    reset: () => {
+      target = undefined;
+      dropConnections();
+    },
+    close: async () => {
+      dropConnections();
+      await new Promise<void>((resolvePromise) => server.close(() => resolvePromise()));
+    },
+  };
+}
+
+/** A forward to one named pod: smoke tests that must be answered by that pod and no other. */
+export function forwardToPod(kube: KubeAccess, namespace: string, target: PodTarget): Promise<LocalForward> {
+  return forwardLocalPort(kube, namespace, async () => target);
+}

@@ -1,0 +1,59 @@
+import type { V1Pod, V1Service } from "@kubernetes/client-node";
+import { UserError } from "../../errors.js";
+import type { KubeAccess } from "./client.js";
+import type { PodTarget } from "./pod-forward.js";
+
+export interface ServingVersion {
+  /** The pod-template-hash of the Deployment's current ReplicaSet. */
+  templateHash: string;
+  /** Its ready pods that are not being deleted, with the port the Service sends traffic to. */
+  pods: PodTarget[];
+}
+
+/**
+ * The pods of the version the Deployment rolled out last: those of the ReplicaSet whose revision
+ * is the Deployment's (as the Deployment controller marks it), ready and not terminating. Old
+ * ReplicaSets' pods may still run and answer for a while (until their grace period ends), so the
+ * pod-template-hash, not the label selector alone, says which version a pod is.
+ */
+export async function servingVersion(kube: KubeAccess, target: { namespace: string; deployment: string; service: string | undefined }): Promise<ServingVersion> {
+  const { namespace, deployment: name } = target;
+  const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
+  const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {}).map(([key, value]) => `${key}=${value}`).join(",");
+  const revision = deployment.metadata?.annotations?.["deployment.kubernetes.io/revision"];
+  const replicaSets = (await kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector })).items;
+  const current = replicaSets.find(
+    (set) => set.metadata?.ownerReferences?.some((owner) => owner.uid === deployment.metadata?.uid) && revision !== undefined && set.metadata?.annotations?.["deployment.kubernetes.io/revision"] === revision,
+  );
+  const templateHash = current?.metadata?.labels?.["pod-template-hash"];
+  if (!templateHash) {
+    throw new UserError("rollout", `Deployment ${namespace}/${name} has no current ReplicaSet yet (revision ${revision ?? "none"}): there is no new version to test.`, {
+      hint: "Wait for the rollout to start ('mlkube status'), then press t to test again.",
+    });
+  }
+  const service = target.service ? await kube.core.readNamespacedService({ name: target.service, namespace }) : undefined;
+  const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: `${selector},pod-template-hash=${templateHash}` })).items;
+  return {
+    templateHash,
+    pods: pods.filter(isReadyAndStaying).map((pod) => ({ pod: pod.metadata?.name ?? "", port: servicePortOn(pod, service) })),
+  };
+}
+
+function isReadyAndStaying(pod: V1Pod): boolean {
+  return !pod.metadata?.deletionTimestamp && (pod.status?.conditions?.some((condition) => condition.type === "Ready" && condition.status === "True") ?? false);
+}
+
+/** The container port the Service's (first) port sends to; without a Service, the first declared port. */
+function servicePortOn(pod: V1Pod, service: V1Service | undefined): number {
+  const servicePort = service?.spec?.ports?.find((port) => port.nodePort) ?? service?.spec?.ports?.[0];
+  return containerPortFor(pod, servicePort?.targetPort ?? servicePort?.port);
+}
+
+export function containerPortFor(pod: V1Pod, targetPort: number | string | undefined): number {
+  if (typeof targetPort === "number") return targetPort;
+  if (typeof targetPort === "string" && /^\d+$/.test(targetPort)) return Number(targetPort);
+  const ports = pod.spec?.containers.flatMap((container) => container.ports ?? []) ?? [];
+  const named = ports.find((port) => port.name === targetPort) ?? ports[0];
+  if (!named) throw new UserError("cluster", `Pod ${pod.metadata?.name} exposes no container port to send requests to.`, { hint: "Declare the model's port (containerPort) in the Deployment, or set 'port' in mlkube.yaml." });
+  return named.containerPort;
+}

@@ -1,0 +1,89 @@
+import type { SmokeCase } from "../../core/smoke-cases.js";
+import type { SmokeResult } from "../../core/smoke-results.js";
+import { urlAgreesWithPods, type VerificationRun } from "../../core/verification.js";
+import { UserError, isUserError } from "../../errors.js";
+import type { KubeAccess } from "../kube/client.js";
+import { forwardToPod } from "../kube/pod-forward.js";
+import { waitForServiceOnPods } from "../kube/service-endpoints.js";
+import { servingVersion } from "../kube/version-pods.js";
+import { runSmokeTests } from "./http.js";
+
+export interface VersionTarget {
+  namespace: string;
+  deployment: string;
+  /** The Service the model's URL reaches; without one only the pods are tested. */
+  service: string | undefined;
+  url: string;
+}
+
+export interface VerifyOptions {
+  signal?: AbortSignal | undefined;
+  progress?: ((detail: string) => void) | undefined;
+  /** How long the Service may take to drop old pods from its endpoints. */
+  routingTimeoutMs?: number | undefined;
+  /**
+   * How long the path behind the URL may lag behind the endpoints. kube-proxy rewrites its rules
+   * at most once per minSyncPeriod (1 s by default in kube-proxy's iptables mode, which kind and
+   * minikube run), so a request sent just after the endpoints changed can still reach an old pod.
+   */
+  routeLagMs?: number | undefined;
+}
+
+/**
+ * Runs the smoke tests so that their verdict belongs to the new version: once against each ready
+ * pod of the Deployment's current ReplicaSet (through the API server's port-forward, so only that
+ * pod can answer), then through the model's URL once the Service routes to those pods alone. When
+ * the URL fails a test that every pod passed, it is asked again until the route catches up.
+ */
+export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, cases: readonly SmokeCase[], options: VerifyOptions = {}): Promise<VerificationRun[]> {
+  const version = await servingVersion(kube, target);
+  if (version.pods.length === 0) {
+    throw new UserError("rollout", `No pod of the new version of ${target.namespace}/${target.deployment} (pod-template-hash ${version.templateHash}) is ready to answer the smoke tests.`, {
+      hint: "The rollout did not leave a ready pod: check 'mlkube status' and 'mlkube logs'.",
+    });
+  }
+  const runs: VerificationRun[] = [];
+  for (const pod of version.pods) {
+    options.progress?.(`testing pod ${pod.pod}`);
+    const forward = await forwardToPod(kube, target.namespace, pod);
+    try {
+      runs.push({ target: pod.pod, via: "pod", results: await runOrExplain(forward.url, cases, `pod ${pod.pod} (port ${pod.port}, through the API server)`, options.signal) });
+    } finally {
+      await forward.close();
+    }
+  }
+  if (!target.service) return runs;
+
+  options.progress?.(`waiting for Service ${target.service} to route to the new pods only`);
+  const routingTimeoutMs = options.routingTimeoutMs ?? 30_000;
+  const names = version.pods.map((pod) => pod.pod);
+  const routing = await waitForServiceOnPods(kube, { namespace: target.namespace, service: target.service, pods: names }, { timeoutMs: routingTimeoutMs, signal: options.signal });
+  if (options.signal?.aborted) throw new UserError("cancelled", "The smoke tests were cancelled.");
+  if (!routing.settled) {
+    const others = routing.others.length > 0 ? `still sends traffic to ${routing.others.join(", ")}` : "has no ready endpoint";
+    throw new UserError("rollout", `The new version answered on its pods, but Service ${target.namespace}/${target.service} ${others} ${Math.round(routingTimeoutMs / 1000)} s after the rollout: the model's URL is not verified.`, {
+      details: [`new pods: ${names.join(", ")}`],
+      hint: "Check the Service's selector: it must select only this Deployment's pods ('kubectl get endpoints').",
+    });
+  }
+
+  options.progress?.(`testing ${target.url}`);
+  const lagMs = options.routeLagMs ?? 3_000;
+  const started = performance.now();
+  for (;;) {
+    const url: VerificationRun = { target: target.url, via: "url", results: await runOrExplain(target.url, cases, target.url, options.signal) };
+    if (urlAgreesWithPods(runs, url) || performance.now() - started >= lagMs) return [...runs, url];
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function runOrExplain(url: string, cases: readonly SmokeCase[], what: string, signal: AbortSignal | undefined): Promise<SmokeResult[]> {
+  try {
+    return await runSmokeTests(url, cases, { signal });
+  } catch (error) {
+    if (isUserError(error) && error.kind === "unreachable") {
+      throw new UserError("unreachable", `The model does not answer on ${what}: ${error.message.replace(/^The model at \S+ does not answer: /, "").replace(/\.$/, "")}.`, { hint: error.hint, cause: error });
+    }
+    throw error;
+  }
+}
