@@ -22,8 +22,9 @@ describe("watching a model directory (real file system)", () => {
     await fixture.cleanup();
   });
 
-  const start = async (ignore: string[] = []) => {
+  const start = async (ignore: string[] = [], usePolling = false) => {
     watcher = watchModel({
+      usePolling,
       dir: fixture.dir,
       contextDir: fixture.dir,
       configFiles: ["mlkube.yaml"],
@@ -39,6 +40,14 @@ describe("watching a model directory (real file system)", () => {
     while (Date.now() < until);
   };
   const settle = (ms = 600) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it("by polling (the fallback when the kernel's watch limit is reached), an edit is still one build change", async () => {
+    await start([], true);
+    await appendFile(join(fixture.dir, "app.py"), "\n# edit\n");
+    // chokidar polls every 100 ms by default; the window and the hash follow.
+    await settle(1_500);
+    expect(batches.map((batch) => batch.changes)).toEqual([[{ path: "app.py", kind: "build" }]]);
+  });
 
   it("reports an edit to app.py as one build change", async () => {
     await start();

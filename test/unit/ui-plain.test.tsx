@@ -178,6 +178,30 @@ describe("plain printer", () => {
     expect(types).toEqual(["cluster.ready", "iteration.started", "stage.started", "tests.result", "stage.done", "iteration.finished"]);
   });
 
+  it("a watcher failure (the kernel's watch limit) is printed as watch.failed and a problem, in text and JSON", async () => {
+    for (const format of ["text", "json"] as const) {
+      const setup = bench();
+      const { out, text } = collector();
+      const printer = startPlainPrinter({ store: setup.store, logs: setup.logs, holdReason: () => undefined, out, format, now: setup.now });
+      await setup.at(0, { type: "cluster/ready", info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "registry", deliveryReason: "r" } });
+      await setup.at(5_000, {
+        type: "watch/failed",
+        polling: true,
+        problem: { stage: "watch", message: "File watching hit the kernel's limit: ENOSPC: System limit for number of file watchers reached.", details: [], hint: "Raise the limit: sudo sysctl fs.inotify.max_user_watches=524288" },
+      });
+      printer.stop();
+      if (format === "text") {
+        expect(text()).toContain("2025-06-01T12:00:05.000Z watch FAILED: File watching hit the kernel's limit: ENOSPC: System limit for number of file watchers reached. (now watching by polling)");
+        expect(text()).toContain("2025-06-01T12:00:05.000Z problem in watch: File watching hit the kernel's limit");
+        expect(text()).toContain("fix: Raise the limit: sudo sysctl fs.inotify.max_user_watches=524288");
+      } else {
+        const events = text().trim().split("\n").map((line) => JSON.parse(line) as { type: string });
+        expect(events).toContainEqual(expect.objectContaining({ type: "watch.failed", watching: "polling" }));
+        expect(events).toContainEqual(expect.objectContaining({ type: "problem", stage: "watch" }));
+      }
+    }
+  });
+
   it("pauses reading logs while the output pushes back, and reports what the store had to drop", async () => {
     const setup = bench();
     const logs = new LogStore({ capacity: 10, notifyIntervalMs: 0 });

@@ -37,6 +37,8 @@ export interface WatchOptions {
   debounceMs: number;
   maxWaitMs?: number | undefined;
   hashes?: FileHashCache | undefined;
+  /** Stat files on a timer instead of inotify/FSEvents: slower, but needs no kernel watches. */
+  usePolling?: boolean | undefined;
   onBatch: (changes: { path: string; kind: ChangeKind }[], firstEventAt: number) => void;
   onError?: ((error: unknown) => void) | undefined;
 }
@@ -44,6 +46,12 @@ export interface WatchOptions {
 export interface ModelWatcher {
   ready: Promise<void>;
   close(): Promise<void>;
+}
+
+/** The kernel ran out of watches or descriptors: polling still works, inotify will not. */
+export function isWatchLimit(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === "ENOSPC" || code === "EMFILE";
 }
 
 export function watchModel(options: WatchOptions): ModelWatcher {
@@ -144,6 +152,7 @@ export function watchModel(options: WatchOptions): ModelWatcher {
 
   const watcher: FSWatcher = watch(options.dir, {
     ignoreInitial: false,
+    usePolling: options.usePolling ?? false,
     // Pruning ignored folders here means chokidar never descends into them.
     ignored: (absolute) => {
       const path = rel(absolute);

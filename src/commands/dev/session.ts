@@ -7,7 +7,7 @@ import { connectDocker, ensureDockerReachable } from "../../adapters/docker/clie
 import { deleteModelObjects } from "../../adapters/kube/apply.js";
 import { pingApiServer } from "../../adapters/kube/client.js";
 import { followLogs, type LogFollower } from "../../adapters/kube/logs.js";
-import { watchModel, type ModelWatcher } from "../../adapters/watch/watcher.js";
+import { isWatchLimit, watchModel, type ModelWatcher } from "../../adapters/watch/watcher.js";
 import { CONFIG_FILE_NAMES, loadConfig, parseBuildArgs, type ResolvedConfig } from "../../config/load.js";
 import { nextStep } from "../../core/dev/planner.js";
 import { initialState, reduce, type DevAction, type DevState } from "../../core/dev/state.js";
@@ -122,21 +122,48 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
       .finally(() => (recreating = undefined));
   });
 
+  /**
+   * Watches the model directory. The kernel's watch limit (ENOSPC, EMFILE) is common on large trees
+   * and small inotify settings: watching goes on by polling, and the user is told why and how to
+   * raise the limit. Any other watcher error stops watching, and that is said too.
+   */
+  const startWatching = (usePolling: boolean): ModelWatcher =>
+    watchModel({
+      dir: config.dir,
+      contextDir: config.build.context,
+      configFiles: [...CONFIG_FILE_NAMES],
+      manifestPaths: config.manifests.map((path) => relative(config.dir, path)),
+      ignore: config.watch.ignore,
+      debounceMs: config.watch.debounceMs,
+      hashes,
+      usePolling,
+      onBatch: (changes, at) => store.dispatch({ type: "files/changed", changes, at }),
+      onError: (error) => {
+        const failed = watcher;
+        watcher = undefined;
+        void failed?.close();
+        const code = (error as { code?: string }).code;
+        const why = `${(error as Error).message}${code && !(error as Error).message.includes(code) ? ` (${code})` : ""}`;
+        const polling = !usePolling && isWatchLimit(error) && !store.getState().quitting;
+        if (polling) watcher = startWatching(true);
+        store.dispatch({
+          type: "watch/failed",
+          polling,
+          problem: {
+            stage: "watch",
+            message: polling ? `File watching hit the kernel's limit: ${why}. mlkube now watches by polling, which costs more CPU on large trees.` : `File watching stopped: ${why}. Changes are no longer picked up.`,
+            details: [],
+            hint: polling
+              ? "Raise the limit: sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512 (and add watch.ignore patterns for big folders); 'mlkube doctor' checks it."
+              : "Restart 'mlkube dev'; press r to rebuild by hand meanwhile.",
+          },
+        });
+      },
+    });
+
   const started = (async () => {
     await connect();
-    if (!options.once) {
-      watcher = watchModel({
-        dir: config.dir,
-        contextDir: config.build.context,
-        configFiles: [...CONFIG_FILE_NAMES],
-        manifestPaths: config.manifests.map((path) => relative(config.dir, path)),
-        ignore: config.watch.ignore,
-        debounceMs: config.watch.debounceMs,
-        hashes,
-        onBatch: (changes, at) => store.dispatch({ type: "files/changed", changes, at }),
-        onError: (error) => store.dispatch({ type: "cluster/progress", detail: `file watching: ${(error as Error).message}` }),
-      });
-    }
+    if (!options.once) watcher = startWatching(false);
   })().catch((error: unknown) => {
     store.dispatch({ type: "cluster/failed", problem: { ...problemFrom("build", error), stage: "cluster" } });
     if (options.once) requestQuit();

@@ -101,6 +101,8 @@ export interface DevState {
   nextId: number;
   quitting: boolean;
   health: Health;
+  /** How file changes are noticed: kernel events, polling (after the kernel's watch limit), or not at all. */
+  watching: "events" | "polling" | "stopped";
 }
 
 export type DevAction =
@@ -108,6 +110,7 @@ export type DevAction =
   | { type: "cluster/ready"; info: ClusterInfo }
   | { type: "cluster/failed"; problem: ProblemReport }
   | { type: "cluster/recreating" }
+  | { type: "watch/failed"; problem: ProblemReport; polling: boolean }
   | { type: "key/recreate" }
   | { type: "health/engine"; up: true; at: number }
   | { type: "health/engine"; up: false; cause: string; at: number }
@@ -148,6 +151,7 @@ export function initialState(model: { name: string; dir: string }, recreate: Hea
     nextId: 1,
     quitting: false,
     health: { engine: { status: "ok" }, cluster: { status: "ok" }, recreate },
+    watching: "events",
   };
 }
 
@@ -162,6 +166,8 @@ export function reduce(state: DevState, action: DevAction): DevState {
       // A new cluster has nothing of the model: the whole pipeline runs again.
       return { ...ready, health: { ...state.health, cluster: { status: "ok" } }, pending: { ...state.pending, force: true, firstEventAt: state.pending.firstEventAt ?? Date.now() } };
     }
+    case "watch/failed":
+      return { ...state, watching: action.polling ? "polling" : "stopped", problem: action.problem };
     case "key/recreate":
       // Only a deleted cluster is re-created, and only when the user was asked.
       return state.health.cluster.status === "deleted" && state.health.recreate === "offer" ? { ...state, health: { ...state.health, recreate: "auto" } } : state;

@@ -10,6 +10,7 @@ export type DevEvent =
   | { type: "cluster.ready"; provider: string; name: string; context: string; deliveryPath: string; deliveryReason: string }
   | { type: "endpoint"; url: string }
   | { type: "health"; engine: "ok" | "down"; cluster: "ok" | "down" | "deleted"; reason?: string | undefined }
+  | { type: "watch.failed"; message: string; watching: "polling" | "stopped" }
   | { type: "watch.paused" }
   | { type: "watch.resumed" }
   | { type: "hold"; reason: string }
@@ -52,6 +53,9 @@ export function deriveEvents(previous: DevState, next: DevState): DevEvent[] {
   if (url && url !== previous.cluster.info?.endpoint) events.push({ type: "endpoint", url });
   if (next.health.engine.status !== previous.health.engine.status || next.health.cluster.status !== previous.health.cluster.status) {
     events.push({ type: "health", engine: next.health.engine.status, cluster: next.health.cluster.status, reason: outageReason(next.health) });
+  }
+  if (next.watching !== previous.watching && next.watching !== "events") {
+    events.push({ type: "watch.failed", message: next.problem?.stage === "watch" ? next.problem.message : "file watching failed", watching: next.watching });
   }
   if (next.paused !== previous.paused) events.push({ type: next.paused ? "watch.paused" : "watch.resumed" });
 
