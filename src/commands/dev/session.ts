@@ -11,6 +11,7 @@ import { isWatchLimit, watchModel, type ModelWatcher } from "../../adapters/watc
 import { CONFIG_FILE_NAMES, loadConfig, parseBuildArgs, type ResolvedConfig } from "../../config/load.js";
 import { nextStep } from "../../core/dev/planner.js";
 import { initialState, reduce, type DevAction, type DevState } from "../../core/dev/state.js";
+import { withBackoff } from "../../engine/backoff.js";
 import { startHealthMonitor } from "../../engine/health-monitor.js";
 import { LogStore } from "../../engine/log-store.js";
 import { problemFrom, startRunner, type RunnerHandle } from "../../engine/runner.js";
@@ -52,6 +53,8 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
     return step.kind === "hold" ? step.reason : undefined;
   };
 
+  /** Ends the cluster start-up's retries on quit. */
+  const quitting = new AbortController();
   let quitRequests = 0;
   let requestQuit!: () => void;
   const quitRequested = new Promise<void>((resolve) => (requestQuit = resolve));
@@ -63,6 +66,7 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
       process.exit(130);
     }
     store.dispatch({ type: "quit" });
+    quitting.abort();
     requestQuit();
   };
   process.on("SIGINT", onQuit);
@@ -162,7 +166,13 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
     });
 
   const started = (async () => {
-    await connect();
+    // A failed start is retried with back-off (the engine may be starting, a port may be freed, kind
+    // may be installed meanwhile); --once reports the first failure instead.
+    await withBackoff(connect, {
+      signal: quitting.signal,
+      retry: () => !options.once,
+      onRetry: (error, attempt, delayMs) => store.dispatch({ type: "cluster/retry", attempt, delayMs, problem: { ...problemFrom("build", error), stage: "cluster" } }),
+    });
     if (!options.once) watcher = startWatching(false);
   })().catch((error: unknown) => {
     store.dispatch({ type: "cluster/failed", problem: { ...problemFrom("build", error), stage: "cluster" } });

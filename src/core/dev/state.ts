@@ -88,7 +88,13 @@ export interface ClusterInfo {
 
 export interface DevState {
   model: { name: string; dir: string };
-  cluster: { status: "starting" | "ready" | "failed"; info?: ClusterInfo | undefined; detail?: string | undefined };
+  cluster: {
+    status: "starting" | "ready" | "failed";
+    info?: ClusterInfo | undefined;
+    detail?: string | undefined;
+    /** After a failed start: which attempt failed and when the next one comes. */
+    retry?: { attempt: number; delayMs: number } | undefined;
+  };
   paused: boolean;
   /** Changes no iteration has taken yet. */
   pending: ChangeSet;
@@ -110,6 +116,7 @@ export type DevAction =
   | { type: "cluster/ready"; info: ClusterInfo }
   | { type: "cluster/failed"; problem: ProblemReport }
   | { type: "cluster/recreating" }
+  | { type: "cluster/retry"; problem: ProblemReport; attempt: number; delayMs: number }
   | { type: "watch/failed"; problem: ProblemReport; polling: boolean }
   | { type: "key/recreate" }
   | { type: "health/engine"; up: true; at: number }
@@ -171,6 +178,8 @@ export function reduce(state: DevState, action: DevAction): DevState {
     case "key/recreate":
       // Only a deleted cluster is re-created, and only when the user was asked.
       return state.health.cluster.status === "deleted" && state.health.recreate === "offer" ? { ...state, health: { ...state.health, recreate: "auto" } } : state;
+    case "cluster/retry":
+      return { ...state, cluster: { ...state.cluster, status: "failed", retry: { attempt: action.attempt, delayMs: action.delayMs } }, problem: action.problem };
     case "cluster/recreating":
       return { ...state, cluster: { status: "starting", detail: "re-creating the deleted cluster" } };
     case "health/engine":

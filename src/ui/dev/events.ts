@@ -10,6 +10,7 @@ export type DevEvent =
   | { type: "cluster.ready"; provider: string; name: string; context: string; deliveryPath: string; deliveryReason: string }
   | { type: "endpoint"; url: string }
   | { type: "health"; engine: "ok" | "down"; cluster: "ok" | "down" | "deleted"; reason?: string | undefined }
+  | { type: "cluster.retry"; attempt: number; delayMs: number; message: string }
   | { type: "watch.failed"; message: string; watching: "polling" | "stopped" }
   | { type: "watch.paused" }
   | { type: "watch.resumed" }
@@ -43,6 +44,9 @@ export function deriveEvents(previous: DevState, next: DevState): DevEvent[] {
   const cluster = next.cluster;
   if (cluster.status === "starting" && cluster.detail && cluster.detail !== previous.cluster.detail) {
     events.push({ type: "cluster.progress", detail: cluster.detail });
+  }
+  if (cluster.retry && cluster.retry !== previous.cluster.retry) {
+    events.push({ type: "cluster.retry", attempt: cluster.retry.attempt, delayMs: cluster.retry.delayMs, message: next.problem?.message ?? "the cluster could not be started" });
   }
   const ready = cluster.status === "ready" ? cluster.info : undefined;
   // A new endpoint replaces the info object too; only a (re)connected cluster is news here.

@@ -108,6 +108,8 @@ function textLines(event: DevEvent): string[] {
       return [`cluster ready: ${event.provider} ${event.name}, context ${event.context}; delivery ${event.deliveryPath} (${event.deliveryReason})`];
     case "endpoint":
       return [`endpoint ${event.url}`];
+    case "cluster.retry":
+      return [`cluster attempt ${event.attempt} failed: ${event.message}; trying again in ${formatMs(event.delayMs)}`];
     case "watch.failed":
       return [`watch FAILED: ${event.message}${event.watching === "polling" ? " (now watching by polling)" : " (changes are no longer picked up)"}`];
     case "watch.paused":
