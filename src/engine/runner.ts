@@ -19,8 +19,9 @@ export interface Pipeline {
   /** Reload mlkube.yaml; throws a UserError (the previous configuration stays in force). */
   reloadConfig(context: StageContext): Promise<void>;
   build(context: StageContext): Promise<{ reference: string; cached: boolean; detail: string }>;
-  deliver(context: StageContext, reference: string): Promise<{ path: string; podImage: string; detail: string }>;
-  apply(context: StageContext, podImage: string): Promise<{ detail: string }>;
+  /** `imageId`: the local image ID behind `podImage` (what apply reads the image's USER from). */
+  deliver(context: StageContext, reference: string): Promise<{ path: string; podImage: string; imageId: string; detail: string }>;
+  apply(context: StageContext, podImage: string, imageId: string | undefined): Promise<{ detail: string }>;
   rollout(context: StageContext): Promise<{ detail: string }>;
   test(context: StageContext): Promise<{ tests: TestOutcome[]; changes: string[] }>;
 }
@@ -62,6 +63,7 @@ export function startRunner(
   const runIteration = async (id: number, stages: Stage[], signal: AbortSignal): Promise<void> => {
     let reference: string | undefined;
     let podImage: string | undefined = store.getState().serving;
+    let imageId: string | undefined = store.getState().servingImageId;
     let result: "success" | "failed" | "cancelled" = "success";
     for (const stage of stages) {
       const context: StageContext = {
@@ -101,15 +103,16 @@ export function startRunner(
           if (!reference) throw new Error("deliver ran without a build");
           const delivered = await pipeline.deliver(context, reference);
           podImage = delivered.podImage;
-          store.dispatch({ type: "deliver/result", id, path: delivered.path, podImage: delivered.podImage });
+          imageId = delivered.imageId;
+          store.dispatch({ type: "deliver/result", id, path: delivered.path, podImage: delivered.podImage, imageId: delivered.imageId });
           return delivered.detail;
         }
         case "apply":
           if (!podImage) throw new Error("apply ran before any image was delivered");
-          return (await pipeline.apply(context, podImage)).detail;
+          return (await pipeline.apply(context, podImage, imageId)).detail;
         case "rollout": {
           const rolled = await pipeline.rollout(context);
-          if (podImage) store.dispatch({ type: "rollout/serving", id, image: podImage });
+          if (podImage) store.dispatch({ type: "rollout/serving", id, image: podImage, imageId });
           return rolled.detail;
         }
         case "test": {

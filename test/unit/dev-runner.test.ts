@@ -7,6 +7,7 @@ import { UserError } from "../../src/errors.js";
 /** A pipeline whose stages wait until the test releases them, recording what ran. */
 function fakePipeline() {
   const calls: string[] = [];
+  const applied: { podImage: string; imageId: string | undefined }[] = [];
   const gates = new Map<string, () => void>();
   let buildCount = 0;
   const failures = new Map<string, Error>();
@@ -34,9 +35,10 @@ function fakePipeline() {
     },
     deliver: async (context, reference) => {
       await gate("deliver", context);
-      return { path: "registry", podImage: `localhost:5001/${reference}`, detail: "pushed" };
+      return { path: "registry", podImage: `localhost:5001/${reference}`, imageId: `sha256:${reference}`, detail: "pushed" };
     },
-    apply: async (context) => {
+    apply: async (context, podImage, imageId) => {
+      applied.push({ podImage, imageId });
       await gate("apply", context);
       return { detail: "applied" };
     },
@@ -60,7 +62,7 @@ function fakePipeline() {
   const finishIteration = async (stages: Stage[] = ["build", "deliver", "apply", "rollout", "test"]) => {
     for (const stage of stages) await release(stage);
   };
-  return { pipeline, calls, release, finishIteration, failNext: (name: string, error: Error) => failures.set(name, error) };
+  return { pipeline, calls, applied, release, finishIteration, failNext: (name: string, error: Error) => failures.set(name, error) };
 }
 
 function setUp() {
@@ -99,6 +101,27 @@ describe("the dev loop runner", () => {
     await runner.idle();
     expect(calls.filter((call) => call.startsWith("build"))).toEqual(["build#1", "build#2", "build#3"]);
     expect(store.getState().history.map((row) => row.result)).toEqual(["success", "cancelled", "success"]);
+    await runner.stop();
+  });
+
+  it("applies the serving image's ID, not the last built one's, after a build whose delivery failed", async () => {
+    const { store, runner, change, finishIteration, release, failNext, applied } = setUp();
+    await finishIteration();
+    await runner.idle();
+    // v2 builds, but its delivery fails: v1 keeps serving.
+    failNext("deliver", new UserError("delivery", "push refused"));
+    change("app.py");
+    await release("build");
+    await runner.idle();
+    expect(store.getState().serving).toBe("localhost:5001/iris:v1");
+    // A manifests-only change applies the serving image again: with v1's ID (its USER), not v2's.
+    store.dispatch({ type: "files/changed", changes: [{ path: "k8s/service.yaml", kind: "manifests" }], at: 99 });
+    await finishIteration(["apply", "rollout", "test"]);
+    await runner.idle();
+    expect(applied).toEqual([
+      { podImage: "localhost:5001/iris:v1", imageId: "sha256:iris:v1" },
+      { podImage: "localhost:5001/iris:v1", imageId: "sha256:iris:v1" },
+    ]);
     await runner.stop();
   });
 

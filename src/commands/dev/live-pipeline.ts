@@ -71,11 +71,13 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
         signal: context.signal,
         onBytes: (bytes) => context.progress(`${session.cluster.delivery.path}: ${(bytes / 1_000_000).toFixed(1)} MB moved`),
       });
-      return { path: result.path, podImage: result.podImage, detail: `${result.detail}, ${(result.bytesMoved / 1_000_000).toFixed(1)} MB moved` };
+      return { path: result.path, podImage: result.podImage, imageId: built.imageId, detail: `${result.detail}, ${(result.bytesMoved / 1_000_000).toFixed(1)} MB moved` };
     },
 
-    async apply(context, podImage) {
-      const runAsUser = await numericImageUser(docker, podImage, built?.imageId);
+    async apply(context, podImage, imageId) {
+      // The image being deployed, which is not always the last one built (a build whose delivery
+      // failed is never deployed).
+      const runAsUser = await numericImageUser(docker, podImage, imageId);
       const plan = await planManifests(session.config, { image: podImage, runAsUser });
       context.progress(`applying ${plan.objects.length} object(s)`);
       const result = await applyWithPrune(session.cluster.kube, plan.objects as never, { label: PRUNE_LABEL, model: session.config.name });

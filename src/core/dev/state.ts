@@ -102,6 +102,8 @@ export interface DevState {
   history: IterationSummary[];
   /** The image serving now: what the last successful rollout put there. */
   serving: string | undefined;
+  /** The local image ID behind `serving`, when this session delivered it. */
+  servingImageId?: string | undefined;
   /** The last problem shown in the error panel (cleared by the next successful iteration). */
   problem: ProblemReport | undefined;
   nextId: number;
@@ -135,8 +137,8 @@ export type DevAction =
   | { type: "stage/done"; id: number; stage: Stage; at: number; detail?: string | undefined }
   | { type: "stage/failed"; id: number; stage: Stage; at: number; problem: ProblemReport }
   | { type: "build/result"; id: number; image: string; cached: boolean }
-  | { type: "deliver/result"; id: number; path: string; podImage: string }
-  | { type: "rollout/serving"; id: number; image: string }
+  | { type: "deliver/result"; id: number; path: string; podImage: string; imageId?: string | undefined }
+  | { type: "rollout/serving"; id: number; image: string; imageId?: string | undefined }
   | { type: "tests/result"; id: number; tests: TestOutcome[]; changes: string[] }
   | { type: "iteration/finished"; id: number; at: number; result: "success" | "failed" | "cancelled" }
   | { type: "quit" };
@@ -250,7 +252,7 @@ function reduceIteration(state: DevState, action: Exclude<Extract<DevAction, { i
     case "deliver/result":
       return { ...state, current: { ...current, deliveryPath: action.path, image: action.podImage } };
     case "rollout/serving":
-      return { ...state, serving: action.image };
+      return { ...state, serving: action.image, servingImageId: action.imageId };
     case "tests/result":
       return { ...state, current: { ...current, tests: action.tests, testChanges: action.changes } };
     case "iteration/finished": {
