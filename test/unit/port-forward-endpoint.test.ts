@@ -10,6 +10,9 @@ import type { V1Deployment, V1Service } from "@kubernetes/client-node";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { portForwardEndpoint } from "../../src/adapters/cluster/endpoint.js";
 import { applyObject, connectKube, type KubeAccess } from "../../src/adapters/kube/client.js";
+import { forwardToPod } from "../../src/adapters/kube/pod-forward.js";
+import { verifyNewVersion } from "../../src/adapters/probe/verify-version.js";
+import type { SmokeCase } from "../../src/core/smoke-cases.js";
 import { FakeRuntime } from "../sim/apiserver/fake-runtime.js";
 import { eventually, startTestCluster, type TestCluster } from "../sim/apiserver/testing.js";
 
@@ -17,7 +20,7 @@ let c: TestCluster;
 let kube: KubeAccess;
 let pods: Server;
 let podsPort = 0;
-const runtime = new FakeRuntime({ name: "sim-control-plane" }, { images: ["model:v1", "model:v2"] });
+const runtime = new FakeRuntime({ name: "sim-control-plane" }, { images: ["model:v1", "model:v2", "model:v3"] });
 /** Local port of each dialed connection -> the pod IP it was meant for. */
 const dialedIp = new Map<number, string>();
 let dials = 0;
@@ -103,5 +106,35 @@ test("forwards 127.0.0.1 to the ready pod, and to the new pod after a rollout an
     expect(dials).toBeGreaterThan(before);
   } finally {
     await endpoint.close();
+  }
+});
+
+/** One GET / case expecting the body to be `image`: which version answered is in the body. */
+function answeredBy(image: string): SmokeCase {
+  return { name: "version", source: "test", method: "GET", path: "/", headers: {}, body: undefined, repeat: 1, expect: { status: 200, text: image }, timeoutMs: 5_000 };
+}
+
+test("verification tests each new pod through the API server, then the URL once the Service routes to new pods alone", async () => {
+  await rolledOut("model:v3");
+  const endpoint = await portForwardEndpoint(kube, { namespace: "default", name: "web", nodePort: 30080 });
+  try {
+    await endpoint.refresh();
+    const runs = await verifyNewVersion(kube, { namespace: "default", deployment: "web", service: "web", url: endpoint.url }, [answeredBy("model:v3")], { routeLagMs: 0 });
+    expect(runs.map((run) => run.via)).toEqual(["pod", "url"]);
+    expect(runs[0]?.target).toMatch(/^web-[a-z0-9]+-[a-z0-9]{5}$/);
+    expect(runs.every((run) => run.results[0]?.passed)).toBe(true);
+  } finally {
+    await endpoint.close();
+  }
+});
+
+test("a forward the API server refuses names its cause instead of a closed connection", async () => {
+  const forward = await forwardToPod(kube, "default", { pod: "no-such-pod", port: 8080 });
+  try {
+    const outcome = await fetch(forward.url).then(() => "answered", (error: unknown) => String((error as { cause?: unknown }).cause ?? error));
+    expect(outcome).not.toBe("answered");
+    expect(forward.lastError()).toMatch(/404|not found/i);
+  } finally {
+    await forward.close();
   }
 });

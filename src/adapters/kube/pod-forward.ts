@@ -12,6 +12,11 @@ export interface LocalForward {
   url: string;
   /** Forget the resolved target and close the open connections (the next one resolves again). */
   reset(): void;
+  /**
+   * Why the last forward could not be opened (the API server refused it, the pod is gone): the
+   * HTTP client only sees its connection closed, which says nothing about the cause.
+   */
+  lastError(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -23,6 +28,7 @@ export interface LocalForward {
 export async function forwardLocalPort(kube: KubeAccess, namespace: string, resolve: () => Promise<PodTarget>): Promise<LocalForward> {
   const forward = new PortForward(kube.config);
   let target: Promise<PodTarget> | undefined;
+  let lastError: string | undefined;
   const resolveTarget = () => (target ??= resolve().catch((error: unknown) => {
     target = undefined;
     throw error;
@@ -42,8 +48,9 @@ export async function forwardLocalPort(kube: KubeAccess, namespace: string, reso
         if (socket.destroyed) ws.close();
         else socket.on("close", () => ws.close());
       })
-      .catch(() => {
+      .catch((error: unknown) => {
         target = undefined;
+        lastError = describeForwardError(error);
         socket.destroy();
       });
   });
@@ -62,6 +69,7 @@ export async function forwardLocalPort(kube: KubeAccess, namespace: string, reso
       target = undefined;
       dropConnections();
     },
+    lastError: () => lastError,
     close: async () => {
       dropConnections();
       await new Promise<void>((resolvePromise) => server.close(() => resolvePromise()));
@@ -72,4 +80,11 @@ export async function forwardLocalPort(kube: KubeAccess, namespace: string, reso
 /** A forward to one named pod: smoke tests that must be answered by that pod and no other. */
 export function forwardToPod(kube: KubeAccess, namespace: string, target: PodTarget): Promise<LocalForward> {
   return forwardLocalPort(kube, namespace, async () => target);
+}
+
+/** client-node rejects a refused upgrade with the HTTP status; a resolver with its own error. */
+function describeForwardError(error: unknown): string {
+  const failure = error as { message?: string; code?: unknown; statusCode?: unknown };
+  const status = typeof failure.statusCode === "number" ? `HTTP ${failure.statusCode}: ` : "";
+  return `${status}${failure.message ?? String(error)}`;
 }

@@ -47,7 +47,9 @@ export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, 
     options.progress?.(`testing pod ${pod.pod}`);
     const forward = await forwardToPod(kube, target.namespace, pod);
     try {
-      runs.push({ target: pod.pod, via: "pod", results: await runOrExplain(forward.url, cases, `pod ${pod.pod} (port ${pod.port}, through the API server)`, options.signal) });
+      const what = `pod ${pod.pod} (port ${pod.port}, through the API server)`;
+      const results = await runOrExplain(forward.url, cases, what, options.signal, forward.lastError);
+      runs.push({ target: pod.pod, via: "pod", results });
     } finally {
       await forward.close();
     }
@@ -77,12 +79,14 @@ export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, 
   }
 }
 
-async function runOrExplain(url: string, cases: readonly SmokeCase[], what: string, signal: AbortSignal | undefined): Promise<SmokeResult[]> {
+async function runOrExplain(url: string, cases: readonly SmokeCase[], what: string, signal: AbortSignal | undefined, forwardError: () => string | undefined = () => undefined): Promise<SmokeResult[]> {
   try {
     return await runSmokeTests(url, cases, { signal });
   } catch (error) {
     if (isUserError(error) && error.kind === "unreachable") {
-      throw new UserError("unreachable", `The model does not answer on ${what}: ${error.message.replace(/^The model at \S+ does not answer: /, "").replace(/\.$/, "")}.`, { hint: error.hint, cause: error });
+      // Through a port-forward, a closed connection hides the real cause: the forward's own error.
+      const cause = forwardError() ?? error.message.replace(/^The model at \S+ does not answer: /, "").replace(/\.$/, "");
+      throw new UserError("unreachable", `The model does not answer on ${what}: ${cause}.`, { hint: error.hint, cause: error });
     }
     throw error;
   }
