@@ -111,7 +111,7 @@ test("forwards 127.0.0.1 to the ready pod, and to the new pod after a rollout an
 
 /** One GET / case expecting the body to be `image`: which version answered is in the body. */
 function answeredBy(image: string): SmokeCase {
-  return { name: "version", source: "test", method: "GET", path: "/", headers: {}, body: undefined, repeat: 1, expect: { status: 200, text: image }, timeoutMs: 5_000 };
+  return { name: "version", source: "test", method: "GET", path: "/", headers: {}, body: undefined, repeat: 1, expect: { status: 200, tolerance: 0, text: image }, timeoutMs: 5_000 };
 }
 
 test("verification tests each new pod through the API server, then the URL once the Service routes to new pods alone", async () => {
