@@ -27,7 +27,7 @@ interface LogRequest {
 }
 
 /** Serves the pod list, an idle watch, and the log; `onLog` decides what each log request gets. */
-async function fakeApiServer(onLog: (request: LogRequest, response: ServerResponse, index: number) => void): Promise<{ server: Server; url: string; logRequests: LogRequest[] }> {
+async function fakeApiServer(onLog: (request: LogRequest, response: ServerResponse, index: number) => void, logStatus: (index: number) => number = () => 200): Promise<{ server: Server; url: string; logRequests: LogRequest[] }> {
   const logRequests: LogRequest[] = [];
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? "/", "http://localhost");
@@ -40,6 +40,11 @@ async function fakeApiServer(onLog: (request: LogRequest, response: ServerRespon
     } else if (url.pathname === `/api/v1/namespaces/default/pods/${POD.metadata.name}/log`) {
       const logRequest = { query: url.searchParams };
       logRequests.push(logRequest);
+      const status = logStatus(logRequests.length - 1);
+      if (status !== 200) {
+        response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: status }));
+        return;
+      }
       response.writeHead(200, { "content-type": "text/plain", "transfer-encoding": "chunked" });
       onLog(logRequest, response, logRequests.length - 1);
     } else {
@@ -86,6 +91,21 @@ describe("following a container's log", () => {
     follower?.stop();
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it.each([
+    [403, "not allowed to read pod logs"],
+    [401, "the cluster did not accept the credentials"],
+    [404, "the pod or container no longer exists"],
+  ])("a log request answered %i is said once and not asked again", async (status, says) => {
+    const fake = await fakeApiServer(() => undefined, () => status);
+    server = fake.server;
+    const notices: LogNotice[] = [];
+    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, () => undefined, { follow: true, onNotice: (notice) => notices.push(notice) });
+    await until(() => notices.some((notice) => notice.message.includes(`HTTP ${status}`)), 5_000, () => JSON.stringify(notices));
+    await new Promise((resolve) => setTimeout(resolve, 2_000)); // the old code asked again every 500 ms
+    expect(fake.logRequests).toHaveLength(1);
+    expect(notices.find((notice) => notice.message.includes(`HTTP ${status}`))?.message).toBe(`logs of container model: ${says} (HTTP ${status}); not following them`);
   });
 
   it.each([

@@ -109,6 +109,13 @@ export function followLogs(kube: KubeAccess, target: { namespace: string; select
 /** Longest line kept whole (with its timestamp); the log pane cuts shorter lines itself. */
 const MAX_LINE = 64 * 1024;
 
+/** Answers to a log request that no retry changes. */
+const FINAL_STATUSES = new Map<number, string>([
+  [401, "the cluster did not accept the credentials"],
+  [403, "not allowed to read pod logs"],
+  [404, "the pod or container no longer exists"],
+]);
+
 /** One container's log stream, reconnecting from its last timestamp. */
 class ContainerStream {
   restartCount = 0;
@@ -119,6 +126,8 @@ class ContainerStream {
   private heldFragment: string | undefined;
   private abort: AbortController | undefined;
   private stopped = false;
+  /** Failed connection attempts in a row. */
+  private failures = 0;
   /** Between a connection's start and its end: the sink may still deliver lines. */
   private connected = false;
   private resolveEnded!: () => void;
@@ -199,8 +208,20 @@ class ContainerStream {
     });
     try {
       this.abort = await new Log(this.kube.config).log(this.namespace, this.pod, this.container, sink, onEnd, query);
+      this.failures = 0;
       if (this.stopped) this.abort.abort(); // stopped while connecting
-    } catch {
+    } catch (error) {
+      const status = (error as { code?: unknown }).code;
+      if (typeof status === "number" && FINAL_STATUSES.has(status)) {
+        // Not allowed, or the pod is gone: asking again every moment would change nothing.
+        ended = true;
+        this.connected = false;
+        this.stopped = true;
+        this.options.onNotice?.({ pod: this.pod, message: `logs of container ${this.container}: ${FINAL_STATUSES.get(status)} (HTTP ${status}); not following them` });
+        this.resolveEnded();
+        return;
+      }
+      this.failures++;
       onEnd();
     }
   }
@@ -220,7 +241,9 @@ class ContainerStream {
     } else {
       this.heldFragment = pending.trim() ? pending : undefined;
     }
-    setTimeout(() => void this.connect(), 500);
+    // A stream that keeps failing (the container not started yet, the API server busy) is asked
+    // again less and less often: 0.5 s, doubling, at most 10 s.
+    setTimeout(() => void this.connect(), Math.min(10_000, 500 * 2 ** Math.max(0, this.failures - 1)));
   }
 
   private deliver(raw: string): void {
