@@ -4,6 +4,7 @@ import type { DevAction, DevState } from "../../core/dev/state.js";
 import type { LogStore } from "../../engine/log-store.js";
 import type { Store } from "../../engine/store.js";
 import { DevApp } from "./app.js";
+import type { QuitRequest } from "./keys.js";
 import { colorsFromEnvironment } from "./theme.js";
 
 export interface DevUiOptions {
@@ -11,7 +12,7 @@ export interface DevUiOptions {
   logs: LogStore;
   holdReason: () => string | undefined;
   /** `q` or Ctrl-C. The UI never exits the process; the dev command shuts down and unmounts. */
-  onQuit: () => void;
+  onQuit: (request: QuitRequest) => void;
   stdout?: NodeJS.WriteStream | undefined;
   stdin?: NodeJS.ReadStream | undefined;
   /** Default: NO_COLOR from the environment. */
