@@ -7,7 +7,7 @@ import { LogStore } from "../../src/engine/log-store.js";
 import { Store } from "../../src/engine/store.js";
 import { DevApp } from "../../src/ui/dev/app.js";
 import { layoutRows } from "../../src/ui/dev/layout.js";
-import { cleanLogText, formatMs, sparkline, wrapText } from "../../src/ui/dev/format.js";
+import { cleanLogText, fitWidth, formatMs, sparkline, wrapText } from "../../src/ui/dev/format.js";
 
 const NOW = 1_750_000_000_000;
 
@@ -278,5 +278,16 @@ describe("formatting", () => {
   it("wraps words and cuts words longer than a line", () => {
     expect(wrapText("fix: run kind load docker-image", 12)).toEqual(["fix: run", "kind load", "docker-image"]);
     expect(wrapText("localhost:5001/iris", 8)).toEqual(["localhos", "t:5001/i", "ris"]);
+  });
+
+  it("wraps and cuts by columns on the screen, never inside a character", () => {
+    // Two columns a character: four fit in nine columns.
+    expect(wrapText("失敗しました。", 9)).toEqual(["失敗しま", "した。"]);
+    // An emoji's UTF-16 pair and a flag's two code points stay whole; the selector goes (see terminalText).
+    expect(wrapText("ab🕹️cd🇩🇪ef", 4)).toEqual(["ab🕹c", "d🇩🇪e", "f"]);
+    expect(wrapText("a\tb", 10)).toEqual(["a  b"]);
+    expect(fitWidth("漢字のテスト", 7)).toBe("漢字の…");
+    expect(fitWidth("漢字のテスト", 8)).toBe("漢字の… ");
+    expect(fitWidth("ok", 4)).toBe("ok  ");
   });
 });

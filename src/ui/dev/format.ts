@@ -112,20 +112,29 @@ export function wrapText(text: string, width: number): string[] {
   const lines: string[] = [];
   for (const paragraph of terminalText(text).split("\n")) {
     let line = "";
+    let used = 0;
     for (let word of paragraph.split(" ")) {
-      while (textWidth(word) > limit) {
+      let width = textWidth(word);
+      while (width > limit) {
         if (line) lines.push(line);
         line = "";
+        used = 0;
         // A character wider than the whole line (two columns in one) goes on a line of its own.
         const cut = startWithin(word, limit) || ([...graphemes.segment(word)][0]?.segment ?? word);
         lines.push(cut);
         word = word.slice(cut.length);
+        width = textWidth(word);
       }
-      if (!line) line = word;
-      else if (textWidth(line) + 1 + textWidth(word) <= limit) line += ` ${word}`;
-      else {
+      if (!line) {
+        line = word;
+        used = width;
+      } else if (used + 1 + width <= limit) {
+        line += ` ${word}`;
+        used += 1 + width;
+      } else {
         lines.push(line);
         line = word;
+        used = width;
       }
     }
     lines.push(line);
