@@ -1,5 +1,6 @@
 import { execa, type ResultPromise } from "execa";
 import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import { UserError } from "../errors.js";
 
 /**
@@ -67,13 +68,17 @@ export const runCommand: Exec = async (file, args, options = {}) => {
 function forwardLines(child: Pick<ResultPromise, "stdout" | "stderr">, onLine: (line: string) => void): void {
   for (const stream of [child.stdout, child.stderr]) {
     let pending = "";
+    // kind prints emoji: a character's bytes can straddle two chunks, and decoding each chunk
+    // alone would turn it into "�".
+    const decoder = new StringDecoder("utf8");
     stream?.on("data", (chunk: Buffer) => {
-      pending += chunk.toString("utf8");
+      pending += decoder.write(chunk);
       const lines = pending.split(/\r?\n/);
       pending = lines.pop() ?? "";
       for (const line of lines) if (line.trim()) onLine(line);
     });
     stream?.on("end", () => {
+      pending += decoder.end();
       if (pending.trim()) onLine(pending);
     });
   }

@@ -144,14 +144,16 @@ describe("mlkube dev --json", () => {
     expect(iterations.map((event) => event.trigger)).toEqual(["app.py changed"]);
   });
 
-  it("SIGTERM ends the process with 0 within seconds, nothing after the summary, no child left", async () => {
+  // 143 = 128 + SIGTERM's number, as shells report a program that signal ended: a script can tell
+  // a terminated session from one that ran to its end.
+  it("SIGTERM ends the process with 143 within seconds, nothing after the summary, no child left", async () => {
     const pid = dev!.pid;
     const sentAt = Date.now();
     dev!.child.kill("SIGTERM");
     const timer = setTimeout(() => dev!.child.kill("SIGKILL"), 20_000);
     const exit = await dev!.exited;
     clearTimeout(timer);
-    expect(exit).toEqual({ code: 0, signal: null });
+    expect(exit).toEqual({ code: 143, signal: null });
     expect(dev!.exitedAt! - sentAt).toBeLessThan(10_000);
     // In --json mode the last event is the last iteration's end: nothing (no stray log line,
     // no error) follows the session's summary.

@@ -1,23 +1,28 @@
 /**
  * The real interactive `mlkube dev` UI in a pseudo-terminal (tmux): header, pipeline, smoke tests
- * and history on screen; `?`, `t`, resize, `q` (terminal restored) and a forced double Ctrl-C.
+ * and history on screen; `?`, `t`, resize, an error box with long and wide text, `q` (terminal
+ * restored); Ctrl-C during a build (exit 130), and two Ctrl-C in one write (a forced exit, 130).
  */
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { execFileSync } from "node:child_process";
+import stringWidth from "string-width";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BASE_IMAGE, copyFixture, REPO_ROOT, uniqueName } from "../support/engine.js";
 import { CLI, clusterYaml, mlkube } from "./support/cluster.js";
 import { waitForFreeNodePorts } from "./support/ports.js";
 import { childrenOf } from "./support/dev-process.js";
 import { Tmux } from "./support/tmux.js";
+import { eventually } from "../support/eventually.js";
 
 const CLUSTER = uniqueName("e2e-devtui");
 const SESSION = "devtui";
+const COLUMNS = 120;
 let model: { dir: string; cleanup: () => Promise<void> };
 let tmux: Tmux;
 let script: string;
+let originalDockerfile: string;
 
 /** The pane's shell runs dev, then reports its exit code and the terminal modes, then waits. */
 function runScript(dir: string): string {
@@ -34,6 +39,52 @@ function runScript(dir: string): string {
   ].join("\n");
 }
 
+/**
+ * The columns a captured line takes in tmux: wide characters count two, a variation selector
+ * none (tmux 3.3 draws "🕹️" in one cell while string-width counts two).
+ */
+function cellWidth(line: string): number {
+  return stringWidth(line.replace(/\uFE0F/g, ""));
+}
+
+/** Every way the captured screen can be broken: a line wider than the pane, a box with a broken border. */
+function screenDefects(screen: string, columns: number): string[] {
+  const lines = screen.replace(/\n$/, "").split("\n");
+  const defects: string[] = [];
+  lines.forEach((line, index) => {
+    if (cellWidth(line) > columns) defects.push(`line ${index} is ${cellWidth(line)} columns wide: ${line}`);
+    if (line.includes("\uFFFD")) defects.push(`line ${index} holds a broken character: ${line}`);
+  });
+  const top = lines.findIndex((line) => line.startsWith("╭"));
+  if (top === -1) return defects;
+  const width = cellWidth(lines[top]!.trimEnd());
+  if (!/^╭─+╮$/.test(lines[top]!.trimEnd())) defects.push(`the top border is broken: ${lines[top]}`);
+  let row = top + 1;
+  for (; row < lines.length && !lines[row]!.startsWith("╰"); row++) {
+    const line = lines[row]!.trimEnd();
+    if (!line.startsWith("│") || !line.endsWith("│") || cellWidth(line) !== width) defects.push(`box line ${row} does not end at column ${width}: ${line}`);
+  }
+  if (row === lines.length) defects.push("the box has no bottom border");
+  else if (!/^╰─+╯$/.test(lines[row]!.trimEnd()) || cellWidth(lines[row]!.trimEnd()) !== width) defects.push(`the bottom border is broken: ${lines[row]}`);
+  return defects;
+}
+
+/** The pane's whole state once dev ended: exit code, terminal modes, cursor, screen. */
+function afterExit(name: string, screen: string) {
+  return {
+    exited: /EXITED:(\d+)/.exec(screen)?.[1],
+    modes: /STTY:(.*)/.exec(screen)![1]!.trim().split(/\s+/),
+    cursorShown: tmux.display(name, "#{cursor_flag}") === "1",
+    alternateScreen: tmux.display(name, "#{alternate_on}") === "1",
+  };
+}
+
+/** Running containers whose command mentions `marker` (a build step's container, say). */
+function containersRunning(marker: string): string[] {
+  const out = execFileSync("docker", ["ps", "--no-trunc", "--format", "{{.ID}} {{.Command}}"], { encoding: "utf8" });
+  return out.split("\n").filter((line) => line.includes(marker));
+}
+
 function otherChildren(panePid: number): string[] {
   return childrenOf(panePid).map((pid) => execFileSync("ps", ["-o", "comm=", "-p", String(pid)], { encoding: "utf8" }).trim());
 }
@@ -41,6 +92,7 @@ function otherChildren(panePid: number): string[] {
 beforeAll(async () => {
   await waitForFreeNodePorts(480_000);
   model = await copyFixture();
+  originalDockerfile = await readFile(join(model.dir, "Dockerfile"), "utf8");
   const path = join(model.dir, "mlkube.yaml");
   await writeFile(path, `${await readFile(path, "utf8")}\n${clusterYaml(CLUSTER)}`);
   script = join(dirname(model.dir), "run-dev.sh");
@@ -76,6 +128,13 @@ describe("mlkube dev in a terminal", () => {
     expect(screen).toMatch(/[✓✗]\s+test\b/);
     expect(screen).toMatch(/#1 [✓✗] .*start/);
     expect(screen).not.toContain("EXITED");
+    // Nothing of the start-up is left on screen: above the header only the history record.
+    const lines = screen.split("\n");
+    const header = lines.findIndex((line) => /^iris-sklearn\s+●/.test(line));
+    expect(header, screen).toBeGreaterThan(-1);
+    expect(lines.slice(0, header).filter((line) => line.trim() !== "" && !/^#\d+ [✓✗]/.test(line))).toEqual([]);
+    expect(screen).not.toContain("cluster starting");
+    expect(screenDefects(screen, COLUMNS)).toEqual([]);
   });
 
   it("? shows the key help and any key closes it", async () => {
@@ -111,11 +170,34 @@ describe("mlkube dev in a terminal", () => {
     expect(big).not.toContain("EXITED");
   });
 
+  it("an error box keeps its borders for long unbroken, wide and multi-byte text, and goes when fixed", async () => {
+    const path = join(model.dir, "Dockerfile");
+    // One instruction with everything that has broken the box: a long unbroken URL, Japanese text
+    // (two columns a character), an emoji with a variation selector whose UTF-16 pair straddles
+    // where the instruction is shortened (column 77), and a tab.
+    const url = `https://models.example.com/iris/weights/${"0123456789abcdef".repeat(6)}.bin`;
+    const start = "RUN printf '%s\\t%s\\n' '";
+    const step = `${start}${"x".repeat(76 - start.length)}🕹️ ${url}' 'モデルの読み込みに失敗しました。${"失敗".repeat(40)}' && exit 3`;
+    await writeFile(path, originalDockerfile.replace("RUN useradd", `${step}\nRUN useradd`));
+    try {
+      const broken = await tmux.waitForScreen(SESSION, (screen) => screen.includes("╭") && /#3 ✗/.test(screen), 120_000, "the build error box");
+      await sleep(1_000); // a frame or two more: the box must stay intact, not only appear so once
+      const screen = tmux.screen(SESSION);
+      expect(screen, broken).toMatch(/✗ build: Step \d+\/\d+/);
+      expect(screenDefects(screen, COLUMNS), screen).toEqual([]);
+    } finally {
+      await writeFile(path, originalDockerfile);
+    }
+    const fixed = await tmux.waitForScreen(SESSION, /#4 ✓/, 120_000, "the fixed build to be verified");
+    expect(fixed).not.toContain("╭");
+    expect(screenDefects(fixed, COLUMNS), fixed).toEqual([]);
+  });
+
   it("q quits: the summary is printed, the exit code is 0 and the terminal is restored", async () => {
     tmux.keys(SESSION, "q");
     const screen = await tmux.waitForScreen(SESSION, /STTY:/, 20_000, "the shell after dev ended");
     expect(screen).toContain("EXITED:0");
-    expect(screen).toMatch(/mlkube dev: 2 iteration\(s\), [12] ok/);
+    expect(screen).toMatch(/mlkube dev: 4 iteration\(s\), [23] ok, [12] failed; last edit-to-verified [\d.]+ s \(#4\)/);
     const modes = /STTY:(.*)/.exec(screen)![1]!.trim().split(/\s+/);
     expect(modes).toEqual(expect.arrayContaining(["icanon", "echo"]));
     expect(tmux.display(SESSION, "#{cursor_flag}")).toBe("1");
@@ -125,20 +207,52 @@ describe("mlkube dev in a terminal", () => {
     expect(otherChildren(panePid)).toEqual([]);
   });
 
-  it("Ctrl-C twice forces the exit", async () => {
-    const name = `${SESSION}-force`;
+  /** A new session whose first build runs a step that takes a minute, once it shows on screen. */
+  async function sessionInABuild(name: string): Promise<{ panePid: number; marker: string }> {
+    const marker = `slow-step-${Date.now()}`;
+    await writeFile(join(model.dir, "Dockerfile"), originalDockerfile.replace("RUN useradd", `RUN echo ${marker} && sleep 60\nRUN useradd`));
     tmux.killServer();
     tmux = new Tmux(uniqueName("mlkube-e2e"), tmux.env);
     tmux.newSession(name, script);
-    // The cluster exists now; wait until the UI runs an iteration, then press Ctrl-C twice.
-    await tmux.waitForScreen(name, /#1|build/, 120_000, "the UI to start an iteration");
+    const panePid = Number(tmux.display(name, "#{pane_pid}"));
+    await tmux.waitForScreen(name, (screen) => screen.includes(marker) && /build/.test(screen), 180_000, "the slow build step on screen");
+    await eventually(() => expect(containersRunning(marker)).not.toEqual([]), 30_000, 500);
+    return { panePid, marker };
+  }
+
+  async function expectCleanExit(name: string, panePid: number, marker: string, screen: string): Promise<void> {
+    const state = afterExit(name, screen);
+    expect(state.exited, screen).toBe("130");
+    expect(state.modes).toEqual(expect.arrayContaining(["icanon", "echo"]));
+    expect(state.cursorShown).toBe(true);
+    expect(state.alternateScreen).toBe(false);
+    // The summary names the interrupted iteration and claims nothing verified that was not.
+    // (-J joins the summary's line where the terminal wrapped it.)
+    const summary = /mlkube dev: .*/.exec(tmux.run("capture-pane", "-p", "-J", "-t", name))?.[0] ?? screen;
+    expect(summary).toMatch(/^mlkube dev: interrupted \(Ctrl-C\) during #1 build[;,]/);
+    expect(summary).toMatch(/; 1 iteration\(s\), 0 ok, 0 failed, 1 interrupted; nothing verified yet$/);
+    expect(execFileSync("ps", ["-o", "comm=", "-p", String(panePid)], { encoding: "utf8" }).trim()).toBe("sleep");
+    expect(otherChildren(panePid)).toEqual([]);
+    // The build stops with mlkube: its step's container is gone.
+    await eventually(() => expect(containersRunning(marker)).toEqual([]), 20_000, 500);
+  }
+
+  it("Ctrl-C during a build stops it and exits 130, saying the iteration was interrupted", async () => {
+    const name = `${SESSION}-interrupt`;
+    const { panePid, marker } = await sessionInABuild(name);
     tmux.keys(name, "C-c");
-    await sleep(50);
-    tmux.keys(name, "C-c");
+    const screen = await tmux.waitForScreen(name, /STTY:/, 20_000, "the shell after Ctrl-C");
+    expect(screen).not.toContain("forced exit");
+    await expectCleanExit(name, panePid, marker, screen);
+  });
+
+  it("two Ctrl-C in one write during a build force the exit: 130, terminal restored, nothing left", async () => {
+    const name = `${SESSION}-force`;
+    const { panePid, marker } = await sessionInABuild(name);
+    // Both bytes in one write: the program reads them in one chunk.
+    tmux.run("send-keys", "-t", name, "-H", "03", "03");
     const screen = await tmux.waitForScreen(name, /STTY:/, 10_000, "the shell after the forced exit");
-    expect(screen).toMatch(/EXITED:(130|0)/);
-    if (screen.includes("EXITED:130")) expect(screen).toContain("forced exit");
-    const modes = /STTY:(.*)/.exec(screen)![1]!.trim().split(/\s+/);
-    expect(modes).toEqual(expect.arrayContaining(["icanon", "echo"]));
+    expect(screen).toContain("forced exit");
+    await expectCleanExit(name, panePid, marker, screen);
   });
 });

@@ -1,4 +1,5 @@
 import { render } from "ink-testing-library";
+import stringWidth from "string-width";
 import { afterEach, describe, expect, it } from "vitest";
 import { EMPTY_CHANGES } from "../../src/core/dev/changes.js";
 import { initialState, reduce, type ClusterInfo, type DevAction, type DevState, type Iteration, type IterationSummary, type ProblemReport } from "../../src/core/dev/state.js";
@@ -6,7 +7,7 @@ import { LogStore } from "../../src/engine/log-store.js";
 import { Store } from "../../src/engine/store.js";
 import { DevApp } from "../../src/ui/dev/app.js";
 import { layoutRows } from "../../src/ui/dev/layout.js";
-import { cleanLogText, formatMs, sparkline, wrapText } from "../../src/ui/dev/format.js";
+import { cleanLogText, fitWidth, formatMs, sparkline, wrapText } from "../../src/ui/dev/format.js";
 
 const NOW = 1_750_000_000_000;
 
@@ -86,6 +87,30 @@ async function renderState(state: DevState, options: { hold?: string; columns?: 
 }
 
 const lines = (frame: string) => frame.split("\n");
+
+/**
+ * The columns a line takes in a terminal that sizes characters by wcwidth (tmux, VTE, xterm): a
+ * tab moves to the next multiple of 8, a presentation selector takes none.
+ */
+function terminalWidth(line: string): number {
+  let width = 0;
+  for (const part of line.replace(/\uFE0F/g, "").split(/(\t)/)) width = part === "\t" ? (Math.floor(width / 8) + 1) * 8 : width + stringWidth(part);
+  return width;
+}
+
+/** Lines wider than the screen, broken characters, and box lines whose right border is out of place. */
+function boxDefects(frame: string, columns: number): string[] {
+  const rows = lines(frame);
+  // eslint-disable-next-line no-control-regex -- control characters are what the check looks for
+  const defects = rows.filter((line) => terminalWidth(line) > columns || /\uFFFD|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(line) || /[\x00-\x08\x0b-\x1f]/.test(line));
+  const top = rows.findIndex((line) => line.startsWith("╭"));
+  const bottom = rows.findIndex((line) => line.startsWith("╰"));
+  if (top === -1 || bottom < top) return [...defects, "no box"];
+  for (const line of rows.slice(top, bottom + 1)) {
+    if (terminalWidth(line.trimEnd()) !== columns || !/[│╮╯]$/.test(line.trimEnd())) defects.push(line);
+  }
+  return defects;
+}
 
 describe("dev UI sections from fixed states", () => {
   let cleanup: (() => void) | undefined;
@@ -190,6 +215,32 @@ describe("dev UI sections from fixed states", () => {
     expect(frame).not.toMatch(/\n\s+at .*:\d+:\d+/);
   });
 
+  it("error panel: borders intact for long unbroken, wide and multi-byte text at any width", async () => {
+    const url = `https://models.example.com/iris/${"0123456789abcdef".repeat(8)}.bin`;
+    const problems: ProblemReport[] = [
+      { stage: "build", message: `could not fetch ${url}`, details: [url], hint: `download ${url} by hand` },
+      { stage: "build", message: `モデルの読み込みに失敗しました。${"失敗".repeat(50)}`, details: ["漢".repeat(90)], hint: "読み込み ".repeat(20) },
+      { stage: "build", message: `Step 6/9 (line 9: RUN printf '${"x".repeat(50)}🕹️🕹️🕹️ 📦📦📦 👩‍💻👩‍💻 🇩🇪🇩🇪${"y".repeat(60)}) failed`, details: ["\tcol\tumns\t", "\x1b[31mred\x1b[0m\r"], hint: "e\u0301".repeat(80) },
+    ];
+    for (const problem of problems) {
+      for (const columns of [40, 57, 61, 80, 120]) {
+        const frame = (await show(readyState({ problem }), { columns, rows: 40 })).frame();
+        cleanup?.();
+        cleanup = undefined;
+        expect(boxDefects(frame, columns), `${columns} columns:\n${frame}`).toEqual([]);
+      }
+    }
+  });
+
+  it("header: a starting cluster's progress takes one row, whatever kind printed", async () => {
+    const detail = "kind cluster 'dev': \t✓ Starting control-plane 🕹️ \x1b[32m✓\x1b[0m Installing CNI 🔌" + " 📦".repeat(40);
+    const frame = (await show({ ...readyState(), cluster: { status: "starting", detail } }, { columns: 60, rows: 20 })).frame();
+    const header = lines(frame).findIndex((line) => line.includes("cluster starting"));
+    expect(header).toBeGreaterThan(-1);
+    for (const line of lines(frame)) expect(terminalWidth(line), line).toBeLessThanOrEqual(60);
+    expect(lines(frame)[header + 1]).toMatch(/^delivery/);
+  });
+
   it("a 40-column terminal keeps every stage's status and no line overflows", async () => {
     const app = await show(readyState({ current: iteration(), history: [summary(1, 8_000), summary(2, 6_100)] }), { hold: "queued: runs after iteration #3" });
     Object.defineProperty(app.stdout, "columns", { value: 40, configurable: true });
@@ -245,5 +296,16 @@ describe("formatting", () => {
   it("wraps words and cuts words longer than a line", () => {
     expect(wrapText("fix: run kind load docker-image", 12)).toEqual(["fix: run", "kind load", "docker-image"]);
     expect(wrapText("localhost:5001/iris", 8)).toEqual(["localhos", "t:5001/i", "ris"]);
+  });
+
+  it("wraps and cuts by columns on the screen, never inside a character", () => {
+    // Two columns a character: four fit in nine columns.
+    expect(wrapText("失敗しました。", 9)).toEqual(["失敗しま", "した。"]);
+    // An emoji's UTF-16 pair and a flag's two code points stay whole; the selector goes (see terminalText).
+    expect(wrapText("ab🕹️cd🇩🇪ef", 4)).toEqual(["ab🕹c", "d🇩🇪e", "f"]);
+    expect(wrapText("a\tb", 10)).toEqual(["a  b"]);
+    expect(fitWidth("漢字のテスト", 7)).toBe("漢字の…");
+    expect(fitWidth("漢字のテスト", 8)).toBe("漢字の… ");
+    expect(fitWidth("ok", 4)).toBe("ok  ");
   });
 });

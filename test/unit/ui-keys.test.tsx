@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import type { Key } from "ink";
 import { render } from "ink-testing-library";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { EMPTY_CHANGES } from "../../src/core/dev/changes.js";
@@ -6,6 +7,7 @@ import { initialState, reduce, type DevAction, type DevState, type ProblemReport
 import { LogStore } from "../../src/engine/log-store.js";
 import { Store } from "../../src/engine/store.js";
 import { DevApp } from "../../src/ui/dev/app.js";
+import { keyPresses } from "../../src/ui/dev/keys.js";
 import { renderDevUi } from "../../src/ui/dev/render.js";
 import { eventually } from "../support/eventually.js";
 
@@ -48,6 +50,31 @@ const press = async (app: { stdin: { write(data: string): void } }, ...keys: str
   }
 };
 
+describe("keyPresses", () => {
+  // A plain letter's key, as the split makes it: every flag false.
+  const plain = keyPresses("ab", {} as Key).at(0)![1];
+
+  it("splits a read of several characters into the presses Ink reads one by one", () => {
+    expect(keyPresses("\x03\x03", plain)).toEqual([
+      ["c", { ...plain, ctrl: true }],
+      ["c", { ...plain, ctrl: true }],
+    ]);
+    expect(keyPresses("qQ\r\t\x7f", plain)).toEqual([
+      ["q", plain],
+      ["Q", { ...plain, shift: true }],
+      ["", { ...plain, return: true }],
+      ["", { ...plain, tab: true }],
+      ["", { ...plain, delete: true }],
+    ]);
+  });
+
+  it("keeps a single press, an emoji included, as Ink gave it", () => {
+    const ctrlC = { ...plain, ctrl: true };
+    expect(keyPresses("c", ctrlC)).toEqual([["c", ctrlC]]);
+    expect(keyPresses("🚀", plain)).toEqual([["🚀", plain]]);
+  });
+});
+
 describe("dev UI keys", () => {
   let unmount: (() => void) | undefined;
   afterEach(() => {
@@ -73,11 +100,27 @@ describe("dev UI keys", () => {
     const exit = vi.spyOn(process, "exit").mockImplementation(() => undefined as never);
     const app = mount();
     await press(app, "q");
-    expect(app.onQuit).toHaveBeenCalledTimes(1);
+    expect(app.onQuit.mock.calls).toEqual([["quit"]]);
     await press(app, "\x03");
-    expect(app.onQuit).toHaveBeenCalledTimes(2);
+    expect(app.onQuit.mock.calls).toEqual([["quit"], ["interrupt"]]);
     expect(exit).not.toHaveBeenCalled();
     exit.mockRestore();
+  });
+
+  it("two Ctrl-C in one read are two presses: the second one forces the exit", async () => {
+    const app = mount();
+    await press(app, "\x03\x03");
+    expect(app.onQuit.mock.calls).toEqual([["interrupt"], ["interrupt"]]);
+  });
+
+  it("keys queued in one read each count, in order; a paste into the search stays text", async () => {
+    const app = mount();
+    await press(app, "rt\x03");
+    expect(app.dispatched).toEqual([{ type: "key/rebuild", at: NOW }, { type: "key/test", at: NOW }]);
+    expect(app.onQuit.mock.calls).toEqual([["interrupt"]]);
+    await press(app, "/", "Predict failed", "\r");
+    await eventually(() => expect(app.frame()).toContain("search “Predict failed”"));
+    expect(app.dispatched).toHaveLength(2);
   });
 
   it("? shows the key help and any key closes it", async () => {

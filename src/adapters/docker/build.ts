@@ -1,6 +1,7 @@
 import type Dockerode from "dockerode";
 import { readFile } from "node:fs/promises";
 import { relative, sep } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { UserError } from "../../errors.js";
 import { EXTERNAL_DOCKERFILE_NAME, FileHashCache, contextDigest, listContext, packContext } from "./build-context.js";
 import { checkDockerfile, type DockerfileInstruction } from "./dockerfile-check.js";
@@ -189,8 +190,10 @@ function followBuild(
       }
     };
 
+    // A character's bytes can straddle two chunks: decoding each chunk alone would leave "�".
+    const decoder = new StringDecoder("utf8");
     stream.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("utf8");
+      buffered += decoder.write(chunk);
       let newline = buffered.indexOf("\n");
       while (newline >= 0) {
         const text = buffered.slice(0, newline).trim();
@@ -211,6 +214,7 @@ function followBuild(
     });
     stream.on("end", () => {
       signal?.removeEventListener("abort", onAbort);
+      buffered += decoder.end();
       if (buffered.trim()) handleMessage({ stream: buffered });
       if (signal?.aborted) return reject(cancelled());
       if (failure) return reject(failure);
@@ -285,8 +289,9 @@ function displayPath(path: string): string {
 }
 
 function oneLine(text: string): string {
-  const flat = text.replace(/\\\s*\n/g, " ").replace(/\s+/g, " ");
-  return flat.length > 80 ? `${flat.slice(0, 77)}...` : flat;
+  // Counted in code points: cutting UTF-16 units could split an emoji's pair, drawn as "�".
+  const flat = [...text.replace(/\\\s*\n/g, " ").replace(/\s+/g, " ")];
+  return flat.length > 80 ? `${flat.slice(0, 77).join("")}...` : flat.join("");
 }
 
 function cancelled(): UserError {

@@ -19,6 +19,7 @@ import { Store } from "../../engine/store.js";
 import { PRUNE_LABEL } from "../../manifests/labels.js";
 import { renderDevUi } from "../../ui/dev/render.js";
 import { startPlainPrinter } from "../../ui/dev/plain.js";
+import { exitStatus, runningIteration, summaryLine, type EndRequest, type RunningIteration } from "../../ui/dev/summary.js";
 import { livePipeline } from "./live-pipeline.js";
 
 export interface DevOptions extends ClusterFlags {
@@ -55,26 +56,42 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
 
   /** Ends the cluster start-up's retries on quit. */
   const quitting = new AbortController();
-  let quitRequests = 0;
+  /** The first request to end the session, and the iteration it interrupted. */
+  let ending: { request: EndRequest; interrupted: RunningIteration | undefined } | undefined;
   let requestQuit!: () => void;
   const quitRequested = new Promise<void>((resolve) => (requestQuit = resolve));
-  const onQuit = () => {
-    quitRequests++;
-    if (quitRequests > 1) {
-      // A second Ctrl-C: the user wants out now. Ink's unmount already restored the terminal.
-      process.stderr.write("\nmlkube dev: forced exit\n");
-      process.exit(130);
-    }
+  const onQuit = (request: EndRequest) => {
+    if (ending) return forceExit(ending, request);
+    ending = { request, interrupted: runningIteration(store.getState()) };
     store.dispatch({ type: "quit" });
     quitting.abort();
     requestQuit();
   };
-  process.on("SIGINT", onQuit);
-  process.on("SIGTERM", onQuit);
+  const onSigint = () => onQuit("SIGINT");
+  const onSigterm = () => onQuit("SIGTERM");
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigterm);
 
-  const stopView = interactive
-    ? stopUi(renderDevUi({ store, logs, holdReason, onQuit }))
-    : stopPrinter(startPlainPrinter({ store, logs, holdReason, out: process.stdout, format: options.json ? "json" : "text" }));
+  const stopView = once(
+    interactive
+      ? stopUi(renderDevUi({ store, logs, holdReason, onQuit: (request) => onQuit(request === "quit" ? "q" : "ctrl-c") }))
+      : stopPrinter(startPlainPrinter({ store, logs, holdReason, out: process.stdout, format: options.json ? "json" : "text" })),
+  );
+
+  /**
+   * A second request while shutting down: the user wants out now. The running step is aborted
+   * (a build's stream closes, and the engine stops the build), the view restores the terminal
+   * (raw mode off, cursor shown) before anything is printed, and child processes end with this
+   * one (execa kills them on exit).
+   */
+  const forceExit = (first: NonNullable<typeof ending>, second: EndRequest): never => {
+    void live?.stop();
+    stopView();
+    const state = store.getState();
+    if (!options.json) process.stdout.write(`${summaryLine(state, { ...first, forced: true, cleanedUp: false })}\n`);
+    process.stderr.write(`mlkube dev: forced exit before the shutdown finished${options.cleanup ? "; --cleanup did not run" : ""}\n`);
+    process.exit(exitStatus(first.request) || exitStatus(second) || 130);
+  };
 
   const hashes = new FileHashCache();
   let watcher: ModelWatcher | undefined;
@@ -196,11 +213,21 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   }
   const state = store.getState();
   stopView();
-  process.off("SIGINT", onQuit);
-  process.off("SIGTERM", onQuit);
-  if (!options.json) process.stdout.write(`${summaryLine(state, options.cleanup === true)}\n`);
+  process.off("SIGINT", onSigint);
+  process.off("SIGTERM", onSigterm);
+  const end = { request: ending?.request ?? "q", interrupted: ending?.interrupted, forced: false, cleanedUp: options.cleanup === true } as const;
+  if (!options.json) process.stdout.write(`${summaryLine(state, end)}\n`);
+  if (ending) return exitStatus(ending.request);
   if (options.once) return state.history.at(-1)?.result === "success" ? 0 : 1;
   return 0;
+}
+
+function once(action: () => void): () => void {
+  let done = false;
+  return () => {
+    if (!done) action();
+    done = true;
+  };
 }
 
 function stopUi(ui: { unmount(): void }): () => void {
@@ -221,20 +248,6 @@ function firstIterationFinished(store: Store<DevState, DevAction>): Promise<void
     });
   });
 }
-
-function summaryLine(state: DevState, cleanedUp: boolean): string {
-  const runs = state.history;
-  const ok = runs.filter((run) => run.result === "success").length;
-  const failed = runs.filter((run) => run.result === "failed").length;
-  const last = runs.at(-1);
-  const parts = [`mlkube dev: ${runs.length} iteration(s), ${ok} ok, ${failed} failed`];
-  if (last) parts.push(`last edit-to-verified ${(last.totalMs / 1000).toFixed(1)} s`);
-  if (state.problem) parts.push(`last problem: ${state.problem.message}`);
-  if (state.serving && !cleanedUp) parts.push(`${state.model.name} keeps running${state.cluster.info?.endpoint ? ` at ${state.cluster.info.endpoint}` : ""} ('mlkube down' removes the cluster)`);
-  if (cleanedUp) parts.push("the model's objects were deleted (--cleanup)");
-  return parts.join("; ");
-}
-
 /** What runs against one cluster: its pipeline and runner, and the log follower. Replaced when the cluster is re-created. */
 interface LiveCluster {
   cluster: ReadyCluster;

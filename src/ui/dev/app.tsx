@@ -13,7 +13,7 @@ import { Header, headerRows } from "./header.js";
 import { HELP_ROWS, Help } from "./help.js";
 import { FinishedIterations, History, historyRows } from "./history.js";
 import { ClockContext, useStoreState, useTerminalSize } from "./hooks.js";
-import { INITIAL_VIEW, interpretKey, type ViewState } from "./keys.js";
+import { INITIAL_VIEW, interpretKey, keyPresses, type QuitRequest, type ViewState } from "./keys.js";
 import { layoutRows } from "./layout.js";
 import { LogPane } from "./log-pane.js";
 import { Pipeline, pipelineRows } from "./pipeline.js";
@@ -25,7 +25,8 @@ export interface DevAppProps {
   logs: LogStore;
   /** The planner's reason for not starting the pending changes, if it holds. */
   holdReason: () => string | undefined;
-  onQuit: () => void;
+  /** `q` or Ctrl-C, once per press: a second press means "now". */
+  onQuit: (request: QuitRequest) => void;
   colors?: boolean | undefined;
   now?: (() => number) | undefined;
 }
@@ -52,11 +53,13 @@ export function DevApp({ store, logs, holdReason, onQuit, colors = true, now = D
   });
 
   useInput((input, key) => {
-    const outcome = interpretKey(viewRef.current, input, key, { logs, pageSize: Math.max(1, layout.logs - 1), problem, now });
-    if (outcome.action) store.dispatch(outcome.action);
-    if (outcome.quit) onQuit();
-    viewRef.current = outcome.view;
-    setView(outcome.view);
+    for (const [oneInput, oneKey] of keyPresses(input, key)) {
+      const outcome = interpretKey(viewRef.current, oneInput, oneKey, { logs, pageSize: Math.max(1, layout.logs - 1), problem, now });
+      if (outcome.action) store.dispatch(outcome.action);
+      if (outcome.quit) onQuit(outcome.quit);
+      viewRef.current = outcome.view;
+    }
+    setView(viewRef.current);
   });
 
   return (

@@ -1,4 +1,5 @@
 /** Small text helpers shared by the terminal view and the plain printer. */
+import stringWidth from "string-width";
 
 /** "420ms", "4.2s", "1m05s": precise where a person compares iterations, short where it is long. */
 export function formatMs(ms: number): string {
@@ -42,14 +43,59 @@ export function shortPodName(pod: string): string {
 // eslint-disable-next-line no-control-regex
 const CONTROL = /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
 
+// U+FE0E and U+FE0F ask for text or emoji presentation of the character before them. Terminals
+// that size characters by wcwidth (tmux, VTE, xterm) ignore them, while Ink measures an
+// emoji-presented "🕹️" as two columns: a one-column difference shifts a box's right border, or
+// wraps a full-width line, and Ink's line-by-line redraw then leaves stale rows behind. Without
+// the selector both sides agree on the width.
+const PRESENTATION_SELECTOR = /[\uFE0E\uFE0F]/g;
+// Half of a UTF-16 pair, left by text cut in the wrong place: terminals draw it as "�".
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
 /**
- * A log line as plain text that takes exactly one row: a pod's own colours or cursor movements
- * would break the layout (and NO_COLOR), tabs and newlines would break the width. A carriage
- * return means "overwrite" (tqdm's progress bars), so only what follows the last one is shown.
+ * Text the terminal draws exactly as wide as Ink measures it: no colours or cursor movements
+ * (they would break the layout, and NO_COLOR), no other control characters, tabs as two spaces
+ * (a terminal moves a tab to the next stop; Ink counts it as nothing), no presentation selectors
+ * and no broken characters. Newlines stay, for the caller to wrap or join.
+ */
+export function terminalText(text: string): string {
+  return text.replace(/\r\n/g, "\n").replace(/\t/g, "  ").replace(CONTROL, "").replace(PRESENTATION_SELECTOR, "").replace(LONE_SURROGATE, "");
+}
+
+/** One row of terminal text: newlines become spaces. */
+export function oneRow(text: string): string {
+  return terminalText(text).replace(/\n/g, " ");
+}
+
+/**
+ * A log line as plain text that takes exactly one row (see terminalText). A carriage return
+ * means "overwrite" (tqdm's progress bars), so only what follows the last one is shown.
  */
 export function cleanLogText(text: string): string {
   const line = text.replace(/\r\n/g, "\n").replace(/[\r\n]+$/, "");
-  return line.slice(line.lastIndexOf("\r") + 1).replace(/\t/g, "  ").replace(/\n/g, " ⏎ ").replace(CONTROL, "");
+  return terminalText(line.slice(line.lastIndexOf("\r") + 1)).replace(/\n/g, " ⏎ ");
+}
+
+/** The columns `text` takes in a terminal: wide (CJK, emoji) characters count two. */
+export function textWidth(text: string): number {
+  return stringWidth(text);
+}
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
+
+/**
+ * The longest start of `text` that fits `width` columns, cut between graphemes: never inside a
+ * character, a UTF-16 pair or an emoji sequence.
+ */
+export function startWithin(text: string, width: number): string {
+  let used = 0;
+  let end = 0;
+  for (const { segment, index } of graphemes.segment(text)) {
+    used += stringWidth(segment);
+    if (used > width) break;
+    end = index + segment.length;
+  }
+  return text.slice(0, end);
 }
 
 /** "1,234" */
@@ -64,20 +110,31 @@ export function formatCount(count: number): string {
 export function wrapText(text: string, width: number): string[] {
   const limit = Math.max(1, width);
   const lines: string[] = [];
-  for (const paragraph of text.split("\n")) {
+  for (const paragraph of terminalText(text).split("\n")) {
     let line = "";
+    let used = 0;
     for (let word of paragraph.split(" ")) {
-      while (word.length > limit) {
+      let width = textWidth(word);
+      while (width > limit) {
         if (line) lines.push(line);
         line = "";
-        lines.push(word.slice(0, limit));
-        word = word.slice(limit);
+        used = 0;
+        // A character wider than the whole line (two columns in one) goes on a line of its own.
+        const cut = startWithin(word, limit) || ([...graphemes.segment(word)][0]?.segment ?? word);
+        lines.push(cut);
+        word = word.slice(cut.length);
+        width = textWidth(word);
       }
-      if (!line) line = word;
-      else if (line.length + 1 + word.length <= limit) line += ` ${word}`;
-      else {
+      if (!line) {
+        line = word;
+        used = width;
+      } else if (used + 1 + width <= limit) {
+        line += ` ${word}`;
+        used += 1 + width;
+      } else {
         lines.push(line);
         line = word;
+        used = width;
       }
     }
     lines.push(line);
@@ -92,9 +149,15 @@ export function clip<T>(items: readonly T[], budget: number): { shown: T[]; hidd
   return { shown, hidden: items.length - shown.length };
 }
 
-/** Exactly `width` characters: cut with an ellipsis or padded, for columns that line up. */
+/** Exactly `width` columns: cut with an ellipsis or padded, for columns that line up. */
 export function fitWidth(text: string, width: number): string {
-  return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text.padEnd(width);
+  const clean = oneRow(text);
+  const used = textWidth(clean);
+  if (used <= width) return clean + " ".repeat(width - used);
+  if (width <= 0) return "";
+  const head = startWithin(clean, width - 1);
+  // A wide character that did not fit leaves one column for padding.
+  return `${head}…${" ".repeat(Math.max(0, width - 1 - textWidth(head)))}`;
 }
 
 /** "pod/container", or the pod alone for a notice about the whole pod. */

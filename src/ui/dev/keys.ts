@@ -50,10 +50,13 @@ export interface KeyContext {
   now: () => number;
 }
 
+/** `q` asks to quit; Ctrl-C interrupts (the session then exits 130, as shells expect). */
+export type QuitRequest = "quit" | "interrupt";
+
 export interface KeyOutcome {
   view: ViewState;
   action?: DevAction | undefined;
-  quit?: boolean | undefined;
+  quit?: QuitRequest | undefined;
 }
 
 /** The help overlay's lines, next to the code that gives them meaning. */
@@ -74,14 +77,61 @@ export const KEY_HELP: readonly (readonly [string, string])[] = [
   ["Tab", "show one pod's logs / all (focused)"],
 ];
 
+const NO_KEY: Key = {
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageDown: false,
+  pageUp: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  shift: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+  meta: false,
+  super: false,
+  hyper: false,
+  capsLock: false,
+  numLock: false,
+};
+
+/**
+ * The key presses in one read. Ink passes a read of several plain characters on as one input
+ * (a paste, or keys queued while a build or a log flood kept the event loop busy), so Ctrl-C
+ * pressed twice arrives as "\x03\x03" and matched no key at all. Each character is its own
+ * press here; escape sequences (arrows, Home) already arrive one per read from Ink's parser.
+ */
+export function keyPresses(input: string, key: Key): [string, Key][] {
+  const characters = [...input];
+  if (characters.length <= 1) return [[input, key]];
+  return characters.map(pressOf);
+}
+
+/** One character as Ink's parser reads it alone. */
+function pressOf(character: string): [string, Key] {
+  const code = character.codePointAt(0) ?? 0;
+  if (character === "\r" || character === "\n") return ["", { ...NO_KEY, return: true }];
+  if (character === "\t") return ["", { ...NO_KEY, tab: true }];
+  if (character === "\x7f") return ["", { ...NO_KEY, delete: true }];
+  if (character === "\b") return ["", { ...NO_KEY, backspace: true }];
+  // Ctrl-A to Ctrl-Z are the bytes 1 to 26.
+  if (code >= 1 && code <= 26) return [String.fromCharCode(code + 96), { ...NO_KEY, ctrl: true }];
+  return [character, { ...NO_KEY, shift: /[A-Z]/.test(character) }];
+}
+
 export function interpretKey(view: ViewState, input: string, key: Key, context: KeyContext): KeyOutcome {
-  if (key.ctrl && input === "c") return { view, quit: true };
+  if (key.ctrl && input === "c") return { view, quit: "interrupt" };
   if (view.typing !== undefined) return { view: typeSearch(view, input, key) };
-  if (view.help) return input === "q" ? { view, quit: true } : { view: { ...view, help: false } };
+  if (view.help) return input === "q" ? { view, quit: "quit" } : { view: { ...view, help: false } };
 
   switch (input) {
     case "q":
-      return { view, quit: true };
+      return { view, quit: "quit" };
     case "r":
       return { view, action: { type: "key/rebuild", at: context.now() } };
     case "t":

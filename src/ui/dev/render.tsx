@@ -4,6 +4,7 @@ import type { DevAction, DevState } from "../../core/dev/state.js";
 import type { LogStore } from "../../engine/log-store.js";
 import type { Store } from "../../engine/store.js";
 import { DevApp } from "./app.js";
+import type { QuitRequest } from "./keys.js";
 import { colorsFromEnvironment } from "./theme.js";
 
 export interface DevUiOptions {
@@ -11,7 +12,7 @@ export interface DevUiOptions {
   logs: LogStore;
   holdReason: () => string | undefined;
   /** `q` or Ctrl-C. The UI never exits the process; the dev command shuts down and unmounts. */
-  onQuit: () => void;
+  onQuit: (request: QuitRequest) => void;
   stdout?: NodeJS.WriteStream | undefined;
   stdin?: NodeJS.ReadStream | undefined;
   /** Default: NO_COLOR from the environment. */
@@ -31,9 +32,15 @@ export function renderDevUi(options: DevUiOptions): DevUi {
     // Ctrl-C reaches the key handler as a quit request, so the dev command can shut down in
     // order (and force the exit on a second Ctrl-C) instead of Ink exiting underneath it.
     exitOnCtrlC: false,
-    // The live view fills the screen and changes a few lines at a time (a spinner, a log line):
-    // rewriting only changed lines avoids redrawing, and flickering, the whole screen.
-    incrementalRendering: true,
+    // Not Ink 6.8's incremental rendering: after a frame that ends with a newline (every frame
+    // shorter than the screen, as ours is) it moves the cursor up one row too few, so each frame
+    // lands one row lower than the last. Measured in tmux: a 5-line frame re-rendered 7 times
+    // left 6 stale copies of its first line above it; on our screen-high frame each redraw
+    // scrolled one line into the scrollback and the first frame's "cluster starting" line stayed
+    // above the header. The standard renderer erases the previous frame and writes the new one
+    // in one write, between synchronized-output markers that tell terminals supporting them to
+    // show the frame at once.
+    incrementalRendering: false,
     // Turning a full screen into terminal output is Ink's costliest step (measured: ~15 ms a
     // frame at 120x40). Ten frames a second keeps spinners, clocks and logs (read every 100 ms)
     // moving and leaves the CPU to the loop during a log flood.
