@@ -1,5 +1,4 @@
 import { relative } from "node:path";
-import { createdClusters } from "../../adapters/cluster/created-clusters.js";
 import type { ReadyCluster } from "../../adapters/cluster/provider.js";
 import { selectProvider, type ClusterFlags } from "../../adapters/cluster/select.js";
 import { FileHashCache } from "../../adapters/docker/build-context.js";
@@ -79,8 +78,8 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   const started = (async () => {
     const provider = await selectProvider(config, options, { docker });
     store.dispatch({ type: "cluster/progress", detail: `${provider.choice.kind} '${provider.choice.clusterName}': ${provider.choice.reason}` });
-    cluster = await provider.ensure((step) => store.dispatch({ type: "cluster/progress", detail: `${step.title}${step.detail ? `: ${step.detail}` : ""}` }));
-    if (cluster.created) await createdClusters().add(provider.choice.kind, provider.choice.clusterName);
+    // A registry that cannot start must not stop the loop: load images for this session (the delivery reason says why).
+    cluster = await provider.ensure((step) => store.dispatch({ type: "cluster/progress", detail: `${step.title}${step.detail ? `: ${step.detail}` : ""}` }), { withoutRegistry: "load" });
     let followedSelector: string | undefined;
     const live: LiveSession = {
       config,
