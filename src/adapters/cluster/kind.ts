@@ -137,7 +137,9 @@ export class KindProvider implements ClusterProvider {
     } catch (error) {
       if (withoutRegistry === "fail" || !(error instanceof UserError)) throw error;
       report({ title, status: "failed", detail: `${error.message} Loading images instead for this session.` });
-      return error.message.replace(/\.$/, "");
+      // Becomes part of the delivery reason: "the local registry could not start (port ... is taken by ...)".
+      const why = error.message.replace(/\.$/, "");
+      return why.charAt(0).toLowerCase() + why.slice(1);
     }
     report({ title, status: started ? "done" : "skipped", detail: started ? "started" : "already running" });
     const nodes = await this.nodes();
