@@ -36,7 +36,7 @@ describe("the user's current kube context", () => {
     // What `minikube start -p ml` does: adds its context and makes it current.
     await writeFile(file, kubeconfig(["kind-mlkube", "ml"], "ml"));
     const step = await restoreCurrentContext(before, "ml", env);
-    expect(step).toEqual({ title: "your current kube context", status: "skipped", detail: "kept your current context 'kind-mlkube' (mlkube uses 'ml' by name)" });
+    expect(step).toEqual({ title: "kube context", status: "skipped", detail: "kept your current context 'kind-mlkube' (mlkube uses 'ml' by name)" });
     const text = await readFile(file, "utf8");
     expect(text).toContain("current-context: kind-mlkube");
     expect(text).toContain("# the user's own file");
@@ -47,7 +47,7 @@ describe("the user's current kube context", () => {
     await writeFile(file, kubeconfig([], undefined));
     const before = await snapshotCurrentContext(env);
     await writeFile(file, kubeconfig(["kind-mlkube"], "kind-mlkube"));
-    expect(await restoreCurrentContext(before, "kind-mlkube", env)).toEqual({ title: "your current kube context", status: "done", detail: "set to 'kind-mlkube' (you had none)" });
+    expect(await restoreCurrentContext(before, "kind-mlkube", env)).toEqual({ title: "kube context", status: "done", detail: "your current context is now 'kind-mlkube' (you had none)" });
     expect(await readFile(file, "utf8")).toContain("current-context: kind-mlkube");
   });
 
@@ -57,7 +57,7 @@ describe("the user's current kube context", () => {
     // What `kind delete cluster` does: removes its entries and unsets current-context.
     await writeFile(file, kubeconfig(["prod"], ""));
     const step = await restoreCurrentContext(before, "kind-mlkube", env);
-    expect(step?.detail).toBe("'kind-mlkube' was removed with the cluster; none is current now. Pick one with 'kubectl config use-context NAME' (prod)");
+    expect(step?.detail).toBe("your current context 'kind-mlkube' was removed with the cluster; none is current now. Pick one with 'kubectl config use-context NAME' (prod)");
   });
 
   it("is restored after a delete that unset it although it still exists", async () => {

@@ -49,15 +49,15 @@ export async function snapshotCurrentContext(env: NodeJS.ProcessEnv = process.en
 export async function restoreCurrentContext(before: ContextSnapshot, clusterContext: string, env: NodeJS.ProcessEnv = process.env): Promise<ClusterStep | undefined> {
   const after = await snapshotCurrentContext(env);
   if (after.current === before.current) return undefined;
-  const title = "your current kube context";
+  const title = "kube context";
   if (before.current === undefined) {
-    return { title, status: "done", detail: `set to '${after.current}' (you had none)` };
+    return { title, status: "done", detail: `your current context is now '${after.current}' (you had none)` };
   }
   if (!after.contexts.includes(before.current)) {
     return {
       title,
       status: "done",
-      detail: `'${before.current}' was removed with the cluster; none is current now. Pick one with 'kubectl config use-context NAME'${after.contexts.length > 0 ? ` (${after.contexts.join(", ")})` : ""}`,
+      detail: `your current context '${before.current}' was removed with the cluster; none is current now. Pick one with 'kubectl config use-context NAME'${after.contexts.length > 0 ? ` (${after.contexts.join(", ")})` : ""}`,
     };
   }
   for (const file of before.files) {
@@ -66,7 +66,7 @@ export async function restoreCurrentContext(before: ContextSnapshot, clusterCont
   }
   const check = await snapshotCurrentContext(env);
   if (check.current !== before.current) {
-    return { title, status: "failed", detail: `is now '${check.current ?? "(none)"}'; restore yours with 'kubectl config use-context ${before.current}'` };
+    return { title, status: "failed", detail: `your current context is now '${check.current ?? "(none)"}'; restore yours with 'kubectl config use-context ${before.current}'` };
   }
   return { title, status: "skipped", detail: `kept your current context '${before.current}' (mlkube uses '${clusterContext}' by name)` };
 }
@@ -78,9 +78,9 @@ export async function keepingCurrentContext<T>(clusterContext: string, report: S
     return await work();
   } finally {
     const step = await restoreCurrentContext(before, clusterContext, env).catch((error: unknown): ClusterStep => ({
-      title: "your current kube context",
+      title: "kube context",
       status: "failed",
-      detail: `could not check or restore it (${(error as Error).message})${before.current ? `; restore it with 'kubectl config use-context ${before.current}'` : ""}`,
+      detail: `could not check or restore your current context (${(error as Error).message})${before.current ? `; restore it with 'kubectl config use-context ${before.current}'` : ""}`,
     }));
     if (step) report(step);
   }
