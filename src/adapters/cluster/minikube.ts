@@ -107,7 +107,8 @@ export class MinikubeProvider implements ClusterProvider {
     const profile = this.choice.clusterName;
     const done: string[] = [];
     for (const image of images) {
-      if ((await hasImage(engine, image)) || !(await hasImage(this.deps.docker, image))) continue;
+      // Only a clear "absent there, present here" is acted on; anything else is the build's to report.
+      if ((await hasImage(engine, image)) !== false || (await hasImage(this.deps.docker, image)) !== true) continue;
       const command = `minikube image load ${image} -p ${profile}`;
       options.progress?.(`minikube's engine lacks the base image ${image}, which this machine's engine has: loading it there once ('${command}')`);
       try {
@@ -119,7 +120,7 @@ export class MinikubeProvider implements ClusterProvider {
           cause,
         });
       }
-      if (!(await hasImage(engine, image))) {
+      if ((await hasImage(engine, image)) === false) {
         throw new UserError("build", `minikube's engine (profile ${profile}) still lacks the base image ${image} after '${command}'.`, { hint: `Run '${command}' yourself and check 'minikube image ls -p ${profile}'.` });
       }
       done.push(`loaded the base image ${image} into minikube's engine (it was only in this machine's engine)`);
@@ -216,12 +217,12 @@ export async function listMinikubeProfiles(exec: Exec): Promise<ProfileInfo[]> {
   }));
 }
 
-async function hasImage(engine: DockerConnection, image: string): Promise<boolean> {
+/** Whether ENGINE holds IMAGE; undefined when the engine does not say (unreachable, refused). */
+async function hasImage(engine: DockerConnection, image: string): Promise<boolean | undefined> {
   try {
     await engine.client.getImage(image).inspect();
     return true;
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return false;
-    throw error;
+    return (error as { statusCode?: number }).statusCode === 404 ? false : undefined;
   }
 }
