@@ -5,7 +5,7 @@ import type { Endpoint, ReadyCluster } from "../adapters/cluster/provider.js";
 import { selectProvider, type ClusterFlags } from "../adapters/cluster/select.js";
 import { ImageBuilder } from "../adapters/docker/build.js";
 import { FileHashCache } from "../adapters/docker/build-context.js";
-import { buildRequestFor } from "../adapters/docker/build-request.js";
+import { baseImagesFor, buildRequestFor } from "../adapters/docker/build-request.js";
 import { connectDocker, ensureDockerReachable } from "../adapters/docker/client.js";
 import { contentReference } from "../adapters/docker/content-tag.js";
 import { applyWithPrune, deleteModelObjects } from "../adapters/kube/apply.js";
@@ -150,6 +150,7 @@ async function dryRun(paths: string[], config: ResolvedConfig, options: Reproduc
 async function buildAndDeliver(cluster: ReadyCluster, config: ResolvedConfig, progress: (line: string) => void): Promise<string> {
   const request = buildRequestFor(config);
   progress(`building ${displayPath(config.dir)}`);
+  for (const line of (await cluster.provideBaseImages?.(await baseImagesFor(request), { progress })) ?? []) progress(line);
   const built = await new ImageBuilder(cluster.buildEngine.client, new FileHashCache()).build(request, {
     onEvent: (event) => {
       if (event.type === "step") progress(`  step ${event.step}/${event.totalSteps}: ${event.instruction}`);

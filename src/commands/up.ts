@@ -1,5 +1,4 @@
 import { stringify } from "yaml";
-import { createdClusters } from "../adapters/cluster/created-clusters.js";
 import type { ClusterStep } from "../adapters/cluster/provider.js";
 import { createStepPrinter } from "../ui/step-printer.js";
 import { describeChoice, providerFor, type ClusterCommandOptions } from "./cluster-options.js";
@@ -26,12 +25,12 @@ export async function runUpCommand(dir: string, options: ClusterCommandOptions &
   const started = performance.now();
   const steps: ClusterStep[] = [];
   const printer = createStepPrinter(process.stderr, started);
+  // up makes the cluster as configured: a registry that cannot start is an error here, not a fallback.
   const ready = await provider.ensure((step) => {
     steps.push(step);
     printer(step);
-  });
+  }, { withoutRegistry: "fail" });
   printer.finish();
-  if (ready.created) await createdClusters().add(provider.choice.kind, provider.choice.clusterName);
   const changed = steps.some((step) => step.status === "done");
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   out.write(changed ? `ready in ${seconds} s\n` : `nothing to do: the cluster and everything mlkube needs already exist\n`);

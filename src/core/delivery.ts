@@ -23,6 +23,8 @@ export interface DeliveryInputs {
   announced: AnnouncedRegistry | undefined;
   /** minikube's container runtime (docker, containerd, cri-o); undefined elsewhere. */
   minikubeRuntime?: string | undefined;
+  /** Why mlkube's own local registry could not start this session (dev then loads instead). */
+  localRegistryUnavailable?: string | undefined;
 }
 
 export type DeliveryDecision =
@@ -35,6 +37,10 @@ export function chooseDelivery(inputs: DeliveryInputs): DeliveryDecision {
   const { registrySetting, announced } = inputs;
   if (registrySetting !== "auto" && registrySetting !== "off") {
     return { path: "registry", pushTo: registrySetting, pullAs: registrySetting, reason: `mlkube.yaml cluster.registry is ${registrySetting}` };
+  }
+  if (registrySetting === "auto" && inputs.localRegistryUnavailable && inputs.provider === "kind") {
+    // An announcement left from an earlier session names a registry that is not running now.
+    return { path: "load", reason: `the local registry could not start (${inputs.localRegistryUnavailable}): loading the whole image into the node for this session (slower); fix that and restart to use the registry` };
   }
   if (registrySetting === "auto" && announced) {
     return {

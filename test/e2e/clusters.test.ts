@@ -2,7 +2,7 @@
  * Issue 4, `mlkube up` / `status` / `down` and their errors, as a user sees them: exit codes,
  * messages and JSON. One kind cluster for the whole file.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker, uniqueName } from "../support/engine.js";
 import { mlkube, PROVIDER } from "./support/cluster.js";
-import { modelDir, type ModelDir } from "./support/model-dir.js";
+import { devOnce, modelDir, type ModelDir } from "./support/model-dir.js";
 
 const run = promisify(execFile);
 const NAME = uniqueName("e2e-clusters").slice(0, 30);
@@ -116,6 +116,61 @@ describeKind("mlkube up / status / down on kind", () => {
     const all = await mlkube(["down", "--yes", "--all", model.dir]);
     expect(all.code, all.stdout + all.stderr).toBe(0);
     expect(await containerExists("kind-registry")).toBe(false);
+  });
+});
+
+/** A program other than the registry listening on 127.0.0.1:PORT; resolves once it listens. */
+async function holdPort(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["-e", `require("net").createServer().listen(${port}, "127.0.0.1", () => console.log("listening"))`], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.once("data", () => resolve());
+    child.once("exit", (code) => reject(new Error(`the port holder exited with ${code}: is ${port} already taken?`)));
+  });
+  return child;
+}
+
+describeKind("issue 17.6: the registry port held by another program", () => {
+  const name = uniqueName("e2e-regport").slice(0, 30);
+  let model: ModelDir;
+  let holder: ChildProcess;
+
+  beforeAll(async () => {
+    model = await modelDir(name);
+    // The registry of an earlier file would hold the port itself; this file needs it held by a stranger.
+    await docker.getContainer("kind-registry").remove({ force: true }).catch(() => undefined);
+    holder = await holdPort(5001);
+  });
+
+  afterAll(async () => {
+    holder.kill();
+    await mlkube(["down", "--yes", model.dir]);
+    await run("kind", ["delete", "cluster", "--name", name], { env: process.env }).catch(() => undefined);
+    await model.cleanup();
+  });
+
+  it("up fails before creating anything, naming the holder and the fix", async () => {
+    const up = await mlkube(["up", model.dir]);
+    const output = up.stdout + up.stderr;
+    expect(up.code, output).toBe(1);
+    expect(up.stderr).toContain(`Port 127.0.0.1:5001, where mlkube runs its local registry (kind-registry), is taken by node (pid ${holder.pid}).`);
+    expect(up.stderr).toContain("cluster.registry: off");
+    expect(output).not.toMatch(/internal error/i);
+    expect(await kindClusters()).not.toContain(name);
+    expect(await containerExists("kind-registry")).toBe(false);
+  });
+
+  it("dev loads images for the session instead and says why; down removes the cluster dev made", async () => {
+    const dev = await devOnce(model.dir);
+    const ready = dev.of("cluster.ready")[0];
+    expect(ready, dev.stdout.slice(-3000) + dev.stderr).toMatchObject({ deliveryPath: "load" });
+    expect(ready?.deliveryReason).toContain(`the local registry could not start (port 127.0.0.1:5001, where mlkube runs its local registry (kind-registry), is taken by node (pid ${holder.pid}))`);
+    expect(dev.of("iteration.finished")[0]).toMatchObject({ result: "success", deliveryPath: "load" });
+    expect(dev.code).toBe(0);
+    expect(await containerExists("kind-registry")).toBe(false);
+
+    const down = await mlkube(["down", "--yes", model.dir]);
+    expect(down.code, down.stdout + down.stderr).toBe(0);
+    expect(await kindClusters()).not.toContain(name);
   });
 });
 

@@ -9,6 +9,8 @@ import { BASE_IMAGE, docker, engineAvailable } from "../support/engine.js";
 import { recordingExec } from "../support/recording-exec.js";
 
 const hasEngine = await engineAvailable();
+/** These paths create nothing, so nothing may be recorded. */
+const noRecord = { has: async () => false, add: async () => expect.fail("recorded a cluster"), remove: async () => undefined };
 
 /**
  * The whole-image load paths, argv-exact, with the real engine (the image's ID and size come from
@@ -31,7 +33,7 @@ describe.runIf(hasEngine)("whole-image load delivery", () => {
 
   it("kind: loads with 'kind load docker-image' and refuses when a node lacks that exact image", async () => {
     const { exec, calls } = recordingExec([{ argv: ["kind", "get", "nodes"], stdout: "mlkube-e2e-no-such-node\n" }]);
-    const provider = new KindProvider({ kind: "kind", clusterName: "mlkube", context: "kind-mlkube", reason: "" }, { nodePorts: [30080], registry: undefined, registrySetting: "off" }, { exec, docker: engine });
+    const provider = new KindProvider({ kind: "kind", clusterName: "mlkube", context: "kind-mlkube", reason: "" }, { nodePorts: [30080], registry: undefined, registrySetting: "off" }, { exec, docker: engine, record: noRecord });
     const load = (provider as unknown as { load(image: unknown): Promise<unknown> }).load.bind(provider);
     // The node container does not exist, so crictl finds nothing: the delivery must fail, not succeed silently.
     await expect(load(image)).rejects.toThrow(`After 'kind load docker-image', node mlkube-e2e-no-such-node has no image for ${BASE_IMAGE}`);
@@ -47,7 +49,7 @@ describe.runIf(hasEngine)("whole-image load delivery", () => {
     const settings = { registrySetting: "off", platform: "linux" as const, isWsl: false };
 
     const good = recordingExec([{ argv: ["minikube", "image", "ls"], stdout: listed(image.imageId.replace("sha256:", "")) }]);
-    const ok = new MinikubeProvider(choice, settings, { exec: good.exec, spawn: good.spawn, docker: engine });
+    const ok = new MinikubeProvider(choice, settings, { exec: good.exec, spawn: good.spawn, docker: engine, record: noRecord });
     const result = await (ok as unknown as { load(image: unknown): Promise<{ path: string; podImage: string; bytesMoved: number }> }).load(image);
     expect(result).toMatchObject({ path: "load", podImage: BASE_IMAGE });
     expect(result.bytesMoved).toBeGreaterThan(100_000_000);
@@ -57,13 +59,13 @@ describe.runIf(hasEngine)("whole-image load delivery", () => {
     ]);
 
     const stale = recordingExec([{ argv: ["minikube", "image", "ls"], stdout: listed("0123456789ab") }]);
-    const kept = new MinikubeProvider(choice, settings, { exec: stale.exec, spawn: stale.spawn, docker: engine });
+    const kept = new MinikubeProvider(choice, settings, { exec: stale.exec, spawn: stale.spawn, docker: engine, record: noRecord });
     await expect((kept as unknown as { load(image: unknown): Promise<unknown> }).load(image)).rejects.toThrow(/has image 0123456789ab/);
   });
 
   it("minikube off Linux: the endpoint is a 'minikube service --url' tunnel mlkube keeps and stops", async () => {
     const { exec, spawn, calls } = recordingExec([{ argv: ["minikube", "service"], stdout: "http://127.0.0.1:51234\n" }]);
-    const provider = new MinikubeProvider({ kind: "minikube", clusterName: "ml", context: "ml", reason: "" }, { registrySetting: "auto", platform: "darwin", isWsl: false }, { exec, spawn, docker: engine });
+    const provider = new MinikubeProvider({ kind: "minikube", clusterName: "ml", context: "ml", reason: "" }, { registrySetting: "auto", platform: "darwin", isWsl: false }, { exec, spawn, docker: engine, record: noRecord });
     const endpoint = await (provider as unknown as { endpoint(service: unknown): Promise<{ url: string; via: string; close(): Promise<void> }> }).endpoint({ namespace: "default", name: "iris", nodePort: 30080 });
     expect(endpoint).toMatchObject({ url: "http://127.0.0.1:51234", via: "tunnel" });
     await endpoint.close();

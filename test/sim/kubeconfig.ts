@@ -3,6 +3,11 @@
  * the $KUBECONFIG list: the file already holding the entry, else the first existing one, else the
  * last; else ~/.kube/config), lock it, replace the cluster/context/user entries with the same names,
  * set current-context; on delete remove them and clear current-context if it pointed at them.
+ * Sources: kind pkg/cluster/internal/kubeconfig/internal/kubeconfig/merge.go (WriteMerged sets
+ * `existing.CurrentContext = kind.CurrentContext`) and remove.go ("unset current context if it
+ * points to this cluster"); minikube pkg/minikube/kubeconfig/settings.go (PopulateFromSettings:
+ * current-context = the profile unless --keep-context) and context.go (DeleteContext clears it only
+ * when it named the profile). Both lock FILE.lock (client-go's loader.go lockFile).
  */
 import { access, mkdir, open, readFile, rm, writeFile, rename } from "node:fs/promises";
 import { homedir } from "node:os";

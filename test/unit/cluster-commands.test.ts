@@ -2,25 +2,60 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { createServer, type AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { connectDocker } from "../../src/adapters/docker/client.js";
 import { KindProvider } from "../../src/adapters/cluster/kind.js";
 import { MinikubeProvider, listMinikubeProfiles } from "../../src/adapters/cluster/minikube.js";
 import { DEFAULT_REGISTRY } from "../../src/adapters/cluster/local-registry.js";
-import type { ClusterStep } from "../../src/adapters/cluster/provider.js";
+import { createdClusters, type CreatedClusters } from "../../src/adapters/cluster/created-clusters.js";
+import type { ClusterStep, ReadyCluster } from "../../src/adapters/cluster/provider.js";
+import type { DockerConnection } from "../../src/adapters/docker/client.js";
 import { recordingExec } from "../support/recording-exec.js";
 
 // These paths never reach the engine; an unreachable socket proves it.
 const unusedDocker = connectDocker({ DOCKER_HOST: "unix:///nonexistent/docker.sock" });
+/** An engine where no registry container exists and nothing publishes ports. */
+const noRegistryDocker = {
+  client: {
+    getContainer: () => ({ inspect: async () => Promise.reject(Object.assign(new Error("no such container"), { statusCode: 404 })) }),
+    listContainers: async () => [],
+  },
+} as unknown as DockerConnection;
+
+/** An engine holding IMAGES by name (only image inspection is used). */
+function fakeEngine(images: string[]): DockerConnection & { images: Set<string> } {
+  const held = new Set(images);
+  const client = {
+    getImage: (name: string) => ({
+      inspect: async () => (held.has(name) ? { Id: `sha256:${name}` } : Promise.reject(Object.assign(new Error("No such image"), { statusCode: 404 }))),
+    }),
+  };
+  return { client, images: held } as unknown as DockerConnection & { images: Set<string> };
+}
+
+/** A cluster that announces no registry. */
+const fakeKube = { core: { readNamespacedConfigMap: async () => Promise.reject(Object.assign(new Error("not found"), { code: 404 })) } };
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
 const kindChoice = { kind: "kind" as const, clusterName: "mlkube", context: "kind-mlkube", reason: "test" };
 const minikubeChoice = { kind: "minikube" as const, clusterName: "ml", context: "ml", reason: "test" };
 
 let kubeconfigDir: string;
+let record: CreatedClusters;
 beforeEach(async () => {
   // An empty kubeconfig: nothing here may touch the user's real one.
   kubeconfigDir = await mkdtemp(join(tmpdir(), "mlkube-kubeconfig-"));
   await writeFile(join(kubeconfigDir, "config"), "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
   process.env.KUBECONFIG = join(kubeconfigDir, "config");
+  record = createdClusters(join(kubeconfigDir, "created-clusters.json"));
 });
 afterEach(async () => {
   delete process.env.KUBECONFIG;
@@ -38,7 +73,8 @@ describe("kind invocations", () => {
       if (configIndex >= 0) configText = await readFile(args[configIndex + 1]!, "utf8");
       return exec(file, args, options);
     };
-    const provider = new KindProvider(kindChoice, settings, { exec: recordConfig, docker: unusedDocker });
+    // The registry's port must be free before anything is created; 5001 may be busy on this machine.
+    const provider = new KindProvider(kindChoice, { ...settings, registry: { ...DEFAULT_REGISTRY, hostPort: await freePort() } }, { exec: recordConfig, docker: unusedDocker, record });
     const steps: ClusterStep[] = [];
     // After kind creates the cluster, the (empty) kubeconfig lacks its context: a clear error, after the exact calls.
     await expect(provider.ensure((step) => steps.push(step))).rejects.toThrow("The kubeconfig has no context 'kind-mlkube'.");
@@ -57,11 +93,40 @@ describe("kind invocations", () => {
       containerdConfigPatches: ['[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"'],
     });
     expect(steps.map((step) => `${step.status} ${step.title}`)).toContain("done kind cluster 'mlkube'");
+    // Recorded as mlkube's before the steps that can still fail (here: the missing context).
+    expect(await record.has("kind", "mlkube")).toBe(true);
+  });
+
+  it("fails before creating anything when the registry port is taken, naming the holder", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const { exec, calls } = recordingExec([{ argv: ["kind", "get", "clusters"], stdout: "" }]);
+      const provider = new KindProvider(kindChoice, { ...settings, registry: { ...DEFAULT_REGISTRY, hostPort: port } }, { exec, docker: noRegistryDocker, record });
+      const failure = provider.ensure(() => undefined);
+      await expect(failure).rejects.toThrow(`Port 127.0.0.1:${port}, where mlkube runs its local registry (kind-registry), is taken by node (pid ${process.pid}).`);
+      await expect(failure).rejects.toMatchObject({ hint: expect.stringContaining("cluster.registry: off") });
+      expect(calls).toEqual([["kind", "get", "clusters"]]);
+      expect(await record.has("kind", "mlkube")).toBe(false);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it("drops the record again when kind create fails and leaves no cluster", async () => {
+    const { exec } = recordingExec([
+      { argv: ["kind", "get", "clusters"], stdout: "" },
+      { argv: ["kind", "create"], exitCode: 1, stdout: "ERROR: failed to create cluster" },
+    ]);
+    const provider = new KindProvider(kindChoice, { ...settings, registry: undefined }, { exec, docker: unusedDocker, record });
+    await expect(provider.ensure(() => undefined)).rejects.toThrow("'kind create cluster --name mlkube");
+    expect(await record.has("kind", "mlkube")).toBe(false);
   });
 
   it("restores a missing kube context of an existing cluster with kind export kubeconfig", async () => {
     const { exec, calls } = recordingExec([{ argv: ["kind", "get", "clusters"], stdout: "mlkube\n" }]);
-    const provider = new KindProvider(kindChoice, settings, { exec, docker: unusedDocker });
+    const provider = new KindProvider(kindChoice, settings, { exec, docker: unusedDocker, record });
     await expect(provider.ensure(() => undefined)).rejects.toThrow(/no context 'kind-mlkube'/);
     expect(calls).toEqual([["kind", "get", "clusters"], ["kind", "export", "kubeconfig", "--name", "mlkube"]]);
   });
@@ -71,7 +136,7 @@ describe("kind invocations", () => {
       { argv: ["kind", "get", "clusters"], stdout: "mlkube\n" },
       { argv: ["kind", "get", "nodes"], stdout: "mlkube-control-plane\n" },
     ]);
-    const provider = new KindProvider(kindChoice, { ...settings, registry: undefined }, { exec, docker: unusedDocker });
+    const provider = new KindProvider(kindChoice, { ...settings, registry: undefined }, { exec, docker: unusedDocker, record });
     expect(await provider.nodes()).toEqual(["mlkube-control-plane"]);
     await provider.remove({ registry: false }, () => undefined);
     expect(calls).toEqual([
@@ -84,14 +149,14 @@ describe("kind invocations", () => {
   it("does not call delete for a cluster that does not exist", async () => {
     const { exec, calls } = recordingExec([{ argv: ["kind", "get", "clusters"], stdout: "" }]);
     const steps: ClusterStep[] = [];
-    await new KindProvider(kindChoice, { ...settings, registry: undefined }, { exec, docker: unusedDocker }).remove({ registry: false }, (step) => steps.push(step));
+    await new KindProvider(kindChoice, { ...settings, registry: undefined }, { exec, docker: unusedDocker, record }).remove({ registry: false }, (step) => steps.push(step));
     expect(calls).toEqual([["kind", "get", "clusters"]]);
     expect(steps).toEqual([{ title: "kind cluster 'mlkube'", status: "skipped", detail: "does not exist" }]);
   });
 
   it("plans without running anything", async () => {
     const { exec, calls } = recordingExec();
-    const plan = await new KindProvider(kindChoice, settings, { exec, docker: unusedDocker }).plan();
+    const plan = await new KindProvider(kindChoice, settings, { exec, docker: unusedDocker, record }).plan();
     expect(calls).toEqual([]);
     expect(plan.steps[0]).toBe("kind create cluster --name mlkube --config <the configuration above>");
     expect(plan.registry).toEqual({ container: "kind-registry", listen: "127.0.0.1:5001", image: "registry:2" });
@@ -104,12 +169,36 @@ describe("minikube invocations", () => {
 
   it("starts a missing profile with the docker driver and runtime", async () => {
     const { exec, spawn, calls } = recordingExec([{ argv: ["minikube", "profile", "list", "-o", "json"], exitCode: 85, stdout: "no profiles" }]);
-    const provider = new MinikubeProvider(minikubeChoice, settings, { exec, spawn, docker: unusedDocker });
+    const provider = new MinikubeProvider(minikubeChoice, settings, { exec, spawn, docker: unusedDocker, record });
     await expect(provider.ensure(() => undefined)).rejects.toThrow(/no context 'ml'/);
     expect(calls).toEqual([
       ["minikube", "profile", "list", "-o", "json"],
       ["minikube", "start", "-p", "ml", "--driver=docker", "--container-runtime=docker"],
     ]);
+    expect(await record.has("minikube", "ml")).toBe(true);
+  });
+
+  it("loads a base image only the host's engine has into minikube's engine, once", async () => {
+    const minikubeEngine = fakeEngine(["already/there:1"]);
+    const { exec, spawn, calls } = recordingExec([
+      { argv: ["minikube", "profile", "list"], stdout: profiles },
+      { argv: ["minikube", "docker-env"], stdout: 'DOCKER_HOST="tcp://192.168.49.2:2376"\n' },
+    ]);
+    const loadingExec: typeof exec = async (file, args, options) => {
+      if (args[0] === "image" && args[1] === "load") minikubeEngine.images.add(args[2]!);
+      return exec(file, args, options);
+    };
+    const provider = new MinikubeProvider(minikubeChoice, settings, { exec: loadingExec, spawn, docker: fakeEngine(["host/base:1", "already/there:1"]), record });
+    // Builds go to minikube's engine (docker-env): only then does the hook exist.
+    const ready = await (provider as unknown as { ready(kube: unknown, runtime: string): Promise<ReadyCluster> }).ready(fakeKube, "docker");
+    expect(ready.delivery.path).toBe("in-cluster-engine");
+    expect(ready.provideBaseImages).toBeTypeOf("function");
+    // What the hook does, against a stand-in for the node's engine (docker-env names an unreachable IP here).
+    const progress: string[] = [];
+    const done = await (provider as unknown as { provideBaseImages(engine: unknown, images: string[], options: unknown): Promise<string[]> }).provideBaseImages(minikubeEngine, ["host/base:1", "already/there:1", "nowhere/image:1"], { progress: (line: string) => progress.push(line) });
+    expect(done).toEqual(["loaded the base image host/base:1 into minikube's engine (it was only in this machine's engine)"]);
+    expect(progress).toEqual(["minikube's engine lacks the base image host/base:1, which this machine's engine has: loading it there once ('minikube image load host/base:1 -p ml')"]);
+    expect(calls.filter((argv) => argv[1] === "image")).toEqual([["minikube", "image", "load", "host/base:1", "-p", "ml"]]);
   });
 
   it("reads profiles, and treats minikube's non-zero exit for none as none", async () => {
@@ -125,7 +214,7 @@ describe("minikube invocations", () => {
       argv: ["minikube", "docker-env"],
       stdout: 'DOCKER_TLS_VERIFY="1"\nDOCKER_HOST="tcp://192.168.49.2:2376"\nDOCKER_CERT_PATH="/home/me/.minikube/certs"\nMINIKUBE_ACTIVE_DOCKERD="ml"\n',
     }]);
-    const env = await new MinikubeProvider(minikubeChoice, settings, { exec, spawn, docker: unusedDocker }).dockerEnv();
+    const env = await new MinikubeProvider(minikubeChoice, settings, { exec, spawn, docker: unusedDocker, record }).dockerEnv();
     expect(calls).toEqual([["minikube", "docker-env", "-p", "ml", "--shell", "none"]]);
     expect(env).toEqual({ DOCKER_TLS_VERIFY: "1", DOCKER_HOST: "tcp://192.168.49.2:2376", DOCKER_CERT_PATH: "/home/me/.minikube/certs", MINIKUBE_ACTIVE_DOCKERD: "ml" });
     expect(process.env.DOCKER_HOST).toBe(before);
@@ -136,7 +225,7 @@ describe("minikube invocations", () => {
       { argv: ["minikube", "profile", "list"], stdout: profiles },
       { argv: ["minikube", "ip"], stdout: "192.168.49.2\n" },
     ]);
-    const provider = new MinikubeProvider(minikubeChoice, settings, { exec, spawn, docker: unusedDocker });
+    const provider = new MinikubeProvider(minikubeChoice, settings, { exec, spawn, docker: unusedDocker, record });
     expect(await provider.status()).toMatchObject({ exists: true, running: true, nodes: ["ml (192.168.49.2)"] });
     await provider.remove({ registry: false }, () => undefined);
     expect(calls).toEqual([

@@ -12,6 +12,8 @@ describe("choosing how the image reaches the cluster", () => {
     ["minikube with containerd loads", { provider: "minikube", registrySetting: "auto", announced: undefined, minikubeRuntime: "containerd" }, "load", /loading the whole image/],
     ["minikube with a registry addon announced pushes", { provider: "minikube", registrySetting: "auto", announced: { host: "localhost:5000" }, minikubeRuntime: "docker" }, "registry", /localhost:5000/],
     ["an explicit registry always pushes", { provider: "context", registrySetting: "registry.example.com/team", announced: undefined }, "registry", /cluster.registry is registry.example.com\/team/],
+    ["kind loads for the session when mlkube's registry could not start, even if one is announced", { provider: "kind", registrySetting: "auto", announced, localRegistryUnavailable: "port 127.0.0.1:5001 is taken by python3 (pid 7)" }, "load", /the local registry could not start \(port 127\.0\.0\.1:5001 is taken by python3 \(pid 7\)\): loading the whole image into the node for this session/],
+    ["an explicit registry is pushed to whatever happened to the local one", { provider: "kind", registrySetting: "reg.local:5000", announced: undefined, localRegistryUnavailable: "port taken" }, "registry", /cluster.registry is reg.local:5000/],
     ["a remote context with an announced registry pushes", { provider: "context", registrySetting: "auto", announced: { host: "reg.local:5000" } }, "registry", /reg.local:5000/],
   ])("%s", (_name, inputs, path, reason) => {
     const decision = chooseDelivery(inputs);

@@ -9,13 +9,16 @@ const ready: DevAction = {
 };
 
 /** Iteration `id`: started at `at`, its build running for a while, then finished as `result` (or still running). */
-function iteration(id: number, at: number, result?: "success" | "failed" | "cancelled"): DevAction[] {
+function iteration(id: number, at: number, result?: "success" | "failed" | "cancelled", untested = false): DevAction[] {
   const actions: DevAction[] = [
     { type: "files/changed", changes: [{ path: "app.py", kind: "build" }], at },
     { type: "iteration/started", id, changes: { ...EMPTY_CHANGES, build: true, paths: ["app.py"], firstEventAt: at }, stages: ["build", "deliver", "rollout", "test"], at },
     { type: "stage/started", id, stage: "build", at: at + 100 },
   ];
-  if (result === "success") actions.push({ type: "rollout/serving", id, image: `iris:${id}` });
+  if (result === "success") {
+    actions.push({ type: "rollout/serving", id, image: `iris:${id}` });
+    if (!untested) actions.push({ type: "tests/result", id, tests: [{ name: "setosa", passed: true, latencyMs: 9 }], changes: [] });
+  }
   if (result) actions.push({ type: "iteration/finished", id, at: at + (result === "success" ? 3_400 : 41_400), result });
   return actions;
 }
@@ -24,6 +27,11 @@ const run = (...actions: DevAction[][]): DevState => actions.flat().reduce(reduc
 const end = (change: Partial<SessionEnd>): SessionEnd => ({ request: "q", forced: false, cleanedUp: false, ...change });
 
 describe("the session's summary line", () => {
+  it("an iteration that rolled out without smoke tests was deployed, never verified", () => {
+    const state = run([ready], iteration(1, 0, "success", true));
+    expect(summaryLine(state, end({}))).toContain("nothing verified yet");
+  });
+
   it("q with nothing running: the counts and the last verified time", () => {
     const state = run([ready], iteration(1, 0, "success"), iteration(2, 10_000, "failed"));
     expect(summaryLine(state, end({}))).toBe(

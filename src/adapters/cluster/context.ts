@@ -35,7 +35,6 @@ export class ContextProvider implements ClusterProvider {
     }
     return {
       choice: this.choice,
-      created: false,
       kube,
       delivery: decision,
       buildEngine: this.deps.docker,

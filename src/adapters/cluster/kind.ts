@@ -12,8 +12,10 @@ import type { Exec } from "../exec.js";
 import { connectKube, ensureKubeReachable, kubeContexts, readKubeConfig, type KubeAccess } from "../kube/client.js";
 import { announceRegistry, readAnnouncedRegistry } from "../kube/registry-hosting.js";
 import { mappedPortEndpoint, portForwardEndpoint } from "./endpoint.js";
-import { connectRegistry, ensureRegistry, registryRunning, removeRegistry, type RegistrySettings } from "./local-registry.js";
-import type { BuiltImage, ClusterProvider, ClusterStatus, DeliveryResult, ReadyCluster, StepReporter, UpPlan } from "./provider.js";
+import type { CreatedClusters } from "./created-clusters.js";
+import { keepingCurrentContext } from "./current-context.js";
+import { checkRegistryPort, connectRegistry, ensureRegistry, registryRunning, removeRegistry, type RegistrySettings } from "./local-registry.js";
+import type { BuiltImage, ClusterProvider, ClusterStatus, DeliveryResult, EnsureOptions, ReadyCluster, StepReporter, UpPlan } from "./provider.js";
 
 export interface KindSettings {
   /** NodePorts to map to 127.0.0.1 at creation (mappings cannot be added later). */
@@ -32,7 +34,7 @@ export class KindProvider implements ClusterProvider {
   constructor(
     readonly choice: ProviderChoice,
     private readonly settings: KindSettings,
-    private readonly deps: { exec: Exec; docker: DockerConnection },
+    private readonly deps: { exec: Exec; docker: DockerConnection; record: CreatedClusters },
   ) {}
 
   /** The cluster config: mapped NodePorts bound to 127.0.0.1, and containerd reading per-registry hosts.toml. */
@@ -75,40 +77,71 @@ export class KindProvider implements ClusterProvider {
     };
   }
 
-  async ensure(report: StepReporter, signal?: AbortSignal): Promise<ReadyCluster> {
+  async ensure(report: StepReporter, options: EnsureOptions = {}): Promise<ReadyCluster> {
+    const { signal } = options;
     const name = this.choice.clusterName;
+    const registry = this.settings.registry;
     const created = !(await this.exists());
-    if (!created) {
-      report({ title: `kind cluster '${name}'`, status: "skipped", detail: "already exists" });
-      if (!kubeContexts().names.includes(this.choice.context)) {
-        await this.deps.exec("kind", ["export", "kubeconfig", "--name", name], { signal });
-        report({ title: `kube context ${this.choice.context}`, status: "done", detail: "restored with 'kind export kubeconfig'" });
+    // A taken registry port fails `up` before anything exists, rather than after a minute of creating.
+    if (created && registry && options.withoutRegistry !== "load") await checkRegistryPort(this.deps.docker.client, registry);
+    await keepingCurrentContext(this.choice.context, report, async () => {
+      if (!created) {
+        report({ title: `kind cluster '${name}'`, status: "skipped", detail: "already exists" });
+        if (!kubeContexts().names.includes(this.choice.context)) {
+          await this.deps.exec("kind", ["export", "kubeconfig", "--name", name], { signal });
+          report({ title: `kube context ${this.choice.context}`, status: "done", detail: "restored with 'kind export kubeconfig'" });
+        }
+      } else {
+        await this.create(report, signal);
       }
-    } else {
-      report({ title: `kind cluster '${name}'`, status: "running", detail: "creating (this takes a minute or two)" });
-      const dir = await mkdtemp(join(tmpdir(), "mlkube-kind-"));
-      try {
-        const configFile = join(dir, "cluster.yaml");
-        await writeFile(configFile, this.clusterConfig());
-        await this.deps.exec("kind", ["create", "cluster", "--name", name, "--config", configFile, "--wait", "120s"], {
-          signal,
-          onLine: (line) => report({ title: `kind cluster '${name}'`, status: "running", detail: line.trim() }),
-        });
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-      }
-      report({ title: `kind cluster '${name}'`, status: "done" });
-    }
+    });
     const kube = connectKube(this.choice.context, readKubeConfig());
     await ensureKubeReachable(kube);
-    if (this.settings.registry) await this.wireRegistry(this.settings.registry, kube, report);
-    return this.ready(kube, created);
+    const registryProblem = registry ? await this.wireRegistry(registry, kube, report, options.withoutRegistry ?? "fail") : undefined;
+    return this.ready(kube, registryProblem);
   }
 
-  private async wireRegistry(registry: RegistrySettings, kube: KubeAccess, report: StepReporter): Promise<void> {
+  /**
+   * `kind create cluster`, recorded as mlkube's before it runs: a later step (the registry) may
+   * fail, and `mlkube down` must still know the cluster is mlkube's to delete. The record is
+   * dropped again when kind failed and left no cluster behind.
+   */
+  private async create(report: StepReporter, signal: AbortSignal | undefined): Promise<void> {
+    const name = this.choice.clusterName;
+    report({ title: `kind cluster '${name}'`, status: "running", detail: "creating (this takes a minute or two)" });
+    await this.deps.record.add("kind", name);
+    const dir = await mkdtemp(join(tmpdir(), "mlkube-kind-"));
+    try {
+      const configFile = join(dir, "cluster.yaml");
+      await writeFile(configFile, this.clusterConfig());
+      await this.deps.exec("kind", ["create", "cluster", "--name", name, "--config", configFile, "--wait", "120s"], {
+        signal,
+        onLine: (line) => report({ title: `kind cluster '${name}'`, status: "running", detail: line.trim() }),
+      });
+    } catch (error) {
+      if (!(await this.exists().catch(() => true))) await this.deps.record.remove("kind", name);
+      throw error;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    report({ title: `kind cluster '${name}'`, status: "done" });
+  }
+
+  /** Starts and wires the local registry; with withoutRegistry "load", returns why it could not start instead of failing. */
+  private async wireRegistry(registry: RegistrySettings, kube: KubeAccess, report: StepReporter, withoutRegistry: "fail" | "load"): Promise<string | undefined> {
     const docker = this.deps.docker.client;
-    const started = await ensureRegistry(docker, registry);
-    report({ title: `registry ${registry.container} on 127.0.0.1:${registry.hostPort}`, status: started ? "done" : "skipped", detail: started ? "started" : "already running" });
+    const title = `registry ${registry.container} on 127.0.0.1:${registry.hostPort}`;
+    let started: boolean;
+    try {
+      started = await ensureRegistry(docker, registry);
+    } catch (error) {
+      if (withoutRegistry === "fail" || !(error instanceof UserError)) throw error;
+      report({ title, status: "failed", detail: `${error.message} Loading images instead for this session.` });
+      // Becomes part of the delivery reason: "the local registry could not start (port ... is taken by ...)".
+      const why = error.message.replace(/\.$/, "");
+      return why.charAt(0).toLowerCase() + why.slice(1);
+    }
+    report({ title, status: started ? "done" : "skipped", detail: started ? "started" : "already running" });
     const nodes = await this.nodes();
     const hostsToml = `[host."http://${registry.container}:5000"]\n`;
     const hostsPath = `/etc/containerd/certs.d/localhost:${registry.hostPort}/hosts.toml`;
@@ -128,15 +161,15 @@ export class KindProvider implements ClusterProvider {
       await announceRegistry(kube, { host, hostFromClusterNetwork: `${registry.container}:5000`, help: "https://kind.sigs.k8s.io/docs/user/local-registry/" });
       report({ title: "registry announced (kube-public/local-registry-hosting)", status: "done" });
     }
+    return undefined;
   }
 
-  private async ready(kube: KubeAccess, created: boolean): Promise<ReadyCluster> {
-    const decision = chooseDelivery({ provider: "kind", registrySetting: this.settings.registrySetting, announced: await readAnnouncedRegistry(kube) });
+  private async ready(kube: KubeAccess, registryProblem: string | undefined): Promise<ReadyCluster> {
+    const decision = chooseDelivery({ provider: "kind", registrySetting: this.settings.registrySetting, announced: await readAnnouncedRegistry(kube), localRegistryUnavailable: registryProblem });
     if ("error" in decision) throw new UserError("delivery", decision.error, { hint: decision.hint });
     const mapped = await this.mappedNodePorts();
     return {
       choice: this.choice,
-      created,
       kube,
       delivery: decision,
       buildEngine: this.deps.docker,
@@ -196,7 +229,7 @@ export class KindProvider implements ClusterProvider {
     const name = this.choice.clusterName;
     if (await this.exists()) {
       report({ title: `kind cluster '${name}'`, status: "running", detail: "deleting" });
-      await this.deps.exec("kind", ["delete", "cluster", "--name", name]);
+      await keepingCurrentContext(this.choice.context, report, () => this.deps.exec("kind", ["delete", "cluster", "--name", name]));
       report({ title: `kind cluster '${name}'`, status: "done", detail: "deleted" });
     } else {
       report({ title: `kind cluster '${name}'`, status: "skipped", detail: "does not exist" });

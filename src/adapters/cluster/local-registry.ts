@@ -1,5 +1,6 @@
 import type Dockerode from "dockerode";
 import { UserError } from "../../errors.js";
+import { describePortHolder, findPortHolder, portIsFree } from "./port-holder.js";
 
 /**
  * The local registry container of kind's own recipe: `registry:2` named kind-registry, published
@@ -22,39 +23,84 @@ export async function registryRunning(docker: Dockerode, settings: RegistrySetti
   }
 }
 
+/**
+ * Fails clearly, naming the holder, when the registry's host port is taken by something other
+ * than the registry itself. Run before anything is created, so a taken port creates nothing.
+ */
+export async function checkRegistryPort(docker: Dockerode, settings: RegistrySettings): Promise<void> {
+  if (await portIsFree("127.0.0.1", settings.hostPort)) return;
+  if (await registryRunning(docker, settings)) return; // held by the registry itself
+  throw await registryPortTaken(docker, settings);
+}
+
 /** Starts the registry when missing; returns false when it was already running. */
 export async function ensureRegistry(docker: Dockerode, settings: RegistrySettings): Promise<boolean> {
   const container = docker.getContainer(settings.container);
+  let exists = true;
   try {
-    const info = await container.inspect();
-    if (info.State.Running) return false;
-    await container.start();
-    return true;
+    if ((await container.inspect()).State.Running) return false;
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+    exists = false;
+  }
+  await checkRegistryPort(docker, settings);
+  if (exists) {
+    await container.start().catch(async (cause: unknown) => {
+      throw await registryStartFailed(docker, settings, cause);
+    });
+    return true;
   }
   await ensureImage(docker, settings.image);
+  const created = await docker.createContainer({
+    name: settings.container,
+    Image: settings.image,
+    Labels: { "app.kubernetes.io/managed-by": "mlkube" },
+    ExposedPorts: { "5000/tcp": {} },
+    HostConfig: {
+      PortBindings: { "5000/tcp": [{ HostIp: "127.0.0.1", HostPort: String(settings.hostPort) }] },
+      RestartPolicy: { Name: "always" },
+    },
+  });
   try {
-    const created = await docker.createContainer({
-      name: settings.container,
-      Image: settings.image,
-      Labels: { "app.kubernetes.io/managed-by": "mlkube" },
-      ExposedPorts: { "5000/tcp": {} },
-      HostConfig: {
-        PortBindings: { "5000/tcp": [{ HostIp: "127.0.0.1", HostPort: String(settings.hostPort) }] },
-        RestartPolicy: { Name: "always" },
-      },
-    });
     await created.start();
   } catch (cause) {
-    const message = (cause as { json?: { message?: string } }).json?.message ?? (cause as Error).message;
-    const portTaken = /address already in use|port is already allocated/i.test(message);
-    throw new UserError("cluster", `Could not start the local registry ${settings.container} on 127.0.0.1:${settings.hostPort}: ${message}`, {
-      hint: portTaken ? `Another program uses port ${settings.hostPort}; stop it ('ss -ltnp | grep ${settings.hostPort}') or set a different registry port.` : "Check 'docker logs kind-registry'.",
-      cause,
-    });
+    // A container that never started would stay behind as "Created", holding the name.
+    await created.remove({ force: true }).catch(() => undefined);
+    throw await registryStartFailed(docker, settings, cause);
   }
   return true;
+}
+
+async function registryStartFailed(docker: Dockerode, settings: RegistrySettings, cause: unknown): Promise<UserError> {
+  const message = (cause as { json?: { message?: string } }).json?.message ?? (cause as Error).message;
+  // The port may have been taken between the check and the start.
+  if (/address already in use|port is already allocated/i.test(message)) return registryPortTaken(docker, settings, cause);
+  return new UserError("cluster", `Could not start the local registry ${settings.container} on 127.0.0.1:${settings.hostPort}: ${message}`, {
+    hint: `Check 'docker logs ${settings.container}', or set cluster.registry: off in mlkube.yaml to load images instead (slower).`,
+    cause,
+  });
+}
+
+async function registryPortTaken(docker: Dockerode, settings: RegistrySettings, cause?: unknown): Promise<UserError> {
+  const port = settings.hostPort;
+  const holder = describePortHolder(port, await findPortHolder(port));
+  const container = await containerPublishing(docker, port);
+  return new UserError(
+    "cluster",
+    `Port 127.0.0.1:${port}, where mlkube runs its local registry (${settings.container}), is taken by ${holder}${container ? `, publishing container '${container}'` : ""}.`,
+    {
+      // mlkube.yaml has no setting for the registry's port: kind's recipe fixes it at 5001.
+      hint: `Free the port (stop that program${container ? `: 'docker stop ${container}'` : ""}), or set cluster.registry: off in mlkube.yaml to load whole images into the cluster instead (slower).`,
+      cause,
+    },
+  );
+}
+
+/** The Docker container that publishes PORT on the host, if one does (then docker-proxy holds it). */
+async function containerPublishing(docker: Dockerode, port: number): Promise<string | undefined> {
+  const containers = await docker.listContainers().catch(() => []);
+  const found = containers.find((container) => container.Ports.some((binding) => binding.PublicPort === port));
+  return found?.Names[0]?.replace(/^\//, "");
 }
 
 /** Attaches the registry to the cluster's Docker network so nodes reach it by name. */

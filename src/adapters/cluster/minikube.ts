@@ -3,11 +3,13 @@ import { deliverByPush } from "./push-delivery.js";
 import type { ProviderChoice } from "../../core/provider-choice.js";
 import { UserError } from "../../errors.js";
 import { connectDocker, type DockerConnection } from "../docker/client.js";
-import type { Exec, Spawn } from "../exec.js";
+import { CommandFailedError, type Exec, type Spawn } from "../exec.js";
 import { connectKube, ensureKubeReachable, readKubeConfig, type KubeAccess } from "../kube/client.js";
 import { readAnnouncedRegistry } from "../kube/registry-hosting.js";
+import type { CreatedClusters } from "./created-clusters.js";
+import { keepingCurrentContext } from "./current-context.js";
 import { nodeIpEndpoint } from "./endpoint.js";
-import type { BuiltImage, ClusterProvider, ClusterStatus, DeliveryResult, Endpoint, ReadyCluster, ServiceRef, StepReporter, UpPlan } from "./provider.js";
+import type { BuiltImage, ClusterProvider, ClusterStatus, DeliveryResult, Endpoint, EnsureOptions, ReadyCluster, ServiceRef, StepReporter, UpPlan } from "./provider.js";
 
 export interface MinikubeSettings {
   registrySetting: string;
@@ -29,7 +31,7 @@ export class MinikubeProvider implements ClusterProvider {
   constructor(
     readonly choice: ProviderChoice,
     private readonly settings: MinikubeSettings,
-    private readonly deps: { exec: Exec; spawn: Spawn; docker: DockerConnection },
+    private readonly deps: { exec: Exec; spawn: Spawn; docker: DockerConnection; record: CreatedClusters },
   ) {}
 
   startFlags(): string[] {
@@ -44,30 +46,40 @@ export class MinikubeProvider implements ClusterProvider {
     };
   }
 
-  async ensure(report: StepReporter, signal?: AbortSignal): Promise<ReadyCluster> {
+  async ensure(report: StepReporter, options: EnsureOptions = {}): Promise<ReadyCluster> {
     const profile = this.choice.clusterName;
     const existing = await this.profile();
-    const created = existing === undefined;
     if (existing?.status === "Running" || existing?.status === "OK") {
       report({ title: `minikube profile '${profile}'`, status: "skipped", detail: "already running" });
     } else {
-      report({ title: `minikube profile '${profile}'`, status: "running", detail: existing ? "starting" : "creating (this takes a few minutes)" });
-      await this.deps.exec("minikube", this.startFlags(), { signal, onLine: (line) => report({ title: `minikube profile '${profile}'`, status: "running", detail: line.trim() }) });
-      report({ title: `minikube profile '${profile}'`, status: "done" });
+      await keepingCurrentContext(this.choice.context, report, () => this.start(existing === undefined, report, options.signal));
     }
     const kube = connectKube(this.choice.context, readKubeConfig());
     await ensureKubeReachable(kube);
-    return this.ready(kube, created, (await this.profile())?.runtime);
+    return this.ready(kube, (await this.profile())?.runtime);
   }
 
-  private async ready(kube: KubeAccess, created: boolean, runtime: string | undefined): Promise<ReadyCluster> {
+  /** `minikube start`; a new profile is recorded as mlkube's before, so `mlkube down` may delete what a failed start left. */
+  private async start(creating: boolean, report: StepReporter, signal: AbortSignal | undefined): Promise<void> {
+    const profile = this.choice.clusterName;
+    report({ title: `minikube profile '${profile}'`, status: "running", detail: creating ? "creating (this takes a few minutes)" : "starting" });
+    if (creating) await this.deps.record.add("minikube", profile);
+    try {
+      await this.deps.exec("minikube", this.startFlags(), { signal, onLine: (line) => report({ title: `minikube profile '${profile}'`, status: "running", detail: line.trim() }) });
+    } catch (error) {
+      if (creating && !(await this.profile().catch(() => true))) await this.deps.record.remove("minikube", profile);
+      throw error;
+    }
+    report({ title: `minikube profile '${profile}'`, status: "done" });
+  }
+
+  private async ready(kube: KubeAccess, runtime: string | undefined): Promise<ReadyCluster> {
     const decision = chooseDelivery({ provider: "minikube", registrySetting: this.settings.registrySetting, announced: await readAnnouncedRegistry(kube), minikubeRuntime: runtime });
     if ("error" in decision) throw new UserError("delivery", decision.error, { hint: decision.hint });
     // docker-env is applied to one Docker client inside mlkube: the user's shell and process.env stay as they were.
     const buildEngine = decision.path === "in-cluster-engine" ? connectDocker(await this.dockerEnv()) : this.deps.docker;
     return {
       choice: this.choice,
-      created,
       kube,
       delivery: decision,
       buildEngine,
@@ -81,7 +93,39 @@ export class MinikubeProvider implements ClusterProvider {
         return this.load(image, options.signal);
       },
       endpoint: (service) => this.endpoint(service),
+      ...(decision.path === "in-cluster-engine" ? { provideBaseImages: (images, options) => this.provideBaseImages(buildEngine, images, options) } : {}),
     };
+  }
+
+  /**
+   * minikube's engine starts empty: a base image that exists only in this machine's engine (built
+   * or pulled here) fails its FROM there, and where the node cannot pull, nothing would tell the
+   * user why. mlkube loads such an image once itself and says so: it is the command the user
+   * would run, and asking would stop an unattended loop for no decision worth making.
+   */
+  private async provideBaseImages(engine: DockerConnection, images: readonly string[], options: { signal?: AbortSignal | undefined; progress?: ((line: string) => void) | undefined } = {}): Promise<string[]> {
+    const profile = this.choice.clusterName;
+    const done: string[] = [];
+    for (const image of images) {
+      // Only a clear "absent there, present here" is acted on; anything else is the build's to report.
+      if ((await hasImage(engine, image)) !== false || (await hasImage(this.deps.docker, image)) !== true) continue;
+      const command = `minikube image load ${image} -p ${profile}`;
+      options.progress?.(`minikube's engine lacks the base image ${image}, which this machine's engine has: loading it there once ('${command}')`);
+      try {
+        await this.deps.exec("minikube", ["image", "load", image, "-p", profile], { signal: options.signal });
+      } catch (cause) {
+        throw new UserError("build", `minikube's engine (profile ${profile}) lacks the base image ${image}, which this machine's engine has, and loading it there failed.`, {
+          details: cause instanceof CommandFailedError ? cause.details : [],
+          hint: `Run '${command}', then save to rebuild.`,
+          cause,
+        });
+      }
+      if ((await hasImage(engine, image)) === false) {
+        throw new UserError("build", `minikube's engine (profile ${profile}) still lacks the base image ${image} after '${command}'.`, { hint: `Run '${command}' yourself and check 'minikube image ls -p ${profile}'.` });
+      }
+      done.push(`loaded the base image ${image} into minikube's engine (it was only in this machine's engine)`);
+    }
+    return done;
   }
 
   /** `minikube docker-env --shell none`: KEY=VALUE lines for the node's own engine. */
@@ -145,7 +189,7 @@ export class MinikubeProvider implements ClusterProvider {
       return;
     }
     report({ title: `minikube profile '${profile}'`, status: "running", detail: "deleting" });
-    await this.deps.exec("minikube", ["delete", "-p", profile]);
+    await keepingCurrentContext(this.choice.context, report, () => this.deps.exec("minikube", ["delete", "-p", profile]));
     report({ title: `minikube profile '${profile}'`, status: "done", detail: "deleted" });
   }
 
@@ -171,4 +215,14 @@ export async function listMinikubeProfiles(exec: Exec): Promise<ProfileInfo[]> {
     driver: profile.Config?.Driver,
     runtime: profile.Config?.KubernetesConfig?.ContainerRuntime,
   }));
+}
+
+/** Whether ENGINE holds IMAGE; undefined when the engine does not say (unreachable, refused). */
+async function hasImage(engine: DockerConnection, image: string): Promise<boolean | undefined> {
+  try {
+    await engine.client.getImage(image).inspect();
+    return true;
+  } catch (error) {
+    return (error as { statusCode?: number }).statusCode === 404 ? false : undefined;
+  }
 }

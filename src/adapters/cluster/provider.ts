@@ -65,20 +65,33 @@ export interface ServiceRef {
 /** A cluster that is up: where to build, how to deliver, how to reach the model. */
 export interface ReadyCluster {
   choice: ProviderChoice;
-  /** True when this ensure() created the cluster (so mlkube may delete it later). */
-  created: boolean;
   kube: KubeAccess;
   delivery: Exclude<DeliveryDecision, { error: string }>;
   /** The engine to build with: the host's, or minikube's own for in-cluster builds. */
   buildEngine: DockerConnection;
   deliver(image: BuiltImage, options?: { signal?: AbortSignal | undefined; onBytes?: ((bytes: number) => void) | undefined }): Promise<DeliveryResult>;
   endpoint(service: ServiceRef): Promise<Endpoint>;
+  /**
+   * Before a build in the cluster's own engine: gives that engine the base images it lacks but the
+   * host's engine has (minikube). Returns what it did, for the user; absent where builds run on the host.
+   */
+  provideBaseImages?(images: readonly string[], options?: { signal?: AbortSignal | undefined; progress?: ((line: string) => void) | undefined }): Promise<string[]>;
+}
+
+export interface EnsureOptions {
+  signal?: AbortSignal | undefined;
+  /**
+   * What to do when mlkube's local registry cannot start (its port taken, its image missing):
+   * "fail" (up: the user asked for the cluster as configured) or "load" (dev: deliver by loading
+   * whole images for this session, and say why).
+   */
+  withoutRegistry?: "fail" | "load" | undefined;
 }
 
 /** The three operations every cluster type offers. Lifecycle (plan/status/remove) serves up/down/status. */
 export interface ClusterProvider {
   readonly choice: ProviderChoice;
-  ensure(report: StepReporter, signal?: AbortSignal): Promise<ReadyCluster>;
+  ensure(report: StepReporter, options?: EnsureOptions): Promise<ReadyCluster>;
   plan(): Promise<UpPlan>;
   status(): Promise<ClusterStatus>;
   remove(options: { registry: boolean }, report: StepReporter): Promise<void>;

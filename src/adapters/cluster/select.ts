@@ -8,6 +8,7 @@ import { runCommand, spawnManaged, type Exec, type Spawn } from "../exec.js";
 import { kubeContexts, readKubeConfig } from "../kube/client.js";
 import { mlkubeBinDir } from "../tools/kind-release.js";
 import { ContextProvider } from "./context.js";
+import { createdClusters, type CreatedClusters } from "./created-clusters.js";
 import { KindProvider } from "./kind.js";
 import { DEFAULT_REGISTRY } from "./local-registry.js";
 import { MinikubeProvider, listMinikubeProfiles } from "./minikube.js";
@@ -25,6 +26,8 @@ export interface ProviderDeps {
   env?: NodeJS.ProcessEnv;
   /** mlkube's tool cache, where `doctor --fix` installs kind; default ~/.mlkube/bin. */
   binDir?: string;
+  /** Where the clusters mlkube creates are recorded; default ~/.mlkube/created-clusters.json. */
+  record?: CreatedClusters;
 }
 
 /** NodePorts every kind cluster maps, so a few models can share one cluster; plus the configured one. */
@@ -56,15 +59,16 @@ export async function selectProvider(config: ClusterSettings, flags: ClusterFlag
   if ("error" in decision) throw new UserError("cluster", decision.error, { hint: decision.hint });
 
   const registrySetting = config.cluster.registry;
+  const record = deps.record ?? createdClusters();
   switch (decision.kind) {
     case "kind":
       return new KindProvider(decision, {
         nodePorts: [...new Set([config.service.nodePort, ...SHARED_NODE_PORTS])].sort((a, b) => a - b),
         registry: registrySetting === "auto" ? DEFAULT_REGISTRY : undefined,
         registrySetting,
-      }, { exec, docker: deps.docker });
+      }, { exec, docker: deps.docker, record });
     case "minikube":
-      return new MinikubeProvider(decision, { registrySetting, platform: process.platform, isWsl: await isWsl() }, { exec, spawn, docker: deps.docker });
+      return new MinikubeProvider(decision, { registrySetting, platform: process.platform, isWsl: await isWsl() }, { exec, spawn, docker: deps.docker, record });
     case "context":
       return new ContextProvider(decision, { registrySetting }, { docker: deps.docker });
   }

@@ -57,3 +57,38 @@ function suggestInstruction(keyword: string): string {
   const best = closest(keyword, [...KNOWN_INSTRUCTIONS]);
   return best ? ` (did you mean ${best}?)` : "";
 }
+
+/**
+ * The images a Dockerfile builds FROM, as the engine resolves them: ARGs declared before the first
+ * FROM (their defaults, overridden by --build-arg) substituted; `scratch` and earlier stages left out.
+ */
+export function baseImages(text: string, buildArgs: Readonly<Record<string, string>> = {}): string[] {
+  const args = new Map<string, string>();
+  const stages = new Set<string>();
+  const images: string[] = [];
+  let seenFrom = false;
+  for (const instruction of readInstructions(text)) {
+    const words = instruction.text.split(/\s+/).slice(1);
+    if (instruction.keyword === "ARG" && !seenFrom) {
+      for (const word of words) {
+        const [name = "", ...value] = word.split("=");
+        args.set(name, buildArgs[name] ?? unquote(value.join("=")));
+      }
+    }
+    if (instruction.keyword !== "FROM") continue;
+    seenFrom = true;
+    const [image, as, stage] = words.filter((word) => !word.startsWith("--"));
+    if (!image) continue;
+    const resolved = image.replace(/\$\{(\w+)(?::-([^}]*))?\}|\$(\w+)/g, (_match, braced?: string, fallback?: string, bare?: string) => {
+      const value = args.get((braced ?? bare) as string) ?? "";
+      return value === "" && fallback !== undefined ? fallback : value;
+    });
+    if (resolved !== "" && resolved.toLowerCase() !== "scratch" && !stages.has(resolved.toLowerCase()) && !images.includes(resolved)) images.push(resolved);
+    if (as?.toLowerCase() === "as" && stage) stages.add(stage.toLowerCase());
+  }
+  return images;
+}
+
+function unquote(value: string): string {
+  return value.replace(/^"(.*)"$/, "$1").replace(/^'(.*)'$/, "$1");
+}

@@ -1,7 +1,7 @@
 import type Dockerode from "dockerode";
 import { ImageBuilder } from "../../adapters/docker/build.js";
 import { FileHashCache } from "../../adapters/docker/build-context.js";
-import { buildRequestFor } from "../../adapters/docker/build-request.js";
+import { baseImagesFor, buildRequestFor } from "../../adapters/docker/build-request.js";
 import type { Endpoint, ReadyCluster } from "../../adapters/cluster/provider.js";
 import { applyWithPrune } from "../../adapters/kube/apply.js";
 import { waitForRollout } from "../../adapters/kube/rollout.js";
@@ -53,6 +53,8 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
 
     async build(context) {
       const request = buildRequestFor(session.config);
+      // minikube: a base image only the host's engine has is loaded into the node's engine first.
+      const provided = (await session.cluster.provideBaseImages?.(await baseImagesFor(request), { signal: context.signal, progress: (line) => context.progress(line) })) ?? [];
       const result = await builder.build(request, {
         signal: context.signal,
         onEvent: (event) => {
@@ -62,7 +64,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       });
       built = { repository: request.repository, tag: result.tag, imageId: result.imageId };
       const detail = result.cached ? "unchanged: image already built" : `${result.cachedSteps}/${result.totalSteps} steps from cache`;
-      return { reference: result.reference, cached: result.cached, detail };
+      return { reference: result.reference, cached: result.cached, detail: [...provided, detail].join("; ") };
     },
 
     async deliver(context) {

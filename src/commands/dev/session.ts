@@ -1,5 +1,4 @@
 import { relative } from "node:path";
-import { createdClusters } from "../../adapters/cluster/created-clusters.js";
 import type { ClusterProvider, ReadyCluster } from "../../adapters/cluster/provider.js";
 import { selectProvider, type ClusterFlags } from "../../adapters/cluster/select.js";
 import { FileHashCache } from "../../adapters/docker/build-context.js";
@@ -104,8 +103,8 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
     provider ??= await selectProvider(config, options, { docker });
     const chosen = provider;
     store.dispatch({ type: "cluster/progress", detail: `${chosen.choice.kind} '${chosen.choice.clusterName}': ${chosen.choice.reason}` });
-    const cluster = await chosen.ensure((step) => store.dispatch({ type: "cluster/progress", detail: `${step.title}${step.detail ? `: ${step.detail}` : ""}` }));
-    if (cluster.created) await createdClusters().add(chosen.choice.kind, chosen.choice.clusterName);
+    // A registry that cannot start must not stop the loop: load images for this session (the delivery reason says why).
+    const cluster = await chosen.ensure((step) => store.dispatch({ type: "cluster/progress", detail: `${step.title}${step.detail ? `: ${step.detail}` : ""}` }), { withoutRegistry: "load" });
     live = startLiveCluster(cluster, { store, logs, hashes, config: currentConfig, buildArgs, onConfig: (next) => (currentConfig = next) });
     store.dispatch({
       type: "cluster/ready",
