@@ -5,6 +5,7 @@
  */
 import { nextStep, type PlannerOptions } from "../core/dev/planner.js";
 import type { DevAction, DevState, ProblemReport, Stage, TestOutcome } from "../core/dev/state.js";
+import { lostConnection } from "../adapters/connection-errors.js";
 import { isAbortError, isUserError } from "../errors.js";
 import type { Store } from "./store.js";
 
@@ -141,7 +142,8 @@ export function startRunner(
 }
 
 /** A user error shows its message and fix; anything else is a bug in mlkube, said plainly. */
-export function problemFrom(stage: Stage, error: unknown): ProblemReport {
+export function problemFrom(stage: Stage, thrown: unknown): ProblemReport {
+  const error = lostConnection(thrown) ?? thrown;
   if (isUserError(error)) return { stage, message: error.message, details: [...error.details], hint: error.hint };
   if ((error as { smokeTests?: boolean }).smokeTests) return { stage, message: (error as Error).message, details: [] };
   const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
