@@ -1,4 +1,4 @@
-import type { ResolvedConfig } from "../../config/load.js";
+import { outsideWarning, type ResolvedConfig } from "../../config/load.js";
 import type { BuildRequest } from "./build.js";
 
 /** What to build for a model, from its resolved configuration. */
@@ -10,5 +10,6 @@ export function buildRequestFor(config: ResolvedConfig, repository = config.imag
     target: config.build.target,
     repository,
     labels: { "dev.mlkube.model": config.name },
+    warnings: (config.outsidePaths ?? []).map(outsideWarning),
   };
 }
