@@ -21,7 +21,8 @@ export async function runBuildCommand(dir: string, options: BuildCommandOptions)
   try {
     const result = await new ImageBuilder(docker.client).build(buildRequestFor(config), {
       signal: controller.signal,
-      onEvent: options.json ? undefined : (event) => printProgress(event),
+      // With --json stdout is for the result; warnings still go to stderr.
+      onEvent: options.json ? (event) => event.type === "output" && event.line.startsWith("warning: ") && process.stderr.write(`${event.line}\n`) : printProgress,
     });
     if (options.json) {
       process.stdout.write(`${JSON.stringify({ reference: result.reference, imageId: result.imageId, cached: result.cached, durationMs: Math.round(result.durationMs), totalSteps: result.totalSteps, cachedSteps: result.cachedSteps, contextBytes: result.contextBytes })}\n`);
@@ -40,5 +41,5 @@ export async function runBuildCommand(dir: string, options: BuildCommandOptions)
 function printProgress(event: BuildEvent): void {
   if (event.type === "step") process.stderr.write(`step ${event.step}/${event.totalSteps}: ${event.instruction}\n`);
   else if (event.type === "cache-hit") process.stderr.write(`  (cached)\n`);
-  else if (event.type === "output") process.stderr.write(`  ${event.line}\n`);
+  else if (event.type === "output") process.stderr.write(event.line.startsWith("warning: ") ? `${event.line}\n` : `  ${event.line}\n`);
 }

@@ -1,5 +1,5 @@
 import { stringify } from "yaml";
-import { loadConfig } from "../config/load.js";
+import { loadConfig, outsideWarning } from "../config/load.js";
 
 export interface ConfigCommandOptions {
   json?: boolean;
@@ -9,8 +9,14 @@ export interface ConfigCommandOptions {
  * `mlkube config [DIR]`: prints the resolved configuration, defaults filled in, as YAML (or JSON).
  * Configuration errors propagate as UserErrors; the CLI prints them and exits 1.
  */
-export async function runConfigCommand(dir: string, options: ConfigCommandOptions, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const config = await loadConfig(dir);
+export async function runConfigCommand(
+  dir: string,
+  options: ConfigCommandOptions,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
+  const { outsidePaths = [], ...config } = await loadConfig(dir);
+  for (const line of outsidePaths) err.write(`${outsideWarning(line)}\n`);
   // lineWidth 0: never fold long strings, so the output can be copied back into mlkube.yaml.
   out.write(options.json ? `${JSON.stringify(config, null, 2)}\n` : stringify(config, { lineWidth: 0 }));
   return 0;

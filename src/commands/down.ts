@@ -9,12 +9,12 @@ export async function runDownCommand(dir: string, options: ClusterCommandOptions
   const provider = await providerFor(dir, options);
   const { kind, clusterName } = provider.choice;
   process.stdout.write(`${describeChoice(provider)}\n`);
-  const record = createdClusters();
-  const status = await provider.status();
   if (kind === "context") {
     process.stdout.write(`mlkube does not delete existing contexts it did not create; nothing to do.\n`);
     return 0;
   }
+  const record = createdClusters();
+  const status = await provider.status();
   if (status.exists && !(await record.has(kind, clusterName))) {
     const command = kind === "kind" ? `kind delete cluster --name ${clusterName}` : `minikube delete -p ${clusterName}`;
     throw new UserError("cluster", `The ${kind} cluster '${clusterName}' was not created by mlkube, so mlkube leaves it alone.`, { hint: `Delete it yourself if you mean to: '${command}'.` });

@@ -9,7 +9,8 @@ import { fileURLToPath } from "node:url";
 import { LineCounter, parseDocument } from "yaml";
 import { UserError } from "../errors.js";
 import { exposedPort } from "./dockerfile-port.js";
-import { configErrorMap, displayPath, issueDetails, writtenAt, yamlErrorDetails } from "./errors.js";
+import { configErrorMap, displayPath, formatPath, issueDetails, position, valueOffset, writtenAt, yamlErrorDetails, type ConfigSource } from "./errors.js";
+import { checkConfigPaths, type PathFinding } from "./paths.js";
 import { configSchema, type Config } from "./schema.js";
 
 export { parseBuildArgs } from "./build-args.js";
@@ -17,7 +18,7 @@ export { parseBuildArgs } from "./build-args.js";
 export const CONFIG_FILE_NAMES = ["mlkube.yaml", "mlkube.yml"] as const;
 
 /** The configuration every command works with. */
-export type ResolvedConfig = Omit<Config, "name" | "port" | "image"> & {
+export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPathsOutside"> & {
   /** Absolute path of the model directory. */
   dir: string;
   /** Absolute path of mlkube.yaml, or null when the directory has none (zero configuration). */
@@ -27,6 +28,13 @@ export type ResolvedConfig = Omit<Config, "name" | "port" | "image"> & {
   /** mlkube.yaml's port, or the first TCP port the Dockerfile EXPOSEs. */
   port: number;
   image: { repository: string };
+  /** mlkube.yaml's allowPathsOutside (optional, so hand-made configurations in tests need not say). */
+  allowPathsOutside?: boolean;
+  /**
+   * Paths outside the model directory that allowPathsOutside lets through, one located line each
+   * (`mlkube.yaml:3:12 build.context: ...`): `config` and the first build warn about them.
+   */
+  outsidePaths?: string[];
 };
 
 export interface LoadOverrides {
@@ -38,7 +46,11 @@ export async function loadConfig(dir: string, overrides: LoadOverrides = {}): Pr
   const modelDir = resolve(dir);
   await assertDirectory(dir, modelDir);
   const configFile = await findConfigFile(modelDir);
-  const config = configFile ? parseConfig(await readFile(configFile, "utf8"), displayPath(configFile)) : configSchema.parse({});
+  const parsed = configFile ? parseConfigSource(await readFile(configFile, "utf8"), displayPath(configFile)) : undefined;
+  const config = parsed?.config ?? configSchema.parse({});
+  // Without mlkube.yaml every path is a default inside the directory; a missing Dockerfile is
+  // reported below as "not a model directory".
+  const outsidePaths = parsed ? await checkPaths(parsed, modelDir) : [];
 
   // Every relative path in mlkube.yaml is relative to the file, i.e. to the model directory.
   const at = (path: string) => resolve(modelDir, path);
@@ -66,7 +78,32 @@ export async function loadConfig(dir: string, overrides: LoadOverrides = {}): Pr
     manifests: config.manifests.map(at),
     tests: config.tests.map((test) => ({ ...test, bodyFile: test.bodyFile === undefined ? undefined : at(test.bodyFile) })),
     requests: config.requests === undefined ? undefined : at(config.requests),
+    allowPathsOutside: config.allowPathsOutside,
+    outsidePaths,
   };
+}
+
+/** How `config` and the first build warn about a path that allowPathsOutside lets out. */
+export function outsideWarning(located: string): string {
+  return `warning: ${located} (allowed by allowPathsOutside: true)`;
+}
+
+/**
+ * Every path mlkube.yaml names must exist and stay inside the model directory (see paths.ts).
+ * Returns the located lines for paths that `allowPathsOutside: true` lets out, to warn about.
+ */
+async function checkPaths({ config, source }: ParsedConfig, modelDir: string): Promise<string[]> {
+  const { errors, outside } = await checkConfigPaths(config, modelDir, (path) => source.doc.getIn(path, true) !== undefined);
+  const located = (findings: PathFinding[]) =>
+    findings.map(({ at, text }) => `${source.displayPath}:${position(source.lineCounter, valueOffset(source.doc, at))} ${formatPath(at)}: ${text}`);
+  if (errors.length > 0) {
+    const escapes = errors.some((error) => error.text.includes("outside the model directory"));
+    const hint = escapes
+      ? `Keep the paths inside the model directory (they are relative to ${source.displayPath}), or add "allowPathsOutside: true" to ${source.displayPath} to reach outside on purpose.`
+      : `Create what is missing, or correct the paths (they are relative to ${source.displayPath}).`;
+    throw configError(source.displayPath, located(errors), hint);
+  }
+  return located(outside);
 }
 
 /** The cluster part of the configuration, for up/down/status, which also work outside a model directory. */
@@ -88,6 +125,16 @@ export async function loadClusterSettings(dir: string): Promise<ClusterSettings>
  * each with file:line:column, so a user can fix them all in one go.
  */
 export function parseConfig(text: string, shownAs: string): Config {
+  return parseConfigSource(text, shownAs).config;
+}
+
+interface ParsedConfig {
+  config: Config;
+  /** The file as parsed, to point at a value's line and column. */
+  source: ConfigSource;
+}
+
+function parseConfigSource(text: string, shownAs: string): ParsedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -106,7 +153,7 @@ export function parseConfig(text: string, shownAs: string): Config {
   if (!result.success) {
     throw configError(shownAs, issueDetails(result.error.issues, source), `Correct the fields listed above in ${shownAs}; ${schemaHint()}.`);
   }
-  return result.data;
+  return { config: result.data, source };
 }
 
 function configError(shownAs: string, details: string[], hint: string): UserError {
@@ -170,7 +217,8 @@ async function portFromDockerfile(build: ResolvedConfig["build"], modelDir: stri
         hint: "Run mlkube on the directory that holds your model server's Dockerfile, or add a Dockerfile here.",
       });
     }
-    throw new UserError("dockerfile", `${shownAs} does not exist (build.dockerfile in ${displayPath(configFile)}).`, {
+    // A build.dockerfile written in mlkube.yaml was checked with the other paths; this is the default.
+    throw new UserError("dockerfile", `${shownAs} does not exist (the default build.dockerfile; ${displayPath(configFile)} sets none).`, {
       hint: `Create it, or set build.dockerfile in ${displayPath(configFile)} to your Dockerfile's path (relative to mlkube.yaml).`,
     });
   }

@@ -228,6 +228,10 @@ export const configSchema = z
     manifests: z.array(z.string().min(1)).default([]).describe("Your own Kubernetes manifests (files or directories), relative to mlkube.yaml, applied with the model."),
     tests: z.array(smokeTest).default([]).describe("Smoke tests run against the model after each rollout."),
     requests: z.string().min(1).optional().describe("A JSON Lines file of recorded requests and responses to replay as tests, relative to mlkube.yaml."),
+    allowPathsOutside: z
+      .boolean()
+      .default(false)
+      .describe("Let build.context, build.dockerfile, manifests, tests[].bodyFile and requests point outside the model directory (directly or through a symlink); mlkube warns about each. Default: false (such a path is an error)."),
   })
   .meta({
     title: "mlkube.yaml",

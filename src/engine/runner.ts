@@ -5,6 +5,7 @@
  */
 import { nextStep, type PlannerOptions } from "../core/dev/planner.js";
 import type { DevAction, DevState, ProblemReport, Stage, TestOutcome } from "../core/dev/state.js";
+import { connectionFailure, lostConnection } from "../adapters/connection-errors.js";
 import { isAbortError, isUserError } from "../errors.js";
 import type { Store } from "./store.js";
 
@@ -144,18 +145,21 @@ export function startRunner(
 }
 
 /** A user error shows its message and fix; anything else is a bug in mlkube, said plainly. */
-export function problemFrom(stage: Stage, error: unknown): ProblemReport {
-  if (isUserError(error)) return { stage, message: error.message, details: [...error.details], hint: error.hint, ...(lostConnection(error.cause) ? { lostConnection: true } : {}) };
-  const lost = lostConnection(error);
-  if (lost) {
+export function problemFrom(stage: Stage, thrown: unknown): ProblemReport {
+  // A lost connection (the engine stopped, the cluster went away), worded where it happened or not:
+  // the loop holds changes until both answer and then runs this iteration again.
+  const lost = connectionFailure(thrown) !== undefined;
+  if (lost && !isUserError(thrown)) {
     return {
       stage,
-      message: `The ${stage} stage lost its connection: ${lost}.`,
+      message: `${lostConnection(thrown)?.message ?? "mlkube lost a connection."}`,
       details: [],
-      hint: "mlkube watches the Docker engine and the cluster, holds your changes while either is away, and runs this iteration again when both answer.",
+      hint: "Check the Docker engine ('docker info') and the cluster ('kubectl get nodes'). mlkube holds your changes while either is away and runs this iteration again when both answer.",
       lostConnection: true,
     };
   }
+  const error = thrown;
+  if (isUserError(error)) return { stage, message: error.message, details: [...error.details], hint: error.hint, ...(lost ? { lostConnection: true } : {}) };
   if ((error as { smokeTests?: boolean }).smokeTests) return { stage, message: (error as Error).message, details: [] };
   const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return {
@@ -164,21 +168,4 @@ export function problemFrom(stage: Stage, error: unknown): ProblemReport {
     details: stack.split("\n").slice(0, 6),
     hint: "Please report it with the lines above. The loop keeps watching.",
   };
-}
-
-/** Error codes of a peer that went away (a stopped engine, a deleted cluster), as Node reports them. */
-const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT"]);
-
-/** "connect ECONNREFUSED /var/run/docker.sock" when the error (or its cause) is a lost connection. */
-function lostConnection(error: unknown): string | undefined {
-  for (let current = error as { code?: unknown; syscall?: unknown; address?: unknown; port?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 4; current = current.cause as typeof current, depth++) {
-    const code = typeof current.code === "string" ? current.code : undefined;
-    // A missing socket file is how a stopped local engine looks (dockerd removes its socket).
-    const missingSocket = code === "ENOENT" && current.syscall === "connect";
-    if (code && (CONNECTION_CODES.has(code) || missingSocket)) {
-      const where = typeof current.address === "string" ? ` ${current.address}${typeof current.port === "number" ? `:${current.port}` : ""}` : "";
-      return `${typeof current.syscall === "string" ? `${current.syscall} ` : ""}${code}${where}`;
-    }
-  }
-  return undefined;
 }

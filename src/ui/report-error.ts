@@ -1,7 +1,9 @@
+import { lostConnection } from "../adapters/connection-errors.js";
 import { isUserError } from "../errors.js";
 
 /** Prints an error for a person and returns the exit code: 1 for user errors, 70 for bugs. */
-export function reportError(error: unknown, out: NodeJS.WritableStream): number {
+export function reportError(thrown: unknown, out: NodeJS.WritableStream): number {
+  const error = lostConnection(thrown) ?? thrown;
   if (isUserError(error)) {
     const lines = [`error: ${error.message}`, ...error.details.map((line) => `  ${line}`)];
     if (error.hint) lines.push(`fix: ${error.hint}`);

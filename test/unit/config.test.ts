@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -54,6 +54,8 @@ describe("loadConfig defaults", () => {
       image: { repository: "iris-model" },
       port: 8080,
       build: { context: dir, dockerfile: join(dir, "Dockerfile"), args: {} },
+      allowPathsOutside: false,
+      outsidePaths: [],
       service: { nodePort: 30080 },
       deploy: {
         replicas: 1,
@@ -91,8 +93,14 @@ describe("loadConfig defaults", () => {
   it("keeps explicit values, resolves paths against the model directory and normalizes quantities", async () => {
     const dir = await modelDir({
       Dockerfile: DOCKERFILE,
+      "docker/Dockerfile.dev": DOCKERFILE,
+      "k8s/service.yaml": "",
+      "extra.yaml": "",
+      "recorded.jsonl": "",
+      "samples/one.json": "{}",
       "mlkube.yaml": [
         "name: iris",
+        "allowPathsOutside: true # the build context is the parent directory",
         "port: 9000",
         "image: {repository: localhost:5001/team/iris}",
         "build: {context: .., dockerfile: docker/Dockerfile.dev, target: serve}",
@@ -293,10 +301,18 @@ describe("missing pieces", () => {
     expect(error.message).toMatch(/has no Dockerfile and no mlkube\.yaml/);
   });
 
-  it("names the configured Dockerfile when it is missing", async () => {
+  it("names the configured Dockerfile when it is missing, at its line and column", async () => {
     const dir = await modelDir({ "mlkube.yaml": "build: {dockerfile: Dockerfile.gpu}\n" });
     const error = await rejection(loadConfig(dir));
-    expect(error.message).toMatch(/Dockerfile\.gpu does not exist \(build\.dockerfile in .*mlkube\.yaml\)/);
+    expect(error.kind).toBe("config");
+    expect(error.details).toEqual([`${join(dir, "mlkube.yaml")}:1:21 build.dockerfile: "Dockerfile.gpu" does not exist (${join(dir, "Dockerfile.gpu")})`]);
+  });
+
+  it("names the default Dockerfile when mlkube.yaml sets none and it is missing", async () => {
+    const dir = await modelDir({ "mlkube.yaml": "name: iris\n" });
+    const error = await rejection(loadConfig(dir));
+    expect(error.kind).toBe("dockerfile");
+    expect(error.message).toMatch(/Dockerfile does not exist \(the default build\.dockerfile; .*mlkube\.yaml sets none\)\.$/);
   });
 
   it("rejects a model directory that does not exist", async () => {
@@ -315,5 +331,113 @@ describe("YAML aliases", () => {
   it("expands anchors and reports an unknown one as a config error", () => {
     expect(parseConfig("deploy: {env: &env {A: '1'}}\nbuild: {args: *env}\n", "mlkube.yaml").build.args).toEqual({ A: "1" });
     expect(parseError("build: {args: *nope}\n").details).toEqual(["mlkube.yaml:1:1 Unresolved alias (the anchor must be set before the alias): nope"]);
+  });
+});
+
+describe("paths in mlkube.yaml (issue 17.5)", () => {
+  const DOCKERFILE_5000 = "FROM python:3.11-slim\nEXPOSE 5000\n";
+  interface Row {
+    name: string;
+    yaml: string;
+    files?: Record<string, string>;
+    /** Beside the model directory: what a path that escapes would reach. */
+    outsideFiles?: Record<string, string>;
+    /** Link name inside the model directory -> target, relative to the link. */
+    symlinks?: Record<string, string>;
+    /** Expected located errors, `{dir}` and `{file}` standing for the model directory and mlkube.yaml. */
+    errors?: string[];
+    hint?: RegExp;
+    /** Expected located lines of the paths allowPathsOutside lets out. */
+    outside?: string[];
+  }
+  const rows: Row[] = [
+    {
+      name: "a build context that climbs out to /etc",
+      yaml: "build:\n  context: ../../../../../../../../../../etc\n",
+      files: { Dockerfile: DOCKERFILE_5000 },
+      errors: ['{file}:2:12 build.context: "../../../../../../../../../../etc" resolves to /etc, outside the model directory {dir}'],
+      hint: /inside the model directory .*allowPathsOutside: true/,
+    },
+    {
+      name: "a Dockerfile and a manifest beside the model directory",
+      yaml: "build:\n  dockerfile: ../Dockerfile\nmanifests:\n  - k8s\n  - ../shared.yaml\n",
+      files: { Dockerfile: DOCKERFILE_5000, "k8s/service.yaml": "" },
+      outsideFiles: { Dockerfile: DOCKERFILE_5000, "shared.yaml": "" },
+      errors: [
+        '{file}:2:15 build.dockerfile: "../Dockerfile" resolves to {parent}/Dockerfile, outside the model directory {dir}',
+        '{file}:5:5 manifests[1]: "../shared.yaml" resolves to {parent}/shared.yaml, outside the model directory {dir}',
+      ],
+    },
+    {
+      name: "a symlink inside the directory that leads out of it",
+      yaml: "build:\n  context: data\n",
+      files: { Dockerfile: DOCKERFILE_5000 },
+      outsideFiles: { "elsewhere/big.bin": "" },
+      symlinks: { data: "../elsewhere" },
+      errors: ['{file}:2:12 build.context: "data" resolves to {parent}/elsewhere (through a symlink), outside the model directory {dir}'],
+    },
+    {
+      name: "an absolute path to recorded requests",
+      yaml: "requests: /etc/hostname\n",
+      files: { Dockerfile: DOCKERFILE_5000 },
+      errors: ['{file}:1:11 requests: "/etc/hostname" resolves to /etc/hostname, outside the model directory {dir}'],
+    },
+    {
+      name: "paths that do not exist",
+      yaml: "build:\n  context: src\nmanifests: [k8s/]\ntests:\n  - path: /predict\n    bodyFile: bodies/setosa.json\n",
+      files: { Dockerfile: DOCKERFILE_5000 },
+      errors: [
+        '{file}:2:12 build.context: "src" does not exist ({dir}/src)',
+        '{file}:3:13 manifests[0]: "k8s/" does not exist ({dir}/k8s)',
+        '{file}:6:15 tests[0].bodyFile: "bodies/setosa.json" does not exist ({dir}/bodies/setosa.json)',
+      ],
+      hint: /Create what is missing, or correct the paths/,
+    },
+    {
+      name: "a file where a directory belongs",
+      yaml: "build:\n  context: Dockerfile\n",
+      files: { Dockerfile: DOCKERFILE_5000 },
+      errors: ['{file}:2:12 build.context: "Dockerfile" is a file; expected a directory'],
+    },
+    {
+      name: "paths inside, through a symlink that stays inside too",
+      yaml: "build:\n  context: app\n  dockerfile: docker/Dockerfile\nmanifests: [k8s]\nrequests: recorded.jsonl\ntests:\n  - path: /predict\n    bodyFile: bodies/a.json\n",
+      files: { "app/app.py": "", "docker/Dockerfile": DOCKERFILE_5000, "k8s/svc.yaml": "", "recorded.jsonl": "", "bodies/a.json": "{}" },
+      symlinks: { "app/model": "../bodies" },
+      outside: [],
+    },
+    {
+      name: "paths outside with allowPathsOutside: true",
+      yaml: "allowPathsOutside: true\nbuild:\n  context: ../shared\n",
+      files: { Dockerfile: DOCKERFILE_5000 },
+      outsideFiles: { "shared/requirements.txt": "" },
+      outside: ['{file}:3:12 build.context: "../shared" resolves to {parent}/shared, outside the model directory {dir}'],
+    },
+  ];
+
+  it.each(rows)("$name", async (row) => {
+    const dir = await modelDir({ ...row.files, "mlkube.yaml": row.yaml });
+    const parent = dirname(dir);
+    for (const [file, content] of Object.entries(row.outsideFiles ?? {})) {
+      await mkdir(dirname(join(parent, file)), { recursive: true });
+      await writeFile(join(parent, file), content);
+    }
+    for (const [link, target] of Object.entries(row.symlinks ?? {})) await symlink(target, join(dir, link));
+    const real = await realpath(dir);
+    const expand = (line: string) => line.replaceAll("{file}", join(dir, "mlkube.yaml")).replaceAll("{dir}", real).replaceAll("{parent}", dirname(real));
+    if (row.errors) {
+      const error = await rejection(loadConfig(dir));
+      expect(error.kind).toBe("config");
+      expect(error.message).toBe(`${join(dir, "mlkube.yaml")} has ${row.errors.length === 1 ? "1 error" : `${row.errors.length} errors`}`);
+      expect(error.details).toEqual(row.errors.map(expand));
+      if (row.hint) expect(error.hint).toMatch(row.hint);
+    } else {
+      const config = await loadConfig(dir);
+      expect(config.outsidePaths).toEqual((row.outside ?? []).map(expand));
+    }
+  });
+
+  it("takes allowPathsOutside as true or false only", () => {
+    expect(parseError("allowPathsOutside: yes please\n").details).toEqual(['mlkube.yaml:1:20 allowPathsOutside: expected true or false, found "yes please"']);
   });
 });

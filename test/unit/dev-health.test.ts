@@ -82,9 +82,9 @@ describe("an engine or cluster outage in the loop's state", () => {
 
 describe("a stage that lost its connection is a user-facing problem, not a bug", () => {
   it.each([
-    { error: Object.assign(new Error("connect ECONNREFUSED /var/run/docker.sock"), { code: "ECONNREFUSED", syscall: "connect", address: "/var/run/docker.sock" }), says: "connect ECONNREFUSED /var/run/docker.sock" },
-    { error: Object.assign(new Error("connect ENOENT /var/run/docker.sock"), { code: "ENOENT", syscall: "connect", address: "/var/run/docker.sock" }), says: "connect ENOENT /var/run/docker.sock" },
-    { error: new Error("fetch failed", { cause: Object.assign(new Error("x"), { code: "ECONNREFUSED", syscall: "connect", address: "127.0.0.1", port: 34567 }) }), says: "connect ECONNREFUSED 127.0.0.1:34567" },
+    { error: Object.assign(new Error("connect ECONNREFUSED /var/run/docker.sock"), { code: "ECONNREFUSED", syscall: "connect", address: "/var/run/docker.sock" }), says: "lost its connection to /var/run/docker.sock: nothing listens there (connection refused)" },
+    { error: Object.assign(new Error("connect ENOENT /var/run/docker.sock"), { code: "ENOENT", syscall: "connect", address: "/var/run/docker.sock" }), says: "lost its connection to /var/run/docker.sock: no socket exists at that path" },
+    { error: new Error("fetch failed", { cause: Object.assign(new Error("x"), { code: "ECONNREFUSED", syscall: "connect", address: "127.0.0.1", port: 34567 }) }), says: "lost its connection to 127.0.0.1:34567: nothing listens there (connection refused)" },
   ])("$says", ({ error, says }) => {
     const problem = problemFrom("build", error);
     expect(problem.message).toContain(says);

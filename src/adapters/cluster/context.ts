@@ -1,7 +1,7 @@
 import { chooseDelivery } from "../../core/delivery.js";
 import { deliverByPush } from "./push-delivery.js";
 import type { ProviderChoice } from "../../core/provider-choice.js";
-import { UserError } from "../../errors.js";
+import { isUserError, UserError } from "../../errors.js";
 import type { DockerConnection } from "../docker/client.js";
 import { connectKube, ensureKubeReachable, readKubeConfig } from "../kube/client.js";
 import { readAnnouncedRegistry } from "../kube/registry-hosting.js";
@@ -47,8 +47,16 @@ export class ContextProvider implements ClusterProvider {
   }
 
   async status(): Promise<ClusterStatus> {
+    // The context is all mlkube knows of this cluster: when it does not answer, say why (the
+    // API client names the server and the failure) rather than report it as stopped.
     const kube = connectKube(this.choice.context, readKubeConfig());
-    const nodes = await kube.core.listNode().then((list) => list.items.map((node) => node.metadata?.name ?? "?"), () => []);
+    const nodes = await kube.core.listNode().then(
+      (list) => list.items.map((node) => node.metadata?.name ?? "?"),
+      (error: unknown) => {
+        if (isUserError(error)) throw error;
+        return []; // it answered, but would not list nodes (RBAC)
+      },
+    );
     return { choice: this.choice, exists: true, running: nodes.length > 0, nodes, mappedNodePorts: [] };
   }
 

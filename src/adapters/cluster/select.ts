@@ -5,7 +5,7 @@ import { chooseProvider, type ProviderKind } from "../../core/provider-choice.js
 import { UserError } from "../../errors.js";
 import type { DockerConnection } from "../docker/client.js";
 import { runCommand, spawnManaged, type Exec, type Spawn } from "../exec.js";
-import { kubeContexts, readKubeConfig } from "../kube/client.js";
+import { kubeContexts, readKubeConfig, readKubeConfigIfPresent } from "../kube/client.js";
 import { mlkubeBinDir } from "../tools/kind-release.js";
 import { ContextProvider } from "./context.js";
 import { createdClusters, type CreatedClusters } from "./created-clusters.js";
@@ -42,12 +42,10 @@ export async function selectProvider(config: ClusterSettings, flags: ClusterFlag
   // A tool found only in the cache is run by its full path; the providers keep naming it "kind".
   const exec = runFrom(tools, deps.exec ?? runCommand);
   const spawn = spawnFrom(tools, deps.spawn ?? spawnManaged);
-  let currentContext: string | undefined;
-  try {
-    currentContext = kubeContexts(readKubeConfig()).current;
-  } catch {
-    currentContext = undefined; // no kubeconfig yet: a fresh laptop
-  }
+  // An existing context needs a kubeconfig (a missing one is named); for a local cluster, no
+  // kubeconfig yet is a fresh laptop: kind or minikube will write it.
+  const wantsContext = (flags.provider ?? config.cluster.provider) === "context";
+  const currentContext = kubeContexts(wantsContext ? readKubeConfig() : readKubeConfigIfPresent()).current;
   const minikubeProfiles = installed.minikube ? (await listMinikubeProfiles(exec)).map((profile) => profile.name) : [];
   const decision = chooseProvider({
     configured: { provider: config.cluster.provider, clusterName: config.cluster.name, context: config.cluster.context },

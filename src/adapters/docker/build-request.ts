@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import type { ResolvedConfig } from "../../config/load.js";
+import { outsideWarning, type ResolvedConfig } from "../../config/load.js";
 import type { BuildRequest } from "./build.js";
 import { baseImages } from "./dockerfile-check.js";
 
@@ -12,6 +12,7 @@ export function buildRequestFor(config: ResolvedConfig, repository = config.imag
     target: config.build.target,
     repository,
     labels: { "dev.mlkube.model": config.name },
+    warnings: (config.outsidePaths ?? []).map(outsideWarning),
   };
 }
 

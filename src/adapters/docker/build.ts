@@ -15,6 +15,8 @@ export interface BuildRequest {
   /** Image name without tag, e.g. `iris-sklearn` or `localhost:5001/iris-sklearn`. */
   repository: string;
   labels?: Readonly<Record<string, string>>;
+  /** Shown in the build's output, once per builder (so once per dev session). */
+  warnings?: readonly string[];
 }
 
 export type BuildEvent =
@@ -55,10 +57,17 @@ export class ImageBuilder {
     private readonly hashes = new FileHashCache(),
   ) {}
 
+  private readonly warned = new Set<string>();
+
   async build(request: BuildRequest, options: BuildOptions = {}): Promise<BuildResult> {
     const started = performance.now();
     const { signal, onEvent = () => undefined } = options;
     throwIfAborted(signal);
+    for (const warning of request.warnings ?? []) {
+      if (this.warned.has(warning)) continue;
+      this.warned.add(warning);
+      onEvent({ type: "output", line: warning });
+    }
 
     const dockerfileText = await readDockerfile(request.dockerfile);
     const dockerfileName = relativeInside(request.contextDir, request.dockerfile);

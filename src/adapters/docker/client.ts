@@ -2,6 +2,7 @@ import Dockerode from "dockerode";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../../errors.js";
+import { connectionFailure } from "../connection-errors.js";
 
 /** The variables `docker` itself reads. Passed explicitly so a minikube docker-env can be applied
  * to one client inside mlkube without touching process.env or the user's shell. */
@@ -15,15 +16,17 @@ export interface DockerConnection {
   client: Dockerode;
   /** Where the engine is, for messages: unix:///var/run/docker.sock, tcp://host:2376, ... */
   endpoint: string;
+  /** Why mlkube looks there, for messages: "DOCKER_HOST" or "the default socket". */
+  source?: string;
 }
 
 export function connectDocker(env: DockerEnv = process.env): DockerConnection {
   const host = env.DOCKER_HOST?.trim();
   if (!host) {
-    return { client: new Dockerode({ socketPath: "/var/run/docker.sock" }), endpoint: "unix:///var/run/docker.sock" };
+    return { client: new Dockerode({ socketPath: "/var/run/docker.sock" }), endpoint: "unix:///var/run/docker.sock", source: "the default socket; DOCKER_HOST is not set" };
   }
   if (host.startsWith("unix://")) {
-    return { client: new Dockerode({ socketPath: host.slice("unix://".length) }), endpoint: host };
+    return { client: new Dockerode({ socketPath: host.slice("unix://".length) }), endpoint: host, source: "DOCKER_HOST" };
   }
   let url: URL;
   try {
@@ -35,12 +38,12 @@ export function connectDocker(env: DockerEnv = process.env): DockerConnection {
     });
   }
   if (url.protocol === "ssh:") {
-    return { client: new Dockerode({ protocol: "ssh", host: url.hostname, port: url.port || 22, username: url.username }), endpoint: host };
+    return { client: new Dockerode({ protocol: "ssh", host: url.hostname, port: url.port || 22, username: url.username }), endpoint: host, source: "DOCKER_HOST" };
   }
   const tls = env.DOCKER_TLS_VERIFY === "1" || url.port === "2376";
   const certs = tls && env.DOCKER_CERT_PATH ? readCerts(env.DOCKER_CERT_PATH) : {};
   const client = new Dockerode({ protocol: tls ? "https" : "http", host: url.hostname, port: url.port || (tls ? 2376 : 2375), ...certs });
-  return { client, endpoint: host };
+  return { client, endpoint: host, source: "DOCKER_HOST" };
 }
 
 function readCerts(dir: string): { ca: Buffer; cert: Buffer; key: Buffer } {
@@ -59,10 +62,12 @@ export async function ensureDockerReachable(connection: DockerConnection): Promi
   try {
     await connection.client.ping();
   } catch (cause) {
-    const reason = (cause as { code?: string; message?: string }).code ?? (cause as Error).message;
-    throw new UserError("docker-unavailable", `Cannot reach the Docker engine at ${connection.endpoint} (${reason}).`, {
-      hint: "Start Docker (Docker Desktop, or 'sudo systemctl start docker'), or point DOCKER_HOST at a running engine. 'docker info' should answer.",
-      cause,
-    });
+    const failure = connectionFailure(cause);
+    const reason = failure?.reason ?? (cause as Error).message;
+    const where = connection.source ? `${connection.endpoint} (${connection.source})` : connection.endpoint;
+    const hint = failure?.code === "EACCES" || failure?.code === "EPERM"
+      ? "Add your user to the docker group ('sudo usermod -aG docker $USER', then log in again), or run a rootless engine and point DOCKER_HOST at it."
+      : `Start Docker (Docker Desktop, or 'sudo systemctl start docker'), or ${connection.source === "DOCKER_HOST" ? "fix or unset DOCKER_HOST" : "point DOCKER_HOST at a running engine"}. 'docker info' should answer.`;
+    throw new UserError("docker-unavailable", `Cannot reach the Docker engine at ${where}: ${reason}.`, { hint, cause });
   }
 }

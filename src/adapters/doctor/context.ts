@@ -1,5 +1,6 @@
 import type { DoctorCheck } from "../../core/doctor.js";
-import { connectKube, ensureKubeReachable, kubeContexts, readKubeConfig } from "../kube/client.js";
+import { connectionFailure } from "../connection-errors.js";
+import { connectKube, ensureKubeReachable, kubeContexts, readKubeConfigIfPresent } from "../kube/client.js";
 import type { ToolsFound } from "./tools.js";
 
 /**
@@ -12,12 +13,12 @@ export async function checkContext(tools: ToolsFound, timeoutMs = 3_000): Promis
   const installFix = "mlkube doctor --fix   (installs kind, checksum verified)";
   let config;
   try {
-    config = readKubeConfig();
+    config = readKubeConfigIfPresent();
   } catch (error) {
-    return { name: "context", status: "fail", detail: `the kubeconfig cannot be read: ${(error as Error).message}`, fix: "check $KUBECONFIG (or ~/.kube/config) with 'kubectl config view'" };
+    return { name: "context", status: "fail", detail: (error as Error).message, fix: "check $KUBECONFIG (or ~/.kube/config) with 'kubectl config view'" };
   }
   const current = kubeContexts(config).current;
-  if (!current) {
+  if (!config || !current) {
     if (canCreate) return { name: "context", status: "ok", detail: "no current context yet: 'mlkube up' creates a local cluster" };
     return { name: "context", status: "fail", detail: `${nothing}, and no kube context`, fix: installFix };
   }
@@ -27,9 +28,7 @@ export async function checkContext(tools: ToolsFound, timeoutMs = 3_000): Promis
     const version = await ensureKubeReachable(connectKube(current, config), timeoutMs);
     return { name: "context", status: "ok", detail: `${current} answers at ${server} (Kubernetes ${version})` };
   } catch (error) {
-    // ensureKubeReachable ends its message with the reason in parentheses (ECONNREFUSED, timeout).
-    const reason = /\(([^()]*)\)\.?$/.exec((error as Error).message)?.[1] ?? (error as Error).message;
-    const detail = `${current} does not answer at ${server} (${reason})`;
+    const detail = `${current} does not answer at ${server} (${connectionFailure(error)?.code ?? (error as Error).message})`;
     if (!canCreate) return { name: "context", status: "fail", detail: `${nothing}, and ${detail}`, fix: installFix };
     return { name: "context", status: "warn", detail, fix: restartCommand(current) };
   }
