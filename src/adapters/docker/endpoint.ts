@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { UserError } from "../../errors.js";
 
 /**
@@ -229,7 +229,7 @@ function nonEmpty(value: string | undefined): string | undefined {
  * context 'colima' (~/.docker/config.json currentContext)".
  */
 export function describeEndpoint(endpoint: DockerEndpoint, home = homedir()): string {
-  const file = home && endpoint.configFile.startsWith(`${home}/`) ? `~${endpoint.configFile.slice(home.length)}` : endpoint.configFile;
+  const file = home && endpoint.configFile.startsWith(`${home}${sep}`) ? `~${endpoint.configFile.slice(home.length)}` : endpoint.configFile;
   const note = endpoint.note ? `; ${endpoint.note}` : "";
   switch (endpoint.source) {
     case "DOCKER_HOST":
