@@ -46,7 +46,7 @@ describe("mlkube doctor", () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe("");
     const lines = result.stdout.split("\n");
-    expect(lines).toContain("fail docker      no engine answers at unix:///nonexistent/docker.sock (ENOENT)");
+    expect(lines).toContain("fail docker      no engine answers at unix:///nonexistent/docker.sock from DOCKER_HOST (ENOENT)");
     expect(lines).toContain("     fix: unset DOCKER_HOST   (DOCKER_HOST=unix:///nonexistent/docker.sock; or start the engine it names)");
     expect(lines).toContain("warn kind        not installed: mlkube creates local clusters with kind");
     expect(lines).toContain(`     fix: mlkube doctor --fix   (installs kind v0.30.0 into ${join(workDir, "home", ".mlkube", "bin")}, checksum verified; or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation)`);

@@ -10,6 +10,8 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 export class DockerRelay {
   private server: Server | undefined;
   private readonly open = new Set<Socket>();
+  /** How many clients connected through the relay: proof that a client used this socket. */
+  connections = 0;
 
   constructor(
     readonly path: string,
@@ -23,6 +25,7 @@ export class DockerRelay {
   async start(): Promise<void> {
     await rm(this.path, { force: true });
     const server = createServer((client) => {
+      this.connections += 1;
       const upstream = connect(this.engine);
       for (const socket of [client, upstream]) {
         this.open.add(socket);

@@ -53,7 +53,7 @@ describe("the Docker engine check", () => {
     expect(check).toEqual({
       name: "docker",
       status: "fail",
-      detail: "no engine answers at unix:///nonexistent/docker.sock (ENOENT)",
+      detail: "no engine answers at unix:///nonexistent/docker.sock from DOCKER_HOST (ENOENT)",
       fix: "unset DOCKER_HOST   (DOCKER_HOST=unix:///nonexistent/docker.sock; or start the engine it names)",
     });
   });
@@ -61,12 +61,12 @@ describe("the Docker engine check", () => {
   it("says why a TCP engine does not answer", async () => {
     const closedPort = await freePort();
     const { check } = await checkDocker({ DOCKER_HOST: `tcp://127.0.0.1:${closedPort}` }, "linux");
-    expect(check).toMatchObject({ status: "fail", detail: `no engine answers at tcp://127.0.0.1:${closedPort} (ECONNREFUSED)`, fix: expect.stringMatching(/^unset DOCKER_HOST/) });
+    expect(check).toMatchObject({ status: "fail", detail: `no engine answers at tcp://127.0.0.1:${closedPort} from DOCKER_HOST (ECONNREFUSED)`, fix: expect.stringMatching(/^unset DOCKER_HOST/) });
   });
 
   it("fails on an unusable DOCKER_HOST with connectDocker's hint", async () => {
     const { check } = await checkDocker({ DOCKER_HOST: "tcp://[bad" }, "linux");
-    expect(check).toMatchObject({ status: "fail", detail: "DOCKER_HOST=tcp://[bad is not a valid address.", fix: expect.stringContaining("unix:///path/to/docker.sock") });
+    expect(check).toMatchObject({ status: "fail", detail: "DOCKER_HOST=tcp://[bad is not a valid address (not HOST:PORT).", fix: expect.stringContaining("unix:///path/to/docker.sock") });
   });
 });
 

@@ -124,7 +124,7 @@ const missingDir = () => join(work, "no-such-dir");
 /** What each fault must say: a RegExp for the message (exit 1), or "ok" (exit 0). */
 const NO_KUBECONFIG = () => new RegExp(`The kubeconfig ${join(work, "nowhere", "config")} \\(from KUBECONFIG\\) does not exist\\.\\n.*fix: .*mlkube up.*KUBECONFIG`);
 const REFUSED = () => new RegExp(`The cluster at https://127\\.0\\.0\\.1:${deadPort} \\(context ${CONTEXT}\\) cannot be reached: nothing listens there \\(connection refused\\)\\.\\n.*fix: .*mlkube up`);
-const NO_ENGINE = () => new RegExp(`Cannot reach the Docker engine at unix://${join(work, "none.sock")} \\(DOCKER_HOST\\): no socket exists at that path\\.\\n.*fix: .*DOCKER_HOST`);
+const NO_ENGINE = () => new RegExp(`Cannot reach the Docker engine at unix://${join(work, "none.sock")} from DOCKER_HOST: no socket exists at that path\\.\\n.*fix: .*DOCKER_HOST`);
 // Shown as given, or relative to the working directory.
 const MISSING = () => /error: (\/.*\/)?no-such-dir does not exist\.\nfix: /;
 
@@ -147,7 +147,7 @@ const EXPECTED: Record<Fault, Record<keyof typeof COMMANDS, Expectation>> = {
   "no engine": {
     dev: NO_ENGINE, build: NO_ENGINE, up: NO_ENGINE, "up --dry-run": NO_ENGINE, down: NO_ENGINE, status: NO_ENGINE, test: NO_ENGINE,
     logs: NO_ENGINE, render: "ok", config: "ok", init: "ok", "reproduce --dry-run": "ok", reproduce: NO_ENGINE,
-    doctor: () => new RegExp(`fail docker +no engine answers at unix://${join(work, "none.sock")} \\(ENOENT\\)`),
+    doctor: () => new RegExp(`fail docker +no engine answers at unix://${join(work, "none.sock")} from DOCKER_HOST \\(ENOENT\\)`),
   },
   "missing directory": {
     dev: MISSING, build: MISSING, up: MISSING, "up --dry-run": MISSING, down: MISSING, status: MISSING, test: MISSING, logs: MISSING,

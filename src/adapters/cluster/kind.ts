@@ -14,6 +14,7 @@ import { announceRegistry, readAnnouncedRegistry } from "../kube/registry-hostin
 import { mappedPortEndpoint, portForwardEndpoint } from "./endpoint.js";
 import type { CreatedClusters } from "./created-clusters.js";
 import { keepingCurrentContext } from "./current-context.js";
+import { crictlImageId, ctrListCommand, ctrTargetDigest, matchLoadedImage, type NodeImageReport } from "./loaded-image.js";
 import { checkRegistryPort, connectRegistry, ensureRegistry, registryRunning, removeRegistry, type RegistrySettings } from "./local-registry.js";
 import type { BuiltImage, ClusterProvider, ClusterStatus, DeliveryResult, EnsureOptions, ReadyCluster, StepReporter, UpPlan } from "./provider.js";
 
@@ -184,15 +185,19 @@ export class KindProvider implements ClusterProvider {
     };
   }
 
-  /** `kind load docker-image`, then proof that every node has that exact image ID (kind#2402). */
+  /**
+   * `kind load docker-image`, then proof that every node has that exact image (kind#2402), by the
+   * config digest or, with Docker's containerd image store, the target digest (loaded-image.ts).
+   */
   private async load(image: BuiltImage, signal?: AbortSignal): Promise<DeliveryResult> {
     const started = performance.now();
     const reference = `${image.repository}:${image.tag}`;
     await this.deps.exec("kind", ["load", "docker-image", reference, "--name", this.choice.clusterName], { signal });
     for (const node of await this.nodes()) {
-      const found = await this.nodeImageId(node, reference);
-      if (found !== image.imageId) {
-        throw new UserError("delivery", `After 'kind load docker-image', node ${node} has ${found ? `image ${found.slice(0, 19)}` : "no image"} for ${reference}, not ${image.imageId.slice(0, 19)}.`, {
+      const report = await this.nodeImage(node, reference, image.imageId);
+      if (!matchLoadedImage(image.imageId, report)) {
+        const found = report.criImageId ? `image ${report.criImageId.slice(0, 19)}${report.containerdTarget ? ` (target ${report.containerdTarget.slice(0, 19)})` : ""}` : "no image";
+        throw new UserError("delivery", `After 'kind load docker-image', node ${node} has ${found} for ${reference}, not ${image.imageId.slice(0, 19)}.`, {
           hint: `A load can stop half-way (kind#2402). Run 'kind load docker-image ${reference} --name ${this.choice.clusterName}' again, or enable the registry (cluster.registry: auto).`,
         });
       }
@@ -201,13 +206,14 @@ export class KindProvider implements ClusterProvider {
     return { path: "load", podImage: reference, bytesMoved: Size, durationMs: performance.now() - started, detail: "whole image loaded into every node" };
   }
 
-  private async nodeImageId(node: string, reference: string): Promise<string | undefined> {
-    try {
-      const output = await execInContainer(this.deps.docker.client, node, ["crictl", "inspecti", "-o", "json", reference]);
-      return (JSON.parse(output) as { status?: { id?: string } }).status?.id;
-    } catch {
-      return undefined; // crictl exits non-zero when the image is absent: that is the answer
-    }
+  /** What the node has for REFERENCE: CRI's ID first; containerd's target digest only when that differs (as kind PR #4238). */
+  private async nodeImage(node: string, reference: string, wanted: string): Promise<NodeImageReport> {
+    const docker = this.deps.docker.client;
+    // crictl and ctr exit non-zero when the image is absent: that is the answer.
+    const criImageId = await execInContainer(docker, node, ["crictl", "inspecti", "-o", "json", reference]).then(crictlImageId, () => undefined);
+    if (!criImageId || matchLoadedImage(wanted, { criImageId })) return { criImageId };
+    const containerdTarget = await execInContainer(docker, node, ctrListCommand(reference)).then((output) => ctrTargetDigest(output, reference), () => undefined);
+    return { criImageId, containerdTarget };
   }
 
   async status(): Promise<ClusterStatus> {

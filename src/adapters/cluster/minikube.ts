@@ -9,6 +9,7 @@ import { readAnnouncedRegistry } from "../kube/registry-hosting.js";
 import type { CreatedClusters } from "./created-clusters.js";
 import { keepingCurrentContext } from "./current-context.js";
 import { nodeIpEndpoint } from "./endpoint.js";
+import { ctrListCommand, ctrTargetDigest, matchLoadedImage } from "./loaded-image.js";
 import type { BuiltImage, ClusterProvider, ClusterStatus, DeliveryResult, Endpoint, EnsureOptions, ReadyCluster, ServiceRef, StepReporter, UpPlan } from "./provider.js";
 
 export interface MinikubeSettings {
@@ -140,18 +141,29 @@ export class MinikubeProvider implements ClusterProvider {
     return env;
   }
 
-  /** `minikube image load` keeps an old image when the tag exists (minikube#11276): tags are unique, and we check the ID. */
+  /**
+   * `minikube image load` keeps an old image when the tag exists (minikube#11276): tags are unique,
+   * and the ID is checked: the config digest `minikube image ls` reports, or, with Docker's
+   * containerd image store on the host, the target digest the node's containerd records
+   * (loaded-image.ts; the same `ctr images ls name==` minikube's own ImageExists runs).
+   */
   private async load(image: BuiltImage, signal?: AbortSignal): Promise<DeliveryResult> {
     const started = performance.now();
+    const profile = this.choice.clusterName;
     const reference = `${image.repository}:${image.tag}`;
-    await this.deps.exec("minikube", ["image", "load", reference, "-p", this.choice.clusterName], { signal });
-    const { stdout } = await this.deps.exec("minikube", ["image", "ls", "--format", "json", "-p", this.choice.clusterName]);
+    await this.deps.exec("minikube", ["image", "load", reference, "-p", profile], { signal });
+    const { stdout } = await this.deps.exec("minikube", ["image", "ls", "--format", "json", "-p", profile]);
     const images = JSON.parse(stdout) as { id?: string; repoTags?: string[] }[];
-    const wanted = image.imageId.replace(/^sha256:/, "");
-    const match = images.find((candidate) => candidate.repoTags?.some((tag) => tag === reference || tag.endsWith(`/${reference}`)));
-    if (!match?.id || !wanted.startsWith(match.id.replace(/^sha256:/, ""))) {
-      throw new UserError("delivery", `After 'minikube image load', profile ${this.choice.clusterName} has ${match?.id ? `image ${match.id.slice(0, 12)}` : "no image"} for ${reference}, not ${wanted.slice(0, 12)}.`, {
-        hint: `Run 'minikube image load ${reference} -p ${this.choice.clusterName}' again.`,
+    const listed = images.find((candidate) => candidate.repoTags?.some((tag) => tag === reference || tag.endsWith(`/${reference}`)))?.id;
+    let matched = listed !== undefined && matchLoadedImage(image.imageId, { criImageId: listed }) !== undefined;
+    if (listed && !matched) {
+      const ctr = await this.deps.exec("minikube", ["ssh", "-p", profile, "--", "sudo", ...ctrListCommand(reference)]).catch(() => undefined);
+      matched = matchLoadedImage(image.imageId, { containerdTarget: ctr && ctrTargetDigest(ctr.stdout, reference) }) !== undefined;
+    }
+    if (!matched) {
+      const wanted = image.imageId.replace(/^sha256:/, "");
+      throw new UserError("delivery", `After 'minikube image load', profile ${profile} has ${listed ? `image ${listed.replace(/^sha256:/, "").slice(0, 12)}` : "no image"} for ${reference}, not ${wanted.slice(0, 12)}.`, {
+        hint: `Run 'minikube image load ${reference} -p ${profile}' again.`,
       });
     }
     const { Size } = await this.deps.docker.client.getImage(image.imageId).inspect();

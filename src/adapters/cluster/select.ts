@@ -4,6 +4,7 @@ import type { ClusterSettings } from "../../config/load.js";
 import { chooseProvider, type ProviderKind } from "../../core/provider-choice.js";
 import { UserError } from "../../errors.js";
 import type { DockerConnection } from "../docker/client.js";
+import { engineEnvForTools } from "../docker/endpoint.js";
 import { runCommand, spawnManaged, type Exec, type Spawn } from "../exec.js";
 import { kubeContexts, readKubeConfig, readKubeConfigIfPresent } from "../kube/client.js";
 import { mlkubeBinDir } from "../tools/kind-release.js";
@@ -40,8 +41,10 @@ export async function selectProvider(config: ClusterSettings, flags: ClusterFlag
   const tools = { kind: await findTool("kind", env, binDir), minikube: await findTool("minikube", env, binDir) };
   const installed = { kind: tools.kind !== undefined, minikube: tools.minikube !== undefined };
   // A tool found only in the cache is run by its full path; the providers keep naming it "kind".
-  const exec = runFrom(tools, deps.exec ?? runCommand);
-  const spawn = spawnFrom(tools, deps.spawn ?? spawnManaged);
+  // kind and minikube run the `docker` CLI: they get the docker context mlkube resolved, by name.
+  const engineEnv = engineEnvForTools(deps.docker.resolved);
+  const exec = runFrom(tools, engineEnv, deps.exec ?? runCommand);
+  const spawn = spawnFrom(tools, engineEnv, deps.spawn ?? spawnManaged);
   // An existing context needs a kubeconfig (a missing one is named); for a local cluster, no
   // kubeconfig yet is a fresh laptop: kind or minikube will write it.
   const wantsContext = (flags.provider ?? config.cluster.provider) === "context";
@@ -100,12 +103,12 @@ function resolveTool(tools: ToolPaths, file: string): string {
   return (file === "kind" || file === "minikube" ? tools[file] : undefined) ?? file;
 }
 
-function runFrom(tools: ToolPaths, exec: Exec): Exec {
-  return (file, args, options) => exec(resolveTool(tools, file), args, options);
+function runFrom(tools: ToolPaths, engineEnv: Record<string, string>, exec: Exec): Exec {
+  return (file, args, options = {}) => exec(resolveTool(tools, file), args, { ...options, env: { ...engineEnv, ...options.env } });
 }
 
-function spawnFrom(tools: ToolPaths, spawn: Spawn): Spawn {
-  return (file, args, options) => spawn(resolveTool(tools, file), args, options);
+function spawnFrom(tools: ToolPaths, engineEnv: Record<string, string>, spawn: Spawn): Spawn {
+  return (file, args, options = {}) => spawn(resolveTool(tools, file), args, { ...options, env: { ...engineEnv, ...options.env } });
 }
 
 async function isWsl(): Promise<boolean> {

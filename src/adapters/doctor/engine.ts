@@ -2,6 +2,7 @@ import { statfs } from "node:fs/promises";
 import { diskCheck, type DoctorCheck } from "../../core/doctor.js";
 import { isUserError } from "../../errors.js";
 import { connectDocker, type DockerConnection, type DockerEnv } from "../docker/client.js";
+import { describeEndpoint, type DockerEndpoint } from "../docker/endpoint.js";
 import { withTimeout } from "./timeout.js";
 
 export interface Engine {
@@ -10,11 +11,14 @@ export interface Engine {
   dataRoot: string;
 }
 
-/** The Docker engine: reachable, and which version. Returns the engine for the checks that need it. */
+/**
+ * The Docker engine: which one (the one the user's `docker` uses, and what chose it), reachable,
+ * and which version. Returns the engine for the checks that need it.
+ */
 export async function checkDocker(env: DockerEnv, platform: NodeJS.Platform): Promise<{ check: DoctorCheck; engine?: Engine }> {
   let connection: DockerConnection;
   try {
-    connection = connectDocker(env);
+    connection = connectDocker(env, { platform });
   } catch (error) {
     if (!isUserError(error)) throw error;
     return { check: { name: "docker", status: "fail", detail: error.message, fix: error.hint } };
@@ -22,22 +26,46 @@ export async function checkDocker(env: DockerEnv, platform: NodeJS.Platform): Pr
   try {
     const [version, info] = await withTimeout(Promise.all([connection.client.version(), connection.client.info() as Promise<{ DockerRootDir?: string }>]), 5_000);
     return {
-      check: { name: "docker", status: "ok", detail: `engine ${version.Version} at ${connection.endpoint}` },
+      check: { name: "docker", status: "ok", detail: `engine ${version.Version} at ${describeEndpoint(connection.resolved, env.HOME)}` },
       engine: { connection, dataRoot: info.DockerRootDir ?? "/var/lib/docker" },
     };
   } catch (cause) {
     const reason = (cause as { code?: string }).code ?? (cause as Error).message;
-    const host = env.DOCKER_HOST?.trim();
     return {
-      check: {
-        name: "docker",
-        status: "fail",
-        detail: `no engine answers at ${connection.endpoint} (${reason})`,
-        // A DOCKER_HOST left over from 'minikube docker-env' is a classic way to lose the engine.
-        fix: host ? `unset DOCKER_HOST   (DOCKER_HOST=${host}; or start the engine it names)` : startDockerCommand(platform),
-      },
+      check: { name: "docker", status: "fail", detail: `no engine answers at ${describeEndpoint(connection.resolved, env.HOME)} (${reason})`, fix: unreachableFix(connection.resolved, platform) },
     };
   }
+}
+
+/** The fix for an engine that does not answer, naming the DOCKER_HOST or docker context that chose it. */
+function unreachableFix(endpoint: DockerEndpoint, platform: NodeJS.Platform): string {
+  const { context, source } = endpoint;
+  if (source === "DOCKER_HOST") {
+    // A DOCKER_HOST left over from 'minikube docker-env' is a classic way to lose the engine.
+    return `unset DOCKER_HOST   (DOCKER_HOST=${endpoint.host}; or start the engine it names)`;
+  }
+  if (source === "default") return `${startDockerCommand(platform)}   (docker context 'default'; for an engine elsewhere, e.g. Colima or rootless: docker context use NAME)`;
+  const start = startContextCommand(context, platform);
+  const switchTo = source === "DOCKER_CONTEXT" ? "unset DOCKER_CONTEXT" : "switch: docker context use NAME";
+  return start
+    ? `${start}   (starts the engine of docker context '${context}'; or ${switchTo}; 'docker context ls' lists the contexts)`
+    : `start the engine of docker context '${context}' ('docker context inspect ${context}' shows where it is), or ${switchTo}; 'docker context ls' lists the contexts`;
+}
+
+/**
+ * How to start the engine behind the contexts the common installers create: Colima ("colima",
+ * "colima-PROFILE"), Docker Desktop ("desktop-linux"), rootless Docker ("rootless", the
+ * CLI_CONTEXT of moby's dockerd-rootless-setuptool.sh), Rancher Desktop, OrbStack.
+ */
+function startContextCommand(context: string, platform: NodeJS.Platform): string | undefined {
+  if (context === "default") return startDockerCommand(platform);
+  if (context === "colima") return "colima start";
+  if (context.startsWith("colima-")) return `colima start --profile ${context.slice("colima-".length)}`;
+  if (context === "desktop-linux") return platform === "linux" ? "systemctl --user start docker-desktop" : startDockerCommand(platform);
+  if (context === "rootless") return "systemctl --user start docker";
+  if (context === "rancher-desktop") return "start Rancher Desktop";
+  if (context === "orbstack") return "orb start";
+  return undefined;
 }
 
 function startDockerCommand(platform: NodeJS.Platform): string {
