@@ -6,7 +6,6 @@
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,18 +13,12 @@ import { parse, stringify } from "yaml";
 import { uniqueName } from "../support/engine.js";
 import { mlkube, PROVIDER } from "./support/cluster.js";
 import { modelDir, type ModelDir } from "./support/model-dir.js";
+import { closedPort } from "../support/closed-port.js";
 
 const NAME = uniqueName("e2e-faults").slice(0, 30);
 const CONTEXT = `kind-${NAME}`;
 const describeKind = describe.runIf(PROVIDER === "kind");
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function expectNamedFault(result: Awaited<ReturnType<typeof mlkube>>, message: string): void {
   const output = result.stdout + result.stderr;

@@ -4,11 +4,11 @@
 // does not concern the command; never as "internal error" with a stack trace (issue 17, point 4).
 import { execFileSync, spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { engineAvailable, FIXTURE_DIR, REPO_ROOT, removeRepository, uniqueName } from "../support/engine.js";
+import { closedPort } from "../support/closed-port.js";
 
 const CLI = join(REPO_ROOT, "dist", "cli.js");
 /**
@@ -49,13 +49,6 @@ function mlkube(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   });
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const kubeconfig = (port: number) => `apiVersion: v1
 kind: Config
