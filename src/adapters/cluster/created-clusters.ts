@@ -1,6 +1,7 @@
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
+import { UserError } from "../../errors.js";
 
 /**
  * Which clusters mlkube itself created. `mlkube down` deletes only these: a cluster the user made
@@ -17,21 +18,50 @@ export function createdClustersFile(env: NodeJS.ProcessEnv = process.env): strin
 }
 
 export function createdClusters(file = createdClustersFile()): CreatedClusters {
-  const read = async (): Promise<string[]> => {
-    try {
-      return JSON.parse(await readFile(file, "utf8")) as string[];
-    } catch {
-      return [];
-    }
-  };
+  const key = (provider: string, name: string) => `${provider}/${name}`;
   const write = async (entries: string[]) => {
     await mkdir(dirname(file), { recursive: true });
     await writeFile(file, `${JSON.stringify([...new Set(entries)].sort(), null, 2)}\n`);
   };
-  const key = (provider: string, name: string) => `${provider}/${name}`;
-  return {
-    has: async (provider, name) => (await read()).includes(key(provider, name)),
-    add: async (provider, name) => write([...(await read()), key(provider, name)]),
-    remove: async (provider, name) => write((await read()).filter((entry) => entry !== key(provider, name))),
+  /** Before rewriting a damaged record, its text is kept beside it, never lost. */
+  const update = async (change: (entries: string[]) => string[]) => {
+    const record = await readRecord(file);
+    if (record.damage) await rename(file, `${file}.damaged`);
+    await write(change(record.entries));
   };
+  return {
+    has: async (provider, name) => {
+      const record = await readRecord(file);
+      if (record.entries.includes(key(provider, name)) || !record.damage) return record.entries.includes(key(provider, name));
+      // Deleting a cluster the record may not list would be a guess: say so, and how to go on.
+      throw new UserError("config", `mlkube's record of the clusters it created, ${file}, is damaged (${record.damage}), and what can be read of it does not list ${provider} cluster '${name}'.`, {
+        hint: `Fix the file (a JSON list such as ["kind/mlkube"]) or delete it. To delete the cluster yourself: ${provider === "minikube" ? `minikube delete -p ${name}` : `kind delete cluster --name ${name}`}`,
+      });
+    },
+    add: (provider, name) => update((entries) => [...entries, key(provider, name)]),
+    remove: (provider, name) => update((entries) => entries.filter((entry) => entry !== key(provider, name))),
+  };
+}
+
+/**
+ * The record's entries. A damaged file (cut short, edited by hand) still yields every entry that
+ * can be recognised in it, so one stray byte does not make mlkube forget the clusters it made.
+ */
+async function readRecord(file: string): Promise<{ entries: string[]; damage?: string | undefined }> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { entries: [] };
+    throw error;
+  }
+  let damage: string;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (Array.isArray(parsed) && parsed.every((entry) => typeof entry === "string")) return { entries: parsed };
+    damage = 'not a JSON list of "provider/name" strings';
+  } catch (error) {
+    damage = `not valid JSON: ${(error as Error).message}`;
+  }
+  return { entries: [...text.matchAll(/"((?:kind|minikube)\/[^"\s]+)"/g)].map((match) => match[1] ?? ""), damage };
 }
