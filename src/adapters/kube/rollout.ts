@@ -2,6 +2,7 @@ import { Log, type CoreV1Event, type V1Deployment, type V1Pod, type V1ReplicaSet
 import { PassThrough } from "node:stream";
 import { judgeRollout, type PodSnapshot, type RolloutSnapshot, type RolloutVerdict } from "../../core/rollout.js";
 import { UserError } from "../../errors.js";
+import { lostConnection } from "../connection-errors.js";
 import type { KubeAccess } from "./client.js";
 import { watchList } from "./watch-list.js";
 
@@ -78,10 +79,20 @@ export async function waitForRollout(
       }
     };
     const onError = (error: unknown) => {
-      // A dropped watch is re-established by watchList; only report, never hang silently.
-      if ((error as { code?: number }).code === 403) finish(new UserError("cluster", `Not allowed to watch ${namespace}/${name}: ${(error as Error).message}`));
+      // A dropped watch is re-established by watchList. What no retry fixes ends the wait now, with
+      // its cause, instead of at the rollout timeout.
+      const status = (error as { code?: unknown }).code;
+      if (status === 401 || status === 403) {
+        finish(new UserError("cluster", `Not allowed to watch the rollout of ${namespace}/${name} (HTTP ${status}): ${(error as Error).message.split("\n")[0]}`, { hint: "Check your rights in this context: 'kubectl auth can-i watch pods -n NAMESPACE'." }));
+        return;
+      }
+      if (status === 404) {
+        finish(new UserError("rollout", `Deployment ${namespace}/${name} (or its namespace) was deleted while mlkube waited for its rollout.`, { hint: "Save a file or press r to deploy it again." }));
+        return;
+      }
+      const lost = error instanceof UserError ? error : lostConnection(error);
+      if (lost) finish(lost);
     };
-
     const deployments = watchList<V1Deployment>(kube, `/apis/apps/v1/namespaces/${namespace}/deployments`, { fieldSelector: `metadata.name=${name}` },
       () => kube.apps.listNamespacedDeployment({ namespace, fieldSelector: `metadata.name=${name}` }), () => void judge(), onError);
     const replicaSets = watchList<V1ReplicaSet>(kube, `/apis/apps/v1/namespaces/${namespace}/replicasets`, { labelSelector: selector },

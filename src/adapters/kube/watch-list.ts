@@ -71,7 +71,10 @@ export function watchList<T extends KubernetesObject>(
   };
 
   const ready = list().then(follow);
-  ready.catch((error: unknown) => onError(error));
+  ready.catch((error: unknown) => {
+    onError(error);
+    if (!stopped) setTimeout(restart, 1_000); // a first list that failed is retried like any other
+  });
   return {
     items: () => [...objects.values()],
     ready,

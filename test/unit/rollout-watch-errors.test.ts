@@ -1,0 +1,61 @@
+/**
+ * waitForRollout when the cluster stops answering mid-wait: it ends at once with the cause, not at
+ * the rollout timeout (issue 14: Kubernetes watch errors were swallowed and looped until then).
+ */
+import { KubeConfig } from "@kubernetes/client-node";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, expect, it } from "vitest";
+import { connectKube } from "../../src/adapters/kube/client.js";
+import { waitForRollout } from "../../src/adapters/kube/rollout.js";
+import { UserError } from "../../src/errors.js";
+
+const DEPLOYMENT = {
+  apiVersion: "apps/v1",
+  kind: "Deployment",
+  metadata: { name: "iris", namespace: "default", uid: "u1", generation: 2, annotations: { "deployment.kubernetes.io/revision": "2" } },
+  spec: { replicas: 1, selector: { matchLabels: { app: "iris" } }, template: { metadata: { labels: { app: "iris" } }, spec: { containers: [{ name: "model", image: "iris:2" }] } } },
+  status: { observedGeneration: 1 },
+};
+
+let server: Server | undefined;
+afterEach(() => {
+  server?.closeAllConnections();
+  server?.close();
+});
+
+/** An API server that answers the Deployment once and then, for the lists, `listStatus` (or goes away when 0). */
+async function apiServer(listStatus: number): Promise<string> {
+  server = createServer((request, response) => {
+    if (request.url?.startsWith("/apis/apps/v1/namespaces/default/deployments/iris")) {
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(DEPLOYMENT));
+      if (listStatus === 0) {
+        server?.close();
+        server?.closeAllConnections();
+      }
+      return;
+    }
+    response.writeHead(listStatus, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: listStatus, message: "no" }));
+  });
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+function kubeAt(url: string) {
+  const config = new KubeConfig();
+  config.loadFromOptions({ clusters: [{ name: "c", server: url, skipTLSVerify: true }], users: [{ name: "u" }], contexts: [{ name: "kind-c", cluster: "c", user: "u" }], currentContext: "kind-c" });
+  return connectKube("kind-c", config);
+}
+
+it.each([
+  { case: "the API server goes away", listStatus: 0, says: /cannot be reached|lost its connection/ },
+  { case: "the Deployment is deleted (404)", listStatus: 404, says: /was deleted while mlkube waited/ },
+  { case: "watching is forbidden (403)", listStatus: 403, says: /Not allowed to watch the rollout/ },
+])("$case: the wait ends at once with the cause", async ({ listStatus, says }) => {
+  const kube = kubeAt(await apiServer(listStatus));
+  const started = Date.now();
+  const outcome = await waitForRollout(kube, { namespace: "default", name: "iris" }, { timeoutMs: 60_000 }).catch((error: unknown) => error);
+  expect(outcome).toBeInstanceOf(UserError);
+  expect((outcome as UserError).message).toMatch(says);
+  expect(Date.now() - started).toBeLessThan(10_000);
+});
