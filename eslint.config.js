@@ -13,6 +13,16 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware rules: a promise nobody awaits or catches is an error that vanishes (or an
+    // unhandled rejection that ends the process), which the dev loop must never have.
+    files: ["**/*.ts", "**/*.tsx"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+    },
+  },
+  {
     // core/ is the pure decision layer: no I/O, no adapters, no React. Tests cover it as tables.
     files: ["src/core/**/*.ts"],
     rules: {

@@ -239,7 +239,6 @@ export const configSchema = z
   });
 
 /** What a user may write in mlkube.yaml. */
-export type ConfigInput = z.input<typeof configSchema>;
 /** mlkube.yaml after validation, with the static defaults filled in. */
 export type Config = z.output<typeof configSchema>;
 export type SmokeTest = Config["tests"][number];

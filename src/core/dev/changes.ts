@@ -54,15 +54,3 @@ export function addChanges(set: ChangeSet, changes: readonly { path: string; kin
 export function isEmpty(set: ChangeSet): boolean {
   return !set.build && !set.config && !set.manifests && !set.tests && !set.force;
 }
-
-export function mergeChanges(a: ChangeSet, b: ChangeSet): ChangeSet {
-  return {
-    build: a.build || b.build,
-    config: a.config || b.config,
-    manifests: a.manifests || b.manifests,
-    tests: a.tests || b.tests,
-    force: a.force || b.force,
-    paths: [...new Set([...a.paths, ...b.paths])],
-    firstEventAt: a.firstEventAt === undefined ? b.firstEventAt : b.firstEventAt === undefined ? a.firstEventAt : Math.min(a.firstEventAt, b.firstEventAt),
-  };
-}

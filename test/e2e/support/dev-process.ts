@@ -67,7 +67,7 @@ export class DevProcess {
         const tail = this.lines.slice(-30).join("\n");
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last output:\n${tail}\nstderr:\n${this.stderr.slice(-2000)}`));
       }, timeoutMs);
-      this.exited.then(() => {
+      void this.exited.then(() => {
         setTimeout(() => {
           if (!this.waiters.includes(waiter)) return;
           this.waiters.splice(this.waiters.indexOf(waiter), 1);

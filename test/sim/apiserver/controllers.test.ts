@@ -86,12 +86,13 @@ describe("Deployment rollout", () => {
     await eventually(async () => (await c.apps.readNamespacedDeployment({ name: "rec", namespace: "default" })).status?.readyReplicas === 1, 10_000, "ready");
     const images = new Set<string>();
     let overlap = false;
-    const ctl = await new Watch(c.kc).watch("/api/v1/namespaces/default/pods", {}, async () => {
+    const checkOverlap = async () => {
       const pods = await c.core.listNamespacedPod({ namespace: "default", labelSelector: "app=rec" }).catch(() => undefined);
       const live = new Set(pods?.items.filter((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp).map((p) => p.spec?.containers[0]?.image ?? ""));
       for (const i of live) images.add(i);
       if (live.size > 1) overlap = true;
-    }, () => undefined);
+    };
+    const ctl = await new Watch(c.kc).watch("/api/v1/namespaces/default/pods", {}, () => void checkOverlap(), () => undefined);
     await apply(c, deployment("rec", { image: "model:v2" }, { strategy: { type: "Recreate" } }));
     await eventually(async () => (await onlyPod(c, "rec"))?.spec?.containers[0]?.image === "model:v2" && (await onlyPod(c, "rec"))?.status?.phase === "Running", 10_000, "new pod");
     ctl.abort();
