@@ -1,7 +1,7 @@
 /**
  * How a built image gets into the cluster: the fastest correct path the cluster offers.
- * Measured here (FACTS.md section 2): a registry push after a code change moves one small layer
- * (0.15 s), while loading the whole 800 MB image into a node takes 10-26 s. So a registry wins
+ * Measured on the build machines (README, Benchmarks): a registry push after a code change moves one
+ * small layer, while loading the whole 800 MB image into a node takes 10-26 s. So a registry wins
  * whenever one is reachable; minikube's own engine avoids moving the image at all.
  */
 import type { ProviderKind } from "./provider-choice.js";

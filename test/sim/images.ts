@@ -1,5 +1,5 @@
 /**
- * The two images the simulator needs and nothing can pull here (../../shared/design/FACTS.md):
+ * The two images the simulator needs and nothing can pull on the build machines (no registry is reachable):
  * - the node image: a debootstrapped Debian with a Docker engine (images/build-node-rootfs.sh, about
  *   70 s, built once) plus a thin layer with the node's entrypoint (rebuilt in a second whenever the
  *   entrypoint changes, recognised by a recipe hash label);

@@ -2,7 +2,7 @@
  * Node containers on the host engine, laid out as kind and minikube lay theirs out: one container per
  * node on a user-defined bridge network, hostname = container name, the tool's labels, the cluster
  * config's port mappings published exactly as given, and a Docker engine inside. Instead of
- * `--privileged` (refused on these machines) the node gets the capability set FACTS.md lists.
+ * `--privileged` (refused on these machines: no CAP_SYS_RESOURCE) the node gets an explicit capability set.
  *
  * Each node gets its own pod subnet 10.244.N.0/24 (the inner engine's bridge) and a host route to it
  * through the node, so the host-side kubelet logic can probe pod IPs, as the real kubelet does from
@@ -19,7 +19,7 @@ import { clusterDir, record, ROUTE_PROTO, SIM_LABEL, simHome, type NodeRecord } 
 
 const run = promisify(execFile);
 
-/** FACTS.md: what a Docker engine inside a container needs here, in place of --privileged. */
+/** What a Docker engine inside a container needs on these machines, in place of --privileged (README, "Every way"). */
 const NODE_CAPABILITIES = [
   "SYS_ADMIN", "NET_ADMIN", "NET_RAW", "MKNOD", "SYS_PTRACE", "SYS_MODULE", "SETFCAP",
   "SYS_CHROOT", "DAC_READ_SEARCH", "IPC_LOCK", "NET_BIND_SERVICE", "SYS_NICE",

@@ -51,7 +51,8 @@ export class KindProvider implements ClusterProvider {
         },
       ],
     };
-    // Node images before v0.27 need config_path set to read /etc/containerd/certs.d (FACTS.md 3).
+    // Node images before v0.27 need config_path set to read /etc/containerd/certs.d (kind docs,
+    // "Local Registry": the containerdConfigPatches entry; v0.27 release notes).
     if (this.settings.registry) config.containerdConfigPatches = ['[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"'];
     return stringify(config);
   }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the root file system of the simulator's node image without pulling anything (nothing can
-# be pulled on these machines, ../../../../shared/design/FACTS.md): debootstrap Debian bookworm with
+# be pulled on these machines: no registry is reachable): debootstrap Debian bookworm with
 # a Docker engine (the node's container runtime stand-in) from the machine's own apt mirror, then
 # `docker import` it. About 450 MB and 70 s. The entrypoint layer is added on top by images.ts, so
 # changing the entrypoint never re-runs this.

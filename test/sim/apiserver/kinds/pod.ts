@@ -4,7 +4,7 @@ import type { FieldError } from "../status.js";
 import { isObject, type Container, type Pod, type PodSpec, type Probe } from "../types.js";
 import { duplicate, forbidden, invalidValue, labelErrors, nameErrors, notSupported, required } from "./meta.js";
 
-/** `:latest` or no tag means Always (the trap FACTS.md §3 warns about), anything else IfNotPresent. */
+/** `:latest` or no tag means Always, anything else IfNotPresent (Kubernetes docs, "Images": imagePullPolicy defaulting; kind#328). */
 export function defaultPullPolicy(image: string): "Always" | "IfNotPresent" {
   if (image.includes("@")) return "IfNotPresent";
   const lastSegment = image.slice(image.lastIndexOf("/") + 1);
