@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs and starts what the integration tests need on a bare Debian machine: a Docker engine and
 # a local image registry on 127.0.0.1:5002 (5001 is left for the kind-registry container mlkube runs, as in kind's docs). Idempotent: anything already running is left alone.
-# No image can be pulled on these machines (see ../shared/design/FACTS.md), so the registry is
+# No image can be pulled on these machines, so the registry is
 # Debian's docker-registry binary, not the registry:2 image.
 set -euo pipefail
 
