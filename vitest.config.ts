@@ -14,6 +14,11 @@ export default defineConfig({
         test: { name: "unit", include: ["test/unit/**/*.test.{ts,tsx}", "test/integration/**/*.test.ts", "test/sim/**/*.test.ts"] },
       },
       {
+        // The built CLI as a user runs it (exit codes, output): built once for the whole project.
+        extends: true,
+        test: { name: "cli", include: ["test/cli/**/*.test.ts"], globalSetup: ["test/cli/build-once.ts"] },
+      },
+      {
         // End to end: mlkube's real commands against the cluster simulator, or against real
         // kind/minikube with MLKUBE_E2E_CLUSTER=kind|minikube.
         extends: true,

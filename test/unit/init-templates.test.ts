@@ -1,6 +1,6 @@
 // The templates `mlkube init` writes, without an engine: each is a valid model directory (its
 // mlkube.yaml loads, its Dockerfile runs as a numeric user, its requirements are pinned), and init
-// never overwrites. test/integration/templates.test.ts builds and serves each one.
+// never overwrites. test/cli/templates.test.ts builds and serves each one.
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,17 +1,14 @@
 // `mlkube render` end to end, through the built CLI: stdout is the YAML dev would apply, notes go to
 // stderr, invalid manifests exit 1 with their locations.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { objectsOf } from "../support/yaml-output.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(root, "dist", "cli.js");
 
-beforeAll(() => {
-  execFileSync("npm", ["run", "build"], { cwd: root, stdio: "pipe" });
-});
 
 function mlkube(...args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8" });

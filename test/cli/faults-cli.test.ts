@@ -2,7 +2,7 @@
 // kubeconfig, a context whose API server is gone, no Docker engine, a directory that does not
 // exist. Each must end as a user error that names the fault (exit 1), or succeed where the fault
 // does not concern the command; never as "internal error" with a stack trace (issue 17, point 4).
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -59,7 +59,6 @@ users: [{ name: ${CONTEXT}, user: { token: not-a-secret } }]
 `;
 
 beforeAll(async () => {
-  execFileSync("npm", ["run", "build"], { cwd: REPO_ROOT, stdio: "pipe" });
   engine = await engineAvailable();
   work = await mkdtemp(join(tmpdir(), "mlkube-faults-"));
   // A model that builds in a moment without pulling anything.

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { objectsOf } from "../support/yaml-output.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -15,9 +15,6 @@ const scratch = mkdtempSync(join(tmpdir(), "mlkube-reproduce-cli-"));
 // No cluster and no engine: a dry run must not need either, and a real run must not get far.
 const OFFLINE = { ...process.env, KUBECONFIG: join(scratch, "no-kubeconfig"), DOCKER_HOST: "unix:///nonexistent.sock" };
 
-beforeAll(() => {
-  execFileSync("npm", ["run", "build"], { cwd: root, stdio: "pipe" });
-});
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -2,7 +2,7 @@
 // `config`, `build` and `dev --once` refuse a build context that climbs out to /etc, or a path
 // that does not exist, with the located error and exit 1, before anything reaches an engine; with
 // `allowPathsOutside: true`, `config` and the build warn once instead.
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -43,7 +43,6 @@ async function model(name: string, yaml: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  execFileSync("npm", ["run", "build"], { cwd: REPO_ROOT, stdio: "pipe" });
   work = await mkdtemp(join(tmpdir(), "mlkube-paths-cli-"));
   tripwire = createServer((socket) => {
     connections++;

@@ -1,7 +1,7 @@
 // Runs the built CLI, so the whole path is covered: commander wiring, loadConfig, reportError and
 // the exit code. Builds first (npm test does too) so it also checks that the build writes the
 // JSON Schema.
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,7 +15,6 @@ const cli = join(root, "dist", "cli.js");
 let workDir: string;
 
 beforeAll(async () => {
-  execFileSync("npm", ["run", "build"], { cwd: root, stdio: "pipe" });
   workDir = await mkdtemp(join(tmpdir(), "mlkube-config-cli-"));
   await mkdir(join(workDir, "good"));
   await writeFile(join(workDir, "good", "Dockerfile"), "FROM python:3.11-slim\nEXPOSE 5000\n");
