@@ -145,21 +145,21 @@ export function startRunner(
 }
 
 /** A user error shows its message and fix; anything else is a bug in mlkube, said plainly. */
-export function problemFrom(stage: Stage, thrown: unknown): ProblemReport {
+export function problemFrom(stage: Stage, error: unknown): ProblemReport {
   // A lost connection (the engine stopped, the cluster went away), worded where it happened or not:
   // the loop holds changes until both answer and then runs this iteration again.
-  const lost = connectionFailure(thrown) !== undefined;
-  if (lost && !isUserError(thrown)) {
+  const lostFlag = connectionFailure(error) ? { lostConnection: true } : {};
+  if (isUserError(error)) return { stage, message: error.message, details: [...error.details], hint: error.hint, ...lostFlag };
+  const lost = lostConnection(error);
+  if (lost) {
     return {
       stage,
-      message: `${lostConnection(thrown)?.message ?? "mlkube lost a connection."}`,
+      message: lost.message,
       details: [],
       hint: "Check the Docker engine ('docker info') and the cluster ('kubectl get nodes'). mlkube holds your changes while either is away and runs this iteration again when both answer.",
       lostConnection: true,
     };
   }
-  const error = thrown;
-  if (isUserError(error)) return { stage, message: error.message, details: [...error.details], hint: error.hint, ...(lost ? { lostConnection: true } : {}) };
   if ((error as { smokeTests?: boolean }).smokeTests) return { stage, message: (error as Error).message, details: [] };
   const stack = error instanceof Error ? (error.stack ?? error.message) : String(error);
   return {

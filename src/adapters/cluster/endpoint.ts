@@ -1,7 +1,7 @@
 import { UserError } from "../../errors.js";
 import type { KubeAccess } from "../kube/client.js";
 import { forwardLocalPort } from "../kube/pod-forward.js";
-import { containerPortFor } from "../kube/version-pods.js";
+import { containerPortFor, isReadyAndStaying } from "../kube/version-pods.js";
 import type { Endpoint, ServiceRef } from "./provider.js";
 
 /** kind with an extraPortMapping for the NodePort: the node publishes it on 127.0.0.1. */
@@ -35,7 +35,7 @@ async function readyPodFor(kube: KubeAccess, service: ServiceRef): Promise<{ pod
   const selector = Object.entries(spec?.selector ?? {}).map(([key, value]) => `${key}=${value}`).join(",");
   const servicePort = spec?.ports?.find((port) => port.nodePort === service.nodePort) ?? spec?.ports?.[0];
   const pods = (await kube.core.listNamespacedPod({ namespace: service.namespace, labelSelector: selector })).items;
-  const ready = pods.find((pod) => !pod.metadata?.deletionTimestamp && pod.status?.conditions?.some((condition) => condition.type === "Ready" && condition.status === "True"));
+  const ready = pods.find(isReadyAndStaying);
   if (!ready?.metadata?.name) {
     throw new UserError("cluster", `No ready pod behind Service ${service.namespace}/${service.name} to forward to.`, { hint: "Wait for the rollout, or check 'mlkube logs'." });
   }

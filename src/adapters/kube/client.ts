@@ -104,11 +104,6 @@ export async function ensureKubeReachable(kube: KubeAccess, timeoutMs = 10_000):
   }
 }
 
-/** One cheap request to the API server (GET /version), for the dev loop's health watch. */
-export async function pingApiServer(kube: KubeAccess): Promise<void> {
-  await kube.config.makeApiClient(VersionApi).getCode();
-}
-
 /** A failed connection to the API server as a UserError naming the server, its context and the fix. */
 export function unreachableCluster(cause: unknown, where: { context: string; server: string }): UserError | undefined {
   const failure = connectionFailure(cause);

@@ -39,7 +39,8 @@ export async function servingVersion(kube: KubeAccess, target: { namespace: stri
   };
 }
 
-function isReadyAndStaying(pod: V1Pod): boolean {
+/** Ready, and not being deleted: a pod that answers and will go on answering. */
+export function isReadyAndStaying(pod: V1Pod): boolean {
   return !pod.metadata?.deletionTimestamp && (pod.status?.conditions?.some((condition) => condition.type === "Ready" && condition.status === "True") ?? false);
 }
 

@@ -1,15 +1,15 @@
+import { VersionApi } from "@kubernetes/client-node";
 import { relative } from "node:path";
 import type { ClusterProvider, ReadyCluster } from "../../adapters/cluster/provider.js";
 import { selectProvider, type ClusterFlags } from "../../adapters/cluster/select.js";
 import { FileHashCache } from "../../adapters/docker/build-context.js";
 import { connectDocker, ensureDockerReachable } from "../../adapters/docker/client.js";
 import { deleteModelObjects } from "../../adapters/kube/apply.js";
-import { pingApiServer } from "../../adapters/kube/client.js";
 import { followLogs, type LogFollower } from "../../adapters/kube/logs.js";
 import { isWatchLimit, watchModel, type ModelWatcher } from "../../adapters/watch/watcher.js";
 import { CONFIG_FILE_NAMES, loadConfig, parseBuildArgs, type ResolvedConfig } from "../../config/load.js";
 import { nextStep } from "../../core/dev/planner.js";
-import { initialState, reduce, type DevAction, type DevState } from "../../core/dev/state.js";
+import { initialState, reduce, type DevAction, type DevState, type ProblemReport } from "../../core/dev/state.js";
 import { withBackoff } from "../../engine/backoff.js";
 import { startHealthMonitor } from "../../engine/health-monitor.js";
 import { LogStore } from "../../engine/log-store.js";
@@ -115,7 +115,7 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   const health = startHealthMonitor(
     {
       pingEngine: () => docker.client.ping(),
-      pingCluster: () => (live ? pingApiServer(live.cluster.kube) : Promise.resolve()),
+      pingCluster: () => live?.pingApiServer() ?? Promise.resolve(),
       clusterExists: async () => (provider ? (await provider.status()).exists : undefined),
     },
     (action) => store.dispatch(action),
@@ -138,7 +138,7 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
       live = undefined;
       await connect();
     })()
-      .catch((error: unknown) => store.dispatch({ type: "cluster/failed", problem: { ...problemFrom("build", error), stage: "cluster" } }))
+      .catch((error: unknown) => store.dispatch({ type: "cluster/failed", problem: clusterProblem(error) }))
       .finally(() => (recreating = undefined));
   });
 
@@ -187,11 +187,11 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
     await withBackoff(connect, {
       signal: quitting.signal,
       retry: () => !options.once,
-      onRetry: (error, attempt, delayMs) => store.dispatch({ type: "cluster/retry", attempt, delayMs, problem: { ...problemFrom("build", error), stage: "cluster" } }),
+      onRetry: (error, attempt, delayMs) => store.dispatch({ type: "cluster/retry", attempt, delayMs, problem: clusterProblem(error) }),
     });
     if (!options.once) watcher = startWatching(false);
   })().catch((error: unknown) => {
-    store.dispatch({ type: "cluster/failed", problem: { ...problemFrom("build", error), stage: "cluster" } });
+    store.dispatch({ type: "cluster/failed", problem: clusterProblem(error) });
     if (options.once) requestQuit();
   });
 
@@ -250,6 +250,8 @@ function firstIterationFinished(store: Store<DevState, DevAction>): Promise<void
 /** What runs against one cluster: its pipeline and runner, and the log follower. Replaced when the cluster is re-created. */
 interface LiveCluster {
   cluster: ReadyCluster;
+  /** GET /version on this cluster's API server, for the health monitor. */
+  pingApiServer(): Promise<unknown>;
   stop(): Promise<void>;
 }
 
@@ -275,12 +277,19 @@ function startLiveCluster(
     onConfig: (next) => session.onConfig(next),
   });
   const runner: RunnerHandle = startRunner(store, pipeline, PLANNER);
+  const version = cluster.kube.config.makeApiClient(VersionApi);
   return {
     cluster,
+    pingApiServer: () => version.getCode(),
     stop: async () => {
       await runner.stop();
       logFollower?.stop();
       await pipeline.endpoint()?.close();
     },
   };
+}
+
+/** Start-up and re-creation failures are the cluster's problem, shown in the header's place. */
+function clusterProblem(error: unknown): ProblemReport {
+  return { ...problemFrom("build", error), stage: "cluster" };
 }
