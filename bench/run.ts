@@ -20,6 +20,7 @@ import type { DevProcess } from "../test/e2e/support/dev-process.js";
 import { logFlood } from "./flood.js";
 import { deployHand, handIteration, removeHand, type HandTarget } from "./hand.js";
 import { acquireLock, releaseLock } from "../test/support/e2e-lock.js";
+import { startSimulator, stopSimulator } from "../test/support/sim-session.js";
 import { burst, mlkubeIteration, startDev, type IterationRecord } from "./loop.js";
 import { describeMachine } from "./machine.js";
 import { markdown, RESULTS_DIR, writeReports, type ArmResult, type Results } from "./report.js";
@@ -63,19 +64,9 @@ async function part<T>(name: string, body: () => Promise<T>): Promise<T | undefi
   }
 }
 
-/** The simulator's exports, applied to this process so every child sees the stand-ins (as e2e's global-setup does). */
-function simUp(): void {
-  const exports = execFileSync(process.execPath, ["--import", "tsx", join(REPO_ROOT, "test/sim/cli.ts"), "up"], { cwd: REPO_ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-  for (const line of exports.split("\n")) {
-    const match = /^export (\w+)=(.*)$/.exec(line.trim());
-    if (!match?.[1] || match[2] === undefined) continue;
-    process.env[match[1]] = execFileSync("sh", ["-c", `printf '%s' ${match[2]}`], { encoding: "utf8", env: process.env });
-  }
-}
-
 function simDown(): void {
   try {
-    execFileSync(process.execPath, ["--import", "tsx", join(REPO_ROOT, "test/sim/cli.ts"), "down"], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "inherit"] });
+    stopSimulator("ignore");
   } catch (error) {
     errors.push(`sim down: ${(error as Error).message}`);
   }
@@ -217,7 +208,7 @@ async function main(): Promise<void> {
     helpSamples = helpTimes(SETTINGS.helpRuns);
     say(`mlkube --help: ${helpSamples.map((ms) => Math.round(ms)).join(", ")} ms`);
     say("simulator up");
-    simUp();
+    startSimulator();
     // Each model edit (mlkube's and the hand-run's) takes a model never used before.
     const models = await ModelVariants.train(2 * ((SETTINGS.registry.model ?? 0) + (SETTINGS.load.model ?? 0)) + 2);
     live.models = models.dir;

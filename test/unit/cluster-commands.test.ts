@@ -73,8 +73,10 @@ describe("kind invocations", () => {
       if (configIndex >= 0) configText = await readFile(args[configIndex + 1]!, "utf8");
       return exec(file, args, options);
     };
-    // The registry's port must be free before anything is created; 5001 may be busy on this machine.
-    const provider = new KindProvider(kindChoice, { ...settings, registry: { ...DEFAULT_REGISTRY, hostPort: await freePort() } }, { exec: recordConfig, docker: unusedDocker, record });
+    // The registry's port and the NodePorts must be free before anything is created; 5001 or
+    // 30080 may be busy on this machine, so the test takes free ones.
+    const [low, high] = [await freePort(), await freePort()].sort((a, b) => a - b) as [number, number];
+    const provider = new KindProvider(kindChoice, { ...settings, nodePorts: [low, high], registry: { ...DEFAULT_REGISTRY, hostPort: await freePort() } }, { exec: recordConfig, docker: noRegistryDocker, record });
     const steps: ClusterStep[] = [];
     // After kind creates the cluster, the (empty) kubeconfig lacks its context: a clear error, after the exact calls.
     await expect(provider.ensure((step) => steps.push(step))).rejects.toThrow("The kubeconfig has no context 'kind-mlkube'.");
@@ -87,8 +89,8 @@ describe("kind invocations", () => {
       apiVersion: "kind.x-k8s.io/v1alpha4",
       name: "mlkube",
       nodes: [{ role: "control-plane", extraPortMappings: [
-        { containerPort: 30080, hostPort: 30080, listenAddress: "127.0.0.1", protocol: "TCP" },
-        { containerPort: 30081, hostPort: 30081, listenAddress: "127.0.0.1", protocol: "TCP" },
+        { containerPort: low, hostPort: low, listenAddress: "127.0.0.1", protocol: "TCP" },
+        { containerPort: high, hostPort: high, listenAddress: "127.0.0.1", protocol: "TCP" },
       ] }],
       containerdConfigPatches: ['[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"'],
     });
@@ -103,7 +105,7 @@ describe("kind invocations", () => {
     const port = (holder.address() as AddressInfo).port;
     try {
       const { exec, calls } = recordingExec([{ argv: ["kind", "get", "clusters"], stdout: "" }]);
-      const provider = new KindProvider(kindChoice, { ...settings, registry: { ...DEFAULT_REGISTRY, hostPort: port } }, { exec, docker: noRegistryDocker, record });
+      const provider = new KindProvider(kindChoice, { ...settings, nodePorts: [await freePort()], registry: { ...DEFAULT_REGISTRY, hostPort: port } }, { exec, docker: noRegistryDocker, record });
       const failure = provider.ensure(() => undefined);
       await expect(failure).rejects.toThrow(`Port 127.0.0.1:${port}, where mlkube runs its local registry (kind-registry), is taken by node (pid ${process.pid}).`);
       await expect(failure).rejects.toMatchObject({ hint: expect.stringContaining("cluster.registry: off") });
@@ -114,12 +116,42 @@ describe("kind invocations", () => {
     }
   });
 
+  it("fails before creating anything when another kind cluster publishes a NodePort, naming it and the ways out", async () => {
+    const other = {
+      client: {
+        listContainers: async () => [
+          { Id: "abc", Names: ["/ml2-control-plane"], Labels: { "io.x-k8s.kind.cluster": "ml2" }, Ports: [30080, 30081].map((port) => ({ IP: "127.0.0.1", PrivatePort: port, PublicPort: port, Type: "tcp" })) },
+        ],
+      },
+    } as unknown as DockerConnection;
+    const { exec, calls } = recordingExec([{ argv: ["kind", "get", "clusters"], stdout: "ml2\n" }]);
+    const failure = new KindProvider(kindChoice, { ...settings, registry: undefined }, { exec, docker: other, record }).ensure(() => undefined);
+    await expect(failure).rejects.toThrow("kind cluster 'mlkube' cannot be created: it maps its NodePorts to the same ports on 127.0.0.1, and 127.0.0.1:30080, 30081 are held by kind cluster 'ml2' (container ml2-control-plane).");
+    await expect(failure).rejects.toMatchObject({ hint: "Share the cluster that holds them (cluster.name: ml2 in mlkube.yaml), delete it ('kind delete cluster --name ml2', or 'mlkube down' in the model directory that made it), or use a cluster that exists (cluster.provider: context)." });
+    expect(calls).toEqual([["kind", "get", "clusters"]]);
+    expect(await record.has("kind", "mlkube")).toBe(false);
+  });
+
+  it("names the program that listens on a NodePort outside Docker", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as AddressInfo).port;
+    try {
+      const { exec } = recordingExec([{ argv: ["kind", "get", "clusters"], stdout: "" }]);
+      const failure = new KindProvider(kindChoice, { ...settings, nodePorts: [port], registry: undefined }, { exec, docker: noRegistryDocker, record }).ensure(() => undefined);
+      await expect(failure).rejects.toThrow(`127.0.0.1:${port} is held by node (pid ${process.pid}).`);
+      await expect(failure).rejects.toMatchObject({ hint: expect.stringMatching(/^Stop what holds them, or use a cluster that exists/) });
+    } finally {
+      holder.close();
+    }
+  });
+
   it("drops the record again when kind create fails and leaves no cluster", async () => {
     const { exec } = recordingExec([
       { argv: ["kind", "get", "clusters"], stdout: "" },
       { argv: ["kind", "create"], exitCode: 1, stdout: "ERROR: failed to create cluster" },
     ]);
-    const provider = new KindProvider(kindChoice, { ...settings, registry: undefined }, { exec, docker: unusedDocker, record });
+    const provider = new KindProvider(kindChoice, { ...settings, nodePorts: [await freePort()], registry: undefined }, { exec, docker: noRegistryDocker, record });
     await expect(provider.ensure(() => undefined)).rejects.toThrow("'kind create cluster --name mlkube");
     expect(await record.has("kind", "mlkube")).toBe(false);
   });
