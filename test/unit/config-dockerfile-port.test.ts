@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { UserError } from "../../src/errors.js";
-import { expand, exposedPort } from "../../src/config/dockerfile-port.js";
+import { exposedPort } from "../../src/config/dockerfile-port.js";
+import { expand } from "../../src/config/dockerfile-variables.js";
 
 describe("exposedPort", () => {
   it.each([
