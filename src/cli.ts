@@ -42,8 +42,9 @@ export function buildProgram(): Command {
       .option("--json", "one JSON object per event (NDJSON; see docs/events.md)")
       .option("--once", "run one full iteration, print the results, exit 0 only if the rollout and every smoke test passed")
       .option("--cleanup", "delete the model's objects from the cluster on exit")
-      .option("-y, --yes", "re-create the cluster without asking if it is deleted during the session"),
-  ).action(async (dir: string, options: { buildArg: string[]; provider?: ProviderKind; context?: string; tui?: boolean; json?: boolean; once?: boolean; cleanup?: boolean; yes?: boolean }) => {
+      .option("-y, --yes", "re-create the cluster without asking if it is deleted during the session")
+      .option("--no-live", "rebuild the image for every change instead of copying changed files into the running container"),
+  ).action(async (dir: string, options: { buildArg: string[]; provider?: ProviderKind; context?: string; tui?: boolean; json?: boolean; once?: boolean; cleanup?: boolean; yes?: boolean; live?: boolean }) => {
     const { runDevCommand } = await import("./commands/dev/session.js");
     process.exitCode = await runDevCommand(dir, options);
   });

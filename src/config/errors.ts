@@ -116,7 +116,7 @@ export function writtenAt(source: Pick<ConfigSource, "text" | "doc">, path: read
 /** One line per problem, in file order: `file:line:col path: message`. */
 export function issueDetails(issues: readonly z.core.$ZodIssue[], source: ConfigSource): string[] {
   const located: { offset: number; text: string }[] = [];
-  for (const issue of issues) {
+  for (const issue of issues.flatMap(insideUnion)) {
     if (issue.code === "unrecognized_keys") {
       const messages = issue.message.split("\n");
       issue.keys.forEach((key, index) => {
@@ -134,6 +134,19 @@ export function issueDetails(issues: readonly z.core.$ZodIssue[], source: Config
     .map(({ offset, text }) => `${source.displayPath}:${position(source.lineCounter, offset)} ${text}`);
   // Two checks on one value (too long, and not a DNS label) read the same: say it once.
   return [...new Set(lines)];
+}
+
+/**
+ * A value of the right kind for one branch of a union (`sync: false` or a list of rules) that
+ * fails inside that branch: report what is wrong inside (`sync[0].dest: ...`), not that the whole
+ * value matches no branch. A branch whose issues are all below the value is the one it was meant for.
+ */
+function insideUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== "invalid_union") return [issue];
+  const meant = issue.errors.filter((branch) => branch.length > 0 && branch.every((inner) => inner.path.length > 0));
+  const [branch] = meant;
+  if (meant.length !== 1 || !branch) return [issue];
+  return branch.flatMap((inner) => insideUnion({ ...inner, path: [...issue.path, ...inner.path] } as z.core.$ZodIssue));
 }
 
 /** One line per YAML syntax error, with the position the YAML parser reports. */

@@ -4,9 +4,11 @@
  * defaults filled in, paths absolute.
  */
 import { readFile, stat } from "node:fs/promises";
-import { basename, resolve } from "node:path";
+import { basename, isAbsolute, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LineCounter, parseDocument } from "yaml";
+import { normalizeAbsolute } from "../core/live/posix-path.js";
+import type { SyncRule } from "../core/live/sync-rules.js";
 import { UserError } from "../errors.js";
 import { exposedPort } from "./dockerfile-port.js";
 import { configErrorMap, displayPath, formatPath, issueDetails, position, valueOffset, writtenAt, yamlErrorDetails, type ConfigSource } from "./errors.js";
@@ -18,7 +20,7 @@ export { parseBuildArgs } from "./build-args.js";
 export const CONFIG_FILE_NAMES = ["mlkube.yaml", "mlkube.yml"] as const;
 
 /** The configuration every command works with. */
-export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPathsOutside"> & {
+export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPathsOutside" | "sync"> & {
   /** Absolute path of the model directory. */
   dir: string;
   /** Absolute path of mlkube.yaml, or null when the directory has none (zero configuration). */
@@ -28,6 +30,8 @@ export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPath
   /** mlkube.yaml's port, or the first TCP port the Dockerfile EXPOSEs. */
   port: number;
   image: { repository: string };
+  /** Live update's sync rules: inferred from the Dockerfile, switched off, or mlkube.yaml's own. */
+  sync: ResolvedSync;
   /** mlkube.yaml's allowPathsOutside (optional, so hand-made configurations in tests need not say). */
   allowPathsOutside?: boolean;
   /**
@@ -36,6 +40,9 @@ export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPath
    */
   outsidePaths?: string[];
 };
+
+/** `sync:` resolved: the rules' sources relative to the build context, as inferred rules have them. */
+export type ResolvedSync = { mode: "infer" } | { mode: "off" } | { mode: "rules"; rules: SyncRule[] };
 
 export interface LoadOverrides {
   /** From --build-arg; these win over build.args in mlkube.yaml. */
@@ -62,6 +69,7 @@ export async function loadConfig(dir: string, overrides: LoadOverrides = {}): Pr
     args: { ...config.build.args, ...overrides.buildArgs },
   };
   const port = config.port ?? (await portFromDockerfile(build, modelDir, configFile));
+  const sync = parsed ? resolveSync(parsed, modelDir, build.context) : { mode: "infer" as const };
 
   return {
     dir: modelDir,
@@ -71,6 +79,8 @@ export async function loadConfig(dir: string, overrides: LoadOverrides = {}): Pr
     image: { repository: config.image.repository ?? name },
     port,
     build,
+    sync,
+    restart: config.restart,
     service: config.service,
     deploy: config.deploy,
     cluster: config.cluster,
@@ -104,6 +114,29 @@ async function checkPaths({ config, source }: ParsedConfig, modelDir: string): P
     throw configError(source.displayPath, located(errors), hint);
   }
   return located(outside);
+}
+
+/**
+ * mlkube.yaml's sync rules with their sources made relative to the build context, where the image
+ * takes files from and the watcher reports changes: a source outside it is an error.
+ */
+function resolveSync({ config, source }: ParsedConfig, modelDir: string, contextDir: string): ResolvedSync {
+  if (config.sync === undefined) return { mode: "infer" };
+  if (config.sync === false) return { mode: "off" };
+  const outside: string[] = [];
+  const rules = config.sync.map((rule, index): SyncRule => {
+    const fromContext = relative(contextDir, resolve(modelDir, rule.src)).split(sep).join("/");
+    if (fromContext === ".." || fromContext.startsWith("../") || isAbsolute(fromContext)) {
+      const at = ["sync", index, "src"];
+      outside.push(`${source.displayPath}:${position(source.lineCounter, valueOffset(source.doc, at))} ${formatPath(at)}: ${JSON.stringify(rule.src)} is outside the build context ${contextDir}, so it is not in the image`);
+    }
+    const dest = normalizeAbsolute(rule.dest);
+    return { src: fromContext === "" ? "." : fromContext, dest: rule.dest.endsWith("/") && dest !== "/" ? `${dest}/` : dest, origin: `${source.displayPath} sync[${index}]` };
+  });
+  if (outside.length > 0) {
+    throw configError(source.displayPath, outside, `Sync only files of the build context (build.context), or move them into it; src is relative to ${source.displayPath}.`);
+  }
+  return { mode: "rules", rules };
 }
 
 /** The cluster part of the configuration, for up/down/status, which also work outside a model directory. */

@@ -1,6 +1,6 @@
 /**
  * The paths mlkube.yaml names (build context, Dockerfile, manifests, request bodies, recorded
- * requests) must exist and stay inside the model directory: `build.context: ../../..` would
+ * requests, sync sources) must exist and stay inside the model directory: `build.context: ../../..` would
  * otherwise pack a whole disk and send it to the engine. Symlinks count by where they lead
  * (realpath). `allowPathsOutside: true` lets a project reach out on purpose; mlkube then warns.
  */
@@ -62,7 +62,15 @@ function namedPaths(config: Config): NamedPath[] {
     ...config.manifests.map((manifest, index): NamedPath => ({ at: ["manifests", index], written: manifest, kind: "file or directory" })),
     ...config.tests.flatMap((test, index): NamedPath[] => (test.bodyFile === undefined ? [] : [{ at: ["tests", index, "bodyFile"], written: test.bodyFile, kind: "file" }])),
     ...(config.requests === undefined ? [] : [{ at: ["requests"], written: config.requests, kind: "file" } satisfies NamedPath]),
+    ...(Array.isArray(config.sync) ? config.sync.map((rule, index): NamedPath => ({ at: ["sync", index, "src"], written: fixedPart(rule.src), kind: "file or directory" })) : []),
   ];
+}
+
+/** The part of a sync source before its first wildcard segment: what must exist (`conf/*.yaml` -> `conf`). */
+function fixedPart(src: string): string {
+  const segments = src.split("/");
+  const wildcard = segments.findIndex((segment) => /[*?[]/.test(segment));
+  return wildcard < 0 ? src : segments.slice(0, wildcard).join("/") || ".";
 }
 
 function isInside(dir: string, path: string): boolean {

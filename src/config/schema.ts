@@ -155,6 +155,26 @@ const smokeTest = z
   })
   .describe("An HTTP request sent to the deployed model after each rollout, and what it must answer.");
 
+/** A container path in a sync rule: absolute, since the container's working directory is not mlkube's to know. */
+const CONTAINER_PATH_PHRASE = 'an absolute container path such as "/app/" or "/app/model.pkl"';
+
+const syncRule = z
+  .strictObject({
+    src: field(
+      z.string().min(1),
+      'A file, a directory (everything under it) or a pattern ("*.py", "conf/*.yaml"), relative to mlkube.yaml.',
+      'a file, directory or pattern relative to mlkube.yaml, such as "app.py" or "src/"',
+    ),
+    dest: field(
+      z.string().regex(/^\//),
+      'Where it goes in the container: a directory ending in "/" (files keep their names, a directory\'s contents go under it) or a file path.',
+      CONTAINER_PATH_PHRASE,
+    ),
+  })
+  .describe("Files under `src` are copied to `dest` in the running container, as `COPY src dest` would put them.");
+
+export const RESTART_MODES = ["auto", "process", "none"] as const;
+
 export const configSchema = z
   .strictObject({
     name: field(z.string().max(63).regex(SERVICE_NAME), "Name of the Deployment and Service. Default: the directory name, made DNS-safe.", SERVICE_NAME_PHRASE).optional(),
@@ -225,6 +245,15 @@ export const configSchema = z
       })
       .describe("What `mlkube dev` watches.")
       .prefault({}),
+    sync: field(
+      z.union([z.literal(false), z.array(syncRule)]),
+      "What `mlkube dev` copies into the running container instead of rebuilding the image (live update): false turns it off; a list of { src, dest } replaces the rules mlkube infers from the Dockerfile's COPY and ADD. Default: inferred.",
+      "false, or a list of { src, dest } rules",
+    ).optional(),
+    restart: z
+      .enum(RESTART_MODES)
+      .default("auto")
+      .describe('What happens after files are synced: "process" restarts the server process in the container, "none" leaves it to the server (a reloader that watches its files), "auto" lets mlkube choose. Default: "auto".'),
     manifests: z.array(z.string().min(1)).default([]).describe("Your own Kubernetes manifests (files or directories), relative to mlkube.yaml, applied with the model."),
     tests: z.array(smokeTest).default([]).describe("Smoke tests run against the model after each rollout."),
     requests: z.string().min(1).optional().describe("A JSON Lines file of recorded requests and responses to replay as tests, relative to mlkube.yaml."),

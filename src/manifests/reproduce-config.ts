@@ -34,6 +34,7 @@ export function configForManifests(values: readonly unknown[], dir: string): Res
     port: port ?? FALLBACK_PORT,
     image: { repository: name },
     build: { ...defaults.build, context: dir, dockerfile: resolve(dir, defaults.build.dockerfile), args: {} },
+    sync: { mode: "infer" },
     manifests: [],
     tests: [],
     requests: undefined,

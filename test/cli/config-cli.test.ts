@@ -40,6 +40,14 @@ describe("npm run build", () => {
   });
 });
 
+describe("mlkube dev --help", () => {
+  it("offers --no-live", () => {
+    const result = mlkube("dev", "--help");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/--no-live +rebuild the image for every change instead of copying/);
+  });
+});
+
 describe("mlkube config", () => {
   it("prints the resolved configuration as YAML", () => {
     const result = mlkube("config", "good");
@@ -74,6 +82,19 @@ describe("mlkube config", () => {
     ]);
     expect(lines[3]).toMatch(/^fix: Correct the fields listed above in bad\/mlkube\.yaml; .*\$schema=.*mlkube\.schema\.json/);
     expect(lines).toHaveLength(4);
+  });
+
+  it("prints the live update settings, and a bad sync rule at its line", async () => {
+    expect(JSON.parse(mlkube("config", "good", "--json").stdout)).toMatchObject({ sync: { mode: "infer" }, restart: "auto" });
+    await mkdir(join(workDir, "bad-sync"));
+    await writeFile(join(workDir, "bad-sync", "Dockerfile"), "FROM python:3.11-slim\nEXPOSE 5000\n");
+    await writeFile(join(workDir, "bad-sync", "mlkube.yaml"), "sync:\n  - src: Dockerfile\n    dest: app/\n");
+    const result = mlkube("config", "bad-sync");
+    expect(result.status).toBe(1);
+    expect(result.stderr.split("\n").slice(0, 2)).toEqual([
+      "error: bad-sync/mlkube.yaml has 1 error",
+      '  bad-sync/mlkube.yaml:3:11 sync[0].dest: expected an absolute container path such as "/app/" or "/app/model.pkl", found "app/"',
+    ]);
   });
 
   it("explains a directory that is not a model directory", () => {

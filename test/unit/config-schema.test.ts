@@ -40,6 +40,8 @@ const GOOD_CONFIG = {
     { path: "/health", method: "GET", expect: { contains: "ok", json: { status: "ok" }, jsonSubset: { status: "ok" } } },
   ],
   requests: "recorded.jsonl",
+  sync: [{ src: "app.py", dest: "/app/" }, { src: "conf/*.yaml", dest: "/etc/model/" }],
+  restart: "process",
 };
 
 describe("JSON Schema", () => {
@@ -67,14 +69,19 @@ describe("JSON Schema", () => {
   });
 
   it("flags unknown keys, wrong types and bad values the way mlkube does", () => {
-    const bad = { deploy: { replica: 2, resources: { limits: { memory: "256MB" } } }, port: 0, cluster: { provider: "kinde" } };
+    const bad = { deploy: { replica: 2, resources: { limits: { memory: "256MB" } } }, port: 0, cluster: { provider: "kinde" }, sync: [{ src: "app.py", dest: "app/" }], restart: "always" };
     expect(configSchema.safeParse(bad).success).toBe(false);
     expect(check(schema, bad)).toEqual(expect.arrayContaining([
       "/cluster/provider: enum",
       "/deploy/replica: additionalProperties",
       "/deploy/resources/limits/memory: anyOf",
       "/port: minimum",
+      "/restart: enum",
+      "/sync: anyOf",
+      "/sync/0/dest: pattern",
     ]));
+    expect(check(schema, { sync: true })).toEqual(["/sync: anyOf", "/sync: const", "/sync: type"]);
+    expect(check(schema, { sync: false })).toEqual([]);
   });
 
   it("documents the defaults", () => {

@@ -54,6 +54,8 @@ describe("loadConfig defaults", () => {
       image: { repository: "iris-model" },
       port: 8080,
       build: { context: dir, dockerfile: join(dir, "Dockerfile"), args: {} },
+      sync: { mode: "infer" },
+      restart: "auto",
       allowPathsOutside: false,
       outsidePaths: [],
       service: { nodePort: 30080 },
@@ -407,6 +409,17 @@ describe("paths in mlkube.yaml (issue 17.5)", () => {
       outside: [],
     },
     {
+      name: "sync sources that do not exist or leave the model directory, and a pattern's fixed part",
+      yaml: "sync:\n  - { src: app.py, dest: /app/ }\n  - { src: ../secrets/, dest: /etc/ }\n  - { src: conf/*.yaml, dest: /etc/model/ }\n  - { src: '*.py', dest: /app/ }\n",
+      files: { Dockerfile: DOCKERFILE_5000 },
+      outsideFiles: { "secrets/key": "" },
+      errors: [
+        '{file}:2:12 sync[0].src: "app.py" does not exist ({dir}/app.py)',
+        '{file}:3:12 sync[1].src: "../secrets/" resolves to {parent}/secrets, outside the model directory {dir}',
+        '{file}:4:12 sync[2].src: "conf" does not exist ({dir}/conf)',
+      ],
+    },
+    {
       name: "paths outside with allowPathsOutside: true",
       yaml: "allowPathsOutside: true\nbuild:\n  context: ../shared\n",
       files: { Dockerfile: DOCKERFILE_5000 },
@@ -439,5 +452,76 @@ describe("paths in mlkube.yaml (issue 17.5)", () => {
 
   it("takes allowPathsOutside as true or false only", () => {
     expect(parseError("allowPathsOutside: yes please\n").details).toEqual(['mlkube.yaml:1:20 allowPathsOutside: expected true or false, found "yes please"']);
+  });
+});
+
+describe("live update: sync and restart", () => {
+  const DOCKERFILE_5000 = "FROM python:3.11-slim\nEXPOSE 5000\n";
+
+  it("infers the rules and lets mlkube choose how to restart when mlkube.yaml says nothing (and without mlkube.yaml)", async () => {
+    const withFile = await loadConfig(await modelDir({ Dockerfile: DOCKERFILE_5000, "mlkube.yaml": "name: iris\n" }));
+    const without = await loadConfig(await modelDir({ Dockerfile: DOCKERFILE_5000 }));
+    for (const config of [withFile, without]) {
+      expect(config.sync).toEqual({ mode: "infer" });
+      expect(config.restart).toBe("auto");
+    }
+  });
+
+  it("turns live update off with sync: false, and reads restart", async () => {
+    const config = await loadConfig(await modelDir({ Dockerfile: DOCKERFILE_5000, "mlkube.yaml": "sync: false\nrestart: process\n" }));
+    expect(config.sync).toEqual({ mode: "off" });
+    expect(config.restart).toBe("process");
+  });
+
+  it("resolves rule sources against the build context and keeps a destination directory's slash", async () => {
+    const dir = await modelDir({
+      "docker/Dockerfile": DOCKERFILE_5000,
+      "app/serve.py": "",
+      "app/conf/a.yaml": "",
+      "mlkube.yaml": [
+        "build: { context: app, dockerfile: docker/Dockerfile }",
+        "sync:",
+        "  - { src: app/serve.py, dest: /srv/serve.py }",
+        "  - { src: app/conf/, dest: /etc/model/./ }",
+        "  - { src: 'app/*.py', dest: /srv/bin/../ }",
+        "  - { src: app, dest: / }",
+        "",
+      ].join("\n"),
+    });
+    expect((await loadConfig(dir)).sync).toEqual({
+      mode: "rules",
+      rules: [
+        { src: "serve.py", dest: "/srv/serve.py", origin: `${join(dir, "mlkube.yaml")} sync[0]` },
+        { src: "conf", dest: "/etc/model/", origin: `${join(dir, "mlkube.yaml")} sync[1]` },
+        { src: "*.py", dest: "/srv/", origin: `${join(dir, "mlkube.yaml")} sync[2]` },
+        { src: ".", dest: "/", origin: `${join(dir, "mlkube.yaml")} sync[3]` },
+      ],
+    });
+  });
+
+  it("rejects a sync source outside the build context, where the image does not take files from", async () => {
+    const dir = await modelDir({ "app/Dockerfile": DOCKERFILE_5000, "notes.txt": "", "mlkube.yaml": "build:\n  context: app\n  dockerfile: app/Dockerfile\nsync:\n  - src: notes.txt\n    dest: /app/\n" });
+    const error = await rejection(loadConfig(dir));
+    expect(error.details).toEqual([`${join(dir, "mlkube.yaml")}:5:10 sync[0].src: "notes.txt" is outside the build context ${join(dir, "app")}, so it is not in the image`]);
+    expect(error.hint).toMatch(/^Sync only files of the build context \(build.context\), or move them into it; src is relative to .*mlkube\.yaml\.$/);
+  });
+
+  it.each([
+    ["sync: true\n", ["mlkube.yaml:1:7 sync: expected false, or a list of { src, dest } rules, found true"]],
+    ["sync: app.py\n", ['mlkube.yaml:1:7 sync: expected false, or a list of { src, dest } rules, found "app.py"']],
+    ["sync: [app.py]\n", ['mlkube.yaml:1:8 sync[0]: expected a mapping (key: value), found "app.py"']],
+    ["sync:\n  - src: app.py\n", ['mlkube.yaml:2:5 sync[0].dest: required, expected an absolute container path such as "/app/" or "/app/model.pkl"']],
+    [
+      "sync:\n  - src: app.py\n    dest: app/\n  - src: ''\n    dest: /app/\n",
+      [
+        'mlkube.yaml:3:11 sync[0].dest: expected an absolute container path such as "/app/" or "/app/model.pkl", found "app/"',
+        'mlkube.yaml:4:10 sync[1].src: expected a file, directory or pattern relative to mlkube.yaml, such as "app.py" or "src/", found ""',
+      ],
+    ],
+    ["sync:\n  - src: app.py\n    dst: /app/\n", ["mlkube.yaml:2:5 sync[0].dest: required, expected an absolute container path such as \"/app/\" or \"/app/model.pkl\"", "mlkube.yaml:3:5 sync[0].dst: unknown key, did you mean `dest`?"]],
+    ["restart: always\n", ['mlkube.yaml:1:10 restart: expected one of "auto", "process", "none", found "always"']],
+    ["restart: proces\n", ['mlkube.yaml:1:10 restart: expected one of "auto", "process", "none", found "proces" (did you mean "process"?)']],
+  ])("reports %j at the value", (yaml, details) => {
+    expect(parseError(yaml).details).toEqual(details);
   });
 });

@@ -29,6 +29,8 @@ export interface DevOptions extends ClusterFlags {
   cleanup?: boolean;
   /** Re-create a deleted cluster without asking. */
   yes?: boolean;
+  /** False with --no-live: every change rebuilds the image, none is synced into the running container. */
+  live?: boolean;
 }
 
 const PLANNER = { abortBuildOnChange: true };
