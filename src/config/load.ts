@@ -131,7 +131,9 @@ function resolveSync({ config, source }: ParsedConfig, modelDir: string, context
       outside.push(`${source.displayPath}:${position(source.lineCounter, valueOffset(source.doc, at))} ${formatPath(at)}: ${JSON.stringify(rule.src)} is outside the build context ${contextDir}, so it is not in the image`);
     }
     const dest = normalizeAbsolute(rule.dest);
-    return { src: fromContext === "" ? "." : fromContext, dest: rule.dest.endsWith("/") && dest !== "/" ? `${dest}/` : dest, origin: `${source.displayPath} sync[${index}]` };
+    // As in a Dockerfile, "/app/" and "/app/." name a directory.
+    const isDirectory = /\/\.?$/.test(rule.dest) && dest !== "/";
+    return { src: fromContext === "" ? "." : fromContext, dest: isDirectory ? `${dest}/` : dest, origin: `${source.displayPath} sync[${index}]` };
   });
   if (outside.length > 0) {
     throw configError(source.displayPath, outside, `Sync only files of the build context (build.context), or move them into it; src is relative to ${source.displayPath}.`);

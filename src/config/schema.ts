@@ -171,6 +171,12 @@ const syncRule = z
       CONTAINER_PATH_PHRASE,
     ),
   })
+  .refine((rule) => typeof rule.src !== "string" || typeof rule.dest !== "string" || !/[*?[]/.test(rule.src) || /\/\.?$/.test(rule.dest), {
+    message: 'a pattern can match several files, so dest must be a directory: end it with "/"',
+    path: ["dest"],
+    // Also check rules that have other errors, so every mistake is reported in one run.
+    when: (payload) => typeof payload.value === "object" && payload.value !== null,
+  })
   .describe("Files under `src` are copied to `dest` in the running container, as `COPY src dest` would put them.");
 
 export const RESTART_MODES = ["auto", "process", "none"] as const;

@@ -482,7 +482,7 @@ describe("live update: sync and restart", () => {
         "build: { context: app, dockerfile: docker/Dockerfile }",
         "sync:",
         "  - { src: app/serve.py, dest: /srv/serve.py }",
-        "  - { src: app/conf/, dest: /etc/model/./ }",
+        "  - { src: app/conf/, dest: /etc/model/. }",
         "  - { src: 'app/*.py', dest: /srv/bin/../ }",
         "  - { src: app, dest: / }",
         "",
@@ -519,6 +519,7 @@ describe("live update: sync and restart", () => {
       ],
     ],
     ["sync:\n  - src: app.py\n    dst: /app/\n", ["mlkube.yaml:2:5 sync[0].dest: required, expected an absolute container path such as \"/app/\" or \"/app/model.pkl\"", "mlkube.yaml:3:5 sync[0].dst: unknown key, did you mean `dest`?"]],
+    ["sync:\n  - src: '*.py'\n    dest: /app/main.py\n", ['mlkube.yaml:3:11 sync[0].dest: a pattern can match several files, so dest must be a directory: end it with "/"']],
     ["restart: always\n", ['mlkube.yaml:1:10 restart: expected one of "auto", "process", "none", found "always"']],
     ["restart: proces\n", ['mlkube.yaml:1:10 restart: expected one of "auto", "process", "none", found "proces" (did you mean "process"?)']],
   ])("reports %j at the value", (yaml, details) => {

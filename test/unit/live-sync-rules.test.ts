@@ -67,6 +67,12 @@ describe("inferSyncRules: WORKDIR", () => {
 });
 
 describe("inferSyncRules: variables", () => {
+  it("says which WORKDIR is unknown when its variable has no value", () => {
+    expect(inferSyncRules("FROM python\nWORKDIR /srv\nWORKDIR $APP_HOME\nWORKDIR model\nCOPY app.py .\n").notes).toEqual([
+      "Dockerfile:5 COPY app.py .: the destination is relative and a variable in WORKDIR $APP_HOME has no value; add an absolute WORKDIR before it",
+    ]);
+  });
+
   it.each([
     ["an ARG default", "FROM python\nARG APP_DIR=/srv/app\nCOPY app.py ${APP_DIR}/\n", {}, ["app.py -> /srv/app/"]],
     ["a build arg over the default", "FROM python\nARG APP_DIR=/srv/app\nCOPY app.py $APP_DIR/\n", { buildArgs: { APP_DIR: "/opt/model" } }, ["app.py -> /opt/model/"]],

@@ -72,8 +72,10 @@ const REMOTE = /^([a-z][a-z0-9+.-]*:\/\/|git@)/i;
 const WILDCARD = /[*?[]/;
 
 interface StageFacts {
-  /** The working directory, or undefined when it depends on an unknown base image's. */
+  /** The working directory, or undefined when mlkube cannot tell it. */
   workdir: string | undefined;
+  /** Why the working directory is unknown, for the notes. */
+  workdirUnknown: string;
   env: ReadonlyMap<string, string>;
   /** Container paths known to be directories. */
   dirs: Set<string>;
@@ -104,7 +106,14 @@ export function inferSyncRules(dockerfileText: string, options: InferOptions = {
     const parent = parentStageIndex(stages, index);
     const inherited: StageFacts = parent >= 0
       ? evaluate(parent)
-      : { workdir: stage.base === "scratch" ? "/" : options.baseWorkdir === undefined ? undefined : resolveAgainst("/", options.baseWorkdir), env: new Map(), dirs: new Set(), rules: [], notes: [] };
+      : {
+          workdir: stage.base === "scratch" ? "/" : options.baseWorkdir === undefined ? undefined : resolveAgainst("/", options.baseWorkdir),
+          workdirUnknown: "the base image's working directory is unknown",
+          env: new Map(),
+          dirs: new Set(),
+          rules: [],
+          notes: [],
+        };
     const facts: StageFacts = { ...inherited, dirs: new Set(inherited.dirs), rules: [...inherited.rules], notes: [...inherited.notes] };
     const variables = new StageVariables(buildArgs, globalArgs, inherited.env);
     if (facts.workdir !== undefined) addDirectory(facts.dirs, facts.workdir);
@@ -115,6 +124,7 @@ export function inferSyncRules(dockerfileText: string, options: InferOptions = {
       if (keyword === "WORKDIR") {
         const written = instruction.getArgumentsContent() ?? "";
         const path = expand(unquote(written.trim()), variables.lookup);
+        if (path === undefined) facts.workdirUnknown = `a variable in WORKDIR ${written.trim()} has no value`;
         facts.workdir = path === undefined ? undefined : path.startsWith("/") ? normalizeAbsolute(path) : facts.workdir === undefined ? undefined : resolveAgainst(facts.workdir, path);
         if (facts.workdir !== undefined) addDirectory(facts.dirs, facts.workdir);
       } else if ((keyword === "COPY" || keyword === "ADD") && instruction instanceof JSONInstruction) {
@@ -166,7 +176,7 @@ function readCopy(instruction: JSONInstruction, keyword: "COPY" | "ADD", facts: 
   const sources = paths.slice(0, -1);
 
   if (!writtenDest.startsWith("/") && facts.workdir === undefined) {
-    return "the destination is relative and the base image's working directory is unknown; add an absolute WORKDIR before it";
+    return `the destination is relative and ${facts.workdirUnknown}; add an absolute WORKDIR before it`;
   }
   const dest = resolveAgainst(facts.workdir ?? "/", writtenDest);
   const destIsDir = writtenDest === "." || writtenDest.endsWith("/") || writtenDest.endsWith("/.") || sources.length > 1 || facts.dirs.has(dest);
