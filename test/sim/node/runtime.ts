@@ -6,10 +6,10 @@
  * keeps it. Container names follow dockershim's `k8s_<container>_<pod>_<namespace>_<uid>_<n>`.
  */
 import { createHash } from "node:crypto";
-import type { Readable } from "node:stream";
+import { Writable, type Duplex, type Readable } from "node:stream";
 import type Dockerode from "dockerode";
 import type { ContainerInfo, ContainerInspectInfo } from "dockerode";
-import type { ContainerSpec, ContainerState, LogOptions, NodePortRule, NodeRuntime, PullResult, SimNode } from "../contract.js";
+import type { ContainerSpec, ContainerState, ExecStreams, LogOptions, NodePortRule, NodeRuntime, PullResult, SimNode } from "../contract.js";
 import { execIn, isNotFound } from "../docker.js";
 import { demuxedLogs, readAll } from "./logs.js";
 import { renderNodePortRules } from "./nodeports.js";
@@ -187,6 +187,33 @@ export class DockerNodeRuntime implements NodeRuntime {
     });
     this.nodePortQueue = next.catch(() => undefined);
     return next;
+  }
+
+  async execInContainer(id: string, command: string[], streams: ExecStreams): Promise<number> {
+    const name = await this.resolveName(id);
+    if (!name) throw new Error(`no container ${id} on node ${this.node.name}`);
+    // `docker exec` on the node's engine: a process in the container's namespaces and cgroup, as
+    // containerd starts one for the kubelet. Non-TTY, so stdout and stderr come multiplexed.
+    const exec = await this.engine.getContainer(name).exec({ Cmd: command, AttachStdin: streams.stdin !== undefined, AttachStdout: true, AttachStderr: true, Tty: false });
+    const socket = (await exec.start({ hijack: true, stdin: streams.stdin !== undefined })) as Duplex;
+    const sink = (deliver: ((chunk: Buffer) => void) | undefined): Writable =>
+      new Writable({ write: (chunk: Buffer, _encoding, done) => (deliver?.(chunk), done()) });
+    this.engine.modem.demuxStream(socket, sink(streams.stdout), sink(streams.stderr));
+    // The end of stdin is a half-close of the hijacked connection: the engine closes the process's stdin.
+    if (streams.stdin) streams.stdin.pipe(socket);
+    const abandon = (): void => void socket.destroy();
+    streams.signal.addEventListener("abort", abandon, { once: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once("end", resolve);
+        socket.once("close", resolve);
+        socket.once("error", (err) => (streams.signal.aborted ? resolve() : reject(err)));
+      });
+    } finally {
+      streams.signal.removeEventListener("abort", abandon);
+    }
+    const info = await exec.inspect();
+    return info.ExitCode ?? 255;
   }
 
   /** Stops the sandbox timers so a daemon can exit promptly. */
