@@ -150,6 +150,12 @@ describe("pods/exec, Kubernetes 1.30+ (v5 through the apiserver's stream transla
     expect(result.status?.message).toMatch(/^Internal error occurred: Internal error occurred: error executing command in container: /);
   });
 
+  test("an executable the container does not have: the runtime's failure as an InternalError status, wrapped twice", async () => {
+    const result = await run(v5, ["no-such-tool"]);
+    expect(result.status).toMatchObject({ status: "Failure", reason: "InternalError", code: 500 });
+    expect(result.status?.message).toMatch(/^Internal error occurred: Internal error occurred: error executing command in container: failed to exec in container: failed to start exec "\d+": OCI runtime exec failed: exec failed: unable to start container process: exec: "no-such-tool": executable file not found in \$PATH: unknown$/);
+  });
+
   test("a plain request without the upgrade is a 400, and discovery lists pods/exec", async () => {
     const answer = await plainRequest(v5, "/api/v1/namespaces/default/pods/web/exec?command=true");
     expect(answer).toMatchObject({ status: 400, body: { kind: "Status", code: 400, reason: "BadRequest", message: "Upgrade request required" } });
@@ -189,6 +195,12 @@ describe("pods/exec, Kubernetes 1.29 (no translator: the kubelet serves v4)", ()
     await expect(run(v4, ["true"], { pod: "done" })).rejects.toThrow(/500/);
     const answer = await plainUpgrade(v4, "/api/v1/namespaces/default/pods/done/exec?command=true&stdout=true", "v4.channel.k8s.io");
     expect(answer).toEqual({ status: 500, body: 'container not found ("model")' });
+  });
+
+  test("an executable the container does not have: the kubelet's InternalError status", async () => {
+    const result = await run(v4, ["no-such-tool"]);
+    expect(result.status).toMatchObject({ status: "Failure", reason: "InternalError", code: 500, details: { causes: [{ message: expect.stringMatching(/^error executing command in container: failed to exec in container: /) }] } });
+    expect(result.status?.message).toMatch(/^Internal error occurred: error executing command in container: failed to exec in container: .*executable file not found in \$PATH: unknown$/);
   });
 
   test("no stream requested: the kubelet's 400", async () => {

@@ -250,7 +250,9 @@ export class FakeRuntime implements NodeRuntime {
     child.once("close", () => c.output.off("end", kill));
     // A process killed by a signal exits with 128 + its number, as runc reports it.
     return new Promise<number>((resolve, reject) => {
-      child.once("error", (err) => reject(new Error(`exec: "${file}": ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "executable file not found in $PATH" : err.message}`)));
+      // containerd's and runc's words for a process that cannot start.
+      const cannotStart = (reason: string): Error => new Error(`failed to exec in container: failed to start exec "${child.pid ?? 0}": OCI runtime exec failed: exec failed: unable to start container process: exec: "${file}": ${reason}: unknown`);
+      child.once("error", (err) => reject(cannotStart((err as NodeJS.ErrnoException).code === "ENOENT" ? "executable file not found in $PATH" : err.message)));
       child.once("close", (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
     });
   }

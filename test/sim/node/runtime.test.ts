@@ -128,6 +128,9 @@ describe.runIf(available)("a simulated kind node", () => {
       signal: new AbortController().signal,
     });
     expect({ exitCode, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }).toEqual({ exitCode: 5, stdout: "200000\n", stderr: "oops\n" });
+    // An executable that does not exist fails the exec, as containerd fails it (not an exit code).
+    await expect(runtime.execInContainer(pod.id, ["no-such-tool"], { stdout: (chunk) => out.push(chunk), signal: new AbortController().signal }))
+      .rejects.toThrow(/^failed to exec in container: failed to start exec "[0-9a-f]+": OCI runtime exec failed: .*executable file not found in \$PATH/);
     await runtime.stopContainer(pod.id, 0);
     await runtime.removeContainer(pod.id);
   }, 60_000);

@@ -25,6 +25,8 @@ const POD_UID_LABEL = "io.kubernetes.pod.uid";
  * restarts never empty a sandbox and the pod keeps its IP, as in Kubernetes.
  */
 const SANDBOX_GRACE_MS = 30_000;
+/** How runc's error starts when Docker hands it back as a failed exec's output. */
+const OCI_START_FAILURE = "OCI runtime exec failed";
 /** How much of a dead container's stderr becomes lastState.terminated.message (the kubelet's cap). */
 const MESSAGE_BYTES = 2048;
 
@@ -196,9 +198,19 @@ export class DockerNodeRuntime implements NodeRuntime {
     // containerd starts one for the kubelet. Non-TTY, so stdout and stderr come multiplexed.
     const exec = await this.engine.getContainer(name).exec({ Cmd: command, AttachStdin: streams.stdin !== undefined, AttachStdout: true, AttachStderr: true, Tty: false });
     const socket = (await exec.start({ hijack: true, stdin: streams.stdin !== undefined })) as Duplex;
+    // Docker reports a process that cannot start (no such executable) as exit code 126/127 with
+    // runc's error as the first stdout frame; containerd fails the exec instead, and the kubelet
+    // turns that into an InternalError status. So a first frame that looks like it is held back.
+    let held: Buffer | undefined;
+    let delivered = false;
+    const stdout = (chunk: Buffer): void => {
+      if (!delivered && held === undefined && chunk.toString("utf8").startsWith(OCI_START_FAILURE)) held = chunk;
+      else streams.stdout?.(chunk);
+      delivered = true;
+    };
     const sink = (deliver: ((chunk: Buffer) => void) | undefined): Writable =>
       new Writable({ write: (chunk: Buffer, _encoding, done) => (deliver?.(chunk), done()) });
-    this.engine.modem.demuxStream(socket, sink(streams.stdout), sink(streams.stderr));
+    this.engine.modem.demuxStream(socket, sink(stdout), sink(streams.stderr));
     // The end of stdin is a half-close of the hijacked connection: the engine closes the process's stdin.
     if (streams.stdin) streams.stdin.pipe(socket);
     const abandon = (): void => void socket.destroy();
@@ -213,7 +225,13 @@ export class DockerNodeRuntime implements NodeRuntime {
       streams.signal.removeEventListener("abort", abandon);
     }
     const info = await exec.inspect();
-    return info.ExitCode ?? 255;
+    const exitCode = info.ExitCode ?? 255;
+    if (held && (exitCode === 126 || exitCode === 127)) {
+      // containerd's words (pkg/cri/server: Exec, execInternal) around runc's.
+      throw new Error(`failed to exec in container: failed to start exec "${info.ID}": ${held.toString("utf8").trim()}`);
+    }
+    if (held) streams.stdout?.(held);
+    return exitCode;
   }
 
   /** Stops the sandbox timers so a daemon can exit promptly. */
