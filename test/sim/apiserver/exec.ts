@@ -27,7 +27,7 @@
  * `v1WriteStatusFunc`, `v4WriteStatusFunc`; exec.go `ServeExec`).
  */
 import type { IncomingMessage } from "node:http";
-import { PassThrough, type Duplex } from "node:stream";
+import { PassThrough } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import type { ExecStreams } from "../contract.js";
 import { ContainerNotFound } from "./kubelet/kubelet.js";
@@ -80,8 +80,10 @@ export function createExecHandler(deps: ExecDeps): UpgradeHandler {
     },
     handle: (req, socket, head) => {
       let request: ExecRequest;
+      let running: boolean;
       try {
         request = checkRequest(deps, req);
+        running = deps.isRunning(request.pod, request.container);
       } catch (err) {
         refuseUpgrade(socket, err);
         return;
@@ -91,10 +93,8 @@ export function createExecHandler(deps: ExecDeps): UpgradeHandler {
       const noStream = !request.stdin && !request.stdout && !request.stderr;
       if (noStream && request.protocol !== V5) return refuseUpgradeWithText(socket, 400, KUBELET_NO_STREAMS);
       // The kubelet's streaming.WriteError: a plain error is a 500 with err.Error() as the body.
-      if (request.protocol !== V5 && !deps.isRunning(request.pod, request.container)) {
-        return refuseUpgradeWithText(socket, 500, new ContainerNotFound(request.container).message);
-      }
-      wss.handleUpgrade(req, socket as Duplex, head, (ws) => void session(ws, request, deps, noStream));
+      if (request.protocol !== V5 && !running) return refuseUpgradeWithText(socket, 500, new ContainerNotFound(request.container).message);
+      wss.handleUpgrade(req, socket, head, (ws) => void session(ws, request, deps, noStream));
     },
   };
 }
