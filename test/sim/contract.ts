@@ -68,6 +68,22 @@ export interface LogOptions {
   timestamps: boolean;
 }
 
+/**
+ * The streams of one exec session in a container (the CRI's Exec without a TTY). The process's
+ * stdin gets the bytes of `stdin` and EOF when it ends; without `stdin` the process's stdin is
+ * closed at once, as the kubelet does when the client asked for none.
+ */
+export interface ExecStreams {
+  stdin?: Readable | undefined;
+  stdout?: ((chunk: Buffer) => void) | undefined;
+  stderr?: ((chunk: Buffer) => void) | undefined;
+  /**
+   * Aborted when the client went away: stop copying. The process is not killed (containerd
+   * does not kill an exec'd process when its streams go); it sees EOF on stdin.
+   */
+  signal: AbortSignal;
+}
+
 /** Forward traffic arriving at a node's nodePort to the ready endpoints (what kube-proxy does). */
 export interface NodePortRule {
   nodePort: number;
@@ -93,6 +109,12 @@ export interface NodeRuntime {
   /** An HTTP GET from the node's network to a pod, as the kubelet's probes do. */
   httpProbe(ip: string, port: number, path: string, timeoutMs: number): Promise<{ ok: boolean; status?: number; error?: string }>;
   syncNodePorts(rules: NodePortRule[]): Promise<void>;
+  /**
+   * Runs `command` in the running container `id` (what containerd does for the kubelet's exec):
+   * resolves with the exit code once the process ended and its output was delivered; rejects when
+   * the command could not be run, with the runtime's message.
+   */
+  execInContainer(id: string, command: string[], streams: ExecStreams): Promise<number>;
 }
 
 /** What the background process of one simulated cluster hands the control plane on start. */

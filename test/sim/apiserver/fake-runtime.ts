@@ -3,11 +3,18 @@
  * records whose life is scripted (run until stopped, exit after a while with a code, get
  * OOM-killed when their memory use exceeds the limit, fail to start), HTTP probes are answered
  * from the script, images are pulled from an in-memory "registry". It records every NodePort
- * sync so tests can assert on what kube-proxy would have been told.
+ * sync so tests can assert on what kube-proxy would have been told. An exec in a container runs
+ * the command as a real process on this machine, in a scratch directory of its own per container
+ * (its working directory; nothing else is isolated), so exec tests get real `cat`, `tar` and exit
+ * codes without a container engine.
  */
+import { spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { constants, tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
-import type { ContainerSpec, ContainerState, LogOptions, NodePortRule, NodeRuntime, PullResult, SimNode } from "../contract.js";
+import type { ContainerSpec, ContainerState, ExecStreams, LogOptions, NodePortRule, NodeRuntime, PullResult, SimNode } from "../contract.js";
 
 export type HttpAnswer = number | "refuse" | "timeout";
 
@@ -42,6 +49,8 @@ interface FakeContainer {
   exit: (code: number, opts?: { oom?: boolean; message?: string }) => void;
   timers: NodeJS.Timeout[];
   behavior: FakeBehavior;
+  /** The working directory of commands exec'd in this container; created on the first exec. */
+  scratch?: string;
 }
 
 function iso(d = new Date()): string {
@@ -171,6 +180,7 @@ export class FakeRuntime implements NodeRuntime {
     this.removed.push(id);
     const c = this.containers.get(id);
     if (c && c.state.status !== "exited") c.exit(137);
+    if (c?.scratch) rmSync(c.scratch, { recursive: true, force: true });
     this.containers.delete(id);
   }
 
@@ -210,5 +220,40 @@ export class FakeRuntime implements NodeRuntime {
 
   async syncNodePorts(rules: NodePortRule[]): Promise<void> {
     this.nodePortSyncs.push(structuredClone(rules));
+  }
+
+  /** The directory exec'd commands of a container run in (tests read what a command left there). */
+  scratchDir(id: string): string {
+    const c = this.containers.get(id);
+    if (!c) throw new Error(`no such container: ${id}`);
+    c.scratch ??= mkdtempSync(join(tmpdir(), "mlkube-sim-exec-"));
+    return c.scratch;
+  }
+
+  async execInContainer(id: string, command: string[], streams: ExecStreams): Promise<number> {
+    const c = this.containers.get(id);
+    if (!c || c.state.status !== "running") throw new Error(`container ${id} is not running`);
+    const [file, ...args] = command;
+    if (!file) throw new Error("no command given");
+    const env = Object.fromEntries([["PATH", process.env.PATH ?? "/usr/bin:/bin"], ...c.spec.env.map((e) => [e.name, e.value])]);
+    const child = spawn(file, args, { cwd: this.scratchDir(id), env, stdio: ["pipe", "pipe", "pipe"] });
+    child.stdout.on("data", (chunk: Buffer) => streams.stdout?.(chunk));
+    child.stderr.on("data", (chunk: Buffer) => streams.stderr?.(chunk));
+    child.stdin.on("error", () => undefined); // a process that exits before reading all of stdin
+    if (streams.stdin) streams.stdin.pipe(child.stdin);
+    else child.stdin.end();
+    // The client went away: stdin ends, the process lives on (see ExecStreams.signal).
+    streams.signal.addEventListener("abort", () => child.stdin.end(), { once: true });
+    // An exec'd process is in the container: it dies with it.
+    const kill = (): void => void child.kill("SIGKILL");
+    c.output.once("end", kill);
+    child.once("close", () => c.output.off("end", kill));
+    // A process killed by a signal exits with 128 + its number, as runc reports it.
+    return new Promise<number>((resolve, reject) => {
+      // containerd's and runc's words for a process that cannot start.
+      const cannotStart = (reason: string): Error => new Error(`failed to exec in container: failed to start exec "${child.pid ?? 0}": OCI runtime exec failed: exec failed: unable to start container process: exec: "${file}": ${reason}: unknown`);
+      child.once("error", (err) => reject(cannotStart((err as NodeJS.ErrnoException).code === "ENOENT" ? "executable file not found in $PATH" : err.message)));
+      child.once("close", (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+    });
   }
 }

@@ -235,8 +235,8 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   const { r, namespace, name, subresource } = target;
   const registry = deps.registry;
   const watch = target.watchPrefix || truthy(query.get("watch"));
-  // Port-forwards arrive as upgrades (portforward.ts); a plain request gets the apiserver's answer.
-  if (subresource === "portforward" && r === R.pods) throw badRequest("Upgrade request required");
+  // Port-forwards and execs arrive as upgrades (upgrade.ts); a plain request gets the apiserver's answer.
+  if ((subresource === "portforward" || subresource === "exec") && r === R.pods) throw badRequest("Upgrade request required");
   if (subresource && !(subresource === "status" && r.statusSubresource) && !(subresource === "log" && r === R.pods) && !(subresource === "scale" && hasScale(r))) throw unknownPath();
   if (subresource === "scale") return serveScale(deps, req, res, r, namespace ?? "", name ?? "", query, pretty);
 

@@ -20,12 +20,16 @@ import { Scheduler } from "./controllers/scheduler.js";
 import type { ControllerContext } from "./controllers/util.js";
 import { createHandler } from "./http.js";
 import { Kubelet } from "./kubelet/kubelet.js";
-import { createUpgradeHandler, type PodDialer } from "./portforward.js";
+import { createExecHandler } from "./exec.js";
+import { createPortForwardHandler, type PodDialer } from "./portforward.js";
 import { Registry } from "./registry.js";
 import { badRequest } from "./status.js";
 import { Store } from "./store.js";
+import type { Pod } from "./types.js";
 import { resolveTiming, type Timing } from "./timing.js";
+import { createUpgradeHandler } from "./upgrade.js";
 import { WatchHub } from "./watch.js";
+import { KUBE_VERSION } from "./discovery.js";
 
 /** Knobs for tests; the node runtime's background process passes none. */
 export interface ControlPlaneTuning {
@@ -35,6 +39,11 @@ export interface ControlPlaneTuning {
   watchHistory?: number;
   /** How port-forwards reach a pod's port; default: a TCP connection to the pod IP. */
   dialPod?: PodDialer;
+  /**
+   * The apiserver's TranslateStreamCloseWebsocketRequests gate (exec over WebSocket v5); default:
+   * on, as in the simulated version (beta and on by default since 1.30). Off plays a 1.29 cluster.
+   */
+  streamCloseWebsocket?: boolean;
 }
 
 export type { ControlPlaneOptions, RunningControlPlane };
@@ -62,6 +71,11 @@ export async function startControlPlane(options: ControlPlaneOptions & { tuning?
     recorder: (component, host) => new EventRecorder(registry, component, host, log),
   };
   const kubelets = options.runtimes.map((runtime) => new Kubelet(ctx, runtime));
+  const kubeletOf = (pod: Pod): Kubelet => {
+    const kubelet = kubelets.find((k) => k.nodeName === pod.spec.nodeName);
+    if (!kubelet) throw badRequest(`pod ${pod.metadata.name ?? ""} does not have a host assigned`);
+    return kubelet;
+  };
   const endpoints = new EndpointsController(ctx, options.runtimes);
   const controllers = [new ReplicaSetController(ctx), new DeploymentController(ctx), new Scheduler(ctx), new GarbageCollector(ctx)];
   const watches = new WatchHub(store, { bookmarkIntervalMs: timing.watchBookmarkMs, defaultTimeoutSeconds: timing.watchDefaultTimeoutSeconds });
@@ -71,17 +85,22 @@ export async function startControlPlane(options: ControlPlaneOptions & { tuning?
     watches,
     log,
     logs: {
-      openLogs: (pod, container, previous, logOptions) => {
-        const kubelet = kubelets.find((k) => k.nodeName === pod.spec.nodeName);
-        if (!kubelet) throw badRequest(`pod ${pod.metadata.name ?? ""} does not have a host assigned`);
-        return kubelet.openLogs(pod, container, previous, logOptions);
-      },
+      openLogs: (pod, container, previous, logOptions) => kubeletOf(pod).openLogs(pod, container, previous, logOptions),
     },
   });
   // Client certificates are not requested: every caller is cluster-admin (see README).
   const server = createServer({ cert: options.tls.cert, key: options.tls.key }, handler);
   server.keepAliveTimeout = 60_000;
-  const upgrades = createUpgradeHandler({ registry, log, dial: options.tuning?.dialPod });
+  const upgrades = createUpgradeHandler({
+    portforward: createPortForwardHandler({ registry, log, dial: options.tuning?.dialPod }),
+    exec: createExecHandler({
+      registry,
+      log,
+      isRunning: (pod, container) => kubeletOf(pod).isRunning(pod, container),
+      exec: (pod, container, command, streams) => kubeletOf(pod).exec(pod, container, command, streams),
+      streamClose: options.tuning?.streamCloseWebsocket ?? Number(KUBE_VERSION.minor) >= 30,
+    }),
+  });
   server.on("upgrade", upgrades.handle);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);

@@ -7,14 +7,14 @@
  * the port inside the pod and copies bytes both ways; when either side ends, the WebSocket closes.
  * SPDY port-forwarding (what kubectl uses) is not served.
  */
-import { STATUS_CODES, type IncomingMessage } from "node:http";
+import type { IncomingMessage } from "node:http";
 import { connect, type Socket } from "node:net";
-import type { Duplex } from "node:stream";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { R } from "./resources.js";
 import type { Registry } from "./registry.js";
 import { ApiError, badRequest, unknownPath } from "./status.js";
 import type { Pod } from "./types.js";
+import { isWebSocketUpgrade, offeredProtocols, refuseUpgrade, type UpgradeHandler } from "./upgrade.js";
 
 /** The one subprotocol served; "" (no header) means the same binary framing, as in wsstream. */
 const PROTOCOL = "v4.channel.k8s.io";
@@ -30,14 +30,7 @@ export interface PortForwardDeps {
 
 const PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/portforward\/?$/;
 
-export interface UpgradeHandler {
-  /** The server's 'upgrade' listener: port-forwards, and a Status error for any other upgrade. */
-  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Ends every open forward (upgraded sockets outlive server.closeAllConnections()). */
-  closeAll(): void;
-}
-
-export function createUpgradeHandler(deps: PortForwardDeps): UpgradeHandler {
+export function createPortForwardHandler(deps: PortForwardDeps): UpgradeHandler {
   // clientTracking keeps wss.clients, so closeAll() can reach forwards the HTTP server forgot.
   const wss = new WebSocketServer({ noServer: true, clientTracking: true, handleProtocols: () => PROTOCOL });
   const dial = deps.dial ?? ((ip, port) => connect({ host: ip, port }));
@@ -50,9 +43,7 @@ export function createUpgradeHandler(deps: PortForwardDeps): UpgradeHandler {
         const { pod, ports } = checkRequest(deps.registry, req);
         wss.handleUpgrade(req, socket, head, (ws) => forward(ws, pod, ports, dial, deps.log));
       } catch (err) {
-        const apiErr = err instanceof ApiError ? err : badRequest((err as Error).message);
-        const body = JSON.stringify(apiErr.toStatus());
-        socket.end(`HTTP/1.1 ${apiErr.code} ${STATUS_CODES[apiErr.code] ?? ""}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        refuseUpgrade(socket, err);
       }
     },
   };
@@ -63,10 +54,10 @@ function checkRequest(registry: Registry, req: IncomingMessage): { pod: Pod; por
   const url = new URL(req.url ?? "/", "https://127.0.0.1");
   const match = PATH.exec(url.pathname);
   if (!match) throw unknownPath();
-  if ((req.headers.upgrade ?? "").toLowerCase() !== "websocket") {
+  if (!isWebSocketUpgrade(req)) {
     throw badRequest("the simulator serves port-forwarding only over WebSocket (v4.channel.k8s.io), not SPDY");
   }
-  const offered = (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  const offered = offeredProtocols(req);
   if (offered.length > 0 && !offered.includes(PROTOCOL)) {
     throw badRequest(`requested protocol(s) are not supported: [${offered.join(" ")}]; supports [${PROTOCOL}]`);
   }

@@ -4,11 +4,16 @@
  * delivers the fixture, the real @kubernetes/client-node applies a Deployment and a NodePort
  * Service, and a real POST /predict reaches the pod through the node's port mapping.
  */
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AppsV1Api, CoreV1Api, KubeConfig, type V1Deployment, type V1Pod } from "@kubernetes/client-node";
+import { PassThrough, Readable } from "node:stream";
+import { AppsV1Api, CoreV1Api, Exec, KubeConfig, type V1Deployment, type V1Pod, type V1Status } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type WebSocket from "ws";
 import { simDown } from "../down.js";
 import { ensureNodeImage } from "../images.js";
 import { SIM_DIR } from "../state.js";
@@ -19,6 +24,7 @@ const cluster = `sime2e-${Date.now().toString(36)}`;
 
 describe.runIf(available)("a model served end to end on a simulated kind cluster", () => {
   let env: NodeJS.ProcessEnv;
+  let kubeconfig: KubeConfig;
   let apps: AppsV1Api;
   let core: CoreV1Api;
   let hostPort: number;
@@ -63,7 +69,7 @@ describe.runIf(available)("a model served end to end on a simulated kind cluster
     const loaded = await kind("load", "docker-image", fixture, "--name", cluster);
     expect(loaded.code, loaded.stderr).toBe(0);
 
-    const kubeconfig = new KubeConfig();
+    kubeconfig = new KubeConfig();
     kubeconfig.loadFromFile(env.KUBECONFIG as string);
     expect(kubeconfig.getCurrentContext()).toBe(`kind-${cluster}`);
     apps = kubeconfig.makeApiClient(AppsV1Api);
@@ -95,6 +101,21 @@ describe.runIf(available)("a model served end to end on a simulated kind cluster
     expect(pod?.spec?.nodeName).toBe(`${cluster}-control-plane`);
   }, 180_000);
 
+  it("runs a command in the model's pod through pods/exec: a tar stream extracted there, its sha256sum back", async () => {
+    const pod = await firstPod("iris");
+    const file = "weights = [0.1, 0.2]\n";
+    const archive = await tarOf("model.py", file);
+    const stdout = new PassThrough();
+    let out = "";
+    stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    let status: V1Status | undefined;
+    const ws = (await new Exec(kubeconfig).exec("default", pod?.metadata?.name ?? "", "model", ["sh", "-c", "mkdir -p /tmp/app && tar -xf - -C /tmp/app && sha256sum /tmp/app/model.py"], stdout, null, Readable.from([archive]), false, (s) => (status = s))) as WebSocket;
+    await new Promise<void>((resolve) => ws.on("close", () => resolve()));
+    expect(ws.protocol).toBe("v5.channel.k8s.io");
+    expect(status).toEqual({ metadata: {}, status: "Success" });
+    expect(out).toBe(`${createHash("sha256").update(file).digest("hex")}  /tmp/app/model.py\n`);
+  }, 60_000);
+
   it("shows a crashing container's exit code in CrashLoopBackOff", async () => {
     await apps.createNamespacedDeployment({ namespace: "default", body: deployment("crash", ["python3", "-c", "import sys; sys.exit(3)"]) });
     const status = await eventually(async () => {
@@ -114,3 +135,14 @@ describe.runIf(available)("a model served end to end on a simulated kind cluster
     expect(terminated).toMatchObject({ reason: "OOMKilled", exitCode: 137 });
   }, 180_000);
 });
+
+/** A tar archive of one file, made by the real tar. */
+async function tarOf(name: string, content: string): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), "mlkube-e2e-tar-"));
+  try {
+    await writeFile(join(dir, name), content);
+    return await new Promise<Buffer>((resolve, reject) => execFile("tar", ["-cf", "-", "-C", dir, name], { encoding: "buffer" }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -5,6 +5,7 @@
  */
 import type Dockerode from "dockerode";
 import { execFile } from "node:child_process";
+import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContainerSpec } from "../contract.js";
@@ -113,6 +114,26 @@ describe.runIf(available)("a simulated kind node", () => {
     await runtime.removeContainer(pod.id);
     expect(await runtime.inspectContainer(pod.id)).toBeUndefined();
   }, 120_000);
+
+  it("runs a command in a running container (exec): stdin to its end, stdout and stderr apart, the exit code", async () => {
+    const pod = spec({ command: ["sleep", "600"] });
+    expect(await runtime.startContainer(pod)).toMatchObject({ status: "running" });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const payload = Buffer.from("x".repeat(200_000));
+    const exitCode = await runtime.execInContainer(pod.id, ["sh", "-c", "cat > /tmp/in && wc -c < /tmp/in; echo oops >&2; exit 5"], {
+      stdin: Readable.from([payload.subarray(0, 100_000), payload.subarray(100_000)]),
+      stdout: (chunk) => out.push(chunk),
+      stderr: (chunk) => err.push(chunk),
+      signal: new AbortController().signal,
+    });
+    expect({ exitCode, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }).toEqual({ exitCode: 5, stdout: "200000\n", stderr: "oops\n" });
+    // An executable that does not exist fails the exec, as containerd fails it (not an exit code).
+    await expect(runtime.execInContainer(pod.id, ["no-such-tool"], { stdout: (chunk) => out.push(chunk), signal: new AbortController().signal }))
+      .rejects.toThrow(/^failed to exec in container: failed to start exec "[0-9a-f]+": OCI runtime exec failed: .*executable file not found in \$PATH/);
+    await runtime.stopContainer(pod.id, 0);
+    await runtime.removeContainer(pod.id);
+  }, 60_000);
 
   it("reports a crashing container's exit code and its last stderr lines", async () => {
     const pod = spec({ command: ["python3", "-c", "import sys; print('model file is corrupt', file=sys.stderr); sys.exit(3)"] });

@@ -6,10 +6,10 @@
  * keeps it. Container names follow dockershim's `k8s_<container>_<pod>_<namespace>_<uid>_<n>`.
  */
 import { createHash } from "node:crypto";
-import type { Readable } from "node:stream";
+import { Writable, type Duplex, type Readable } from "node:stream";
 import type Dockerode from "dockerode";
 import type { ContainerInfo, ContainerInspectInfo } from "dockerode";
-import type { ContainerSpec, ContainerState, LogOptions, NodePortRule, NodeRuntime, PullResult, SimNode } from "../contract.js";
+import type { ContainerSpec, ContainerState, ExecStreams, LogOptions, NodePortRule, NodeRuntime, PullResult, SimNode } from "../contract.js";
 import { execIn, isNotFound } from "../docker.js";
 import { demuxedLogs, readAll } from "./logs.js";
 import { renderNodePortRules } from "./nodeports.js";
@@ -25,6 +25,8 @@ const POD_UID_LABEL = "io.kubernetes.pod.uid";
  * restarts never empty a sandbox and the pod keeps its IP, as in Kubernetes.
  */
 const SANDBOX_GRACE_MS = 30_000;
+/** How runc's error starts when Docker hands it back as a failed exec's output. */
+const OCI_START_FAILURE = "OCI runtime exec failed";
 /** How much of a dead container's stderr becomes lastState.terminated.message (the kubelet's cap). */
 const MESSAGE_BYTES = 2048;
 
@@ -187,6 +189,49 @@ export class DockerNodeRuntime implements NodeRuntime {
     });
     this.nodePortQueue = next.catch(() => undefined);
     return next;
+  }
+
+  async execInContainer(id: string, command: string[], streams: ExecStreams): Promise<number> {
+    const name = await this.resolveName(id);
+    if (!name) throw new Error(`no container ${id} on node ${this.node.name}`);
+    // `docker exec` on the node's engine: a process in the container's namespaces and cgroup, as
+    // containerd starts one for the kubelet. Non-TTY, so stdout and stderr come multiplexed.
+    const exec = await this.engine.getContainer(name).exec({ Cmd: command, AttachStdin: streams.stdin !== undefined, AttachStdout: true, AttachStderr: true, Tty: false });
+    const socket = (await exec.start({ hijack: true, stdin: streams.stdin !== undefined })) as Duplex;
+    // Docker reports a process that cannot start (no such executable) as exit code 126/127 with
+    // runc's error as the first stdout frame; containerd fails the exec instead, and the kubelet
+    // turns that into an InternalError status. So a first frame that looks like it is held back.
+    let held: Buffer | undefined;
+    let delivered = false;
+    const stdout = (chunk: Buffer): void => {
+      if (!delivered && held === undefined && chunk.toString("utf8").startsWith(OCI_START_FAILURE)) held = chunk;
+      else streams.stdout?.(chunk);
+      delivered = true;
+    };
+    const sink = (deliver: ((chunk: Buffer) => void) | undefined): Writable =>
+      new Writable({ write: (chunk: Buffer, _encoding, done) => (deliver?.(chunk), done()) });
+    this.engine.modem.demuxStream(socket, sink(stdout), sink(streams.stderr));
+    // The end of stdin is a half-close of the hijacked connection: the engine closes the process's stdin.
+    if (streams.stdin) streams.stdin.pipe(socket);
+    const abandon = (): void => void socket.destroy();
+    streams.signal.addEventListener("abort", abandon, { once: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once("end", resolve);
+        socket.once("close", resolve);
+        socket.once("error", (err) => (streams.signal.aborted ? resolve() : reject(err)));
+      });
+    } finally {
+      streams.signal.removeEventListener("abort", abandon);
+    }
+    const info = await exec.inspect();
+    const exitCode = info.ExitCode ?? 255;
+    if (held && (exitCode === 126 || exitCode === 127)) {
+      // containerd's words (pkg/cri/server: Exec, execInternal) around runc's.
+      throw new Error(`failed to exec in container: failed to start exec "${info.ID}": ${held.toString("utf8").trim()}`);
+    }
+    if (held) streams.stdout?.(held);
+    return exitCode;
   }
 
   /** Stops the sandbox timers so a daemon can exit promptly. */

@@ -1,9 +1,9 @@
 /**
  * The kubelet of one node: runs a PodWorker for every pod bound to the node, hands pod deletions
- * to them, cleans up after pods that vanished, and answers the log endpoint for its pods.
+ * to them, cleans up after pods that vanished, and answers the log and exec endpoints for its pods.
  */
 import type { Readable } from "node:stream";
-import type { LogOptions, NodeRuntime } from "../../contract.js";
+import type { ExecStreams, LogOptions, NodeRuntime } from "../../contract.js";
 import type { ControllerContext } from "../controllers/util.js";
 import { R, storeKey } from "../resources.js";
 import { badRequest } from "../status.js";
@@ -84,11 +84,33 @@ export class Kubelet {
     return this.runtime.containerLogs(target.id, options);
   }
 
+  /**
+   * Runs a command in the pod's running container. The kubelet only finds running containers
+   * (GetExec → findContainer over the runtime's running pods, pkg/kubelet/kubelet_pods.go); for
+   * any other it answers `container not found ("NAME")`.
+   */
+  isRunning(pod: Pod, container: string): boolean {
+    return this.workers.get(pod.metadata.uid ?? "")?.runningAttempt(container) !== undefined;
+  }
+
+  exec(pod: Pod, container: string, command: string[], streams: ExecStreams): Promise<number> {
+    const id = this.workers.get(pod.metadata.uid ?? "")?.runningAttempt(container);
+    if (!id) return Promise.reject(new ContainerNotFound(container));
+    return this.runtime.execInContainer(id, command, streams);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe();
     const workers = [...this.workers.values()];
     this.workers.clear();
     await Promise.allSettled(workers.map((w) => w.shutdown()));
+  }
+}
+
+/** The kubelet's answer when the container to exec into is not running. */
+export class ContainerNotFound extends Error {
+  constructor(container: string) {
+    super(`container not found ("${container}")`);
   }
 }

@@ -424,6 +424,11 @@ export class PodWorker {
   }
 
   /** The runtime id to read logs from, following the kubelet's validateContainerLogStatus. */
+  /** The runtime id of the container's running attempt: only a running container can be exec'd into. */
+  runningAttempt(container: string): string | undefined {
+    return this.records.get(container)?.state.running ? this.live.get(container) : undefined;
+  }
+
   logTarget(container: string, previous: boolean): { id?: string; error?: string } {
     const rec = this.records.get(container);
     const podName = this.name;
