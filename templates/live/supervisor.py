@@ -89,7 +89,7 @@ class Launch:
             # A console script (gunicorn, uvicorn, flask...) is a Python file: run it as one.
             self.script = script
             self.args = argv[1:]
-            self.sys_path0 = os.path.dirname(script)
+            self.sys_path0 = os.path.dirname(os.path.abspath(script))
             return None
         return self._no_fork("%s is not a Python command" % program)
 
@@ -120,8 +120,10 @@ class Launch:
 
     @property
     def project_dirs(self):
+        # The working directory, and the script's folder (for a console script that is a bin
+        # folder, which holds no modules: harmless).
         dirs = {os.getcwd()}
-        if self.script and not python_shebang(self.script):
+        if self.script:
             dirs.add(os.path.dirname(os.path.abspath(self.script)))
         return sorted(dirs)
 
@@ -264,12 +266,18 @@ class Supervisor:
             pid = self.fork_child()
         else:
             pid = self.spawn_child()
+            if pid is None and reason == "initial":
+                leave(127)  # as a shell reports a command it cannot run
         self.child_method = method
         self.child_started = time.monotonic()
         self.child_stopping = False
         elapsed_ms = (self.child_started - began) * 1000
         how = "by warm fork" if method == "warm-fork" else "by re-exec (%s)" % self.mode_reason
         if reason == "initial":
+            if method == "warm-fork":
+                how = "in a forked child (the parent learns which libraries to keep warm from it)"
+            else:
+                how = "by exec (%s)" % self.mode_reason
             log("started %s %s, pid %s" % (self.launch.name, how, pid))
         else:
             self.restarts += 1

@@ -128,7 +128,7 @@ trap 'pending="$pending usr2"' USR2
 
 last_status=0
 start_child "$@"
-log "started $name by re-exec ($reason), pid $child"
+log "started $name by exec ($reason), pid $child"
 write_state
 
 while :; do

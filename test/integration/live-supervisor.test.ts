@@ -103,6 +103,35 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
     expect(await server.state()).toMatchObject({ generation: 3, running: true, lastRestart: { method: "warm-fork" } });
   });
 
+  it("falls back to re-exec, and says so, when warm-forked children crash natively at once", async () => {
+    const server = await runDev(dev.reference);
+    await eventually(() => predictAt(server.url, undefined, 1_000), 30_000, 100);
+    // Stands in for a library that is not fork-safe: it aborts in native code (SIGABRT, no Python
+    // traceback) whenever it runs in a child forked from the supervisor.
+    const forkUnsafe = `import os, sys\nif "supervisor.py" in " ".join(sys.orig_argv):\n    os.abort()\n${appAnswering(originalApp, 9)}`;
+    await server.copyApp(forkUnsafe);
+    await server.restartUntil(9);
+    const state = await server.state();
+    expect(state).toMatchObject({ mode: "re-exec", modeReason: "warm-forked children died at once 2 times in a row", running: true, lastRestart: { method: "re-exec" } });
+    expect(state.lastExit).toMatchObject({ signal: "SIGABRT", requested: false });
+    expect(await server.logs()).toContain("mlkube-supervisor: falling back to re-exec: warm-forked children died at once 2 times in a row");
+  });
+
+  it("warm-forks `python3 -m flask run` and a console script (`flask run`) alike", async () => {
+    for (const cmd of [["python3", "-m", "flask", "--app", "app", "run", "--host", "0.0.0.0"], ["flask", "--app", "app", "run", "--host", "0.0.0.0"]]) {
+      await server(cmd);
+    }
+    async function server(cmd: string[]) {
+      const running = await runDev(dev.reference, [], cmd);
+      await eventually(() => predictAt(running.url, undefined, 1_000), 30_000, 100);
+      await eventually(async () => expect((await running.state()).warmModules).toBeGreaterThan(100), 30_000, 200);
+      await running.copyApp(appAnswering(originalApp, 5));
+      await running.restartUntil(5);
+      expect(await running.state()).toMatchObject({ mode: "warm-fork", lastRestart: { method: "warm-fork" } });
+      expect(await running.logs()).toMatch(new RegExp(`restarted ${cmd[0] === "flask" ? "flask" : "-m flask"} by warm fork in \\d+ ms`));
+    }
+  });
+
   it("forwards SIGTERM: docker stop ends the container at once, with the server's status", async () => {
     const server = await runDev(dev.reference);
     await eventually(() => predictAt(server.url, undefined, 1_000), 30_000, 100);
@@ -153,9 +182,10 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
   });
 
   /** Runs a dev image with port 5000 published on 127.0.0.1 only. */
-  async function runDev(image: string, env: string[] = []) {
+  async function runDev(image: string, env: string[] = [], cmd?: string[]) {
     const container = await docker.createContainer({
       Image: image,
+      ...(cmd ? { Cmd: cmd } : {}),
       name: uniqueName("mlkube-test-live"),
       Env: env,
       ExposedPorts: { "5000/tcp": {} },
