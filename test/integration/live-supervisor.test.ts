@@ -132,6 +132,18 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
     }
   });
 
+  it("reaps orphans re-parented to it, as PID 1 must", async () => {
+    const server = await runDev(dev.reference);
+    await eventually(() => predictAt(server.url, undefined, 1_000), 30_000, 100);
+    // The exec'd shell exits at once; its background sleep is re-parented to PID 1 and ends soon after.
+    await execInContainer(docker, server.id, ["sh", "-c", "sleep 0.3 & echo $! > /tmp/orphan"]);
+    const orphan = (await execInContainer(docker, server.id, ["cat", "/tmp/orphan"])).trim();
+    await eventually(async () => {
+      const status = await execInContainer(docker, server.id, ["sh", "-c", `cat /proc/${orphan}/status 2>/dev/null || echo gone`]);
+      expect(status.trim()).toBe("gone"); // a zombie would still have a /proc entry, in state Z
+    }, 10_000, 100);
+  });
+
   it("forwards SIGTERM: docker stop ends the container at once, with the server's status", async () => {
     const server = await runDev(dev.reference);
     await eventually(() => predictAt(server.url, undefined, 1_000), 30_000, 100);
@@ -152,6 +164,17 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
     expect(await server.state()).toMatchObject({ supervisor: "python", mode: "re-exec", modeReason: "restart: process", warmModules: 0, lastRestart: { method: "re-exec" } });
     expect(await server.logs()).toMatch(/mlkube-supervisor: restarted app\.py by re-exec \(restart: process\) in \d+ ms/);
     expect(median(timings["warm fork"])).toBeLessThan(median(timings["re-exec"]));
+  });
+
+  it(`forwards SIGHUP to the server with ${RESTART_POLICY_ENV}=none instead of restarting it`, async () => {
+    const server = await runDev(dev.reference, [`${RESTART_POLICY_ENV}=none`]);
+    await eventually(() => predictAt(server.url, undefined, 1_000), 30_000, 100);
+    expect(await server.state()).toMatchObject({ policy: "none", mode: "re-exec", generation: 1 });
+    await docker.getContainer(server.id).exec({ Cmd: [...RESTART_COMMAND] }).then((exec) => exec.start({}));
+    // Flask does not handle SIGHUP, so it dies of it, and the container ends with it: 128 + 1.
+    const { StatusCode } = (await docker.getContainer(server.id).wait()) as { StatusCode: number };
+    expect(StatusCode).toBe(129);
+    expect(await server.logs()).not.toContain("restarted");
   });
 
   it("runs a command that is not Python under the sh supervisor, which re-execs it on HUP", async () => {
