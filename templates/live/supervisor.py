@@ -58,7 +58,7 @@ class Launch:
 
     def __init__(self, argv):
         self.argv = argv
-        self.name = os.path.basename(argv[0]) if argv else "?"
+        self.name = os.path.basename(argv[0])
         self.script = None  # run with runpy.run_path
         self.module = None  # run with runpy.run_module
         self.args = []
@@ -366,22 +366,22 @@ class Supervisor:
             )
         except OSError as error:
             log("cannot run %s: %s" % (shlex.join(argv), error.strerror))
-            self.last_exit = {"pid": None, "generation": self.generation + 1, "status": 127, "signal": None, "afterSeconds": 0.0, "outcome": "not-started"}
+            self.last_exit = {"pid": None, "generation": self.generation, "status": 127, "signal": None, "afterSeconds": 0.0, "requested": False}
             self.child = None
             return None
         self.child = pid
         return pid
 
-    def stop_child(self, forward=signal.SIGTERM):
+    def stop_child(self):
         """Stops the server for a restart: SIGTERM to its group, SIGKILL after the grace period."""
         if self.child is None:
             return
         self.child_stopping = True
-        signal_group(self.child, forward)
+        signal_group(self.child, signal.SIGTERM)
         deadline = time.monotonic() + STOP_GRACE_S
         while self.child is not None and time.monotonic() < deadline:
-            if self.wait_for_signal(0.05) == signal.SIGTERM:
-                self.exit_when_child_ends = True
+            if self.wait_for_signal(0.05) in (signal.SIGTERM, signal.SIGINT):
+                self.exit_when_child_ends = True  # the container stops: no new server after this one
             self.reap()
         if self.child is not None:
             log("%s ignored SIGTERM for %d s; killing it" % (self.launch.name, STOP_GRACE_S))

@@ -9,7 +9,7 @@ import tarFs from "tar-fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ImageBuilder } from "../../src/adapters/docker/build.js";
 import { execInContainer } from "../../src/adapters/docker/container-exec.js";
-import { addDevLayer, LIVE_STATE_FILE, RESTART_COMMAND, RESTART_POLICY_ENV, type DevLayerResult, type SupervisorState } from "../../src/adapters/docker/dev-layer.js";
+import { addDevLayer, LIVE_STATE_DIR, LIVE_STATE_FILE, RESTART_COMMAND, RESTART_POLICY_ENV, type DevLayerResult, type SupervisorState } from "../../src/adapters/docker/dev-layer.js";
 import { demuxedLogs, readAll } from "../sim/node/logs.js";
 import { BASE_IMAGE, copyFixture, docker, engineAvailable, removeRepository, uniqueName } from "../support/engine.js";
 import { eventually } from "../support/eventually.js";
@@ -69,6 +69,10 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
       return state;
     }, 30_000, 200);
     expect(warm).toMatchObject({ supervisor: "python", mode: "warm-fork", generation: 1, running: true });
+    // The libraries the server used, never the project's own module.
+    const learned = JSON.parse(await execInContainer(docker, server.id, ["cat", `${LIVE_STATE_DIR}/modules.json`])) as string[];
+    expect(learned).toEqual(expect.arrayContaining(["flask", "numpy", "sklearn.linear_model"]));
+    expect(learned).not.toContain("app");
 
     for (let marker = 1; marker <= 3; marker++) {
       await server.copyApp(appAnswering(originalApp, marker));
@@ -142,6 +146,35 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
       const status = await execInContainer(docker, server.id, ["sh", "-c", `cat /proc/${orphan}/status 2>/dev/null || echo gone`]);
       expect(status.trim()).toBe("gone"); // a zombie would still have a /proc entry, in state Z
     }, 10_000, 100);
+  });
+
+  it("tells which commands it can warm-fork, and why not the others", async () => {
+    const cases: [string[], string][] = [
+      [["python3", "app.py"], "script app.py"],
+      [["python3", "-u", "-B", "app.py", "--port", "5000"], "script app.py"],
+      [["/bin/sh", "-c", "exec python3 app.py"], "script app.py"],
+      [["python3", "-m", "flask", "run"], "module flask"],
+      [["flask", "run"], "script /usr/bin/flask"],
+      [["python3", "-X", "dev", "app.py"], "re-exec: the python option -X"],
+      [["python3", "-c", "print(1)"], "re-exec: the python option -c"],
+      [["/bin/sh", "-c", "FOO=1 python3 app.py"], "re-exec: a shell-form command with shell syntax"],
+      [["/bin/sh", "-c", "python3 app.py && echo done"], "re-exec: a shell-form command with shell syntax"],
+      [["nginx", "-g", "daemon off;"], "re-exec: nginx is not a Python command"],
+    ];
+    const probe = [
+      "import json, sys",
+      "sys.path.insert(0, '/usr/local/lib/mlkube-live')",
+      "from supervisor import Launch",
+      "for argv in json.loads(sys.argv[1]):",
+      "    launch = Launch(argv)",
+      "    print(('re-exec: ' + launch.no_fork_reason) if launch.no_fork_reason else ('module ' + launch.module) if launch.module else ('script ' + launch.script))",
+    ].join("\n");
+    const container = await docker.createContainer({ Image: dev.reference, Entrypoint: ["python3", "-c", probe, JSON.stringify(cases.map(([argv]) => argv))], Cmd: [] });
+    containers.push(container);
+    await container.start();
+    await container.wait();
+    const output = (await readAll(demuxedLogs((await container.logs({ stdout: true, stderr: true })) as unknown as Buffer))).toString("utf8");
+    expect(output.trim().split("\n")).toEqual(cases.map(([, expected]) => expected));
   });
 
   it("forwards SIGTERM: docker stop ends the container at once, with the server's status", async () => {
