@@ -24,15 +24,23 @@ export const TEMPLATES_DIR = fileURLToPath(new URL("../../templates/", import.me
 /** Every template, the default first. */
 export async function listTemplates(root: string = TEMPLATES_DIR): Promise<Template[]> {
   const entries = await readdir(root, { withFileTypes: true });
-  const templates = await Promise.all(
+  const listed = await Promise.all(
     entries
       .filter((entry) => entry.isDirectory())
       .map(async (entry) => {
         const dir = join(root, entry.name);
-        const manifest = JSON.parse(await readFile(join(dir, MANIFEST), "utf8")) as { description: string };
+        // Folders without template.json are not model templates (templates/live holds the dev
+        // image's restart supervisor).
+        const text = await readFile(join(dir, MANIFEST), "utf8").catch((error: NodeJS.ErrnoException) => {
+          if (error.code === "ENOENT") return undefined;
+          throw error;
+        });
+        if (text === undefined) return undefined;
+        const manifest = JSON.parse(text) as { description: string };
         return { name: entry.name, description: manifest.description, dir };
       }),
   );
+  const templates = listed.filter((template): template is Template => template !== undefined);
   return templates.sort((a, b) => Number(b.name === DEFAULT_TEMPLATE) - Number(a.name === DEFAULT_TEMPLATE) || a.name.localeCompare(b.name));
 }
 

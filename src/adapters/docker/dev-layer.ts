@@ -1,0 +1,186 @@
+/**
+ * The dev image: the user's built image plus one layer holding mlkube's restart supervisor
+ * (templates/live), which becomes PID 1 and runs the image's original command. After a sync,
+ * `kill -HUP 1` in the container restarts the server in place: no new pod, no image pull, no probe
+ * period. The user's Dockerfile and the production image (`mlkube build`) are never touched.
+ *
+ * Limitation: a Deployment whose container sets `command` bypasses the image's ENTRYPOINT, and so
+ * the supervisor; `args` alone still works (it replaces CMD, which carries the original CMD).
+ */
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { fileURLToPath } from "node:url";
+import type Dockerode from "dockerode";
+import tarFs from "tar-fs";
+import { UserError } from "../../errors.js";
+
+/** templates/live, shipped in the package next to dist/ and src/. */
+export const SUPERVISOR_SOURCE_DIR = fileURLToPath(new URL("../../../templates/live/", import.meta.url));
+const SUPERVISOR_FILES = ["start.sh", "supervisor.py", "supervisor.sh"] as const;
+
+/** Where the layer puts the supervisor inside the image. */
+export const SUPERVISOR_DIR = "/usr/local/lib/mlkube-live";
+/** The supervisor's state, written after every start, exit and restart (see SupervisorState). */
+export const LIVE_STATE_DIR = "/tmp/mlkube-live";
+export const LIVE_STATE_FILE = `${LIVE_STATE_DIR}/state.json`;
+/** Run in the container (pods/exec) to restart the server: the supervisor is PID 1. */
+export const RESTART_COMMAND: readonly string[] = ["kill", "-HUP", "1"];
+/** Environment variable the supervisor reads its policy from: mlkube.yaml's `restart`. */
+export const RESTART_POLICY_ENV = "MLKUBE_RESTART";
+export type RestartPolicy = "auto" | "process" | "none";
+/** Label on dev images, so they can be told from production ones. */
+export const DEV_LAYER_LABEL = "dev.mlkube.live";
+
+/** The content of LIVE_STATE_FILE. */
+export interface SupervisorState {
+  supervisor: "python" | "sh";
+  policy: RestartPolicy;
+  /** How the next start will happen. */
+  mode: "warm-fork" | "re-exec";
+  /** Why re-exec, when it is: "restart: process", "not a Python command", a fallback's cause. */
+  modeReason: string | null;
+  command: string[];
+  /** Starts of the server so far, the first included; a restart increments it. */
+  generation: number;
+  restarts: number;
+  childPid: number | null;
+  running: boolean;
+  lastExit: { pid: number | null; generation: number; status: number; signal: string | null; afterSeconds: number; requested?: boolean } | null;
+  lastRestart: { method: "warm-fork" | "re-exec"; reason: string; ms: number; at: number; generation: number } | null;
+  /** Library modules the warm parent has imported (0 for the sh supervisor). */
+  warmModules: number;
+}
+
+export interface DevLayerBase {
+  imageId: string;
+  /** e.g. `iris-sklearn` or `localhost:5001/iris-sklearn`; the dev image goes in the same repository. */
+  repository: string;
+  tag: string;
+}
+
+export interface DevLayerResult {
+  /** repository:tag */
+  reference: string;
+  tag: string;
+  imageId: string;
+  /** True when the dev image for this base and supervisor already existed. */
+  cached: boolean;
+}
+
+/** Builds (or finds) the dev image for a built user image. */
+export async function addDevLayer(docker: Dockerode, base: DevLayerBase, options: { signal?: AbortSignal } = {}): Promise<DevLayerResult> {
+  const { signal } = options;
+  const files = await readSupervisorFiles();
+  const tag = devLayerTag(base, files);
+  const reference = `${base.repository}:${tag}`;
+  const existing = await imageId(docker, reference);
+  if (existing) return { reference, tag, imageId: existing, cached: true };
+  throwIfAborted(signal);
+
+  const config = (await docker.getImage(base.imageId).inspect()).Config;
+  const dockerfile = devLayerDockerfile(base.imageId, asList(config.Entrypoint), asList(config.Cmd));
+  const pack = tarFs.pack(SUPERVISOR_SOURCE_DIR, {
+    entries: [...SUPERVISOR_FILES],
+    finalize: false,
+    // Fixed owner, times and modes: the same supervisor always gives the same layer.
+    map: (header) => ({ ...header, mode: 0o755, mtime: new Date(0), uid: 0, gid: 0, uname: "root", gname: "root" }),
+    finish: (tar) => {
+      tar.entry({ name: "Dockerfile", mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 }, dockerfile);
+      tar.finalize();
+    },
+  });
+  const context = new PassThrough();
+  pack.on("error", (error: Error) => context.destroy(error));
+  pack.pipe(context);
+  try {
+    const stream = await docker.buildImage(context, {
+      t: reference,
+      labels: { "dev.mlkube.managed": "true", [DEV_LAYER_LABEL]: "true" },
+      rm: true,
+      forcerm: true,
+      version: "1", // the classic builder, as ImageBuilder uses: BuildKit needs a session dockerode lacks
+      abortSignal: signal,
+    } as Dockerode.ImageBuildOptions) as NodeJS.ReadableStream;
+    await followBuild(docker, stream, reference);
+  } catch (error) {
+    if (signal?.aborted) throw new UserError("cancelled", "The dev image build was cancelled.");
+    throw error;
+  } finally {
+    pack.destroy();
+    context.destroy();
+  }
+  const built = await imageId(docker, reference);
+  if (!built) throw new UserError("build", `The Docker engine finished the dev layer build but ${reference} does not exist.`, { hint: "Run 'mlkube dev' again; 'docker images' lists what the engine has." });
+  return { reference, tag, imageId: built, cached: false };
+}
+
+/**
+ * The dev layer's Dockerfile. ENTRYPOINT is the supervisor followed by the original ENTRYPOINT,
+ * and CMD stays the original CMD, so `docker run IMAGE ARGS` and a pod's `args:` still replace
+ * just the CMD, as they would on the production image. Exec form is JSON, which the Dockerfile
+ * parser reads as such (no variable expansion in ENTRYPOINT/CMD).
+ */
+export function devLayerDockerfile(baseImageId: string, entrypoint: readonly string[], cmd: readonly string[]): string {
+  if (entrypoint.length === 0 && cmd.length === 0) {
+    throw new UserError("dockerfile", "The image has neither ENTRYPOINT nor CMD, so there is no server for the dev image's supervisor to run.", {
+      hint: 'Add the command that starts the server to the Dockerfile, e.g. CMD ["python3", "app.py"].',
+    });
+  }
+  const lines = [
+    `FROM ${baseImageId}`,
+    `COPY ${SUPERVISOR_FILES.join(" ")} ${SUPERVISOR_DIR}/`,
+    `ENTRYPOINT ${JSON.stringify(["/bin/sh", `${SUPERVISOR_DIR}/start.sh`, ...entrypoint])}`,
+  ];
+  // A Dockerfile that sets ENTRYPOINT resets the inherited CMD: carry it over explicitly.
+  if (cmd.length > 0) lines.push(`CMD ${JSON.stringify(cmd)}`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** `<base tag>-live-<12 hex>`: the digest covers the base image and the supervisor's files. */
+export function devLayerTag(base: DevLayerBase, files: ReadonlyMap<string, Buffer>): string {
+  const hash = createHash("sha256").update(`base\0${base.imageId}\n`);
+  for (const [name, content] of files) hash.update(`${name}\0`).update(content).update("\n");
+  return `${base.tag}-live-${hash.digest("hex").slice(0, 12)}`;
+}
+
+async function readSupervisorFiles(): Promise<Map<string, Buffer>> {
+  const files = new Map<string, Buffer>();
+  for (const name of SUPERVISOR_FILES) files.set(name, await readFile(join(SUPERVISOR_SOURCE_DIR, name)));
+  return files;
+}
+
+function followBuild(docker: Dockerode, stream: NodeJS.ReadableStream, reference: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    docker.modem.followProgress(stream, (error: Error | null, output: { error?: string; errorDetail?: { message?: string }; stream?: string }[]) => {
+      const failed = output.find((message) => message.error || message.errorDetail);
+      if (!error && !failed) return resolve();
+      const engineMessage = failed?.errorDetail?.message ?? failed?.error ?? error?.message ?? "unknown error";
+      const recent = output.flatMap((message) => (message.stream ?? "").split("\n")).filter((line) => line.trim() !== "").slice(-10);
+      reject(new UserError("build", `Adding the restart supervisor layer (${reference}) failed: ${engineMessage}`, {
+        details: recent,
+        hint: "The user's image built; the supervisor layer did not. Run with restart: none in mlkube.yaml to deploy the image as built.",
+        cause: error ?? undefined,
+      }));
+    });
+  });
+}
+
+async function imageId(docker: Dockerode, reference: string): Promise<string | undefined> {
+  try {
+    return (await docker.getImage(reference).inspect()).Id;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+function asList(value: string | string[] | null | undefined): string[] {
+  if (Array.isArray(value)) return value;
+  return value ? [value] : [];
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new UserError("cancelled", "The dev image build was cancelled.");
+}

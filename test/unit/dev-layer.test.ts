@@ -1,0 +1,46 @@
+// The dev layer's Dockerfile and tag, without an engine (test/integration/live-supervisor.test.ts
+// builds and runs it).
+import { describe, expect, it } from "vitest";
+import { devLayerDockerfile, devLayerTag } from "../../src/adapters/docker/dev-layer.js";
+
+const START = "/usr/local/lib/mlkube-live/start.sh";
+
+describe("devLayerDockerfile", () => {
+  it("puts the supervisor before the original ENTRYPOINT and keeps the original CMD as CMD", () => {
+    const text = devLayerDockerfile("sha256:abc", ["gunicorn"], ["-b", "0.0.0.0:5000", "app:app"]);
+    expect(text.split("\n")).toEqual([
+      "FROM sha256:abc",
+      "COPY start.sh supervisor.py supervisor.sh /usr/local/lib/mlkube-live/",
+      `ENTRYPOINT ["/bin/sh","${START}","gunicorn"]`,
+      'CMD ["-b","0.0.0.0:5000","app:app"]',
+      "",
+    ]);
+  });
+
+  it("passes a shell-form command through as the engine stores it, quotes and all", () => {
+    const text = devLayerDockerfile("sha256:abc", [], ["/bin/sh", "-c", 'python3 app.py --name "a b" \\']);
+    expect(text).toContain(`ENTRYPOINT ["/bin/sh","${START}"]\n`);
+    expect(text).toContain('CMD ["/bin/sh","-c","python3 app.py --name \\"a b\\" \\\\"]\n');
+  });
+
+  it("writes no CMD when the image has only an ENTRYPOINT", () => {
+    expect(devLayerDockerfile("sha256:abc", ["python3", "app.py"], [])).not.toContain("CMD");
+  });
+
+  it("refuses an image with no command, saying how to add one", () => {
+    expect(() => devLayerDockerfile("sha256:abc", [], [])).toThrow(/neither ENTRYPOINT nor CMD/);
+  });
+});
+
+describe("devLayerTag", () => {
+  const files = new Map([["supervisor.py", Buffer.from("v1")]]);
+  const base = { imageId: "sha256:abc", repository: "iris", tag: "0123456789abcdef" };
+
+  it("names the base tag and changes with the supervisor's files and the base image", () => {
+    const tag = devLayerTag(base, files);
+    expect(tag).toMatch(/^0123456789abcdef-live-[0-9a-f]{12}$/);
+    expect(devLayerTag(base, files)).toBe(tag);
+    expect(devLayerTag(base, new Map([["supervisor.py", Buffer.from("v2")]]))).not.toBe(tag);
+    expect(devLayerTag({ ...base, imageId: "sha256:def" }, files)).not.toBe(tag);
+  });
+});
