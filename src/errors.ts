@@ -18,7 +18,8 @@ export type ErrorKind =
   | "rollout"
   | "manifest"
   | "unreachable"
-  | "download";
+  | "download"
+  | "sync";
 
 export class UserError extends Error {
   readonly kind: ErrorKind;
@@ -44,4 +45,16 @@ export function isAbortError(error: unknown): boolean {
   if (error instanceof UserError) return error.kind === "cancelled";
   const name = (error as { name?: unknown } | null)?.name;
   return name === "AbortError";
+}
+
+/** Live update cannot take this change (no tar in the image, a failed copy): the dev loop rebuilds instead and says why. */
+export class LiveUnavailable extends Error {
+  constructor(
+    readonly reason: string,
+    /** Set when no later change can be synced either (the image has no tar): live update is off for the session. */
+    readonly forSession = false,
+  ) {
+    super(reason);
+    this.name = "LiveUnavailable";
+  }
 }

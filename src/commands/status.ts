@@ -1,5 +1,7 @@
 import type { V1Service } from "@kubernetes/client-node";
 import { connectKube, readKubeConfig } from "../adapters/kube/client.js";
+import { liveAhead } from "../adapters/kube/live-annotation.js";
+import { describeLive } from "../core/live/describe.js";
 import { describeChoice, providerFor, type ClusterCommandOptions } from "./cluster-options.js";
 
 interface DeploymentStatus {
@@ -8,6 +10,8 @@ interface DeploymentStatus {
   ready: string;
   image: string | undefined;
   url: string | undefined;
+  /** Files `mlkube dev` synced into the pods that the image does not have (live update). */
+  liveAhead: string[];
 }
 
 /** `mlkube status`: the cluster, its context, registry, nodes, mlkube's deployments and their URLs. */
@@ -29,6 +33,7 @@ export async function runStatusCommand(dir: string, options: ClusterCommandOptio
   lines.push(deployments.length === 0 ? "deployments: none from mlkube" : "deployments:");
   for (const deployment of deployments) {
     lines.push(`  ${deployment.namespace}/${deployment.name}  ready ${deployment.ready}  ${deployment.image ?? ""}  ${deployment.url ?? ""}`.trimEnd());
+    if (deployment.liveAhead.length > 0) lines.push(`    ${describeLive({ ahead: deployment.liveAhead, image: deployment.image })}`);
   }
   process.stdout.write(`${lines.join("\n")}\n`);
   return 0;
@@ -52,6 +57,7 @@ async function listModelDeployments(context: string, mappedNodePorts: number[], 
       ready: `${deployment.status?.readyReplicas ?? 0}/${deployment.spec?.replicas ?? 0}`,
       image: deployment.spec?.template.spec?.containers[0]?.image,
       url: urlFor(service, mappedNodePorts, nodeIp),
+      liveAhead: liveAhead(deployment),
     };
   });
 }

@@ -6,7 +6,8 @@
 import { nextStep, type PlannerOptions } from "../core/dev/planner.js";
 import type { DevAction, DevState, ProblemReport, Stage, TestOutcome } from "../core/dev/state.js";
 import { connectionFailure, lostConnection } from "../adapters/connection-errors.js";
-import { isAbortError, isUserError } from "../errors.js";
+import { isAbortError, isUserError, LiveUnavailable } from "../errors.js";
+import type { PodRun } from "../core/live/drift.js";
 import type { Store } from "./store.js";
 
 export interface StageContext {
@@ -25,7 +26,15 @@ export interface Pipeline {
   apply(context: StageContext, podImage: string, imageId: string | undefined): Promise<{ detail: string }>;
   rollout(context: StageContext): Promise<{ detail: string }>;
   test(context: StageContext): Promise<{ tests: TestOutcome[]; changes: string[] }>;
+  /**
+   * Live update: copies PATHS (relative to the model directory; deleted ones are deleted) into the
+   * running pods and restarts their servers. Throws LiveUnavailable when this change must be rebuilt.
+   */
+  sync(context: StageContext, paths: readonly string[]): Promise<{ files: string[]; pods: PodRun[]; detail: string }>;
 }
+
+/** What a rebuild runs after live update gave up on a change. */
+const REBUILD_STAGES: Stage[] = ["build", "deliver", "apply", "rollout"];
 
 export interface RunnerHandle {
   /** Resolves when the running iteration (if any) has finished. */
@@ -53,20 +62,22 @@ export function startRunner(
     if (step.kind !== "start" || running) return;
     const id = state.nextId;
     const controller = new AbortController();
-    store.dispatch({ type: "iteration/started", id, changes: step.changes, stages: step.stages, at: now() });
-    const done = runIteration(id, step.stages, controller.signal).finally(() => {
+    store.dispatch({ type: "iteration/started", id, changes: step.changes, stages: step.stages, route: step.route, at: now() });
+    const done = runIteration(id, step.stages, step.changes.paths, controller.signal).finally(() => {
       running = undefined;
       plan();
     });
     running = { id, controller, done };
   };
 
-  const runIteration = async (id: number, stages: Stage[], signal: AbortSignal): Promise<void> => {
+  const runIteration = async (id: number, planned: Stage[], paths: readonly string[], signal: AbortSignal): Promise<void> => {
+    const stages = [...planned];
     let reference: string | undefined;
     let podImage: string | undefined = store.getState().serving;
     let imageId: string | undefined = store.getState().servingImageId;
     let result: "success" | "failed" | "cancelled" = "success";
-    for (const stage of stages) {
+    for (let index = 0; index < stages.length; index++) {
+      const stage = stages[index] as Stage;
       const context: StageContext = {
         iteration: id,
         signal,
@@ -78,6 +89,13 @@ export function startRunner(
         const detail = await runStage(stage, context);
         store.dispatch({ type: "stage/done", id, stage, at: now(), detail });
       } catch (error) {
+        if (error instanceof LiveUnavailable && !signal.aborted) {
+          // The same iteration goes on as a rebuild: build … rollout, then the tests it had planned.
+          const rest = stages.slice(index + 1);
+          stages.splice(index + 1, rest.length, ...REBUILD_STAGES, ...rest.filter((next) => !REBUILD_STAGES.includes(next)));
+          store.dispatch({ type: "iteration/rerouted", id, reason: error.reason, stages: REBUILD_STAGES, at: now(), liveOff: error.forSession ? error.reason : undefined });
+          continue;
+        }
         if (isAbortError(error) || signal.aborted) {
           result = "cancelled";
         } else {
@@ -94,6 +112,11 @@ export function startRunner(
         case "config":
           await pipeline.reloadConfig(context);
           return "mlkube.yaml reloaded";
+        case "sync": {
+          const synced = await pipeline.sync(context, paths);
+          store.dispatch({ type: "live/synced", id, files: synced.files, pods: synced.pods });
+          return synced.detail;
+        }
         case "build": {
           const built = await pipeline.build(context);
           reference = built.reference;

@@ -23,6 +23,25 @@ describe("devLayerDockerfile", () => {
     expect(text).toContain('CMD ["/bin/sh","-c","python3 app.py --name \\"a b\\" \\\\"]\n');
   });
 
+  it("gives a non-root image user the sync destinations, then runs as that user again; bakes in a restart policy other than auto", () => {
+    const text = devLayerDockerfile("sha256:abc", [], ["python3", "app.py"], { writableDirs: ["/app", "/srv/my models"], restart: "process", user: "10001" });
+    expect(text.split("\n").slice(2, 6)).toEqual([
+      "USER root",
+      `RUN ["/bin/sh","-c","owner=\\"$1\\"; shift; for dir in \\"$@\\"; do mkdir -p \\"$dir\\" && find \\"$dir\\" -type d -exec chown \\"$owner\\" {} +; done","sh","10001","/app","/srv/my models"]`,
+      "USER 10001",
+      "ENV MLKUBE_RESTART=process",
+    ]);
+    // Root (or no USER) can write anywhere already.
+    expect(devLayerDockerfile("sha256:abc", [], ["python3", "app.py"], { writableDirs: ["/app"], restart: "auto", user: "" })).not.toContain("USER");
+    expect(devLayerDockerfile("sha256:abc", [], ["python3", "app.py"], { writableDirs: ["/app"], restart: "auto", user: "0:0" })).not.toContain("chown");
+  });
+
+  it("tags differently when the layer's settings differ", () => {
+    const files = new Map([["start.sh", Buffer.from("x")]]);
+    const base = { imageId: "sha256:abc", repository: "iris", tag: "1234" };
+    expect(devLayerTag(base, files, { writableDirs: ["/app"], restart: "auto" })).not.toBe(devLayerTag(base, files, { writableDirs: ["/app"], restart: "process" }));
+  });
+
   it("writes no CMD when the image has only an ENTRYPOINT", () => {
     expect(devLayerDockerfile("sha256:abc", ["python3", "app.py"], [])).not.toContain("CMD");
   });

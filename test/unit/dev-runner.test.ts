@@ -2,12 +2,13 @@ import { describe, expect, it } from "vitest";
 import { initialState, reduce, type DevAction, type DevState, type Stage } from "../../src/core/dev/state.js";
 import { startRunner, type Pipeline, type StageContext } from "../../src/engine/runner.js";
 import { Store } from "../../src/engine/store.js";
-import { UserError } from "../../src/errors.js";
+import { LiveUnavailable, UserError } from "../../src/errors.js";
 
 /** A pipeline whose stages wait until the test releases them, recording what ran. */
 function fakePipeline() {
   const calls: string[] = [];
   const applied: { podImage: string; imageId: string | undefined }[] = [];
+  const synced: string[][] = [];
   const gates = new Map<string, () => void>();
   let buildCount = 0;
   const failures = new Map<string, Error>();
@@ -50,6 +51,11 @@ function fakePipeline() {
       await gate("test", context);
       return { tests: [{ name: "setosa", passed: true, latencyMs: 3 }], changes: [] };
     },
+    sync: async (context, paths) => {
+      synced.push([...paths]);
+      await gate("sync", context);
+      return { files: [...paths], pods: [{ name: "iris-1", restarts: 0 }], detail: `${paths.join(", ")} to 1 pod` };
+    },
   };
   /** Lets the named stage finish once it is waiting. */
   const release = async (name: string) => {
@@ -62,7 +68,7 @@ function fakePipeline() {
   const finishIteration = async (stages: Stage[] = ["build", "deliver", "apply", "rollout", "test"]) => {
     for (const stage of stages) await release(stage);
   };
-  return { pipeline, calls, applied, release, finishIteration, failNext: (name: string, error: Error) => failures.set(name, error) };
+  return { pipeline, calls, applied, synced, release, finishIteration, failNext: (name: string, error: Error) => failures.set(name, error) };
 }
 
 function setUp() {
@@ -188,5 +194,77 @@ describe("the dev loop runner", () => {
     await runner.idle();
     expect(calls.slice(-1)).toEqual(["test#2"]);
     await runner.stop();
+  });
+
+  describe("live update", () => {
+    /** A loop that has served once, with the fixture's rules (model.pkl and app.py copied into /app). */
+    async function served() {
+      const loop = setUp();
+      loop.store.dispatch({ type: "live/rules", sync: { rules: [{ src: "model.pkl", dest: "/app/", origin: "Dockerfile:9 COPY" }, { src: "app.py", dest: "/app/", origin: "Dockerfile:9 COPY" }], context: "", dockerfile: "Dockerfile" } });
+      await loop.finishIteration();
+      await loop.runner.idle();
+      return loop;
+    }
+
+    it("syncs a change the rules cover, with no build and no rollout, and says the pods are ahead of the image", async () => {
+      const { store, runner, change, release, calls, synced } = await served();
+      change("app.py");
+      await release("sync");
+      await release("test");
+      await runner.idle();
+      expect(calls.slice(-2)).toEqual(["sync#2", "test#2"]);
+      expect(synced).toEqual([["app.py"]]);
+      expect(store.getState().current).toMatchObject({ route: { kind: "sync", reason: "app.py covered by the sync rules" }, result: "success" });
+      expect(store.getState().live.ahead).toEqual(["app.py"]);
+      expect(store.getState().history.at(-1)?.stageMs).toHaveProperty("sync");
+      await runner.stop();
+    });
+
+    it("rebuilds a dependency change, and a file no rule covers, naming it", async () => {
+      const { store, runner, change, finishIteration } = await served();
+      change("requirements.txt");
+      await finishIteration();
+      await runner.idle();
+      expect(store.getState().current?.route).toEqual({ kind: "rebuild", reason: "requirements.txt changed (dependencies are installed at build time)" });
+      change("notes.md");
+      await finishIteration();
+      await runner.idle();
+      expect(store.getState().current?.route).toEqual({ kind: "rebuild", reason: "notes.md is not covered by a sync rule" });
+      await runner.stop();
+    });
+
+    it("goes on as a rebuild in the same iteration when the sync gives up, and stays off when the image cannot sync", async () => {
+      const { store, runner, change, failNext, finishIteration, calls } = await served();
+      failNext("sync", new LiveUnavailable("live update needs tar in the image", true));
+      change("app.py");
+      await finishIteration(["build", "deliver", "apply", "rollout", "test"]);
+      await runner.idle();
+      expect(calls.slice(-6)).toEqual(["sync#2", "build#2", "deliver#2", "apply#2", "rollout#2", "test#2"]);
+      const current = store.getState().current;
+      expect(current).toMatchObject({ result: "success", route: { kind: "rebuild", reason: "live update needs tar in the image" } });
+      expect(current?.stages.map((stage) => `${stage.stage}:${stage.status}`)).toEqual(["sync:skipped", "build:done", "deliver:done", "apply:done", "rollout:done", "test:done"]);
+      expect(store.getState().live.off).toBe("live update needs tar in the image");
+      change("app.py");
+      await finishIteration();
+      await runner.idle();
+      expect(store.getState().current?.route).toEqual({ kind: "rebuild", reason: "live update is off (live update needs tar in the image)" });
+      await runner.stop();
+    });
+
+    it("a sync that fails (the server did not come back) fails the iteration and keeps live update on", async () => {
+      const { store, runner, change, failNext, release } = await served();
+      failNext("sync", new UserError("sync", "The changed files did not start on pod iris-1: the server exited. Its previous files are back and it answers again."));
+      change("app.py");
+      await runner.idle();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(store.getState().current).toMatchObject({ result: "failed", problem: { stage: "sync" } });
+      expect(store.getState().live.off).toBeUndefined();
+      change("app.py");
+      await release("sync");
+      await release("test");
+      await runner.idle();
+      expect(store.getState().current).toMatchObject({ result: "success", route: { kind: "sync" } });
+      await runner.stop();
+    });
   });
 });

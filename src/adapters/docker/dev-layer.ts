@@ -69,18 +69,31 @@ export interface DevLayerResult {
   cached: boolean;
 }
 
+export interface DevLayerOptions {
+  signal?: AbortSignal | undefined;
+  /**
+   * Directories live update writes into (sync rule destinations): made the image user's, with the
+   * directories under them, so `tar -x` can replace files there. Only directory entries change
+   * owner: the files in them stay in their layers.
+   */
+  writableDirs?: readonly string[] | undefined;
+  /** mlkube.yaml's `restart`, baked in as MLKUBE_RESTART (auto when unset). */
+  restart?: RestartPolicy | undefined;
+}
+
 /** Builds (or finds) the dev image for a built user image. */
-export async function addDevLayer(docker: Dockerode, base: DevLayerBase, options: { signal?: AbortSignal } = {}): Promise<DevLayerResult> {
+export async function addDevLayer(docker: Dockerode, base: DevLayerBase, options: DevLayerOptions = {}): Promise<DevLayerResult> {
   const { signal } = options;
   const files = await readSupervisorFiles();
-  const tag = devLayerTag(base, files);
+  const settings = { writableDirs: [...(options.writableDirs ?? [])].sort(), restart: options.restart ?? "auto" };
+  const tag = devLayerTag(base, files, settings);
   const reference = `${base.repository}:${tag}`;
   const existing = await imageId(docker, reference);
   if (existing) return { reference, tag, imageId: existing, cached: true };
   throwIfAborted(signal);
 
   const config = (await docker.getImage(base.imageId).inspect()).Config;
-  const dockerfile = devLayerDockerfile(base.imageId, asList(config.Entrypoint), asList(config.Cmd));
+  const dockerfile = devLayerDockerfile(base.imageId, asList(config.Entrypoint), asList(config.Cmd), { ...settings, user: config.User ?? "" });
   const pack = tarFs.pack(SUPERVISOR_SOURCE_DIR, {
     entries: [...SUPERVISOR_FILES],
     finalize: false,
@@ -122,7 +135,12 @@ export async function addDevLayer(docker: Dockerode, base: DevLayerBase, options
  * just the CMD, as they would on the production image. Exec form is JSON, which the Dockerfile
  * parser reads as such (no variable expansion in ENTRYPOINT/CMD).
  */
-export function devLayerDockerfile(baseImageId: string, entrypoint: readonly string[], cmd: readonly string[]): string {
+export function devLayerDockerfile(
+  baseImageId: string,
+  entrypoint: readonly string[],
+  cmd: readonly string[],
+  settings: { writableDirs: readonly string[]; restart: RestartPolicy; user: string } = { writableDirs: [], restart: "auto", user: "" },
+): string {
   if (entrypoint.length === 0 && cmd.length === 0) {
     throw new UserError("dockerfile", "The image has neither ENTRYPOINT nor CMD, so there is no server for the dev image's supervisor to run.", {
       hint: 'Add the command that starts the server to the Dockerfile, e.g. CMD ["python3", "app.py"].',
@@ -131,6 +149,8 @@ export function devLayerDockerfile(baseImageId: string, entrypoint: readonly str
   const lines = [
     `FROM ${baseImageId}`,
     `COPY ${SUPERVISOR_FILES.join(" ")} ${SUPERVISOR_DIR}/`,
+    ...writableDirLines(settings.writableDirs, settings.user),
+    ...(settings.restart === "auto" ? [] : [`ENV ${RESTART_POLICY_ENV}=${settings.restart}`]),
     `ENTRYPOINT ${JSON.stringify(["/bin/sh", `${SUPERVISOR_DIR}/start.sh`, ...entrypoint])}`,
   ];
   // A Dockerfile that sets ENTRYPOINT resets the inherited CMD: carry it over explicitly.
@@ -138,9 +158,19 @@ export function devLayerDockerfile(baseImageId: string, entrypoint: readonly str
   return `${lines.join("\n")}\n`;
 }
 
-/** `<base tag>-live-<12 hex>`: the digest covers the base image and the supervisor's files. */
-export function devLayerTag(base: DevLayerBase, files: ReadonlyMap<string, Buffer>): string {
-  const hash = createHash("sha256").update(`base\0${base.imageId}\n`);
+/**
+ * A non-root image user gets the sync destinations (and the directories under them): as root for
+ * one RUN, then back to the user. Paths travel as JSON exec-form arguments, never through a shell string.
+ */
+function writableDirLines(dirs: readonly string[], user: string): string[] {
+  if (dirs.length === 0 || user === "" || user === "root" || user === "0" || user.startsWith("0:") || user.startsWith("root:")) return [];
+  const script = 'owner="$1"; shift; for dir in "$@"; do mkdir -p "$dir" && find "$dir" -type d -exec chown "$owner" {} +; done';
+  return ["USER root", `RUN ${JSON.stringify(["/bin/sh", "-c", script, "sh", user, ...dirs])}`, `USER ${user}`];
+}
+
+/** `<base tag>-live-<12 hex>`: the digest covers the base image, the supervisor's files and the layer's settings. */
+export function devLayerTag(base: DevLayerBase, files: ReadonlyMap<string, Buffer>, settings: { writableDirs: readonly string[]; restart: RestartPolicy } = { writableDirs: [], restart: "auto" }): string {
+  const hash = createHash("sha256").update(`base\0${base.imageId}\n`).update(`settings\0${JSON.stringify(settings)}\n`);
   for (const [name, content] of files) hash.update(`${name}\0`).update(content).update("\n");
   return `${base.tag}-live-${hash.digest("hex").slice(0, 12)}`;
 }
@@ -160,7 +190,7 @@ function followBuild(docker: Dockerode, stream: NodeJS.ReadableStream, reference
       const recent = output.flatMap((message) => (message.stream ?? "").split("\n")).filter((line) => line.trim() !== "").slice(-10);
       reject(new UserError("build", `Adding the restart supervisor layer (${reference}) failed: ${engineMessage}`, {
         details: recent,
-        hint: "The user's image built; the supervisor layer did not. Run with restart: none in mlkube.yaml to deploy the image as built.",
+        hint: "The user's image built; the supervisor layer did not. 'mlkube dev --no-live' deploys the image as built (every change then rebuilds).",
         cause: error ?? undefined,
       }));
     });

@@ -1,6 +1,7 @@
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import { UserError } from "../../errors.js";
 import type { KubeAccess } from "./client.js";
+import type { PodRun } from "../../core/live/drift.js";
 import type { PodTarget } from "./pod-forward.js";
 
 export interface ServingVersion {
@@ -8,6 +9,8 @@ export interface ServingVersion {
   templateHash: string;
   /** Its ready pods that are not being deleted, with the port the Service sends traffic to. */
   pods: PodTarget[];
+  /** All its pods that are not being deleted, ready or not, with their containers' restarts (live update's drift check). */
+  runs: PodRun[];
 }
 
 /**
@@ -36,6 +39,9 @@ export async function servingVersion(kube: KubeAccess, target: { namespace: stri
   return {
     templateHash,
     pods: pods.filter(isReadyAndStaying).map((pod) => ({ pod: pod.metadata?.name ?? "", port: servicePortOn(pod, service) })),
+    runs: pods
+      .filter((pod) => !pod.metadata?.deletionTimestamp)
+      .map((pod) => ({ name: pod.metadata?.name ?? "", restarts: (pod.status?.containerStatuses ?? []).reduce((sum, container) => sum + container.restartCount, 0) })),
   };
 }
 

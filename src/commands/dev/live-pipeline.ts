@@ -1,4 +1,6 @@
 import type Dockerode from "dockerode";
+import { existsSync } from "node:fs";
+import { join, posix } from "node:path";
 import { ImageBuilder } from "../../adapters/docker/build.js";
 import { FileHashCache } from "../../adapters/docker/build-context.js";
 import { baseImagesFor, buildRequestFor } from "../../adapters/docker/build-request.js";
@@ -11,7 +13,17 @@ import { waitUntilReachable } from "../../adapters/probe/wait-reachable.js";
 import { loadConfig, type ResolvedConfig } from "../../config/load.js";
 import { compareRuns, type SmokeResult } from "../../core/smoke-results.js";
 import { combineRuns } from "../../core/verification.js";
-import { UserError } from "../../errors.js";
+import { LiveUnavailable, UserError } from "../../errors.js";
+import { addDevLayer } from "../../adapters/docker/dev-layer.js";
+import { recordLiveAhead } from "../../adapters/kube/live-annotation.js";
+import { servingVersion } from "../../adapters/kube/version-pods.js";
+import { podAccess } from "../../adapters/live/pod-access.js";
+import { readSyncRules } from "../../adapters/live/rules.js";
+import { syncToPods } from "../../adapters/live/sync-pods.js";
+import type { LiveState, LiveSync } from "../../core/dev/state.js";
+import { planChange } from "../../core/live/plan-change.js";
+import { inContext } from "../../core/live/route.js";
+import type { SyncRule } from "../../core/live/sync-rules.js";
 import { PRUNE_LABEL } from "../../manifests/labels.js";
 import { planManifests } from "../../manifests/plan.js";
 import type { KubeObject } from "../../manifests/types.js";
@@ -27,6 +39,10 @@ export interface LiveSession {
   onDeployed(target: { namespace: string; name: string; selector: string }): void;
   onEndpoint(url: string): void;
   onConfig(config: ResolvedConfig): void;
+  /** Live update, from the dev loop's state: whether it is off, the sync rules, and what the pods run ahead of the image. */
+  live(): Pick<LiveState, "off" | "sync" | "ahead">;
+  /** The sync rules, read again after a build or a reload (the Dockerfile or mlkube.yaml may have changed). */
+  onSyncRules(sync: LiveSync): void;
 }
 
 /**
@@ -49,6 +65,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       // On failure the error is shown and session.config stays the last valid one.
       session.config = await loadConfig(session.config.dir, { buildArgs: session.buildArgs });
       session.onConfig(session.config);
+      session.onSyncRules(await readSyncRules(session.config));
     },
 
     async build(context) {
@@ -64,7 +81,14 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       });
       built = { repository: request.repository, tag: result.tag, imageId: result.imageId };
       const detail = result.cached ? "unchanged: image already built" : `${result.cachedSteps}/${result.totalSteps} steps from cache`;
-      return { reference: result.reference, cached: result.cached, detail: [...provided, detail].join("; ") };
+      // The Dockerfile may have changed: its COPY instructions are the sync rules.
+      const sync = await readSyncRules(session.config);
+      session.onSyncRules(sync);
+      if (session.live().off) return { reference: result.reference, cached: result.cached, detail: [...provided, detail].join("; ") };
+      // Live update: the dev image wraps the server in the restart supervisor (the user's image is untouched).
+      const dev = await addDevLayer(docker, built, { signal: context.signal, writableDirs: writableDestinations(sync.rules), restart: session.config.restart });
+      built = { repository: request.repository, tag: dev.tag, imageId: dev.imageId };
+      return { reference: dev.reference, cached: result.cached && dev.cached, detail: [...provided, detail, "dev layer with the restart supervisor"].join("; ") };
     },
 
     async deliver(context) {
@@ -101,6 +125,8 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       if (outcome.state === "failed") {
         throw new UserError("rollout", `${outcome.message} The previous version keeps serving.`, { details: outcome.evidence, hint: outcome.hint });
       }
+      // The new pods run the image as built: nothing of live update's is ahead of it any more.
+      if (session.live().ahead.length > 0) await recordLiveAhead(session.cluster.kube, deployment, []);
       // Port-forwards point at a pod; after a rollout that pod may be gone.
       if (!endpoint) {
         endpoint = await session.cluster.endpoint({ namespace: deployment.namespace, name: service ?? session.config.name, nodePort: session.config.service.nodePort });
@@ -111,6 +137,30 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       context.progress(`ready ${outcome.ready}/${outcome.desired}; waiting for ${endpoint.url} to answer`);
       await waitUntilReachable(`${endpoint.url}${session.config.deploy.probes.readiness.path}`, { timeoutMs: 30_000, signal: context.signal });
       return { detail: `ready ${outcome.ready}/${outcome.desired}, answering at ${endpoint.url}` };
+    },
+
+    async sync(context, paths) {
+      if (!deployment) throw new LiveUnavailable("nothing is deployed yet to update");
+      const live = session.live();
+      const contextDir = session.config.build.context;
+      const changes = inContext(paths, live.sync, (path) => (existsSync(join(session.config.dir, path)) ? "changed" : "deleted"));
+      const plan = planChange({ changes, rules: live.sync.rules, dockerfile: live.sync.dockerfile });
+      if (plan.kind === "rebuild") throw new LiveUnavailable(plan.reason);
+      const kube = session.cluster.kube;
+      const version = await servingVersion(kube, { namespace: deployment.namespace, deployment: deployment.name, service });
+      const what = paths.length === 1 ? paths[0] : `${paths.length} files`;
+      context.progress(`${what} to ${countPods(version.pods.length)}`);
+      const access = podAccess(kube, {
+        namespace: deployment.namespace,
+        readinessPath: session.config.deploy.probes.readiness.path,
+        answerTimeoutMs: session.config.deploy.rolloutTimeoutSeconds * 1000,
+        signal: context.signal,
+      });
+      const copies = plan.copies.map((copy) => ({ local: join(contextDir, copy.local), remote: copy.remote }));
+      const { restarts } = await syncToPods(version.pods, { copies, deletes: plan.deletes }, access, { restart: session.config.restart });
+      const files = [...paths];
+      await recordLiveAhead(kube, deployment, [...new Set([...live.ahead, ...files])].sort());
+      return { files, pods: version.runs, detail: `${what} to ${countPods(version.pods.length)}, ${restarts[0] ?? "restarted"}` };
     },
 
     async test(context) {
@@ -125,6 +175,18 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       return { tests: combineRuns(runs), changes };
     },
   };
+}
+
+function countPods(count: number): string {
+  return count === 1 ? "1 pod" : `${count} pods`;
+}
+
+/**
+ * Directories live update writes into: each rule's destination directory (or a file's folder).
+ * The image's user must be able to create and replace files there, as `tar -x` does.
+ */
+function writableDestinations(rules: readonly SyncRule[]): string[] {
+  return [...new Set(rules.map((rule) => (rule.dest.endsWith("/") ? rule.dest.replace(/\/+$/, "") || "/" : posix.dirname(rule.dest))))].sort();
 }
 
 /** The Deployment that runs the model: the generated one, or the user's manifest that holds the model. */

@@ -12,6 +12,10 @@ import { nextStep } from "../../core/dev/planner.js";
 import { initialState, reduce, type DevAction, type DevState, type ProblemReport } from "../../core/dev/state.js";
 import { withBackoff } from "../../engine/backoff.js";
 import { startHealthMonitor } from "../../engine/health-monitor.js";
+import { startLiveMonitor } from "../../engine/live-monitor.js";
+import { servingVersion } from "../../adapters/kube/version-pods.js";
+import { readSyncRules } from "../../adapters/live/rules.js";
+import type { PodRun } from "../../core/live/drift.js";
 import { LogStore } from "../../engine/log-store.js";
 import { problemFrom, startRunner, type RunnerHandle } from "../../engine/runner.js";
 import { Store } from "../../engine/store.js";
@@ -48,7 +52,13 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
 
   const interactive = options.tui !== false && !options.json && !options.once && process.stdout.isTTY === true && process.stdin.isTTY === true && !process.env.CI;
   const recreate = options.yes ? "auto" : interactive ? "offer" : "explain";
-  const store = new Store<DevState, DevAction>(initialState({ name: config.name, dir: config.dir }, recreate), reduce);
+  const liveOff = options.live === false ? "--no-live" : config.sync.mode === "off" ? "sync: false in mlkube.yaml" : undefined;
+  const store = new Store<DevState, DevAction>(initialState({ name: config.name, dir: config.dir }, recreate, liveOff), reduce);
+  // The first change may already be a sync: the rules are there before the first build ends.
+  await readSyncRules(config).then(
+    (sync) => store.dispatch({ type: "live/rules", sync }),
+    () => undefined, // an unreadable Dockerfile is the first build's error to report
+  );
   const logs = new LogStore();
   const holdReason = () => {
     const step = nextStep(store.getState(), PLANNER);
@@ -122,6 +132,9 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
     },
     (action) => store.dispatch(action),
   );
+
+  /** Pods that restart or are replaced lose the synced files: the loop rebuilds (issue #11, no silent drift). */
+  const driftMonitor = startLiveMonitor(store, async () => (live ? live.podRuns() : undefined));
 
   /** A stage that lost its connection is a hint: look at the engine and the cluster now, not in 2 s. */
   let lastProblem = store.getState().problem;
@@ -203,6 +216,7 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   // Shutdown: stop reacting first, then end what runs, then the view.
   await started;
   health.stop();
+  driftMonitor.stop();
   unsubscribeLostConnection();
   unsubscribeRecreate();
   await recreating;
@@ -254,6 +268,8 @@ interface LiveCluster {
   cluster: ReadyCluster;
   /** GET /version on this cluster's API server, for the health monitor. */
   pingApiServer(): Promise<unknown>;
+  /** The model's current pods and their restarts, once it is deployed. */
+  podRuns(): Promise<PodRun[] | undefined>;
   stop(): Promise<void>;
 }
 
@@ -264,12 +280,14 @@ function startLiveCluster(
   const { store, logs } = session;
   let logFollower: LogFollower | undefined;
   let followedSelector: string | undefined;
+  let deployed: { namespace: string; name: string } | undefined;
   const pipeline = livePipeline({
     config: session.config,
     buildArgs: session.buildArgs,
     hashes: session.hashes,
     cluster,
     onDeployed: (target) => {
+      deployed = { namespace: target.namespace, name: target.name };
       if (followedSelector === target.selector) return;
       followedSelector = target.selector;
       logFollower?.stop();
@@ -277,12 +295,15 @@ function startLiveCluster(
     },
     onEndpoint: (url) => store.dispatch({ type: "endpoint/changed", url }),
     onConfig: (next) => session.onConfig(next),
+    live: () => store.getState().live,
+    onSyncRules: (sync) => store.dispatch({ type: "live/rules", sync }),
   });
   const runner: RunnerHandle = startRunner(store, pipeline, PLANNER);
   const version = cluster.kube.config.makeApiClient(VersionApi);
   return {
     cluster,
     pingApiServer: () => version.getCode(),
+    podRuns: async () => (deployed ? (await servingVersion(cluster.kube, { namespace: deployed.namespace, deployment: deployed.name, service: undefined })).runs : undefined),
     stop: async () => {
       await runner.stop();
       logFollower?.stop();

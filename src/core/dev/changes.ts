@@ -14,6 +14,8 @@ export interface ChangeSet {
   tests: boolean;
   /** Rebuild even if nothing changed (the `r` key). */
   force: boolean;
+  /** Why a rebuild is forced when it is not the user's key: "pod x started from the image, without app.py". */
+  rebuildReason?: string | undefined;
   paths: string[];
   /** When the first change of this set happened: the start of edit-to-verified. */
   firstEventAt: number | undefined;

@@ -3,10 +3,11 @@
  * next iteration to start, an iteration to cancel, or a reason to hold that the UI can show.
  */
 import { isEmpty, type ChangeSet } from "./changes.js";
-import { outageReason, type DevState, type Stage } from "./state.js";
+import { planLiveRoute } from "../live/route.js";
+import { outageReason, type DevState, type Route, type Stage } from "./state.js";
 
 export type NextStep =
-  | { kind: "start"; changes: ChangeSet; stages: Stage[] }
+  | { kind: "start"; changes: ChangeSet; stages: Stage[]; route?: Route | undefined }
   | { kind: "cancel"; id: number; reason: string }
   | { kind: "hold"; reason: string }
   | { kind: "idle" };
@@ -37,7 +38,8 @@ export function nextStep(state: DevState, options: PlannerOptions): NextStep {
     }
     return { kind: "hold", reason: `queued: runs after iteration #${running.id}` };
   }
-  return { kind: "start", changes: pending, stages: stagesFor(pending) };
+  const route = planLiveRoute(pending, state);
+  return { kind: "start", changes: pending, stages: route?.kind === "sync" ? ["sync", "test"] : stagesFor(pending), route };
 }
 
 function heldUntil(state: DevState): string {

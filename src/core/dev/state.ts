@@ -2,9 +2,40 @@
  * The dev loop's one state and the typed actions that change it (Tilt's engine state + reducer).
  * Effects live in src/engine; they dispatch these actions and never mutate state themselves.
  */
+import type { PodRun } from "../live/drift.js";
+import type { SyncRule } from "../live/sync-rules.js";
 import { EMPTY_CHANGES, addChanges, type ChangeKind, type ChangeSet } from "./changes.js";
 
-export type Stage = "config" | "build" | "deliver" | "apply" | "rollout" | "test";
+/** "sync": live update, the changed files copied into the running pods and the server restarted there. */
+export type Stage = "config" | "sync" | "build" | "deliver" | "apply" | "rollout" | "test";
+
+/** Which way an iteration takes the change to the cluster, and why: shown with every iteration. */
+export interface Route {
+  kind: "sync" | "rebuild";
+  /** "model.pkl covered by Dockerfile:9 COPY", "requirements.txt changed", "live update is off (--no-live)". */
+  reason: string;
+}
+
+/** Live update for this session (issue #11). */
+export interface LiveState {
+  /** Why live update is off, or undefined while it is on. */
+  off?: string | undefined;
+  /** The model directory's files (relative paths) the pods run that the serving image lacks. */
+  ahead: string[];
+  /** The pods the last sync reached, with their restart counts then. */
+  pods: PodRun[];
+  /** The sync rules in force, and where the build context and the Dockerfile are. */
+  sync: LiveSync;
+}
+
+export interface LiveSync {
+  /** Inferred from the Dockerfile (re-read after each build) or taken from mlkube.yaml `sync:`. */
+  rules: SyncRule[];
+  /** The build context relative to the model directory, POSIX; "" when they are the same. */
+  context: string;
+  /** The Dockerfile relative to the build context, when it lies inside it. */
+  dockerfile?: string | undefined;
+}
 
 export interface StageState {
   stage: Stage;
@@ -51,6 +82,7 @@ export interface Iteration {
   id: number;
   trigger: string;
   changes: ChangeSet;
+  route?: Route | undefined;
   stages: StageState[];
   startedAt: number;
   image?: string | undefined;
@@ -67,6 +99,7 @@ export interface Iteration {
 export interface IterationSummary {
   id: number;
   trigger: string;
+  route?: Route | undefined;
   image: string | undefined;
   deliveryPath: string | undefined;
   stageMs: Partial<Record<Stage, number>>;
@@ -111,6 +144,7 @@ export interface DevState {
   health: Health;
   /** How file changes are noticed: kernel events, polling (after the kernel's watch limit), or not at all. */
   watching: "events" | "polling" | "stopped";
+  live: LiveState;
 }
 
 export type DevAction =
@@ -131,7 +165,14 @@ export type DevAction =
   | { type: "key/rebuild"; at: number }
   | { type: "key/test"; at: number }
   | { type: "key/pause" }
-  | { type: "iteration/started"; id: number; changes: ChangeSet; stages: Stage[]; at: number }
+  | { type: "iteration/started"; id: number; changes: ChangeSet; stages: Stage[]; route?: Route | undefined; at: number }
+  /** Live update could not take this change (no tar in the image, a failed copy): the same iteration rebuilds. */
+  | { type: "iteration/rerouted"; id: number; reason: string; stages: Stage[]; at: number; liveOff?: string | undefined }
+  | { type: "live/synced"; id: number; files: string[]; pods: PodRun[] }
+  /** A pod runs the image without the synced files (it restarted or was replaced): the loop rebuilds. */
+  | { type: "live/drifted"; reason: string; at: number }
+  /** The sync rules, read again (start-up, a Dockerfile or mlkube.yaml that changed). */
+  | { type: "live/rules"; sync: LiveSync }
   | { type: "stage/started"; id: number; stage: Stage; at: number }
   | { type: "stage/progress"; id: number; stage: Stage; detail?: string | undefined; progress?: { current: number; total: number } | undefined }
   | { type: "stage/done"; id: number; stage: Stage; at: number; detail?: string | undefined }
@@ -146,7 +187,7 @@ export type DevAction =
 /** History rows kept for the UI and the summary; older ones are dropped. */
 const HISTORY_LIMIT = 100;
 
-export function initialState(model: { name: string; dir: string }, recreate: Health["recreate"] = "explain"): DevState {
+export function initialState(model: { name: string; dir: string }, recreate: Health["recreate"] = "explain", liveOff?: string): DevState {
   return {
     model,
     cluster: { status: "starting" },
@@ -161,6 +202,7 @@ export function initialState(model: { name: string; dir: string }, recreate: Hea
     quitting: false,
     health: { engine: { status: "ok" }, cluster: { status: "ok" }, recreate },
     watching: "events",
+    live: { off: liveOff, ahead: [], pods: [], sync: { rules: [], context: "" } },
   };
 }
 
@@ -213,10 +255,17 @@ export function reduce(state: DevState, action: DevAction): DevState {
           id: action.id,
           trigger: describeTrigger(action.changes, action.id),
           changes: action.changes,
+          route: action.route,
           stages: action.stages.map((stage) => ({ stage, status: "pending" })),
           startedAt: action.at,
         },
       };
+    case "live/rules":
+      return { ...state, live: { ...state.live, sync: action.sync } };
+    case "live/drifted":
+      // Said once: the rebuild it asks for is pending (or running) until the rollout clears `ahead`.
+      if (state.live.pods.length === 0) return state;
+      return { ...state, live: { ...state.live, pods: [] }, pending: { ...state.pending, force: true, rebuildReason: action.reason, firstEventAt: state.pending.firstEventAt ?? action.at } };
     case "quit":
       return { ...state, quitting: true };
     default:
@@ -247,12 +296,23 @@ function reduceIteration(state: DevState, action: Exclude<Extract<DevAction, { i
         current: { ...failed, problem: action.problem, stages: failed.stages.map((entry) => (entry.status === "pending" ? { ...entry, status: "skipped" } : entry)) },
       };
     }
+    case "iteration/rerouted": {
+      const skipped = current.stages.map((entry) => (entry.stage === "sync" ? { ...entry, status: "skipped" as const, finishedAt: action.at, detail: action.reason } : entry));
+      const added = action.stages.filter((stage) => !skipped.some((entry) => entry.stage === stage)).map((stage): StageState => ({ stage, status: "pending" }));
+      // The test stage stays last.
+      const stages = [...skipped.filter((entry) => entry.stage !== "test"), ...added, ...skipped.filter((entry) => entry.stage === "test")];
+      const live = action.liveOff ? { ...state.live, off: action.liveOff } : state.live;
+      return { ...state, live, current: { ...current, stages, route: { kind: "rebuild", reason: action.reason } } };
+    }
+    case "live/synced":
+      return { ...state, live: { ...state.live, ahead: [...new Set([...state.live.ahead, ...action.files])].sort(), pods: action.pods } };
     case "build/result":
       return { ...state, current: { ...current, image: action.image, cached: action.cached } };
     case "deliver/result":
       return { ...state, current: { ...current, deliveryPath: action.path, image: action.podImage } };
     case "rollout/serving":
-      return { ...state, serving: action.image, servingImageId: action.imageId };
+      // The image now serving was built from the files on disk: nothing is ahead of it any more.
+      return { ...state, serving: action.image, servingImageId: action.imageId, live: { ...state.live, ahead: [], pods: [] } };
     case "tests/result":
       return { ...state, current: { ...current, tests: action.tests, testChanges: action.changes } };
     case "iteration/finished": {
@@ -303,6 +363,7 @@ function summarize(iteration: Iteration): IterationSummary {
   return {
     id: iteration.id,
     trigger: iteration.trigger,
+    route: iteration.route,
     image: iteration.image,
     deliveryPath: iteration.deliveryPath,
     stageMs,
@@ -318,6 +379,7 @@ export function describeTrigger(changes: ChangeSet, id: number): string {
     const [first] = changes.paths;
     return changes.paths.length === 1 ? `${first} changed` : `${first} and ${changes.paths.length - 1} more changed`;
   }
+  if (changes.rebuildReason) return changes.rebuildReason;
   if (changes.force) return id === 1 ? "start" : "rebuild requested";
   if (changes.tests) return "tests requested";
   return "change";

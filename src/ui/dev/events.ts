@@ -3,7 +3,7 @@
  * engine dispatches actions and never needs to know that a printer exists. docs/events.md
  * documents the vocabulary; fields are only ever added, never renamed or repurposed.
  */
-import { outageReason, type DevState, type Iteration, type ProblemReport, type Stage, type StageState, type TestOutcome } from "../../core/dev/state.js";
+import { outageReason, type DevState, type Iteration, type ProblemReport, type Route, type Stage, type StageState, type TestOutcome } from "../../core/dev/state.js";
 
 export type DevEvent =
   | { type: "cluster.progress"; detail: string }
@@ -15,7 +15,11 @@ export type DevEvent =
   | { type: "watch.paused" }
   | { type: "watch.resumed" }
   | { type: "hold"; reason: string }
-  | { type: "iteration.started"; iteration: number; trigger: string; stages: Stage[] }
+  | { type: "iteration.started"; iteration: number; trigger: string; stages: Stage[]; route?: Route | undefined }
+  /** Live update gave up on this change (the reason); the iteration rebuilds with these stages. */
+  | { type: "iteration.rerouted"; iteration: number; reason: string; stages: Stage[] }
+  /** What the pods run that the serving image lacks (live update), after each change of it. */
+  | { type: "live"; ahead: string[]; image?: string | undefined; off?: string | undefined }
   | { type: "stage.started"; iteration: number; stage: Stage }
   | { type: "stage.progress"; iteration: number; stage: Stage; detail?: string | undefined; current?: number | undefined; total?: number | undefined }
   | { type: "stage.done"; iteration: number; stage: Stage; ms: number; detail?: string | undefined }
@@ -27,6 +31,7 @@ export type DevEvent =
       type: "iteration.finished";
       iteration: number;
       trigger: string;
+      route?: Route | undefined;
       result: "success" | "failed" | "cancelled";
       totalMs: number;
       stageMs: Partial<Record<Stage, number>>;
@@ -76,7 +81,11 @@ export function deriveEvents(previous: DevState, next: DevState): DevEvent[] {
   let serving: DevEvent | undefined = next.serving && next.serving !== previous.serving ? { type: "serving", image: next.serving } : undefined;
   let testsShown = false;
   if (current) {
-    if (!before) events.push({ type: "iteration.started", iteration: current.id, trigger: current.trigger, stages: current.stages.map((stage) => stage.stage) });
+    if (!before) events.push({ type: "iteration.started", iteration: current.id, trigger: current.trigger, stages: current.stages.map((stage) => stage.stage), route: current.route });
+    else if (current.route !== before.route && current.route?.kind === "rebuild" && before.route?.kind === "sync") {
+      const afterSync = current.stages.slice(current.stages.findIndex((stage) => stage.stage === "sync") + 1);
+      events.push({ type: "iteration.rerouted", iteration: current.id, reason: current.route.reason, stages: afterSync.map((stage) => stage.stage) });
+    }
     for (const stage of current.stages) {
       const { opening, closing } = stageEvents(current, before?.stages.find((old) => old.stage === stage.stage), stage);
       events.push(...opening);
@@ -96,6 +105,9 @@ export function deriveEvents(previous: DevState, next: DevState): DevEvent[] {
   if (next.problem && next.problem !== previous.problem) {
     const problem = next.problem;
     events.push({ type: "problem", stage: problem.stage, message: problem.message, details: problem.details, hint: problem.hint });
+  }
+  if (next.live.ahead.join("\n") !== previous.live.ahead.join("\n") || next.live.off !== previous.live.off) {
+    events.push({ type: "live", ahead: next.live.ahead, image: next.serving, off: next.live.off });
   }
   events.push(...finished.filter((entry) => entry.id === current?.id).map(finishedEvent));
   return events;
@@ -130,6 +142,7 @@ function finishedEvent(entry: DevState["history"][number]): DevEvent {
     type: "iteration.finished",
     iteration: entry.id,
     trigger: entry.trigger,
+    route: entry.route,
     result: entry.result,
     totalMs: entry.totalMs,
     stageMs: entry.stageMs,

@@ -32,6 +32,7 @@ export function Header({ store, why, rows, columns }: HeaderProps) {
   const paused = useStoreState(store, (state) => state.paused);
   const serving = useStoreState(store, (state) => state.serving);
   const health = useStoreState(store, (state) => state.health);
+  const live = useStoreState(store, (state) => state.live);
   const outage = outageReason(health);
   const info = cluster.info;
   if (rows <= 0) return null;
@@ -73,6 +74,8 @@ export function Header({ store, why, rows, columns }: HeaderProps) {
           {info?.endpoint ? <Text color="cyan">{info.endpoint}</Text> : "-"}
           <Text dimColor>  serving </Text>
           {serving ?? "nothing yet"}
+          {live.ahead.length > 0 && <Text color="yellow">  live: {live.ahead.length === 1 ? "1 file" : `${live.ahead.length} files`} ahead of the image</Text>}
+          {live.off && <Text dimColor>  live update off: {live.off}</Text>}
         </Text>
       )}
       {why &&

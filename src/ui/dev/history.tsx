@@ -13,7 +13,7 @@ import { Text } from "./theme.js";
 
 /** Live rows at most; the rest is in the scrollback. */
 const LIVE_ROWS = 5;
-const STAGE_ORDER: Stage[] = ["config", "build", "deliver", "apply", "rollout", "test"];
+const STAGE_ORDER: Stage[] = ["config", "sync", "build", "deliver", "apply", "rollout", "test"];
 
 export function historyRows(count: number): number {
   return count === 0 ? 0 : 1 + Math.min(LIVE_ROWS, count);
@@ -55,7 +55,7 @@ export function HistoryRow({ entry }: { entry: IterationSummary }) {
   const mark = entry.result === "success" ? <Text color="green">✓</Text> : entry.result === "failed" ? <Text color="red">✗</Text> : <Text dimColor>-</Text>;
   return (
     <Text wrap="truncate-end">
-      {"  "}#{entry.id} {mark} {formatMs(entry.totalMs).padStart(6)}  {fitWidth(entry.trigger, 22)}{" "}
+      {"  "}#{entry.id} {mark} {formatMs(entry.totalMs).padStart(6)}  {fitWidth(entry.trigger, 22)} {entry.route?.kind === "sync" ? <Text color="cyan">live </Text> : entry.route ? <Text dimColor>rebuild </Text> : null}
       <Text dimColor>{stages.join(" · ")}</Text>
     </Text>
   );

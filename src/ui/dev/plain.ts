@@ -7,6 +7,7 @@
  * it had to evict is reported as one "lines dropped" event instead of memory growing without end.
  */
 import { initialState, type DevAction, type DevState } from "../../core/dev/state.js";
+import { describeLive, describeRoute } from "../../core/live/describe.js";
 import { describeAnsweredBy, verdictWord } from "../../core/verification.js";
 import type { LogStore } from "../../engine/log-store.js";
 import type { Store } from "../../engine/store.js";
@@ -119,7 +120,11 @@ function textLines(event: DevEvent): string[] {
     case "hold":
       return [event.reason];
     case "iteration.started":
-      return [`#${event.iteration} started: ${event.trigger} (${event.stages.join(", ")})`];
+      return [`#${event.iteration} started: ${event.trigger} (${event.stages.join(", ")})${event.route ? `; ${describeRoute(event.route)}` : ""}`];
+    case "iteration.rerouted":
+      return [`#${event.iteration} rebuild instead: ${event.reason} (${event.stages.join(", ")})`];
+    case "live":
+      return [describeLive(event)];
     case "stage.started":
       return [`#${event.iteration} ${event.stage} started`];
     case "stage.progress": {

@@ -1,0 +1,130 @@
+/**
+ * Live update's way into the model's pods, through the Kubernetes API only (the same on kind,
+ * minikube and any context): pods/exec for the copy and the supervisor, pods/portforward to see
+ * the restarted server answer, the pod's log for its traceback.
+ */
+import { Log } from "@kubernetes/client-node";
+import { PassThrough } from "node:stream";
+import type { KubeAccess } from "../kube/client.js";
+import { execInPod } from "../kube/pod-exec.js";
+import { forwardToPod, type PodTarget } from "../kube/pod-forward.js";
+import { LIVE_STATE_FILE, RESTART_COMMAND, type SupervisorState } from "../docker/dev-layer.js";
+import { LiveUnavailable } from "../../errors.js";
+import type { PodAccess } from "./sync-pods.js";
+
+export interface PodAccessOptions {
+  namespace: string;
+  /** The readiness path: a restarted server "answers" when this returns 2xx or 3xx, as the kubelet's HTTP probe counts. */
+  readinessPath: string;
+  /** How long a restarted server may take to answer (its model load included). */
+  answerTimeoutMs: number;
+  signal?: AbortSignal | undefined;
+}
+
+/** How often the server is asked whether it answers yet, and the supervisor whether it still runs. */
+const ANSWER_POLL_MS = 50;
+const STATE_POLL_MS = 250;
+
+export function podAccess(kube: KubeAccess, options: PodAccessOptions): PodAccess {
+  const { namespace, signal } = options;
+  const exec = (pod: string, command: string[], stdin?: Buffer) => execInPod(kube, { namespace, pod }, command, { stdin, signal });
+  /** The supervisor's state, or undefined when the pod has none (an image built without the dev layer). */
+  const readState = async (pod: string): Promise<SupervisorState | undefined> => {
+    const read = await exec(pod, ["cat", LIVE_STATE_FILE]);
+    if (read.exitCode !== 0) return undefined;
+    try {
+      return JSON.parse(read.stdout) as SupervisorState;
+    } catch {
+      return undefined; // caught mid-write: asked again by the caller
+    }
+  };
+
+  return {
+    exec,
+
+    async restart(pod) {
+      const before = await readState(pod);
+      if (!before) throw new LiveUnavailable(`pod ${pod} runs no restart supervisor (it was started from an image without mlkube's dev layer)`);
+      const signalled = await exec(pod, [...RESTART_COMMAND]);
+      if (signalled.exitCode !== 0) throw new Error(`the supervisor could not be signalled (${signalled.stderr.trim() || `exit code ${signalled.exitCode}`})`);
+      // The supervisor counts a start in `generation` once the new server process runs.
+      for (let attempt = 0; attempt < 200; attempt++) {
+        const state = await readState(pod);
+        if (state && state.generation > before.generation) {
+          const restart = state.lastRestart;
+          return restart ? `${restart.method === "warm-fork" ? "warm fork" : "re-exec"} in ${Math.round(restart.ms)} ms${restart.method === "re-exec" && state.modeReason ? ` (${state.modeReason})` : ""}` : "restarted";
+        }
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      throw new Error("the supervisor did not restart the server within 5 s");
+    },
+
+    async waitAnswering(target: PodTarget) {
+      const forward = await forwardToPod(kube, namespace, target);
+      const started = performance.now();
+      let stateCheckedAt = -Infinity;
+      try {
+        for (;;) {
+          if (signal?.aborted) throw Object.assign(new Error("aborted"), { name: "AbortError" });
+          // A server that died at once (a SyntaxError) is known from the supervisor, not by waiting out the time.
+          if (performance.now() - stateCheckedAt >= STATE_POLL_MS) {
+            stateCheckedAt = performance.now();
+            const state = await readState(target.pod);
+            if (state && !state.running && state.lastExit?.generation === state.generation) {
+              throw new Error(`the server exited with status ${state.lastExit.status}${state.lastExit.signal ? ` (${state.lastExit.signal})` : ""}`);
+            }
+          }
+          if (await answers(`${forward.url}${options.readinessPath}`)) return;
+          if (performance.now() - started > options.answerTimeoutMs) {
+            throw new Error(`it did not answer ${options.readinessPath} within ${Math.round(options.answerTimeoutMs / 1000)} s${forward.lastError() ? ` (${forward.lastError()})` : ""}`);
+          }
+          await new Promise((resolve) => setTimeout(resolve, ANSWER_POLL_MS));
+        }
+      } finally {
+        await forward.close();
+      }
+    },
+
+    logTail: (pod) => lastStartLog(kube, namespace, pod),
+  };
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+    await response.arrayBuffer();
+    return response.status >= 200 && response.status < 400;
+  } catch {
+    return false;
+  }
+}
+
+/** The container's log since the supervisor's last (re)start line: what the server said as it died. */
+async function lastStartLog(kube: KubeAccess, namespace: string, pod: string): Promise<string[]> {
+  const container = (await kube.core.readNamespacedPod({ name: pod, namespace })).spec?.containers[0]?.name ?? "";
+  const sink = new PassThrough();
+  const chunks: Buffer[] = [];
+  sink.on("data", (chunk: Buffer) => chunks.push(chunk));
+  await new Promise<void>((resolve, reject) => {
+    sink.on("end", resolve);
+    new Log(kube.config).log(namespace, pod, container, sink, (error) => (error ? reject(error) : resolve()), { tailLines: 80 }).catch(reject);
+  });
+  const lines = Buffer.concat(chunks).toString("utf8").split("\n").filter((line) => line.trim() !== "");
+  const lastStart = lines.findLastIndex((line) => /^mlkube-supervisor: (started|restarted) /.test(line));
+  return withoutSupervisorFrames(lines.slice(lastStart + 1).filter((line) => !line.startsWith("mlkube-supervisor:"))).slice(-20);
+}
+
+/** A traceback's frames in the supervisor and runpy (how the warm fork runs the app) say nothing about the user's code. */
+export function withoutSupervisorFrames(lines: readonly string[]): string[] {
+  const kept: string[] = [];
+  let skippingFrame = false;
+  for (const line of lines) {
+    const frame = /^\s+File "/.test(line);
+    if (frame) skippingFrame = /^\s+File "(\/usr\/local\/lib\/mlkube-live\/|<frozen runpy>)/.test(line);
+    // A frame's source line is indented deeper than its "File" line.
+    else if (skippingFrame && /^\s{4,}\S/.test(line)) continue;
+    else skippingFrame = false;
+    if (!skippingFrame) kept.push(line);
+  }
+  return kept;
+}

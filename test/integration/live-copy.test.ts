@@ -1,0 +1,123 @@
+/**
+ * Live update's copy into a pod, run for real: the copy script in a container of the base image,
+ * fed through `docker exec` with stdin the way pods/exec feeds it in a cluster. The restart and
+ * the wait for an answer are recorded here (the supervisor has its own suite).
+ */
+import type Dockerode from "dockerode";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { syncToPods, type ExecResult, type PodAccess } from "../../src/adapters/live/sync-pods.js";
+import { LiveUnavailable, UserError } from "../../src/errors.js";
+import { BASE_IMAGE, docker, engineAvailable, uniqueName } from "../support/engine.js";
+
+const usable = await engineAvailable();
+
+/** `docker exec -i`: stdin written and closed, stdout and stderr apart, the exit code. */
+async function dockerExec(container: Dockerode.Container, command: string[], stdin?: Buffer): Promise<ExecResult> {
+  const exec = await container.exec({ Cmd: command, AttachStdin: stdin !== undefined, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: stdin !== undefined });
+  const [out, err] = [new PassThrough(), new PassThrough()];
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  out.on("data", (chunk: Buffer) => stdout.push(chunk));
+  err.on("data", (chunk: Buffer) => stderr.push(chunk));
+  docker.modem.demuxStream(stream, out, err);
+  if (stdin) stream.end(stdin);
+  await new Promise<void>((resolve, reject) => {
+    stream.on("end", resolve);
+    stream.on("close", resolve);
+    stream.on("error", reject);
+  });
+  const { ExitCode } = await exec.inspect();
+  return { exitCode: ExitCode ?? -1, stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8") };
+}
+
+describe.runIf(usable)("live update copies files into a running container", () => {
+  let container: Dockerode.Container;
+  let local: string;
+  const restarts: string[] = [];
+  /** How many of the next waits see a server that died (a broken change). */
+  let failingStarts = 0;
+
+  const access = (target: Dockerode.Container): PodAccess => ({
+    exec: (_pod, command, stdin) => dockerExec(target, command, stdin),
+    restart: async (pod) => {
+      restarts.push(pod);
+      return "warm fork in 12 ms";
+    },
+    waitAnswering: async () => {
+      if (failingStarts > 0) {
+        failingStarts -= 1;
+        throw new Error("the server exited with code 1");
+      }
+    },
+    logTail: async () => ['  File "/app/app.py", line 3', "SyntaxError: invalid syntax"],
+  });
+  const read = async (path: string) => (await dockerExec(container, ["sh", "-c", 'cat "$1" 2>/dev/null || echo "(missing)"', "sh", path])).stdout.trim();
+
+  beforeAll(async () => {
+    local = await mkdtemp(join(tmpdir(), "mlkube-live-copy-"));
+    container = await docker.createContainer({ Image: BASE_IMAGE, Entrypoint: ["sleep", "infinity"], Cmd: [], name: uniqueName("mlkube-live-copy") });
+    await container.start();
+    await dockerExec(container, ["sh", "-c", "mkdir -p /app && echo v1 > /app/app.py && echo old-model > /app/model.pkl && echo stale > /app/old.txt"]);
+  });
+
+  afterAll(async () => {
+    await container?.remove({ force: true });
+    if (local) await rm(local, { recursive: true, force: true });
+  });
+
+  it("writes changed and new files, deletes removed ones, checks every checksum, restarts the server", async () => {
+    await writeFile(join(local, "app.py"), "v2\n");
+    await writeFile(join(local, "extra file.py"), "new\n");
+    const plan = {
+      copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }, { local: join(local, "extra file.py"), remote: "/app/extra file.py" }],
+      deletes: ["/app/old.txt"],
+    };
+    const result = await syncToPods([{ pod: "pod-a", port: 8080 }], plan, access(container), { restart: "auto" });
+    expect(result.restarts).toEqual(["warm fork in 12 ms"]);
+    expect(await read("/app/app.py")).toBe("v2");
+    expect(await read("/app/extra file.py")).toBe("new");
+    expect(await read("/app/old.txt")).toBe("(missing)");
+    expect(restarts).toEqual(["pod-a"]);
+  });
+
+  it("puts the previous files back when the server does not come back, and shows its traceback", async () => {
+    await writeFile(join(local, "app.py"), "v3 broken\n");
+    await writeFile(join(local, "helper.py"), "added by the broken change\n");
+    failingStarts = 1;
+    const failure = syncToPods(
+      [{ pod: "pod-a", port: 8080 }, { pod: "pod-b", port: 8080 }],
+      { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }, { local: join(local, "helper.py"), remote: "/app/helper.py" }], deletes: ["/app/model.pkl"] },
+      access(container),
+      { restart: "auto" },
+    );
+    await expect(failure).rejects.toBeInstanceOf(UserError);
+    await expect(failure).rejects.toMatchObject({
+      message: "The changed files did not start on pod pod-a: the server exited with code 1. Its previous files are back and it answers again.",
+      details: expect.arrayContaining(["SyntaxError: invalid syntax"]),
+    });
+    // The first pod only: the second never got the broken change.
+    expect(restarts.slice(1)).toEqual(["pod-a", "pod-a"]);
+    expect(await read("/app/app.py")).toBe("v2");
+    expect(await read("/app/model.pkl")).toBe("old-model");
+    expect(await read("/app/helper.py")).toBe("(missing)");
+  });
+
+  it("says live update needs tar when the image has none, for the whole session", async () => {
+    const bare = await docker.createContainer({ Image: BASE_IMAGE, Entrypoint: ["sleep", "infinity"], Cmd: [], name: uniqueName("mlkube-live-notar") });
+    await bare.start();
+    try {
+      await dockerExec(bare, ["sh", "-c", "rm -f /bin/tar /usr/bin/tar"]);
+      await writeFile(join(local, "app.py"), "v4\n");
+      const failure = syncToPods([{ pod: "pod-c", port: 8080 }], { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }], deletes: [] }, access(bare), { restart: "auto" });
+      await expect(failure).rejects.toBeInstanceOf(LiveUnavailable);
+      await expect(failure).rejects.toMatchObject({ reason: "live update needs tar in the image", forSession: true });
+    } finally {
+      await bare.remove({ force: true });
+    }
+  });
+});
