@@ -65,7 +65,8 @@ describeKind("an existing context (--provider context)", () => {
   });
 
   it("dev deploys by push, serves through a port-forward on 127.0.0.1, and re-establishes it after the next rollout", async () => {
-    const dev = new DevProcess(["dev", "--json", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, model.dir], { MLKUBE_SIM_FAST_BACKOFF: "1" });
+    // --no-live: the second iteration must be a rollout, whose new pod the same URL then reaches.
+    const dev = new DevProcess(["dev", "--json", "--no-live", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, model.dir], { MLKUBE_SIM_FAST_BACKOFF: "1" });
     try {
       const ready = await dev.waitFor((event) => event.type === "cluster.ready", 120_000, 0, "cluster.ready");
       expect(ready).toMatchObject({ provider: "context", context: CONTEXT, deliveryPath: "registry" });

@@ -50,7 +50,8 @@ describe("mlkube dev --json", () => {
   let firstImage: string;
 
   it("runs a first iteration that builds, delivers and rolls out an image tag that then serves", async () => {
-    dev = new DevProcess(["dev", model.dir, "--json", ...BUILD_ARG]);
+    // The rebuild path (live update has its own suite, live.test.ts).
+    dev = new DevProcess(["dev", model.dir, "--json", "--no-live", ...BUILD_ARG]);
     const done = await dev.waitFor(finished(1), FIRST_ITERATION_MS, 0, "iteration #1 to finish");
     const summary = dev.events.filter((event) => event.type !== "log" && event.type !== "stage.progress").map((event) => JSON.stringify(event)).join("\n");
     expect(done.trigger, summary).toBe("start");

@@ -6,7 +6,8 @@ import { initialState, reduce, type DevAction, type DevState } from "../../src/c
 const rules: ClassifyRules = {
   configFiles: ["mlkube.yaml"],
   manifestPaths: ["k8s"],
-  inBuildContext: (path) => !path.startsWith("notebooks/") && path !== "train.py",
+  dockerfile: "docker/Dockerfile",
+  inBuildContext: (path) => !path.startsWith("notebooks/") && !path.startsWith("docker/") && path !== "train.py",
   ignored: (path) => path.startsWith(".git/") || path.includes("__pycache__/"),
 };
 const clusterReady: DevAction = { type: "cluster/ready", info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "registry", deliveryReason: "r" } };
@@ -24,6 +25,7 @@ describe("what a changed file means", () => {
     ["mlkube.yaml", "config"],
     ["k8s/deployment.yaml", "manifests"],
     ["train.py", "ignored"], // excluded by .dockerignore: not in the image
+    ["docker/Dockerfile", "build"], // outside the context (or .dockerignored): docker build sends it anyway
     ["notebooks/explore.ipynb", "ignored"],
     [".git/index", "ignored"],
     ["pkg/__pycache__/app.cpython-311.pyc", "ignored"],

@@ -73,8 +73,19 @@ export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, 
   const lagMs = options.routeLagMs ?? 3_000;
   const started = performance.now();
   for (;;) {
-    const url: VerificationRun = { target: target.url, via: "url", results: await runOrExplain(target.url, cases, target.url, options.signal) };
-    if (urlAgreesWithPods(runs, url) || performance.now() - started >= lagMs) return [...runs, url];
+    const lagging = performance.now() - started < lagMs;
+    let results: SmokeResult[];
+    try {
+      results = await runOrExplain(target.url, cases, target.url, options.signal);
+    } catch (error) {
+      // Rules still pointing at an old pod that is already gone (a server that exits at once on
+      // SIGTERM) close the connection: the same lag, retried the same way.
+      if (!lagging || !isUserError(error) || error.kind !== "unreachable") throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      continue;
+    }
+    const url: VerificationRun = { target: target.url, via: "url", results };
+    if (urlAgreesWithPods(runs, url) || !lagging) return [...runs, url];
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

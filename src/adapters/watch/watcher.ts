@@ -28,6 +28,8 @@ const STALL_MS = 50;
 export interface WatchOptions {
   dir: string;
   contextDir: string;
+  /** Absolute path of the Dockerfile: a change to it is always a build change. */
+  dockerfile?: string | undefined;
   configFiles: readonly string[];
   /** Relative to dir. */
   manifestPaths: readonly string[];
@@ -78,7 +80,13 @@ export function watchModel(options: WatchOptions): ModelWatcher {
     const fromContext = relative(options.contextDir, join(options.dir, path)).split(sep).join("/");
     return !fromContext.startsWith("..") && !contextFilter.excludes(fromContext);
   };
-  const rules = { configFiles: options.configFiles, manifestPaths: options.manifestPaths, inBuildContext: inContext, ignored: (path: string) => ignored.excludes(path) };
+  const rules = {
+    configFiles: options.configFiles,
+    manifestPaths: options.manifestPaths,
+    dockerfile: options.dockerfile === undefined ? undefined : rel(options.dockerfile),
+    inBuildContext: inContext,
+    ignored: (path: string) => ignored.excludes(path),
+  };
 
   const deliver = () => {
     clearTimeout(quietTimer);

@@ -52,7 +52,8 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
 
   const interactive = options.tui !== false && !options.json && !options.once && process.stdout.isTTY === true && process.stdin.isTTY === true && !process.env.CI;
   const recreate = options.yes ? "auto" : interactive ? "offer" : "explain";
-  const liveOff = options.live === false ? "--no-live" : config.sync.mode === "off" ? "sync: false in mlkube.yaml" : undefined;
+  // --once runs a single iteration: nothing would ever be synced, so its image is the user's as built.
+  const liveOff = options.live === false ? "--no-live" : options.once ? "--once" : config.sync.mode === "off" ? "sync: false in mlkube.yaml" : undefined;
   const store = new Store<DevState, DevAction>(initialState({ name: config.name, dir: config.dir }, recreate, liveOff), reduce);
   // The first change may already be a sync: the rules are there before the first build ends.
   await readSyncRules(config).then(
@@ -166,6 +167,7 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
     watchModel({
       dir: config.dir,
       contextDir: config.build.context,
+      dockerfile: config.build.dockerfile,
       configFiles: [...CONFIG_FILE_NAMES],
       manifestPaths: config.manifests.map((path) => relative(config.dir, path)),
       ignore: config.watch.ignore,

@@ -27,6 +27,11 @@ export interface ClassifyRules {
   /** Relative to the model directory, forward slashes. */
   configFiles: readonly string[];
   manifestPaths: readonly string[];
+  /**
+   * The Dockerfile, relative to the model directory: always a build change, even outside the
+   * build context or listed in .dockerignore (docker build sends it anyway).
+   */
+  dockerfile?: string | undefined;
   /** True when the path is part of the build context and not excluded by .dockerignore. */
   inBuildContext: (path: string) => boolean;
   /** Built-in ignores, the config's watch.ignore, and what mlkube itself writes. */
@@ -36,6 +41,7 @@ export interface ClassifyRules {
 export function classifyChange(path: string, rules: ClassifyRules): ChangeKind {
   if (rules.configFiles.includes(path)) return "config";
   if (rules.manifestPaths.some((manifest) => path === manifest || path.startsWith(`${manifest}/`))) return "manifests";
+  if (path === rules.dockerfile) return "build";
   if (rules.ignored(path)) return "ignored";
   return rules.inBuildContext(path) ? "build" : "ignored";
 }

@@ -30,7 +30,8 @@ export function startPlainPrinter(options: PlainPrinterOptions): { stop(): void 
   const now = options.now ?? (() => new Date());
   const progressIntervalMs = options.progressIntervalMs ?? 1000;
   // Starting from the initial state reports whatever already happened before the printer started.
-  let previous = initialState(store.getState().model);
+  // (Except live update's settings, which are not news: the first `live` event is a change.)
+  let previous: DevState = { ...initialState(store.getState().model), live: store.getState().live };
   let hold: string | undefined;
   let checkpoint = 1;
   let waitingForDrain = false;

@@ -64,7 +64,8 @@ export class DevProcess {
       const waiter = { from, match, resolve: (event: DevEvent) => (clearTimeout(timer), resolve(event)) };
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
-        const tail = this.lines.slice(-30).join("\n");
+        // Log lines would crowd out the loop's own events: those come first.
+        const tail = this.lines.filter((line) => !line.includes('"type":"log"')).slice(-30).join("\n");
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last output:\n${tail}\nstderr:\n${this.stderr.slice(-2000)}`));
       }, timeoutMs);
       void this.exited.then(() => {
