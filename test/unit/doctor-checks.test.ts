@@ -104,6 +104,13 @@ describe("the port checks", () => {
     expect(await checkPort(nodePortNeed(30080), containers, "linux")).toMatchObject({ status: "ok", detail: expect.stringContaining("held by mlkube-control-plane") });
     expect(await checkPort(nodePortNeed(30081), containers, "linux")).toMatchObject({ status: "fail", fix: "docker stop postgres   (or set service.nodePort in mlkube.yaml to a free port in 30000-32767)" });
     expect(await checkPort(registryPort("kind-registry", 30081), containers, "linux")).toMatchObject({ status: "fail", fix: "docker stop postgres" });
+    // Another kind cluster's node: this model's cluster could not be created beside it.
+    expect(await checkPort(nodePortNeed(30080, "iris"), containers, "linux")).toMatchObject({
+      status: "fail",
+      detail: "127.0.0.1:30080, needed for NodePort 30080, the model's URL, is published by container mlkube-control-plane",
+      fix: "use kind cluster 'mlkube' (cluster.name: mlkube in mlkube.yaml), or delete it: kind delete cluster --name mlkube",
+    });
+    expect(await checkPort(nodePortNeed(30080, "mlkube"), containers, "linux")).toMatchObject({ status: "ok" });
   });
 });
 

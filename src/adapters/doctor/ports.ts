@@ -10,6 +10,8 @@ export interface PortNeed {
   ownedBy(container: Dockerode.ContainerInfo): boolean;
   /** Another way out than stopping what holds it, if there is one. */
   alternative?: string | undefined;
+  /** The fix when this container holds it, where stopping the container is not the way. */
+  fixFor?: ((container: Dockerode.ContainerInfo) => string | undefined) | undefined;
 }
 
 const KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster";
@@ -18,12 +20,21 @@ export function registryPort(container: string, port: number): PortNeed {
   return { port, purpose: "the local registry", ownedBy: (info) => info.Names.includes(`/${container}`) };
 }
 
-export function nodePortNeed(port: number): PortNeed {
+/**
+ * A NodePort the model's kind cluster maps to 127.0.0.1. Held by that cluster's node, all is well;
+ * held by another kind cluster's node, a new cluster cannot be created (kind maps the same ports).
+ */
+export function nodePortNeed(port: number, kindCluster?: string): PortNeed {
+  const clusterOf = (info: Dockerode.ContainerInfo) => info.Labels?.[KIND_CLUSTER_LABEL];
   return {
     port,
     purpose: `NodePort ${port}, the model's URL`,
-    ownedBy: (info) => info.Labels?.[KIND_CLUSTER_LABEL] !== undefined,
+    ownedBy: (info) => clusterOf(info) !== undefined && (kindCluster === undefined || clusterOf(info) === kindCluster),
     alternative: "or set service.nodePort in mlkube.yaml to a free port in 30000-32767",
+    fixFor: (info) => {
+      const other = clusterOf(info);
+      return other === undefined ? undefined : `use kind cluster '${other}' (cluster.name: ${other} in mlkube.yaml), or delete it: kind delete cluster --name ${other}`;
+    },
   };
 }
 
@@ -37,7 +48,10 @@ export async function checkPort(need: PortNeed, containers: Dockerode.ContainerI
   const holder = containers?.find((container) => container.Ports.some((port) => port.PublicPort === need.port));
   const holderName = holder?.Names[0]?.replace(/^\//, "");
   if (holder && need.ownedBy(holder)) return { name, status: "ok", detail: `127.0.0.1:${need.port} is held by ${holderName}, as it should be (${need.purpose})` };
-  if (holder) return { name, status: "fail", detail: `127.0.0.1:${need.port}, needed for ${need.purpose}, is published by container ${holderName}`, fix: `docker stop ${holderName}${need.alternative ? `   (${need.alternative})` : ""}` };
+  if (holder) {
+    const fix = need.fixFor?.(holder) ?? `docker stop ${holderName}${need.alternative ? `   (${need.alternative})` : ""}`;
+    return { name, status: "fail", detail: `127.0.0.1:${need.port}, needed for ${need.purpose}, is published by container ${holderName}`, fix };
+  }
   const problem = await tryListen(need.port);
   if (!problem) return { name, status: "ok", detail: `127.0.0.1:${need.port} is free (for ${need.purpose})` };
   const finder = platform === "darwin" ? `lsof -nP -iTCP:${need.port} -sTCP:LISTEN` : `sudo ss -ltnp 'sport = :${need.port}'`;

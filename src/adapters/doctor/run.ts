@@ -35,7 +35,9 @@ export async function runChecks(deps: DoctorDeps): Promise<DoctorCheck[]> {
   const nodePort = deps.settings?.service.nodePort ?? DEFAULT_NODE_PORT;
   const registrySetting = deps.settings?.cluster.registry ?? "auto";
   // The registry's port matters only when mlkube runs the registry.
-  const ports = registrySetting === "auto" ? [registryPort(deps.registry.container, deps.registry.hostPort), nodePortNeed(nodePort)] : [nodePortNeed(nodePort)];
+  // Only the model's own kind cluster may hold its NodePort (without mlkube.yaml: any kind cluster).
+  const nodePortHolder = nodePortNeed(nodePort, deps.settings?.cluster.name);
+  const ports = registrySetting === "auto" ? [registryPort(deps.registry.container, deps.registry.hostPort), nodePortHolder] : [nodePortHolder];
   return [
     docker.check,
     await checkDisk(docker.engine, deps.cwd),
