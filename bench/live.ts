@@ -20,7 +20,7 @@ export const RESTART_METHODS: readonly RestartMethod[] = ["warm fork", "re-exec"
 export const LIVE_KINDS: readonly ChangeKind[] = ["code", "model"];
 
 export interface LiveRecord extends IterationRecord {
-  /** The supervisor's own restart time, from the sync stage's detail. */
+  /** The supervisor's own restart time (signal → new process, before it answers), from the sync stage's detail. */
   restartMs?: number | undefined;
 }
 

@@ -22,7 +22,10 @@ export interface ArmResult extends Summary {
 
 /** Live update's edit → verified for one change kind and restart method, against the rebuild path. */
 export interface LiveResult extends ArmResult {
-  /** The supervisor's own restart time (p50), from the sync stage's detail. */
+  /**
+   * The supervisor's own restart time (p50), from the sync stage's detail: restart signal → the new
+   * server process runs (the old one stopped). The new server's imports and model load come after.
+   */
   restartMsP50: number | null;
   /** The rebuild path's p50 for the same kind in the same run (registry cluster, --no-live). */
   rebuildP50: number | null;
@@ -109,7 +112,7 @@ export function markdown(results: Results): string {
     lines.push("");
     lines.push("Live update (issue #11), same run and registry cluster, after the rebuild iterations: changed files copied into the running pod, server restarted in place (warm fork: `restart: auto`; re-exec: `restart: process`). The rebuild path is the registry row above (`--no-live`).");
     lines.push("");
-    lines.push("| change | restart | live p50 | live p95 | rebuild p50 | rebuild / live | supervisor restart p50 | n | sync / test / other |");
+    lines.push("| change | restart | live p50 | live p95 | rebuild p50 | rebuild / live | supervisor: signal → new process p50 | n | sync / test / other |");
     lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const [kind, methods] of Object.entries(results.live)) {
       for (const [method, live] of Object.entries(methods)) {
