@@ -154,7 +154,7 @@ export async function writeReports(results: Results): Promise<void> {
   if (readme.includes(START) && readme.includes(END)) {
     next = readme.slice(0, readme.indexOf(START)) + section + readme.slice(readme.indexOf(END) + END.length);
   } else {
-    const intro = "## Benchmarks\n`npm run bench` measures the dev loop on the cluster simulator against the same steps done by hand, in one run, and writes `bench/results/latest.json`, a dated copy and the tables below (about 25 minutes here; `npm run bench -- --quick`, about 5 minutes, leaves out the whole-image-load cluster). Benchmarks report, they never fail: they are not part of `npm test`. They take the e2e suite's lock while they use the simulator. How each number is measured: [bench/README.md](bench/README.md).\n\n";
+    const intro = "## Benchmarks\n`npm run bench` measures the dev loop on the cluster simulator against the same steps done by hand, in one run, and writes `bench/results/latest.json`, a dated copy and the tables below (about 30 minutes here; `npm run bench -- --quick`, about 5 minutes, leaves out the whole-image-load cluster). Benchmarks report, they never fail: they are not part of `npm test`. They take the e2e suite's lock while they use the simulator. How each number is measured: [bench/README.md](bench/README.md).\n\n";
     const at = readme.indexOf("## Development");
     next = at < 0 ? `${readme.trimEnd()}\n\n${intro}${section}\n` : `${readme.slice(0, at)}${intro}${section}\n\n${readme.slice(at)}`;
   }
