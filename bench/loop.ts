@@ -13,7 +13,17 @@ export interface IterationRecord {
   totalMs: number;
   stageMs: Record<string, number>;
   trigger: string;
+  /** `route.kind` of its `iteration.started` ("sync" or "rebuild"), and the stages it announced. */
+  route?: string | undefined;
+  stages?: string[] | undefined;
+  /** The sync stage's detail: how the server restarted ("app.py to 1 pod, warm fork in 42 ms"). */
+  syncDetail?: string | undefined;
+  /** Why the bench does not count it although mlkube reported it (took the wrong route, served an old version). */
+  invalid?: string | undefined;
 }
+
+/** The route each arm measures: the rebuild arms run with --no-live, the live runs must sync. */
+export type Route = "rebuild" | "sync";
 
 export interface StartedDev {
   dev: DevProcess;
@@ -22,10 +32,13 @@ export interface StartedDev {
   first: IterationRecord;
 }
 
-/** Starts `mlkube dev --json` on an existing cluster and waits for its first iteration. */
-export async function startDev(dir: string): Promise<StartedDev> {
+/**
+ * Starts `mlkube dev --json` on an existing cluster and waits for its first iteration. The rebuild
+ * arms pass `live: false` (`--no-live`): every change then rebuilds, as before live update.
+ */
+export async function startDev(dir: string, options: { live: boolean }): Promise<StartedDev> {
   const spawnedAt = Date.now();
-  const dev = new DevProcess(["dev", "--json", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, dir]);
+  const dev = new DevProcess(["dev", "--json", ...(options.live ? [] : ["--no-live"]), "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, dir]);
   const build = await dev.waitFor((event) => event.type === "stage.started" && event.stage === "build", 120_000, 0, "the first build to start");
   const toFirstBuildMs = Date.parse(String(build.ts)) - spawnedAt;
   const first = record(await dev.waitFor((event) => event.type === "iteration.finished", ITERATION_TIMEOUT_MS, 0, "the first iteration"));
@@ -36,12 +49,35 @@ function record(event: DevEvent): IterationRecord {
   return { result: String(event.result), totalMs: Number(event.totalMs), stageMs: (event.stageMs ?? {}) as Record<string, number>, trigger: String(event.trigger) };
 }
 
-/** One edit and the iteration it causes; a cancelled iteration is followed to the one that completes. */
-export async function mlkubeIteration(dev: DevProcess, dir: string, kind: ChangeKind, label: string, models: ModelVariants): Promise<IterationRecord> {
+/**
+ * One edit and the iteration it causes; a cancelled iteration is followed to the one that completes.
+ * An iteration that did not take `route` is marked invalid: its time belongs to another row.
+ */
+export async function mlkubeIteration(dev: DevProcess, dir: string, kind: ChangeKind, label: string, models: ModelVariants, route: Route): Promise<IterationRecord> {
   const from = dev.mark();
   await applyEdit(dir, kind, label, models);
   const done = await dev.waitFor((event) => event.type === "iteration.finished" && event.result !== "cancelled", ITERATION_TIMEOUT_MS, from, `the iteration after a ${kind} edit`);
-  return record(done);
+  const events = dev.events.slice(from).filter((event) => event.iteration === done.iteration);
+  const started = events.find((event) => event.type === "iteration.started");
+  const iteration: IterationRecord = {
+    ...record(done),
+    route: (started?.route as { kind?: string } | undefined)?.kind,
+    stages: started?.stages as string[] | undefined,
+    syncDetail: events.find((event) => event.type === "stage.done" && event.stage === "sync")?.detail as string | undefined,
+  };
+  iteration.invalid = routeProblem(iteration, route, events.some((event) => event.type === "iteration.rerouted"));
+  return iteration;
+}
+
+/** Why an iteration does not belong to a row measuring `route`, or undefined when it does. */
+export function routeProblem(iteration: IterationRecord, route: Route, rerouted: boolean): string | undefined {
+  const said = `route ${iteration.route ?? "(none)"}, stages ${(iteration.stages ?? []).join(",")}`;
+  if (route === "sync") {
+    if (iteration.route !== "sync" || rerouted || iteration.stages?.join(",") !== "sync,test") return `did not take the sync route (${said}${rerouted ? ", rerouted to a rebuild" : ""})`;
+  } else if (iteration.route !== "rebuild" || !iteration.stages?.includes("build")) {
+    return `did not rebuild (${said})`;
+  }
+  return undefined;
 }
 
 export interface BurstResult {

@@ -4,9 +4,9 @@
  * (no engine, no simulator) ends with a non-zero exit. Each part catches its own failure, records
  * it in `errors` and the run goes on.
  *
- * Order: registry cluster (iterations mlkube/hand alternating, burst, log flood), then a cluster
- * without a registry (whole-image load). One kind cluster at a time: they all map NodePorts
- * 30080-30084 on the host.
+ * Order: registry cluster (rebuild iterations mlkube/hand alternating, burst, log flood, then live
+ * update by warm fork and by re-exec), then a cluster without a registry (whole-image load). One
+ * kind cluster at a time: they all map NodePorts 30080-30084 on the host.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,9 +21,10 @@ import { logFlood } from "./flood.js";
 import { deployHand, handIteration, removeHand, type HandTarget } from "./hand.js";
 import { acquireLock, releaseLock } from "../test/support/e2e-lock.js";
 import { startSimulator, stopSimulator } from "../test/support/sim-session.js";
+import { liveRun, RESTART_METHODS, type LiveRecord } from "./live.js";
 import { burst, mlkubeIteration, startDev, type IterationRecord } from "./loop.js";
 import { describeMachine } from "./machine.js";
-import { markdown, RESULTS_DIR, writeReports, type ArmResult, type Results } from "./report.js";
+import { markdown, RESULTS_DIR, writeReports, type ArmResult, type LiveResult, type Results } from "./report.js";
 import { helpTimes } from "./startup.js";
 import { mean, percentile, round, summarize } from "./stats.js";
 import { applyEdit, CHANGE_KINDS, modelCopy, ModelVariants, type ChangeKind, type ModelCopy } from "./workspace.js";
@@ -34,12 +35,14 @@ type Counts = Partial<Record<ChangeKind, number>>;
  * Iterations per change kind and delivery. Every whole-image load costs tens of seconds here, so:
  * the full run keeps 10 where a target depends on it (code by load) and 2 for model and deps by
  * load (the load moves the whole image whatever changed), so it fits in about half an hour;
- * --quick leaves the load cluster out.
+ * --quick leaves the load cluster out. Live iterations take about a second each: 20 per kind and
+ * restart method give the p95 some meaning (5 in --quick).
  */
 const SETTINGS = quick
-  ? { registry: { code: 2, model: 1, deps: 1 } as Counts, load: {} as Counts, burstWrites: 500, floodRate: 5_000, floodSeconds: 10, helpRuns: 5 }
-  : { registry: { code: 10, model: 10, deps: 10 } as Counts, load: { code: 10, model: 2, deps: 2 } as Counts, burstWrites: 500, floodRate: 5_000, floodSeconds: 30, helpRuns: 10 };
-const STAGES = ["build", "deliver", "apply", "rollout", "test"];
+  ? { registry: { code: 2, model: 1, deps: 1 } as Counts, load: {} as Counts, live: { code: 5, model: 5 } as Counts, burstWrites: 500, floodRate: 5_000, floodSeconds: 10, helpRuns: 5 }
+  : { registry: { code: 10, model: 10, deps: 10 } as Counts, load: { code: 10, model: 2, deps: 2 } as Counts, live: { code: 20, model: 20 } as Counts, burstWrites: 500, floodRate: 5_000, floodSeconds: 30, helpRuns: 10 };
+const REBUILD_STAGES = ["build", "deliver", "apply", "rollout", "test"];
+const LIVE_STAGES = ["sync", "test"];
 
 const say = (line: string) => void process.stderr.write(`bench ${new Date().toISOString().slice(11, 19)} ${line}\n`);
 const runStart = Date.now();
@@ -100,7 +103,8 @@ async function runArm(path: "registry" | "load", counts: Counts, models: ModelVa
     const up = await mlkube(["up", model.dir]);
     if (up.code !== 0) throw new Error(`mlkube up failed: ${up.stdout}${up.stderr}`);
     say(`${path}: mlkube dev, first iteration (moves the whole image)`);
-    const started = await startDev(model.dir);
+    // --no-live: these arms measure the rebuild path, the baseline live update is compared with.
+    const started = await startDev(model.dir, { live: false });
     live.dev = started.dev;
     startup[path] = started.toFirstBuildMs;
     say(`${path}: first iteration ${started.first.result} in ${started.first.totalMs} ms; first build started ${started.toFirstBuildMs} ms after start`);
@@ -118,7 +122,8 @@ async function runArm(path: "registry" | "load", counts: Counts, models: ModelVa
       arm.handFailures[kind] = 0;
       for (let index = 0; index < iterations; index++) {
         checkInterrupted();
-        const record = await mlkubeIteration(started.dev, model.dir, kind, `${nonce}-${path}-mlkube-${kind}-${index}`, models);
+        const record = await mlkubeIteration(started.dev, model.dir, kind, `${nonce}-${path}-mlkube-${kind}-${index}`, models, "rebuild");
+        if (record.invalid) errors.push(`${path} ${kind} #${index}: ${record.invalid}`);
         arm.mlkube[kind]!.push(record);
         await sleep(1_000);
         const label = `${nonce}-${path}-hand-${kind}-${index}`;
@@ -152,14 +157,17 @@ async function runArm(path: "registry" | "load", counts: Counts, models: ModelVa
   return arm;
 }
 
-function armResult(records: IterationRecord[]): ArmResult {
-  const ok = records.filter((record) => record.result === "success");
+/** Successful iterations that took the route their row measures. */
+const counted = (record: IterationRecord) => record.result === "success" && !record.invalid;
+
+function armResult(records: IterationRecord[], stages = REBUILD_STAGES): ArmResult {
+  const ok = records.filter(counted);
   const totals = ok.map((record) => record.totalMs);
   const meanTotal = mean(totals);
   const stageShare: Record<string, number> = {};
   if (meanTotal) {
     let accounted = 0;
-    for (const stage of STAGES) {
+    for (const stage of stages) {
       const share = (mean(ok.map((record) => record.stageMs[stage] ?? 0)) ?? 0) / meanTotal;
       stageShare[stage] = round(share * 100)!;
       accounted += share;
@@ -199,6 +207,7 @@ async function main(): Promise<void> {
 
   const startupDev: Record<string, number> = {};
   const arms: Arm[] = [];
+  const liveRecords: Record<string, Record<string, LiveRecord[]>> = {};
   let burstResult: Results["burst"] = null;
   let floodResult: Results["logFlood"] = null;
   let helpSamples: number[] = [];
@@ -209,8 +218,8 @@ async function main(): Promise<void> {
     say(`mlkube --help: ${helpSamples.map((ms) => Math.round(ms)).join(", ")} ms`);
     say("simulator up");
     startSimulator();
-    // Each model edit (mlkube's and the hand-run's) takes a model never used before.
-    const models = await ModelVariants.train(2 * ((SETTINGS.registry.model ?? 0) + (SETTINGS.load.model ?? 0)) + 2);
+    // Each model edit (mlkube's, the hand-run's, each live run's) takes a model never used before.
+    const models = await ModelVariants.train(2 * ((SETTINGS.registry.model ?? 0) + (SETTINGS.load.model ?? 0)) + RESTART_METHODS.length * (SETTINGS.live.model ?? 0) + 2);
     live.models = models.dir;
 
     // The burst and the log flood run on the registry cluster: its iterations are the short ones.
@@ -224,6 +233,15 @@ async function main(): Promise<void> {
         afterStop: async (dir) => {
           floodResult = (await part("log flood", () => logFlood(dir, SETTINGS.floodRate, SETTINGS.floodSeconds, say))) ?? null;
           say(`log flood: ${JSON.stringify(floodResult)}`);
+          // Live update on the same cluster, after the rebuild iterations: warm fork (restart: auto),
+          // then re-exec (restart: process written into mlkube.yaml).
+          for (const method of RESTART_METHODS) {
+            checkInterrupted();
+            const records = await part(`live update (${method})`, () =>
+              liveRun(dir, method, SETTINGS.live, models, `${nonce}-live-${method.replace(" ", "-")}`, { say, onDev: (dev) => (live.dev = dev), checkInterrupted }),
+            );
+            if (records) liveRecords[method] = records;
+          }
         },
       }),
     );
@@ -250,6 +268,7 @@ async function main(): Promise<void> {
     handRun: {},
     ratio: {},
     registrySpeedup: {},
+    live: {},
     burst: burstResult,
     logFlood: floodResult,
     startup: { helpMs: round(percentile(helpSamples, 50)), helpSamples: helpSamples.map((ms) => Math.round(ms)), devToFirstBuildMs: startupDev },
@@ -269,6 +288,18 @@ async function main(): Promise<void> {
     const registry = results.editToVerified[kind]?.registry?.p50;
     const load = results.editToVerified[kind]?.load?.p50;
     results.registrySpeedup[kind] = registry && load ? round(load / registry, 2) : null;
+  }
+
+  for (const [method, kinds] of Object.entries(liveRecords)) {
+    for (const [kind, records] of Object.entries(kinds)) {
+      for (const [index, record] of records.entries()) if (record.invalid) errors.push(`live (${method}) ${kind} #${index}: ${record.invalid}`);
+      const restartMs = records.filter(counted).flatMap((record) => (record.restartMs === undefined ? [] : [record.restartMs]));
+      // The baseline is the rebuild path measured in this run on the same cluster (registry).
+      const rebuildP50 = results.editToVerified[kind]?.registry?.p50 ?? null;
+      const result: LiveResult = { ...armResult(records, LIVE_STAGES), restartMsP50: round(percentile(restartMs, 50)), rebuildP50, speedup: null };
+      result.speedup = rebuildP50 && result.p50 ? round(rebuildP50 / result.p50, 2) : null;
+      (results.live![kind] ??= {})[method] = result;
+    }
   }
 
   await mkdir(RESULTS_DIR, { recursive: true });
