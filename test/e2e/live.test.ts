@@ -117,6 +117,9 @@ describeKind("live update on three replicas (dev --json)", () => {
       expect(sum.stdout.split(" ")[0], pod).toBe(local);
     }
     expect(dev!.events.filter((event) => event.type === "live").at(-1)).toMatchObject({ ahead: ["app.py"] });
+    // Another process sees it too: the pods run a file their image lacks.
+    const status = await mlkube(["status", model.dir]);
+    expect(status.stdout, status.stderr).toMatch(/^ {4}live: 1 file ahead of image \S+ \(app\.py\)$/m);
   });
 
   it("syncs a new model.pkl, and the new model's prediction is what the URL answers", async () => {
@@ -166,6 +169,7 @@ describeKind("live update on three replicas (dev --json)", () => {
     expect(uncovered.done.result).toBe("success");
     // The rollout put an image with every file on the pods: nothing is ahead of it.
     expect(dev!.events.filter((event) => event.type === "live").at(-1)).toMatchObject({ ahead: [] });
+    expect((await mlkube(["status", model.dir])).stdout).not.toContain("live:");
 
     await model.edit("Dockerfile", "EXPOSE 5000", "EXPOSE 5000\nENV LIVE_TEST=1");
     const dockerfile = await nextIteration("editing the Dockerfile");

@@ -31,38 +31,29 @@ export function podAccess(kube: KubeAccess, options: PodAccessOptions): PodAcces
   /** The supervisor's state, or undefined when the pod has none (an image built without the dev layer). */
   const readState = async (pod: string): Promise<SupervisorState | undefined> => {
     const read = await exec(pod, ["cat", LIVE_STATE_FILE]);
-    if (read.exitCode !== 0) return undefined;
-    try {
-      return JSON.parse(read.stdout) as SupervisorState;
-    } catch {
-      return undefined; // caught mid-write: asked again by the caller
-    }
+    return read.exitCode === 0 ? parseState(read.stdout) : undefined;
   };
 
   return {
     exec,
 
     async restart(pod) {
-      const before = await readState(pod);
-      if (!before) throw new LiveUnavailable(`pod ${pod} runs no restart supervisor (it was started from an image without mlkube's dev layer)`);
-      const signalled = await exec(pod, [...RESTART_COMMAND]);
-      if (signalled.exitCode !== 0) throw new Error(`the supervisor could not be signalled (${signalled.stderr.trim() || `exit code ${signalled.exitCode}`})`);
-      // The supervisor counts a start in `generation` once the new server process runs.
-      for (let attempt = 0; attempt < 200; attempt++) {
-        const state = await readState(pod);
-        if (state && state.generation > before.generation) {
-          const restart = state.lastRestart;
-          return restart ? `${restart.method === "warm-fork" ? "warm fork" : "re-exec"} in ${Math.round(restart.ms)} ms${restart.method === "re-exec" && state.modeReason ? ` (${state.modeReason})` : ""}` : "restarted";
-        }
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-      throw new Error("the supervisor did not restart the server within 5 s");
+      // One round trip: signal the supervisor and wait in the pod until it counts the new start.
+      const restarted = await exec(pod, ["sh", "-c", RESTART_SCRIPT, "sh", LIVE_STATE_FILE]);
+      if (restarted.exitCode === RESTART_EXIT.noSupervisor) throw new LiveUnavailable(`pod ${pod} runs no restart supervisor (it was started from an image without mlkube's dev layer)`);
+      if (restarted.exitCode === RESTART_EXIT.noSignal) throw new Error(`the supervisor could not be signalled (${restarted.stderr.trim() || "kill -HUP 1 failed"})`);
+      if (restarted.exitCode === RESTART_EXIT.noRestart) throw new Error("the supervisor did not restart the server within 5 s");
+      if (restarted.exitCode !== 0) throw new Error(`restarting the server failed (exit code ${restarted.exitCode}${restarted.stderr.trim() ? `: ${restarted.stderr.trim()}` : ""})`);
+      const state = parseState(restarted.stdout);
+      const restart = state?.lastRestart;
+      return restart ? `${restart.method === "warm-fork" ? "warm fork" : "re-exec"} in ${Math.round(restart.ms)} ms${restart.method === "re-exec" && state.modeReason ? ` (${state.modeReason})` : ""}` : "restarted";
     },
 
     async waitAnswering(target: PodTarget) {
       const forward = await forwardToPod(kube, namespace, target);
       const started = performance.now();
-      let stateCheckedAt = -Infinity;
+      // The supervisor is asked only once the server has had a moment: most restarts answer first.
+      let stateCheckedAt = performance.now();
       try {
         for (;;) {
           if (signal?.aborted) throw Object.assign(new Error("aborted"), { name: "AbortError" });
@@ -87,6 +78,31 @@ export function podAccess(kube: KubeAccess, options: PodAccessOptions): PodAcces
 
     logTail: (pod) => lastStartLog(kube, namespace, pod),
   };
+}
+
+/**
+ * $1 is the supervisor's state file. Its first "generation" is the top-level count of starts (the
+ * supervisor writes that key before lastExit and lastRestart); a restart is done when it changes.
+ */
+const RESTART_EXIT = { noSupervisor: 97, noSignal: 98, noRestart: 99 } as const;
+const RESTART_SCRIPT = `gen() { grep -o '"generation": *[0-9]*' "$1" 2>/dev/null | head -n 1 | tr -dc 0-9; }
+before=$(gen "$1")
+[ -n "$before" ] || exit ${RESTART_EXIT.noSupervisor}
+${RESTART_COMMAND.join(" ")} || exit ${RESTART_EXIT.noSignal}
+i=0
+while [ "$(gen "$1")" = "$before" ]; do
+  i=$((i + 1))
+  [ "$i" -gt 250 ] && exit ${RESTART_EXIT.noRestart}
+  sleep 0.02
+done
+cat "$1"`;
+
+function parseState(text: string): SupervisorState | undefined {
+  try {
+    return JSON.parse(text) as SupervisorState;
+  } catch {
+    return undefined; // caught mid-write: asked again by the caller
+  }
 }
 
 async function answers(url: string): Promise<boolean> {
