@@ -21,6 +21,7 @@ let kube: KubeAccess;
 let pods: Server;
 let podsPort = 0;
 const runtime = new FakeRuntime({ name: "sim-control-plane" }, { images: ["model:v1", "model:v2", "model:v3"] });
+const CLOSED_PORT = 9999;
 /** Local port of each dialed connection -> the pod IP it was meant for. */
 const dialedIp = new Map<number, string>();
 let dials = 0;
@@ -38,9 +39,10 @@ beforeAll(async () => {
   c = await startTestCluster({
     runtimes: [runtime],
     tuning: {
-      dialPod: (ip) => {
+      dialPod: (ip, port) => {
         dials++;
-        const socket = connect({ host: "127.0.0.1", port: podsPort });
+        // Nothing listens on CLOSED_PORT in the pod (a server still starting): the dial is refused.
+        const socket = connect({ host: "127.0.0.1", port: port === CLOSED_PORT ? 1 : podsPort });
         socket.on("connect", () => dialedIp.set(socket.localPort ?? 0, ip));
         return socket;
       },
@@ -134,6 +136,23 @@ test("a forward the API server refuses names its cause instead of a closed conne
     const outcome = await fetch(forward.url).then(() => "answered", (error: unknown) => String((error as { cause?: unknown }).cause ?? error));
     expect(outcome).not.toBe("answered");
     expect(forward.lastError()).toMatch(/404|not found/i);
+  } finally {
+    await forward.close();
+  }
+});
+
+test("a pod port where nothing listens yet closes the local connection at once, with the kubelet's reason", async () => {
+  await rolledOut("model:v1");
+  const [pod] = (await kube.core.listNamespacedPod({ namespace: "default", labelSelector: "app=web" })).items.filter((item) => !item.metadata?.deletionTimestamp);
+  const forward = await forwardToPod(kube, "default", { pod: pod?.metadata?.name ?? "", port: CLOSED_PORT });
+  try {
+    // Refused, not left open until the client gives up (live update polls a restarting server this way).
+    const outcome = await fetch(forward.url, { signal: AbortSignal.timeout(5_000) }).then(
+      () => "answered",
+      (error: unknown) => ((error as Error).name === "TimeoutError" ? "hung" : "refused"),
+    );
+    expect(outcome).toBe("refused");
+    expect(forward.lastError()).toMatch(/connection refused/);
   } finally {
     await forward.close();
   }

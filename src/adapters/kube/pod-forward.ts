@@ -1,5 +1,6 @@
 import { PortForward } from "@kubernetes/client-node";
 import { createServer, type Server, type Socket } from "node:net";
+import { Writable } from "node:stream";
 import type { KubeAccess } from "./client.js";
 
 export interface PodTarget {
@@ -38,7 +39,7 @@ export async function forwardLocalPort(kube: KubeAccess, namespace: string, reso
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     resolveTarget()
-      .then(({ pod, port }) => forward.portForward(namespace, pod, [port], socket, null, socket))
+      .then(({ pod, port }) => forward.portForward(namespace, pod, [port], socket, refusals(socket, (message) => (lastError = message)), socket))
       .then((ws) => {
         if (typeof ws === "function") return; // only with retries, which are not used here
         // client-node ends neither side for us: when the forward ends (the pod went away, its port
@@ -80,6 +81,23 @@ export async function forwardLocalPort(kube: KubeAccess, namespace: string, reso
 /** A forward to one named pod: smoke tests that must be answered by that pod and no other. */
 export function forwardToPod(kube: KubeAccess, namespace: string, target: PodTarget): Promise<LocalForward> {
   return forwardLocalPort(kube, namespace, async () => target);
+}
+
+/**
+ * The forward's error channel: the kubelet writes there when it cannot reach the pod's port (no
+ * server listens yet). The connection then carries nothing, so it is closed at once, and the HTTP
+ * client sees a refusal instead of waiting out its timeout.
+ */
+function refusals(socket: Socket, record: (message: string) => void): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      // The channel's first frame is only the port number, which client-node strips to nothing.
+      if (chunk.length === 0) return done();
+      record(chunk.toString("utf8").trim());
+      socket.destroy();
+      done();
+    },
+  });
 }
 
 /** client-node rejects a refused upgrade with the HTTP status; a resolver with its own error. */
