@@ -91,9 +91,9 @@ export function startRunner(
       } catch (error) {
         if (error instanceof LiveUnavailable && !signal.aborted) {
           // The same iteration goes on as a rebuild: build … rollout, then the tests it had planned.
-          const rest = stages.slice(index + 1);
-          stages.splice(index + 1, rest.length, ...REBUILD_STAGES, ...rest.filter((next) => !REBUILD_STAGES.includes(next)));
-          store.dispatch({ type: "iteration/rerouted", id, reason: error.reason, stages: REBUILD_STAGES, at: now(), liveOff: error.forSession ? error.reason : undefined });
+          const remaining = [...REBUILD_STAGES, ...stages.slice(index + 1).filter((next) => !REBUILD_STAGES.includes(next))];
+          stages.splice(index + 1, stages.length, ...remaining);
+          store.dispatch({ type: "iteration/rerouted", id, reason: error.reason, stages: remaining, at: now(), liveOff: error.forSession ? error.reason : undefined });
           continue;
         }
         if (isAbortError(error) || signal.aborted) {

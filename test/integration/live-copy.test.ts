@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { syncToPods, type ExecResult, type PodAccess } from "../../src/adapters/live/sync-pods.js";
+import type { ExecResult } from "../../src/adapters/kube/pod-exec.js";
+import { syncToPods, type PodAccess } from "../../src/adapters/live/sync-pods.js";
 import { LiveUnavailable, UserError } from "../../src/errors.js";
 import { BASE_IMAGE, docker, engineAvailable, uniqueName } from "../support/engine.js";
 

@@ -2,7 +2,8 @@ import type Dockerode from "dockerode";
 import { UserError } from "../../errors.js";
 import { describePortHolder, findPortHolder, portIsFree } from "./port-holder.js";
 
-const KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster";
+/** The label kind puts on every node container: its cluster's name. */
+export const KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster";
 
 /** What holds a host port a new kind cluster wants to map. */
 export interface TakenNodePort {

@@ -1,6 +1,7 @@
 import type Dockerode from "dockerode";
 import { createServer } from "node:net";
 import type { DoctorCheck } from "../../core/doctor.js";
+import { KIND_CLUSTER_LABEL } from "../cluster/node-ports.js";
 
 export interface PortNeed {
   port: number;
@@ -14,7 +15,6 @@ export interface PortNeed {
   fixFor?: ((container: Dockerode.ContainerInfo) => string | undefined) | undefined;
 }
 
-const KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster";
 
 export function registryPort(container: string, port: number): PortNeed {
   return { port, purpose: "the local registry", ownedBy: (info) => info.Names.includes(`/${container}`) };

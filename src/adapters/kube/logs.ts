@@ -2,7 +2,7 @@ import { Log, type V1Pod } from "@kubernetes/client-node";
 import { Writable, type Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import type { KubeAccess } from "./client.js";
-import { previousLogTail } from "./rollout.js";
+import { containerLogTail } from "./rollout.js";
 import { watchList } from "./watch-list.js";
 
 export interface LogLine {
@@ -65,7 +65,7 @@ export function followLogs(kube: KubeAccess, target: { namespace: string; select
         if (stream && status.restartCount > stream.restartCount) {
           const terminated = status.lastState?.terminated;
           stream.restartCount = status.restartCount;
-          void previousLogTail(kube, target.namespace, podName, status.name, 10).then((lines) =>
+          void containerLogTail(kube, target.namespace, podName, status.name, { previous: true, lines: 10 }).then((lines) =>
             options.onNotice?.({ pod: podName, message: `container ${status.name} restarted (restart ${status.restartCount}, exit code ${terminated?.exitCode ?? "?"}${terminated?.reason ? `, ${terminated.reason}` : ""}); its last lines:`, lines }),
           );
           stream.resume();

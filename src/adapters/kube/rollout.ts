@@ -162,7 +162,7 @@ async function withEvidence(kube: KubeAccess, namespace: string, snapshot: Rollo
       ...pod,
       containers: await Promise.all(
         pod.containers.map(async (container) =>
-          container.lastTerminated ? { ...container, previousLogTail: await previousLogTail(kube, namespace, pod.name, container.name) } : container,
+          container.lastTerminated ? { ...container, previousLogTail: await containerLogTail(kube, namespace, pod.name, container.name, { previous: true, lines: 15 }) } : container,
         ),
       ),
     })),
@@ -170,14 +170,15 @@ async function withEvidence(kube: KubeAccess, namespace: string, snapshot: Rollo
   return { ...snapshot, pods, events: events.map((event) => ({ involvedName: event.involvedObject.name ?? "", reason: event.reason ?? "", message: event.message ?? "", count: event.count ?? 1 })) };
 }
 
-export async function previousLogTail(kube: KubeAccess, namespace: string, pod: string, container: string, lines = 15): Promise<string[]> {
+/** The last LINES non-empty lines of a container's log, or of its previous run's; none when there is no such log (yet). */
+export async function containerLogTail(kube: KubeAccess, namespace: string, pod: string, container: string, options: { previous: boolean; lines: number }): Promise<string[]> {
   const sink = new PassThrough();
   const chunks: Buffer[] = [];
   sink.on("data", (chunk: Buffer) => chunks.push(chunk));
   try {
     await new Promise<void>((resolve, reject) => {
       sink.on("end", resolve);
-      new Log(kube.config).log(namespace, pod, container, sink, (error) => (error ? reject(error) : resolve()), { previous: true, tailLines: lines }).catch(reject);
+      new Log(kube.config).log(namespace, pod, container, sink, (error) => (error ? reject(error) : resolve()), { previous: options.previous, tailLines: options.lines }).catch(reject);
     });
   } catch {
     return []; // no previous container (yet): nothing to show

@@ -7,28 +7,25 @@
 import { createHash } from "node:crypto";
 import { readFile, stat } from "node:fs/promises";
 import { pack } from "tar-stream";
-
-/** Where the copy keeps its backup inside the container (the supervisor's directory, see templates/live). */
-export const LIVE_DIR = "/tmp/mlkube-live";
+import { LIVE_STATE_DIR } from "../docker/dev-layer.js";
 
 /** Exit codes of the copy script, each a reason the change goes the rebuild way instead. */
 export const COPY_EXIT = { noTar: 90, noChecksum: 91, noScratch: 92, backup: 93, extract: 94, remove: 95 } as const;
 
 /**
- * $1 is the archive's size and $2 the number of copied files; then the copied files' container
- * paths, then the deleted ones'. `head -c` ends the archive where it ends, so the copy works on
- * exec protocols that cannot close stdin (v4.channel.k8s.io) as well as on those that can.
+ * $1 is the number of copied files; then the copied files' container paths, then the deleted
+ * ones'. The archive comes on stdin (its backup sits in the supervisor's directory).
  */
-export const COPY_SCRIPT = `size=$1; copies=$2; shift 2
+export const COPY_SCRIPT = `copies=$1; shift
 command -v tar >/dev/null 2>&1 || exit ${COPY_EXIT.noTar}
 command -v sha256sum >/dev/null 2>&1 || exit ${COPY_EXIT.noChecksum}
-mkdir -p ${LIVE_DIR} || exit ${COPY_EXIT.noScratch}
-: > ${LIVE_DIR}/backup.list && : > ${LIVE_DIR}/new.list || exit ${COPY_EXIT.noScratch}
+mkdir -p ${LIVE_STATE_DIR} || exit ${COPY_EXIT.noScratch}
+: > ${LIVE_STATE_DIR}/backup.list && : > ${LIVE_STATE_DIR}/new.list || exit ${COPY_EXIT.noScratch}
 for f in "$@"; do
-  if [ -e "$f" ]; then printf '%s\\n' "\${f#/}" >> ${LIVE_DIR}/backup.list; else printf '%s\\n' "$f" >> ${LIVE_DIR}/new.list; fi
+  if [ -e "$f" ]; then printf '%s\\n' "\${f#/}" >> ${LIVE_STATE_DIR}/backup.list; else printf '%s\\n' "$f" >> ${LIVE_STATE_DIR}/new.list; fi
 done
-tar -cf ${LIVE_DIR}/backup.tar -C / -T ${LIVE_DIR}/backup.list || exit ${COPY_EXIT.backup}
-head -c "$size" | tar -xf - -C / || exit ${COPY_EXIT.extract}
+tar -cf ${LIVE_STATE_DIR}/backup.tar -C / -T ${LIVE_STATE_DIR}/backup.list || exit ${COPY_EXIT.backup}
+tar -xf - -C / || exit ${COPY_EXIT.extract}
 i=0
 for f in "$@"; do
   i=$((i + 1))
@@ -36,7 +33,7 @@ for f in "$@"; do
 done`;
 
 /** Puts the backed-up files back and removes the ones the failed sync added. */
-export const RESTORE_SCRIPT = `tar -xf ${LIVE_DIR}/backup.tar -C / && while IFS= read -r f; do rm -f -- "$f"; done < ${LIVE_DIR}/new.list`;
+export const RESTORE_SCRIPT = `tar -xf ${LIVE_STATE_DIR}/backup.tar -C / && while IFS= read -r f; do rm -f -- "$f"; done < ${LIVE_STATE_DIR}/new.list`;
 
 export interface FileCopy {
   /** Absolute path on this machine. */

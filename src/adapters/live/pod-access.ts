@@ -3,11 +3,10 @@
  * minikube and any context): pods/exec for the copy and the supervisor, pods/portforward to see
  * the restarted server answer, the pod's log for its traceback.
  */
-import { Log } from "@kubernetes/client-node";
-import { PassThrough } from "node:stream";
 import type { KubeAccess } from "../kube/client.js";
 import { execInPod } from "../kube/pod-exec.js";
 import { forwardToPod, type PodTarget } from "../kube/pod-forward.js";
+import { containerLogTail } from "../kube/rollout.js";
 import { LIVE_STATE_FILE, RESTART_COMMAND, type SupervisorState } from "../docker/dev-layer.js";
 import { LiveUnavailable } from "../../errors.js";
 import type { PodAccess } from "./sync-pods.js";
@@ -118,14 +117,7 @@ async function answers(url: string): Promise<boolean> {
 /** The container's log since the supervisor's last (re)start line: what the server said as it died. */
 async function lastStartLog(kube: KubeAccess, namespace: string, pod: string): Promise<string[]> {
   const container = (await kube.core.readNamespacedPod({ name: pod, namespace })).spec?.containers[0]?.name ?? "";
-  const sink = new PassThrough();
-  const chunks: Buffer[] = [];
-  sink.on("data", (chunk: Buffer) => chunks.push(chunk));
-  await new Promise<void>((resolve, reject) => {
-    sink.on("end", resolve);
-    new Log(kube.config).log(namespace, pod, container, sink, (error) => (error ? reject(error) : resolve()), { tailLines: 80 }).catch(reject);
-  });
-  const lines = Buffer.concat(chunks).toString("utf8").split("\n").filter((line) => line.trim() !== "");
+  const lines = await containerLogTail(kube, namespace, pod, container, { previous: false, lines: 80 });
   const lastStart = lines.findLastIndex((line) => /^mlkube-supervisor: (started|restarted) /.test(line));
   return withoutSupervisorFrames(lines.slice(lastStart + 1).filter((line) => !line.startsWith("mlkube-supervisor:"))).slice(-20);
 }

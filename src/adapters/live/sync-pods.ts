@@ -4,14 +4,9 @@
  * than the pod it was tried on, and that pod gets its previous files back.
  */
 import { LiveUnavailable, UserError } from "../../errors.js";
+import { readingExactly, type ExecResult } from "../kube/pod-exec.js";
 import type { PodTarget } from "../kube/pod-forward.js";
 import { checksumMismatches, COPY_EXIT, COPY_SCRIPT, localChecksums, packCopies, RESTORE_SCRIPT, type FileCopy } from "./copy-script.js";
-
-export interface ExecResult {
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** What the sync needs from the cluster, one pod at a time. */
 export interface PodAccess {
@@ -55,9 +50,10 @@ interface Payload {
 
 async function updatePod(target: PodTarget, payload: Payload, access: PodAccess, options: SyncOptions): Promise<string> {
   const { plan, archive, checksums } = payload;
+  // readingExactly ends stdin after the archive: exec protocols before v5 cannot close it.
   const copied = await access.exec(
     target.pod,
-    ["sh", "-c", COPY_SCRIPT, "sh", String(archive.length), String(plan.copies.length), ...plan.copies.map((copy) => copy.remote), ...plan.deletes],
+    readingExactly(archive.length, ["sh", "-c", COPY_SCRIPT, "sh", String(plan.copies.length), ...plan.copies.map((copy) => copy.remote), ...plan.deletes]),
     archive,
   );
   if (copied.exitCode !== 0) throw copyFailure(target.pod, copied);

@@ -166,7 +166,7 @@ export type DevAction =
   | { type: "key/test"; at: number }
   | { type: "key/pause" }
   | { type: "iteration/started"; id: number; changes: ChangeSet; stages: Stage[]; route?: Route | undefined; at: number }
-  /** Live update could not take this change (no tar in the image, a failed copy): the same iteration rebuilds. */
+  /** Live update could not take this change (no tar in the image, a failed copy): the same iteration goes on with `stages`, a rebuild. */
   | { type: "iteration/rerouted"; id: number; reason: string; stages: Stage[]; at: number; liveOff?: string | undefined }
   | { type: "live/synced"; id: number; files: string[]; pods: PodRun[] }
   /** A pod runs the image without the synced files (it restarted or was replaced): the loop rebuilds. */
@@ -297,10 +297,12 @@ function reduceIteration(state: DevState, action: Exclude<Extract<DevAction, { i
       };
     }
     case "iteration/rerouted": {
-      const skipped = current.stages.map((entry) => (entry.stage === "sync" ? { ...entry, status: "skipped" as const, finishedAt: action.at, detail: action.reason } : entry));
-      const added = action.stages.filter((stage) => !skipped.some((entry) => entry.stage === stage)).map((stage): StageState => ({ stage, status: "pending" }));
-      // The test stage stays last.
-      const stages = [...skipped.filter((entry) => entry.stage !== "test"), ...added, ...skipped.filter((entry) => entry.stage === "test")];
+      const sync = current.stages.findIndex((entry) => entry.stage === "sync");
+      const stages: StageState[] = [
+        ...current.stages.slice(0, sync),
+        { ...current.stages[sync]!, status: "skipped", finishedAt: action.at, detail: action.reason },
+        ...action.stages.map((stage): StageState => ({ stage, status: "pending" })),
+      ];
       const live = action.liveOff ? { ...state.live, off: action.liveOff } : state.live;
       return { ...state, live, current: { ...current, stages, route: { kind: "rebuild", reason: action.reason } } };
     }
