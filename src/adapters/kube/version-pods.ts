@@ -21,10 +21,17 @@ export interface ServingVersion {
  */
 export async function servingVersion(kube: KubeAccess, target: { namespace: string; deployment: string; service: string | undefined }): Promise<ServingVersion> {
   const { namespace, deployment: name } = target;
-  const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
+  // Two rounds of requests, not four: this runs on every sync and every test, where it is waited for.
+  const [deployment, service] = await Promise.all([
+    kube.apps.readNamespacedDeployment({ name, namespace }),
+    target.service ? kube.core.readNamespacedService({ name: target.service, namespace }) : undefined,
+  ]);
   const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {}).map(([key, value]) => `${key}=${value}`).join(",");
   const revision = deployment.metadata?.annotations?.["deployment.kubernetes.io/revision"];
-  const replicaSets = (await kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector })).items;
+  const [replicaSets, selected] = await Promise.all([
+    kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector }).then((list) => list.items),
+    kube.core.listNamespacedPod({ namespace, labelSelector: selector }).then((list) => list.items),
+  ]);
   const current = replicaSets.find(
     (set) => set.metadata?.ownerReferences?.some((owner) => owner.uid === deployment.metadata?.uid) && revision !== undefined && set.metadata?.annotations?.["deployment.kubernetes.io/revision"] === revision,
   );
@@ -34,8 +41,7 @@ export async function servingVersion(kube: KubeAccess, target: { namespace: stri
       hint: "Wait for the rollout to start ('mlkube status'), then press t to test again.",
     });
   }
-  const service = target.service ? await kube.core.readNamespacedService({ name: target.service, namespace }) : undefined;
-  const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: `${selector},pod-template-hash=${templateHash}` })).items;
+  const pods = selected.filter((pod) => pod.metadata?.labels?.["pod-template-hash"] === templateHash);
   return {
     templateHash,
     pods: pods.filter(isReadyAndStaying).map((pod) => ({ pod: pod.metadata?.name ?? "", port: servicePortOn(pod, service) })),

@@ -1,14 +1,13 @@
 /**
  * Live update's way into the model's pods, through the Kubernetes API only (the same on kind,
- * minikube and any context): pods/exec for the copy and the supervisor, pods/portforward to see
+ * minikube and any context): pods/exec for the copy and the restart, pods/portforward to see
  * the restarted server answer, the pod's log for its traceback.
  */
 import type { KubeAccess } from "../kube/client.js";
 import { execInPod } from "../kube/pod-exec.js";
 import { forwardToPod, type PodTarget } from "../kube/pod-forward.js";
 import { containerLogTail } from "../kube/rollout.js";
-import { LIVE_STATE_FILE, RESTART_COMMAND, type SupervisorState } from "../docker/dev-layer.js";
-import { LiveUnavailable } from "../../errors.js";
+import { LIVE_STATE_FILE, type SupervisorState } from "../docker/dev-layer.js";
 import type { PodAccess } from "./sync-pods.js";
 
 export interface PodAccessOptions {
@@ -20,13 +19,16 @@ export interface PodAccessOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** How often the server is asked whether it answers yet, and the supervisor whether it still runs. */
-const ANSWER_POLL_MS = 50;
+/**
+ * How often the server is asked whether it answers yet (its first answer ends the sync, so ask
+ * often: a refused ask costs one forward), and the supervisor whether it still runs.
+ */
+const ANSWER_POLL_MS = 20;
 const STATE_POLL_MS = 250;
 
 export function podAccess(kube: KubeAccess, options: PodAccessOptions): PodAccess {
   const { namespace, signal } = options;
-  const exec = (pod: string, command: string[], stdin?: Buffer) => execInPod(kube, { namespace, pod }, command, { stdin, signal });
+  const exec = (pod: string, command: string[], stdin?: NodeJS.ReadableStream) => execInPod(kube, { namespace, pod }, command, { stdin, signal });
   /** The supervisor's state, or undefined when the pod has none (an image built without the dev layer). */
   const readState = async (pod: string): Promise<SupervisorState | undefined> => {
     const read = await exec(pod, ["cat", LIVE_STATE_FILE]);
@@ -35,18 +37,6 @@ export function podAccess(kube: KubeAccess, options: PodAccessOptions): PodAcces
 
   return {
     exec,
-
-    async restart(pod) {
-      // One round trip: signal the supervisor and wait in the pod until it counts the new start.
-      const restarted = await exec(pod, ["sh", "-c", RESTART_SCRIPT, "sh", LIVE_STATE_FILE]);
-      if (restarted.exitCode === RESTART_EXIT.noSupervisor) throw new LiveUnavailable(`pod ${pod} runs no restart supervisor (it was started from an image without mlkube's dev layer)`);
-      if (restarted.exitCode === RESTART_EXIT.noSignal) throw new Error(`the supervisor could not be signalled (${restarted.stderr.trim() || "kill -HUP 1 failed"})`);
-      if (restarted.exitCode === RESTART_EXIT.noRestart) throw new Error("the supervisor did not restart the server within 5 s");
-      if (restarted.exitCode !== 0) throw new Error(`restarting the server failed (exit code ${restarted.exitCode}${restarted.stderr.trim() ? `: ${restarted.stderr.trim()}` : ""})`);
-      const state = parseState(restarted.stdout);
-      const restart = state?.lastRestart;
-      return restart ? `${restart.method === "warm-fork" ? "warm fork" : "re-exec"} in ${Math.round(restart.ms)} ms${restart.method === "re-exec" && state.modeReason ? ` (${state.modeReason})` : ""}` : "restarted";
-    },
 
     async waitAnswering(target: PodTarget) {
       const forward = await forwardToPod(kube, namespace, target);
@@ -78,23 +68,6 @@ export function podAccess(kube: KubeAccess, options: PodAccessOptions): PodAcces
     logTail: (pod) => lastStartLog(kube, namespace, pod),
   };
 }
-
-/**
- * $1 is the supervisor's state file. Its first "generation" is the top-level count of starts (the
- * supervisor writes that key before lastExit and lastRestart); a restart is done when it changes.
- */
-const RESTART_EXIT = { noSupervisor: 97, noSignal: 98, noRestart: 99 } as const;
-const RESTART_SCRIPT = `gen() { grep -o '"generation": *[0-9]*' "$1" 2>/dev/null | head -n 1 | tr -dc 0-9; }
-before=$(gen "$1")
-[ -n "$before" ] || exit ${RESTART_EXIT.noSupervisor}
-${RESTART_COMMAND.join(" ")} || exit ${RESTART_EXIT.noSignal}
-i=0
-while [ "$(gen "$1")" = "$before" ]; do
-  i=$((i + 1))
-  [ "$i" -gt 250 ] && exit ${RESTART_EXIT.noRestart}
-  sleep 0.02
-done
-cat "$1"`;
 
 function parseState(text: string): SupervisorState | undefined {
   try {

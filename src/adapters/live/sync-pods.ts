@@ -6,14 +6,13 @@
 import { LiveUnavailable, UserError } from "../../errors.js";
 import { readingExactly, type ExecResult } from "../kube/pod-exec.js";
 import type { PodTarget } from "../kube/pod-forward.js";
-import { checksumMismatches, COPY_EXIT, COPY_SCRIPT, localChecksums, packCopies, RESTORE_SCRIPT, type FileCopy } from "./copy-script.js";
+import type { SupervisorState } from "../docker/dev-layer.js";
+import { archiveCopies, copyCommand, COPY_EXIT, parseScriptOutput, restoreCommand, type CopyArchive, type FileCopy } from "./copy-script.js";
 
 /** What the sync needs from the cluster, one pod at a time. */
 export interface PodAccess {
   /** Runs COMMAND in the pod's model container (pods/exec), feeding STDIN when given. */
-  exec(pod: string, command: string[], stdin?: Buffer): Promise<ExecResult>;
-  /** Restarts the server in the pod (the supervisor, see templates/live) and says how: "warm fork in 40 ms". */
-  restart(pod: string): Promise<string>;
+  exec(pod: string, command: string[], stdin?: NodeJS.ReadableStream): Promise<ExecResult>;
   /** Resolves once the pod answers on its port; rejects with the reason when it does not (the server died, the time ran out). */
   waitAnswering(pod: PodTarget): Promise<void>;
   /** The pod's last log lines: the traceback of a server that did not come back. */
@@ -35,45 +34,34 @@ export interface SyncOptions {
 export async function syncToPods(pods: readonly PodTarget[], plan: SyncPlan, access: PodAccess, options: SyncOptions): Promise<{ restarts: string[] }> {
   const [first, ...others] = pods;
   if (!first) throw new LiveUnavailable("no ready pod to update");
-  const archive = await packCopies(plan.copies);
-  const checksums = await localChecksums(plan.copies);
-  const restarts = [await updatePod(first, { plan, archive, checksums }, access, options)];
-  restarts.push(...(await Promise.all(others.map((pod) => updatePod(pod, { plan, archive, checksums }, access, options)))));
+  const archive = await archiveCopies(plan.copies);
+  const restarts = [await updatePod(first, plan, archive, access, options)];
+  restarts.push(...(await Promise.all(others.map((pod) => updatePod(pod, plan, archive, access, options)))));
   return { restarts };
 }
 
-interface Payload {
-  plan: SyncPlan;
-  archive: Buffer;
-  checksums: Map<string, string>;
-}
-
-async function updatePod(target: PodTarget, payload: Payload, access: PodAccess, options: SyncOptions): Promise<string> {
-  const { plan, archive, checksums } = payload;
-  // readingExactly ends stdin after the archive: exec protocols before v5 cannot close it.
-  const copied = await access.exec(
-    target.pod,
-    readingExactly(archive.length, ["sh", "-c", COPY_SCRIPT, "sh", String(plan.copies.length), ...plan.copies.map((copy) => copy.remote), ...plan.deletes]),
-    archive,
-  );
-  if (copied.exitCode !== 0) throw copyFailure(target.pod, copied);
-  const mismatched = checksumMismatches(checksums, copied.stdout);
-  if (mismatched.length > 0) {
-    await restore(target, access, options);
-    throw new LiveUnavailable(`after the copy, ${mismatched.join(", ")} in pod ${target.pod} differ from the local files`);
+async function updatePod(target: PodTarget, plan: SyncPlan, archive: CopyArchive, access: PodAccess, options: SyncOptions): Promise<string> {
+  const restart = options.restart !== "none";
+  // One exec copies, checks and restarts (the supervisor, see templates/live). readingExactly
+  // ends stdin after the archive: exec protocols before v5 cannot close it.
+  const copied = await access.exec(target.pod, readingExactly(archive.size, copyCommand(plan.copies, plan.deletes, archive.checksums, restart)), archive.open());
+  const output = parseScriptOutput(copied.stdout);
+  if (copied.exitCode === COPY_EXIT.mismatch) {
+    await restore(target, access, { restart: false });
+    throw new LiveUnavailable(`after the copy, ${output.differing.join(", ")} in pod ${target.pod} differ from the local files`);
   }
-  if (options.restart === "none") {
-    await access.waitAnswering(target);
-    return "reloaded by the server itself";
+  if (copied.exitCode === COPY_EXIT.noSupervisor) {
+    throw new LiveUnavailable(`pod ${target.pod} runs no restart supervisor (it was started from an image without mlkube's dev layer)`);
   }
+  const restartFailure = RESTART_FAILURES[copied.exitCode];
+  if (copied.exitCode !== 0 && !restartFailure) throw copyFailure(target.pod, copied);
   try {
-    const how = await access.restart(target.pod);
+    if (restartFailure) throw new Error(restartFailure(copied.stderr.trim()));
     await access.waitAnswering(target);
-    return how;
   } catch (error) {
-    if (error instanceof LiveUnavailable) throw error;
+    if (error instanceof LiveUnavailable || !restart) throw error;
     const traceback = await access.logTail(target.pod).catch(() => []);
-    const restored = await restore(target, access, options).then(
+    const restored = await restore(target, access, { restart: true }).then(
       () => "Its previous files are back and it answers again.",
       (restoreError: unknown) => `Restoring its previous files failed too (${(restoreError as Error).message}): the next change, or r, rebuilds it.`,
     );
@@ -82,14 +70,31 @@ async function updatePod(target: PodTarget, payload: Payload, access: PodAccess,
       hint: "Fix the error shown above and save again; the other pods kept the version that works.",
     });
   }
+  return restart ? describeRestart(output.state) : "reloaded by the server itself";
 }
 
-/** The backup the copy script took goes back in, and the server restarts on it. */
-async function restore(target: PodTarget, access: PodAccess, options: SyncOptions): Promise<void> {
-  const restored = await access.exec(target.pod, ["sh", "-c", RESTORE_SCRIPT]);
-  if (restored.exitCode !== 0) throw new Error(restored.stderr.trim() || `exit code ${restored.exitCode}`);
-  if (options.restart !== "none") await access.restart(target.pod);
-  await access.waitAnswering(target);
+/** Exit codes of a restart that did not happen, and what they mean. */
+const RESTART_FAILURES: Partial<Record<number, (stderr: string) => string>> = {
+  [COPY_EXIT.noSignal]: (stderr) => `the supervisor could not be signalled (${stderr || "kill -HUP 1 failed"})`,
+  [COPY_EXIT.noRestart]: () => "the supervisor did not restart the server within 5 s",
+};
+
+/** "warm fork in 22 ms", from the supervisor's state after the restart. */
+function describeRestart(state: SupervisorState | undefined): string {
+  const restart = state?.lastRestart;
+  if (!restart) return "restarted";
+  if (restart.method === "warm-fork") return `warm fork in ${Math.round(restart.ms)} ms`;
+  return `re-exec in ${Math.round(restart.ms)} ms${state.modeReason ? ` (${state.modeReason})` : ""}`;
+}
+
+/** The backup the copy script took goes back in; with RESTART the server restarts on it and must answer. */
+async function restore(target: PodTarget, access: PodAccess, options: { restart: boolean }): Promise<void> {
+  const restored = await access.exec(target.pod, restoreCommand(options.restart));
+  if (restored.exitCode !== 0) {
+    const said = RESTART_FAILURES[restored.exitCode]?.(restored.stderr.trim()) ?? (restored.stderr.trim() || `exit code ${restored.exitCode}`);
+    throw new Error(said);
+  }
+  if (options.restart) await access.waitAnswering(target);
 }
 
 /** A copy that failed says why live update cannot take the change: the loop rebuilds instead. */

@@ -57,6 +57,20 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   let service: string | undefined;
   let endpoint: Endpoint | undefined;
   let previousResults: SmokeResult[] | undefined;
+  /**
+   * The live-ahead annotation after a sync is written while the tests run, off the edit's
+   * critical path; writes are chained so they land in order. Resolves to why the last one
+   * failed, if it did.
+   */
+  let liveAheadWrite: Promise<string | undefined> = Promise.resolve(undefined);
+  const recordAheadInBackground = (target: { namespace: string; name: string }, files: string[]) => {
+    liveAheadWrite = liveAheadWrite.then(() =>
+      recordLiveAhead(session.cluster.kube, target, files).then(
+        () => undefined,
+        (error: unknown) => `Recording the live files on Deployment ${target.namespace}/${target.name} failed: ${(error as Error).message}`,
+      ),
+    );
+  };
 
   return {
     endpoint: () => endpoint,
@@ -126,6 +140,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
         throw new UserError("rollout", `${outcome.message} The previous version keeps serving.`, { details: outcome.evidence, hint: outcome.hint });
       }
       // The new pods run the image as built: nothing of live update's is ahead of it any more.
+      await liveAheadWrite;
       if (session.live().ahead.length > 0) await recordLiveAhead(session.cluster.kube, deployment, []);
       // Port-forwards point at a pod; after a rollout that pod may be gone.
       if (!endpoint) {
@@ -159,7 +174,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       const copies = plan.copies.map((copy) => ({ local: join(contextDir, copy.local), remote: copy.remote }));
       const { restarts } = await syncToPods(version.pods, { copies, deletes: plan.deletes }, access, { restart: session.config.restart });
       const files = [...paths];
-      await recordLiveAhead(kube, deployment, [...new Set([...live.ahead, ...files])].sort());
+      recordAheadInBackground(deployment, [...new Set([...live.ahead, ...files])].sort());
       return { files, pods: version.runs, detail: `${what} to ${countPods(version.pods.length)}, ${restarts[0] ?? "restarted"}` };
     },
 
@@ -172,6 +187,9 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       const results = runs[0]?.results ?? [];
       const changes = previousResults ? compareRuns(previousResults, results).map((change) => `${change.test}: ${change.message}`) : [];
       previousResults = [...results];
+      const aheadFailure = await liveAheadWrite;
+      liveAheadWrite = Promise.resolve(undefined);
+      if (aheadFailure) throw new UserError("sync", `${aheadFailure}: 'mlkube status' cannot say which files the pods run ahead of the image.`, { hint: "Check your rights to patch Deployments; press r to rebuild so the pods run the image again." });
       return { tests: combineRuns(runs), changes };
     },
   };
