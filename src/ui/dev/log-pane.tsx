@@ -5,8 +5,10 @@
  */
 import { Box } from "ink";
 import { memo, useEffect, useMemo, useState } from "react";
+import { MatchIndex, parseSearch, REGEX_PREFIX } from "../../engine/log-filter.js";
 import type { LogEntry, LogFilter, LogStore } from "../../engine/log-store.js";
 import { cleanLogText, fitWidth, formatCount, logSource } from "./format.js";
+import { compactJsonLine } from "./json-log.js";
 import { filterOf, type LogViewState } from "./keys.js";
 import { Text, podColor } from "./theme.js";
 
@@ -18,6 +20,10 @@ interface LogWindow {
   lines: LogEntry[];
   received: number;
   dropped: number;
+  /** Lines held that the filter shows. */
+  matching: number;
+  /** Matching lines below a pinned view. */
+  newer: number;
 }
 
 function useLogWindow(logs: LogStore, filter: LogFilter, anchor: number | undefined, size: number): LogWindow {
@@ -28,11 +34,19 @@ function useLogWindow(logs: LogStore, filter: LogFilter, anchor: number | undefi
     const timer = setInterval(() => setLatestSeq(logs.latestSeq), LOG_REFRESH_MS);
     return () => clearInterval(timer);
   }, [logs]);
-  return useMemo(() => readWindow(logs, filter, anchor, size), [logs, filter, anchor, size, latestSeq]);
+  const index = useMemo(() => new MatchIndex(filter), [filter]);
+  return useMemo(() => readWindow(logs, filter, index, anchor, size), [logs, filter, index, anchor, size, latestSeq]);
 }
 
-function readWindow(logs: LogStore, filter: LogFilter, anchor: number | undefined, size: number): LogWindow {
-  return { lines: size > 0 ? logs.tail(filter, size, anchor) : [], received: logs.received, dropped: logs.dropped };
+function readWindow(logs: LogStore, filter: LogFilter, index: MatchIndex, anchor: number | undefined, size: number): LogWindow {
+  index.update(logs);
+  return {
+    lines: size > 0 ? logs.tail(filter, size, anchor) : [],
+    received: logs.received,
+    dropped: logs.dropped,
+    matching: index.count,
+    newer: anchor === undefined ? 0 : index.newerThan(anchor),
+  };
 }
 
 interface LogPaneProps {
@@ -59,23 +73,52 @@ export const LogPane = memo(function LogPane({ logs, view, focused, typing, rows
       {window.lines.map((line, index) => (
         <Text key={line.seq} wrap="truncate-end">
           <Text color={podColor(line.pod)}>{fitWidth(prefixes[index] ?? "", prefixWidth)}</Text>
-          <Text dimColor> │ </Text>
-          {line.kind === "notice" ? <Text color="yellow">! {cleanLogText(line.text)}</Text> : cleanLogText(line.text)}
+          {line.seq === view.mark ? <Text color="red"> ▶ </Text> : <Text dimColor> │ </Text>}
+          <LineText line={line} raw={view.raw} />
         </Text>
       ))}
     </Box>
   );
 });
 
+function LineText({ line, raw }: { line: LogEntry; raw: boolean }) {
+  if (line.kind === "notice") return <Text color="yellow">! {cleanLogText(line.text)}</Text>;
+  const json = raw ? undefined : compactJsonLine(line.text);
+  if (!json) return <>{cleanLogText(line.text)}</>;
+  return (
+    <>
+      {json.level !== undefined && <Text color={levelColor(json.level)}>{json.level.padEnd(5)} </Text>}
+      {cleanLogText(json.message)}
+      {json.otherFields > 0 && <Text dimColor> +{json.otherFields} fields</Text>}
+    </>
+  );
+}
+
+function levelColor(level: string): "red" | "yellow" | "gray" | undefined {
+  if (/^(ERROR|CRITICAL|FATAL|PANIC)/.test(level)) return "red";
+  if (level.startsWith("WARN")) return "yellow";
+  if (level === "DEBUG" || level === "TRACE") return "gray";
+  return undefined;
+}
+
 function LogTitle({ view, focused, typing, window }: { view: LogViewState; focused: boolean; typing: string | undefined; window: LogWindow }) {
+  const searchError = parseSearch(view.search).error;
   return (
     <Text wrap="truncate-end">
       <Text bold inverse={focused}>
         logs
       </Text>
       <Text dimColor> {view.anchor === undefined ? "following" : "paused (End follows)"}</Text>
-      <Text dimColor> · {view.pod ? `pod ${view.pod}` : "all pods"}</Text>
-      {view.search && <Text color="cyan"> · search “{view.search}”</Text>}
+      {view.anchor !== undefined && window.newer > 0 && <Text color="cyan"> · {formatCount(window.newer)} newer {window.newer === 1 ? "line" : "lines"} below</Text>}
+      <Text dimColor> · {view.pod ? `pod ${view.container ? `${view.pod}/${view.container}` : view.pod}` : "all pods"}</Text>
+      {searchError !== undefined && <Text color="red"> · {searchError}, not applied</Text>}
+      {view.search && searchError === undefined && (
+        <Text color="cyan">
+          {" "}
+          · {view.search.startsWith(REGEX_PREFIX) ? "regex" : "search"} “{view.search.startsWith(REGEX_PREFIX) ? view.search.slice(REGEX_PREFIX.length) : view.search}” · {formatCount(window.matching)}{" "}
+          {window.matching === 1 ? "match" : "matches"}
+        </Text>
+      )}
       <Text dimColor> · {formatCount(window.received)} lines</Text>
       {window.dropped > 0 && <Text color="red"> · {formatCount(window.dropped)} lines dropped</Text>}
       {typing !== undefined && <Text color="cyan"> /{typing}▌</Text>}
