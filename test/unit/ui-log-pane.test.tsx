@@ -186,4 +186,28 @@ describe("log pane as a tool", () => {
     await press(app, "l", "v");
     await eventually(() => expect(paneLines(app.frame())[0]).toBe(`iris-a/model │ ${raw}`));
   });
+
+  it("folds a run of probe lines into one row with a count; z unfolds, and ↑ steps over a folded row", async () => {
+    const logs = new LogStore();
+    const probe = (second: number) => `127.0.0.1 - - [05/Dec/2026 12:00:${String(second).padStart(2, "0")}] "GET / HTTP/1.1" 200 -`;
+    append(logs, [...Array.from({ length: 20 }, (_, index) => `request ${index}`), "loaded model", ...Array.from({ length: 40 }, (_, index) => probe(index)), '127.0.0.1 - - [05/Dec/2026 12:00:41] "POST /predict HTTP/1.1" 200 -', probe(42), probe(43)]);
+    const app = mount(logs);
+    await eventually(() =>
+      expect(paneLines(app.frame()).slice(-4)).toEqual([
+        "iris-a/model │ loaded model",
+        `iris-a/model │ ×40 ${probe(39)}`,
+        'iris-a/model │ 127.0.0.1 - - [05/Dec/2026 12:00:41] "POST /predict HTTP/1.1" 200 -',
+        `iris-a/model │ ×2 ${probe(43)}`,
+      ]),
+    );
+    expect(titleOf(app.frame())).toContain("repeats folded (z unfolds)");
+    // 14 rows shown of 24: two rows up is the folded run, not two of its lines.
+    await press(app, "l", "k", "k");
+    await eventually(() => expect(paneLines(app.frame()).at(-1)).toBe(`iris-a/model │ ×40 ${probe(39)}`));
+    expect(titleOf(app.frame())).toContain("3 newer lines below");
+    await press(app, "G", "z");
+    await eventually(() => expect(paneLines(app.frame())).toHaveLength(14));
+    expect(paneLines(app.frame()).at(-1)).toBe(`iris-a/model │ ${probe(43)}`);
+    expect(titleOf(app.frame())).toContain("unfolded (z folds)");
+  });
 });

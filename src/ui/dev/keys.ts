@@ -12,6 +12,7 @@ import type { Key } from "ink";
 import type { DevAction, ProblemReport } from "../../core/dev/state.js";
 import { lastErrorSeq, parseSearch } from "../../engine/log-filter.js";
 import type { LogFilter, LogStore } from "../../engine/log-store.js";
+import { foldedSeek } from "./log-fold.js";
 
 export interface LogViewState {
   /** The seq of the bottom line while scrolled back; undefined = follow the newest. */
@@ -27,6 +28,8 @@ export interface LogViewState {
   mark: number | undefined;
   /** Show JSON lines as written instead of "LEVEL message". */
   raw: boolean;
+  /** Show every probe line instead of folding runs of them (log-fold.ts). */
+  unfolded: boolean;
 }
 
 export interface ViewState {
@@ -46,7 +49,7 @@ export const INITIAL_VIEW: ViewState = {
   help: false,
   why: false,
   typing: undefined,
-  logView: { anchor: undefined, pod: undefined, container: undefined, search: "", fromSeq: 0, mark: undefined, raw: false },
+  logView: { anchor: undefined, pod: undefined, container: undefined, search: "", fromSeq: 0, mark: undefined, raw: false, unfolded: false },
   dismissed: undefined,
 };
 
@@ -85,6 +88,7 @@ export const KEY_HELP: readonly (readonly [string, string])[] = [
   ["space", "pause / follow the logs (focused)"],
   ["Tab", "show one pod's (one container's) logs / all (focused)"],
   ["v", "JSON lines as written / as level and message (focused)"],
+  ["z", "unfold / fold repeated probe and health-check lines (focused)"],
 ];
 
 const NO_KEY: Key = {
@@ -188,6 +192,7 @@ function navigateLogs(logView: LogViewState, input: string, key: Key, context: K
   if (input === " ") return logView.anchor === undefined ? { ...logView, anchor: newestMatch(logView, context) } : { ...logView, anchor: undefined };
   if (key.tab) return { ...logView, ...nextSource(logView, context.logs.sources()), anchor: undefined, mark: undefined };
   if (input === "v") return { ...logView, raw: !logView.raw };
+  if (input === "z") return { ...logView, unfolded: !logView.unfolded };
   return logView;
 }
 
@@ -216,10 +221,15 @@ function jumpToError(logView: LogViewState, context: KeyContext): LogViewState {
   return { ...logView, mark: found, anchor: bottom };
 }
 
-function scroll(logView: LogViewState, delta: number, context: KeyContext): LogViewState {
+/** Moves by rows: a folded run of probe lines is one row. */
+function seekRows(logView: LogViewState, context: KeyContext, fromSeq: number, delta: number): number | undefined {
   const filter = filterOf(logView);
+  return logView.unfolded ? context.logs.seek(filter, fromSeq, delta) : foldedSeek(context.logs, filter, fromSeq, delta);
+}
+
+function scroll(logView: LogViewState, delta: number, context: KeyContext): LogViewState {
   const newest = newestMatch(logView, context);
-  const target = context.logs.seek(filter, logView.anchor ?? context.logs.latestSeq, delta);
+  const target = seekRows(logView, context, logView.anchor ?? context.logs.latestSeq, delta);
   if (target === undefined || newest === undefined) return logView;
   // Reaching the newest line again means following again, as `less +F` users expect.
   if (delta > 0 && target >= newest) return { ...logView, anchor: undefined };
@@ -232,7 +242,7 @@ function newestMatch(logView: LogViewState, context: KeyContext): number | undef
 
 /** The bottom line of the oldest full page: scrolling further up would only leave blank rows. */
 function oldestPageEnd(logView: LogViewState, context: KeyContext): number | undefined {
-  return context.logs.seek(filterOf(logView), 0, Math.max(1, context.pageSize));
+  return seekRows(logView, context, 0, Math.max(1, context.pageSize));
 }
 
 type Source = Pick<LogViewState, "pod" | "container">;

@@ -9,6 +9,7 @@ import { MatchIndex, parseSearch, REGEX_PREFIX } from "../../engine/log-filter.j
 import type { LogEntry, LogFilter, LogStore } from "../../engine/log-store.js";
 import { cleanLogText, fitWidth, formatCount, logSource } from "./format.js";
 import { compactJsonLine } from "./json-log.js";
+import { foldedTail, type FoldedLine } from "./log-fold.js";
 import { filterOf, type LogViewState } from "./keys.js";
 import { Text, podColor } from "./theme.js";
 
@@ -17,7 +18,7 @@ export const LOG_REFRESH_MS = 100;
 const FULL_POD_COLUMNS = 100;
 
 interface LogWindow {
-  lines: LogEntry[];
+  lines: FoldedLine[];
   received: number;
   dropped: number;
   /** Lines held that the filter shows. */
@@ -26,7 +27,7 @@ interface LogWindow {
   newer: number;
 }
 
-function useLogWindow(logs: LogStore, filter: LogFilter, anchor: number | undefined, size: number): LogWindow {
+function useLogWindow(logs: LogStore, filter: LogFilter, fold: boolean, anchor: number | undefined, size: number): LogWindow {
   // The timer only notices that lines arrived; the window itself is read during render, so a
   // scroll or a new filter shows at once, in the same frame as the title that announces it.
   const [latestSeq, setLatestSeq] = useState(logs.latestSeq);
@@ -35,13 +36,13 @@ function useLogWindow(logs: LogStore, filter: LogFilter, anchor: number | undefi
     return () => clearInterval(timer);
   }, [logs]);
   const index = useMemo(() => new MatchIndex(filter), [filter]);
-  return useMemo(() => readWindow(logs, filter, index, anchor, size), [logs, filter, index, anchor, size, latestSeq]);
+  return useMemo(() => readWindow(logs, filter, fold, index, anchor, size), [logs, filter, fold, index, anchor, size, latestSeq]);
 }
 
-function readWindow(logs: LogStore, filter: LogFilter, index: MatchIndex, anchor: number | undefined, size: number): LogWindow {
+function readWindow(logs: LogStore, filter: LogFilter, fold: boolean, index: MatchIndex, anchor: number | undefined, size: number): LogWindow {
   index.update(logs);
   return {
-    lines: size > 0 ? logs.tail(filter, size, anchor) : [],
+    lines: fold ? foldedTail(logs, filter, size, anchor) : logs.tail(filter, size, anchor).map((entry) => ({ entry, count: 1 })),
     received: logs.received,
     dropped: logs.dropped,
     matching: index.count,
@@ -62,19 +63,20 @@ interface LogPaneProps {
 /** Memoized: the busiest section re-renders for its own reasons, not for every engine change. */
 export const LogPane = memo(function LogPane({ logs, view, focused, typing, rows, columns }: LogPaneProps) {
   const filter = useMemo(() => filterOf(view), [view]);
-  const window = useLogWindow(logs, filter, view.anchor, Math.max(0, rows - 1));
+  const window = useLogWindow(logs, filter, !view.unfolded, view.anchor, Math.max(0, rows - 1));
   if (rows <= 0) return null;
-  const prefixes = window.lines.map((line) => logSource(line, columns < FULL_POD_COLUMNS));
+  const prefixes = window.lines.map(({ entry }) => logSource(entry, columns < FULL_POD_COLUMNS));
   const prefixWidth = Math.min(Math.max(0, ...prefixes.map((prefix) => prefix.length)), Math.floor(columns / 3));
   return (
     <Box flexDirection="column" width={columns} height={rows}>
       <LogTitle view={view} focused={focused} typing={typing} window={window} />
       {window.lines.length === 0 && <Text dimColor>{view.pod || view.search ? "  no lines match" : "  no log lines yet"}</Text>}
-      {window.lines.map((line, index) => (
-        <Text key={line.seq} wrap="truncate-end">
-          <Text color={podColor(line.pod)}>{fitWidth(prefixes[index] ?? "", prefixWidth)}</Text>
-          {line.seq === view.mark ? <Text color="red"> ▶ </Text> : <Text dimColor> │ </Text>}
-          <LineText line={line} raw={view.raw} />
+      {window.lines.map(({ entry, count }, index) => (
+        <Text key={entry.seq} wrap="truncate-end">
+          <Text color={podColor(entry.pod)}>{fitWidth(prefixes[index] ?? "", prefixWidth)}</Text>
+          {entry.seq === view.mark ? <Text color="red"> ▶ </Text> : <Text dimColor> │ </Text>}
+          {count > 1 && <Text color="cyan">×{formatCount(count)} </Text>}
+          <LineText line={entry} raw={view.raw} />
         </Text>
       ))}
     </Box>
@@ -120,6 +122,8 @@ function LogTitle({ view, focused, typing, window }: { view: LogViewState; focus
         </Text>
       )}
       <Text dimColor> · {formatCount(window.received)} lines</Text>
+      {view.unfolded && <Text dimColor> · unfolded (z folds)</Text>}
+      {!view.unfolded && window.lines.some((line) => line.count > 1) && <Text dimColor> · repeats folded (z unfolds)</Text>}
       {window.dropped > 0 && <Text color="red"> · {formatCount(window.dropped)} lines dropped</Text>}
       {typing !== undefined && <Text color="cyan"> /{typing}▌</Text>}
     </Text>
