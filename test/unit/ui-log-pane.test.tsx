@@ -161,6 +161,22 @@ describe("log pane as a tool", () => {
     expect(titleOf(app.frame())).not.toContain("newer");
   });
 
+  it("a pinned view whose lines a flood pushed out of the history shows the oldest page still held", async () => {
+    const logs = new LogStore({ capacity: 50 });
+    append(logs, Array.from({ length: 40 }, (_, index) => `line ${index + 1}`));
+    const app = mount(logs);
+    await press(app, "l", "k");
+    await eventually(() => expect(paneLines(app.frame()).at(-1)).toBe("iris-a/model │ line 39"));
+    append(logs, Array.from({ length: 200 }, (_, index) => `flood ${index + 1}`));
+    // Held now: flood 151 to 200; the oldest page ends 13 lines further.
+    await eventually(() => expect(paneLines(app.frame())[0]).toBe("iris-a/model │ flood 151"));
+    expect(paneLines(app.frame())).toHaveLength(14);
+    expect(titleOf(app.frame())).toContain("paused (End follows) · 36 newer lines below");
+    // Scrolling goes on from what is shown.
+    await press(app, "j");
+    await eventually(() => expect(paneLines(app.frame())[0]).toBe("iris-a/model │ flood 152"));
+  });
+
   it("e shows the last traceback from its first line, marked, and again the error before it", async () => {
     const logs = new LogStore();
     append(logs, ["2026-12-05 12:00:00 ERROR model file missing", ...Array.from({ length: 20 }, (_, index) => `request ${index}`)]);

@@ -229,7 +229,9 @@ function seekRows(logView: LogViewState, context: KeyContext, fromSeq: number, d
 
 function scroll(logView: LogViewState, delta: number, context: KeyContext): LogViewState {
   const newest = newestMatch(logView, context);
-  const target = seekRows(logView, context, logView.anchor ?? context.logs.latestSeq, delta);
+  // A pinned view's lines may have left the history since: it shows the oldest page (log-pane.tsx).
+  const from = logView.anchor === undefined ? context.logs.latestSeq : Math.max(logView.anchor, oldestPageEnd(logView, context) ?? logView.anchor);
+  const target = seekRows(logView, context, from, delta);
   if (target === undefined || newest === undefined) return logView;
   // Reaching the newest line again means following again, as `less +F` users expect.
   if (delta > 0 && target >= newest) return { ...logView, anchor: undefined };

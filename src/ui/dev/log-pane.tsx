@@ -9,7 +9,7 @@ import { MatchIndex, parseSearch, REGEX_PREFIX } from "../../engine/log-filter.j
 import type { LogEntry, LogFilter, LogStore } from "../../engine/log-store.js";
 import { cleanLogText, fitWidth, formatCount, logSource } from "./format.js";
 import { compactJsonLine } from "./json-log.js";
-import { foldedTail, type FoldedLine } from "./log-fold.js";
+import { foldedSeek, foldedTail, type FoldedLine } from "./log-fold.js";
 import { filterOf, type LogViewState } from "./keys.js";
 import { Text, podColor } from "./theme.js";
 
@@ -41,13 +41,24 @@ function useLogWindow(logs: LogStore, filter: LogFilter, fold: boolean, anchor: 
 
 function readWindow(logs: LogStore, filter: LogFilter, fold: boolean, index: MatchIndex, anchor: number | undefined, size: number): LogWindow {
   index.update(logs);
+  const end = pinnedEnd(logs, filter, fold, anchor, size);
   return {
-    lines: fold ? foldedTail(logs, filter, size, anchor) : logs.tail(filter, size, anchor).map((entry) => ({ entry, count: 1 })),
+    lines: fold ? foldedTail(logs, filter, size, end) : logs.tail(filter, size, end).map((entry) => ({ entry, count: 1 })),
     received: logs.received,
     dropped: logs.dropped,
     matching: index.count,
-    newer: anchor === undefined ? 0 : index.newerThan(anchor),
+    newer: end === undefined ? 0 : index.newerThan(end),
   };
+}
+
+/**
+ * Where the window ends. A pinned view whose lines a flood pushes out of the bounded history shows
+ * the oldest page still held, instead of an empty pane.
+ */
+function pinnedEnd(logs: LogStore, filter: LogFilter, fold: boolean, anchor: number | undefined, size: number): number | undefined {
+  if (anchor === undefined || size <= 0) return anchor;
+  const oldestPageEnd = fold ? foldedSeek(logs, filter, 0, size) : logs.seek(filter, 0, size);
+  return oldestPageEnd === undefined ? anchor : Math.max(anchor, oldestPageEnd);
 }
 
 interface LogPaneProps {
