@@ -117,7 +117,11 @@ describe("log pane as a tool", () => {
     const logs = new LogStore();
     append(logs, ["first line", "second line"]);
     const app = mount(logs);
-    await press(app, "/", "re:(unclosed", "\r");
+    await press(app, "/", "re:(unclosed");
+    await eventually(() => expect(titleOf(app.frame())).toContain("/re:(unclosed▌ invalid regular expression “(unclosed”: Unterminated group"));
+    await press(app, ")");
+    await eventually(() => expect(titleOf(app.frame())).not.toContain("invalid"));
+    await press(app, "\x7f", "\r");
     await eventually(() => expect(titleOf(app.frame())).toContain("invalid regular expression “(unclosed”: Unterminated group, not applied"));
     expect(paneLines(app.frame())).toHaveLength(2);
     // The UI still answers keys.

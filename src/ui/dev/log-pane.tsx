@@ -116,6 +116,8 @@ function levelColor(level: string): "red" | "yellow" | "gray" | undefined {
 
 function LogTitle({ view, focused, typing, window }: { view: LogViewState; focused: boolean; typing: string | undefined; window: LogWindow }) {
   const searchError = parseSearch(view.search).error;
+  // Said while typing too, so Enter is not the first time a bracket left open shows.
+  const typingError = typing === undefined ? undefined : parseSearch(typing).error;
   return (
     <Text wrap="truncate-end">
       <Text bold inverse={focused}>
@@ -137,6 +139,7 @@ function LogTitle({ view, focused, typing, window }: { view: LogViewState; focus
       {!view.unfolded && window.lines.some((line) => line.count > 1) && <Text dimColor> · repeats folded (z unfolds)</Text>}
       {window.dropped > 0 && <Text color="red"> · {formatCount(window.dropped)} lines dropped</Text>}
       {typing !== undefined && <Text color="cyan"> /{typing}▌</Text>}
+      {typingError !== undefined && <Text color="red"> {typingError}</Text>}
     </Text>
   );
 }
