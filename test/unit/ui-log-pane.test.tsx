@@ -181,6 +181,16 @@ describe("log pane as a tool", () => {
     await eventually(() => expect(paneLines(app.frame())[0]).toBe("iris-a/model │ flood 152"));
   });
 
+  it("e says so when no error line is kept, until the next key", async () => {
+    const logs = new LogStore();
+    append(logs, ["all good", "0 errors"]);
+    const app = mount(logs);
+    await press(app, "e");
+    await eventually(() => expect(titleOf(app.frame())).toContain("following · all pods · 2 lines · no error or traceback in the lines kept"));
+    await press(app, "k");
+    await eventually(() => expect(titleOf(app.frame())).not.toContain("no error"));
+  });
+
   it("e shows the last traceback from its first line, marked, and again the error before it", async () => {
     const logs = new LogStore();
     append(logs, ["2026-12-05 12:00:00 ERROR model file missing", ...Array.from({ length: 20 }, (_, index) => `request ${index}`)]);

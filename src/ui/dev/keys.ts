@@ -30,6 +30,8 @@ export interface LogViewState {
   raw: boolean;
   /** Show every probe line instead of folding runs of them (log-fold.ts). */
   unfolded: boolean;
+  /** A one-key answer shown in the pane's title until the next key ("no error lines"). */
+  note?: string | undefined;
 }
 
 export interface ViewState {
@@ -140,6 +142,7 @@ function pressOf(character: string): [string, Key] {
 
 export function interpretKey(view: ViewState, input: string, key: Key, context: KeyContext): KeyOutcome {
   if (key.ctrl && input === "c") return { view, quit: "interrupt" };
+  if (view.logView.note !== undefined) view = { ...view, logView: { ...view.logView, note: undefined } };
   if (view.typing !== undefined) return { view: typeSearch(view, input, key) };
   if (view.help) return input === "q" ? { view, quit: "quit" } : { view: { ...view, help: false } };
 
@@ -216,7 +219,7 @@ function jumpToError(logView: LogViewState, context: KeyContext): LogViewState {
   const filter = filterOf(logView);
   const latest = context.logs.latestSeq;
   const found = (logView.mark !== undefined ? lastErrorSeq(context.logs, filter, logView.mark - 1) : undefined) ?? lastErrorSeq(context.logs, filter, latest);
-  if (found === undefined) return logView;
+  if (found === undefined) return { ...logView, note: "no error or traceback in the lines kept" };
   const bottom = context.logs.seek(filter, found, Math.max(0, context.pageSize - 1)) ?? found;
   return { ...logView, mark: found, anchor: bottom };
 }

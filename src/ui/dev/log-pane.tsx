@@ -138,6 +138,7 @@ function LogTitle({ view, focused, typing, window }: { view: LogViewState; focus
       {view.unfolded && <Text dimColor> · unfolded (z folds)</Text>}
       {!view.unfolded && window.lines.some((line) => line.count > 1) && <Text dimColor> · repeats folded (z unfolds)</Text>}
       {window.dropped > 0 && <Text color="red"> · {formatCount(window.dropped)} lines dropped</Text>}
+      {view.note !== undefined && <Text color="yellow"> · {view.note}</Text>}
       {typing !== undefined && <Text color="cyan"> /{typing}▌</Text>}
       {typingError !== undefined && <Text color="red"> {typingError}</Text>}
     </Text>
