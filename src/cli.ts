@@ -113,8 +113,10 @@ export function buildProgram(): Command {
       .argument("[dir]", "model directory", ".")
       .option("-f, --follow", "keep following, across restarts and rollouts")
       .option("--since <duration>", "only lines newer than this (e.g. 10m)")
-      .option("--tail <lines>", "lines of history per container (default 100)"),
-  ).action(async (dir: string, options: { provider?: ProviderKind; context?: string; follow?: boolean; since?: string; tail?: string }) => {
+      .option("--tail <lines>", "lines of history per container (default 100)")
+      .option("--grep <text>", "only lines containing this text (any case); re:EXPR for a regular expression")
+      .option("--pod <name>", "only pods whose name contains NAME; NAME/CONTAINER for one container"),
+  ).action(async (dir: string, options: { provider?: ProviderKind; context?: string; follow?: boolean; since?: string; tail?: string; grep?: string; pod?: string }) => {
     const { runLogsCommand } = await import("./commands/logs.js");
     process.exitCode = await runLogsCommand(dir, options);
   });

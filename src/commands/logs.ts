@@ -1,6 +1,7 @@
 import { connectKube, readKubeConfig } from "../adapters/kube/client.js";
 import { followLogs, type LogLine } from "../adapters/kube/logs.js";
 import { loadConfig } from "../config/load.js";
+import { lineFilter, parseSearch, parseSourceQuery } from "../engine/log-filter.js";
 import { UserError } from "../errors.js";
 import { PRUNE_LABEL } from "../manifests/labels.js";
 import { providerFor, type ClusterCommandOptions } from "./cluster-options.js";
@@ -9,12 +10,22 @@ export interface LogsOptions extends ClusterCommandOptions {
   follow?: boolean;
   since?: string;
   tail?: string;
+  /** Text, or `re:` and a regular expression, as the dev view's `/` search. */
+  grep?: string;
+  /** NAME or NAME/CONTAINER; NAME is any part of the pod's name. */
+  pod?: string;
 }
 
-/** `mlkube logs [DIR] [-f] [--since 10m]`: the model's pod logs outside the UI, each line prefixed with pod/container. */
+/** `mlkube logs [DIR] [-f] [--since 10m] [--grep TEXT|re:REGEX] [--pod NAME[/CONTAINER]]`: the model's pod logs outside the UI, each line prefixed with pod/container. */
 export async function runLogsCommand(dir: string, options: LogsOptions): Promise<number> {
   // A usage mistake is reported before anything is asked of the cluster.
   const sinceSeconds = options.since ? parseDuration(options.since) : undefined;
+  const grep = parseSearch(options.grep ?? "");
+  if (grep.error !== undefined) {
+    throw new UserError("usage", `--grep ${options.grep}: ${grep.error}.`, { hint: "Fix the expression, or drop the re: prefix to search for the text as written." });
+  }
+  const source = options.pod ? parseSourceQuery(options.pod) : undefined;
+  const shows = lineFilter(grep, source);
   const config = await loadConfig(dir);
   const provider = await providerFor(dir, options);
   const status = await provider.status();
@@ -25,13 +36,22 @@ export async function runLogsCommand(dir: string, options: LogsOptions): Promise
   if (pods.items.length === 0 && !options.follow) {
     throw new UserError("cluster", `No pods of ${config.name} in namespace ${config.namespace}.`, { hint: "Deploy the model with 'mlkube dev' first." });
   }
+  const names = pods.items.map((pod) => pod.metadata?.name ?? "");
+  if (source && !options.follow && !names.some((name) => name.includes(source.pod))) {
+    throw new UserError("usage", `--pod ${options.pod}: no pod of ${config.name} has '${source.pod}' in its name.`, { hint: `Its pods: ${names.join(", ")}.` });
+  }
   const colour = podColours(process.stdout.isTTY === true && !process.env.NO_COLOR);
-  const print = (line: LogLine) => process.stdout.write(`${colour(line.pod)}${line.pod}/${line.container}${colour.reset} | ${line.text}\n`);
+  const print = (line: LogLine) => {
+    if (shows(line)) process.stdout.write(`${colour(line.pod)}${line.pod}/${line.container}${colour.reset} | ${line.text}\n`);
+  };
   const follower = followLogs(kube, { namespace: config.namespace, selector }, print, {
     follow: options.follow === true,
     sinceSeconds,
     tailLines: options.tail ? Number(options.tail) : options.since ? undefined : 100,
-    onNotice: (notice) => process.stdout.write([`${notice.pod}: ${notice.message}`, ...(notice.lines ?? []).map((line) => `    ${line}`)].join("\n") + "\n"),
+    onNotice: (notice) => {
+      if (source && !notice.pod.includes(source.pod)) return;
+      process.stdout.write([`${notice.pod}: ${notice.message}`, ...(notice.lines ?? []).map((line) => `    ${line}`)].join("\n") + "\n");
+    },
   });
   if (!options.follow) {
     await follower.done;

@@ -37,8 +37,12 @@ export interface LogInput {
 export interface LogFilter {
   /** Only this pod's lines. */
   pod?: string | undefined;
+  /** Only this container's lines (with `pod`, one container of one pod). */
+  container?: string | undefined;
   /** Case-insensitive substring of the text. */
   search?: string | undefined;
+  /** A regular expression the text must match (see engine/log-filter.ts); without the `g` flag. */
+  pattern?: RegExp | undefined;
   /** Hide lines older than this seq (the view's "clear"). */
   fromSeq?: number | undefined;
 }
@@ -70,7 +74,8 @@ export class LogStore {
   /** Every line below this seq was held when some reader last read the store. */
   private readUpTo = 1;
   private droppedCount = 0;
-  private readonly podCounts = new Map<string, number>();
+  /** Lines held per pod, then per container: two lookups per line, no key built per line. */
+  private readonly sourceCounts = new Map<string, Map<string, number>>();
   private readonly listeners = new Set<() => void>();
   private notifyTimer: ReturnType<typeof setTimeout> | undefined;
   private lastNotifyAt = -Infinity;
@@ -104,7 +109,9 @@ export class LogStore {
     this.sizes[slot] = bytes;
     this.heldBytes += bytes;
     this.nextSeq++;
-    this.podCounts.set(entry.pod, (this.podCounts.get(entry.pod) ?? 0) + 1);
+    let containers = this.sourceCounts.get(entry.pod);
+    if (!containers) this.sourceCounts.set(entry.pod, (containers = new Map()));
+    containers.set(entry.container, (containers.get(entry.container) ?? 0) + 1);
     this.scheduleNotify();
   }
 
@@ -136,9 +143,19 @@ export class LogStore {
     return this.nextSeq - 1;
   }
 
+  /** The oldest line's seq still held (latestSeq + 1 when empty). */
+  get oldestSeq(): number {
+    return this.firstSeq;
+  }
+
   /** Pods with lines held, in first-seen order. */
   pods(): string[] {
-    return [...this.podCounts.keys()];
+    return [...this.sourceCounts.keys()];
+  }
+
+  /** Pods with lines held and their containers ("" for mlkube's notices), in first-seen order. */
+  sources(): { pod: string; containers: string[] }[] {
+    return [...this.sourceCounts].map(([pod, containers]) => ({ pod, containers: [...containers.keys()] }));
   }
 
   /** A position in the stream: `since(checkpoint())` later returns exactly the lines appended in between. */
@@ -197,6 +214,19 @@ export class LogStore {
     return found ?? this.seek(filter, fromSeq, 0);
   }
 
+  /**
+   * Visits the held lines from `fromSeq` to the newest, oldest first, until `visit` returns false.
+   * Unlike `since` it allocates nothing and does not count as a read: for indexes over the store.
+   */
+  scan(fromSeq: number, visit: (entry: LogEntry) => boolean | void): void {
+    for (let seq = Math.max(fromSeq, this.firstSeq); seq < this.nextSeq; seq++) if (visit(this.at(seq)) === false) return;
+  }
+
+  /** Like `scan`, newest first, from `fromSeq` down to the oldest held line. */
+  scanBack(fromSeq: number, visit: (entry: LogEntry) => boolean | void): void {
+    for (let seq = Math.min(fromSeq, this.latestSeq); seq >= this.firstSeq; seq--) if (visit(this.at(seq)) === false) return;
+  }
+
   /** Called at most once per notify interval however many lines arrive. */
   subscribe(listener: () => void): () => void {
     this.listeners.add(listener);
@@ -216,9 +246,13 @@ export class LogStore {
     const entry = this.at(this.firstSeq);
     this.entries[slot] = undefined;
     this.heldBytes -= this.sizes[slot] ?? 0;
-    const left = (this.podCounts.get(entry.pod) ?? 1) - 1;
-    if (left === 0) this.podCounts.delete(entry.pod);
-    else this.podCounts.set(entry.pod, left);
+    const containers = this.sourceCounts.get(entry.pod);
+    const left = (containers?.get(entry.container) ?? 1) - 1;
+    if (left > 0) containers?.set(entry.container, left);
+    else {
+      containers?.delete(entry.container);
+      if (containers?.size === 0) this.sourceCounts.delete(entry.pod);
+    }
     if (this.firstSeq >= this.readUpTo) this.droppedCount++;
     this.firstSeq++;
   }
@@ -240,11 +274,14 @@ export class LogStore {
   }
 }
 
-function matcher(filter: LogFilter): (entry: LogEntry) => boolean {
+export function matcher(filter: LogFilter): (entry: LogEntry) => boolean {
   const search = filter.search?.toLowerCase();
   const fromSeq = filter.fromSeq ?? 0;
+  const { pod, container, pattern } = filter;
   return (entry) =>
     entry.seq >= fromSeq &&
-    (filter.pod === undefined || entry.pod === filter.pod) &&
-    (!search || entry.text.toLowerCase().includes(search));
+    (pod === undefined || entry.pod === pod) &&
+    (container === undefined || entry.container === container) &&
+    (!search || entry.text.toLowerCase().includes(search)) &&
+    (!pattern || pattern.test(entry.text));
 }

@@ -73,3 +73,171 @@ describe("log pane", () => {
     await eventually(() => expect(logLines(app.frame())).toEqual(["p/c │ ERROR  something"]));
   });
 });
+
+/** Lets Ink's input handling and React's effects run after a write. */
+async function press(app: { stdin: { write(data: string): void } }, ...keys: string[]) {
+  for (const key of keys) {
+    app.stdin.write(key);
+    await new Promise((resolve) => setTimeout(resolve, 15));
+  }
+}
+
+/** The pane's lines, the marked one (▶) included. */
+const paneLines = (frame: string) => frame.split("\n").filter((line) => / [│▶] /.test(line));
+const titleOf = (frame: string) => frame.split("\n").find((line) => line.startsWith("logs ")) ?? "";
+
+describe("log pane as a tool", () => {
+  let unmount: (() => void) | undefined;
+  afterEach(() => {
+    unmount?.();
+    unmount = undefined;
+  });
+  const mount = (logs: LogStore, size = { columns: 120, rows: 20 }) => {
+    const app = renderWithLogs(logs, size);
+    unmount = app.unmount;
+    return app;
+  };
+  const append = (logs: LogStore, texts: readonly string[], pod = "iris-a", container = "model") => {
+    for (const text of texts) logs.append({ pod, container, text });
+  };
+
+  it("/re: searches by regular expression and counts the matches", async () => {
+    const logs = new LogStore();
+    append(logs, ["POST /predict 200", "POST /predict 503", "GET /healthz 200", "POST /predict 500", "5xx in prose"]);
+    const app = mount(logs);
+    await press(app, "/", "re:predict 5\\d\\d$", "\r");
+    await eventually(() => expect(titleOf(app.frame())).toContain("regex “predict 5\\d\\d$” · 2 matches"));
+    expect(paneLines(app.frame())).toEqual(["iris-a/model │ POST /predict 503", "iris-a/model │ POST /predict 500"]);
+    // The count follows new lines.
+    append(logs, ["POST /predict 502"]);
+    await eventually(() => expect(titleOf(app.frame())).toContain("· 3 matches"));
+  });
+
+  it("an invalid regular expression is named in the title and filters nothing", async () => {
+    const logs = new LogStore();
+    append(logs, ["first line", "second line"]);
+    const app = mount(logs);
+    await press(app, "/", "re:(unclosed");
+    await eventually(() => expect(titleOf(app.frame())).toContain("/re:(unclosed▌ invalid regular expression “(unclosed”: Unterminated group"));
+    await press(app, ")");
+    await eventually(() => expect(titleOf(app.frame())).not.toContain("invalid"));
+    await press(app, "\x7f", "\r");
+    await eventually(() => expect(titleOf(app.frame())).toContain("invalid regular expression “(unclosed”: Unterminated group, not applied"));
+    expect(paneLines(app.frame())).toHaveLength(2);
+    // The UI still answers keys.
+    await press(app, "\x1b");
+    await eventually(() => expect(titleOf(app.frame())).not.toContain("invalid"));
+  });
+
+  it("Tab goes through each pod, and each container of a pod with several", async () => {
+    const logs = new LogStore();
+    append(logs, ["model line"], "iris-a", "model");
+    append(logs, ["sidecar line"], "iris-a", "proxy");
+    append(logs, ["b line"], "iris-b", "model");
+    const app = mount(logs);
+    await press(app, "l", "\t");
+    await eventually(() => expect(titleOf(app.frame())).toContain("pod iris-a ·"));
+    expect(paneLines(app.frame())).toHaveLength(2);
+    await press(app, "\t");
+    await eventually(() => expect(titleOf(app.frame())).toContain("pod iris-a/model"));
+    expect(paneLines(app.frame())).toEqual(["iris-a/model │ model line"]);
+    await press(app, "\t", "\t");
+    await eventually(() => expect(titleOf(app.frame())).toContain("pod iris-b"));
+    expect(paneLines(app.frame())).toEqual(["iris-b/model │ b line"]);
+    await press(app, "\t");
+    await eventually(() => expect(titleOf(app.frame())).toContain("all pods"));
+  });
+
+  it("scrolled back, the view stays put while lines arrive and counts them; G follows again", async () => {
+    const logs = new LogStore();
+    append(logs, Array.from({ length: 40 }, (_, index) => `line ${index + 1}`));
+    const app = mount(logs);
+    await press(app, "l", "k", "k");
+    await eventually(() => expect(titleOf(app.frame())).toContain("paused (End follows) · 2 newer lines below"));
+    const pinned = paneLines(app.frame());
+    expect(pinned.at(-1)).toBe("iris-a/model │ line 38");
+    append(logs, ["line 41", "line 42", "line 43"]);
+    await eventually(() => expect(titleOf(app.frame())).toContain("5 newer lines below"));
+    expect(paneLines(app.frame())).toEqual(pinned);
+    await press(app, "G");
+    await eventually(() => expect(paneLines(app.frame()).at(-1)).toBe("iris-a/model │ line 43"));
+    expect(titleOf(app.frame())).toContain("following");
+    expect(titleOf(app.frame())).not.toContain("newer");
+  });
+
+  it("a pinned view whose lines a flood pushed out of the history shows the oldest page still held", async () => {
+    const logs = new LogStore({ capacity: 50 });
+    append(logs, Array.from({ length: 40 }, (_, index) => `line ${index + 1}`));
+    const app = mount(logs);
+    await press(app, "l", "k");
+    await eventually(() => expect(paneLines(app.frame()).at(-1)).toBe("iris-a/model │ line 39"));
+    append(logs, Array.from({ length: 200 }, (_, index) => `flood ${index + 1}`));
+    // Held now: flood 151 to 200; the oldest page ends 13 lines further.
+    await eventually(() => expect(paneLines(app.frame())[0]).toBe("iris-a/model │ flood 151"));
+    expect(paneLines(app.frame())).toHaveLength(14);
+    expect(titleOf(app.frame())).toContain("paused (End follows) · 36 newer lines below");
+    // Scrolling goes on from what is shown.
+    await press(app, "j");
+    await eventually(() => expect(paneLines(app.frame())[0]).toBe("iris-a/model │ flood 152"));
+  });
+
+  it("e says so when no error line is kept, until the next key", async () => {
+    const logs = new LogStore();
+    append(logs, ["all good", "0 errors"]);
+    const app = mount(logs);
+    await press(app, "e");
+    await eventually(() => expect(titleOf(app.frame())).toContain("following · all pods · 2 lines · no error or traceback in the lines kept"));
+    await press(app, "k");
+    await eventually(() => expect(titleOf(app.frame())).not.toContain("no error"));
+  });
+
+  it("e shows the last traceback from its first line, marked, and again the error before it", async () => {
+    const logs = new LogStore();
+    append(logs, ["2026-12-05 12:00:00 ERROR model file missing", ...Array.from({ length: 20 }, (_, index) => `request ${index}`)]);
+    append(logs, ["Traceback (most recent call last):", '  File "app.py", line 12, in predict', "ValueError: expected 4 features"]);
+    append(logs, Array.from({ length: 30 }, (_, index) => `later ${index}`));
+    const app = mount(logs);
+    // Keys before the first frame at this size would page by the default terminal's rows.
+    await eventually(() => expect(paneLines(app.frame())).toHaveLength(14));
+    await press(app, "e");
+    await eventually(() => expect(paneLines(app.frame())[0]).toBe("iris-a/model ▶ Traceback (most recent call last):"));
+    expect(paneLines(app.frame())[2]).toBe("iris-a/model │ ValueError: expected 4 features");
+    expect(titleOf(app.frame())).toContain("paused");
+    await press(app, "e");
+    await eventually(() => expect(paneLines(app.frame())[0]).toBe("iris-a/model ▶ 2026-12-05 12:00:00 ERROR model file missing"));
+  });
+
+  it("shows JSON lines as level and message; v shows them as written", async () => {
+    const logs = new LogStore();
+    const raw = '{"asctime": "2026-12-05 12:00:01", "levelname": "ERROR", "message": "predict failed", "request_id": "r1"}';
+    append(logs, [raw, "plain {line}"]);
+    const app = mount(logs);
+    await eventually(() => expect(paneLines(app.frame())).toEqual(["iris-a/model │ ERROR predict failed +1 fields", "iris-a/model │ plain {line}"]));
+    await press(app, "l", "v");
+    await eventually(() => expect(paneLines(app.frame())[0]).toBe(`iris-a/model │ ${raw}`));
+  });
+
+  it("folds a run of probe lines into one row with a count; z unfolds, and ↑ steps over a folded row", async () => {
+    const logs = new LogStore();
+    const probe = (second: number) => `127.0.0.1 - - [05/Dec/2026 12:00:${String(second).padStart(2, "0")}] "GET / HTTP/1.1" 200 -`;
+    append(logs, [...Array.from({ length: 20 }, (_, index) => `request ${index}`), "loaded model", ...Array.from({ length: 40 }, (_, index) => probe(index)), '127.0.0.1 - - [05/Dec/2026 12:00:41] "POST /predict HTTP/1.1" 200 -', probe(42), probe(43)]);
+    const app = mount(logs);
+    await eventually(() =>
+      expect(paneLines(app.frame()).slice(-4)).toEqual([
+        "iris-a/model │ loaded model",
+        `iris-a/model │ ×40 ${probe(39)}`,
+        'iris-a/model │ 127.0.0.1 - - [05/Dec/2026 12:00:41] "POST /predict HTTP/1.1" 200 -',
+        `iris-a/model │ ×2 ${probe(43)}`,
+      ]),
+    );
+    expect(titleOf(app.frame())).toContain("repeats folded (z unfolds)");
+    // 14 rows shown of 24: two rows up is the folded run, not two of its lines.
+    await press(app, "l", "k", "k");
+    await eventually(() => expect(paneLines(app.frame()).at(-1)).toBe(`iris-a/model │ ×40 ${probe(39)}`));
+    expect(titleOf(app.frame())).toContain("3 newer lines below");
+    await press(app, "G", "z");
+    await eventually(() => expect(paneLines(app.frame())).toHaveLength(14));
+    expect(paneLines(app.frame()).at(-1)).toBe(`iris-a/model │ ${probe(43)}`);
+    expect(titleOf(app.frame())).toContain("unfolded (z folds)");
+  });
+});

@@ -13,7 +13,7 @@ import { Header, headerRows } from "./header.js";
 import { HELP_ROWS, Help } from "./help.js";
 import { FinishedIterations, History, historyRows } from "./history.js";
 import { ClockContext, useStoreState, useTerminalSize } from "./hooks.js";
-import { INITIAL_VIEW, interpretKey, keyPresses, type QuitRequest, type ViewState } from "./keys.js";
+import { INITIAL_VIEW, interpretKey, keyPresses, type KeyContext, type QuitRequest, type ViewState } from "./keys.js";
 import { layoutRows } from "./layout.js";
 import { LogPane } from "./log-pane.js";
 import { Pipeline, pipelineRows } from "./pipeline.js";
@@ -52,9 +52,14 @@ export function DevApp({ store, logs, holdReason, onQuit, colors = true, now = D
     help: view.help ? HELP_ROWS : 0,
   });
 
+  // Read by the key handler through a ref: Ink may still call a handler of an earlier render (its
+  // subscription is renewed in an effect), which would page by an old terminal size.
+  const keyContext = useRef<KeyContext>({ logs, pageSize: 1, problem, now });
+  keyContext.current = { logs, pageSize: Math.max(1, layout.logs - 1), problem, now };
+
   useInput((input, key) => {
     for (const [oneInput, oneKey] of keyPresses(input, key)) {
-      const outcome = interpretKey(viewRef.current, oneInput, oneKey, { logs, pageSize: Math.max(1, layout.logs - 1), problem, now });
+      const outcome = interpretKey(viewRef.current, oneInput, oneKey, keyContext.current);
       if (outcome.action) store.dispatch(outcome.action);
       if (outcome.quit) onQuit(outcome.quit);
       viewRef.current = outcome.view;

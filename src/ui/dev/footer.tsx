@@ -11,9 +11,9 @@ export function Footer({ store, view }: { store: Store<DevState, DevAction>; vie
   const hints = quitting
     ? "stopping…"
     : view.typing !== undefined
-      ? "type to search the logs · Enter apply · Esc cancel"
+      ? "type to search the logs (re: for a regex) · Enter apply · Esc cancel"
       : view.focus === "logs"
-        ? "logs: ↑↓ PgUp PgDn scroll · space pause/follow · Tab pod · / search · Esc back · ? help"
+        ? "logs: ↑↓ PgUp PgDn scroll · G follow · space pause · Tab pod · / search · e error · v raw · Esc back · ? help"
         : `r rebuild · t test · p ${paused ? "resume" : "pause"} · l logs · / search · c clear · d why · ? help · q quit`;
   return (
     <Text dimColor wrap="truncate-end">

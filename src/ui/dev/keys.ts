@@ -10,15 +10,28 @@
  */
 import type { Key } from "ink";
 import type { DevAction, ProblemReport } from "../../core/dev/state.js";
+import { lastErrorSeq, parseSearch } from "../../engine/log-filter.js";
 import type { LogFilter, LogStore } from "../../engine/log-store.js";
+import { foldedSeek } from "./log-fold.js";
 
 export interface LogViewState {
   /** The seq of the bottom line while scrolled back; undefined = follow the newest. */
   anchor: number | undefined;
   pod: string | undefined;
+  /** With `pod`: one of its containers only. */
+  container: string | undefined;
+  /** As typed after `/`: text, or `re:` and a regular expression (engine/log-filter.ts). */
   search: string;
   /** Lines before this seq were cleared from the view. */
   fromSeq: number;
+  /** The error line `e` jumped to, marked on screen; the next `e` looks above it. */
+  mark: number | undefined;
+  /** Show JSON lines as written instead of "LEVEL message". */
+  raw: boolean;
+  /** Show every probe line instead of folding runs of them (log-fold.ts). */
+  unfolded: boolean;
+  /** A one-key answer shown in the pane's title until the next key ("no error lines"). */
+  note?: string | undefined;
 }
 
 export interface ViewState {
@@ -38,7 +51,7 @@ export const INITIAL_VIEW: ViewState = {
   help: false,
   why: false,
   typing: undefined,
-  logView: { anchor: undefined, pod: undefined, search: "", fromSeq: 0 },
+  logView: { anchor: undefined, pod: undefined, container: undefined, search: "", fromSeq: 0, mark: undefined, raw: false, unfolded: false },
   dismissed: undefined,
 };
 
@@ -66,7 +79,8 @@ export const KEY_HELP: readonly (readonly [string, string])[] = [
   ["p", "pause / resume watching"],
   ["y", "re-create the cluster (when it was deleted)"],
   ["l", "focus the logs (Esc leaves)"],
-  ["/", "search the logs (Enter applies, Esc cancels)"],
+  ["/", "search the logs; /re:… is a regular expression (Enter applies, Esc cancels)"],
+  ["e", "jump to the last error or traceback (again: the one before)"],
   ["c", "clear the log view and dismiss the error panel"],
   ["d", "why this delivery path"],
   ["?", "this help (any key closes)"],
@@ -74,7 +88,9 @@ export const KEY_HELP: readonly (readonly [string, string])[] = [
   ["↑ ↓ PgUp PgDn", "scroll the logs (focused)"],
   ["Home End", "oldest / follow newest (focused)"],
   ["space", "pause / follow the logs (focused)"],
-  ["Tab", "show one pod's logs / all (focused)"],
+  ["Tab", "show one pod's (one container's) logs / all (focused)"],
+  ["v", "JSON lines as written / as level and message (focused)"],
+  ["z", "unfold / fold repeated probe and health-check lines (focused)"],
 ];
 
 const NO_KEY: Key = {
@@ -126,6 +142,7 @@ function pressOf(character: string): [string, Key] {
 
 export function interpretKey(view: ViewState, input: string, key: Key, context: KeyContext): KeyOutcome {
   if (key.ctrl && input === "c") return { view, quit: "interrupt" };
+  if (view.logView.note !== undefined) view = { ...view, logView: { ...view.logView, note: undefined } };
   if (view.typing !== undefined) return { view: typeSearch(view, input, key) };
   if (view.help) return input === "q" ? { view, quit: "quit" } : { view: { ...view, help: false } };
 
@@ -141,7 +158,7 @@ export function interpretKey(view: ViewState, input: string, key: Key, context: 
     case "y":
       return { view, action: { type: "key/recreate" } };
     case "c":
-      return { view: { ...view, dismissed: context.problem, logView: { ...view.logView, anchor: undefined, fromSeq: context.logs.checkpoint() } } };
+      return { view: { ...view, dismissed: context.problem, logView: { ...view.logView, anchor: undefined, mark: undefined, fromSeq: context.logs.checkpoint() } } };
     case "?":
       return { view: { ...view, help: true } };
     case "d":
@@ -150,6 +167,8 @@ export function interpretKey(view: ViewState, input: string, key: Key, context: 
       return { view: { ...view, focus: view.focus === "logs" ? "main" : "logs" } };
     case "/":
       return { view: { ...view, focus: "logs", typing: "" } };
+    case "e":
+      return { view: { ...view, focus: "logs", logView: jumpToError(view.logView, context) } };
   }
   if (view.focus !== "logs") return { view };
   if (key.escape) return { view: escapeFromLogs(view) };
@@ -159,7 +178,7 @@ export function interpretKey(view: ViewState, input: string, key: Key, context: 
 function typeSearch(view: ViewState, input: string, key: Key): ViewState {
   const typing = view.typing ?? "";
   if (key.escape) return { ...view, typing: undefined };
-  if (key.return) return { ...view, typing: undefined, logView: { ...view.logView, search: typing, anchor: undefined } };
+  if (key.return) return { ...view, typing: undefined, logView: { ...view.logView, search: typing, anchor: undefined, mark: undefined } };
   if (key.backspace || key.delete) return { ...view, typing: typing.slice(0, -1) };
   if (key.ctrl || key.meta || input === "") return view;
   return { ...view, typing: typing + input };
@@ -172,9 +191,11 @@ function navigateLogs(logView: LogViewState, input: string, key: Key, context: K
   if (key.pageUp) return scroll(logView, -page, context);
   if (key.pageDown) return scroll(logView, page, context);
   if (key.home || input === "g") return { ...logView, anchor: oldestPageEnd(logView, context) };
-  if (key.end || input === "G") return { ...logView, anchor: undefined };
+  if (key.end || input === "G") return { ...logView, anchor: undefined, mark: undefined };
   if (input === " ") return logView.anchor === undefined ? { ...logView, anchor: newestMatch(logView, context) } : { ...logView, anchor: undefined };
-  if (key.tab) return { ...logView, pod: nextPod(logView.pod, context.logs.pods()), anchor: undefined };
+  if (key.tab) return { ...logView, ...nextSource(logView, context.logs.sources()), anchor: undefined, mark: undefined };
+  if (input === "v") return { ...logView, raw: !logView.raw };
+  if (input === "z") return { ...logView, unfolded: !logView.unfolded };
   return logView;
 }
 
@@ -184,14 +205,36 @@ function escapeFromLogs(view: ViewState): ViewState {
   return { ...view, focus: "main" };
 }
 
+/** The store filter the view shows; an invalid regular expression filters nothing (the pane says why). */
 export function filterOf(logView: LogViewState): LogFilter {
-  return { pod: logView.pod, search: logView.search, fromSeq: logView.fromSeq };
+  const parsed = parseSearch(logView.search);
+  return { pod: logView.pod, container: logView.container, search: parsed.search, pattern: parsed.pattern, fromSeq: logView.fromSeq };
+}
+
+/**
+ * The newest error line above the marked one (or the newest at all), shown at the top of the pane
+ * with what followed it below: a traceback reads downwards. The view stays there while lines arrive.
+ */
+function jumpToError(logView: LogViewState, context: KeyContext): LogViewState {
+  const filter = filterOf(logView);
+  const latest = context.logs.latestSeq;
+  const found = (logView.mark !== undefined ? lastErrorSeq(context.logs, filter, logView.mark - 1) : undefined) ?? lastErrorSeq(context.logs, filter, latest);
+  if (found === undefined) return { ...logView, note: "no error or traceback in the lines kept" };
+  const bottom = context.logs.seek(filter, found, Math.max(0, context.pageSize - 1)) ?? found;
+  return { ...logView, mark: found, anchor: bottom };
+}
+
+/** Moves by rows: a folded run of probe lines is one row. */
+function seekRows(logView: LogViewState, context: KeyContext, fromSeq: number, delta: number): number | undefined {
+  const filter = filterOf(logView);
+  return logView.unfolded ? context.logs.seek(filter, fromSeq, delta) : foldedSeek(context.logs, filter, fromSeq, delta);
 }
 
 function scroll(logView: LogViewState, delta: number, context: KeyContext): LogViewState {
-  const filter = filterOf(logView);
   const newest = newestMatch(logView, context);
-  const target = context.logs.seek(filter, logView.anchor ?? context.logs.latestSeq, delta);
+  // A pinned view's lines may have left the history since: it shows the oldest page (log-pane.tsx).
+  const from = logView.anchor === undefined ? context.logs.latestSeq : Math.max(logView.anchor, oldestPageEnd(logView, context) ?? logView.anchor);
+  const target = seekRows(logView, context, from, delta);
   if (target === undefined || newest === undefined) return logView;
   // Reaching the newest line again means following again, as `less +F` users expect.
   if (delta > 0 && target >= newest) return { ...logView, anchor: undefined };
@@ -204,12 +247,20 @@ function newestMatch(logView: LogViewState, context: KeyContext): number | undef
 
 /** The bottom line of the oldest full page: scrolling further up would only leave blank rows. */
 function oldestPageEnd(logView: LogViewState, context: KeyContext): number | undefined {
-  return context.logs.seek(filterOf(logView), 0, Math.max(1, context.pageSize));
+  return seekRows(logView, context, 0, Math.max(1, context.pageSize));
 }
 
-function nextPod(current: string | undefined, pods: readonly string[]): string | undefined {
-  if (pods.length === 0) return undefined;
-  if (current === undefined) return pods[0];
-  const index = pods.indexOf(current);
-  return index === -1 || index === pods.length - 1 ? undefined : pods[index + 1];
+type Source = Pick<LogViewState, "pod" | "container">;
+
+/** All pods, then each pod, and each of its containers when it has more than one, then all again. */
+function nextSource(current: Source, sources: readonly { pod: string; containers: readonly string[] }[]): Source {
+  const cycle: Source[] = [{ pod: undefined, container: undefined }];
+  for (const { pod, containers } of sources) {
+    cycle.push({ pod, container: undefined });
+    // Notices ("") are about the whole pod: they show with the pod, not as a container.
+    const named = containers.filter((container) => container !== "");
+    if (named.length > 1) for (const container of named) cycle.push({ pod, container });
+  }
+  const index = cycle.findIndex((source) => source.pod === current.pod && source.container === current.container);
+  return cycle[(index + 1) % cycle.length] ?? cycle[0]!;
 }

@@ -5,8 +5,11 @@
  */
 import { Box } from "ink";
 import { memo, useEffect, useMemo, useState } from "react";
+import { MatchIndex, parseSearch, REGEX_PREFIX } from "../../engine/log-filter.js";
 import type { LogEntry, LogFilter, LogStore } from "../../engine/log-store.js";
 import { cleanLogText, fitWidth, formatCount, logSource } from "./format.js";
+import { compactJsonLine } from "./json-log.js";
+import { foldedSeek, foldedTail, type FoldedLine } from "./log-fold.js";
 import { filterOf, type LogViewState } from "./keys.js";
 import { Text, podColor } from "./theme.js";
 
@@ -15,12 +18,16 @@ export const LOG_REFRESH_MS = 100;
 const FULL_POD_COLUMNS = 100;
 
 interface LogWindow {
-  lines: LogEntry[];
+  lines: FoldedLine[];
   received: number;
   dropped: number;
+  /** Lines held that the filter shows. */
+  matching: number;
+  /** Matching lines below a pinned view. */
+  newer: number;
 }
 
-function useLogWindow(logs: LogStore, filter: LogFilter, anchor: number | undefined, size: number): LogWindow {
+function useLogWindow(logs: LogStore, filter: LogFilter, fold: boolean, anchor: number | undefined, size: number): LogWindow {
   // The timer only notices that lines arrived; the window itself is read during render, so a
   // scroll or a new filter shows at once, in the same frame as the title that announces it.
   const [latestSeq, setLatestSeq] = useState(logs.latestSeq);
@@ -28,11 +35,30 @@ function useLogWindow(logs: LogStore, filter: LogFilter, anchor: number | undefi
     const timer = setInterval(() => setLatestSeq(logs.latestSeq), LOG_REFRESH_MS);
     return () => clearInterval(timer);
   }, [logs]);
-  return useMemo(() => readWindow(logs, filter, anchor, size), [logs, filter, anchor, size, latestSeq]);
+  const index = useMemo(() => new MatchIndex(filter), [filter]);
+  return useMemo(() => readWindow(logs, filter, fold, index, anchor, size), [logs, filter, fold, index, anchor, size, latestSeq]);
 }
 
-function readWindow(logs: LogStore, filter: LogFilter, anchor: number | undefined, size: number): LogWindow {
-  return { lines: size > 0 ? logs.tail(filter, size, anchor) : [], received: logs.received, dropped: logs.dropped };
+function readWindow(logs: LogStore, filter: LogFilter, fold: boolean, index: MatchIndex, anchor: number | undefined, size: number): LogWindow {
+  index.update(logs);
+  const end = pinnedEnd(logs, filter, fold, anchor, size);
+  return {
+    lines: fold ? foldedTail(logs, filter, size, end) : logs.tail(filter, size, end).map((entry) => ({ entry, count: 1 })),
+    received: logs.received,
+    dropped: logs.dropped,
+    matching: index.count,
+    newer: end === undefined ? 0 : index.newerThan(end),
+  };
+}
+
+/**
+ * Where the window ends. A pinned view whose lines a flood pushes out of the bounded history shows
+ * the oldest page still held, instead of an empty pane.
+ */
+function pinnedEnd(logs: LogStore, filter: LogFilter, fold: boolean, anchor: number | undefined, size: number): number | undefined {
+  if (anchor === undefined || size <= 0) return anchor;
+  const oldestPageEnd = fold ? foldedSeek(logs, filter, 0, size) : logs.seek(filter, 0, size);
+  return oldestPageEnd === undefined ? anchor : Math.max(anchor, oldestPageEnd);
 }
 
 interface LogPaneProps {
@@ -48,37 +74,73 @@ interface LogPaneProps {
 /** Memoized: the busiest section re-renders for its own reasons, not for every engine change. */
 export const LogPane = memo(function LogPane({ logs, view, focused, typing, rows, columns }: LogPaneProps) {
   const filter = useMemo(() => filterOf(view), [view]);
-  const window = useLogWindow(logs, filter, view.anchor, Math.max(0, rows - 1));
+  const window = useLogWindow(logs, filter, !view.unfolded, view.anchor, Math.max(0, rows - 1));
   if (rows <= 0) return null;
-  const prefixes = window.lines.map((line) => logSource(line, columns < FULL_POD_COLUMNS));
+  const prefixes = window.lines.map(({ entry }) => logSource(entry, columns < FULL_POD_COLUMNS));
   const prefixWidth = Math.min(Math.max(0, ...prefixes.map((prefix) => prefix.length)), Math.floor(columns / 3));
   return (
     <Box flexDirection="column" width={columns} height={rows}>
       <LogTitle view={view} focused={focused} typing={typing} window={window} />
       {window.lines.length === 0 && <Text dimColor>{view.pod || view.search ? "  no lines match" : "  no log lines yet"}</Text>}
-      {window.lines.map((line, index) => (
-        <Text key={line.seq} wrap="truncate-end">
-          <Text color={podColor(line.pod)}>{fitWidth(prefixes[index] ?? "", prefixWidth)}</Text>
-          <Text dimColor> │ </Text>
-          {line.kind === "notice" ? <Text color="yellow">! {cleanLogText(line.text)}</Text> : cleanLogText(line.text)}
+      {window.lines.map(({ entry, count }, index) => (
+        <Text key={entry.seq} wrap="truncate-end">
+          <Text color={podColor(entry.pod)}>{fitWidth(prefixes[index] ?? "", prefixWidth)}</Text>
+          {entry.seq === view.mark ? <Text color="red"> ▶ </Text> : <Text dimColor> │ </Text>}
+          {count > 1 && <Text color="cyan">×{formatCount(count)} </Text>}
+          <LineText line={entry} raw={view.raw} />
         </Text>
       ))}
     </Box>
   );
 });
 
+function LineText({ line, raw }: { line: LogEntry; raw: boolean }) {
+  if (line.kind === "notice") return <Text color="yellow">! {cleanLogText(line.text)}</Text>;
+  const json = raw ? undefined : compactJsonLine(line.text);
+  if (!json) return <>{cleanLogText(line.text)}</>;
+  return (
+    <>
+      {json.level !== undefined && <Text color={levelColor(json.level)}>{json.level.padEnd(5)} </Text>}
+      {cleanLogText(json.message)}
+      {json.otherFields > 0 && <Text dimColor> +{json.otherFields} fields</Text>}
+    </>
+  );
+}
+
+function levelColor(level: string): "red" | "yellow" | "gray" | undefined {
+  if (/^(ERROR|CRITICAL|FATAL|PANIC)/.test(level)) return "red";
+  if (level.startsWith("WARN")) return "yellow";
+  if (level === "DEBUG" || level === "TRACE") return "gray";
+  return undefined;
+}
+
 function LogTitle({ view, focused, typing, window }: { view: LogViewState; focused: boolean; typing: string | undefined; window: LogWindow }) {
+  const searchError = parseSearch(view.search).error;
+  // Said while typing too, so Enter is not the first time a bracket left open shows.
+  const typingError = typing === undefined ? undefined : parseSearch(typing).error;
   return (
     <Text wrap="truncate-end">
       <Text bold inverse={focused}>
         logs
       </Text>
       <Text dimColor> {view.anchor === undefined ? "following" : "paused (End follows)"}</Text>
-      <Text dimColor> · {view.pod ? `pod ${view.pod}` : "all pods"}</Text>
-      {view.search && <Text color="cyan"> · search “{view.search}”</Text>}
+      {view.anchor !== undefined && window.newer > 0 && <Text color="cyan"> · {formatCount(window.newer)} newer {window.newer === 1 ? "line" : "lines"} below</Text>}
+      <Text dimColor> · {view.pod ? `pod ${view.container ? `${view.pod}/${view.container}` : view.pod}` : "all pods"}</Text>
+      {searchError !== undefined && <Text color="red"> · {searchError}, not applied</Text>}
+      {view.search && searchError === undefined && (
+        <Text color="cyan">
+          {" "}
+          · {view.search.startsWith(REGEX_PREFIX) ? "regex" : "search"} “{view.search.startsWith(REGEX_PREFIX) ? view.search.slice(REGEX_PREFIX.length) : view.search}” · {formatCount(window.matching)}{" "}
+          {window.matching === 1 ? "match" : "matches"}
+        </Text>
+      )}
       <Text dimColor> · {formatCount(window.received)} lines</Text>
+      {view.unfolded && <Text dimColor> · unfolded (z folds)</Text>}
+      {!view.unfolded && window.lines.some((line) => line.count > 1) && <Text dimColor> · repeats folded (z unfolds)</Text>}
       {window.dropped > 0 && <Text color="red"> · {formatCount(window.dropped)} lines dropped</Text>}
+      {view.note !== undefined && <Text color="yellow"> · {view.note}</Text>}
       {typing !== undefined && <Text color="cyan"> /{typing}▌</Text>}
+      {typingError !== undefined && <Text color="red"> {typingError}</Text>}
     </Text>
   );
 }
