@@ -19,7 +19,7 @@ export async function runBuildCommand(dir: string, options: BuildCommandOptions)
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
-    const result = await new ImageBuilder(docker.client).build(buildRequestFor(config), {
+    const result = await new ImageBuilder(docker).build(buildRequestFor(config), {
       signal: controller.signal,
       // With --json stdout is for the result; warnings still go to stderr.
       onEvent: options.json ? (event) => event.type === "output" && event.line.startsWith("warning: ") && process.stderr.write(`${event.line}\n`) : printProgress,

@@ -151,7 +151,7 @@ async function buildAndDeliver(cluster: ReadyCluster, config: ResolvedConfig, pr
   const request = buildRequestFor(config);
   progress(`building ${displayPath(config.dir)}`);
   for (const line of (await cluster.provideBaseImages?.(await baseImagesFor(request), { progress })) ?? []) progress(line);
-  const built = await new ImageBuilder(cluster.buildEngine.client, new FileHashCache()).build(request, {
+  const built = await new ImageBuilder(cluster.buildEngine, new FileHashCache()).build(request, {
     onEvent: (event) => {
       if (event.type === "step") progress(`  step ${event.step}/${event.totalSteps}: ${event.instruction}`);
     },

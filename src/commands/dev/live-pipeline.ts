@@ -50,7 +50,7 @@ export interface LiveSession {
  * server-side apply, the watched rollout and HTTP smoke tests.
  */
 export function livePipeline(session: LiveSession): Pipeline & { endpoint(): Endpoint | undefined } {
-  const builder = new ImageBuilder(session.cluster.buildEngine.client, session.hashes);
+  const builder = new ImageBuilder(session.cluster.buildEngine, session.hashes);
   const docker: Dockerode = session.cluster.buildEngine.client;
   let built: { repository: string; tag: string; imageId: string } | undefined;
   let deployment: { namespace: string; name: string } | undefined;
