@@ -57,13 +57,13 @@ describe("the docker CLI that runs BuildKit builds", () => {
     const searchPath = await pathWith(["local", "debian"]);
     const choice = await findBuildkitCli({ env: {}, searchPath, exec: fakeDockers({ local: { version: "28.2.2", buildx: false }, debian: { version: "20.10.24+dfsg1", buildx: false } }) });
     expect(choice.cli?.path).toBe(join(searchPath[1] ?? "", "docker"));
-    expect(choice).toMatchObject({ note: `building through ${join(searchPath[1] ?? "", "docker")} (20.10.24+dfsg1): ${join(searchPath[0] ?? "", "docker")} (28.2.2) has no buildx plugin, which BuildKit needs since Docker 23` });
+    expect(choice).toMatchObject({ note: `not ${join(searchPath[0] ?? "", "docker")} (28.2.2): it has no buildx plugin, which BuildKit needs since Docker 23` });
   });
 
   it("gives the reason when no CLI can", async () => {
     const searchPath = await pathWith(["local"]);
     const choice = await findBuildkitCli({ env: {}, searchPath, exec: fakeDockers({ local: { version: "28.2.2", buildx: false } }) });
-    expect(choice).toEqual({ cli: undefined, reason: `${join(searchPath[0] ?? "", "docker")} (28.2.2) has no buildx plugin, which BuildKit needs since Docker 23; install the buildx plugin (docker-buildx-plugin, or Docker's docker-buildx package) to build with BuildKit` });
+    expect(choice).toEqual({ cli: undefined, reason: `${join(searchPath[0] ?? "", "docker")} (28.2.2): it has no buildx plugin, which BuildKit needs since Docker 23; install the buildx plugin (docker-buildx-plugin, or Docker's docker-buildx package) to build with BuildKit` });
     expect(await findBuildkitCli({ env: {}, searchPath: [], exec: fakeDockers({}) })).toEqual({ cli: undefined, reason: "no docker CLI is on the PATH (mlkube runs BuildKit builds through it)" });
   });
 });

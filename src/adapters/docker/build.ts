@@ -51,6 +51,8 @@ export interface BuildResult {
   totalSteps: number;
   cachedSteps: number;
   contextBytes: number;
+  /** Which builder built it (or would have, for an image that already existed). */
+  builder: "buildkit" | "classic";
 }
 
 export interface BuildOptions {
@@ -132,7 +134,7 @@ export class ImageBuilder {
     const listedTag = contextDigest({ entries: listed, ...digestInputs }).slice(0, TAG_LENGTH);
     const existing = await this.findImage(`${request.repository}:${listedTag}`);
     if (existing) {
-      return { reference: `${request.repository}:${listedTag}`, tag: listedTag, imageId: existing, cached: true, durationMs: performance.now() - started, totalSteps: 0, cachedSteps: 0, contextBytes: 0 };
+      return { reference: `${request.repository}:${listedTag}`, tag: listedTag, imageId: existing, cached: true, durationMs: performance.now() - started, totalSteps: 0, cachedSteps: 0, contextBytes: 0, builder: choice.builder };
     }
     throwIfAborted(signal);
 
@@ -188,6 +190,7 @@ export class ImageBuilder {
       totalSteps: progress.totalSteps,
       cachedSteps: progress.cachedSteps,
       contextBytes: sent.bytes,
+      builder: choice.builder,
     };
   }
 
@@ -230,7 +233,7 @@ async function chooseBuilder(docker: Dockerode, cliEnv: Readonly<Record<string, 
         frontend: `the Dockerfile frontend built into the engine (${engine})`,
         fix: "Add '# syntax=docker/dockerfile:1' as the first line of the Dockerfile (BuildKit then pulls that frontend image, so the engine needs registry access), or build on Docker Engine 23 or newer, whose built-in frontend reads heredocs.",
       };
-  const how = found.cli.mode === "buildx" ? `docker buildx (${found.cli.path})` : `the docker CLI's built-in BuildKit client (${found.cli.path}, ${found.cli.version})`;
+  const how = found.cli.mode === "buildx" ? `${found.cli.path} buildx` : `${found.cli.path} ${found.cli.version} (its built-in BuildKit client)`;
   return { builder: "buildkit", cli: found.cli, detail: `BuildKit on ${engine} through ${how}${found.note ? `; ${found.note}` : ""}`, heredocs };
 }
 

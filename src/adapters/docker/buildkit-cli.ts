@@ -45,15 +45,15 @@ export async function findBuildkitCli(options: FindCliOptions): Promise<Buildkit
   for (const path of candidates) {
     const version = await clientVersion(exec, path, options.env);
     if (version === undefined) {
-      refusals.push(`${path} does not run`);
+      refusals.push(`${path}: it does not run`);
       continue;
     }
     const cli = await capability(exec, path, version, options.env);
     if (cli) {
-      const note = refusals.length > 0 ? `building through ${path} (${version}): ${refusals.join("; ")}` : undefined;
+      const note = refusals.length > 0 ? `not ${refusals.join(", nor ")}` : undefined;
       return { cli, note };
     }
-    refusals.push(`${path} (${version}) has no buildx plugin, which BuildKit needs since Docker 23`);
+    refusals.push(`${path} (${version}): it has no buildx plugin, which BuildKit needs since Docker 23`);
   }
   return { cli: undefined, reason: `${refusals.join("; ")}; install the buildx plugin (docker-buildx-plugin, or Docker's docker-buildx package) to build with BuildKit` };
 }
