@@ -2,6 +2,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { ImageBuilder } from "../../src/adapters/docker/build.js";
 import { buildkitArgs } from "../../src/adapters/docker/buildkit-build.js";
 import { findBuildkitCli } from "../../src/adapters/docker/buildkit-cli.js";
 import { readSecrets, secretMask } from "../../src/adapters/docker/build-secrets.js";
@@ -135,3 +136,39 @@ describe("build secrets", () => {
     expect(await readSecrets([{ id: "pip", env: "T" }], { T: "value" })).toEqual([{ id: "pip", env: "T", value: "value" }]);
   });
 });
+
+describe("which builder an ImageBuilder uses", () => {
+  const engine = (version: { Version: string; ApiVersion: string; Os: string }) => ({ client: { version: versions([version]) } as never, cliEnv: {} });
+  const buildx = async () => ({ cli: { path: "/usr/bin/docker", mode: "buildx" as const, version: "27.3.1" } });
+
+  it("BuildKit where the engine has it and a CLI can drive it; heredocs from Docker 23 on", async () => {
+    const modern = await new ImageBuilder(engine({ Version: "27.3.1", ApiVersion: "1.47", Os: "linux" }), undefined, { findCli: buildx }).builder();
+    expect(modern).toMatchObject({ builder: "buildkit", detail: "BuildKit on Docker 27.3.1 through /usr/bin/docker buildx", heredocs: { supported: true } });
+    const debian = await new ImageBuilder(engine({ Version: "20.10.24+dfsg1", ApiVersion: "1.41", Os: "linux" }), undefined, { findCli: buildx }).builder();
+    expect(debian).toMatchObject({ builder: "buildkit", heredocs: { supported: false, frontend: "the Dockerfile frontend built into the engine (Docker 20.10.24+dfsg1)" } });
+  });
+
+  it("the classic builder only where BuildKit cannot be, with the reason", async () => {
+    const noCli = async () => ({ cli: undefined, reason: "no docker CLI is on the PATH (mlkube runs BuildKit builds through it)" });
+    expect(await new ImageBuilder(engine({ Version: "27.3.1", ApiVersion: "1.47", Os: "linux" }), undefined, { findCli: noCli }).builder()).toMatchObject({
+      builder: "classic",
+      detail: "classic builder, because no docker CLI is on the PATH (mlkube runs BuildKit builds through it)",
+    });
+    expect(await new ImageBuilder(engine({ Version: "27.3.1", ApiVersion: "1.47", Os: "windows" }), undefined, { findCli: buildx }).builder()).toMatchObject({ builder: "classic", reason: "the engine builds windows images, which BuildKit does not" });
+    expect(await new ImageBuilder(engine({ Version: "18.06.3", ApiVersion: "1.38", Os: "linux" }), undefined, { findCli: buildx }).builder()).toMatchObject({ builder: "classic", reason: "the engine (Docker 18.06.3) predates BuildKit" });
+  });
+
+  it("asks the engine again after it did not answer", async () => {
+    const builder = new ImageBuilder({ client: { version: versions([new Error("connect ECONNREFUSED"), { Version: "27.3.1", ApiVersion: "1.47", Os: "linux" }]) } as never, cliEnv: {} }, undefined, { findCli: buildx });
+    await expect(builder.builder()).rejects.toThrow("ECONNREFUSED");
+    await expect(builder.builder()).resolves.toMatchObject({ builder: "buildkit" });
+  });
+});
+
+function versions(answers: (Error | { Version: string; ApiVersion: string; Os: string })[]) {
+  return async () => {
+    const next = answers.shift();
+    if (next instanceof Error || next === undefined) throw next ?? new Error("no more answers");
+    return next;
+  };
+}

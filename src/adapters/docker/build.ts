@@ -101,7 +101,11 @@ export class ImageBuilder {
 
   /** The builder this instance uses (asked of the engine and the docker CLI once). */
   builder(): Promise<BuilderChoice> {
-    this.choice ??= chooseBuilder(this.docker, this.cliEnv, this.options);
+    // An engine that did not answer is asked again next time, not remembered as the answer.
+    this.choice ??= chooseBuilder(this.docker, this.cliEnv, this.options).catch((error: unknown) => {
+      this.choice = undefined;
+      throw error;
+    });
     return this.choice;
   }
 
