@@ -124,6 +124,18 @@ describe.runIf(hasEngine)("image builds on the real Docker engine with the class
     }
   });
 
+  it("does not blame a RUN --mount for the classic builder's lack of BuildKit", async () => {
+    const mount = await copyFixture(fixture.dir);
+    try {
+      await writeFile(join(mount.dir, "Dockerfile"), "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN --mount=type=cache,target=/root/.cache/pip true\n");
+      const error = (await builder.build({ ...request(), contextDir: mount.dir, dockerfile: join(mount.dir, "Dockerfile") }).catch((caught: unknown) => caught)) as UserError;
+      expect(error.message).toMatch(/requires BuildKit/);
+      expect(error.hint).toBe("The Dockerfile is right: line 3's RUN --mount needs BuildKit, and mlkube builds with the classic builder here because the classic builder was asked for.");
+    } finally {
+      await mount.cleanup();
+    }
+  });
+
   it("stops the engine's build when cancelled, leaving nothing tagged or running", async () => {
     const slow = await copyFixture(fixture.dir);
     const slowRepository = uniqueName("mlkube-test-cancel");
