@@ -151,9 +151,10 @@ async function buildAndDeliver(cluster: ReadyCluster, config: ResolvedConfig, pr
   const request = buildRequestFor(config);
   progress(`building ${displayPath(config.dir)}`);
   for (const line of (await cluster.provideBaseImages?.(await baseImagesFor(request), { progress })) ?? []) progress(line);
-  const built = await new ImageBuilder(cluster.buildEngine.client, new FileHashCache()).build(request, {
+  const built = await new ImageBuilder(cluster.buildEngine, new FileHashCache()).build(request, {
     onEvent: (event) => {
       if (event.type === "step") progress(`  step ${event.step}/${event.totalSteps}: ${event.instruction}`);
+      else if (event.type === "progress" && event.step.status === "running" && event.step.instruction !== undefined) progress(`  step ${event.step.name}`);
     },
   });
   progress(`built ${built.reference}${built.cached ? " (unchanged)" : ""}; delivering (${cluster.delivery.path})`);

@@ -4,7 +4,8 @@
  * defaults filled in, paths absolute.
  */
 import { readFile, stat } from "node:fs/promises";
-import { basename, isAbsolute, relative, resolve, sep } from "node:path";
+import { homedir } from "node:os";
+import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LineCounter, parseDocument } from "yaml";
 import { normalizeAbsolute } from "../core/live/posix-path.js";
@@ -67,6 +68,7 @@ export async function loadConfig(dir: string, overrides: LoadOverrides = {}): Pr
     context: at(config.build.context),
     dockerfile: at(config.build.dockerfile),
     args: { ...config.build.args, ...overrides.buildArgs },
+    secrets: config.build.secrets.map((secret) => (secret.file === undefined ? secret : { ...secret, file: secret.file.startsWith("~/") ? join(homedir(), secret.file.slice(2)) : at(secret.file) })),
   };
   const port = config.port ?? (await portFromDockerfile(build, modelDir, configFile));
   const sync = parsed ? resolveSync(parsed, modelDir, build.context) : { mode: "infer" as const };

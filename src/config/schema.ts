@@ -179,6 +179,22 @@ const syncRule = z
   })
   .describe("Files under `src` are copied to `dest` in the running container, as `COPY src dest` would put them.");
 
+/** A build secret's id, as `RUN --mount=type=secret,id=...` names it (and the docker CLI's --secret accepts). */
+const SECRET_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const buildSecret = z
+  .strictObject({
+    id: field(z.string().regex(SECRET_ID), "The id a `RUN --mount=type=secret,id=ID` asks for.", 'letters, digits, ".", "_" and "-", such as "pip-token"'),
+    env: field(z.string().regex(ENV_NAME), "Take the value from this environment variable of the shell that runs mlkube.", 'an environment variable name, such as "PIP_TOKEN"').optional(),
+    file: z.string().min(1).optional().describe("Take the value from this file: relative to mlkube.yaml, absolute, or under ~/ (it may lie outside the model directory)."),
+  })
+  .refine((secret) => (secret.env === undefined) !== (secret.file === undefined), {
+    message: "give exactly one of env (an environment variable) or file (a path)",
+    when: (payload) => typeof payload.value === "object" && payload.value !== null,
+  })
+  .describe("A BuildKit build secret: given to the RUN instructions that mount it, never stored in the image, its tag, mlkube's output or its errors.");
+
 export const RESTART_MODES = ["auto", "process", "none"] as const;
 
 export const configSchema = z
@@ -191,6 +207,11 @@ export const configSchema = z
         dockerfile: z.string().min(1).default("Dockerfile").describe('Dockerfile path, relative to mlkube.yaml. Default: "Dockerfile".'),
         args: stringMap("Build arguments (ARG values). --build-arg on the command line overrides these."),
         target: z.string().min(1).optional().describe("Stage of a multi-stage Dockerfile to build. Default: the last stage."),
+        secrets: z
+          .array(buildSecret)
+          .default([])
+          .refine((secrets) => new Set(secrets.map((secret) => secret.id)).size === secrets.length, { message: "each secret id may appear once" })
+          .describe("Build secrets (needs BuildKit). Changing a secret's value does not rebuild the image, as in Docker's own cache."),
       })
       .describe("How to build the model image.")
       .prefault({}),

@@ -4,7 +4,7 @@
  * (the reducer ignores stale ones), and aborts a build when newer changes arrive.
  */
 import { nextStep, type PlannerOptions } from "../core/dev/planner.js";
-import type { DevAction, DevState, ProblemReport, Stage, TestOutcome } from "../core/dev/state.js";
+import type { DevAction, DevState, ProblemReport, Stage, StepReport, TestOutcome } from "../core/dev/state.js";
 import { connectionFailure, lostConnection } from "../adapters/connection-errors.js";
 import { isAbortError, isUserError, LiveUnavailable } from "../errors.js";
 import type { PodRun } from "../core/live/drift.js";
@@ -13,7 +13,8 @@ import type { Store } from "./store.js";
 export interface StageContext {
   iteration: number;
   signal: AbortSignal;
-  progress(detail: string, progress?: { current: number; total: number }): void;
+  /** `step`: a build step that began or finished (BuildKit), kept in the stage's state and told as an event. */
+  progress(detail: string, progress?: { current: number; total: number }, step?: StepReport): void;
 }
 
 /** The ports the runner drives. The dev command wires them to Docker, the cluster and HTTP; tests use fakes. */
@@ -81,7 +82,7 @@ export function startRunner(
       const context: StageContext = {
         iteration: id,
         signal,
-        progress: (detail, progress) => store.dispatch({ type: "stage/progress", id, stage, detail, progress }),
+        progress: (detail, progress, step) => store.dispatch({ type: "stage/progress", id, stage, detail, progress, step }),
       };
       store.dispatch({ type: "stage/started", id, stage, at: now() });
       try {

@@ -37,9 +37,10 @@ describe.runIf(hasEngine)("mlkube build", () => {
   it("prints the content-tagged reference, and --json tells whether it was cached", async () => {
     const first = await mlkube(["build", fixture.dir, "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, "--json"]);
     expect(first.code).toBe(0);
-    const result = JSON.parse(first.stdout) as { reference: string; cached: boolean; durationMs: number };
+    const result = JSON.parse(first.stdout) as { reference: string; cached: boolean; durationMs: number; builder: string };
     expect(result.reference).toMatch(new RegExp(`^${repository}:[0-9a-f]{16}$`));
     expect(result.cached).toBe(false);
+    expect(result.builder).toBe("buildkit");
     expect(result.durationMs).toBeGreaterThan(0);
 
     const second = await mlkube(["build", fixture.dir, "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`]);

@@ -12,7 +12,7 @@ import { loadSmokeCases } from "../../src/adapters/probe/cases.js";
 import { runSmokeTests } from "../../src/adapters/probe/http.js";
 import { loadConfig } from "../../src/config/load.js";
 import { imageHasPythonModules, runPublished, waitForHttp, type RunningModel } from "../support/containers.js";
-import { BASE_IMAGE, REPO_ROOT, docker, engineAvailable, removeRepository, uniqueName } from "../support/engine.js";
+import { BASE_IMAGE, REPO_ROOT, docker, engine, engineAvailable, removeRepository, uniqueName } from "../support/engine.js";
 
 const run = promisify(execFile);
 const CLI = join(REPO_ROOT, "dist/cli.js");
@@ -75,7 +75,7 @@ describe.runIf(hasEngine)("templates build, serve and pass their own smoke tests
       // scripts/build-base-image.sh installs these; a base image without them is a set-up bug, not a skip.
       expect(baseHasModules, `${BASE_IMAGE} must provide ${modules.join(", ")}`).toBe(true);
       const config = await loadConfig(dir, { buildArgs: { BASE_IMAGE } });
-      const built = await new ImageBuilder(docker).build({ contextDir: config.build.context, dockerfile: config.build.dockerfile, buildArgs: config.build.args, repository });
+      const built = await new ImageBuilder(engine).build({ contextDir: config.build.context, dockerfile: config.build.dockerfile, buildArgs: config.build.args, repository });
       const user = (await docker.getImage(built.imageId).inspect()).Config.User;
       expect(user).toMatch(/^[1-9]\d*$/);
 

@@ -4,11 +4,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ImageBuilder, type BuildEvent, type BuildRequest } from "../../src/adapters/docker/build.js";
 import { isUserError, UserError } from "../../src/errors.js";
-import { BASE_IMAGE, copyFixture, docker, engineAvailable, removeRepository, uniqueName } from "../support/engine.js";
+import { BASE_IMAGE, copyFixture, docker, engine, engineAvailable, removeRepository, uniqueName } from "../support/engine.js";
 
 const hasEngine = await engineAvailable();
 
-describe.runIf(hasEngine)("image builds on the real Docker engine", () => {
+// The classic builder stays the fallback where BuildKit cannot be used (test/integration/buildkit.test.ts
+// covers BuildKit, the default): its step events, cache hits and errors are tested here.
+describe.runIf(hasEngine)("image builds on the real Docker engine with the classic builder", () => {
   const repository = uniqueName("mlkube-test-build");
   let fixture: { dir: string; cleanup: () => Promise<void> };
   let builder: ImageBuilder;
@@ -21,7 +23,7 @@ describe.runIf(hasEngine)("image builds on the real Docker engine", () => {
 
   beforeAll(async () => {
     fixture = await copyFixture();
-    builder = new ImageBuilder(docker);
+    builder = new ImageBuilder(engine, undefined, { builder: "classic" });
   });
   afterAll(async () => {
     await removeRepository(repository);
@@ -31,6 +33,7 @@ describe.runIf(hasEngine)("image builds on the real Docker engine", () => {
   it("builds the fixture into an image that serves predictions", async () => {
     const events: BuildEvent[] = [];
     const result = await builder.build(request(), { onEvent: (event) => events.push(event) });
+    expect(events[0]).toEqual({ type: "builder", builder: "classic", detail: "classic builder, because the classic builder was asked for" });
     expect(result.cached).toBe(false);
     expect(result.reference).toMatch(new RegExp(`^${repository}:[0-9a-f]{16}$`));
     expect(result.totalSteps).toBeGreaterThan(5);
@@ -121,6 +124,18 @@ describe.runIf(hasEngine)("image builds on the real Docker engine", () => {
     }
   });
 
+  it("does not blame a RUN --mount for the classic builder's lack of BuildKit", async () => {
+    const mount = await copyFixture(fixture.dir);
+    try {
+      await writeFile(join(mount.dir, "Dockerfile"), "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN --mount=type=cache,target=/root/.cache/pip true\n");
+      const error = (await builder.build({ ...request(), contextDir: mount.dir, dockerfile: join(mount.dir, "Dockerfile") }).catch((caught: unknown) => caught)) as UserError;
+      expect(error.message).toMatch(/requires BuildKit/);
+      expect(error.hint).toBe("The Dockerfile is right: line 3's RUN --mount needs BuildKit, and mlkube builds with the classic builder here because the classic builder was asked for.");
+    } finally {
+      await mount.cleanup();
+    }
+  });
+
   it("stops the engine's build when cancelled, leaving nothing tagged or running", async () => {
     const slow = await copyFixture(fixture.dir);
     const slowRepository = uniqueName("mlkube-test-cancel");
@@ -187,7 +202,7 @@ async function predictWith(reference: string, features: number[]): Promise<{ sta
 }
 
 describe.runIf(hasEngine)("large build contexts", () => {
-  it("streams a 512 MB model file without holding it in memory", async () => {
+  it("streams a 512 MB model file to BuildKit without holding it in memory", async () => {
     const fixture = await copyFixture();
     const repository = uniqueName("mlkube-test-large");
     try {
@@ -202,11 +217,12 @@ describe.runIf(hasEngine)("large build contexts", () => {
       let peak = baseline;
       const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
       const events: BuildEvent[] = [];
-      const result = await new ImageBuilder(docker).build(
+      const result = await new ImageBuilder(engine).build(
         { contextDir: fixture.dir, dockerfile: join(fixture.dir, "Dockerfile"), buildArgs: { BASE_IMAGE }, repository },
         { onEvent: (event) => events.push(event) },
       ).finally(() => clearInterval(sampler));
 
+      expect(events.find((event) => event.type === "builder")).toMatchObject({ builder: "buildkit" });
       expect(result.contextBytes).toBeGreaterThan(size);
       // Byte progress arrives while the context streams, not once at the end.
       expect(events.filter((event) => event.type === "context").length).toBeGreaterThan(100);

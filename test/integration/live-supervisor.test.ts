@@ -11,7 +11,7 @@ import { ImageBuilder } from "../../src/adapters/docker/build.js";
 import { execInContainer } from "../../src/adapters/docker/container-exec.js";
 import { addDevLayer, LIVE_STATE_DIR, LIVE_STATE_FILE, RESTART_COMMAND, RESTART_POLICY_ENV, type DevLayerResult, type SupervisorState } from "../../src/adapters/docker/dev-layer.js";
 import { demuxedLogs, readAll } from "../sim/node/logs.js";
-import { BASE_IMAGE, copyFixture, docker, engineAvailable, removeRepository, uniqueName } from "../support/engine.js";
+import { BASE_IMAGE, copyFixture, docker, engine, engineAvailable, removeRepository, uniqueName } from "../support/engine.js";
 import { eventually } from "../support/eventually.js";
 import { predictAt } from "../support/http.js";
 
@@ -30,7 +30,7 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
   beforeAll(async () => {
     fixture = await copyFixture();
     originalApp = await readFile(join(fixture.dir, "app.py"), "utf8");
-    const built = await new ImageBuilder(docker).build({ contextDir: fixture.dir, dockerfile: join(fixture.dir, "Dockerfile"), buildArgs: { BASE_IMAGE }, repository });
+    const built = await new ImageBuilder(engine).build({ contextDir: fixture.dir, dockerfile: join(fixture.dir, "Dockerfile"), buildArgs: { BASE_IMAGE }, repository });
     base = { imageId: built.imageId, repository, tag: built.tag };
     dev = await addDevLayer(docker, base);
   });
@@ -214,7 +214,7 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
     const dir = join(fixture.dir, "shell-server");
     await import("node:fs/promises").then(({ mkdir }) => mkdir(dir));
     await writeFile(join(dir, "Dockerfile"), 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nUSER 10001\nCMD while :; do echo "tick $$"; sleep 0.2; done\n');
-    const built = await new ImageBuilder(docker).build({ contextDir: dir, dockerfile: join(dir, "Dockerfile"), buildArgs: { BASE_IMAGE }, repository: shellRepository });
+    const built = await new ImageBuilder(engine).build({ contextDir: dir, dockerfile: join(dir, "Dockerfile"), buildArgs: { BASE_IMAGE }, repository: shellRepository });
     const shellDev = await addDevLayer(docker, { imageId: built.imageId, repository: shellRepository, tag: built.tag });
     expect((await docker.getImage(shellDev.reference).inspect()).Config.Cmd).toEqual(["/bin/sh", "-c", 'while :; do echo "tick $$"; sleep 0.2; done']);
 

@@ -9,7 +9,7 @@ import { ImageBuilder } from "../../src/adapters/docker/build.js";
 import { execInContainer } from "../../src/adapters/docker/container-exec.js";
 import { planChange } from "../../src/core/live/plan-change.js";
 import { inferSyncRules } from "../../src/core/live/sync-rules.js";
-import { BASE_IMAGE, docker, engineAvailable, removeRepository, uniqueName } from "../support/engine.js";
+import { BASE_IMAGE, docker, engine, engineAvailable, removeRepository, uniqueName } from "../support/engine.js";
 
 const hasEngine = await engineAvailable();
 
@@ -62,7 +62,7 @@ describe.runIf(hasEngine)("inferred sync rules match where the engine puts files
       await mkdir(dirname(join(contextDir, file)), { recursive: true });
       await writeFile(join(contextDir, file), content);
     }
-    const result = await new ImageBuilder(docker).build({ contextDir, dockerfile: join(contextDir, "Dockerfile"), buildArgs, repository });
+    const result = await new ImageBuilder(engine).build({ contextDir, dockerfile: join(contextDir, "Dockerfile"), buildArgs, repository });
     reference = result.reference;
   }, 120_000);
 

@@ -9,6 +9,8 @@ export const REPO_ROOT = new URL("../..", import.meta.url).pathname;
 export const FIXTURE_DIR = join(REPO_ROOT, "fixtures/iris-sklearn");
 
 export const docker = new Dockerode({ socketPath: "/var/run/docker.sock" });
+/** The same engine for ImageBuilder: the API client and what points a docker CLI at it. */
+export const engine = { client: docker, cliEnv: { DOCKER_HOST: "unix:///var/run/docker.sock", DOCKER_CONTEXT: undefined } };
 
 /**
  * Whether the real engine (and the base image) can be used. On a developer machine without them the

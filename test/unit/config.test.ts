@@ -53,7 +53,7 @@ describe("loadConfig defaults", () => {
       namespace: "default",
       image: { repository: "iris-model" },
       port: 8080,
-      build: { context: dir, dockerfile: join(dir, "Dockerfile"), args: {} },
+      build: { context: dir, dockerfile: join(dir, "Dockerfile"), args: {}, secrets: [] },
       sync: { mode: "infer" },
       restart: "auto",
       allowPathsOutside: false,
@@ -123,7 +123,7 @@ describe("loadConfig defaults", () => {
     expect(config.name).toBe("iris");
     expect(config.port).toBe(9000);
     expect(config.image.repository).toBe("localhost:5001/team/iris");
-    expect(config.build).toEqual({ context: dirname(dir), dockerfile: join(dir, "docker/Dockerfile.dev"), args: {}, target: "serve" });
+    expect(config.build).toEqual({ context: dirname(dir), dockerfile: join(dir, "docker/Dockerfile.dev"), args: {}, target: "serve", secrets: [] });
     expect(config.deploy.resources).toEqual({ requests: { cpu: "0.5", memory: "256Mi" }, limits: { cpu: "1", memory: "1G" } });
     expect(config.deploy.probes.liveness).toEqual({ path: "/healthz", initialDelaySeconds: 30, periodSeconds: 30, timeoutSeconds: 5, failureThreshold: 6 });
     expect(config.manifests).toEqual([join(dir, "k8s"), join(dir, "extra.yaml")]);

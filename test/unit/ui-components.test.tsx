@@ -167,6 +167,17 @@ describe("dev UI sections from fixed states", () => {
     for (const stage of ["deliver", "apply", "rollout", "test"]) expect(lines(frame).some((line) => line.includes(`· ${stage}`))).toBe(true);
   });
 
+  it("pipeline: a finished build names its slowest step, so the user sees which layer is slow", async () => {
+    const steps = [
+      { id: 4, name: "[1/6] FROM python", status: "cached" as const },
+      { id: 7, name: "[4/6] RUN pip install -r requirements.txt", status: "done" as const, ms: 12_300 },
+      { id: 9, name: "[6/6] COPY model.pkl app.py ./", status: "done" as const, ms: 1_400 },
+    ];
+    const done = iteration({ stages: [{ stage: "build", status: "done", startedAt: NOW - 14_000, finishedAt: NOW - 1_000, detail: "1/6 steps from cache", steps }, { stage: "deliver", status: "running", startedAt: NOW - 1_000 }] });
+    const build = lines((await show(readyState({ current: done }), { rows: 40, columns: 120 })).frame()).find((line) => line.includes("build"));
+    expect(build).toMatch(/✓ build\s+1\/6 steps from cache · slowest: \[4\/6\] RUN pip install -r requirements\.txt 12\.3s\s+13\.0s/);
+  });
+
   it("pipeline: the planner's hold reason", async () => {
     const frame = (await show(readyState({ current: iteration() }), { hold: "queued: runs after iteration #3", rows: 40 })).frame();
     expect(frame).toContain("» queued: runs after iteration #3");

@@ -230,3 +230,36 @@ describe("plain printer", () => {
     expect(printed.at(-2)).toContain("flood 25");
   });
 });
+
+describe("plain printer: BuildKit's build steps", () => {
+  async function buildWithSteps(format: "text" | "json") {
+    const setup = bench();
+    const { out, text } = collector();
+    const printer = startPlainPrinter({ store: setup.store, logs: setup.logs, holdReason: setup.holdReason, out, format, now: setup.now });
+    await setup.at(0, { type: "iteration/started", id: 1, changes: { ...EMPTY_CHANGES, force: true }, stages: ["build"], at: T0 });
+    await setup.at(0, { type: "stage/started", id: 1, stage: "build", at: T0 });
+    const running = { id: 5, name: "[2/3] RUN pip install -r requirements.txt", status: "running" as const };
+    await setup.at(100, { type: "stage/progress", id: 1, stage: "build", detail: "step 1/3: FROM python", progress: { current: 1, total: 3 }, step: { id: 4, name: "[1/3] FROM python", status: "cached" } });
+    // Within the same second as the first: the running detail is throttled, finished steps are not.
+    await setup.at(200, { type: "stage/progress", id: 1, stage: "build", detail: "step 2/3: RUN pip install -r requirements.txt", progress: { current: 2, total: 3 }, step: running });
+    await setup.at(300, { type: "stage/progress", id: 1, stage: "build", detail: "step 2/3: RUN pip install -r requirements.txt", progress: { current: 2, total: 3 }, step: { ...running, status: "done", ms: 12_300, bytes: 45_600_000 } });
+    printer.stop();
+    return text();
+  }
+
+  it("text: one line per finished step, with cached or its duration and bytes", async () => {
+    const lines = (await buildWithSteps("text")).split("\n").map((line) => line.slice(25));
+    expect(lines).toContain("#1 build step cached: [1/3] FROM python");
+    expect(lines).toContain("#1 build step done in 12.3s: [2/3] RUN pip install -r requirements.txt (45.6 MB)");
+    expect(lines.filter((line) => line.startsWith("#1 build 2/3"))).toEqual([]); // the throttled detail
+  });
+
+  it("json: stage.progress with step { name, cached, status, ms, bytes }", async () => {
+    const events = (await buildWithSteps("json")).trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    const steps = events.filter((event) => event.type === "stage.progress" && event.step).map((event) => event.step);
+    expect(steps).toEqual([
+      { name: "[1/3] FROM python", cached: true, status: "cached" },
+      { name: "[2/3] RUN pip install -r requirements.txt", cached: false, status: "done", ms: 12_300, bytes: 45_600_000 },
+    ]);
+  });
+});

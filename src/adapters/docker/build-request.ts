@@ -10,6 +10,7 @@ export function buildRequestFor(config: ResolvedConfig, repository = config.imag
     dockerfile: config.build.dockerfile,
     buildArgs: config.build.args,
     target: config.build.target,
+    secrets: config.build.secrets,
     repository,
     labels: { "dev.mlkube.model": config.name },
     warnings: (config.outsidePaths ?? []).map(outsideWarning),

@@ -1,10 +1,17 @@
 import type Dockerode from "dockerode";
 import { readFile } from "node:fs/promises";
 import { relative, sep } from "node:path";
-import { StringDecoder } from "node:string_decoder";
 import { UserError } from "../../errors.js";
 import { EXTERNAL_DOCKERFILE_NAME, FileHashCache, contextDigest, listContext, packContext } from "./build-context.js";
-import { checkDockerfile, type DockerfileInstruction } from "./dockerfile-check.js";
+import { cancelled, displayPath } from "./build-text.js";
+import { runBuildkitBuild } from "./buildkit-build.js";
+import { findBuildkitCli, type BuildkitCli, type BuildkitCliChoice } from "./buildkit-cli.js";
+import { buildkitFailure } from "./buildkit-errors.js";
+import type { BuildStep } from "./buildkit-progress.js";
+import { runClassicBuild } from "./classic-build.js";
+import type { DockerConnection } from "./client.js";
+import { checkDockerfile, type HeredocSupport } from "./dockerfile-check.js";
+import { readSecrets, secretMask, type BuildSecret } from "./build-secrets.js";
 
 export interface BuildRequest {
   contextDir: string;
@@ -17,12 +24,20 @@ export interface BuildRequest {
   labels?: Readonly<Record<string, string>>;
   /** Shown in the build's output, once per builder (so once per dev session). */
   warnings?: readonly string[];
+  /** BuildKit secrets (`RUN --mount=type=secret,id=...`): never in the image, the tag or any output. */
+  secrets?: readonly BuildSecret[];
 }
 
 export type BuildEvent =
   | { type: "context"; bytesSent: number; files: number }
+  /** Which builder builds and why; once per ImageBuilder, before its first build. */
+  | { type: "builder"; builder: "buildkit" | "classic"; detail: string }
+  /** Classic builder: step N/M began. */
   | { type: "step"; step: number; totalSteps: number; instruction: string }
+  /** Classic builder: the current step came from the cache. */
   | { type: "cache-hit"; step: number }
+  /** BuildKit: a step began, came from the cache, finished or failed. */
+  | { type: "progress"; step: BuildStep }
   | { type: "output"; line: string };
 
 export interface BuildResult {
@@ -36,6 +51,8 @@ export interface BuildResult {
   totalSteps: number;
   cachedSteps: number;
   contextBytes: number;
+  /** Which builder built it (or would have, for an image that already existed). */
+  builder: "buildkit" | "classic";
 }
 
 export interface BuildOptions {
@@ -46,39 +63,82 @@ export interface BuildOptions {
 /** Tags are the first 16 hex digits of the content digest: unique per content, never `latest`. */
 export const TAG_LENGTH = 16;
 
+/** The engine to build on: its API client, and the environment that points a docker CLI at it. */
+export type BuildEngine = Pick<DockerConnection, "client" | "cliEnv">;
+
+export interface ImageBuilderOptions {
+  /** `classic` forces the classic builder (to compare); `auto` (the default) uses BuildKit wherever it can. */
+  builder?: "auto" | "classic" | undefined;
+  /** How to find a docker CLI that can run BuildKit; replaced in tests. */
+  findCli?: ((env: Readonly<Record<string, string | undefined>>) => Promise<BuildkitCliChoice>) | undefined;
+}
+
+/** Which builder an ImageBuilder uses, decided once from the engine and the docker CLI. */
+export type BuilderChoice =
+  | { builder: "buildkit"; cli: BuildkitCli; detail: string; heredocs: HeredocSupport }
+  | { builder: "classic"; reason: string; detail: string; heredocs: HeredocSupport };
+
 /**
- * Builds images with the engine's builder through the Engine API. One instance per dev session
- * keeps file hashes between iterations.
+ * Builds images with BuildKit where the engine and a docker CLI allow it, else with the classic
+ * builder (and says why, once). One instance per dev session keeps file hashes between iterations.
  */
 export class ImageBuilder {
+  private readonly docker: Dockerode;
+  private readonly cliEnv: Readonly<Record<string, string | undefined>>;
+
   /** The hash cache can be shared with the file watcher, so each changed file is hashed once. */
   constructor(
-    private readonly docker: Dockerode,
+    engine: BuildEngine,
     private readonly hashes = new FileHashCache(),
-  ) {}
+    private readonly options: ImageBuilderOptions = {},
+  ) {
+    this.docker = engine.client;
+    this.cliEnv = engine.cliEnv;
+  }
 
   private readonly warned = new Set<string>();
+  private choice: Promise<BuilderChoice> | undefined;
+
+  /** The builder this instance uses (asked of the engine and the docker CLI once). */
+  builder(): Promise<BuilderChoice> {
+    // An engine that did not answer is asked again next time, not remembered as the answer.
+    this.choice ??= chooseBuilder(this.docker, this.cliEnv, this.options).catch((error: unknown) => {
+      this.choice = undefined;
+      throw error;
+    });
+    return this.choice;
+  }
 
   async build(request: BuildRequest, options: BuildOptions = {}): Promise<BuildResult> {
     const started = performance.now();
     const { signal, onEvent = () => undefined } = options;
     throwIfAborted(signal);
-    for (const warning of request.warnings ?? []) {
+    const choice = await this.builder();
+    for (const warning of [...(request.warnings ?? []), `builder: ${choice.detail}`]) {
       if (this.warned.has(warning)) continue;
       this.warned.add(warning);
-      onEvent({ type: "output", line: warning });
+      if (warning.startsWith("builder: ")) onEvent({ type: "builder", builder: choice.builder, detail: choice.detail });
+      else onEvent({ type: "output", line: warning });
     }
 
     const dockerfileText = await readDockerfile(request.dockerfile);
     const dockerfileName = relativeInside(request.contextDir, request.dockerfile);
-    const instructions = checkDockerfile(dockerfileText, displayPath(request.dockerfile));
+    const instructions = checkDockerfile(dockerfileText, displayPath(request.dockerfile), choice.heredocs);
+    const secrets = await readSecrets(request.secrets ?? []);
+    if (secrets.length > 0 && choice.builder === "classic") {
+      throw new UserError("config", `build.secrets needs BuildKit, and mlkube builds with the classic builder here because ${choice.reason}.`, {
+        hint: "Make BuildKit available (see the reason above), or remove build.secrets and the Dockerfile's secret mounts.",
+      });
+    }
+    const mask = secretMask(secrets.map((secret) => secret.value));
+    // Secrets take no part in the tag (nor, in Docker, in the layer cache): the image holds nothing of them.
     const digestInputs = { dockerfileText, buildArgs: request.buildArgs, target: request.target };
 
     const listed = await listContext(request.contextDir, this.hashes);
     const listedTag = contextDigest({ entries: listed, ...digestInputs }).slice(0, TAG_LENGTH);
     const existing = await this.findImage(`${request.repository}:${listedTag}`);
     if (existing) {
-      return { reference: `${request.repository}:${listedTag}`, tag: listedTag, imageId: existing, cached: true, durationMs: performance.now() - started, totalSteps: 0, cachedSteps: 0, contextBytes: 0 };
+      return { reference: `${request.repository}:${listedTag}`, tag: listedTag, imageId: existing, cached: true, durationMs: performance.now() - started, totalSteps: 0, cachedSteps: 0, contextBytes: 0, builder: choice.builder };
     }
     throwIfAborted(signal);
 
@@ -90,26 +150,33 @@ export class ImageBuilder {
         onEvent({ type: "context", bytesSent: bytes, files: listed.length });
       }
     });
+    const labels = { "dev.mlkube.managed": "true", ...request.labels };
+    const common = { dockerfileName: dockerfileName ?? EXTERNAL_DOCKERFILE_NAME, buildArgs: request.buildArgs, target: request.target, labels, signal };
 
-    const stream = await this.docker
-      .buildImage(context.stream, {
-        dockerfile: dockerfileName ?? EXTERNAL_DOCKERFILE_NAME,
-        buildargs: { ...request.buildArgs },
-        target: request.target ?? "",
-        labels: { "dev.mlkube.managed": "true", ...request.labels },
-        rm: true,
-        forcerm: true,
-        // The classic builder reports "Step N/M" and cache hits through the API; BuildKit over the
-        // API needs a session protocol dockerode does not speak.
-        version: "1",
-        abortSignal: signal,
-      } as Dockerode.ImageBuildOptions)
-      .catch((error: unknown) => {
-        context.stream.destroy();
-        throw translateStartError(error, signal, request.dockerfile);
-      });
-
-    const progress = await followBuild(stream, instructions, onEvent, signal).finally(() => context.stream.destroy());
+    let progress: { imageId: string; totalSteps: number; cachedSteps: number };
+    try {
+      if (choice.builder === "buildkit") {
+        const outcome = await runBuildkitBuild({
+          ...common,
+          cli: choice.cli,
+          env: { ...this.cliEnv, ...Object.fromEntries(secrets.flatMap((secret) => (secret.env !== undefined ? [[secret.env, secret.value]] : []))) },
+          context: context.stream,
+          secrets,
+          onProgress: (event) => onEvent(event.type === "step" ? { type: "progress", step: { ...event.step, error: event.step.error && mask(event.step.error) } } : { type: "output", line: mask(event.line) }),
+        });
+        if (!outcome.imageId) {
+          throw buildkitFailure({ reader: outcome.reader, outputOf: outcome.outputOf, instructions, dockerfileText, dockerfilePath: displayPath(request.dockerfile), contextPath: displayPath(request.contextDir), mask });
+        }
+        const steps = outcome.reader.instructionSteps();
+        // The ID as the engine's own API names the image (with the containerd store, a manifest digest).
+        const imageId = (await this.docker.getImage(outcome.imageId).inspect()).Id;
+        progress = { imageId, totalSteps: steps.length, cachedSteps: steps.filter((step) => step.status === "cached").length };
+      } else {
+        progress = await runClassicBuild(this.docker, { ...common, context: context.stream, dockerfile: request.dockerfile, instructions, reason: choice.reason, onEvent });
+      }
+    } finally {
+      context.stream.destroy();
+    }
     const sent = await context.packed;
     onEvent({ type: "context", bytesSent: sent.bytes, files: sent.entries.length });
 
@@ -127,6 +194,7 @@ export class ImageBuilder {
       totalSteps: progress.totalSteps,
       cachedSteps: progress.cachedSteps,
       contextBytes: sent.bytes,
+      builder: choice.builder,
     };
   }
 
@@ -141,134 +209,36 @@ export class ImageBuilder {
   }
 }
 
-interface BuildProgress {
-  imageId: string;
-  totalSteps: number;
-  cachedSteps: number;
-}
+/** Docker 23.0 made BuildKit 0.11 the engine's builder: its built-in Dockerfile frontend reads heredocs. */
+const FIRST_MAJOR_WITH_HEREDOCS = 23;
+/** API 1.39 (Docker 18.09) is the first engine with BuildKit. */
+const FIRST_BUILDKIT_API = [1, 39];
 
-/** Reads the engine's JSON-lines build stream into events; rejects with the failing instruction. */
-function followBuild(
-  stream: NodeJS.ReadableStream,
-  instructions: readonly DockerfileInstruction[],
-  onEvent: (event: BuildEvent) => void,
-  signal: AbortSignal | undefined,
-): Promise<BuildProgress> {
-  return new Promise((resolve, reject) => {
-    let buffered = "";
-    let imageId: string | undefined;
-    let currentStep = 0;
-    let totalSteps = 0;
-    let cachedSteps = 0;
-    let failure: UserError | undefined;
-    const recentOutput: string[] = [];
-
-    const onAbort = () => {
-      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
-      reject(cancelled());
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-
-    const handleMessage = (message: { stream?: string; aux?: { ID?: string }; error?: string; errorDetail?: { message?: string } }) => {
-      if (message.aux?.ID) imageId = message.aux.ID;
-      if (message.error || message.errorDetail) {
-        const engineMessage = (message.errorDetail?.message ?? message.error ?? "").trim();
-        failure = stepFailure(engineMessage, currentStep, totalSteps, instructions, recentOutput);
-        return;
-      }
-      for (const rawLine of (message.stream ?? "").split("\n")) {
-        const line = rawLine.replace(/\r$/, "");
-        if (line.trim() === "") continue;
-        const step = /^Step (\d+)\/(\d+) : (.*)$/.exec(line);
-        if (step) {
-          currentStep = Number(step[1]);
-          totalSteps = Number(step[2]);
-          onEvent({ type: "step", step: currentStep, totalSteps, instruction: step[3] ?? "" });
-          continue;
-        }
-        if (line.trim() === "---> Using cache") {
-          cachedSteps++;
-          onEvent({ type: "cache-hit", step: currentStep });
-          continue;
-        }
-        const built = /^Successfully built ([0-9a-f]+)$/.exec(line.trim());
-        if (built && !imageId) imageId = built[1];
-        recentOutput.push(line);
-        if (recentOutput.length > 15) recentOutput.shift();
-        onEvent({ type: "output", line });
-      }
-    };
-
-    // A character's bytes can straddle two chunks: decoding each chunk alone would leave "�".
-    const decoder = new StringDecoder("utf8");
-    stream.on("data", (chunk: Buffer) => {
-      buffered += decoder.write(chunk);
-      let newline = buffered.indexOf("\n");
-      while (newline >= 0) {
-        const text = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (text) {
-          try {
-            handleMessage(JSON.parse(text));
-          } catch {
-            handleMessage({ stream: text });
-          }
-        }
-        newline = buffered.indexOf("\n");
-      }
-    });
-    stream.on("error", (error: Error) => {
-      signal?.removeEventListener("abort", onAbort);
-      reject(signal?.aborted ? cancelled() : error);
-    });
-    stream.on("end", () => {
-      signal?.removeEventListener("abort", onAbort);
-      buffered += decoder.end();
-      if (buffered.trim()) handleMessage({ stream: buffered });
-      if (signal?.aborted) return reject(cancelled());
-      if (failure) return reject(failure);
-      if (!imageId) return reject(new UserError("build", "The Docker engine ended the build without producing an image.", { details: recentOutput, hint: "Run the same build with 'docker build' to see the engine's full output." }));
-      resolve({ imageId, totalSteps, cachedSteps });
-    });
+async function chooseBuilder(docker: Dockerode, cliEnv: Readonly<Record<string, string | undefined>>, options: ImageBuilderOptions): Promise<BuilderChoice> {
+  const version = await docker.version();
+  const engine = `Docker ${version.Version}`;
+  const classic = (reason: string): BuilderChoice => ({
+    builder: "classic",
+    reason,
+    detail: `classic builder, because ${reason}`,
+    heredocs: { supported: false, frontend: "the classic builder", fix: `Heredocs need BuildKit, and mlkube builds with the classic builder here because ${reason}. Or write the file in the build context and COPY it.` },
   });
-}
-
-function stepFailure(
-  engineMessage: string,
-  step: number,
-  totalSteps: number,
-  instructions: readonly DockerfileInstruction[],
-  recentOutput: readonly string[],
-): UserError {
-  // Engine step numbers count every instruction in order, leading ARGs included.
-  const instruction = step > 0 ? instructions[step - 1] : undefined;
-  const where = instruction ? `Step ${step}/${totalSteps} (Dockerfile line ${instruction.line}: ${oneLine(instruction.text)})` : "The build";
-  return new UserError("build", `${where} failed: ${engineMessage}`, {
-    details: recentOutput.slice(-10),
-    hint: instruction ? `Fix the ${instruction.keyword} instruction at line ${instruction.line} of the Dockerfile, then save to rebuild.` : "Check the Dockerfile and the build output above.",
-  });
-}
-
-function translateStartError(error: unknown, signal: AbortSignal | undefined, dockerfile: string): unknown {
-  if (signal?.aborted) return cancelled();
-  const status = (error as { statusCode?: number }).statusCode;
-  const json = (error as { json?: { message?: string } }).json;
-  const message = json?.message ?? (error as Error).message ?? String(error);
-  if (status === 400 || status === 500) {
-    const line = /line (\d+)/.exec(message)?.[1];
-    return new UserError("dockerfile", `The Docker engine rejected ${displayPath(dockerfile)}${line ? ` at line ${line}` : ""}: ${message}`, {
-      hint: `Fix ${displayPath(dockerfile)}${line ? ` line ${line}` : ""}; 'docker build' reports the same.`,
-      cause: error,
-    });
-  }
-  const code = (error as { code?: string }).code;
-  if (code === "ENOENT" || code === "ECONNREFUSED" || code === "EACCES") {
-    return new UserError("docker-unavailable", `Lost the Docker engine while starting the build (${code}).`, {
-      hint: "Check that the engine runs ('docker info') and that DOCKER_HOST points at it.",
-      cause: error,
-    });
-  }
-  return error;
+  if (options.builder === "classic") return classic("the classic builder was asked for");
+  if (version.Os !== "linux") return classic(`the engine builds ${version.Os} images, which BuildKit does not`);
+  const [major = 0, minor = 0] = (version.ApiVersion ?? "0.0").split(".").map(Number);
+  if (major < (FIRST_BUILDKIT_API[0] ?? 1) || (major === FIRST_BUILDKIT_API[0] && minor < (FIRST_BUILDKIT_API[1] ?? 39))) return classic(`the engine (${engine}) predates BuildKit`);
+  const found = await (options.findCli ?? ((env) => findBuildkitCli({ env })))({ ...process.env, ...cliEnv });
+  if (!found.cli) return classic(found.reason);
+  const engineMajor = Number(/^(\d+)\./.exec(version.Version ?? "")?.[1] ?? 0);
+  const heredocs: HeredocSupport = engineMajor >= FIRST_MAJOR_WITH_HEREDOCS
+    ? { supported: true }
+    : {
+        supported: false,
+        frontend: `the Dockerfile frontend built into the engine (${engine})`,
+        fix: "Add '# syntax=docker/dockerfile:1' as the first line of the Dockerfile (BuildKit then pulls that frontend image, so the engine needs registry access), or build on Docker Engine 23 or newer, whose built-in frontend reads heredocs.",
+      };
+  const how = found.cli.mode === "buildx" ? `${found.cli.path} buildx` : `${found.cli.path} ${found.cli.version} (its built-in BuildKit client)`;
+  return { builder: "buildkit", cli: found.cli, detail: `BuildKit on ${engine} through ${how}${found.note ? `; ${found.note}` : ""}`, heredocs };
 }
 
 async function readDockerfile(path: string): Promise<string> {
@@ -290,21 +260,6 @@ function relativeInside(contextDir: string, file: string): string | undefined {
   const path = relative(contextDir, file);
   if (path.startsWith("..") || path === "") return undefined;
   return path.split(sep).join("/");
-}
-
-function displayPath(path: string): string {
-  const fromCwd = relative(process.cwd(), path);
-  return fromCwd.startsWith("..") ? path : fromCwd;
-}
-
-function oneLine(text: string): string {
-  // Counted in code points: cutting UTF-16 units could split an emoji's pair, drawn as "�".
-  const flat = [...text.replace(/\\\s*\n/g, " ").replace(/\s+/g, " ")];
-  return flat.length > 80 ? `${flat.slice(0, 77).join("")}...` : flat.join("");
-}
-
-function cancelled(): UserError {
-  return new UserError("cancelled", "The build was cancelled.");
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

@@ -12,6 +12,8 @@ export interface DockerConnection {
   endpoint: string;
   /** How it was found (DOCKER_HOST, a docker context, the default), for doctor and errors. */
   resolved: DockerEndpoint;
+  /** What a `docker` CLI run for this engine needs in its environment (see dockerCliEnv). */
+  cliEnv: Record<string, string | undefined>;
 }
 
 /**
@@ -21,7 +23,18 @@ export interface DockerConnection {
  */
 export function connectDocker(env: DockerEnv = process.env, options: ResolveOptions = {}): DockerConnection {
   const resolved = resolveDockerEndpoint(env, options);
-  return { client: new Dockerode(dockerodeOptions(resolved)), endpoint: resolved.host, resolved };
+  return { client: new Dockerode(dockerodeOptions(resolved)), endpoint: resolved.host, resolved, cliEnv: dockerCliEnv(env, resolved) };
+}
+
+/**
+ * The environment that makes a `docker` CLI reach this engine: the variables that chose it (a
+ * `minikube docker-env` applied to one connection included), and the context pinned by name so a
+ * `docker context use` while mlkube runs cannot move the CLI to another engine. Undefined unsets.
+ */
+export function dockerCliEnv(env: DockerEnv, resolved: DockerEndpoint): Record<string, string | undefined> {
+  const common = { DOCKER_CONFIG: env.DOCKER_CONFIG, DOCKER_TLS_VERIFY: env.DOCKER_TLS_VERIFY, DOCKER_TLS: env.DOCKER_TLS, DOCKER_CERT_PATH: env.DOCKER_CERT_PATH, HOME: env.HOME ?? process.env.HOME };
+  if (resolved.source === "DOCKER_HOST") return { ...common, DOCKER_HOST: env.DOCKER_HOST, DOCKER_CONTEXT: undefined };
+  return { ...common, DOCKER_HOST: undefined, DOCKER_CONTEXT: resolved.context };
 }
 
 function dockerodeOptions({ host, tls }: DockerEndpoint): Dockerode.DockerOptions {

@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { join, posix } from "node:path";
 import { ImageBuilder } from "../../adapters/docker/build.js";
 import { FileHashCache } from "../../adapters/docker/build-context.js";
+import { buildStageProgress } from "./build-progress.js";
 import { baseImagesFor, buildRequestFor } from "../../adapters/docker/build-request.js";
 import type { Endpoint, ReadyCluster } from "../../adapters/cluster/provider.js";
 import { applyWithPrune } from "../../adapters/kube/apply.js";
@@ -50,7 +51,7 @@ export interface LiveSession {
  * server-side apply, the watched rollout and HTTP smoke tests.
  */
 export function livePipeline(session: LiveSession): Pipeline & { endpoint(): Endpoint | undefined } {
-  const builder = new ImageBuilder(session.cluster.buildEngine.client, session.hashes);
+  const builder = new ImageBuilder(session.cluster.buildEngine, session.hashes);
   const docker: Dockerode = session.cluster.buildEngine.client;
   let built: { repository: string; tag: string; imageId: string } | undefined;
   let deployment: { namespace: string; name: string } | undefined;
@@ -86,15 +87,13 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       const request = buildRequestFor(session.config);
       // minikube: a base image only the host's engine has is loaded into the node's engine first.
       const provided = (await session.cluster.provideBaseImages?.(await baseImagesFor(request), { signal: context.signal, progress: (line) => context.progress(line) })) ?? [];
-      const result = await builder.build(request, {
-        signal: context.signal,
-        onEvent: (event) => {
-          if (event.type === "step") context.progress(`step ${event.step}/${event.totalSteps}: ${event.instruction}`, { current: event.step, total: event.totalSteps });
-          else if (event.type === "context" && event.bytesSent > 1_000_000) context.progress(`sending context: ${(event.bytesSent / 1_000_000).toFixed(0)} MB`);
-        },
-      });
+      const progress = buildStageProgress(context);
+      const result = await builder.build(request, { signal: context.signal, onEvent: progress.onEvent });
       built = { repository: request.repository, tag: result.tag, imageId: result.imageId };
-      const detail = result.cached ? "unchanged: image already built" : `${result.cachedSteps}/${result.totalSteps} steps from cache`;
+      const steps = result.cached ? "unchanged: image already built" : `${result.cachedSteps}/${result.totalSteps} steps from cache`;
+      // Which builder builds (and why the classic one, where it must), said with the session's first build.
+      const note = progress.builderNote();
+      const detail = note ? `${steps}; ${note}` : steps;
       // The Dockerfile may have changed: its COPY instructions are the sync rules.
       const sync = await readSyncRules(session.config);
       session.onSyncRules(sync);

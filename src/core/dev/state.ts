@@ -46,6 +46,19 @@ export interface StageState {
   detail?: string | undefined;
   /** For a progress bar: build steps, bytes pushed, replicas ready. */
   progress?: { current: number; total: number } | undefined;
+  /** The build's steps as BuildKit reports them, in the order they began (the build stage only). */
+  steps?: StepReport[] | undefined;
+}
+
+/** One build step: which, whether it came from the cache, how long it took, how many bytes it moved. */
+export interface StepReport {
+  /** BuildKit's vertex number, unique within one build. */
+  id: number;
+  /** `[base 3/5] COPY app.py .`, `exporting to image`. */
+  name: string;
+  status: "running" | "done" | "cached" | "failed";
+  ms?: number | undefined;
+  bytes?: number | undefined;
 }
 
 export interface TestOutcome {
@@ -174,7 +187,7 @@ export type DevAction =
   /** The sync rules, read again (start-up, a Dockerfile or mlkube.yaml that changed). */
   | { type: "live/rules"; sync: LiveSync }
   | { type: "stage/started"; id: number; stage: Stage; at: number }
-  | { type: "stage/progress"; id: number; stage: Stage; detail?: string | undefined; progress?: { current: number; total: number } | undefined }
+  | { type: "stage/progress"; id: number; stage: Stage; detail?: string | undefined; progress?: { current: number; total: number } | undefined; step?: StepReport | undefined }
   | { type: "stage/done"; id: number; stage: Stage; at: number; detail?: string | undefined }
   | { type: "stage/failed"; id: number; stage: Stage; at: number; problem: ProblemReport }
   | { type: "build/result"; id: number; image: string; cached: boolean }
@@ -283,9 +296,13 @@ function reduceIteration(state: DevState, action: Exclude<Extract<DevAction, { i
   });
   switch (action.type) {
     case "stage/started":
-      return { ...state, current: withStage(action.stage, { status: "running", startedAt: action.at, detail: undefined, progress: undefined }) };
-    case "stage/progress":
-      return { ...state, current: withStage(action.stage, { detail: action.detail, progress: action.progress }) };
+      return { ...state, current: withStage(action.stage, { status: "running", startedAt: action.at, detail: undefined, progress: undefined, steps: undefined }) };
+    case "stage/progress": {
+      const steps = current.stages.find((entry) => entry.stage === action.stage)?.steps ?? [];
+      const step = action.step;
+      const withStep = step ? { steps: steps.some((known) => known.id === step.id) ? steps.map((known) => (known.id === step.id ? step : known)) : [...steps, step] } : {};
+      return { ...state, current: withStage(action.stage, { detail: action.detail, progress: action.progress, ...withStep }) };
+    }
     case "stage/done":
       return { ...state, current: withStage(action.stage, { status: "done", finishedAt: action.at, ...(action.detail ? { detail: action.detail } : {}) }) };
     case "stage/failed": {

@@ -3,7 +3,7 @@
  * engine dispatches actions and never needs to know that a printer exists. docs/events.md
  * documents the vocabulary; fields are only ever added, never renamed or repurposed.
  */
-import { outageReason, type DevState, type Iteration, type ProblemReport, type Route, type Stage, type StageState, type TestOutcome } from "../../core/dev/state.js";
+import { outageReason, type DevState, type Iteration, type ProblemReport, type Route, type Stage, type StageState, type StepReport, type TestOutcome } from "../../core/dev/state.js";
 
 export type DevEvent =
   | { type: "cluster.progress"; detail: string }
@@ -21,7 +21,7 @@ export type DevEvent =
   /** What the pods run that the serving image lacks (live update), after each change of it. */
   | { type: "live"; ahead: string[]; image?: string | undefined; off?: string | undefined }
   | { type: "stage.started"; iteration: number; stage: Stage }
-  | { type: "stage.progress"; iteration: number; stage: Stage; detail?: string | undefined; current?: number | undefined; total?: number | undefined }
+  | { type: "stage.progress"; iteration: number; stage: Stage; detail?: string | undefined; current?: number | undefined; total?: number | undefined; step?: StepEvent | undefined }
   | { type: "stage.done"; iteration: number; stage: Stage; ms: number; detail?: string | undefined }
   | { type: "stage.failed"; iteration: number; stage: Stage; ms: number; message: string }
   | { type: "serving"; image: string }
@@ -42,6 +42,15 @@ export type DevEvent =
     }
   | { type: "log"; pod: string; container: string; time: string; text: string; kind: "log" | "notice" }
   | { type: "log.dropped"; count: number };
+
+/** A build step that finished (BuildKit): its name, whether it came from the cache, its duration and bytes. */
+export interface StepEvent {
+  name: string;
+  cached: boolean;
+  status: "done" | "cached" | "failed";
+  ms?: number | undefined;
+  bytes?: number | undefined;
+}
 
 /** What changed between two snapshots, in the order it happened within one iteration. */
 export function deriveEvents(previous: DevState, next: DevState): DevEvent[] {
@@ -122,6 +131,11 @@ function stageEvents(iteration: Iteration, before: StageState | undefined, stage
   const ms = stage.finishedAt !== undefined && stage.startedAt !== undefined ? stage.finishedAt - stage.startedAt : 0;
   // A stage can start and finish between two snapshots; it still reads as started, then done.
   if (!wasStarted && stage.status !== "pending" && stage.status !== "skipped") opening.push({ type: "stage.started", iteration: id, stage: stage.stage });
+  // Each step once, when it finished: several can finish between two snapshots.
+  for (const step of stage.steps ?? []) {
+    const earlier = before?.steps?.find((known) => known.id === step.id);
+    if (step.status !== "running" && earlier?.status !== step.status) opening.push({ type: "stage.progress", iteration: id, stage: stage.stage, step: stepEvent(step) });
+  }
   if (stage.status === "running" && (stage.detail !== before?.detail || stage.progress !== before?.progress) && (stage.detail || stage.progress)) {
     opening.push({ type: "stage.progress", iteration: id, stage: stage.stage, detail: stage.detail, current: stage.progress?.current, total: stage.progress?.total });
   }
@@ -130,6 +144,11 @@ function stageEvents(iteration: Iteration, before: StageState | undefined, stage
     closing.push({ type: "stage.failed", iteration: id, stage: stage.stage, ms, message: iteration.problem?.message ?? "failed" });
   }
   return { opening, closing };
+}
+
+function stepEvent(step: StepReport): StepEvent {
+  const status = step.status === "running" ? "done" : step.status;
+  return { name: step.name, cached: status === "cached", status, ms: step.ms, bytes: step.bytes };
 }
 
 function testsEvent(iteration: Iteration, tests: TestOutcome[]): DevEvent {

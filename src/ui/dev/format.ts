@@ -13,6 +13,13 @@ export function formatMs(ms: number): string {
 }
 
 /** A fixed-width bar: "████░░░░░░". */
+/** Decimal units, as Docker prints sizes: 950 B, 1.5 kB, 12.3 MB, 1.2 GB. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} B`;
+  const [value, unit] = bytes < 1e6 ? [bytes / 1e3, "kB"] : bytes < 1e9 ? [bytes / 1e6, "MB"] : [bytes / 1e9, "GB"];
+  return `${value.toFixed(1)} ${unit}`;
+}
+
 export function progressBar(current: number, total: number, width: number): string {
   const ratio = total > 0 ? Math.min(1, Math.max(0, current / total)) : 0;
   const filled = Math.round(ratio * width);

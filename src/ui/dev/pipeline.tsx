@@ -1,7 +1,7 @@
 /** The current iteration, stage by stage, and why nothing is starting when the planner holds. */
 import { Box } from "ink";
 import { verdictWord } from "../../core/verification.js";
-import type { DevAction, DevState, Iteration, StageState } from "../../core/dev/state.js";
+import type { DevAction, DevState, Iteration, StageState, StepReport } from "../../core/dev/state.js";
 import type { Store } from "../../engine/store.js";
 import { Elapsed, Spinner } from "./activity.js";
 import { formatMs, progressBar } from "./format.js";
@@ -88,7 +88,8 @@ function IterationTitle({ iteration }: { iteration: Iteration }) {
 function StageRow({ stage, wide }: { stage: StageState; wide: boolean }) {
   const running = stage.status === "running";
   const progress = running && stage.progress ? progressText(stage.progress, wide) : undefined;
-  const detail = stage.status === "skipped" ? "skipped" : stage.detail;
+  const slowest = running ? undefined : slowestStep(stage.steps);
+  const detail = stage.status === "skipped" ? "skipped" : [stage.detail, slowest].filter(Boolean).join(" · ");
   return (
     <Box>
       <Box width={2} flexShrink={0}>
@@ -116,6 +117,17 @@ function StageRow({ stage, wide }: { stage: StageState; wide: boolean }) {
       </Box>
     </Box>
   );
+}
+
+/** Below this, no step is worth pointing at: the build was quick all along. */
+const SLOW_STEP_MS = 1000;
+
+/** The build's slowest step that ran (not from the cache): "slowest: [4/6] RUN pip install … 12.3s". */
+export function slowestStep(steps: readonly StepReport[] | undefined): string | undefined {
+  const ran = (steps ?? []).filter((step) => step.status === "done" || step.status === "failed");
+  const slowest = ran.reduce<StepReport | undefined>((best, step) => ((step.ms ?? 0) > (best?.ms ?? 0) ? step : best), undefined);
+  if (!slowest || (slowest.ms ?? 0) < SLOW_STEP_MS) return undefined;
+  return `slowest: ${slowest.name} ${formatMs(slowest.ms ?? 0)}`;
 }
 
 function StageMark({ status }: { status: StageState["status"] }) {

@@ -11,8 +11,8 @@ import { describeLive, describeRoute } from "../../core/live/describe.js";
 import { describeAnsweredBy, verdictWord } from "../../core/verification.js";
 import type { LogStore } from "../../engine/log-store.js";
 import type { Store } from "../../engine/store.js";
-import { deriveEvents, type DevEvent } from "./events.js";
-import { formatCount, formatMs, logSource } from "./format.js";
+import { deriveEvents, type DevEvent, type StepEvent } from "./events.js";
+import { formatBytes, formatCount, formatMs, logSource } from "./format.js";
 
 export interface PlainPrinterOptions {
   store: Store<DevState, DevAction>;
@@ -46,7 +46,8 @@ export function startPlainPrinter(options: PlainPrinterOptions): { stop(): void 
   };
 
   const keepProgress = (event: DevEvent): boolean => {
-    if (event.type !== "stage.progress") return true;
+    // A finished build step is news of its own (and there are few): only the running detail is throttled.
+    if (event.type !== "stage.progress" || event.step) return true;
     const key = `${event.iteration}:${event.stage}`;
     const at = now().getTime();
     if (at - (lastProgressAt.get(key) ?? -Infinity) < progressIntervalMs) return false;
@@ -96,6 +97,14 @@ export function startPlainPrinter(options: PlainPrinterOptions): { stop(): void 
   };
 }
 
+/** `done in 1.4s: [4/6] RUN pip install -r requirements.txt (12.3 MB)`, `cached: [2/6] WORKDIR /app`. */
+function describeStep(step: StepEvent): string {
+  const bytes = step.bytes ? ` (${formatBytes(step.bytes)})` : "";
+  if (step.status === "cached") return `cached: ${step.name}${bytes}`;
+  const how = step.status === "failed" ? "FAILED" : "done";
+  return `${how}${step.ms !== undefined ? ` in ${formatMs(step.ms)}` : ""}: ${step.name}${bytes}`;
+}
+
 function formatText(event: DevEvent, ts: string): string {
   return textLines(event)
     .map((line) => `${ts} ${line}\n`)
@@ -129,6 +138,7 @@ function textLines(event: DevEvent): string[] {
     case "stage.started":
       return [`#${event.iteration} ${event.stage} started`];
     case "stage.progress": {
+      if (event.step) return [`#${event.iteration} ${event.stage} step ${describeStep(event.step)}`];
       const count = event.total !== undefined ? `${event.current ?? 0}/${event.total}` : undefined;
       return [`#${event.iteration} ${event.stage} ${[count, event.detail].filter(Boolean).join(" ")}`];
     }
