@@ -4,6 +4,8 @@
 # The result is about 800 MB (a realistically heavy ML image): scikit-learn 1.2.1, Flask 2.2.2, and
 # FastAPI with uvicorn for the ASGI template. The tag changes whenever the package list does.
 # Skips the work when the image already exists.
+# MLKUBE_DEBIAN_MIRROR names the mirror where the apt sources have no Debian one (an Ubuntu CI
+# runner: http://deb.debian.org/debian, with the debian-archive-keyring package installed).
 set -euo pipefail
 
 IMAGE="${MLKUBE_BASE_IMAGE:-mlkube-test/python-sklearn:bookworm-2}"
@@ -12,15 +14,17 @@ if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   exit 0
 fi
 
-mirror=$(grep -hoE '^URIs: *\S+' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)
+mirror="${MLKUBE_DEBIAN_MIRROR:-}"
+[ -n "$mirror" ] || mirror=$(grep -hoE '^URIs: *\S+' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -1 || true)
 [ -n "$mirror" ] || mirror=$(grep -hoE '^deb +\S+' /etc/apt/sources.list 2>/dev/null | awk '{print $2}' | head -1 || true)
-[ -n "$mirror" ] || { echo "build-base-image: no Debian mirror found in the apt sources"; exit 1; }
+[ -n "$mirror" ] || { echo "build-base-image: no Debian mirror found in the apt sources; set MLKUBE_DEBIAN_MIRROR (e.g. http://deb.debian.org/debian)"; exit 1; }
 
 root=$(mktemp -d /var/tmp/mlkube-base.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 echo "build-base-image: debootstrap bookworm from $mirror (about 2.5 minutes)"
 started=$(date +%s)
-debootstrap --variant=minbase --include=python3,python3-flask,python3-sklearn,python3-fastapi,python3-uvicorn bookworm "$root" "$mirror" >"$root.log" 2>&1 \
+# --force-check-gpg: a mirror named by hand is still checked against Debian's archive keyring.
+debootstrap --force-check-gpg --variant=minbase --include=python3,python3-flask,python3-sklearn,python3-fastapi,python3-uvicorn bookworm "$root" "$mirror" >"$root.log" 2>&1 \
   || { tail -30 "$root.log"; exit 1; }
 rm -f "$root.log"
 # Keep the image lean and deterministic: no apt lists or caches.

@@ -6,7 +6,7 @@
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
@@ -39,9 +39,11 @@ describeKind("a kind cluster whose kubeconfig is gone or points at a dead server
     work = await mkdtemp(join(tmpdir(), "mlkube-e2e-faults-"));
     // The same kubeconfig, but the cluster's server is a port where nothing listens.
     deadPort = await closedPort();
-    const kubeconfig = parse(await readFile(process.env.KUBECONFIG ?? "", "utf8")) as { clusters: { name: string; cluster: { server: string } }[] };
+    // The simulator and CI set KUBECONFIG; against a contributor's own kind it is often unset.
+    const kubeconfigPath = process.env.KUBECONFIG ?? join(homedir(), ".kube", "config");
+    const kubeconfig = parse(await readFile(kubeconfigPath, "utf8")) as { clusters: { name: string; cluster: { server: string } }[] };
     const cluster = kubeconfig.clusters.find((candidate) => candidate.name === CONTEXT);
-    if (!cluster) throw new Error(`no cluster ${CONTEXT} in ${process.env.KUBECONFIG}`);
+    if (!cluster) throw new Error(`no cluster ${CONTEXT} in ${kubeconfigPath}`);
     cluster.cluster.server = `https://127.0.0.1:${deadPort}`;
     await writeFile(join(work, "dead.kubeconfig"), stringify(kubeconfig));
   });
