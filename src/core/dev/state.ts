@@ -154,6 +154,8 @@ export type DevAction =
   | { type: "cluster/recreating" }
   | { type: "cluster/retry"; problem: ProblemReport; attempt: number; delayMs: number }
   | { type: "watch/failed"; problem: ProblemReport; polling: boolean }
+  /** A new watcher runs after a failure that stopped watching. */
+  | { type: "watch/restored"; watching: "events" | "polling" }
   | { type: "key/recreate" }
   | { type: "health/engine"; up: true; at: number }
   | { type: "health/engine"; up: false; cause: string; at: number }
@@ -219,6 +221,8 @@ export function reduce(state: DevState, action: DevAction): DevState {
     }
     case "watch/failed":
       return { ...state, watching: action.polling ? "polling" : "stopped", problem: action.problem };
+    case "watch/restored":
+      return { ...state, watching: action.watching, problem: state.problem?.stage === "watch" ? undefined : state.problem };
     case "key/recreate":
       // Only a deleted cluster is re-created, and only when the user was asked.
       return state.health.cluster.status === "deleted" && state.health.recreate === "offer" ? { ...state, health: { ...state.health, recreate: "auto" } } : state;
