@@ -9,8 +9,8 @@ import { followLogs, type LogFollower } from "../../adapters/kube/logs.js";
 import { watchModel, type ModelWatcher } from "../../adapters/watch/watcher.js";
 import { CONFIG_FILE_NAMES, loadConfig, parseBuildArgs, type ResolvedConfig } from "../../config/load.js";
 import { nextStep } from "../../core/dev/planner.js";
-import { initialState, reduce, type DevAction, type DevState, type ProblemReport } from "../../core/dev/state.js";
-import { withBackoff } from "../../engine/backoff.js";
+import { initialState, reduce, type DevAction, type DevState } from "../../core/dev/state.js";
+import { bringUpCluster } from "../../engine/cluster-lifecycle.js";
 import { startHealthMonitor } from "../../engine/health-monitor.js";
 import { startLiveMonitor } from "../../engine/live-monitor.js";
 import { keepWatching, type WatcherStart } from "../../engine/watch-lifecycle.js";
@@ -18,7 +18,7 @@ import { servingVersion } from "../../adapters/kube/version-pods.js";
 import { readSyncRules } from "../../adapters/live/rules.js";
 import type { PodRun } from "../../core/live/drift.js";
 import { LogStore } from "../../engine/log-store.js";
-import { problemFrom, startRunner, type RunnerHandle } from "../../engine/runner.js";
+import { startRunner, type RunnerHandle } from "../../engine/runner.js";
 import { Store } from "../../engine/store.js";
 import { PRUNE_LABEL } from "../../manifests/labels.js";
 import { renderDevUi } from "../../ui/dev/render.js";
@@ -152,10 +152,9 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
       store.dispatch({ type: "cluster/recreating" });
       await live?.stop();
       live = undefined;
-      await connect();
-    })()
-      .catch((error: unknown) => store.dispatch({ type: "cluster/failed", problem: clusterProblem(error) }))
-      .finally(() => (recreating = undefined));
+      // Retried like the first start: a re-creation that fails once must not leave the loop held for good.
+      await bringUpCluster(connect, (action) => store.dispatch(action), { signal: quitting.signal, retry: true });
+    })().finally(() => (recreating = undefined));
   });
 
   /** The model directory, watched until the session ends (engine/watch-lifecycle.ts: failures, polling, restarts). */
@@ -177,18 +176,11 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   let watching: Promise<void> | undefined;
 
   const started = (async () => {
-    // A failed start is retried with back-off (the engine may be starting, a port may be freed, kind
-    // may be installed meanwhile); --once reports the first failure instead.
-    await withBackoff(connect, {
-      signal: quitting.signal,
-      retry: () => !options.once,
-      onRetry: (error, attempt, delayMs) => store.dispatch({ type: "cluster/retry", attempt, delayMs, problem: clusterProblem(error) }),
-    });
-    if (!options.once) watching = keepWatching(startWatching, (action) => store.dispatch(action), { signal: quitting.signal });
-  })().catch((error: unknown) => {
-    store.dispatch({ type: "cluster/failed", problem: clusterProblem(error) });
-    if (options.once) requestQuit();
-  });
+    // --once reports the first failure instead of retrying.
+    const up = await bringUpCluster(connect, (action) => store.dispatch(action), { signal: quitting.signal, retry: !options.once });
+    if (!up && options.once) requestQuit();
+    if (up && !options.once) watching = keepWatching(startWatching, (action) => store.dispatch(action), { signal: quitting.signal });
+  })();
 
   const onceFinished = options.once ? firstIterationFinished(store) : new Promise<never>(() => undefined);
   await Promise.race([quitRequested, onceFinished]);
@@ -291,9 +283,4 @@ function startLiveCluster(
       await pipeline.endpoint()?.close();
     },
   };
-}
-
-/** Start-up and re-creation failures are the cluster's problem, shown in the header's place. */
-function clusterProblem(error: unknown): ProblemReport {
-  return { ...problemFrom("build", error), stage: "cluster" };
 }

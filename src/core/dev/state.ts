@@ -125,7 +125,7 @@ export interface DevState {
     status: "starting" | "ready" | "failed";
     info?: ClusterInfo | undefined;
     detail?: string | undefined;
-    /** After a failed start: which attempt failed and when the next one comes. */
+    /** After a failed start: which attempt failed and when the next one comes (kept while that one runs). */
     retry?: { attempt: number; delayMs: number } | undefined;
   };
   paused: boolean;
@@ -211,7 +211,8 @@ export function initialState(model: { name: string; dir: string }, recreate: Hea
 export function reduce(state: DevState, action: DevAction): DevState {
   switch (action.type) {
     case "cluster/progress":
-      return { ...state, cluster: { ...state.cluster, detail: action.detail } };
+      // Progress after a failed attempt is the next attempt running: starting again, not failed.
+      return { ...state, cluster: { ...state.cluster, status: state.cluster.retry ? "starting" : state.cluster.status, detail: action.detail } };
     case "cluster/ready": {
       const recreated = state.health.cluster.status === "deleted";
       const ready: DevState = { ...state, cluster: { status: "ready", info: action.info }, problem: state.problem?.stage === "cluster" ? undefined : state.problem };
@@ -227,7 +228,7 @@ export function reduce(state: DevState, action: DevAction): DevState {
       // Only a deleted cluster is re-created, and only when the user was asked.
       return state.health.cluster.status === "deleted" && state.health.recreate === "offer" ? { ...state, health: { ...state.health, recreate: "auto" } } : state;
     case "cluster/retry":
-      return { ...state, cluster: { ...state.cluster, status: "failed", retry: { attempt: action.attempt, delayMs: action.delayMs } }, problem: action.problem };
+      return { ...state, cluster: { ...state.cluster, status: "failed", detail: undefined, retry: { attempt: action.attempt, delayMs: action.delayMs } }, problem: action.problem };
     case "cluster/recreating":
       return { ...state, cluster: { status: "starting", detail: "re-creating the deleted cluster" } };
     case "health/engine":
