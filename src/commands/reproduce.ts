@@ -188,7 +188,7 @@ async function runAndObserve(cluster: ReadyCluster, config: ResolvedConfig, plan
     if (cases === undefined) return { rollout, endpoint: endpoint.url, findings };
 
     progress(`replaying ${cases.length} recorded request(s) against ${endpoint.url}`);
-    const replayed = await runSmokeTests(endpoint.url, cases).catch((error: unknown) => {
+    const replayed = await runSmokeTests(endpoint.url, cases, { transportError: endpoint.lastError }).catch((error: unknown) => {
       // A model killed by the first request answers nothing at all: report it with the pods' story.
       if (isUserError(error) && error.kind === "unreachable") return error;
       throw error;

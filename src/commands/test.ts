@@ -31,6 +31,7 @@ export async function runTestCommand(dir: string, options: TestCommandOptions): 
   const width = Math.max(...cases.map((smokeCase) => smokeCase.name.length));
   try {
     const results = await runSmokeTests(endpoint.url, cases, {
+      transportError: endpoint.lastError,
       onResult: options.json ? undefined : (result) => process.stdout.write(formatResult(result, width)),
     });
     const failed = results.filter((result) => !result.passed).length;
@@ -67,7 +68,7 @@ function ms(value: number): string {
  * The deployed model's URL, without creating or changing anything: the NodePort when the cluster
  * maps it to 127.0.0.1, otherwise a port-forward to a ready pod.
  */
-async function modelEndpoint(config: ResolvedConfig, flags: ClusterFlags): Promise<Pick<Endpoint, "url" | "close">> {
+async function modelEndpoint(config: ResolvedConfig, flags: ClusterFlags): Promise<Pick<Endpoint, "url" | "close" | "lastError">> {
   const docker = connectDocker();
   await ensureDockerReachable(docker);
   const provider = await selectProvider({ cluster: config.cluster, service: config.service }, flags, { docker });

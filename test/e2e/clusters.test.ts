@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createdClustersFile } from "../../src/adapters/cluster/created-clusters.js";
 import { docker, uniqueName } from "../support/engine.js";
 import { mlkube, PROVIDER } from "./support/cluster.js";
 import { devOnce, modelDir, type ModelDir } from "./support/model-dir.js";
@@ -106,9 +107,15 @@ describeKind("mlkube up / status / down on kind", () => {
     }
   });
 
-  it("down --yes removes the cluster, and --all the registry too", async () => {
+  it("down --yes removes the cluster, even when mlkube's record of it is damaged (saying so), and --all the registry too", async () => {
+    // A record that cannot be read at all: the mark mlkube wrote into the cluster at creation decides.
+    expect(process.env.MLKUBE_HOME, "the e2e setup's own MLKUBE_HOME, never the user's record").toBeDefined();
+    const record = createdClustersFile();
+    await writeFile(record, "\u0000\u0000 not a record");
     const down = await mlkube(["down", "--yes", model.dir]);
     expect(down.code, down.stdout + down.stderr).toBe(0);
+    expect(down.stdout).toContain(`mlkube's record of the clusters it created, ${record}, is unreadable`);
+    expect(down.stdout).toContain(`the kind cluster '${NAME}' carries mlkube's creation mark`);
     expect(await containerExists(`${NAME}-control-plane`)).toBe(false);
     expect(await kindClusters()).not.toContain(NAME);
     expect(await containerExists("kind-registry")).toBe(true);

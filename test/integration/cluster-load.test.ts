@@ -11,7 +11,7 @@ import { recordingExec } from "../support/recording-exec.js";
 
 const hasEngine = await engineAvailable();
 /** These paths create nothing, so nothing may be recorded. */
-const noRecord = { has: async () => false, add: async () => expect.fail("recorded a cluster"), remove: async () => undefined };
+const noRecord = { lookup: async () => ({ listed: false, file: "none" }), add: async () => expect.fail("recorded a cluster"), remove: async () => undefined };
 
 /**
  * The whole-image load paths, argv-exact, with the real engine (the image's ID and size come from

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, writeFile, readFile } from "node:fs/promises";
+import { appendFile, mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { execa } from "execa";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -22,9 +22,10 @@ describe("watching a model directory (real file system)", () => {
     await fixture.cleanup();
   });
 
-  const start = async (ignore: string[] = [], usePolling = false) => {
+  const start = async (ignore: string[] = [], usePolling = false, resumeFrom?: ReadonlyMap<string, string>) => {
     watcher = watchModel({
       usePolling,
+      resumeFrom,
       dir: fixture.dir,
       contextDir: fixture.dir,
       configFiles: ["mlkube.yaml"],
@@ -47,6 +48,24 @@ describe("watching a model directory (real file system)", () => {
     // chokidar polls every 100 ms by default; the window and the hash follow.
     await settle(1_500);
     expect(batches.map((batch) => batch.changes)).toEqual([[{ path: "app.py", kind: "build" }]]);
+  });
+
+  it("a watcher started after a failed one reports what changed on disk meanwhile (edited, added, removed), and nothing else", async () => {
+    await start();
+    const seen = watcher!.contents();
+    await watcher!.close();
+    watcher = undefined;
+    await appendFile(join(fixture.dir, "app.py"), "\n# edited while no watcher ran\n");
+    await writeFile(join(fixture.dir, "k8s-extra.txt"), "new\n");
+    await rm(join(fixture.dir, "requirements.txt"));
+    await start([], false, seen);
+    expect(batches.map((batch) => batch.changes.sort((a, b) => a.path.localeCompare(b.path)))).toEqual([
+      [
+        { path: "app.py", kind: "build" },
+        { path: "k8s-extra.txt", kind: "build" },
+        { path: "requirements.txt", kind: "build" },
+      ],
+    ]);
   });
 
   it("reports an edit to app.py as one build change", async () => {

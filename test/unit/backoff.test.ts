@@ -22,6 +22,21 @@ describe("the capped exponential back-off", () => {
     expect(reported).toHaveLength(5);
   });
 
+  it("an attempt that stayed up resetAfterMs before failing starts the back-off over (a watcher that ran for hours)", async () => {
+    let clock = 0;
+    const delays: number[] = [];
+    const ranMs = [10, 10, 10, 120_000, 10];
+    let calls = 0;
+    await withBackoff(
+      async () => {
+        clock += ranMs[calls++] ?? 0;
+        if (calls <= ranMs.length) throw new Error("watcher died");
+      },
+      { initialMs: 1_000, resetAfterMs: 60_000, now: () => clock, sleep: async (ms) => void delays.push(ms) },
+    );
+    expect(delays).toEqual([1_000, 2_000, 4_000, 1_000, 2_000]);
+  });
+
   it("a final error (retry says no) and an abort end the retries with the last error", async () => {
     await expect(withBackoff(async () => Promise.reject(new Error("no kind")), { retry: () => false, sleep: async () => undefined })).rejects.toThrow("no kind");
     const controller = new AbortController();

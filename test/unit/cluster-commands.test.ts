@@ -96,7 +96,7 @@ describe("kind invocations", () => {
     });
     expect(steps.map((step) => `${step.status} ${step.title}`)).toContain("done kind cluster 'mlkube'");
     // Recorded as mlkube's before the steps that can still fail (here: the missing context).
-    expect(await record.has("kind", "mlkube")).toBe(true);
+    expect((await record.lookup("kind", "mlkube")).listed).toBe(true);
   });
 
   it("fails before creating anything when the registry port is taken, naming the holder", async () => {
@@ -110,7 +110,7 @@ describe("kind invocations", () => {
       await expect(failure).rejects.toThrow(`Port 127.0.0.1:${port}, where mlkube runs its local registry (kind-registry), is taken by node (pid ${process.pid}).`);
       await expect(failure).rejects.toMatchObject({ hint: expect.stringContaining("cluster.registry: off") });
       expect(calls).toEqual([["kind", "get", "clusters"]]);
-      expect(await record.has("kind", "mlkube")).toBe(false);
+      expect((await record.lookup("kind", "mlkube")).listed).toBe(false);
     } finally {
       holder.close();
     }
@@ -129,7 +129,7 @@ describe("kind invocations", () => {
     await expect(failure).rejects.toThrow("kind cluster 'mlkube' cannot be created: it maps its NodePorts to the same ports on 127.0.0.1, and 127.0.0.1:30080, 30081 are held by kind cluster 'ml2' (container ml2-control-plane).");
     await expect(failure).rejects.toMatchObject({ hint: "Share the cluster that holds them (cluster.name: ml2 in mlkube.yaml), delete it ('kind delete cluster --name ml2', or 'mlkube down' in the model directory that made it), or use a cluster that exists (cluster.provider: context)." });
     expect(calls).toEqual([["kind", "get", "clusters"]]);
-    expect(await record.has("kind", "mlkube")).toBe(false);
+    expect((await record.lookup("kind", "mlkube")).listed).toBe(false);
   });
 
   it("names the program that listens on a NodePort outside Docker", async () => {
@@ -153,7 +153,7 @@ describe("kind invocations", () => {
     ]);
     const provider = new KindProvider(kindChoice, { ...settings, nodePorts: [await freePort()], registry: undefined }, { exec, docker: noRegistryDocker, record });
     await expect(provider.ensure(() => undefined)).rejects.toThrow("'kind create cluster --name mlkube");
-    expect(await record.has("kind", "mlkube")).toBe(false);
+    expect((await record.lookup("kind", "mlkube")).listed).toBe(false);
   });
 
   it("restores a missing kube context of an existing cluster with kind export kubeconfig", async () => {
@@ -207,7 +207,7 @@ describe("minikube invocations", () => {
       ["minikube", "profile", "list", "-o", "json"],
       ["minikube", "start", "-p", "ml", "--driver=docker", "--container-runtime=docker"],
     ]);
-    expect(await record.has("minikube", "ml")).toBe(true);
+    expect((await record.lookup("minikube", "ml")).listed).toBe(true);
   });
 
   it("loads a base image only the host's engine has into minikube's engine, once", async () => {

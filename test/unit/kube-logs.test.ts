@@ -105,7 +105,7 @@ describe("following a container's log", () => {
     await until(() => notices.some((notice) => notice.message.includes(`HTTP ${status}`)), 5_000, () => JSON.stringify(notices));
     await new Promise((resolve) => setTimeout(resolve, 2_000)); // the old code asked again every 500 ms
     expect(fake.logRequests).toHaveLength(1);
-    expect(notices.find((notice) => notice.message.includes(`HTTP ${status}`))?.message).toBe(`logs of container model: ${says} (HTTP ${status}); not following them`);
+    expect(notices.find((notice) => notice.message.includes(`HTTP ${status}`))?.message).toBe(`logs of container model: ${says} (HTTP ${status}); not asked again until the model's pods change`);
   });
 
   it.each([
@@ -203,5 +203,97 @@ describe("following a container's log", () => {
     await until(() => lines.length >= 2, 10_000, () => `${lines.length} lines`);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(lines.map((line) => line.time)).toEqual(repeated.map((line) => line.time));
+  });
+});
+
+/**
+ * An API server whose pod watch the test drives (`addPod`), whose pod list may be refused, and
+ * whose log endpoint answers each request with the status `logStatus` picks (lines on 200).
+ */
+async function drivenApiServer(options: { listStatus?: number; logStatus: (pod: string, index: number) => number }) {
+  const logRequests: string[] = [];
+  let listRequests = 0;
+  const watches: ServerResponse[] = [];
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? "/", "http://localhost");
+    const logPath = /^\/api\/v1\/namespaces\/default\/pods\/([^/]+)\/log$/.exec(url.pathname);
+    if (url.pathname === "/api/v1/namespaces/default/pods" && url.searchParams.get("watch") === "true") {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.flushHeaders();
+      watches.push(response);
+    } else if (url.pathname === "/api/v1/namespaces/default/pods") {
+      listRequests++;
+      const status = options.listStatus ?? 200;
+      const body = status === 200 ? { kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "5" }, items: [POD] } : { kind: "Status", apiVersion: "v1", status: "Failure", code: status, message: `pods is forbidden: User "dev" cannot list resource "pods"` };
+      response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    } else if (logPath) {
+      const pod = logPath[1]!;
+      const status = options.logStatus(pod, logRequests.filter((name) => name === pod).length);
+      logRequests.push(pod);
+      if (status !== 200) {
+        response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: status }));
+        return;
+      }
+      response.writeHead(200, { "content-type": "text/plain", "transfer-encoding": "chunked" });
+      response.write(wire(LINES.slice(0, 2)));
+    } else {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const addPod = (name: string) => {
+    const pod = { ...POD, metadata: { ...POD.metadata, name, resourceVersion: "6" } };
+    for (const watch of watches) watch.write(`${JSON.stringify({ type: "ADDED", object: pod })}\n`);
+  };
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, logRequests, listRequests: () => listRequests, watching: () => watches.length > 0, addPod };
+}
+
+describe("following logs the API server refuses", () => {
+  let follower: LogFollower | undefined;
+  let server: Server | undefined;
+
+  afterEach(async () => {
+    follower?.stop();
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+  });
+
+  it("a stream refused with 403 is asked again when the model's pods change (a rollout that came with the rights), and its lines follow", async () => {
+    const fake = await drivenApiServer({ logStatus: (pod, index) => (pod === POD.metadata.name && index === 0 ? 403 : 200) });
+    server = fake.server;
+    const lines: LogLine[] = [];
+    const notices: LogNotice[] = [];
+    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true, onNotice: (notice) => notices.push(notice) });
+    await until(() => notices.some((notice) => notice.message.includes("HTTP 403")) && fake.watching(), 5_000, () => JSON.stringify(notices));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(fake.logRequests).toEqual([POD.metadata.name]);
+
+    fake.addPod("iris-7d9f-fghij");
+    await until(() => lines.some((line) => line.pod === POD.metadata.name), 5_000, () => `${JSON.stringify(fake.logRequests)} ${JSON.stringify(notices)}`);
+    expect(fake.logRequests.filter((pod) => pod === POD.metadata.name)).toHaveLength(2);
+  });
+
+  it("a refused pod list is said once, with the API server's words, and asked again with back-off rather than every second", async () => {
+    const fake = await drivenApiServer({ listStatus: 403, logStatus: () => 200 });
+    server = fake.server;
+    const notices: LogNotice[] = [];
+    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, () => undefined, { follow: true, onNotice: (notice) => notices.push(notice) });
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    // 0 s, 0.5 s, 1.5 s, 3.5 s: four requests in 4 s.
+    expect(fake.listRequests()).toBeGreaterThanOrEqual(3);
+    expect(fake.listRequests()).toBeLessThanOrEqual(4);
+    expect(notices).toHaveLength(1);
+    expect(notices[0]?.message).toMatch(/^logs: cannot list the model's pods \(HTTP 403: .*pods is forbidden.*\); asking again, at most every 10 s$/);
+  });
+
+  it("a log request that keeps failing (500) says why once, keeps asking with back-off, and follows once it answers", async () => {
+    const fake = await drivenApiServer({ logStatus: (_pod, index) => (index < 3 ? 500 : 200) });
+    server = fake.server;
+    const lines: LogLine[] = [];
+    const notices: LogNotice[] = [];
+    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true, onNotice: (notice) => notices.push(notice) });
+    await until(() => lines.length >= 2, 15_000, () => `${fake.logRequests.length} requests; ${JSON.stringify(notices)}`);
+    const failures = notices.filter((notice) => notice.message.includes("HTTP 500"));
+    expect(failures.map((notice) => notice.message)).toEqual([expect.stringMatching(/^logs of container model: HTTP 500.*; asking again, at most every 10 s$/)]);
   });
 });

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { portForwardEndpoint } from "../../src/adapters/cluster/endpoint.js";
 import { applyObject, connectKube, type KubeAccess } from "../../src/adapters/kube/client.js";
 import { forwardToPod } from "../../src/adapters/kube/pod-forward.js";
+import { runSmokeTests } from "../../src/adapters/probe/http.js";
 import { verifyNewVersion } from "../../src/adapters/probe/verify-version.js";
 import type { SmokeCase } from "../../src/core/smoke-cases.js";
 import { FakeRuntime } from "../sim/apiserver/fake-runtime.js";
@@ -155,5 +156,17 @@ test("a pod port where nothing listens yet closes the local connection at once, 
     expect(forward.lastError()).toMatch(/connection refused/);
   } finally {
     await forward.close();
+  }
+});
+
+test("the model's URL through a port-forward with no pod to forward to: the smoke tests say why, not that a connection was reset", async () => {
+  await applyObject(kube, { ...service(), metadata: { name: "empty", namespace: "default" }, spec: { ...service().spec, selector: { app: "nothing" }, ports: [{ port: 80, targetPort: 8080, nodePort: 30081 }] } });
+  const endpoint = await portForwardEndpoint(kube, { namespace: "default", name: "empty", nodePort: 30081 });
+  try {
+    const outcome = await runSmokeTests(endpoint.url, [answeredBy("model:v1")], { transportError: endpoint.lastError }).catch((error: unknown) => error as Error);
+    expect(outcome).toBeInstanceOf(Error);
+    expect((outcome as Error).message).toBe(`The model at ${endpoint.url} does not answer: No ready pod behind Service default/empty to forward to.`);
+  } finally {
+    await endpoint.close();
   }
 });

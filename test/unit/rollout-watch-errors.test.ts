@@ -59,3 +59,49 @@ it.each([
   expect((outcome as UserError).message).toMatch(says);
   expect(Date.now() - started).toBeLessThan(10_000);
 });
+
+/**
+ * An API server whose lists answer (the Deployment, no ReplicaSets or pods) but whose watches fail:
+ * refused with `watchStatus`, or accepted and then an ERROR event with `eventCode`. Counts the watches.
+ */
+async function watchFailingApiServer(failure: { watchStatus: number } | { eventCode: number }): Promise<{ url: string; watches: () => number }> {
+  let watches = 0;
+  server = createServer((request, response) => {
+    const url = new URL(request.url ?? "/", "http://x");
+    const json = (status: number, body: unknown) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    if (url.pathname === "/apis/apps/v1/namespaces/default/deployments/iris") return json(200, DEPLOYMENT);
+    if (url.searchParams.get("watch") === "true") {
+      watches++;
+      if ("watchStatus" in failure) return json(failure.watchStatus, { kind: "Status", apiVersion: "v1", status: "Failure", code: failure.watchStatus, message: "no" });
+      const status = { kind: "Status", apiVersion: "v1", status: "Failure", code: failure.eventCode, message: "etcdserver: request timed out" };
+      response.writeHead(200, { "content-type": "application/json" });
+      response.write(`${JSON.stringify({ type: "ERROR", object: status })}\n`);
+      return;
+    }
+    const items = url.pathname.endsWith("/deployments") ? [DEPLOYMENT] : [];
+    json(200, { kind: "List", apiVersion: "v1", metadata: { resourceVersion: "7" }, items });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, watches: () => watches };
+}
+
+it("lists allowed but watching forbidden (403 on the watch itself): the wait ends at once with the cause", async () => {
+  const api = await watchFailingApiServer({ watchStatus: 403 });
+  const started = Date.now();
+  const outcome = await waitForRollout(kubeAt(api.url), { namespace: "default", name: "iris" }, { timeoutMs: 60_000 }).catch((error: unknown) => error);
+  expect(outcome).toBeInstanceOf(UserError);
+  expect((outcome as UserError).message).toMatch(/Not allowed to watch the rollout of default\/iris \(HTTP 403\)/);
+  expect(Date.now() - started).toBeLessThan(5_000);
+});
+
+it("a watch that keeps failing (ERROR events with a 500) is retried with back-off, then ends the wait with the API server's words, not at the timeout", async () => {
+  const api = await watchFailingApiServer({ eventCode: 500 });
+  const started = Date.now();
+  const outcome = await waitForRollout(kubeAt(api.url), { namespace: "default", name: "iris" }, { timeoutMs: 60_000 }).catch((error: unknown) => error);
+  expect(outcome).toBeInstanceOf(UserError);
+  expect((outcome as UserError).message).toContain("failed 5 times in a row");
+  expect((outcome as UserError).message).toContain("etcdserver: request timed out (HTTP 500)");
+  expect(Date.now() - started).toBeLessThan(20_000);
+  // Three watches (deployments, replicasets, pods), each asked again 4 times at most: no hot loop.
+  expect(api.watches()).toBeLessThanOrEqual(15);
+});

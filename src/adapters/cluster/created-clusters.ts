@@ -1,14 +1,14 @@
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
-import { UserError } from "../../errors.js";
 
 /**
  * Which clusters mlkube itself created. `mlkube down` deletes only these: a cluster the user made
  * with kind or minikube, and then pointed mlkube at, is theirs to delete.
  */
 export interface CreatedClusters {
-  has(provider: string, name: string): Promise<boolean>;
+  /** Whether the record lists the cluster; `damage` says why the record could not be read whole. */
+  lookup(provider: string, name: string): Promise<{ listed: boolean; file: string; damage?: string | undefined }>;
   add(provider: string, name: string): Promise<void>;
   remove(provider: string, name: string): Promise<void>;
 }
@@ -30,13 +30,9 @@ export function createdClusters(file = createdClustersFile()): CreatedClusters {
     await write(change(record.entries));
   };
   return {
-    has: async (provider, name) => {
+    lookup: async (provider, name) => {
       const record = await readRecord(file);
-      if (record.entries.includes(key(provider, name)) || !record.damage) return record.entries.includes(key(provider, name));
-      // Deleting a cluster the record may not list would be a guess: say so, and how to go on.
-      throw new UserError("config", `mlkube's record of the clusters it created, ${file}, is damaged (${record.damage}), and what can be read of it does not list ${provider} cluster '${name}'.`, {
-        hint: `Fix the file (a JSON list such as ["kind/mlkube"]) or delete it. To delete the cluster yourself: ${provider === "minikube" ? `minikube delete -p ${name}` : `kind delete cluster --name ${name}`}`,
-      });
+      return { listed: record.entries.includes(key(provider, name)), file, damage: record.damage };
     },
     add: (provider, name) => update((entries) => [...entries, key(provider, name)]),
     remove: (provider, name) => update((entries) => entries.filter((entry) => entry !== key(provider, name))),

@@ -26,6 +26,7 @@ export async function portForwardEndpoint(kube: KubeAccess, service: ServiceRef)
     url: forward.url,
     via: "port-forward",
     refresh: async () => forward.reset(),
+    lastError: () => forward.lastError(),
     close: () => forward.close(),
   };
 }

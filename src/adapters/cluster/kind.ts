@@ -14,6 +14,7 @@ import { announceRegistry, readAnnouncedRegistry } from "../kube/registry-hostin
 import { nodePortsTakenError, takenNodePorts } from "./node-ports.js";
 import { mappedPortEndpoint, portForwardEndpoint } from "./endpoint.js";
 import type { CreatedClusters } from "./created-clusters.js";
+import { markCreatedByMlkube } from "./creation-mark.js";
 import { keepingCurrentContext } from "./current-context.js";
 import { crictlImageId, ctrListCommand, ctrTargetDigest, matchLoadedImage, type NodeImageReport } from "./loaded-image.js";
 import { checkRegistryPort, connectRegistry, ensureRegistry, registryRunning, removeRegistry, type RegistrySettings } from "./local-registry.js";
@@ -104,6 +105,7 @@ export class KindProvider implements ClusterProvider {
     });
     const kube = connectKube(this.choice.context, readKubeConfig());
     await ensureKubeReachable(kube);
+    if (created) await markCreatedByMlkube(kube, name);
     const registryProblem = registry ? await this.wireRegistry(registry, kube, report, options.withoutRegistry ?? "fail") : undefined;
     return this.ready(kube, registryProblem);
   }

@@ -7,6 +7,7 @@ import { CommandFailedError, type Exec, type Spawn } from "../exec.js";
 import { connectKube, ensureKubeReachable, readKubeConfig, type KubeAccess } from "../kube/client.js";
 import { readAnnouncedRegistry } from "../kube/registry-hosting.js";
 import type { CreatedClusters } from "./created-clusters.js";
+import { markCreatedByMlkube } from "./creation-mark.js";
 import { keepingCurrentContext } from "./current-context.js";
 import { nodeIpEndpoint } from "./endpoint.js";
 import { ctrListCommand, ctrTargetDigest, matchLoadedImage } from "./loaded-image.js";
@@ -57,6 +58,7 @@ export class MinikubeProvider implements ClusterProvider {
     }
     const kube = connectKube(this.choice.context, readKubeConfig());
     await ensureKubeReachable(kube);
+    if (existing === undefined) await markCreatedByMlkube(kube, profile);
     return this.ready(kube, (await this.profile())?.runtime);
   }
 

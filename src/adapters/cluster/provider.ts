@@ -53,6 +53,11 @@ export interface Endpoint {
   via: "mapped-port" | "node-ip" | "tunnel" | "port-forward";
   /** Re-establish after a rollout (port-forwards die with their pod). */
   refresh(): Promise<void>;
+  /**
+   * Why the last connection through a port-forward failed (no ready pod, the API server refused
+   * the forward): an HTTP client sees only its connection closed. Absent where nothing is forwarded.
+   */
+  lastError?: (() => string | undefined) | undefined;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { UserError } from "../../errors.js";
-import { applyObject, isNotFound, type KubeAccess } from "./client.js";
+import { applyObject, isNotFound, statusMessage, type KubeAccess } from "./client.js";
 
 /** The kinds mlkube applies for a model and so may prune; nothing of another kind is ever deleted. */
 const PRUNABLE_KINDS: readonly { apiVersion: string; kind: string }[] = [
@@ -82,18 +82,6 @@ async function ensureNamespace(kube: KubeAccess, name: string): Promise<void> {
 
 function describe(object: KubernetesObject): string {
   return `${object.kind}/${object.metadata?.namespace ?? "default"}/${object.metadata?.name}`;
-}
-
-function statusMessage(error: unknown): string {
-  const body = (error as { body?: unknown }).body;
-  if (typeof body === "string") {
-    try {
-      return (JSON.parse(body) as { message?: string }).message ?? body;
-    } catch {
-      return body;
-    }
-  }
-  return (body as { message?: string } | undefined)?.message ?? (error as Error).message;
 }
 
 /** `dev --cleanup`: removes every object mlkube applied for the model, and nothing else. */

@@ -150,3 +150,16 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** The API server's own words for a failed request (the Status in the response body), else the error's message. */
+export function statusMessage(error: unknown): string {
+  const body = (error as { body?: unknown }).body;
+  if (typeof body === "string") {
+    try {
+      return (JSON.parse(body) as { message?: string }).message ?? body;
+    } catch {
+      return body;
+    }
+  }
+  return (body as { message?: string } | undefined)?.message ?? (error as Error).message;
+}

@@ -1,7 +1,7 @@
 import { Log, type V1Pod } from "@kubernetes/client-node";
 import { Writable, type Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
-import type { KubeAccess } from "./client.js";
+import { statusMessage, type KubeAccess } from "./client.js";
 import { containerLogTail } from "./rollout.js";
 import { watchList } from "./watch-list.js";
 
@@ -43,8 +43,22 @@ export interface LogFollower {
 export function followLogs(kube: KubeAccess, target: { namespace: string; selector: string }, onLine: (line: LogLine) => void, options: LogFollowOptions): LogFollower {
   const streams = new Map<string, ContainerStream>();
   let stopped = false;
+  /** What went wrong is said once per follower, not once per pod or per retry. */
+  const said = new Set<string>();
+  const sayOnce = (notice: LogNotice) => {
+    if (said.has(notice.message)) return;
+    said.add(notice.message);
+    options.onNotice?.(notice);
+  };
+  const streamOptions: StreamOptions = { ...options, sayOnce };
+  let podNames: string | undefined;
 
   const sync = (pods: V1Pod[]) => {
+    // Other pods (a rollout, a fixed RoleBinding that came with one): refused streams ask again.
+    const names = pods.map((pod) => pod.metadata?.name ?? "").sort().join(" ");
+    const podsChanged = podNames !== undefined && names !== podNames;
+    podNames = names;
+    if (podsChanged) said.clear();
     const present = new Set<string>();
     for (const pod of pods) {
       const podName = pod.metadata?.name;
@@ -55,7 +69,7 @@ export function followLogs(kube: KubeAccess, target: { namespace: string; select
         const hasStarted = status.state?.running !== undefined || status.state?.terminated !== undefined || status.restartCount > 0;
         let stream = streams.get(key);
         if (!stream && hasStarted) {
-          stream = new ContainerStream(kube, target.namespace, podName, status.name, onLine, options);
+          stream = new ContainerStream(kube, target.namespace, podName, status.name, onLine, streamOptions);
           streams.set(key, stream);
           stream.start();
           // Following, say when a container joins, as a rollout's new pod does: the reader sees
@@ -80,6 +94,7 @@ export function followLogs(kube: KubeAccess, target: { namespace: string; select
         if (options.follow) void stream.ended.then(() => options.onNotice?.({ pod: stream.pod, message: `pod is gone; stopped following container ${stream.container}` }));
       }
     }
+    if (podsChanged) for (const stream of streams.values()) stream.retryRefused();
   };
 
   if (!options.follow) {
@@ -94,7 +109,7 @@ export function followLogs(kube: KubeAccess, target: { namespace: string; select
   const pods = watchList<V1Pod>(kube, `/api/v1/namespaces/${target.namespace}/pods`, { labelSelector: target.selector },
     () => kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.selector }), () => {
       if (!stopped) sync(pods.items());
-    });
+    }, (error) => sayOnce({ pod: "mlkube", message: `logs: cannot list the model's pods (${describeFailure(error)}); asking again, at most every 10 s` }));
   return {
     stop: () => {
       stopped = true;
@@ -116,6 +131,21 @@ const FINAL_STATUSES = new Map<number, string>([
   [404, "the pod or container no longer exists"],
 ]);
 
+/** Failed connections in a row after which a stream says why it keeps asking. */
+const FAILURES_SAID = 3;
+
+interface StreamOptions extends LogFollowOptions {
+  sayOnce(notice: LogNotice): void;
+}
+
+/** "HTTP 403: pods is forbidden: ...", or the connection's error. */
+function describeFailure(error: unknown): string {
+  const status = (error as { code?: unknown }).code;
+  const message = (statusMessage(error).split("\n")[0] ?? "").trim();
+  if (typeof status !== "number") return message;
+  return message && !message.includes(String(status)) ? `HTTP ${status}: ${message}` : `HTTP ${status}`;
+}
+
 /** One container's log stream, reconnecting from its last timestamp. */
 class ContainerStream {
   restartCount = 0;
@@ -126,6 +156,8 @@ class ContainerStream {
   private heldFragment: string | undefined;
   private abort: AbortController | undefined;
   private stopped = false;
+  /** Stopped because the API server refused the log (401, 403, 404): asked again when the pods change. */
+  private refused = false;
   /** Failed connection attempts in a row. */
   private failures = 0;
   /** Between a connection's start and its end: the sink may still deliver lines. */
@@ -139,7 +171,7 @@ class ContainerStream {
     readonly pod: string,
     readonly container: string,
     private readonly onLine: (line: LogLine) => void,
-    private readonly options: LogFollowOptions,
+    private readonly options: StreamOptions,
   ) {}
 
   start(): void {
@@ -149,6 +181,15 @@ class ContainerStream {
   /** After a restart the current container is a new one: its whole log is new. */
   resume(): void {
     this.abort?.abort();
+  }
+
+  /** A refused stream asks once more (the model's pods changed; rights may have come with them). */
+  retryRefused(): void {
+    if (!this.refused) return;
+    this.refused = false;
+    this.stopped = false;
+    this.failures = 0;
+    void this.connect();
   }
 
   /** Ends the stream; `ended` resolves once a connection still open has delivered what it received. */
@@ -217,11 +258,13 @@ class ContainerStream {
         ended = true;
         this.connected = false;
         this.stopped = true;
-        this.options.onNotice?.({ pod: this.pod, message: `logs of container ${this.container}: ${FINAL_STATUSES.get(status)} (HTTP ${status}); not following them` });
+        this.refused = true;
+        this.options.sayOnce({ pod: this.pod, message: `logs of container ${this.container}: ${FINAL_STATUSES.get(status)} (HTTP ${status}); not asked again until the model's pods change` });
         this.resolveEnded();
         return;
       }
       this.failures++;
+      if (this.failures === FAILURES_SAID) this.options.sayOnce({ pod: this.pod, message: `logs of container ${this.container}: ${describeFailure(error)}; asking again, at most every 10 s` });
       onEnd();
     }
   }

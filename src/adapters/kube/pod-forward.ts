@@ -42,6 +42,7 @@ export async function forwardLocalPort(kube: KubeAccess, namespace: string, reso
       .then(({ pod, port }) => forward.portForward(namespace, pod, [port], socket, refusals(socket, (message) => (lastError = message)), socket))
       .then((ws) => {
         if (typeof ws === "function") return; // only with retries, which are not used here
+        lastError = undefined; // a forward that opened: an older failure no longer explains anything
         // client-node ends neither side for us: when the forward ends (the pod went away, its port
         // refused) the HTTP client would wait on a dead connection, and a local socket closed
         // without a FIN (destroy, reset) would leave the WebSocket and the pod connection open.

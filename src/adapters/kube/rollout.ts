@@ -12,6 +12,9 @@ export interface RolloutProgress {
   waitingFor: string;
 }
 
+/** Failed watch requests in a row (0.5 + 1 + 2 + 4 s of back-off between them) before the wait gives up. */
+const WATCH_FAILURES_TOLERATED = 5;
+
 export type RolloutOutcome = Extract<RolloutVerdict, { state: "complete" | "failed" }>;
 
 /**
@@ -78,9 +81,9 @@ export async function waitForRollout(
         }
       }
     };
-    const onError = (error: unknown) => {
-      // A dropped watch is re-established by watchList. What no retry fixes ends the wait now, with
-      // its cause, instead of at the rollout timeout.
+    const onError = (error: unknown, failuresInARow: number) => {
+      // A dropped watch is re-established by watchList, with back-off. What no retry fixes ends the
+      // wait now, with its cause, instead of at the rollout timeout.
       const status = (error as { code?: unknown }).code;
       if (status === 401 || status === 403) {
         finish(new UserError("cluster", `Not allowed to watch the rollout of ${namespace}/${name} (HTTP ${status}): ${(error as Error).message.split("\n")[0]}`, { hint: "Check your rights in this context: 'kubectl auth can-i watch pods -n NAMESPACE'." }));
@@ -91,7 +94,14 @@ export async function waitForRollout(
         return;
       }
       const lost = error instanceof UserError ? error : lostConnection(error);
-      if (lost) finish(lost);
+      if (lost) return finish(lost);
+      // Anything else (the API server's 500s, an ERROR event) may pass; one that keeps coming back
+      // (about 7 s of retries) is the answer, said with its cause.
+      if (failuresInARow >= WATCH_FAILURES_TOLERATED) {
+        finish(new UserError("cluster", `Could not follow the rollout of ${namespace}/${name}: the API server failed ${failuresInARow} times in a row: ${(error as Error).message.split("\n")[0]}`, {
+          hint: "Check the API server ('kubectl get --raw /readyz?verbose'), then save a file or press r to deploy again.",
+        }));
+      }
     };
     const deployments = watchList<V1Deployment>(kube, `/apis/apps/v1/namespaces/${namespace}/deployments`, { fieldSelector: `metadata.name=${name}` },
       () => kube.apps.listNamespacedDeployment({ namespace, fieldSelector: `metadata.name=${name}` }), () => void judge(), onError);

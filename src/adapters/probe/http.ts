@@ -14,6 +14,8 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /** Called after each case, for live output. */
   onResult?: ((result: SmokeResult) => void) | undefined;
+  /** Why the transport failed, when it knows better than the HTTP client (a port-forward: Endpoint.lastError). */
+  transportError?: (() => string | undefined) | undefined;
 }
 
 /**
@@ -27,7 +29,7 @@ export async function runSmokeTests(baseUrl: string, cases: readonly SmokeCase[]
     for (let attempt = 0; attempt < smokeCase.repeat; attempt++) outcomes.push(await sendRequest(baseUrl, smokeCase, options.signal));
     const result = summarizeCase(smokeCase, outcomes);
     if (results.length === 0 && outcomes.every((outcome) => "error" in outcome)) {
-      throw new UserError("unreachable", `The model at ${baseUrl} does not answer: ${result.error}.`, {
+      throw new UserError("unreachable", `The model at ${baseUrl} does not answer: ${(options.transportError?.() ?? result.error ?? "").replace(/\.$/, "")}.`, {
         hint: "Check that the model server runs and listens on that address ('mlkube status' shows the cluster's URLs, 'mlkube logs' the server's output).",
       });
     }

@@ -14,6 +14,8 @@ export interface VersionTarget {
   /** The Service the model's URL reaches; without one only the pods are tested. */
   service: string | undefined;
   url: string;
+  /** Why the URL's port-forward failed, when the URL is one (Endpoint.lastError). */
+  urlError?: (() => string | undefined) | undefined;
 }
 
 export interface VerifyOptions {
@@ -76,7 +78,7 @@ export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, 
     const lagging = performance.now() - started < lagMs;
     let results: SmokeResult[];
     try {
-      results = await runOrExplain(target.url, cases, target.url, options.signal);
+      results = await runOrExplain(target.url, cases, target.url, options.signal, target.urlError);
     } catch (error) {
       // Rules still pointing at an old pod that is already gone (a server that exits at once on
       // SIGTERM) close the connection: the same lag, retried the same way.

@@ -43,10 +43,18 @@ export interface WatchOptions {
   usePolling?: boolean | undefined;
   onBatch: (changes: { path: string; kind: ChangeKind }[], firstEventAt: number) => void;
   onError?: ((error: unknown) => void) | undefined;
+  /**
+   * The files' contents (see ModelWatcher.contents) when a previous watcher of this directory
+   * failed: this one reports what differs on disk as changes once its first scan is done, so an
+   * edit made while watching was down is not lost.
+   */
+  resumeFrom?: ReadonlyMap<string, string> | undefined;
 }
 
 export interface ModelWatcher {
   ready: Promise<void>;
+  /** Each watched file's content digest, by path relative to dir: what a restarted watcher resumes from. */
+  contents(): ReadonlyMap<string, string>;
   close(): Promise<void>;
 }
 
@@ -60,7 +68,7 @@ export function watchModel(options: WatchOptions): ModelWatcher {
   const hashes = options.hashes ?? new FileHashCache();
   const ignored = contextFilterFromPatterns([...DEFAULT_IGNORES, ...options.ignore]);
   let contextFilter: ContextFilter = contextFilterFromPatterns([]);
-  const known = new Map<string, string>();
+  const known = new Map<string, string>(options.resumeFrom);
   const pending = new Map<string, ChangeKind>();
   let firstEventAt: number | undefined;
   /** When the last raw event arrived, before its content was hashed. */
@@ -169,10 +177,19 @@ export function watchModel(options: WatchOptions): ModelWatcher {
   });
   let initialScan = true;
   const baseline: Promise<unknown>[] = [];
+  /** Resuming: the files found by the first scan, and those whose content differs from resumeFrom. */
+  const scanned = new Set<string>();
+  const differ: string[] = [];
   watcher.on("add", (absolute) => {
-    // The initial scan records each file's content as the baseline; it is not a change.
+    // The initial scan records each file's content as the baseline; it is not a change (unless
+    // it differs from what a failed watcher before this one had seen).
     if (initialScan) {
-      baseline.push(contentChanged(rel(absolute), false).catch(() => undefined));
+      const path = rel(absolute);
+      scanned.add(path);
+      const recorded = contentChanged(path, false).then((changed) => {
+        if (changed && options.resumeFrom) differ.push(path);
+      });
+      baseline.push(recorded.catch(() => undefined));
       return;
     }
     onEvent(absolute, false);
@@ -181,14 +198,28 @@ export function watchModel(options: WatchOptions): ModelWatcher {
   watcher.on("unlink", (absolute) => onEvent(absolute, true));
   watcher.on("error", (error) => options.onError?.(error));
 
+  /** What changed while no watcher ran: delivered as one batch, now. */
+  const resumeChanges = (changed: string[], removed: string[]) => {
+    for (const path of removed) known.delete(path);
+    for (const path of [...changed, ...removed]) {
+      const kind = classifyChange(path, rules);
+      if (kind !== "ignored") pending.set(path, kind);
+    }
+    if (pending.size === 0 || closed) return;
+    firstEventAt ??= Date.now();
+    deliver();
+  };
   const ready = (async () => {
     contextFilter = await loadContextFilter(options.contextDir);
     await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
     initialScan = false;
     await Promise.all(baseline);
+    if (options.resumeFrom) resumeChanges(differ, [...options.resumeFrom.keys()].filter((path) => !scanned.has(path)));
   })();
+
   return {
     ready,
+    contents: () => new Map(known),
     close: async () => {
       closed = true;
       clearTimeout(quietTimer);

@@ -180,7 +180,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
     async test(context) {
       if (!endpoint || !deployment) throw new UserError("rollout", "No endpoint to test: the model was never rolled out.", { hint: "Fix the earlier failure; tests run after the first successful rollout." });
       const cases = await loadSmokeCases(session.config);
-      const target = { namespace: deployment.namespace, deployment: deployment.name, service, url: endpoint.url };
+      const target = { namespace: deployment.namespace, deployment: deployment.name, service, url: endpoint.url, urlError: endpoint.lastError };
       const runs = await verifyNewVersion(session.cluster.kube, target, cases, { signal: context.signal, progress: (detail) => context.progress(detail) });
       // Changes since the last iteration compare answers of one new pod each time: attributable.
       const results = runs[0]?.results ?? [];

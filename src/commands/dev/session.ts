@@ -6,18 +6,19 @@ import { FileHashCache } from "../../adapters/docker/build-context.js";
 import { connectDocker, ensureDockerReachable } from "../../adapters/docker/client.js";
 import { deleteModelObjects } from "../../adapters/kube/apply.js";
 import { followLogs, type LogFollower } from "../../adapters/kube/logs.js";
-import { isWatchLimit, watchModel, type ModelWatcher } from "../../adapters/watch/watcher.js";
+import { watchModel, type ModelWatcher } from "../../adapters/watch/watcher.js";
 import { CONFIG_FILE_NAMES, loadConfig, parseBuildArgs, type ResolvedConfig } from "../../config/load.js";
 import { nextStep } from "../../core/dev/planner.js";
-import { initialState, reduce, type DevAction, type DevState, type ProblemReport } from "../../core/dev/state.js";
-import { withBackoff } from "../../engine/backoff.js";
+import { initialState, reduce, type DevAction, type DevState } from "../../core/dev/state.js";
+import { bringUpCluster } from "../../engine/cluster-lifecycle.js";
 import { startHealthMonitor } from "../../engine/health-monitor.js";
 import { startLiveMonitor } from "../../engine/live-monitor.js";
+import { keepWatching, type WatcherStart } from "../../engine/watch-lifecycle.js";
 import { servingVersion } from "../../adapters/kube/version-pods.js";
 import { readSyncRules } from "../../adapters/live/rules.js";
 import type { PodRun } from "../../core/live/drift.js";
 import { LogStore } from "../../engine/log-store.js";
-import { problemFrom, startRunner, type RunnerHandle } from "../../engine/runner.js";
+import { startRunner, type RunnerHandle } from "../../engine/runner.js";
 import { Store } from "../../engine/store.js";
 import { PRUNE_LABEL } from "../../manifests/labels.js";
 import { renderDevUi } from "../../ui/dev/render.js";
@@ -106,7 +107,6 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   };
 
   const hashes = new FileHashCache();
-  let watcher: ModelWatcher | undefined;
   let live: LiveCluster | undefined;
   let provider: ClusterProvider | undefined;
   /** The configuration in force: reloaded by the pipeline when mlkube.yaml changes and is valid. */
@@ -152,18 +152,13 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
       store.dispatch({ type: "cluster/recreating" });
       await live?.stop();
       live = undefined;
-      await connect();
-    })()
-      .catch((error: unknown) => store.dispatch({ type: "cluster/failed", problem: clusterProblem(error) }))
-      .finally(() => (recreating = undefined));
+      // Retried like the first start: a re-creation that fails once must not leave the loop held for good.
+      await bringUpCluster(connect, (action) => store.dispatch(action), { signal: quitting.signal, retry: true });
+    })().finally(() => (recreating = undefined));
   });
 
-  /**
-   * Watches the model directory. The kernel's watch limit (ENOSPC, EMFILE) is common on large trees
-   * and small inotify settings: watching goes on by polling, and the user is told why and how to
-   * raise the limit. Any other watcher error stops watching, and that is said too.
-   */
-  const startWatching = (usePolling: boolean): ModelWatcher =>
+  /** The model directory, watched until the session ends (engine/watch-lifecycle.ts: failures, polling, restarts). */
+  const startWatching = (watch: WatcherStart): ModelWatcher =>
     watchModel({
       dir: config.dir,
       contextDir: config.build.context,
@@ -173,44 +168,19 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
       ignore: config.watch.ignore,
       debounceMs: config.watch.debounceMs,
       hashes,
-      usePolling,
+      usePolling: watch.usePolling,
+      resumeFrom: watch.resumeFrom,
       onBatch: (changes, at) => store.dispatch({ type: "files/changed", changes, at }),
-      onError: (error) => {
-        const failed = watcher;
-        watcher = undefined;
-        void failed?.close();
-        const code = (error as { code?: string }).code;
-        const why = `${(error as Error).message}${code && !(error as Error).message.includes(code) ? ` (${code})` : ""}`;
-        const polling = !usePolling && isWatchLimit(error) && !store.getState().quitting;
-        if (polling) watcher = startWatching(true);
-        store.dispatch({
-          type: "watch/failed",
-          polling,
-          problem: {
-            stage: "watch",
-            message: polling ? `File watching hit the kernel's limit: ${why}. mlkube now watches by polling, which costs more CPU on large trees.` : `File watching stopped: ${why}. Changes are no longer picked up.`,
-            details: [],
-            hint: polling
-              ? "Raise the limit: sudo sysctl fs.inotify.max_user_watches=524288 fs.inotify.max_user_instances=512 (and add watch.ignore patterns for big folders); 'mlkube doctor' checks it."
-              : "Restart 'mlkube dev'; press r to rebuild by hand meanwhile.",
-          },
-        });
-      },
+      onError: watch.onError,
     });
+  let watching: Promise<void> | undefined;
 
   const started = (async () => {
-    // A failed start is retried with back-off (the engine may be starting, a port may be freed, kind
-    // may be installed meanwhile); --once reports the first failure instead.
-    await withBackoff(connect, {
-      signal: quitting.signal,
-      retry: () => !options.once,
-      onRetry: (error, attempt, delayMs) => store.dispatch({ type: "cluster/retry", attempt, delayMs, problem: clusterProblem(error) }),
-    });
-    if (!options.once) watcher = startWatching(false);
-  })().catch((error: unknown) => {
-    store.dispatch({ type: "cluster/failed", problem: clusterProblem(error) });
-    if (options.once) requestQuit();
-  });
+    // --once reports the first failure instead of retrying.
+    const up = await bringUpCluster(connect, (action) => store.dispatch(action), { signal: quitting.signal, retry: !options.once });
+    if (!up && options.once) requestQuit();
+    if (up && !options.once) watching = keepWatching(startWatching, (action) => store.dispatch(action), { signal: quitting.signal });
+  })();
 
   const onceFinished = options.once ? firstIterationFinished(store) : new Promise<never>(() => undefined);
   await Promise.race([quitRequested, onceFinished]);
@@ -222,7 +192,8 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   unsubscribeLostConnection();
   unsubscribeRecreate();
   await recreating;
-  await watcher?.close();
+  quitting.abort(); // --once ends without a quit request
+  await watching;
   await live?.stop();
   if (options.cleanup && live) {
     const deleted = await deleteModelObjects(live.cluster.kube, currentConfig.namespace, { label: PRUNE_LABEL, model: currentConfig.name });
@@ -312,9 +283,4 @@ function startLiveCluster(
       await pipeline.endpoint()?.close();
     },
   };
-}
-
-/** Start-up and re-creation failures are the cluster's problem, shown in the header's place. */
-function clusterProblem(error: unknown): ProblemReport {
-  return { ...problemFrom("build", error), stage: "cluster" };
 }

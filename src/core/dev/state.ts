@@ -138,7 +138,7 @@ export interface DevState {
     status: "starting" | "ready" | "failed";
     info?: ClusterInfo | undefined;
     detail?: string | undefined;
-    /** After a failed start: which attempt failed and when the next one comes. */
+    /** After a failed start: which attempt failed and when the next one comes (kept while that one runs). */
     retry?: { attempt: number; delayMs: number } | undefined;
   };
   paused: boolean;
@@ -167,6 +167,8 @@ export type DevAction =
   | { type: "cluster/recreating" }
   | { type: "cluster/retry"; problem: ProblemReport; attempt: number; delayMs: number }
   | { type: "watch/failed"; problem: ProblemReport; polling: boolean }
+  /** A new watcher runs after a failure that stopped watching. */
+  | { type: "watch/restored"; watching: "events" | "polling" }
   | { type: "key/recreate" }
   | { type: "health/engine"; up: true; at: number }
   | { type: "health/engine"; up: false; cause: string; at: number }
@@ -222,7 +224,8 @@ export function initialState(model: { name: string; dir: string }, recreate: Hea
 export function reduce(state: DevState, action: DevAction): DevState {
   switch (action.type) {
     case "cluster/progress":
-      return { ...state, cluster: { ...state.cluster, detail: action.detail } };
+      // Progress after a failed attempt is the next attempt running: starting again, not failed.
+      return { ...state, cluster: { ...state.cluster, status: state.cluster.retry ? "starting" : state.cluster.status, detail: action.detail } };
     case "cluster/ready": {
       const recreated = state.health.cluster.status === "deleted";
       const ready: DevState = { ...state, cluster: { status: "ready", info: action.info }, problem: state.problem?.stage === "cluster" ? undefined : state.problem };
@@ -232,11 +235,13 @@ export function reduce(state: DevState, action: DevAction): DevState {
     }
     case "watch/failed":
       return { ...state, watching: action.polling ? "polling" : "stopped", problem: action.problem };
+    case "watch/restored":
+      return { ...state, watching: action.watching, problem: state.problem?.stage === "watch" ? undefined : state.problem };
     case "key/recreate":
       // Only a deleted cluster is re-created, and only when the user was asked.
       return state.health.cluster.status === "deleted" && state.health.recreate === "offer" ? { ...state, health: { ...state.health, recreate: "auto" } } : state;
     case "cluster/retry":
-      return { ...state, cluster: { ...state.cluster, status: "failed", retry: { attempt: action.attempt, delayMs: action.delayMs } }, problem: action.problem };
+      return { ...state, cluster: { ...state.cluster, status: "failed", detail: undefined, retry: { attempt: action.attempt, delayMs: action.delayMs } }, problem: action.problem };
     case "cluster/recreating":
       return { ...state, cluster: { status: "starting", detail: "re-creating the deleted cluster" } };
     case "health/engine":

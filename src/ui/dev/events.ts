@@ -12,6 +12,7 @@ export type DevEvent =
   | { type: "health"; engine: "ok" | "down"; cluster: "ok" | "down" | "deleted"; reason?: string | undefined }
   | { type: "cluster.retry"; attempt: number; delayMs: number; message: string }
   | { type: "watch.failed"; message: string; watching: "polling" | "stopped" }
+  | { type: "watch.restored"; watching: "events" | "polling" }
   | { type: "watch.paused" }
   | { type: "watch.resumed" }
   | { type: "hold"; reason: string }
@@ -72,9 +73,12 @@ export function deriveEvents(previous: DevState, next: DevState): DevEvent[] {
   if (next.health.engine.status !== previous.health.engine.status || next.health.cluster.status !== previous.health.cluster.status) {
     events.push({ type: "health", engine: next.health.engine.status, cluster: next.health.cluster.status, reason: outageReason(next.health) });
   }
-  if (next.watching !== previous.watching && next.watching !== "events") {
-    events.push({ type: "watch.failed", message: next.problem?.stage === "watch" ? next.problem.message : "file watching failed", watching: next.watching });
+  // Each failure is news, also a watcher that fails again before it was ever back.
+  const watchProblem = next.problem?.stage === "watch" && next.problem !== previous.problem ? next.problem : undefined;
+  if (next.watching !== "events" && (next.watching !== previous.watching || watchProblem)) {
+    events.push({ type: "watch.failed", message: watchProblem?.message ?? "file watching failed", watching: next.watching });
   }
+  if (previous.watching === "stopped" && next.watching !== "stopped") events.push({ type: "watch.restored", watching: next.watching });
   if (next.paused !== previous.paused) events.push({ type: next.paused ? "watch.paused" : "watch.resumed" });
 
   const current = next.current;

@@ -59,10 +59,10 @@ export function Header({ store, why, rows, columns }: HeaderProps) {
             <Text color="green">●</Text> {info.provider} {info.name} <Text dimColor>context</Text> {info.context}
           </>
         ) : cluster.status === "failed" ? (
-          <Text color="red">✗ cluster not available</Text>
+          <Text color="red">✗ cluster not available{cluster.retry ? ` (attempt ${cluster.retry.attempt} failed; next in ${Math.round(cluster.retry.delayMs / 1000)} s)` : ""}</Text>
         ) : (
           <>
-            <Spinner /> cluster starting{cluster.detail ? `: ${cluster.detail}` : ""}
+            <Spinner /> cluster starting{cluster.retry ? ` (attempt ${cluster.retry.attempt + 1})` : ""}{cluster.detail ? `: ${cluster.detail}` : ""}
           </>
         )}
       </Text>

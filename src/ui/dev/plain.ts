@@ -122,7 +122,9 @@ function textLines(event: DevEvent): string[] {
     case "cluster.retry":
       return [`cluster attempt ${event.attempt} failed: ${event.message}; trying again in ${formatMs(event.delayMs)}`];
     case "watch.failed":
-      return [`watch FAILED: ${event.message}${event.watching === "polling" ? " (now watching by polling)" : " (changes are no longer picked up)"}`];
+      return [`watch FAILED: ${event.message}${event.watching === "polling" ? " (now watching by polling)" : ""}`];
+    case "watch.restored":
+      return [`watching again${event.watching === "polling" ? " (by polling)" : ""}`];
     case "watch.paused":
       return ["watching paused: changes are queued until resumed"];
     case "watch.resumed":
