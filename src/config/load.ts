@@ -20,7 +20,7 @@ export { parseBuildArgs } from "./build-args.js";
 export const CONFIG_FILE_NAMES = ["mlkube.yaml", "mlkube.yml"] as const;
 
 /** The configuration every command works with. */
-export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPathsOutside" | "sync"> & {
+export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPathsOutside" | "sync" | "service"> & {
   /** Absolute path of the model directory. */
   dir: string;
   /** Absolute path of mlkube.yaml, or null when the directory has none (zero configuration). */
@@ -32,6 +32,11 @@ export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPath
   image: { repository: string };
   /** Live update's sync rules: inferred from the Dockerfile, switched off, or mlkube.yaml's own. */
   sync: ResolvedSync;
+  /**
+   * `pinned`: mlkube.yaml writes service.nodePort, so the model uses exactly that port. Otherwise
+   * `dev` picks a free one the cluster maps and remembers it for the directory (core/node-port-choice.ts).
+   */
+  service: Config["service"] & { pinned?: boolean };
   /** mlkube.yaml's allowPathsOutside (optional, so hand-made configurations in tests need not say). */
   allowPathsOutside?: boolean;
   /**
@@ -81,7 +86,7 @@ export async function loadConfig(dir: string, overrides: LoadOverrides = {}): Pr
     build,
     sync,
     restart: config.restart,
-    service: config.service,
+    service: { ...config.service, pinned: parsed?.source.doc.hasIn(["service", "nodePort"]) ?? false },
     deploy: config.deploy,
     cluster: config.cluster,
     watch: config.watch,

@@ -5,7 +5,10 @@ import { ImageBuilder } from "../../adapters/docker/build.js";
 import { FileHashCache } from "../../adapters/docker/build-context.js";
 import { baseImagesFor, buildRequestFor } from "../../adapters/docker/build-request.js";
 import type { Endpoint, ReadyCluster } from "../../adapters/cluster/provider.js";
+import { assertNodePortsFree, chooseModelNodePort } from "../../adapters/cluster/model-node-port.js";
+import { modelPorts } from "../../adapters/cluster/model-ports.js";
 import { applyWithPrune } from "../../adapters/kube/apply.js";
+import { nodePortClaims, plannedNodePorts } from "../../adapters/kube/node-port-claims.js";
 import { waitForRollout } from "../../adapters/kube/rollout.js";
 import { loadSmokeCases } from "../../adapters/probe/cases.js";
 import { verifyNewVersion } from "../../adapters/probe/verify-version.js";
@@ -55,7 +58,12 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   let built: { repository: string; tag: string; imageId: string } | undefined;
   let deployment: { namespace: string; name: string } | undefined;
   let service: string | undefined;
+  /** The model Service's NodePort, chosen at each apply (another model may have taken it meanwhile). */
+  let nodePort: number | undefined;
   let endpoint: Endpoint | undefined;
+  /** The NodePort the endpoint reaches: a new port needs a new endpoint. */
+  let endpointPort: number | undefined;
+  const modelPortsRecord = modelPorts();
   let previousResults: SmokeResult[] | undefined;
 
   return {
@@ -104,15 +112,20 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       // The image being deployed, which is not always the last one built (a build whose delivery
       // failed is never deployed).
       const runAsUser = await numericImageUser(docker, podImage, imageId);
-      const plan = await planManifests(session.config, { image: podImage, runAsUser });
-      context.progress(`applying ${plan.objects.length} object(s)`);
+      const kube = session.cluster.kube;
+      const onCluster = { config: session.config, claims: await nodePortClaims(kube), mapped: session.cluster.mappedNodePorts };
+      const chosen = await chooseModelNodePort({ ...onCluster, ports: modelPortsRecord });
+      const plan = await planManifests(session.config, { image: podImage, runAsUser, nodePort: chosen.port });
+      assertNodePortsFree(plannedNodePorts(plan.objects, session.config.namespace), onCluster);
+      nodePort = chosen.port;
+      context.progress(`NodePort ${chosen.port} (${chosen.reason}); applying ${plan.objects.length} object(s)`);
       const result = await applyWithPrune(session.cluster.kube, plan.objects as never, { label: PRUNE_LABEL, model: session.config.name });
       const target = modelDeployment(plan.objects, session.config);
       deployment = { namespace: target.namespace, name: target.name };
-      service = modelService(plan.objects, session.config);
+      service = modelService(plan.objects, chosen.port);
       session.onDeployed({ ...deployment, selector: target.selector });
       const pruned = result.pruned.length > 0 ? `, pruned ${result.pruned.join(", ")}` : "";
-      return { detail: `${result.applied.length} object(s) applied${pruned}` };
+      return { detail: `${result.applied.length} object(s) applied${pruned}; NodePort ${chosen.port}: ${chosen.reason}` };
     },
 
     async rollout(context) {
@@ -128,8 +141,10 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       // The new pods run the image as built: nothing of live update's is ahead of it any more.
       if (session.live().ahead.length > 0) await recordLiveAhead(session.cluster.kube, deployment, []);
       // Port-forwards point at a pod; after a rollout that pod may be gone.
-      if (!endpoint) {
-        endpoint = await session.cluster.endpoint({ namespace: deployment.namespace, name: service ?? session.config.name, nodePort: session.config.service.nodePort });
+      if (!endpoint || endpointPort !== nodePort) {
+        await endpoint?.close();
+        endpointPort = nodePort ?? session.config.service.nodePort;
+        endpoint = await session.cluster.endpoint({ namespace: deployment.namespace, name: service ?? session.config.name, nodePort: endpointPort });
         session.onEndpoint(endpoint.url);
       } else {
         await endpoint.refresh();
@@ -202,10 +217,10 @@ function modelDeployment(objects: readonly KubeObject[], config: ResolvedConfig)
   };
 }
 
-/** The Service on the pinned nodePort (generated, or the user's LoadBalancer turned NodePort). */
-function modelService(objects: readonly KubeObject[], config: ResolvedConfig): string | undefined {
+/** The Service on the model's nodePort (generated, or the user's LoadBalancer turned NodePort). */
+function modelService(objects: readonly KubeObject[], nodePort: number): string | undefined {
   const services = objects.filter((object) => object.kind === "Service");
-  const onPort = services.find((object) => ((object.spec as { ports?: { nodePort?: number }[] } | undefined)?.ports ?? []).some((port) => port.nodePort === config.service.nodePort));
+  const onPort = services.find((object) => ((object.spec as { ports?: { nodePort?: number }[] } | undefined)?.ports ?? []).some((port) => port.nodePort === nodePort));
   return (onPort ?? services[0])?.metadata?.name;
 }
 
