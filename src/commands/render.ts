@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { displayPath } from "../config/errors.js";
 import { loadConfig, parseBuildArgs } from "../config/load.js";
 import { UserError } from "../errors.js";
-import { modelPorts } from "../adapters/cluster/model-ports.js";
+import { modelMemory } from "../adapters/cluster/model-memory.js";
 import { contentReference } from "../adapters/docker/content-tag.js";
 import { planManifests } from "../manifests/plan.js";
 import { renderYaml } from "../manifests/render.js";
@@ -32,7 +32,7 @@ export async function runRenderCommand(
   // Without --image, the tag `mlkube build` would produce, computed from the build inputs alone.
   const image = options.image ?? (await contentReference(config));
   // Without service.nodePort in mlkube.yaml, the port 'dev' chose for this directory last time.
-  const remembered = config.service.pinned ? undefined : (await modelPorts().read())[config.dir];
+  const remembered = config.service.pinned ? undefined : (await modelMemory().read())[config.dir]?.nodePort;
   const plan = await planManifests(config, {
     image,
     from: options.from?.map((path) => resolve(path)),

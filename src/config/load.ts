@@ -37,6 +37,11 @@ export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPath
    * `dev` picks a free one the cluster maps and remembers it for the directory (core/node-port-choice.ts).
    */
   service: Config["service"] & { pinned?: boolean };
+  /**
+   * The probes whose path mlkube.yaml does not write: mlkube does not guess a path for them. Readiness
+   * waits for the port, or for a health endpoint mlkube detects; liveness only for the port.
+   */
+  unwrittenProbePaths?: readonly ProbeName[];
   /** mlkube.yaml's allowPathsOutside (optional, so hand-made configurations in tests need not say). */
   allowPathsOutside?: boolean;
   /**
@@ -45,6 +50,8 @@ export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPath
    */
   outsidePaths?: string[];
 };
+
+export type ProbeName = "readiness" | "liveness";
 
 /** `sync:` resolved: the rules' sources relative to the build context, as inferred rules have them. */
 export type ResolvedSync = { mode: "infer" } | { mode: "off" } | { mode: "rules"; rules: SyncRule[] };
@@ -88,6 +95,7 @@ export async function loadConfig(dir: string, overrides: LoadOverrides = {}): Pr
     restart: config.restart,
     service: { ...config.service, pinned: parsed?.source.doc.hasIn(["service", "nodePort"]) ?? false },
     deploy: config.deploy,
+    unwrittenProbePaths: (["readiness", "liveness"] as const).filter((probe) => !parsed?.source.doc.hasIn(["deploy", "probes", probe, "path"])),
     cluster: config.cluster,
     watch: config.watch,
     manifests: config.manifests.map(at),

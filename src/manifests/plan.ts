@@ -25,6 +25,8 @@ export interface PlanOptions {
   productionRepository?: string | undefined;
   /** The model Service's NodePort. Default: config.service.nodePort. */
   nodePort?: number | undefined;
+  /** A detected health endpoint for the generated readiness probe (see generate.ts). */
+  readinessPath?: string | undefined;
 }
 
 export interface ManifestPlan {
@@ -42,7 +44,7 @@ export async function planManifests(config: ResolvedConfig, options: PlanOptions
 }
 
 function generatedPlan(config: ResolvedConfig, options: PlanOptions): ManifestPlan {
-  const { deployment, service } = generateObjects(config, { image: options.image, replicas: options.replicas, runAsUser: options.runAsUser, nodePort: options.nodePort });
+  const { deployment, service } = generateObjects(config, { image: options.image, replicas: options.replicas, runAsUser: options.runAsUser, nodePort: options.nodePort, readinessPath: options.readinessPath });
   const security = securityNote(options.runAsUser);
   return { objects: [deployment, service], notes: security === undefined ? [] : [`Deployment ${config.name}: ${security}`], withheldSecrets: [] };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { assertNodePortsFree, chooseModelNodePort } from "../../src/adapters/cluster/model-node-port.js";
-import { modelPorts } from "../../src/adapters/cluster/model-ports.js";
+import { modelMemory } from "../../src/adapters/cluster/model-memory.js";
 import { chooseNodePort, type NodePortClaim } from "../../src/core/node-port-choice.js";
 import { UserError } from "../../src/errors.js";
 
@@ -59,24 +59,24 @@ describe("the model's NodePort on a cluster", () => {
 
   it("remembers a chosen port per model directory, and keeps it in the next session", async () => {
     home = await mkdtemp(join(tmpdir(), "mlkube-ports-"));
-    const ports = modelPorts(join(home, "node-ports.json"));
-    const first = await chooseModelNodePort({ config: config("/models/b"), claims: [held(30080, "a", "a")], mapped: MAPPED, ports });
+    const memory = modelMemory(join(home, "models.json"));
+    const first = await chooseModelNodePort({ config: config("/models/b"), claims: [held(30080, "a", "a")], mapped: MAPPED, memory });
     expect(first.port).toBe(30081);
-    expect(JSON.parse(await readFile(join(home, "node-ports.json"), "utf8"))).toEqual({ "/models/b": 30081 });
+    expect(JSON.parse(await readFile(join(home, "models.json"), "utf8"))).toEqual({ "/models/b": { nodePort: 30081 } });
     // Next session: model a is gone, but b keeps 30081; another directory gets 30080.
-    expect((await chooseModelNodePort({ config: config("/models/b"), claims: [], mapped: MAPPED, ports })).port).toBe(30081);
-    expect((await chooseModelNodePort({ config: { ...config("/models/c"), name: "c" }, claims: [], mapped: MAPPED, ports })).port).toBe(30080);
+    expect((await chooseModelNodePort({ config: config("/models/b"), claims: [], mapped: MAPPED, memory })).port).toBe(30081);
+    expect((await chooseModelNodePort({ config: { ...config("/models/c"), name: "c" }, claims: [], mapped: MAPPED, memory })).port).toBe(30080);
   });
 
   it("does not remember a port written in mlkube.yaml, and reads past a damaged record", async () => {
     home = await mkdtemp(join(tmpdir(), "mlkube-ports-"));
-    const file = join(home, "node-ports.json");
+    const file = join(home, "models.json");
     await writeFile(file, "{not json");
-    const ports = modelPorts(file);
-    expect((await chooseModelNodePort({ config: config("/models/b", { nodePort: 30084, pinned: true }), claims: [], mapped: MAPPED, ports })).port).toBe(30084);
-    expect(await ports.read()).toEqual({});
-    await ports.remember("/models/b", 30082);
-    expect(await ports.read()).toEqual({ "/models/b": 30082 });
+    const memory = modelMemory(file);
+    expect((await chooseModelNodePort({ config: config("/models/b", { nodePort: 30084, pinned: true }), claims: [], mapped: MAPPED, memory })).port).toBe(30084);
+    expect(await memory.read()).toEqual({});
+    await memory.update("/models/b", { nodePort: 30082 });
+    expect(await memory.read()).toEqual({ "/models/b": { nodePort: 30082 } });
     expect(await readFile(`${file}.damaged`, "utf8")).toBe("{not json");
   });
 

@@ -6,28 +6,28 @@ import type { ResolvedConfig } from "../../config/load.js";
 import { chooseNodePort, describeClaim, freeNodePorts, nodePortConflicts, type NodePortChoice, type NodePortClaim } from "../../core/node-port-choice.js";
 import { UserError } from "../../errors.js";
 import { PRUNE_LABEL } from "../../manifests/labels.js";
-import type { ModelPorts } from "./model-ports.js";
+import type { ModelMemory } from "./model-memory.js";
 
 export interface ModelNodePortInput {
   config: Pick<ResolvedConfig, "dir" | "name" | "namespace" | "service">;
   claims: readonly NodePortClaim[];
   /** NodePorts the cluster maps to this machine (ReadyCluster.mappedNodePorts). */
   mapped: readonly number[];
-  ports: ModelPorts;
+  memory: ModelMemory;
 }
 
 /** Chooses the model's NodePort and, when mlkube chose it, remembers it for the model directory. */
-export async function chooseModelNodePort({ config, claims, mapped, ports }: ModelNodePortInput): Promise<NodePortChoice> {
-  const remembered = await ports.read();
+export async function chooseModelNodePort({ config, claims, mapped, memory }: ModelNodePortInput): Promise<NodePortChoice> {
+  const remembered = await memory.read();
   const choice = chooseNodePort({
     model: { namespace: config.namespace, name: config.name },
     configured: config.service.pinned ? config.service.nodePort : undefined,
-    remembered: remembered[config.dir],
-    rememberedByOthers: Object.entries(remembered).filter(([dir]) => dir !== config.dir).map(([, port]) => port),
+    remembered: remembered[config.dir]?.nodePort,
+    rememberedByOthers: Object.entries(remembered).flatMap(([dir, model]) => (dir !== config.dir && model.nodePort !== undefined ? [model.nodePort] : [])),
     mapped,
     claims,
   });
-  if (!config.service.pinned) await ports.remember(config.dir, choice.port);
+  if (!config.service.pinned) await memory.update(config.dir, { nodePort: choice.port });
   return choice;
 }
 
@@ -35,7 +35,7 @@ export async function chooseModelNodePort({ config, claims, mapped, ports }: Mod
  * Refuses, before any apply, a rendered Service whose NodePort another Service holds: the API
  * server would answer "provided port is already allocated", which names neither the holder nor a way out.
  */
-export function assertNodePortsFree(planned: readonly NodePortClaim[], input: Omit<ModelNodePortInput, "ports">): void {
+export function assertNodePortsFree(planned: readonly NodePortClaim[], input: Omit<ModelNodePortInput, "memory">): void {
   const conflict = nodePortConflicts(planned, input.claims)[0];
   if (!conflict) return;
   const { config } = input;
