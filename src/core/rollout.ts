@@ -69,7 +69,7 @@ export const SAME_CLIENT_ERROR_PROBES = 3;
 export type RolloutVerdict =
   | { state: "complete"; ready: number; desired: number; templateHash?: string | undefined }
   | { state: "progressing"; ready: number; desired: number; waitingFor: string }
-  | { state: "failed"; kind: RolloutFailureKind; message: string; evidence: string[]; hint: string };
+  | { state: "failed"; kind: RolloutFailureKind; message: string; evidence: string[]; hint: string; refused?: { pod: string; path: string } | undefined };
 
 export function judgeRollout(snapshot: RolloutSnapshot, timing: { elapsedMs: number; timeoutMs: number }): RolloutVerdict {
   const desired = snapshot.desiredReplicas;
@@ -170,6 +170,7 @@ function refusedReadiness(podName: string, container: ContainerSnapshot, events:
     message: `Pod ${podName} never gets ready: its readiness probe GET ${path} answers ${status} every time (${count} probes); ${status === "404" ? `the server has no route at ${path}` : `the server refuses ${path}`}.`,
     evidence: clientErrors.map((error) => error.line),
     hint: `Set deploy.probes.readiness.path in mlkube.yaml (or the readinessProbe in your manifest) to a path the server answers with 200, such as /v2/health/ready (Open Inference Protocol) or /v1/models/NAME (KServe v1); without a path mlkube finds one itself.`,
+    refused: { pod: podName, path },
   };
 }
 

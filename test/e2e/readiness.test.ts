@@ -90,7 +90,8 @@ describeKind("readiness that fits the server", () => {
     expect(Number(failed?.ms)).toBeLessThan(10_000);
     const problem = problemText(run, "rollout");
     expect(problem).toMatch(/its readiness probe GET \/health answers 404 every time \(\d+ probes\); the server has no route at \/health\. The previous version keeps serving\./);
-    expect(problem).toContain("Set deploy.probes.readiness.path in mlkube.yaml");
+    // The hint names the path the pod does answer, found by asking it.
+    expect(problem).toContain("The server answers GET /v1/models/iris with 200 (KServe v1 model readiness): set deploy.probes.readiness.path: /v1/models/iris in mlkube.yaml");
     const answer = await httpRequest("http://127.0.0.1:30080/v1/models/iris:predict", { json: { instances: [[6.7, 3.0, 5.2, 2.3]] } });
     expect(answer).toEqual({ status: 200, text: '{"predictions": [2]}' });
   });

@@ -138,6 +138,7 @@ describe("judging a rollout", () => {
       message: "Pod iris-new never gets ready: its readiness probe GET /health answers 404 every time (3 probes); the server has no route at /health.",
       evidence: ["Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 404 (x3)"],
       hint: "Set deploy.probes.readiness.path in mlkube.yaml (or the readinessProbe in your manifest) to a path the server answers with 200, such as /v2/health/ready (Open Inference Protocol) or /v1/models/NAME (KServe v1); without a path mlkube finds one itself.",
+      refused: { pod: "iris-new", path: "/health" },
     });
     // Fewer probes, a server still loading (503), or answers that change: keep waiting.
     expect(judgeRollout(probing([{ ...notFound, count: 2 }]), soon).state).toBe("progressing");

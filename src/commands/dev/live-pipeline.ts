@@ -14,6 +14,7 @@ import { loadSmokeCases } from "../../adapters/probe/cases.js";
 import { verifyNewVersion } from "../../adapters/probe/verify-version.js";
 import { waitUntilReachable } from "../../adapters/probe/wait-reachable.js";
 import { detectHealthEndpoint } from "../../adapters/probe/detect-health.js";
+import { forwardLocalPort } from "../../adapters/kube/pod-forward.js";
 import { describeReadiness } from "../../core/health-endpoints.js";
 import { loadConfig, type ResolvedConfig } from "../../config/load.js";
 import { compareRuns, type SmokeResult } from "../../core/smoke-results.js";
@@ -106,7 +107,12 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
         readiness = undefined;
         await memory.update(session.config.dir, { readiness: undefined });
       }
-      const hint = detected ? `mlkube had detected GET ${detected.path} (${detected.protocol}) and now forgets it: the next rollout waits for the port and asks the server again. ${outcome.hint}` : outcome.hint;
+      const answering = outcome.refused ? await answeringHealthPath(outcome.refused, deployment.namespace, context.signal) : undefined;
+      const hint = detected
+        ? `mlkube had detected GET ${detected.path} (${detected.protocol}) and now forgets it: the next rollout waits for the port and asks the server again.`
+        : answering
+          ? `The server answers GET ${answering.path} with 200 (${answering.protocol}): set deploy.probes.readiness.path: ${answering.path} in mlkube.yaml, or remove the path to let mlkube detect it.`
+          : outcome.hint;
       throw new UserError("rollout", `${outcome.message} The previous version keeps serving.`, { details: outcome.evidence, hint });
     }
     // The new pods run the image as built: nothing of live update's is ahead of it any more.
@@ -128,6 +134,19 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   /** The path the Deployment's readiness probe asks: mlkube.yaml's, or the detected one (any answer at "/" shows the port is open). */
   const readinessPathInForce = (): string =>
     session.config.unwrittenProbePaths?.includes("readiness") ? (readiness?.path ?? "/") : session.config.deploy.probes.readiness.path;
+
+  /** Asks the pod that refused its readiness path which well-known health endpoint it does answer, for the hint. */
+  const answeringHealthPath = async (refused: { pod: string; path: string }, namespace: string, signal: AbortSignal) => {
+    const forward = await forwardLocalPort(session.cluster.kube, namespace, async () => ({ pod: refused.pod, port: session.config.port }));
+    try {
+      const { found } = await detectHealthEndpoint(forward.url, session.config.name, signal);
+      return found && found.path !== refused.path ? found : undefined;
+    } catch {
+      return undefined; // only a better hint was at stake
+    } finally {
+      await forward.close();
+    }
+  };
 
   const currentEndpoint = (): Endpoint => {
     if (!endpoint) throw new Error("no endpoint before the rollout");
