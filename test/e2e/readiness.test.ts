@@ -17,7 +17,9 @@ import { waitForFreeNodePorts } from "./support/ports.js";
 
 const describeKind = describe.runIf(PROVIDER === "kind");
 const NAME = uniqueName("e2e-ready").slice(0, 30);
-const MODEL = "kserve-v1-iris";
+const FIXTURE = "kserve-v1-iris";
+/** Zero-config names the model after its directory, and copyFixture copies into one named "model". */
+const MODEL = "model";
 
 /** No port, probes or NodePort: only the cluster this file uses and the smoke tests that make "verified". */
 const TESTS = `tests:
@@ -49,7 +51,7 @@ describeKind("readiness that fits the server", () => {
 
   beforeAll(async () => {
     await waitForFreeNodePorts(480_000);
-    model = await copyFixture(join(REPO_ROOT, "fixtures", MODEL));
+    model = await copyFixture(join(REPO_ROOT, "fixtures", FIXTURE));
     await config();
   });
 
