@@ -68,6 +68,14 @@ describe("the model's NodePort on a cluster", () => {
     expect((await chooseModelNodePort({ config: { ...config("/models/c"), name: "c" }, claims: [], mapped: MAPPED, memory })).port).toBe(30080);
   });
 
+  it("does not leave a port to a remembered directory that no longer exists", async () => {
+    home = await mkdtemp(join(tmpdir(), "mlkube-ports-"));
+    const memory = modelMemory(join(home, "models.json"));
+    await memory.update(join(home, "gone"), { nodePort: 30080 });
+    await memory.update(home, { nodePort: 30081 });
+    expect((await chooseModelNodePort({ config: config(join(home, "new")), claims: [], mapped: MAPPED, memory })).port).toBe(30080);
+  });
+
   it("does not remember a port written in mlkube.yaml, and reads past a damaged record", async () => {
     home = await mkdtemp(join(tmpdir(), "mlkube-ports-"));
     const file = join(home, "models.json");

@@ -2,6 +2,7 @@
  * The model's NodePort on the cluster at hand: chosen (core/node-port-choice.ts) from the Services
  * the cluster has and the ports model directories remember, and checked before anything is applied.
  */
+import { existsSync } from "node:fs";
 import type { ResolvedConfig } from "../../config/load.js";
 import { chooseNodePort, describeClaim, freeNodePorts, nodePortConflicts, type NodePortChoice, type NodePortClaim } from "../../core/node-port-choice.js";
 import { UserError } from "../../errors.js";
@@ -23,7 +24,8 @@ export async function chooseModelNodePort({ config, claims, mapped, memory }: Mo
     model: { namespace: config.namespace, name: config.name },
     configured: config.service.pinned ? config.service.nodePort : undefined,
     remembered: remembered[config.dir]?.nodePort,
-    rememberedByOthers: Object.entries(remembered).flatMap(([dir, model]) => (dir !== config.dir && model.nodePort !== undefined ? [model.nodePort] : [])),
+    // A directory that is gone (a deleted checkout, a test's copy) no longer keeps its port from others.
+    rememberedByOthers: Object.entries(remembered).flatMap(([dir, model]) => (dir !== config.dir && model.nodePort !== undefined && existsSync(dir) ? [model.nodePort] : [])),
     mapped,
     claims,
   });
