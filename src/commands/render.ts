@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { displayPath } from "../config/errors.js";
 import { loadConfig, parseBuildArgs } from "../config/load.js";
 import { UserError } from "../errors.js";
+import { modelMemory } from "../adapters/cluster/model-memory.js";
 import { contentReference } from "../adapters/docker/content-tag.js";
 import { planManifests } from "../manifests/plan.js";
 import { renderYaml } from "../manifests/render.js";
@@ -30,12 +31,20 @@ export async function runRenderCommand(
   const config = await loadConfig(dir, { buildArgs: parseBuildArgs(options.buildArg ?? []) });
   // Without --image, the tag `mlkube build` would produce, computed from the build inputs alone.
   const image = options.image ?? (await contentReference(config));
+  // What 'dev' chose for this directory last time: the NodePort, unless mlkube.yaml pins one, and the detected health endpoint.
+  const memory = (await modelMemory().read())[config.dir];
+  const remembered = config.service.pinned ? undefined : memory?.nodePort;
+  const readiness = config.unwrittenProbePaths?.includes("readiness") ? memory?.readiness : undefined;
   const plan = await planManifests(config, {
     image,
     from: options.from?.map((path) => resolve(path)),
     includeSecrets: options.includeSecrets,
     replicas,
+    nodePort: remembered,
+    readinessPath: readiness?.path,
   });
+  if (readiness) err.write(`# note: readiness: GET ${readiness.path} (${readiness.protocol}), detected by 'mlkube dev'\n`);
+  if (remembered !== undefined) err.write(`# note: NodePort ${remembered}: this model's port in earlier 'mlkube dev' sessions (service.nodePort in mlkube.yaml fixes one)\n`);
   for (const note of plan.notes) err.write(`# note: ${note}\n`);
   for (const secret of plan.withheldSecrets) err.write(`${withheldLine(secret)}\n`);
   out.write(renderYaml(plan.objects));

@@ -2,6 +2,7 @@ import type { V1Service } from "@kubernetes/client-node";
 import { connectKube, readKubeConfig } from "../adapters/kube/client.js";
 import { liveAhead } from "../adapters/kube/live-annotation.js";
 import { describeLive } from "../core/live/describe.js";
+import { PRUNE_LABEL } from "../manifests/labels.js";
 import { describeChoice, providerFor, type ClusterCommandOptions } from "./cluster-options.js";
 
 interface DeploymentStatus {
@@ -50,7 +51,10 @@ async function listModelDeployments(context: string, mappedNodePorts: number[], 
   return deployments.items.map((deployment) => {
     const namespace = deployment.metadata?.namespace ?? "default";
     const name = deployment.metadata?.name ?? "?";
-    const service = services.items.find((candidate) => candidate.metadata?.namespace === namespace && candidate.metadata?.name === name);
+    // The generated Service is named like the Deployment; one from the user's manifests carries the model's label.
+    const model = deployment.metadata?.labels?.[PRUNE_LABEL];
+    const inNamespace = services.items.filter((candidate) => candidate.metadata?.namespace === namespace);
+    const service = inNamespace.find((candidate) => candidate.metadata?.name === name) ?? inNamespace.find((candidate) => model !== undefined && candidate.metadata?.labels?.[PRUNE_LABEL] === model);
     return {
       namespace,
       name,

@@ -21,7 +21,7 @@ export { parseBuildArgs } from "./build-args.js";
 export const CONFIG_FILE_NAMES = ["mlkube.yaml", "mlkube.yml"] as const;
 
 /** The configuration every command works with. */
-export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPathsOutside" | "sync"> & {
+export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPathsOutside" | "sync" | "service"> & {
   /** Absolute path of the model directory. */
   dir: string;
   /** Absolute path of mlkube.yaml, or null when the directory has none (zero configuration). */
@@ -33,6 +33,16 @@ export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPath
   image: { repository: string };
   /** Live update's sync rules: inferred from the Dockerfile, switched off, or mlkube.yaml's own. */
   sync: ResolvedSync;
+  /**
+   * `pinned`: mlkube.yaml writes service.nodePort, so the model uses exactly that port. Otherwise
+   * `dev` picks a free one the cluster maps and remembers it for the directory (core/node-port-choice.ts).
+   */
+  service: Config["service"] & { pinned?: boolean };
+  /**
+   * The probes whose path mlkube.yaml does not write: mlkube does not guess a path for them. Readiness
+   * waits for the port, or for a health endpoint mlkube detects; liveness only for the port.
+   */
+  unwrittenProbePaths?: readonly ProbeName[];
   /** mlkube.yaml's allowPathsOutside (optional, so hand-made configurations in tests need not say). */
   allowPathsOutside?: boolean;
   /**
@@ -41,6 +51,8 @@ export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPath
    */
   outsidePaths?: string[];
 };
+
+export type ProbeName = "readiness" | "liveness";
 
 /** `sync:` resolved: the rules' sources relative to the build context, as inferred rules have them. */
 export type ResolvedSync = { mode: "infer" } | { mode: "off" } | { mode: "rules"; rules: SyncRule[] };
@@ -83,8 +95,9 @@ export async function loadConfig(dir: string, overrides: LoadOverrides = {}): Pr
     build,
     sync,
     restart: config.restart,
-    service: config.service,
+    service: { ...config.service, pinned: parsed?.source.doc.hasIn(["service", "nodePort"]) ?? false },
     deploy: config.deploy,
+    unwrittenProbePaths: (["readiness", "liveness"] as const).filter((probe) => !parsed?.source.doc.hasIn(["deploy", "probes", probe, "path"])),
     cluster: config.cluster,
     watch: config.watch,
     manifests: config.manifests.map(at),

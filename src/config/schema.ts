@@ -103,7 +103,11 @@ const seconds = (description: string, minimum: number, byDefault: number) =>
 function probe(description: string, defaults: { initialDelaySeconds: number; periodSeconds: number; timeoutSeconds: number; failureThreshold: number }) {
   return z
     .strictObject({
-      path: field(z.string().regex(/^\//), 'HTTP path to GET on the model port. Default: "/".', 'a path starting with "/"').default("/"),
+      path: field(
+        z.string().regex(/^\//),
+        "HTTP path to GET on the model port. Default: none, so no path is guessed: readiness waits for the port to accept connections and then asks the server's well-known health endpoints (/v2/health/ready, /v1/models/NAME, /ping, /readyz, /healthz, /health, /), using the first that answers 2xx; liveness only checks that the port accepts connections.",
+        'a path starting with "/"',
+      ).default("/"),
       initialDelaySeconds: seconds("Seconds to wait after the container starts before the first probe.", 0, defaults.initialDelaySeconds),
       periodSeconds: seconds("Seconds between probes.", 1, defaults.periodSeconds),
       timeoutSeconds: seconds("Seconds after which one probe counts as failed.", 1, defaults.timeoutSeconds),

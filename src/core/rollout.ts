@@ -15,6 +15,8 @@ export interface ContainerSnapshot {
   lastTerminated?: { exitCode?: number | undefined; reason?: string | undefined; message?: string | undefined } | undefined;
   /** Last lines of the previous container's log, fetched for crashes. */
   previousLogTail?: string[] | undefined;
+  /** The path its HTTP readiness probe asks, if it has one. */
+  readinessPath?: string | undefined;
 }
 
 export interface PodSnapshot {
@@ -55,12 +57,19 @@ export interface RolloutSnapshot {
   events: EventSnapshot[];
 }
 
-export type RolloutFailureKind = "image-pull" | "crash-loop" | "oom-killed" | "unschedulable" | "readiness" | "timeout" | "deadline";
+export type RolloutFailureKind = "image-pull" | "crash-loop" | "oom-killed" | "unschedulable" | "readiness" | "readiness-refused" | "timeout" | "deadline";
+
+/**
+ * Readiness failures with one and the same 4xx, in a row, before mlkube calls the path wrong. A
+ * 4xx is the server saying the request is wrong (no such route), not that it is still loading
+ * (that is a 503, or a refused connection): waiting for the timeout changes nothing (issue #16.2).
+ */
+export const SAME_CLIENT_ERROR_PROBES = 3;
 
 export type RolloutVerdict =
   | { state: "complete"; ready: number; desired: number; templateHash?: string | undefined }
   | { state: "progressing"; ready: number; desired: number; waitingFor: string }
-  | { state: "failed"; kind: RolloutFailureKind; message: string; evidence: string[]; hint: string };
+  | { state: "failed"; kind: RolloutFailureKind; message: string; evidence: string[]; hint: string; refused?: { pod: string; path: string } | undefined };
 
 export function judgeRollout(snapshot: RolloutSnapshot, timing: { elapsedMs: number; timeoutMs: number }): RolloutVerdict {
   const desired = snapshot.desiredReplicas;
@@ -126,6 +135,8 @@ function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapsh
           hint: `Check that ${image || "the image"} exists in a registry the node pulls from (name and tag). For the model's own image, check the delivery step (registry or load); with a load, use IfNotPresent and a unique tag, never :latest.`,
         };
       }
+      const refused = container.running && !container.ready ? refusedReadiness(pod.name, container, events) : undefined;
+      if (refused) return refused;
       if (waitingReason === "CrashLoopBackOff" || (terminated && container.restartCount > 0 && !container.running && !container.ready)) {
         const exit = terminated ? `exit code ${terminated.exitCode ?? "?"}${terminated.reason ? ` (${terminated.reason})` : ""}` : "it keeps exiting";
         return {
@@ -139,6 +150,28 @@ function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapsh
     }
   }
   return undefined;
+}
+
+/** A running container whose readiness path answers the same 4xx every time: a wrong path, not a slow start. */
+function refusedReadiness(podName: string, container: ContainerSnapshot, events: readonly EventSnapshot[]): RolloutVerdict | undefined {
+  const path = container.readinessPath;
+  if (path === undefined) return undefined;
+  const clientErrors = events.filter((event) => event.involvedName === podName && event.reason === "Unhealthy").flatMap((event) => {
+    const status = /^Readiness probe failed: HTTP probe failed with statuscode: (4\d\d)$/.exec(event.message)?.[1];
+    return status ? [{ status, count: event.count, line: `${event.reason}: ${event.message}${event.count > 1 ? ` (x${event.count})` : ""}` }] : [];
+  });
+  const statuses = new Set(clientErrors.map((error) => error.status));
+  const count = clientErrors.reduce((sum, error) => sum + error.count, 0);
+  const status = [...statuses][0];
+  if (statuses.size !== 1 || status === undefined || count < SAME_CLIENT_ERROR_PROBES) return undefined;
+  return {
+    state: "failed",
+    kind: "readiness-refused",
+    message: `Pod ${podName} never gets ready: its readiness probe GET ${path} answers ${status} every time (${count} probes); ${status === "404" ? `the server has no route at ${path}` : `the server refuses ${path}`}.`,
+    evidence: clientErrors.map((error) => error.line),
+    hint: `Set deploy.probes.readiness.path in mlkube.yaml (or the readinessProbe in your manifest) to a path the server answers with 200, such as /v2/health/ready (Open Inference Protocol) or /v1/models/NAME (KServe v1); without a path mlkube finds one itself.`,
+    refused: { pod: podName, path },
+  };
 }
 
 function describeWaiting(snapshot: RolloutSnapshot, newPods: readonly PodSnapshot[], readyNew: number): string {

@@ -3,7 +3,7 @@
  * Pure: the caller supplies the image reference (content-tagged) and what it learnt about the image.
  */
 import type { V1Deployment, V1Probe, V1ResourceRequirements, V1SecurityContext, V1Service } from "@kubernetes/client-node";
-import type { ResolvedConfig } from "../config/load.js";
+import type { ProbeName, ResolvedConfig } from "../config/load.js";
 import { managedLabels, podSelector } from "./labels.js";
 import type { KubeObject } from "./types.js";
 
@@ -21,6 +21,8 @@ export interface GenerateOptions {
   runAsUser?: number | undefined;
   /** Overrides config.deploy.replicas. */
   replicas?: number | undefined;
+  /** A health endpoint mlkube detected, for a readiness probe whose path mlkube.yaml does not write. */
+  readinessPath?: string | undefined;
 }
 
 export interface GeneratedObjects {
@@ -64,8 +66,8 @@ export function generateDeployment(config: ResolvedConfig, options: GenerateOpti
               ports: [{ name: PORT_NAME, containerPort: port, protocol: "TCP" }],
               ...(env.length > 0 ? { env } : {}),
               ...(resources ? { resources } : {}),
-              readinessProbe: httpProbe(deploy.probes.readiness),
-              livenessProbe: httpProbe(deploy.probes.liveness),
+              readinessProbe: modelProbe(config, "readiness", options.readinessPath),
+              livenessProbe: modelProbe(config, "liveness", undefined),
               securityContext: securityContext(options.runAsUser),
             },
           ],
@@ -110,11 +112,17 @@ export function securityNote(runAsUser: number | undefined): string | undefined 
   return undefined;
 }
 
-type ProbeConfig = ResolvedConfig["deploy"]["probes"]["readiness"];
-
-function httpProbe(probe: ProbeConfig): V1Probe & { httpGet: { path: string; port: string } } {
+/**
+ * A probe on the model port. A path mlkube.yaml writes is asked over HTTP; otherwise mlkube guesses
+ * no path (most servers answer 404 at "/"): readiness asks the detected health endpoint if there is
+ * one, else waits for the port to accept connections, and liveness only watches the port, so a
+ * server is never restarted for a path it was never told about.
+ */
+function modelProbe(config: ResolvedConfig, name: ProbeName, detectedPath: string | undefined): V1Probe {
+  const probe = config.deploy.probes[name];
+  const path = config.unwrittenProbePaths?.includes(name) ? detectedPath : probe.path;
   return {
-    httpGet: { path: probe.path, port: PORT_NAME },
+    ...(path === undefined ? { tcpSocket: { port: PORT_NAME } } : { httpGet: { path, port: PORT_NAME } }),
     initialDelaySeconds: probe.initialDelaySeconds,
     periodSeconds: probe.periodSeconds,
     timeoutSeconds: probe.timeoutSeconds,

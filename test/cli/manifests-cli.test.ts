@@ -1,6 +1,8 @@
 // `mlkube render` end to end, through the built CLI: stdout is the YAML dev would apply, notes go to
 // stderr, invalid manifests exit 1 with their locations.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
@@ -23,6 +25,25 @@ describe("mlkube render", () => {
     expect(objects[0]?.spec.template.spec.containers[0].image).toMatch(/^iris-sklearn:[0-9a-f]{16}$/);
     expect(objects[1]?.spec.ports[0].nodePort).toBe(30080);
     expect(result.stderr).toMatch(/^# note: Deployment iris-sklearn: runAsNonRoot not set/);
+  });
+
+  it("renders what 'dev' chose for a zero-config directory: its remembered NodePort and detected readiness path, liveness on the port", () => {
+    const home = mkdtempSync(join(tmpdir(), "mlkube-home-"));
+    try {
+      const dir = join(root, "fixtures", "kserve-v1-iris");
+      writeFileSync(join(home, "models.json"), JSON.stringify({ [dir]: { nodePort: 30082, readiness: { path: "/v1/models/iris", protocol: "KServe v1 model readiness" } } }));
+      const result = spawnSync(process.execPath, [cli, "render", dir], { cwd: root, encoding: "utf8", env: { ...process.env, MLKUBE_HOME: home } });
+      expect(result.status, result.stderr).toBe(0);
+      const [deployment, service] = objectsOf(result.stdout);
+      const container = deployment?.spec.template.spec.containers[0];
+      expect(container.readinessProbe.httpGet).toEqual({ path: "/v1/models/iris", port: "http" });
+      expect(container.livenessProbe.tcpSocket).toEqual({ port: "http" });
+      expect(service?.spec.ports[0].nodePort).toBe(30082);
+      expect(result.stderr).toContain("# note: readiness: GET /v1/models/iris (KServe v1 model readiness), detected by 'mlkube dev'\n");
+      expect(result.stderr).toContain("# note: NodePort 30082: this model's port in earlier 'mlkube dev' sessions");
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it("uses --image, --replicas and --from", () => {

@@ -108,6 +108,8 @@ export interface NodeRuntime {
   containerLogs(id: string, options: LogOptions): Promise<Readable>;
   /** An HTTP GET from the node's network to a pod, as the kubelet's probes do. */
   httpProbe(ip: string, port: number, path: string, timeoutMs: number): Promise<{ ok: boolean; status?: number; error?: string }>;
+  /** A TCP connect from the node's network to a pod, as the kubelet's tcpSocket probes do; error worded like Go's dialer. */
+  tcpProbe(ip: string, port: number, timeoutMs: number): Promise<{ ok: boolean; error?: string }>;
   syncNodePorts(rules: NodePortRule[]): Promise<void>;
   /**
    * Runs `command` in the running container `id` (what containerd does for the kubelet's exec):

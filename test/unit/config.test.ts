@@ -58,7 +58,9 @@ describe("loadConfig defaults", () => {
       restart: "auto",
       allowPathsOutside: false,
       outsidePaths: [],
-      service: { nodePort: 30080 },
+      // Nothing written: mlkube picks the NodePort and guesses no probe path (issue #16).
+      service: { nodePort: 30080, pinned: false },
+      unwrittenProbePaths: ["readiness", "liveness"],
       deploy: {
         replicas: 1,
         env: {},

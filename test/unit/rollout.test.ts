@@ -128,6 +128,24 @@ describe("judging a rollout", () => {
     });
   });
 
+  it("fails at once when the readiness path answers the same 4xx every time, naming the path and the fix", () => {
+    const unhealthy = (message: string, count: number) => ({ involvedName: "iris-new", reason: "Unhealthy", message, count });
+    const notFound = unhealthy("Readiness probe failed: HTTP probe failed with statuscode: 404", 3);
+    const probing = (events: ReturnType<typeof unhealthy>[]) => snapshot({ pods: [pod("iris-old", { templateHash: OLD, ready: true }), pod("iris-new", {}, { readinessPath: "/health" })], events });
+    expect(judgeRollout(probing([unhealthy("Readiness probe failed: Get \"http://10.244.0.5:8080/health\": dial tcp 10.244.0.5:8080: connect: connection refused", 4), notFound]), soon)).toEqual({
+      state: "failed",
+      kind: "readiness-refused",
+      message: "Pod iris-new never gets ready: its readiness probe GET /health answers 404 every time (3 probes); the server has no route at /health.",
+      evidence: ["Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 404 (x3)"],
+      hint: "Set deploy.probes.readiness.path in mlkube.yaml (or the readinessProbe in your manifest) to a path the server answers with 200, such as /v2/health/ready (Open Inference Protocol) or /v1/models/NAME (KServe v1); without a path mlkube finds one itself.",
+      refused: { pod: "iris-new", path: "/health" },
+    });
+    // Fewer probes, a server still loading (503), or answers that change: keep waiting.
+    expect(judgeRollout(probing([{ ...notFound, count: 2 }]), soon).state).toBe("progressing");
+    expect(judgeRollout(probing([unhealthy("Readiness probe failed: HTTP probe failed with statuscode: 503", 9)]), soon).state).toBe("progressing");
+    expect(judgeRollout(probing([notFound, unhealthy("Readiness probe failed: HTTP probe failed with statuscode: 401", 3)]), soon).state).toBe("progressing");
+  });
+
   it("at the timeout without a known cause, says what it was still waiting for", () => {
     expect(judgeRollout(snapshot(), { elapsedMs: 61_000, timeoutMs: 60_000 })).toMatchObject({ state: "failed", kind: "timeout", hint: expect.stringContaining("deploy.rolloutTimeoutSeconds") });
   });

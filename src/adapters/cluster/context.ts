@@ -38,6 +38,7 @@ export class ContextProvider implements ClusterProvider {
       kube,
       delivery: decision,
       buildEngine: this.deps.docker,
+      mappedNodePorts: [],
       deliver: async (image, options = {}) => {
         return deliverByPush(this.deps.docker.client, decision, image, options);
       },

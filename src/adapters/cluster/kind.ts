@@ -182,6 +182,7 @@ export class KindProvider implements ClusterProvider {
       kube,
       delivery: decision,
       buildEngine: this.deps.docker,
+      mappedNodePorts: mapped,
       deliver: async (image, options = {}): Promise<DeliveryResult> => {
         if (decision.path === "registry") {
           return deliverByPush(this.deps.docker.client, decision, image, options);

@@ -86,6 +86,8 @@ export class MinikubeProvider implements ClusterProvider {
       kube,
       delivery: decision,
       buildEngine,
+      // minikube on Linux reaches every NodePort at the node's IP; elsewhere through a tunnel per Service.
+      mappedNodePorts: [],
       deliver: async (image, options = {}): Promise<DeliveryResult> => {
         if (decision.path === "in-cluster-engine") {
           return { path: "in-cluster-engine", podImage: podImageFor(decision, image.repository, image.tag), bytesMoved: 0, durationMs: 0, detail: "built inside minikube's engine" };

@@ -76,6 +76,8 @@ export interface ReadyCluster {
   buildEngine: DockerConnection;
   deliver(image: BuiltImage, options?: { signal?: AbortSignal | undefined; onBytes?: ((bytes: number) => void) | undefined }): Promise<DeliveryResult>;
   endpoint(service: ServiceRef): Promise<Endpoint>;
+  /** NodePorts this machine reaches without a port-forward (kind's extraPortMappings); empty where any NodePort is reachable or none is. */
+  mappedNodePorts: readonly number[];
   /**
    * Before a build in the cluster's own engine: gives that engine the base images it lacks but the
    * host's engine has (minikube). Returns what it did, for the user; absent where builds run on the host.

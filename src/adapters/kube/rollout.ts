@@ -41,6 +41,7 @@ export async function waitForRollout(
       if (settled) return;
       settled = true;
       clearTimeout(deadline);
+      clearInterval(recheck);
       options.signal?.removeEventListener("abort", onAbort);
       for (const watch of watches) watch.stop();
       if (outcome instanceof Error) reject(outcome);
@@ -60,7 +61,7 @@ export async function waitForRollout(
         if (!snapshot) return;
         const timing = { elapsedMs: performance.now() - started, timeoutMs: options.timeoutMs };
         let verdict = judgeRollout(snapshot, timing);
-        if (verdict.state === "failed" || timing.elapsedMs >= timing.timeoutMs) {
+        if (verdict.state === "failed" || timing.elapsedMs >= timing.timeoutMs || awaitsReadiness(snapshot)) {
           // Evidence costs API calls: fetch it only when there is something to explain.
           verdict = judgeRollout(await withEvidence(kube, namespace, snapshot), timing);
         }
@@ -111,9 +112,22 @@ export async function waitForRollout(
       () => kube.core.listNamespacedPod({ namespace, labelSelector: selector }), () => void judge(), onError);
     const watches = [deployments, replicaSets, pods];
     const deadline = setTimeout(() => void judge(), options.timeoutMs + 10);
+    // A pod that runs but fails its readiness probe changes nothing a watch sees: its probe events
+    // are read on this clock instead, so a path that answers 4xx every time fails in seconds.
+    const recheck = setInterval(() => void judge(), READINESS_RECHECK_MS);
     options.signal?.addEventListener("abort", onAbort, { once: true });
     if (options.signal?.aborted) onAbort();
   });
+}
+
+/** How often the events of a running, not-ready new pod are read while its readiness probe fails. */
+const READINESS_RECHECK_MS = 1_000;
+
+/** A new pod runs but its HTTP readiness probe has not passed: only its events tell why. */
+function awaitsReadiness(snapshot: RolloutSnapshot): boolean {
+  return snapshot.pods.some(
+    (pod) => !pod.deleting && pod.templateHash === snapshot.newTemplateHash && pod.containers.some((container) => container.running === true && !container.ready && container.readinessPath !== undefined),
+  );
 }
 
 /** The newest ReplicaSet is the one whose revision matches the Deployment's. */
@@ -151,6 +165,7 @@ function podSnapshot(pod: V1Pod): PodSnapshot {
     memoryLimits: Object.fromEntries((pod.spec?.containers ?? []).map((container) => [container.name, container.resources?.limits?.memory])),
     containers: (pod.status?.containerStatuses ?? []).map((status) => ({
       name: status.name,
+      readinessPath: pod.spec?.containers.find((container) => container.name === status.name)?.readinessProbe?.httpGet?.path,
       ready: status.ready,
       restartCount: status.restartCount,
       image: status.image,

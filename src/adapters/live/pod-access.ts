@@ -12,8 +12,12 @@ import type { PodAccess } from "./sync-pods.js";
 
 export interface PodAccessOptions {
   namespace: string;
-  /** The readiness path: a restarted server "answers" when this returns 2xx or 3xx, as the kubelet's HTTP probe counts. */
-  readinessPath: string;
+  /**
+   * The readiness path: a restarted server "answers" when this returns 2xx or 3xx, as the kubelet's
+   * HTTP probe counts. Without one (zero-config before a health endpoint is known, a tcpSocket
+   * probe), any HTTP answer at / shows the server is up.
+   */
+  readinessPath: string | undefined;
   /** How long a restarted server may take to answer (its model load included). */
   answerTimeoutMs: number;
   signal?: AbortSignal | undefined;
@@ -54,9 +58,9 @@ export function podAccess(kube: KubeAccess, options: PodAccessOptions): PodAcces
               throw new Error(`the server exited with status ${state.lastExit.status}${state.lastExit.signal ? ` (${state.lastExit.signal})` : ""}`);
             }
           }
-          if (await answers(`${forward.url}${options.readinessPath}`)) return;
+          if (await answers(`${forward.url}${options.readinessPath ?? "/"}`, options.readinessPath === undefined)) return;
           if (performance.now() - started > options.answerTimeoutMs) {
-            throw new Error(`it did not answer ${options.readinessPath} within ${Math.round(options.answerTimeoutMs / 1000)} s${forward.lastError() ? ` (${forward.lastError()})` : ""}`);
+            throw new Error(`it did not answer ${options.readinessPath ?? "on its port"} within ${Math.round(options.answerTimeoutMs / 1000)} s${forward.lastError() ? ` (${forward.lastError()})` : ""}`);
           }
           await new Promise((resolve) => setTimeout(resolve, ANSWER_POLL_MS));
         }
@@ -77,11 +81,12 @@ function parseState(text: string): SupervisorState | undefined {
   }
 }
 
-async function answers(url: string): Promise<boolean> {
+/** Whether URL answers as a ready server: 2xx or 3xx, or with ANY_STATUS any HTTP answer at all. */
+async function answers(url: string, anyStatus: boolean): Promise<boolean> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
     await response.arrayBuffer();
-    return response.status >= 200 && response.status < 400;
+    return anyStatus || (response.status >= 200 && response.status < 400);
   } catch {
     return false;
   }

@@ -6,11 +6,17 @@ import { FileHashCache } from "../../adapters/docker/build-context.js";
 import { buildStageProgress } from "./build-progress.js";
 import { baseImagesFor, buildRequestFor } from "../../adapters/docker/build-request.js";
 import type { Endpoint, ReadyCluster } from "../../adapters/cluster/provider.js";
+import { assertNodePortsFree, chooseModelNodePort } from "../../adapters/cluster/model-node-port.js";
+import { modelMemory } from "../../adapters/cluster/model-memory.js";
 import { applyWithPrune } from "../../adapters/kube/apply.js";
+import { nodePortClaims, plannedNodePorts } from "../../adapters/kube/node-port-claims.js";
 import { waitForRollout } from "../../adapters/kube/rollout.js";
 import { loadSmokeCases } from "../../adapters/probe/cases.js";
 import { verifyNewVersion } from "../../adapters/probe/verify-version.js";
 import { waitUntilReachable } from "../../adapters/probe/wait-reachable.js";
+import { detectHealthEndpoint } from "../../adapters/probe/detect-health.js";
+import { forwardLocalPort } from "../../adapters/kube/pod-forward.js";
+import { describeReadiness } from "../../core/health-endpoints.js";
 import { loadConfig, type ResolvedConfig } from "../../config/load.js";
 import { compareRuns, type SmokeResult } from "../../core/smoke-results.js";
 import { combineRuns } from "../../core/verification.js";
@@ -28,7 +34,7 @@ import type { SyncRule } from "../../core/live/sync-rules.js";
 import { PRUNE_LABEL } from "../../manifests/labels.js";
 import { planManifests } from "../../manifests/plan.js";
 import type { KubeObject } from "../../manifests/types.js";
-import type { Pipeline } from "../../engine/runner.js";
+import type { Pipeline, StageContext } from "../../engine/runner.js";
 
 /** What the live pipeline needs from the dev session, and what it tells it. */
 export interface LiveSession {
@@ -56,7 +62,16 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   let built: { repository: string; tag: string; imageId: string } | undefined;
   let deployment: { namespace: string; name: string } | undefined;
   let service: string | undefined;
+  /** The model Service's NodePort, chosen at each apply (another model may have taken it meanwhile). */
+  let nodePort: number | undefined;
   let endpoint: Endpoint | undefined;
+  /** The NodePort the endpoint reaches: a new port needs a new endpoint. */
+  let endpointPort: number | undefined;
+  const memory = modelMemory();
+  /** What apply deploys: kept for the re-apply that writes a detected readiness probe. */
+  let deployedImage: { podImage: string; runAsUser: number | undefined } | undefined;
+  /** The health endpoint the generated readiness probe asks (detected now or in an earlier session), when mlkube.yaml writes none. */
+  let readiness: { path: string; protocol: string } | undefined;
   let previousResults: SmokeResult[] | undefined;
   /**
    * The live-ahead annotation after a sync is written while the tests run, off the edit's
@@ -71,6 +86,87 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
         (error: unknown) => `Recording the live files on Deployment ${target.namespace}/${target.name} failed: ${(error as Error).message}`,
       ),
     );
+  };
+
+  /** Renders and applies the model's objects with the NodePort and readiness probe in force; returns the stage detail. */
+  const deploy = async (context: StageContext): Promise<string> => {
+    if (!deployedImage) throw new Error("deploy ran before apply");
+    const kube = session.cluster.kube;
+    const onCluster = { config: session.config, claims: await nodePortClaims(kube), mapped: session.cluster.mappedNodePorts };
+    const chosen = await chooseModelNodePort({ ...onCluster, memory });
+    const plan = await planManifests(session.config, { image: deployedImage.podImage, runAsUser: deployedImage.runAsUser, nodePort: chosen.port, readinessPath: readiness?.path });
+    assertNodePortsFree(plannedNodePorts(plan.objects, session.config.namespace), onCluster);
+    nodePort = chosen.port;
+    context.progress(`NodePort ${chosen.port} (${chosen.reason}); applying ${plan.objects.length} object(s)`);
+    const result = await applyWithPrune(kube, plan.objects as never, { label: PRUNE_LABEL, model: session.config.name });
+    const target = modelDeployment(plan.objects, session.config);
+    deployment = { namespace: target.namespace, name: target.name };
+    service = modelService(plan.objects, chosen.port);
+    session.onDeployed({ ...deployment, selector: target.selector });
+    const pruned = result.pruned.length > 0 ? `, pruned ${result.pruned.join(", ")}` : "";
+    return `${result.applied.length} object(s) applied${pruned}; NodePort ${chosen.port}: ${chosen.reason}`;
+  };
+
+  /** Waits for the rollout, then until the model answers from this machine. The previous version serves until then. */
+  const rolledOut = async (context: StageContext): Promise<{ ready: number; desired: number }> => {
+    if (!deployment) throw new Error("rollout ran before apply");
+    const outcome = await waitForRollout(session.cluster.kube, deployment, {
+      timeoutMs: session.config.deploy.rolloutTimeoutSeconds * 1000,
+      signal: context.signal,
+      onProgress: (progress) => context.progress(`ready ${progress.ready}/${progress.desired}: ${progress.waitingFor}`, { current: progress.ready, total: progress.desired }),
+    });
+    if (outcome.state === "failed") {
+      const detected = outcome.kind === "readiness-refused" && session.config.unwrittenProbePaths?.includes("readiness") ? readiness : undefined;
+      if (detected) {
+        // The server no longer answers the endpoint mlkube found for it: find it again next time.
+        readiness = undefined;
+        await memory.update(session.config.dir, { readiness: undefined });
+      }
+      const answering = outcome.refused ? await answeringHealthPath(outcome.refused, deployment.namespace, context.signal) : undefined;
+      const hint = detected
+        ? `mlkube had detected GET ${detected.path} (${detected.protocol}) and now forgets it: the next rollout waits for the port and asks the server again.`
+        : answering
+          ? `The server answers GET ${answering.path} with 200 (${answering.protocol}): set deploy.probes.readiness.path: ${answering.path} in mlkube.yaml, or remove the path to let mlkube detect it.`
+          : outcome.hint;
+      throw new UserError("rollout", `${outcome.message} The previous version keeps serving.`, { details: outcome.evidence, hint });
+    }
+    // The new pods run the image as built: nothing of live update's is ahead of it any more.
+    await liveAheadWrite;
+    if (session.live().ahead.length > 0) await recordLiveAhead(session.cluster.kube, deployment, []);
+    // Port-forwards point at a pod; after a rollout that pod may be gone.
+    if (!endpoint || endpointPort !== nodePort) {
+      await endpoint?.close();
+      endpointPort = nodePort ?? session.config.service.nodePort;
+      endpoint = await session.cluster.endpoint({ namespace: deployment.namespace, name: service ?? session.config.name, nodePort: endpointPort });
+      session.onEndpoint(endpoint.url);
+    } else {
+      await endpoint.refresh();
+    }
+    context.progress(`ready ${outcome.ready}/${outcome.desired}; waiting for ${endpoint.url} to answer`);
+    await waitUntilReachable(`${endpoint.url}${readinessPathInForce()}`, { timeoutMs: 30_000, signal: context.signal });
+    return outcome;
+  };
+
+  /** The path the Deployment's readiness probe asks: mlkube.yaml's, or the detected one (any answer at "/" shows the port is open). */
+  const readinessPathInForce = (): string =>
+    session.config.unwrittenProbePaths?.includes("readiness") ? (readiness?.path ?? "/") : session.config.deploy.probes.readiness.path;
+
+  /** Asks the pod that refused its readiness path which well-known health endpoint it does answer, for the hint. */
+  const answeringHealthPath = async (refused: { pod: string; path: string }, namespace: string, signal: AbortSignal) => {
+    const forward = await forwardLocalPort(session.cluster.kube, namespace, async () => ({ pod: refused.pod, port: session.config.port }));
+    try {
+      const { found } = await detectHealthEndpoint(forward.url, session.config.name, signal);
+      return found && found.path !== refused.path ? found : undefined;
+    } catch {
+      return undefined; // only a better hint was at stake
+    } finally {
+      await forward.close();
+    }
+  };
+
+  const currentEndpoint = (): Endpoint => {
+    if (!endpoint) throw new Error("no endpoint before the rollout");
+    return endpoint;
   };
 
   return {
@@ -116,41 +212,32 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
     async apply(context, podImage, imageId) {
       // The image being deployed, which is not always the last one built (a build whose delivery
       // failed is never deployed).
-      const runAsUser = await numericImageUser(docker, podImage, imageId);
-      const plan = await planManifests(session.config, { image: podImage, runAsUser });
-      context.progress(`applying ${plan.objects.length} object(s)`);
-      const result = await applyWithPrune(session.cluster.kube, plan.objects as never, { label: PRUNE_LABEL, model: session.config.name });
-      const target = modelDeployment(plan.objects, session.config);
-      deployment = { namespace: target.namespace, name: target.name };
-      service = modelService(plan.objects, session.config);
-      session.onDeployed({ ...deployment, selector: target.selector });
-      const pruned = result.pruned.length > 0 ? `, pruned ${result.pruned.join(", ")}` : "";
-      return { detail: `${result.applied.length} object(s) applied${pruned}` };
+      deployedImage = { podImage, runAsUser: await numericImageUser(docker, podImage, imageId) };
+      const remembered = (await memory.read())[session.config.dir];
+      readiness ??= remembered?.readiness;
+      return { detail: await deploy(context) };
     },
 
     async rollout(context) {
-      if (!deployment) throw new Error("rollout ran before apply");
-      const outcome = await waitForRollout(session.cluster.kube, deployment, {
-        timeoutMs: session.config.deploy.rolloutTimeoutSeconds * 1000,
-        signal: context.signal,
-        onProgress: (progress) => context.progress(`ready ${progress.ready}/${progress.desired}: ${progress.waitingFor}`, { current: progress.ready, total: progress.desired }),
-      });
-      if (outcome.state === "failed") {
-        throw new UserError("rollout", `${outcome.message} The previous version keeps serving.`, { details: outcome.evidence, hint: outcome.hint });
+      const outcome = await rolledOut(context);
+      let fitted = "";
+      if (session.config.unwrittenProbePaths?.includes("readiness")) {
+        if (readiness) {
+          fitted = `; ${describeReadiness(readiness, [])}`;
+        } else {
+          // The port is open: ask the server how it says it is ready, and write that into the Deployment.
+          const detected = await detectHealthEndpoint(currentEndpoint().url, session.config.name, context.signal);
+          fitted = `; ${describeReadiness(detected.found, detected.tried)}`;
+          context.progress(fitted.slice(2));
+          if (detected.found) {
+            readiness = detected.found;
+            await memory.update(session.config.dir, { readiness });
+            await deploy(context);
+            await rolledOut(context);
+          }
+        }
       }
-      // The new pods run the image as built: nothing of live update's is ahead of it any more.
-      await liveAheadWrite;
-      if (session.live().ahead.length > 0) await recordLiveAhead(session.cluster.kube, deployment, []);
-      // Port-forwards point at a pod; after a rollout that pod may be gone.
-      if (!endpoint) {
-        endpoint = await session.cluster.endpoint({ namespace: deployment.namespace, name: service ?? session.config.name, nodePort: session.config.service.nodePort });
-        session.onEndpoint(endpoint.url);
-      } else {
-        await endpoint.refresh();
-      }
-      context.progress(`ready ${outcome.ready}/${outcome.desired}; waiting for ${endpoint.url} to answer`);
-      await waitUntilReachable(`${endpoint.url}${session.config.deploy.probes.readiness.path}`, { timeoutMs: 30_000, signal: context.signal });
-      return { detail: `ready ${outcome.ready}/${outcome.desired}, answering at ${endpoint.url}` };
+      return { detail: `ready ${outcome.ready}/${outcome.desired}, answering at ${currentEndpoint().url}${fitted}` };
     },
 
     async sync(context, paths) {
@@ -166,7 +253,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       context.progress(`${what} to ${countPods(version.pods.length)}`);
       const access = podAccess(kube, {
         namespace: deployment.namespace,
-        readinessPath: session.config.deploy.probes.readiness.path,
+        readinessPath: session.config.unwrittenProbePaths?.includes("readiness") ? readiness?.path : session.config.deploy.probes.readiness.path,
         answerTimeoutMs: session.config.deploy.rolloutTimeoutSeconds * 1000,
         signal: context.signal,
       });
@@ -219,10 +306,10 @@ function modelDeployment(objects: readonly KubeObject[], config: ResolvedConfig)
   };
 }
 
-/** The Service on the pinned nodePort (generated, or the user's LoadBalancer turned NodePort). */
-function modelService(objects: readonly KubeObject[], config: ResolvedConfig): string | undefined {
+/** The Service on the model's nodePort (generated, or the user's LoadBalancer turned NodePort). */
+function modelService(objects: readonly KubeObject[], nodePort: number): string | undefined {
   const services = objects.filter((object) => object.kind === "Service");
-  const onPort = services.find((object) => ((object.spec as { ports?: { nodePort?: number }[] } | undefined)?.ports ?? []).some((port) => port.nodePort === config.service.nodePort));
+  const onPort = services.find((object) => ((object.spec as { ports?: { nodePort?: number }[] } | undefined)?.ports ?? []).some((port) => port.nodePort === nodePort));
   return (onPort ?? services[0])?.metadata?.name;
 }
 

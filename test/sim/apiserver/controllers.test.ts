@@ -215,6 +215,23 @@ describe("kubelet", () => {
     expect(ep.subsets?.[0]?.addresses?.[0]?.ip).toBe(ready?.status?.podIP);
   });
 
+  test("tcpSocket readiness waits for the port to open, whatever HTTP would answer", async () => {
+    const { c, runtime } = await cluster();
+    let listening = false;
+    // A server with no route at /: 404 to HTTP, but its port is open once it listens.
+    runtime.script = () => ({ http: () => (listening ? 404 : "refuse") });
+    await apply(c, deployment("plain", { readinessProbe: { tcpSocket: { port: "http" }, periodSeconds: 1, failureThreshold: 1 } }));
+    const events = await eventually(async () => {
+      const l = await c.core.listNamespacedEvent({ namespace: "default", fieldSelector: "reason=Unhealthy" });
+      return l.items.length ? l.items : undefined;
+    }, 10_000, "Unhealthy");
+    const pod = await onlyPod(c, "plain");
+    expect(events[0]?.message).toBe(`Readiness probe failed: dial tcp ${pod?.status?.podIP}:8080: connect: connection refused`);
+    expect(pod?.status?.conditions?.find((k) => k.type === "Ready")?.status).toBe("False");
+    listening = true;
+    await eventually(async () => (await onlyPod(c, "plain"))?.status?.conditions?.find((k) => k.type === "Ready")?.status === "True", 5000, "ready");
+  });
+
   test("liveness failures kill and restart the container", async () => {
     const { c, runtime } = await cluster();
     runtime.script = (_spec, attempt) => ({ http: () => (attempt === 0 ? 500 : 200) });

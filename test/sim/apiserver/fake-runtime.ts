@@ -218,6 +218,12 @@ export class FakeRuntime implements NodeRuntime {
     return { ok: answer >= 200 && answer < 400, status: answer };
   }
 
+  async tcpProbe(ip: string, port: number, timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
+    // A scripted server that answers HTTP at all has its port open.
+    const answer = await this.httpProbe(ip, port, "/", timeoutMs);
+    return answer.status !== undefined ? { ok: true } : { ok: false, error: answer.error?.replace(/^context deadline exceeded.*/, `dial tcp ${ip}:${port}: i/o timeout`) };
+  }
+
   async syncNodePorts(rules: NodePortRule[]): Promise<void> {
     this.nodePortSyncs.push(structuredClone(rules));
   }

@@ -64,7 +64,7 @@ export interface HTTPGetAction {
 
 export interface Probe {
   httpGet?: HTTPGetAction;
-  tcpSocket?: unknown;
+  tcpSocket?: { port: number | string; host?: string };
   exec?: unknown;
   grpc?: unknown;
   initialDelaySeconds?: number;

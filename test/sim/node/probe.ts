@@ -4,6 +4,7 @@
  * Pod IPs are reached from the host through a route to the node's pod subnet (nodes.ts adds it).
  */
 import { request } from "node:http";
+import { connect } from "node:net";
 
 export interface ProbeResult {
   ok: boolean;
@@ -45,5 +46,28 @@ function follow(url: URL, timeoutMs: number, deadline: number, redirects: number
       resolve({ ok: false, error: `${shown}: dial tcp ${address}: ${reason}` });
     });
     req.end();
+  });
+}
+
+/**
+ * The kubelet's TCP probe: success when a connection opens within the timeout, closed at once
+ * (kubernetes pkg/probe/tcp/tcp.go, DoTCPProbe: net.DialTimeout, the dial error as the output).
+ */
+export function tcpConnect(ip: string, port: number, timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
+  return new Promise((resolve) => {
+    const address = `${ip}:${port}`;
+    const socket = connect({ host: ip, port, timeout: timeoutMs });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve({ ok: true });
+    });
+    socket.once("timeout", () => {
+      socket.destroy();
+      resolve({ ok: false, error: `dial tcp ${address}: i/o timeout` });
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => {
+      const reason = error.code === "ECONNREFUSED" ? "connect: connection refused" : error.code === "EHOSTUNREACH" ? "connect: no route to host" : error.message;
+      resolve({ ok: false, error: `dial tcp ${address}: ${reason}` });
+    });
   });
 }

@@ -13,7 +13,7 @@ import type { ContainerSpec, ContainerState, ExecStreams, LogOptions, NodePortRu
 import { execIn, isNotFound } from "../docker.js";
 import { demuxedLogs, readAll } from "./logs.js";
 import { renderNodePortRules } from "./nodeports.js";
-import { httpGet } from "./probe.js";
+import { httpGet, tcpConnect } from "./probe.js";
 import { ImagePuller, type PullMode } from "./pull.js";
 
 const PAUSE_IMAGE = "registry.k8s.io/pause:3.10";
@@ -176,6 +176,10 @@ export class DockerNodeRuntime implements NodeRuntime {
 
   httpProbe(ip: string, port: number, path: string, timeoutMs: number): Promise<{ ok: boolean; status?: number; error?: string }> {
     return httpGet(ip, port, path, timeoutMs);
+  }
+
+  tcpProbe(ip: string, port: number, timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
+    return tcpConnect(ip, port, timeoutMs);
   }
 
   syncNodePorts(rules: NodePortRule[]): Promise<void> {

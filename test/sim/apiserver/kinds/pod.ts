@@ -108,6 +108,7 @@ function validateProbe(field: string, probe: Probe | undefined, liveness: boolea
   if (handlers.length === 0) errors.push(required(field, "must specify a handler type"));
   if (handlers.length > 1) errors.push(forbidden(`${field}.${handlers[1]}`, "may not specify more than 1 handler type"));
   if (probe.httpGet) errors.push(...validatePort(`${field}.httpGet.port`, probe.httpGet.port));
+  if (probe.tcpSocket) errors.push(...validatePort(`${field}.tcpSocket.port`, probe.tcpSocket.port));
   for (const key of ["initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"] as const) {
     const value = probe[key];
     if (value !== undefined && (typeof value !== "number" || value < 0)) errors.push(invalidValue(`${field}.${key}`, value, "must be greater than or equal to 0"));

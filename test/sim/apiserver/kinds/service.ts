@@ -141,6 +141,9 @@ export function allocateService(svc: Service, old: Service | undefined, others: 
     } else if (mine.has(portKey(p))) {
       errors.push(duplicate(field, p.nodePort));
     } else if (taken.has(portKey(p))) {
+      // As kube-apiserver: portallocator.Allocate returns ErrAllocated ("provided port is already
+      // allocated", pkg/registry/core/service/portallocator/allocator.go), which the Service REST
+      // storage reports as field.Invalid(spec.ports[i].nodePort, port, err.Error()) (pkg/registry/core/service/storage/alloc.go).
       errors.push(invalidValue(field, p.nodePort, "provided port is already allocated"));
     }
     mine.add(portKey(p));

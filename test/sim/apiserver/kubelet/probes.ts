@@ -19,8 +19,9 @@ export function probePort(container: Container, port: number | string): number |
 }
 
 export async function runProbe(runtime: NodeRuntime, container: Container, probe: Probe, podIP: string | undefined): Promise<ProbeOutcome> {
+  if (probe.tcpSocket) return runTcpProbe(runtime, container, probe, podIP);
   const get = probe.httpGet;
-  // Only httpGet probes are run for real; exec, tcpSocket and grpc probes count as passing (README).
+  // httpGet and tcpSocket probes are run for real; exec and grpc probes count as passing (README).
   if (!get) return { ok: true };
   const port = probePort(container, get.port);
   const path = get.path ?? "/";
@@ -38,4 +39,15 @@ export async function runProbe(runtime: NodeRuntime, container: Container, probe
   } catch (err) {
     return { ok: false, detail: `Get "http://${podIP}:${port}${path}": ${(err as Error).message}` };
   }
+}
+
+/** A tcpSocket probe: the port opens or the dial error is the output (kubernetes pkg/probe/tcp/tcp.go). */
+async function runTcpProbe(runtime: NodeRuntime, container: Container, probe: Probe, podIP: string | undefined): Promise<ProbeOutcome> {
+  const socket = probe.tcpSocket;
+  if (!socket) return { ok: true };
+  const port = probePort(container, socket.port);
+  if (port === undefined) return { ok: false, detail: `strconv.Atoi: parsing "${String(socket.port)}": invalid syntax` };
+  if (!podIP) return { ok: false, detail: "pod has no IP address yet" };
+  const result = await runtime.tcpProbe(socket.host ?? podIP, port, (probe.timeoutSeconds ?? 1) * 1000);
+  return result.ok ? { ok: true } : { ok: false, detail: result.error ?? `dial tcp ${podIP}:${port}: probe failed` };
 }

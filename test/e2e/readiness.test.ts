@@ -1,0 +1,100 @@
+/**
+ * Issue 16.1 and 16.2 on a KServe v1 style server (fixtures/kserve-v1-iris: 404 at "/", readiness
+ * at GET /v1/models/iris). Without probe paths in mlkube.yaml, readiness waits for the port, mlkube
+ * detects the health endpoint and writes it into the Deployment, and the loop reaches verified;
+ * liveness never asks a guessed path. A readiness path that answers 404 every time fails within
+ * seconds, naming the path, while the previous version keeps serving.
+ */
+import { AppsV1Api, KubeConfig, type V1Container } from "@kubernetes/client-node";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyFixture, removeRepository, REPO_ROOT, uniqueName } from "../support/engine.js";
+import { httpRequest } from "../support/http.js";
+import { clusterYaml, mlkube, PROVIDER } from "./support/cluster.js";
+import { devOnce, problemText, type DevRun } from "./support/model-dir.js";
+import { waitForFreeNodePorts } from "./support/ports.js";
+
+const describeKind = describe.runIf(PROVIDER === "kind");
+const NAME = uniqueName("e2e-ready").slice(0, 30);
+const FIXTURE = "kserve-v1-iris";
+/** Zero-config names the model after its directory, and copyFixture copies into one named "model". */
+const MODEL = "model";
+
+/** No port, probes or NodePort: only the cluster this file uses and the smoke tests that make "verified". */
+const TESTS = `tests:
+  - name: setosa
+    path: /v1/models/iris:predict
+    body: { instances: [[5.1, 3.5, 1.4, 0.2]] }
+    expect: { status: 200, json: { predictions: [0] } }
+  - name: model ready
+    path: /v1/models/iris
+    expect: { status: 200, jsonSubset: { ready: true } }
+`;
+
+const stageDetail = (run: DevRun, stage: string) => String(run.of("stage.done").find((event) => event.stage === stage)?.detail);
+
+function readDeployment() {
+  const kube = new KubeConfig();
+  kube.loadFromDefault();
+  kube.setCurrentContext(`kind-${NAME}`);
+  return kube.makeApiClient(AppsV1Api).readNamespacedDeployment({ name: MODEL, namespace: "default" });
+}
+
+async function modelContainer(): Promise<V1Container | undefined> {
+  return (await readDeployment()).spec?.template.spec?.containers[0];
+}
+
+describeKind("readiness that fits the server", () => {
+  let model: { dir: string; cleanup: () => Promise<void> };
+  const config = (extra = "") => writeFile(join(model.dir, "mlkube.yaml"), `${clusterYaml(NAME)}${TESTS}${extra}`);
+
+  beforeAll(async () => {
+    await waitForFreeNodePorts(480_000);
+    model = await copyFixture(join(REPO_ROOT, "fixtures", FIXTURE));
+    await config();
+  });
+
+  afterAll(async () => {
+    if (model) {
+      await mlkube(["down", "--yes", "--all", model.dir]);
+      await model.cleanup();
+    }
+    await removeRepository(MODEL);
+  });
+
+  it("zero-config: waits for the port, detects KServe v1's readiness path, writes it into the Deployment and reaches verified", async () => {
+    const run = await devOnce(model.dir);
+    const finished = run.of("iteration.finished")[0];
+    expect(finished?.result, run.stdout + run.stderr).toBe("success");
+    expect(finished?.testsPassed, run.stdout).toBe(2);
+    expect(stageDetail(run, "rollout")).toContain("readiness: GET /v1/models/iris (KServe v1 model readiness)");
+    const container = await modelContainer();
+    expect(container?.readinessProbe?.httpGet?.path).toBe("/v1/models/iris");
+    expect(container?.livenessProbe?.httpGet).toBeUndefined();
+    expect(container?.livenessProbe?.tcpSocket?.port).toBe("http");
+  });
+
+  it("the next session starts with the detected path: applying it again changes nothing", async () => {
+    const generation = (await readDeployment()).metadata?.generation;
+    const run = await devOnce(model.dir);
+    expect(run.of("iteration.finished")[0]?.result, run.stdout + run.stderr).toBe("success");
+    expect(stageDetail(run, "rollout")).toContain("readiness: GET /v1/models/iris (KServe v1 model readiness)");
+    expect((await readDeployment()).metadata?.generation).toBe(generation);
+  });
+
+  it("a readiness path that answers 404 every time fails in seconds, naming the path; the previous version keeps serving", async () => {
+    await config("deploy:\n  probes:\n    readiness: { path: /health }\n");
+    const run = await devOnce(model.dir);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const failed = run.of("stage.failed").find((event) => event.stage === "rollout");
+    expect(failed, run.stdout).toBeDefined();
+    expect(Number(failed?.ms)).toBeLessThan(10_000);
+    const problem = problemText(run, "rollout");
+    expect(problem).toMatch(/its readiness probe GET \/health answers 404 every time \(\d+ probes\); the server has no route at \/health\. The previous version keeps serving\./);
+    // The hint names the path the pod does answer, found by asking it.
+    expect(problem).toContain("The server answers GET /v1/models/iris with 200 (KServe v1 model readiness): set deploy.probes.readiness.path: /v1/models/iris in mlkube.yaml");
+    const answer = await httpRequest("http://127.0.0.1:30080/v1/models/iris:predict", { json: { instances: [[6.7, 3.0, 5.2, 2.3]] } });
+    expect(answer).toEqual({ status: 200, text: '{"predictions": [2]}' });
+  });
+});
