@@ -5,7 +5,7 @@ import { UserError, isUserError } from "../../errors.js";
 import type { KubeAccess } from "../kube/client.js";
 import { forwardToPod } from "../kube/pod-forward.js";
 import { waitForServiceOnPods } from "../kube/service-endpoints.js";
-import { servingVersion } from "../kube/version-pods.js";
+import { servingVersion, type ServingVersion } from "../kube/version-pods.js";
 import { runSmokeTests } from "./http.js";
 
 export interface VersionTarget {
@@ -29,6 +29,8 @@ export interface VerifyOptions {
    * minikube run), so a request sent just after the endpoints changed can still reach an old pod.
    */
   routeLagMs?: number | undefined;
+  /** The version's pods when the caller has just listed them (a sync moments ago): not asked again. */
+  version?: ServingVersion | undefined;
 }
 
 /**
@@ -38,7 +40,7 @@ export interface VerifyOptions {
  * the URL fails a test that every pod passed, it is asked again until the route catches up.
  */
 export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, cases: readonly SmokeCase[], options: VerifyOptions = {}): Promise<VerificationRun[]> {
-  const version = await servingVersion(kube, target);
+  const version = options.version ?? (await servingVersion(kube, target));
   if (version.pods.length === 0) {
     throw new UserError("rollout", `No pod of the new version of ${target.namespace}/${target.deployment} (pod-template-hash ${version.templateHash}) is ready to answer the smoke tests.`, {
       hint: "The rollout did not leave a ready pod: check 'mlkube status' and 'mlkube logs'.",

@@ -23,7 +23,7 @@ import { combineRuns } from "../../core/verification.js";
 import { LiveUnavailable, UserError } from "../../errors.js";
 import { addDevLayer } from "../../adapters/docker/dev-layer.js";
 import { recordLiveAhead } from "../../adapters/kube/live-annotation.js";
-import { servingVersion } from "../../adapters/kube/version-pods.js";
+import { servingVersion, type ServingVersion } from "../../adapters/kube/version-pods.js";
 import { podAccess } from "../../adapters/live/pod-access.js";
 import { readSyncRules } from "../../adapters/live/rules.js";
 import { syncToPods } from "../../adapters/live/sync-pods.js";
@@ -73,6 +73,8 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   /** The health endpoint the generated readiness probe asks (detected now or in an earlier session), when mlkube.yaml writes none. */
   let readiness: { path: string; protocol: string } | undefined;
   let previousResults: SmokeResult[] | undefined;
+  /** The pods a sync just updated: the test stage right after it tests those without listing them again. */
+  let syncedVersion: ServingVersion | undefined;
   /**
    * The live-ahead annotation after a sync is written while the tests run, off the edit's
    * critical path; writes are chained so they land in order. Resolves to why the last one
@@ -110,6 +112,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   /** Waits for the rollout, then until the model answers from this machine. The previous version serves until then. */
   const rolledOut = async (context: StageContext): Promise<{ ready: number; desired: number }> => {
     if (!deployment) throw new Error("rollout ran before apply");
+    syncedVersion = undefined;
     const outcome = await waitForRollout(session.cluster.kube, deployment, {
       timeoutMs: session.config.deploy.rolloutTimeoutSeconds * 1000,
       signal: context.signal,
@@ -259,6 +262,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       });
       const copies = plan.copies.map((copy) => ({ local: join(contextDir, copy.local), remote: copy.remote }));
       const { restarts } = await syncToPods(version.pods, { copies, deletes: plan.deletes }, access, { restart: session.config.restart });
+      syncedVersion = version;
       const files = [...paths];
       recordAheadInBackground(deployment, [...new Set([...live.ahead, ...files])].sort());
       return { files, pods: version.runs, detail: `${what} to ${countPods(version.pods.length)}, ${restarts[0] ?? "restarted"}` };
@@ -268,7 +272,9 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       if (!endpoint || !deployment) throw new UserError("rollout", "No endpoint to test: the model was never rolled out.", { hint: "Fix the earlier failure; tests run after the first successful rollout." });
       const cases = await loadSmokeCases(session.config);
       const target = { namespace: deployment.namespace, deployment: deployment.name, service, url: endpoint.url, urlError: endpoint.lastError };
-      const runs = await verifyNewVersion(session.cluster.kube, target, cases, { signal: context.signal, progress: (detail) => context.progress(detail) });
+      const version = syncedVersion;
+      syncedVersion = undefined;
+      const runs = await verifyNewVersion(session.cluster.kube, target, cases, { signal: context.signal, progress: (detail) => context.progress(detail), version });
       // Changes since the last iteration compare answers of one new pod each time: attributable.
       const results = runs[0]?.results ?? [];
       const changes = previousResults ? compareRuns(previousResults, results).map((change) => `${change.test}: ${change.message}`) : [];
