@@ -73,18 +73,34 @@ export async function runBuildkitBuild(input: BuildkitBuildInput): Promise<Build
   const reader = new PlainProgressReader();
   const outputs = new Map<number, string[]>();
   const onProgress = input.onProgress ?? (() => undefined);
+  let stopInterrupting: () => void = () => undefined;
   try {
     const child = execa(input.cli.path, buildkitArgs(input, iidFile), {
       env: { ...process.env, ...input.env, ...(input.cli.mode === "builtin" ? { DOCKER_BUILDKIT: "1" } : {}) },
       extendEnv: false,
       stdin: "pipe",
       reject: false,
-      cancelSignal: input.signal,
       // SIGINT is the CLI's Ctrl-C: it cancels the build with the engine before it exits.
       killSignal: "SIGINT",
       forceKillAfterDelay: 5_000,
-      cleanup: true,
     });
+    // Sent once only, when the build is cancelled or mlkube exits during it: a second signal makes
+    // the CLI exit at once (containerd's appcontext), before the engine has stopped the running
+    // step, which then runs to its end. (execa's own cleanup would send that second one on a
+    // forced exit, so it is not used.)
+    let interrupted = false;
+    const interrupt = () => {
+      if (interrupted) return;
+      interrupted = true;
+      child.kill("SIGINT");
+    };
+    input.signal?.addEventListener("abort", interrupt, { once: true });
+    if (input.signal?.aborted) interrupt();
+    process.once("exit", interrupt);
+    stopInterrupting = () => {
+      input.signal?.removeEventListener("abort", interrupt);
+      process.off("exit", interrupt);
+    };
     // The CLI may stop reading (a Dockerfile that does not parse): a closed pipe is its answer, not ours.
     child.stdin?.on("error", () => input.context.destroy());
     input.context.on("error", (error) => child.stdin?.destroy(error));
@@ -105,13 +121,14 @@ export async function runBuildkitBuild(input: BuildkitBuildInput): Promise<Build
     eachLine(child.stdout, handle);
     const result = await child;
     input.context.destroy();
-    if (result.isCanceled || input.signal?.aborted) throw new UserError("cancelled", "The build was cancelled.");
+    if (input.signal?.aborted) throw new UserError("cancelled", "The build was cancelled.");
     if ((result as { code?: string }).code === "ENOENT") {
       throw new UserError("missing-tool", `The docker CLI at ${input.cli.path} is gone.`, { hint: "Reinstall Docker, or make sure 'docker' is on the PATH." });
     }
     const imageId = result.exitCode === 0 ? (await readFile(iidFile, "utf8").catch(() => "")).trim() || undefined : undefined;
     return { reader, outputOf: (step) => outputs.get(step.id) ?? [], imageId, exitCode: result.exitCode ?? -1 };
   } finally {
+    stopInterrupting();
     await rm(dir, { recursive: true, force: true });
   }
 }
