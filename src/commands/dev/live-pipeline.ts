@@ -151,8 +151,11 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   };
 
   /** The path the Deployment's readiness probe asks: mlkube.yaml's, or the detected one (any answer at "/" shows the port is open). */
-  const readinessPathInForce = (): string =>
-    session.config.unwrittenProbePaths?.includes("readiness") ? (readiness?.path ?? "/") : session.config.deploy.probes.readiness.path;
+  const readinessPathInForce = (): string => knownReadinessPath() ?? "/";
+
+  /** mlkube.yaml's readiness path or the detected one; undefined while zero-config knows none (the probe only checks the port). */
+  const knownReadinessPath = (): string | undefined =>
+    session.config.unwrittenProbePaths?.includes("readiness") ? readiness?.path : session.config.deploy.probes.readiness.path;
 
   /** Asks the pod that refused its readiness path which well-known health endpoint it does answer, for the hint. */
   const answeringHealthPath = async (refused: { pod: string; path: string }, namespace: string, signal: AbortSignal) => {
@@ -256,7 +259,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       context.progress(`${what} to ${countPods(version.pods.length)}`);
       const access = podAccess(kube, {
         namespace: deployment.namespace,
-        readinessPath: session.config.unwrittenProbePaths?.includes("readiness") ? readiness?.path : session.config.deploy.probes.readiness.path,
+        readinessPath: knownReadinessPath(),
         answerTimeoutMs: session.config.deploy.rolloutTimeoutSeconds * 1000,
         signal: context.signal,
       });
