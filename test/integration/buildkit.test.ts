@@ -195,7 +195,8 @@ describe.runIf(hasEngine)("BuildKit builds on the real Docker engine", () => {
       .catch((caught: unknown) => caught);
     try {
       expect(error).toMatchObject({ kind: "cancelled" });
-      expect(Date.now() - started).toBeLessThan(30_000);
+      // SIGINT, then SIGKILL after a second: well under the 120 s the step would run.
+      expect(Date.now() - started).toBeLessThan(10_000);
       // BuildKit runs the RUN as a process of the engine, not a container: it must be gone too.
       let leftovers: string[] = [];
       for (let attempt = 0; attempt < 40; attempt++) {

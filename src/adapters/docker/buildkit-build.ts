@@ -1,8 +1,9 @@
 /**
  * One BuildKit build through the docker CLI: the context tar streamed on stdin (never held in
  * memory), plain progress read line by line from stderr, the image ID from --iidfile. Cancelling
- * stops the CLI, which ends its session with the engine, and BuildKit then cancels the solve
- * (a RUN still running is killed: test/integration/buildkit.test.ts checks that nothing is left).
+ * stops the CLI, and the engine then cancels the solve, a RUN still running included
+ * (test/integration/buildkit.test.ts and the Ctrl-C tests of test/e2e/dev-tui.test.ts check that
+ * nothing is left).
  */
 import { execa } from "execa";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -48,6 +49,8 @@ export interface BuildkitBuildOutcome {
 }
 
 const OUTPUT_LINES_KEPT = 15;
+/** How long a cancelled build's CLI gets to end by itself before it is killed. */
+const CANCEL_GRACE_MS = 1_000;
 
 /** The docker CLI's arguments for this build; `-` reads the context tar from stdin. */
 export function buildkitArgs(input: Omit<BuildkitBuildInput, "context" | "env" | "signal" | "onProgress">, iidFile: string): string[] {
@@ -80,26 +83,26 @@ export async function runBuildkitBuild(input: BuildkitBuildInput): Promise<Build
       extendEnv: false,
       stdin: "pipe",
       reject: false,
-      // SIGINT is the CLI's Ctrl-C: it cancels the build with the engine before it exits.
+      // Its own process group: a Ctrl-C typed in the terminal reaches mlkube only, which then
+      // cancels the build (below). Not execa's cleanup either: it would signal SIGINT on exit.
+      detached: true,
+      cleanup: false,
+      // SIGINT is the CLI's Ctrl-C: it asks the engine to cancel the build (POST /build/cancel).
+      // With the context on stdin that request is often ignored and the CLI waits for the build to
+      // end (docker/cli#1761; seen here with engine 20.10), so SIGKILL follows: the engine stops
+      // the build, running step included, once the CLI's connection closes.
       killSignal: "SIGINT",
-      forceKillAfterDelay: 5_000,
+      forceKillAfterDelay: CANCEL_GRACE_MS,
     });
-    // Sent once only, when the build is cancelled or mlkube exits during it: a second signal makes
-    // the CLI exit at once (containerd's appcontext), before the engine has stopped the running
-    // step, which then runs to its end. (execa's own cleanup would send that second one on a
-    // forced exit, so it is not used.)
-    let interrupted = false;
-    const interrupt = () => {
-      if (interrupted) return;
-      interrupted = true;
-      child.kill("SIGINT");
-    };
-    input.signal?.addEventListener("abort", interrupt, { once: true });
-    if (input.signal?.aborted) interrupt();
-    process.once("exit", interrupt);
+    const cancel = () => child.kill("SIGINT");
+    // mlkube exiting during a build (a forced exit, a crash) has no time for the grace period.
+    const killOnExit = () => child.kill("SIGKILL");
+    input.signal?.addEventListener("abort", cancel, { once: true });
+    if (input.signal?.aborted) cancel();
+    process.once("exit", killOnExit);
     stopInterrupting = () => {
-      input.signal?.removeEventListener("abort", interrupt);
-      process.off("exit", interrupt);
+      input.signal?.removeEventListener("abort", cancel);
+      process.off("exit", killOnExit);
     };
     // The CLI may stop reading (a Dockerfile that does not parse): a closed pipe is its answer, not ours.
     child.stdin?.on("error", () => input.context.destroy());
