@@ -101,8 +101,9 @@ export function buildProgram(): Command {
       .description("Run the prediction smoke tests against the current deployment")
       .argument("[dir]", "model directory", ".")
       .option("--url <url>", "test the model server at this base URL instead of the cluster's deployment")
-      .option("--json", "print the results as JSON"),
-  ).action(async (dir: string, options: { provider?: ProviderKind; context?: string; url?: string; json?: boolean }) => {
+      .option("--json", "print the results as JSON")
+      .option("--print", "print the smoke tests generated from the server's description (OpenAPI, Open Inference Protocol, KServe v1) as mlkube.yaml text; run nothing"),
+  ).action(async (dir: string, options: { provider?: ProviderKind; context?: string; url?: string; json?: boolean; print?: boolean }) => {
     const { runTestCommand } = await import("./commands/test.js");
     process.exitCode = await runTestCommand(dir, options);
   });

@@ -4,47 +4,75 @@ import { selectProvider, type ClusterFlags } from "../adapters/cluster/select.js
 import { connectDocker, ensureDockerReachable } from "../adapters/docker/client.js";
 import { connectKube, ensureKubeReachable, isNotFound, readKubeConfig } from "../adapters/kube/client.js";
 import { loadSmokeCases } from "../adapters/probe/cases.js";
+import { discoverSmokeTests, type DiscoveredTests } from "../adapters/probe/discover-tests.js";
 import { runSmokeTests } from "../adapters/probe/http.js";
 import { displayPath } from "../config/errors.js";
 import { loadConfig, type ResolvedConfig } from "../config/load.js";
 import { describeMismatch } from "../core/expectations.js";
+import { describeGenerated, generatedTestsYaml, noTestsFound } from "../core/generated-tests.js";
+import { caseFromTest, type SmokeCase } from "../core/smoke-cases.js";
 import type { SmokeResult } from "../core/smoke-results.js";
 import { UserError } from "../errors.js";
 
 export interface TestCommandOptions extends ClusterFlags {
   url?: string;
   json?: boolean;
+  /** Print the tests generated from the server's description as mlkube.yaml text; run nothing. */
+  print?: boolean;
 }
 
-/** `mlkube test`: the smoke tests against the deployed model (or --url); exit 1 when any fails. */
+/**
+ * `mlkube test`: the smoke tests against the deployed model (or --url); exit 1 when any fails.
+ * Without tests in mlkube.yaml, the ones the server's own description gives (issue #16.3).
+ */
 export async function runTestCommand(dir: string, options: TestCommandOptions): Promise<number> {
   const config = await loadConfig(dir);
-  const cases = await loadSmokeCases(config);
-  if (cases.length === 0) {
-    const where = config.configFile ? displayPath(config.configFile) : `${displayPath(config.dir)} (no mlkube.yaml)`;
-    throw new UserError("config", `There are no smoke tests to run: ${where} has neither tests nor requests.`, {
-      hint: 'Add tests to mlkube.yaml, e.g.\n  tests:\n    - path: /predict\n      body: { features: [5.1, 3.5, 1.4, 0.2] }\n      expect: { status: 200 }',
-    });
-  }
+  const configured = options.print ? [] : await loadSmokeCases(config);
   const endpoint = options.url ? { url: options.url, close: async () => undefined } : await modelEndpoint(config, options);
-  const started = performance.now();
-  const width = Math.max(...cases.map((smokeCase) => smokeCase.name.length));
   try {
-    const results = await runSmokeTests(endpoint.url, cases, {
-      transportError: endpoint.lastError,
-      onResult: options.json ? undefined : (result) => process.stdout.write(formatResult(result, width)),
-    });
-    const failed = results.filter((result) => !result.passed).length;
-    if (options.json) {
-      process.stdout.write(`${JSON.stringify({ url: endpoint.url, passed: failed === 0, total: results.length, failed, results })}\n`);
-    } else {
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      process.stdout.write(`${results.length - failed} passed, ${failed} failed (${endpoint.url}, ${seconds} s)\n`);
+    if (options.print) {
+      const discovered = await discoverOrExplain(endpoint.url, config, "to print");
+      process.stdout.write(generatedTestsYaml(discovered.tests));
+      return 0;
     }
-    return failed === 0 ? 0 : 1;
+    let cases = configured;
+    if (cases.length === 0) {
+      const discovered = await discoverOrExplain(endpoint.url, config, "to run");
+      cases = discovered.tests.map((test) => caseFromTest(test.test));
+      if (!options.json) process.stdout.write(`${describeGenerated(discovered.tests)}\n`);
+    }
+    return await runCases(endpoint, cases, options);
   } finally {
     await endpoint.close();
   }
+}
+
+async function runCases(endpoint: Pick<Endpoint, "url" | "lastError">, cases: SmokeCase[], options: TestCommandOptions): Promise<number> {
+  const started = performance.now();
+  const width = Math.max(...cases.map((smokeCase) => smokeCase.name.length));
+  const results = await runSmokeTests(endpoint.url, cases, {
+    transportError: endpoint.lastError,
+    onResult: options.json ? undefined : (result) => process.stdout.write(formatResult(result, width)),
+  });
+  const failed = results.filter((result) => !result.passed).length;
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ url: endpoint.url, passed: failed === 0, total: results.length, failed, results })}\n`);
+  } else {
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    process.stdout.write(`${results.length - failed} passed, ${failed} failed (${endpoint.url}, ${seconds} s)\n`);
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+/** The generated tests, or an error saying what mlkube.yaml lacks and what the server was asked. */
+async function discoverOrExplain(url: string, config: ResolvedConfig, purpose: string): Promise<DiscoveredTests> {
+  const discovered = await discoverSmokeTests(url, config.name);
+  if (discovered.tests.length > 0) return discovered;
+  const where = config.configFile ? displayPath(config.configFile) : `${displayPath(config.dir)} (no mlkube.yaml)`;
+  const lead = purpose === "to run" ? `There are no smoke tests to run: ${where} has neither tests nor requests, and` : "There is nothing to print:";
+  throw new UserError("config", `${lead} the server at ${url} describes no request to test (${noTestsFound(discovered)}).`, {
+    hint: 'Add tests to mlkube.yaml, e.g.\n  tests:\n    - path: /predict\n      body: { features: [5.1, 3.5, 1.4, 0.2] }\n      expect: { status: 200 }',
+  });
 }
 
 function formatResult(result: SmokeResult, width: number): string {

@@ -136,7 +136,7 @@ const expectSchema = z
 
 export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
-const smokeTest = z
+export const smokeTestSchema = z
   .strictObject({
     name: z.string().min(1).optional().describe('Name shown in results. Default: "<METHOD> <path>".'),
     method: z.enum(HTTP_METHODS).optional().describe("HTTP method. Default: POST when a body or bodyFile is given, else GET."),
@@ -286,7 +286,7 @@ export const configSchema = z
       .default("auto")
       .describe('What happens after files are synced: "process" restarts the server process in the container, "none" leaves it to the server (a reloader that watches its files), "auto" lets mlkube choose. Default: "auto".'),
     manifests: z.array(z.string().min(1)).default([]).describe("Your own Kubernetes manifests (files or directories), relative to mlkube.yaml, applied with the model."),
-    tests: z.array(smokeTest).default([]).describe("Smoke tests run against the model after each rollout."),
+    tests: z.array(smokeTestSchema).default([]).describe("Smoke tests run against the model after each rollout."),
     requests: z.string().min(1).optional().describe("A JSON Lines file of recorded requests and responses to replay as tests, relative to mlkube.yaml."),
     allowPathsOutside: z
       .boolean()

@@ -26,7 +26,8 @@ export interface Pipeline {
   deliver(context: StageContext, reference: string): Promise<{ path: string; podImage: string; imageId: string; detail: string }>;
   apply(context: StageContext, podImage: string, imageId: string | undefined): Promise<{ detail: string }>;
   rollout(context: StageContext): Promise<{ detail: string }>;
-  test(context: StageContext): Promise<{ tests: TestOutcome[]; changes: string[] }>;
+  /** `detail` says where tests came from when mlkube.yaml has none (generated from the server's description). */
+  test(context: StageContext): Promise<{ tests: TestOutcome[]; changes: string[]; detail?: string | undefined }>;
   /**
    * Live update: copies PATHS (relative to the model directory; deleted ones are deleted) into the
    * running pods and restarts their servers. Throws LiveUnavailable when this change must be rebuilt.
@@ -141,13 +142,14 @@ export function startRunner(
           return rolled.detail;
         }
         case "test": {
-          const { tests, changes } = await pipeline.test(context);
+          const { tests, changes, detail } = await pipeline.test(context);
           store.dispatch({ type: "tests/result", id, tests, changes });
           const failed = tests.filter((test) => !test.passed);
           if (failed.length > 0) {
             throw Object.assign(new Error(`${failed.length} of ${tests.length} smoke test(s) failed: ${failed.map((test) => test.name).join(", ")}`), { smokeTests: true });
           }
-          return tests.length === 0 ? "no smoke tests configured" : `${tests.length} passed`;
+          if (tests.length === 0) return detail ?? "no smoke tests configured";
+          return detail ? `${tests.length} passed; ${detail}` : `${tests.length} passed`;
         }
       }
     }

@@ -23,6 +23,10 @@ app = FastAPI(title="model")
 class PredictRequest(BaseModel):
     features: Union[List[List[float]], List[float]]
 
+    class Config:
+        # Shown in /docs and in /openapi.json, where mlkube finds a request for a smoke test.
+        schema_extra = {"example": {"features": [5.1, 3.5, 1.4, 0.2]}}
+
 
 @app.get("/")
 def health():

@@ -104,7 +104,7 @@ describe("mlkube init", () => {
   it("lists the templates", async () => {
     const result = await mlkube(["init", "--list"]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^sklearn-flask {4}scikit-learn .*service \(default\)\nsklearn-fastapi {2}scikit-learn .*ASGI.*\n$/);
+    expect(result.stdout).toMatch(/^sklearn-flask {4}scikit-learn .*service \(default\)\nsklearn-fastapi {2}scikit-learn .*ASGI.*\nsklearn-oip {6}scikit-learn .*Open Inference Protocol.*\n$/);
   });
 
   it("writes the default template when not asked interactively, then refuses to overwrite it", async () => {

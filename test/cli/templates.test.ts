@@ -9,8 +9,10 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ImageBuilder } from "../../src/adapters/docker/build.js";
 import { loadSmokeCases } from "../../src/adapters/probe/cases.js";
+import { discoverSmokeTests } from "../../src/adapters/probe/discover-tests.js";
 import { runSmokeTests } from "../../src/adapters/probe/http.js";
 import { loadConfig } from "../../src/config/load.js";
+import { caseFromTest } from "../../src/core/smoke-cases.js";
 import { imageHasPythonModules, runPublished, waitForHttp, type RunningModel } from "../support/containers.js";
 import { BASE_IMAGE, REPO_ROOT, docker, engine, engineAvailable, removeRepository, uniqueName } from "../support/engine.js";
 
@@ -35,9 +37,17 @@ async function mlkube(args: string[]): Promise<{ code: number; stdout: string; s
  * the ASGI template also needs python3-fastapi and python3-uvicorn.
  */
 const TEMPLATES = [
-  { name: "sklearn-flask", modules: ["flask", "sklearn"] },
-  { name: "sklearn-fastapi", modules: ["fastapi", "uvicorn", "sklearn"] },
+  { name: "sklearn-flask", modules: ["flask", "sklearn"], describedBy: undefined },
+  { name: "sklearn-fastapi", modules: ["fastapi", "uvicorn", "sklearn"], describedBy: "OpenAPI document (GET /openapi.json)" },
+  // Its mlkube.yaml has no tests: the server's model metadata gives the one that runs.
+  { name: "sklearn-oip", modules: ["sklearn"], describedBy: "Open Inference Protocol metadata (GET /v2/models/sklearn-oip)" },
 ];
+
+/** mlkube.yaml without its `tests:` section (the last one in every template). */
+function withoutTests(text: string): string {
+  const at = text.indexOf("\ntests:");
+  return at < 0 ? text : `${text.slice(0, at)}\n`;
+}
 
 describe.runIf(hasEngine)("templates build, serve and pass their own smoke tests", () => {
   let workDir: string;
@@ -48,7 +58,7 @@ describe.runIf(hasEngine)("templates build, serve and pass their own smoke tests
     await rm(workDir, { recursive: true, force: true });
   });
 
-  describe.each(TEMPLATES)("$name", ({ name, modules }) => {
+  describe.each(TEMPLATES)("$name", ({ name, modules, describedBy }) => {
     const repository = uniqueName(`mlkube-test-${name}`);
     let dir: string;
     let model: RunningModel | undefined;
@@ -81,13 +91,53 @@ describe.runIf(hasEngine)("templates build, serve and pass their own smoke tests
 
       model = await runPublished(built.reference, config.port);
       await waitForHttp(model.url);
-      const results = await runSmokeTests(model.url, await loadSmokeCases(config));
-      expect(results.map((result) => ({ name: result.name, failures: result.failures }))).toEqual(config.tests.map((test) => ({ name: test.name, failures: [] })));
-      expect(results.every((result) => result.passed)).toBe(true);
+      if (config.tests.length > 0) {
+        const results = await runSmokeTests(model.url, await loadSmokeCases(config));
+        expect(results.map((result) => ({ name: result.name, failures: result.failures }))).toEqual(config.tests.map((test) => ({ name: test.name, failures: [] })));
+        expect(results.every((result) => result.passed)).toBe(true);
+      } else {
+        // No written tests: the ones its server describes must pass.
+        const found = await discoverSmokeTests(model.url, config.name);
+        expect(found.tests.map((test) => test.origin)).toEqual([describedBy]);
+        const results = await runSmokeTests(model.url, found.tests.map((test) => caseFromTest(test.test)));
+        expect(results.map((result) => ({ name: result.name, passed: result.passed, failures: result.failures }))).toEqual([{ name: found.tests[0]!.entry.name, passed: true, failures: [] }]);
+      }
+    });
+
+    it("without tests in mlkube.yaml, `mlkube test` runs the ones the server describes, and --print writes them to adopt", async ({ skip }) => {
+      if (!model) skip("the image was not built");
+      const configFile = join(dir, "mlkube.yaml");
+      const written = await readFile(configFile, "utf8");
+      await writeFile(configFile, withoutTests(written));
+      try {
+        const generated = await mlkube(["test", dir, "--url", model!.url]);
+        if (!describedBy) {
+          expect(generated.code).toBe(1);
+          expect(generated.stderr).toContain(
+            `describes no request to test (asked POST /v2/repository/index 404, GET /v1/models 404, GET /v2/models/${name} 404, GET /openapi.json 404).`,
+          );
+          return;
+        }
+        expect(generated.stdout).toContain(`1 smoke test generated from the server's description: ${describedBy} ('mlkube test --print' writes them as mlkube.yaml)\n`);
+        expect(generated.stdout).toMatch(/^pass {2}POST \/\S+ +\d+ ms$/m);
+        expect(generated.code, generated.stdout + generated.stderr).toBe(0);
+
+        const printed = await mlkube(["test", dir, "--url", model!.url, "--print"]);
+        expect(printed.code, printed.stderr).toBe(0);
+        expect(printed.stdout).toContain(`  # from ${describedBy}\n`);
+        await writeFile(configFile, `${withoutTests(written)}\n${printed.stdout}`);
+        const adopted = await mlkube(["test", dir, "--url", model!.url]);
+        expect(adopted.stdout).not.toContain("generated");
+        expect(adopted.stdout).toMatch(/^1 passed, 0 failed/m);
+        expect(adopted.code).toBe(0);
+      } finally {
+        await writeFile(configFile, written);
+      }
     });
 
     it("passes `mlkube test --url`, and fails it with expected vs actual when a prediction changes", async ({ skip }) => {
       if (!model) skip("the image was not built");
+      if (name === "sklearn-oip") skip("no written tests: the test above covers its generated one");
       const passing = await mlkube(["test", dir, "--url", model!.url, "--json"]);
       expect(passing.code).toBe(0);
       const report = JSON.parse(passing.stdout) as { passed: boolean; total: number; failed: number; url: string };

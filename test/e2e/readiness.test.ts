@@ -3,10 +3,13 @@
  * at GET /v1/models/iris). Without probe paths in mlkube.yaml, readiness waits for the port, mlkube
  * detects the health endpoint and writes it into the Deployment, and the loop reaches verified;
  * liveness never asks a guessed path. A readiness path that answers 404 every time fails within
- * seconds, naming the path, while the previous version keeps serving.
+ * seconds, naming the path, while the previous version keeps serving. Issue 16.3 and 16.5: without
+ * tests in mlkube.yaml the loop runs the tests the server describes (KServe v1's model list; the
+ * Open Inference Protocol template's model metadata, deployed next to it on its own NodePort).
  */
 import { AppsV1Api, KubeConfig, type V1Container } from "@kubernetes/client-node";
-import { writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { copyFixture, removeRepository, REPO_ROOT, uniqueName } from "../support/engine.js";
@@ -20,6 +23,7 @@ const NAME = uniqueName("e2e-ready").slice(0, 30);
 const FIXTURE = "kserve-v1-iris";
 /** Zero-config names the model after its directory, and copyFixture copies into one named "model". */
 const MODEL = "model";
+const OIP_MODEL = "oip-iris";
 
 /** No port, probes or NodePort: only the cluster this file uses and the smoke tests that make "verified". */
 const TESTS = `tests:
@@ -47,7 +51,8 @@ async function modelContainer(): Promise<V1Container | undefined> {
 
 describeKind("readiness that fits the server", () => {
   let model: { dir: string; cleanup: () => Promise<void> };
-  const config = (extra = "") => writeFile(join(model.dir, "mlkube.yaml"), `${clusterYaml(NAME)}${TESTS}${extra}`);
+  const config = (extra = "", tests = TESTS) => writeFile(join(model.dir, "mlkube.yaml"), `${clusterYaml(NAME)}${tests}${extra}`);
+  let oip: string | undefined;
 
   beforeAll(async () => {
     await waitForFreeNodePorts(480_000);
@@ -56,11 +61,13 @@ describeKind("readiness that fits the server", () => {
   });
 
   afterAll(async () => {
+    if (oip) await rm(oip, { recursive: true, force: true });
     if (model) {
       await mlkube(["down", "--yes", "--all", model.dir]);
       await model.cleanup();
     }
     await removeRepository(MODEL);
+    await removeRepository(OIP_MODEL);
   });
 
   it("zero-config: waits for the port, detects KServe v1's readiness path, writes it into the Deployment and reaches verified", async () => {
@@ -96,5 +103,32 @@ describeKind("readiness that fits the server", () => {
     expect(problem).toContain("The server answers GET /v1/models/iris with 200 (KServe v1 model readiness): set deploy.probes.readiness.path: /v1/models/iris in mlkube.yaml");
     const answer = await httpRequest("http://127.0.0.1:30080/v1/models/iris:predict", { json: { instances: [[6.7, 3.0, 5.2, 2.3]] } });
     expect(answer).toEqual({ status: 200, text: '{"predictions": [2]}' });
+  });
+
+  it("without tests in mlkube.yaml, the loop runs the ones the server describes: KServe v1's model-ready check", async () => {
+    await config("", "");
+    const run = await devOnce(model.dir);
+    const finished = run.of("iteration.finished")[0];
+    expect(finished?.result, run.stdout + run.stderr).toBe("success");
+    expect(finished?.testsPassed, run.stdout).toBe(1);
+    expect(stageDetail(run, "test")).toBe("1 passed; 1 smoke test generated from the server's description: KServe v1 model list (GET /v1/models) ('mlkube test --print' writes them as mlkube.yaml)");
+  });
+
+  it("the Open Inference Protocol template, with no tests and its own NodePort, is verified by the infer request its model metadata describes", async () => {
+    oip = await mkdtemp(join(tmpdir(), "mlkube-e2e-oip-"));
+    const dir = join(oip, OIP_MODEL);
+    const init = await mlkube(["init", dir, "--template", "sklearn-oip"]);
+    expect(init.code, init.stderr).toBe(0);
+    await writeFile(join(dir, "mlkube.yaml"), `${await readFile(join(dir, "mlkube.yaml"), "utf8")}\n${clusterYaml(NAME)}`);
+    const run = await devOnce(dir);
+    const finished = run.of("iteration.finished")[0];
+    expect(finished?.result, run.stdout + run.stderr).toBe("success");
+    expect(finished?.testsPassed, run.stdout).toBe(1);
+    expect(stageDetail(run, "test")).toContain(`1 smoke test generated from the server's description: Open Inference Protocol metadata (GET /v2/models/${OIP_MODEL})`);
+    // A user's curl gets the model's answer on the port mlkube chose.
+    const url = String(run.of("endpoint")[0]?.url);
+    const answer = await httpRequest(`${url}/v2/models/${OIP_MODEL}/infer`, { json: { inputs: [{ name: "input-0", shape: [1, 4], datatype: "FP32", data: [6.7, 3.0, 5.2, 2.3] }] } });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toMatchObject({ model_name: OIP_MODEL, outputs: [{ name: "predict", datatype: "INT64", shape: [1], data: [2] }] });
   });
 });

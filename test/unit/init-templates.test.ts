@@ -20,12 +20,12 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-it("lists the default template first, then the ASGI one", () => {
-  expect(templates.map((template) => template.name)).toEqual([DEFAULT_TEMPLATE, "sklearn-fastapi"]);
+it("lists the default template first, then the others by name", () => {
+  expect(templates.map((template) => template.name)).toEqual([DEFAULT_TEMPLATE, "sklearn-fastapi", "sklearn-oip"]);
   for (const template of templates) expect(template.description.length).toBeGreaterThan(20);
 });
 
-describe.each(["sklearn-flask", "sklearn-fastapi"])("the %s template", (name) => {
+describe.each(["sklearn-flask", "sklearn-fastapi", "sklearn-oip"])("the %s template", (name) => {
   let dir: string;
   let written: string[];
   beforeAll(async () => {
@@ -43,6 +43,13 @@ describe.each(["sklearn-flask", "sklearn-fastapi"])("the %s template", (name) =>
   it("has an mlkube.yaml that loads, with the name filled in and smoke tests for health and predictions", async () => {
     const config = await loadConfig(dir);
     expect(config).toMatchObject({ name: "my-model", port: 8080 });
+    if (name === "sklearn-oip") {
+      // Its test comes from the server's model metadata (test/cli/templates.test.ts runs it).
+      expect(config.tests).toEqual([]);
+      expect(config.deploy.probes.readiness.path).toBe("/v2/health/ready");
+      expect(await readFile(join(dir, "app.py"), "utf8")).toContain('MODEL_NAME = "my-model"');
+      return;
+    }
     expect(config.tests.map((test) => test.path)).toEqual(expect.arrayContaining(["/", "/predict"]));
     expect(config.tests.some((test) => test.repeat > 1 && test.expect.latencyMs !== undefined)).toBe(true);
   });
@@ -58,7 +65,7 @@ describe.each(["sklearn-flask", "sklearn-fastapi"])("the %s template", (name) =>
 
   it("pins every requirement", async () => {
     const requirements = (await readFile(join(dir, "requirements.txt"), "utf8")).split("\n").filter((line) => line.trim() && !line.startsWith("#"));
-    expect(requirements.length).toBeGreaterThan(3);
+    expect(requirements.length).toBeGreaterThanOrEqual(3);
     for (const line of requirements) expect(line).toMatch(/^[a-z][a-z0-9-]*==\d+(\.\d+)+$/);
   });
 

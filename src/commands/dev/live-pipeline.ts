@@ -12,11 +12,14 @@ import { applyWithPrune } from "../../adapters/kube/apply.js";
 import { nodePortClaims, plannedNodePorts } from "../../adapters/kube/node-port-claims.js";
 import { waitForRollout } from "../../adapters/kube/rollout.js";
 import { loadSmokeCases } from "../../adapters/probe/cases.js";
+import { discoverSmokeTests } from "../../adapters/probe/discover-tests.js";
 import { verifyNewVersion } from "../../adapters/probe/verify-version.js";
 import { waitUntilReachable } from "../../adapters/probe/wait-reachable.js";
 import { detectHealthEndpoint } from "../../adapters/probe/detect-health.js";
 import { forwardLocalPort } from "../../adapters/kube/pod-forward.js";
+import { describeGenerated, noTestsFound } from "../../core/generated-tests.js";
 import { describeReadiness } from "../../core/health-endpoints.js";
+import { caseFromTest } from "../../core/smoke-cases.js";
 import { loadConfig, type ResolvedConfig } from "../../config/load.js";
 import { compareRuns, type SmokeResult } from "../../core/smoke-results.js";
 import { combineRuns } from "../../core/verification.js";
@@ -273,7 +276,15 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
 
     async test(context) {
       if (!endpoint || !deployment) throw new UserError("rollout", "No endpoint to test: the model was never rolled out.", { hint: "Fix the earlier failure; tests run after the first successful rollout." });
-      const cases = await loadSmokeCases(session.config);
+      let cases = await loadSmokeCases(session.config);
+      let detail: string | undefined;
+      if (cases.length === 0) {
+        // No tests in mlkube.yaml: the ones the server's own description gives (issue #16.3).
+        context.progress("no tests in mlkube.yaml: asking the server to describe itself");
+        const found = await discoverSmokeTests(endpoint.url, session.config.name, context.signal);
+        cases = found.tests.map((test) => caseFromTest(test.test));
+        detail = found.tests.length > 0 ? describeGenerated(found.tests) : `no smoke tests configured, and the server describes none (${noTestsFound(found)})`;
+      }
       const target = { namespace: deployment.namespace, deployment: deployment.name, service, url: endpoint.url, urlError: endpoint.lastError };
       const version = syncedVersion;
       syncedVersion = undefined;
@@ -285,7 +296,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       const aheadFailure = await liveAheadWrite;
       liveAheadWrite = Promise.resolve(undefined);
       if (aheadFailure) throw new UserError("sync", `${aheadFailure}: 'mlkube status' cannot say which files the pods run ahead of the image.`, { hint: "Check your rights to patch Deployments; press r to rebuild so the pods run the image again." });
-      return { tests: combineRuns(runs), changes };
+      return { tests: combineRuns(runs), changes, detail };
     },
   };
 }
