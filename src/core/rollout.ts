@@ -4,6 +4,7 @@
  * every failure kind is a table row in the tests. Peers hang on CrashLoopBackOff or hide the reason
  * (skaffold#3909, #7180); here each known dead end fails fast with what a person needs to fix it.
  */
+import { isLoopback, listenAnnouncements } from "./listen-announcements.js";
 
 export interface ContainerSnapshot {
   name: string;
@@ -17,6 +18,8 @@ export interface ContainerSnapshot {
   previousLogTail?: string[] | undefined;
   /** The path its HTTP readiness probe asks, if it has one. */
   readinessPath?: string | undefined;
+  /** Last lines of the running container's log, fetched when its readiness probe finds the port closed. */
+  currentLogTail?: string[] | undefined;
 }
 
 export interface PodSnapshot {
@@ -57,7 +60,7 @@ export interface RolloutSnapshot {
   events: EventSnapshot[];
 }
 
-export type RolloutFailureKind = "image-pull" | "crash-loop" | "oom-killed" | "unschedulable" | "readiness" | "readiness-refused" | "timeout" | "deadline";
+export type RolloutFailureKind = "image-pull" | "crash-loop" | "oom-killed" | "unschedulable" | "readiness" | "readiness-refused" | "port-closed" | "timeout" | "deadline";
 
 /**
  * Readiness failures with one and the same 4xx, in a row, before mlkube calls the path wrong. A
@@ -135,7 +138,7 @@ function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapsh
           hint: `Check that ${image || "the image"} exists in a registry the node pulls from (name and tag). For the model's own image, check the delivery step (registry or load); with a load, use IfNotPresent and a unique tag, never :latest.`,
         };
       }
-      const refused = container.running && !container.ready ? refusedReadiness(pod.name, container, events) : undefined;
+      const refused = container.running && !container.ready ? (refusedReadiness(pod.name, container, events) ?? closedPort(pod.name, container, events)) : undefined;
       if (refused) return refused;
       if (waitingReason === "CrashLoopBackOff" || (terminated && container.restartCount > 0 && !container.running && !container.ready)) {
         const exit = terminated ? `exit code ${terminated.exitCode ?? "?"}${terminated.reason ? ` (${terminated.reason})` : ""}` : "it keeps exiting";
@@ -172,6 +175,55 @@ function refusedReadiness(podName: string, container: ContainerSnapshot, events:
     hint: `Set deploy.probes.readiness.path in mlkube.yaml (or the readinessProbe in your manifest) to a path the server answers with 200, such as /v2/health/ready (Open Inference Protocol) or /v1/models/NAME (KServe v1); without a path mlkube finds one itself.`,
     refused: { pod: podName, path },
   };
+}
+
+/** The probed port of a readiness probe that found it closed: `dial tcp 10.244.0.5:8080: connect: connection refused` (kubelet's words, HTTP and TCP probes). */
+const PORT_REFUSED = /^Readiness probe failed: (?:Get "[^"]*": )?dial tcp \S+:(\d+): connect: connection refused$/;
+
+/** The ports of a running container's refused readiness probes, with how often each was refused. */
+export function refusedPorts(podName: string, events: readonly EventSnapshot[]): Map<number, number> {
+  const ports = new Map<number, number>();
+  for (const event of events) {
+    const port = event.involvedName === podName && event.reason === "Unhealthy" ? PORT_REFUSED.exec(event.message)?.[1] : undefined;
+    if (port) ports.set(Number(port), (ports.get(Number(port)) ?? 0) + event.count);
+  }
+  return ports;
+}
+
+/**
+ * A running container whose probed port refuses connections while its log says the server listens
+ * elsewhere: another port, or the loopback address only (which neither the kubelet nor a Service
+ * reaches). A server that has not announced itself yet may still be loading: that keeps waiting.
+ */
+function closedPort(podName: string, container: ContainerSnapshot, events: readonly EventSnapshot[]): RolloutVerdict | undefined {
+  const [refused] = [...refusedPorts(podName, events)].filter(([, count]) => count >= SAME_CLIENT_ERROR_PROBES);
+  if (!refused) return undefined;
+  const [port, count] = refused;
+  const announced = listenAnnouncements(container.currentLogTail ?? []);
+  const onPort = announced.filter((entry) => entry.port === port);
+  const elsewhere = announced.filter((entry) => entry.port !== port && !isLoopback(entry.host));
+  const evidence = eventsOf(events, podName, ["Unhealthy"]).slice(-2);
+  const closed = `Pod ${podName} never gets ready: nothing accepts connections on port ${port} (its readiness probe was refused ${count} times)`;
+  if (onPort.length > 0 && onPort.every((entry) => isLoopback(entry.host))) {
+    return {
+      state: "failed",
+      kind: "port-closed",
+      message: `${closed}; the server's log says it listens on ${onPort[0]!.host}:${port} only, which the kubelet's probes and the Service cannot reach.`,
+      evidence: [...evidence, `log: ${onPort[0]!.line}`],
+      hint: 'Make the server listen on all addresses (0.0.0.0): e.g. app.run(host="0.0.0.0") for Flask, uvicorn --host 0.0.0.0, gunicorn --bind 0.0.0.0:PORT. The previous version keeps serving.',
+    };
+  }
+  if (onPort.length === 0 && elsewhere.length > 0) {
+    const other = elsewhere[0]!;
+    return {
+      state: "failed",
+      kind: "port-closed",
+      message: `${closed}, but the server's log says it listens on port ${other.port}.`,
+      evidence: [...evidence, `log: ${other.line}`],
+      hint: `Start the server on port ${port}, or set port: ${other.port} in mlkube.yaml (with your own manifests: the containerPort and the probes' port). The previous version keeps serving.`,
+    };
+  }
+  return undefined;
 }
 
 function describeWaiting(snapshot: RolloutSnapshot, newPods: readonly PodSnapshot[], readyNew: number): string {

@@ -3,7 +3,8 @@
  * at GET /v1/models/iris). Without probe paths in mlkube.yaml, readiness waits for the port, mlkube
  * detects the health endpoint and writes it into the Deployment, and the loop reaches verified;
  * liveness never asks a guessed path. A readiness path that answers 404 every time fails within
- * seconds, naming the path, while the previous version keeps serving. Issue 16.3 and 16.5: without
+ * seconds, naming the path, while the previous version keeps serving; so does a server listening on
+ * another port than the probed one, named from its log. Issue 16.3 and 16.5: without
  * tests in mlkube.yaml the loop runs the tests the server describes (KServe v1's model list; the
  * Open Inference Protocol template's model metadata, deployed next to it on its own NodePort).
  */
@@ -103,6 +104,21 @@ describeKind("readiness that fits the server", () => {
     expect(problem).toContain("The server answers GET /v1/models/iris with 200 (KServe v1 model readiness): set deploy.probes.readiness.path: /v1/models/iris in mlkube.yaml");
     const answer = await httpRequest("http://127.0.0.1:30080/v1/models/iris:predict", { json: { instances: [[6.7, 3.0, 5.2, 2.3]] } });
     expect(answer).toEqual({ status: 200, text: '{"predictions": [2]}' });
+  });
+
+  it("a server listening on another port than the probed one fails in seconds, naming the port its log gives", async () => {
+    await config("deploy:\n  env: { PORT: \"9090\" }\n");
+    const run = await devOnce(model.dir);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const failed = run.of("stage.failed").find((event) => event.stage === "rollout");
+    expect(Number(failed?.ms), run.stdout).toBeLessThan(30_000);
+    const problem = problemText(run, "rollout");
+    expect(problem).toMatch(/nothing accepts connections on port 8080 \(its readiness probe was refused \d+ times\), but the server's log says it listens on port 9090\./);
+    expect(problem).toContain("log: KServe v1 server for model iris listening on port 9090");
+    expect(problem).toContain("Start the server on port 8080, or set port: 9090 in mlkube.yaml");
+    // The previous version keeps serving.
+    const answer = await httpRequest("http://127.0.0.1:30080/v1/models/iris:predict", { json: { instances: [[5.1, 3.5, 1.4, 0.2]] } });
+    expect(answer).toEqual({ status: 200, text: '{"predictions": [0]}' });
   });
 
   it("without tests in mlkube.yaml, the loop runs the ones the server describes: KServe v1's model-ready check", async () => {

@@ -146,6 +146,39 @@ describe("judging a rollout", () => {
     expect(judgeRollout(probing([notFound, unhealthy("Readiness probe failed: HTTP probe failed with statuscode: 401", 3)]), soon).state).toBe("progressing");
   });
 
+  describe("a probed port that refuses while the server's log says it listens elsewhere", () => {
+    const refused = (count: number, message = "Readiness probe failed: dial tcp 10.244.0.5:8080: connect: connection refused") => ({ involvedName: "iris-new", reason: "Unhealthy", message, count });
+    const serving = (currentLogTail: string[], events = [refused(3)]) => judgeRollout(snapshot({ pods: [pod("iris-old", { templateHash: OLD, ready: true }), pod("iris-new", {}, { currentLogTail })], events }), soon);
+    const FLASK_ON_5000 = [" * Serving Flask app 'app'", " * Running on all addresses (0.0.0.0)", " * Running on http://127.0.0.1:5000", " * Running on http://10.244.0.5:5000", "Press CTRL+C to quit"];
+
+    it("fails at once on another port, naming it and both ways out", () => {
+      expect(serving(FLASK_ON_5000)).toEqual({
+        state: "failed",
+        kind: "port-closed",
+        message: "Pod iris-new never gets ready: nothing accepts connections on port 8080 (its readiness probe was refused 3 times), but the server's log says it listens on port 5000.",
+        evidence: ["Unhealthy: Readiness probe failed: dial tcp 10.244.0.5:8080: connect: connection refused (x3)", "log: * Running on http://10.244.0.5:5000"],
+        hint: "Start the server on port 8080, or set port: 5000 in mlkube.yaml (with your own manifests: the containerPort and the probes' port). The previous version keeps serving.",
+      });
+    });
+
+    it("fails at once on the loopback address only, with how to bind all addresses", () => {
+      const uvicorn = ["INFO:     Started server process [1]", "INFO:     Uvicorn running on http://127.0.0.1:8080 (Press CTRL+C to quit)"];
+      const httpProbe = refused(5, 'Readiness probe failed: Get "http://10.244.0.5:8080/": dial tcp 10.244.0.5:8080: connect: connection refused');
+      expect(serving(uvicorn, [httpProbe])).toMatchObject({
+        kind: "port-closed",
+        message: "Pod iris-new never gets ready: nothing accepts connections on port 8080 (its readiness probe was refused 5 times); the server's log says it listens on 127.0.0.1:8080 only, which the kubelet's probes and the Service cannot reach.",
+        evidence: [`Unhealthy: ${httpProbe.message} (x5)`, "log: INFO:     Uvicorn running on http://127.0.0.1:8080 (Press CTRL+C to quit)"],
+      });
+    });
+
+    it("keeps waiting for a server that has not said where it listens, or listens on the probed port, or after fewer refusals", () => {
+      expect(serving(["loading model.pkl (1.2 GB)"]).state).toBe("progressing");
+      expect(serving(["KServe v1 server for model iris listening on port 8080"]).state).toBe("progressing");
+      expect(serving(["[INFO] Listening at: http://0.0.0.0:8080 (7)"]).state).toBe("progressing");
+      expect(serving(FLASK_ON_5000, [refused(2)]).state).toBe("progressing");
+    });
+  });
+
   it("at the timeout without a known cause, says what it was still waiting for", () => {
     expect(judgeRollout(snapshot(), { elapsedMs: 61_000, timeoutMs: 60_000 })).toMatchObject({ state: "failed", kind: "timeout", hint: expect.stringContaining("deploy.rolloutTimeoutSeconds") });
   });

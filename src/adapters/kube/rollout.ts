@@ -1,6 +1,6 @@
 import { Log, type CoreV1Event, type V1Deployment, type V1Pod, type V1ReplicaSet } from "@kubernetes/client-node";
 import { PassThrough } from "node:stream";
-import { judgeRollout, type PodSnapshot, type RolloutSnapshot, type RolloutVerdict } from "../../core/rollout.js";
+import { judgeRollout, refusedPorts, type PodSnapshot, type RolloutSnapshot, type RolloutVerdict } from "../../core/rollout.js";
 import { UserError } from "../../errors.js";
 import { lostConnection } from "../connection-errors.js";
 import type { KubeAccess } from "./client.js";
@@ -123,11 +123,9 @@ export async function waitForRollout(
 /** How often the events of a running, not-ready new pod are read while its readiness probe fails. */
 const READINESS_RECHECK_MS = 1_000;
 
-/** A new pod runs but its HTTP readiness probe has not passed: only its events tell why. */
+/** A new pod runs but its readiness probe (HTTP or TCP) has not passed: only its events and its log tell why. */
 function awaitsReadiness(snapshot: RolloutSnapshot): boolean {
-  return snapshot.pods.some(
-    (pod) => !pod.deleting && pod.templateHash === snapshot.newTemplateHash && pod.containers.some((container) => container.running === true && !container.ready && container.readinessPath !== undefined),
-  );
+  return snapshot.pods.some((pod) => !pod.deleting && pod.templateHash === snapshot.newTemplateHash && pod.containers.some((container) => container.running === true && !container.ready));
 }
 
 /** The newest ReplicaSet is the one whose revision matches the Deployment's. */
@@ -182,17 +180,21 @@ function podSnapshot(pod: V1Pod): PodSnapshot {
 async function withEvidence(kube: KubeAccess, namespace: string, snapshot: RolloutSnapshot): Promise<RolloutSnapshot> {
   const names = new Set(snapshot.pods.map((pod) => pod.name));
   const events = (await kube.core.listNamespacedEvent({ namespace, fieldSelector: "involvedObject.kind=Pod" })).items.filter((event) => names.has(event.involvedObject.name ?? ""));
+  const podEvents = events.map((event) => ({ involvedName: event.involvedObject.name ?? "", reason: event.reason ?? "", message: event.message ?? "", count: event.count ?? 1 }));
   const pods = await Promise.all(
     snapshot.pods.map(async (pod) => ({
       ...pod,
       containers: await Promise.all(
-        pod.containers.map(async (container) =>
-          container.lastTerminated ? { ...container, previousLogTail: await containerLogTail(kube, namespace, pod.name, container.name, { previous: true, lines: 15 }) } : container,
-        ),
+        pod.containers.map(async (container) => {
+          const withPrevious = container.lastTerminated ? { ...container, previousLogTail: await containerLogTail(kube, namespace, pod.name, container.name, { previous: true, lines: 15 }) } : container;
+          // A probed port that refuses: the server's start-up line says where it listens instead.
+          const portRefused = container.running && !container.ready && refusedPorts(pod.name, podEvents).size > 0;
+          return portRefused ? { ...withPrevious, currentLogTail: await containerLogTail(kube, namespace, pod.name, container.name, { previous: false, lines: 40 }) } : withPrevious;
+        }),
       ),
     })),
   );
-  return { ...snapshot, pods, events: events.map((event) => ({ involvedName: event.involvedObject.name ?? "", reason: event.reason ?? "", message: event.message ?? "", count: event.count ?? 1 })) };
+  return { ...snapshot, pods, events: podEvents };
 }
 
 /** The last LINES non-empty lines of a container's log, or of its previous run's; none when there is no such log (yet). */
