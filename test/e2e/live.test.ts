@@ -21,6 +21,19 @@ const describeKind = describe.runIf(PROVIDER === "kind");
 const ITERATION_MS = 180_000;
 const NAMESPACE = "default";
 
+/**
+ * One cluster for the file: the second group's first delivery then finds the base image's layers
+ * in the registry and on the node (a new cluster would push and pull 900 MB again, about a minute).
+ */
+const CLUSTER = uniqueName("e2e-live").slice(0, 30);
+const models: ModelDir[] = [];
+
+afterAll(async () => {
+  if (models[0]) await mlkube(["down", "--yes", "--all", models[0].dir]);
+  for (const model of models) await model.cleanup();
+  await removeRepository("iris-sklearn");
+});
+
 const finished = (iteration: number) => (event: DevEvent) => event.type === "iteration.finished" && event.iteration === iteration;
 
 /** The fixture with a directory of static assets the server serves, so a deleted file is visible. */
@@ -63,8 +76,7 @@ async function modelPods(context: string): Promise<string[]> {
 }
 
 describeKind("live update on three replicas (dev --json)", () => {
-  const name = uniqueName("e2e-live").slice(0, 30);
-  const context = `kind-${name}`;
+  const context = `kind-${CLUSTER}`;
   let model: ModelDir;
   let dev: DevProcess | undefined;
 
@@ -79,14 +91,12 @@ describeKind("live update on three replicas (dev --json)", () => {
 
   beforeAll(async () => {
     await waitForFreeNodePorts(480_000);
-    model = await prepareModel(name, 3);
+    model = await prepareModel(CLUSTER, 3);
+    models.push(model);
   });
 
   afterAll(async () => {
     await dev?.stop(5_000);
-    await mlkube(["down", "--yes", "--all", model.dir]);
-    await model.cleanup();
-    await removeRepository("iris-sklearn");
   });
 
   it("starts with a build and a rollout", async () => {
@@ -196,20 +206,17 @@ describeKind("live update on three replicas (dev --json)", () => {
 });
 
 describeKind("live update off: an image without tar, and --no-live", () => {
-  const name = uniqueName("e2e-live-off").slice(0, 30);
   let model: ModelDir;
   let dev: DevProcess | undefined;
 
   beforeAll(async () => {
-    await waitForFreeNodePorts(480_000);
-    model = await prepareModel(name, 1);
+    // The same model (Deployment iris-sklearn) on the same cluster, now from this directory.
+    model = await prepareModel(CLUSTER, 1);
+    models.push(model);
   });
 
   afterAll(async () => {
     await dev?.stop(5_000);
-    await mlkube(["down", "--yes", "--all", model.dir]);
-    await model.cleanup();
-    await removeRepository("iris-sklearn");
   });
 
   it("an image without tar: the first synced change rebuilds instead and says why; live update stays off", async () => {
@@ -229,6 +236,16 @@ describeKind("live update off: an image without tar, and --no-live", () => {
     const started = await dev.waitFor((event) => event.type === "iteration.started", 30_000, from, "iteration #3");
     expect(started).toMatchObject({ route: { kind: "rebuild", reason: "live update is off (live update needs tar in the image)" } });
     expect((await dev.waitFor(finished(3), ITERATION_MS, from, "iteration #3")).result).toBe("success");
+
+    // Issue #15: by now this file built more images of the model than the 3 newest kept: the old
+    // ones went after a verified iteration, and the image serving now is still in the engine.
+    const pruned = await dev.waitFor((event) => event.type === "images.pruned", 30_000, 0, "old images to be pruned");
+    expect(Number(pruned.removed)).toBeGreaterThan(0);
+    const serving = String(dev.events.filter((event) => event.type === "serving").at(-1)?.image);
+    expect(execFileSync("docker", ["image", "inspect", "--format", "{{.Id}}", serving], { encoding: "utf8" })).toMatch(/^sha256:/);
+    const repository = serving.slice(0, serving.lastIndexOf(":"));
+    const tags = execFileSync("docker", ["image", "ls", repository, "--format", "{{.Repository}}:{{.Tag}}"], { encoding: "utf8" }).trim().split("\n");
+    expect(tags.filter((tag) => /:[0-9a-f]{16}$/.test(tag)).length, tags.join("\n")).toBeLessThanOrEqual(4);
     await dev.stop(5_000);
     dev = undefined;
   });

@@ -4,6 +4,7 @@ import type { ClusterProvider, ReadyCluster } from "../../adapters/cluster/provi
 import { selectProvider, type ClusterFlags } from "../../adapters/cluster/select.js";
 import { FileHashCache } from "../../adapters/docker/build-context.js";
 import { connectDocker, ensureDockerReachable } from "../../adapters/docker/client.js";
+import { pruneEngineImages } from "../../adapters/docker/prune-images.js";
 import { deleteModelObjects } from "../../adapters/kube/apply.js";
 import { followLogs, type LogFollower } from "../../adapters/kube/logs.js";
 import { watchModel, type ModelWatcher } from "../../adapters/watch/watcher.js";
@@ -12,6 +13,7 @@ import { nextStep } from "../../core/dev/planner.js";
 import { initialState, reduce, type DevAction, type DevState } from "../../core/dev/state.js";
 import { bringUpCluster } from "../../engine/cluster-lifecycle.js";
 import { startHealthMonitor } from "../../engine/health-monitor.js";
+import { startImagePruner } from "../../engine/image-pruner.js";
 import { startLiveMonitor } from "../../engine/live-monitor.js";
 import { keepWatching, type WatcherStart } from "../../engine/watch-lifecycle.js";
 import { servingVersion } from "../../adapters/kube/version-pods.js";
@@ -134,6 +136,12 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
     (action) => store.dispatch(action),
   );
 
+  /** Old images of this model go after each verified iteration, from the engine that built them. */
+  const pruner = startImagePruner(store, {
+    prune: (scope) => (live ? pruneEngineImages(live.cluster.buildEngine.client, scope) : Promise.resolve({ removed: [], reclaimedBytes: 0 })),
+    runningImages: async () => (live ? runningImages(live.cluster.kube) : undefined),
+  });
+
   /** Pods that restart or are replaced lose the synced files: the loop rebuilds (issue #11, no silent drift). */
   const driftMonitor = startLiveMonitor(store, async () => (live ? live.podRuns() : undefined));
 
@@ -189,6 +197,8 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   await started;
   health.stop();
   driftMonitor.stop();
+  pruner.stop();
+  await pruner.idle();
   unsubscribeLostConnection();
   unsubscribeRecreate();
   await recreating;
@@ -244,6 +254,15 @@ interface LiveCluster {
   /** The model's current pods and their restarts, once it is deployed. */
   podRuns(): Promise<PodRun[] | undefined>;
   stop(): Promise<void>;
+}
+
+/** What every pod on the cluster runs, by reference and by image ID: images the pruner must keep. */
+async function runningImages(kube: ReadyCluster["kube"]): Promise<string[]> {
+  const pods = (await kube.core.listPodForAllNamespaces()).items;
+  return pods.flatMap((pod) => [
+    ...(pod.spec?.containers ?? []).map((container) => container.image),
+    ...(pod.status?.containerStatuses ?? []).flatMap((status) => [status.image, status.imageID.replace(/^docker(-pullable)?:\/\//, "")]),
+  ]).filter((image): image is string => Boolean(image));
 }
 
 function startLiveCluster(

@@ -148,6 +148,8 @@ export interface DevState {
   history: IterationSummary[];
   /** The image serving now: what the last successful rollout put there. */
   serving: string | undefined;
+  /** Old images of this model removed from the engine this session (engine/image-pruner.ts). */
+  pruned: { images: number; reclaimedBytes: number };
   /** The local image ID behind `serving`, when this session delivered it. */
   servingImageId?: string | undefined;
   /** The last problem shown in the error panel (cleared by the next successful iteration). */
@@ -197,6 +199,7 @@ export type DevAction =
   | { type: "rollout/serving"; id: number; image: string; imageId?: string | undefined }
   | { type: "tests/result"; id: number; tests: TestOutcome[]; changes: string[] }
   | { type: "iteration/finished"; id: number; at: number; result: "success" | "failed" | "cancelled" }
+  | { type: "images/pruned"; removed: number; reclaimedBytes: number }
   | { type: "quit" };
 
 /** History rows kept for the UI and the summary; older ones are dropped. */
@@ -212,6 +215,7 @@ export function initialState(model: { name: string; dir: string }, recreate: Hea
     current: undefined,
     history: [],
     serving: undefined,
+    pruned: { images: 0, reclaimedBytes: 0 },
     problem: undefined,
     nextId: 1,
     quitting: false,
@@ -226,6 +230,8 @@ export function reduce(state: DevState, action: DevAction): DevState {
     case "cluster/progress":
       // Progress after a failed attempt is the next attempt running: starting again, not failed.
       return { ...state, cluster: { ...state.cluster, status: state.cluster.retry ? "starting" : state.cluster.status, detail: action.detail } };
+    case "images/pruned":
+      return { ...state, pruned: { images: state.pruned.images + action.removed, reclaimedBytes: state.pruned.reclaimedBytes + action.reclaimedBytes } };
     case "cluster/ready": {
       const recreated = state.health.cluster.status === "deleted";
       const ready: DevState = { ...state, cluster: { status: "ready", info: action.info }, problem: state.problem?.stage === "cluster" ? undefined : state.problem };

@@ -26,6 +26,8 @@ export type DevEvent =
   | { type: "stage.done"; iteration: number; stage: Stage; ms: number; detail?: string | undefined }
   | { type: "stage.failed"; iteration: number; stage: Stage; ms: number; message: string }
   | { type: "serving"; image: string }
+  /** Old images of this model removed from the engine after a verified iteration; totals for the session. */
+  | { type: "images.pruned"; removed: number; reclaimedBytes: number; totalRemoved: number; totalReclaimedBytes: number }
   | { type: "tests.result"; iteration: number; passed: number; failed: number; tests: TestOutcome[]; changes: string[] }
   | { type: "problem"; stage: ProblemReport["stage"]; message: string; details: string[]; hint?: string | undefined }
   | {
@@ -67,6 +69,15 @@ export function deriveEvents(previous: DevState, next: DevState): DevEvent[] {
   // A new endpoint replaces the info object too; only a (re)connected cluster is news here.
   if (ready && (previous.cluster.status !== "ready" || previous.cluster.info?.context !== ready.context)) {
     events.push({ type: "cluster.ready", provider: ready.provider, name: ready.name, context: ready.context, deliveryPath: ready.deliveryPath, deliveryReason: ready.deliveryReason });
+  }
+  if (next.pruned.images !== previous.pruned.images) {
+    events.push({
+      type: "images.pruned",
+      removed: next.pruned.images - previous.pruned.images,
+      reclaimedBytes: next.pruned.reclaimedBytes - previous.pruned.reclaimedBytes,
+      totalRemoved: next.pruned.images,
+      totalReclaimedBytes: next.pruned.reclaimedBytes,
+    });
   }
   const url = cluster.info?.endpoint;
   if (url && url !== previous.cluster.info?.endpoint) events.push({ type: "endpoint", url });

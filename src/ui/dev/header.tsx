@@ -3,7 +3,7 @@ import { Box } from "ink";
 import { outageReason, type ClusterInfo, type DevAction, type DevState } from "../../core/dev/state.js";
 import type { Store } from "../../engine/store.js";
 import { Spinner } from "./activity.js";
-import { wrapText } from "./format.js";
+import { formatBytes, wrapText } from "./format.js";
 import { useStoreState } from "./hooks.js";
 import { Text } from "./theme.js";
 
@@ -33,6 +33,7 @@ export function Header({ store, why, rows, columns }: HeaderProps) {
   const serving = useStoreState(store, (state) => state.serving);
   const health = useStoreState(store, (state) => state.health);
   const live = useStoreState(store, (state) => state.live);
+  const pruned = useStoreState(store, (state) => state.pruned);
   const outage = outageReason(health);
   const info = cluster.info;
   if (rows <= 0) return null;
@@ -76,6 +77,7 @@ export function Header({ store, why, rows, columns }: HeaderProps) {
           {serving ?? "nothing yet"}
           {live.ahead.length > 0 && <Text color="yellow">  live: {live.ahead.length === 1 ? "1 file" : `${live.ahead.length} files`} ahead of the image</Text>}
           {live.off && <Text dimColor>  live update off: {live.off}</Text>}
+          {pruned.images > 0 && <Text dimColor>  pruned {pruned.images} old image(s), {formatBytes(pruned.reclaimedBytes)}</Text>}
         </Text>
       )}
       {why &&

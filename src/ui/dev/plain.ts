@@ -119,6 +119,8 @@ function textLines(event: DevEvent): string[] {
       return [`cluster ready: ${event.provider} ${event.name}, context ${event.context}; delivery ${event.deliveryPath} (${event.deliveryReason})`];
     case "endpoint":
       return [`endpoint ${event.url}`];
+    case "images.pruned":
+      return [`pruned ${event.removed} old image(s) of this model: ${formatBytes(event.reclaimedBytes)} reclaimed (${event.totalRemoved}, ${formatBytes(event.totalReclaimedBytes)} this session)`];
     case "cluster.retry":
       return [`cluster attempt ${event.attempt} failed: ${event.message}; trying again in ${formatMs(event.delayMs)}`];
     case "watch.failed":

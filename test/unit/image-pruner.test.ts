@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { EMPTY_CHANGES } from "../../src/core/dev/changes.js";
+import { initialState, reduce, type DevAction, type DevState } from "../../src/core/dev/state.js";
+import type { PruneScope } from "../../src/core/image-pruning.js";
+import { startImagePruner } from "../../src/engine/image-pruner.js";
+import { Store } from "../../src/engine/store.js";
+import { deriveEvents } from "../../src/ui/dev/events.js";
+
+const IMAGE = "localhost:5001/iris:0123456789abcdef";
+
+function iteration(store: Store<DevState, DevAction>, id: number, result: "success" | "failed"): void {
+  store.dispatch({ type: "iteration/started", id, changes: { ...EMPTY_CHANGES, force: true, paths: [] }, stages: ["build", "deliver"], at: 0 });
+  store.dispatch({ type: "build/result", id, image: IMAGE, cached: false });
+  store.dispatch({ type: "deliver/result", id, path: "registry", podImage: IMAGE });
+  store.dispatch({ type: "iteration/finished", id, at: 1, result });
+}
+
+/** Lets the store's notification and the pass's promises run. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+describe("pruning old images after verified iterations", () => {
+  it("prunes once per verified iteration, keeping what the cluster runs, and adds up what it reclaimed", async () => {
+    const store = new Store<DevState, DevAction>(initialState({ name: "iris", dir: "/m" }), reduce);
+    const scopes: PruneScope[] = [];
+    const pruner = startImagePruner(store, {
+      runningImages: async () => [IMAGE, "sha256:running"],
+      prune: async (scope) => {
+        scopes.push(scope);
+        return { removed: ["localhost:5001/iris:aaaaaaaaaaaaaaaa", "localhost:5001/iris:bbbbbbbbbbbbbbbb"], reclaimedBytes: 5_000_000 };
+      },
+    });
+    const before = store.getState();
+    iteration(store, 1, "success");
+    await settle();
+    await pruner.idle();
+    expect(scopes).toEqual([{ model: "iris", repository: "localhost:5001/iris", running: [IMAGE, "sha256:running"] }]);
+    expect(store.getState().pruned).toEqual({ images: 2, reclaimedBytes: 5_000_000 });
+    expect(deriveEvents(before, store.getState())).toContainEqual({ type: "images.pruned", removed: 2, reclaimedBytes: 5_000_000, totalRemoved: 2, totalReclaimedBytes: 5_000_000 });
+
+    store.dispatch({ type: "key/pause" }); // any later state change: no second pass for the same iteration
+    iteration(store, 2, "failed");
+    await settle();
+    await pruner.idle();
+    expect(scopes).toHaveLength(1);
+    iteration(store, 3, "success");
+    await settle();
+    await pruner.idle();
+    expect(scopes).toHaveLength(2);
+    expect(store.getState().pruned).toEqual({ images: 4, reclaimedBytes: 10_000_000 });
+    pruner.stop();
+  });
+
+  it("prunes nothing when the cluster cannot say what its pods run, and says nothing when nothing went", async () => {
+    const store = new Store<DevState, DevAction>(initialState({ name: "iris", dir: "/m" }), reduce);
+    let pruned = 0;
+    const cluster: { running: string[] | undefined } = { running: undefined };
+    const pruner = startImagePruner(store, {
+      runningImages: async () => cluster.running,
+      prune: async () => {
+        pruned += 1;
+        return { removed: [], reclaimedBytes: 0 };
+      },
+    });
+    iteration(store, 1, "success");
+    await settle();
+    await pruner.idle();
+    expect(pruned).toBe(0);
+    cluster.running = [IMAGE];
+    iteration(store, 2, "success");
+    await settle();
+    await pruner.idle();
+    expect(pruned).toBe(1);
+    expect(store.getState().pruned).toEqual({ images: 0, reclaimedBytes: 0 });
+    pruner.stop();
+  });
+});
