@@ -45,6 +45,20 @@ save
 trap 'g=$((g + 1)); save' HUP
 while :; do sleep 0.05; done`;
 
+/**
+ * PID 1 as a server's own reloader (Flask's, uvicorn's): when app.py changes it stops its server
+ * process and starts a new one, whose PID it writes down. Shell builtins read the file, so the only
+ * other processes are its short-lived sleeps.
+ */
+const FAKE_RELOADER = `mkdir -p /app; echo v1 > /app/app.py
+serve() { sleep 1000 & child=$!; echo "$child" > /tmp/server.pid; }
+IFS= read -r last < /app/app.py; serve
+while :; do
+  IFS= read -r now < /app/app.py
+  if [ "$now" != "$last" ]; then kill "$child"; last=$now; serve; fi
+  sleep 0.1
+done`;
+
 describe.runIf(usable)("live update copies files into a running container", () => {
   let container: Dockerode.Container;
   let local: string;
@@ -133,12 +147,34 @@ describe.runIf(usable)("live update copies files into a running container", () =
     expect(await generation()).toBe(before);
   });
 
-  it("leaves the server alone when it reloads by itself (restart: none)", async () => {
+  it("with restart: none, leaves the server alone and waits for its own reload: a new process that stays", async () => {
+    const reloading = await docker.createContainer({ Image: BASE_IMAGE, Entrypoint: ["sh", "-c", FAKE_RELOADER], Cmd: [], name: uniqueName("mlkube-live-reload") });
+    await reloading.start();
+    try {
+      await writeFile(join(local, "app.py"), "v6\n");
+      const serverPid = async () => (await dockerExec(reloading, ["sh", "-c", "cat /tmp/server.pid"])).stdout.trim();
+      await new Promise((resolve) => setTimeout(resolve, 300)); // the reloader has started its server
+      const before = await serverPid();
+      const result = await syncToPods([{ pod: "pod-r", port: 8080 }], { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }], deletes: [] }, access(reloading), { restart: "none" });
+      const after = await serverPid();
+      expect(after).not.toBe(before);
+      expect(result.restarts).toEqual([`reloaded by the server itself (new process ${after})`]);
+      expect((await dockerExec(reloading, ["cat", "/app/app.py"])).stdout.trim()).toBe("v6");
+    } finally {
+      await reloading.remove({ force: true });
+    }
+  });
+
+  it("with restart: none, rebuilds instead when no new process comes within 10 s: the old code may still serve", async () => {
     await writeFile(join(local, "app.py"), "v6\n");
     const before = await generation();
-    const result = await syncToPods([{ pod: "pod-a", port: 8080 }], { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }], deletes: [] }, access(container), { restart: "none" });
-    expect(result.restarts).toEqual(["reloaded by the server itself"]);
-    expect(await read("/app/app.py")).toBe("v6");
+    const started = Date.now();
+    // PID 1 here starts a short-lived sleep every 50 ms: processes that come and go are not a reload.
+    const failure = syncToPods([{ pod: "pod-a", port: 8080 }], { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }], deletes: [] }, access(container), { restart: "none" });
+    await expect(failure).rejects.toBeInstanceOf(LiveUnavailable);
+    await expect(failure).rejects.toMatchObject({ reason: "no new server process started in pod pod-a within 10 s of the copy (restart: none expects the server to reload by itself), so the old code may still be serving" });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(9_000);
+    expect(Date.now() - started).toBeLessThan(20_000);
     expect(await generation()).toBe(before);
   });
 

@@ -26,11 +26,15 @@ export const COPY_EXIT = {
   noSignal: 98,
   /** The supervisor did not count a new start within 5 s of the signal. */
   noRestart: 99,
+  /** restart: none, and no new server process appeared within 10 s of the copy. */
+  noReload: 100,
 } as const;
 
 /** Printed before a copied file whose checksum differs, and before the supervisor's state after a restart. */
 const DIFFERS = "differs: ";
 const STATE_MARKER = "--- mlkube supervisor state";
+/** Printed with the PID of the process a self-reloading server started after the copy. */
+const RELOAD_MARKER = "--- mlkube reloaded pid ";
 
 /**
  * Sets $g to the supervisor's count of starts ($state is its state file, one line of JSON whose
@@ -56,17 +60,41 @@ echo "${STATE_MARKER}"
 cat "$state"`;
 
 /**
+ * restart: none. A server that reloads by itself (Flask's and uvicorn's reloaders, gunicorn
+ * --reload) starts a new process for the new code, so the copy is live once a process that was not
+ * there before the copy ($pids) appears and stays (the script's own children excluded, and
+ * anything gone within 0.3 s: a shell's $(...), a sleep). Waits up to 10 s (n counts 50 ms steps,
+ * with no process started to read a clock); without one the old code may still be serving, and
+ * "verified" would be said of it, so the change is rebuilt instead.
+ */
+const AWAIT_RELOAD = `n=0
+while :; do
+  for d in /proc/[0-9]*; do
+    p=\${d#/proc/}
+    case "$pids" in *" $p "*) continue ;; esac
+    { IFS= read -r st < "$d/stat"; } 2>/dev/null || continue
+    st=\${st##*) }; set -- $st
+    [ "$2" = "$$" ] && continue
+    sleep 0.3; n=$((n + 6))
+    [ -d "$d" ] && { echo "${RELOAD_MARKER}$p"; exit 0; }
+    pids="$pids$p "
+  done
+  n=$((n + 1)); [ "$n" -gt 200 ] && exit ${COPY_EXIT.noReload}
+  sleep 0.05
+done`;
+
+/**
  * One round trip for the whole change: check the tools, back up what is replaced, extract the
  * archive (stdin), delete the removed files, compare each checksum with the local one, and only
- * when all agree restart the server and wait for its new start. $1 is the number of copies, $2
- * the supervisor's state file ("" when the server reloads by itself); then each copy's container
- * path and sha256, then the deleted paths.
+ * when all agree restart the server and wait for its new start (or, when it reloads by itself,
+ * for its new process). $1 is the number of copies, $2 the supervisor's state file ("" when the
+ * server reloads by itself); then each copy's container path and sha256, then the deleted paths.
  */
 const COPY_SCRIPT = `copies=$1; state=$2; shift 2
 ${GENERATION}
 command -v tar >/dev/null 2>&1 || exit ${COPY_EXIT.noTar}
 command -v sha256sum >/dev/null 2>&1 || exit ${COPY_EXIT.noChecksum}
-if [ -n "$state" ]; then gen; before=$g; [ -n "$before" ] || exit ${COPY_EXIT.noSupervisor}; fi
+if [ -n "$state" ]; then gen; before=$g; [ -n "$before" ] || exit ${COPY_EXIT.noSupervisor}; else pids=" $(cd /proc && echo [0-9]*) "; fi
 mkdir -p ${LIVE_STATE_DIR} || exit ${COPY_EXIT.noScratch}
 : > ${LIVE_STATE_DIR}/backup.list && : > ${LIVE_STATE_DIR}/new.list || exit ${COPY_EXIT.noScratch}
 pairs=$((copies * 2)); i=0
@@ -88,7 +116,8 @@ for f in "$@"; do
   fi
 done
 [ "$differ" = 0 ] || exit ${COPY_EXIT.mismatch}
-[ -n "$state" ] || exit 0
+[ -n "$state" ] || { ${AWAIT_RELOAD}
+}
 ${RESTART}`;
 
 /** Puts the backed-up files back and removes the ones the failed sync added; $1 as the copy's $2: restarts the server when set. */
@@ -112,8 +141,10 @@ export function restoreCommand(restart: boolean): string[] {
   return ["sh", "-c", RESTORE_SCRIPT, "sh", restart ? LIVE_STATE_FILE : ""];
 }
 
-/** What a copy or restore printed: the copies whose checksum differs, and the supervisor's state after a restart. */
-export function parseScriptOutput(stdout: string): { differing: string[]; state: SupervisorState | undefined } {
+/** What a copy or restore printed: the copies whose checksum differs, the supervisor's state after a restart, or the new process of a server that reloaded itself. */
+export function parseScriptOutput(stdout: string): { differing: string[]; state: SupervisorState | undefined; reloadedPid?: number | undefined } {
+  const reloaded = stdout.split("\n").find((line) => line.startsWith(RELOAD_MARKER));
+  if (reloaded) return { differing: [], state: undefined, reloadedPid: Number(reloaded.slice(RELOAD_MARKER.length)) };
   const at = stdout.indexOf(`${STATE_MARKER}\n`);
   const differing = (at < 0 ? stdout : stdout.slice(0, at))
     .split("\n")

@@ -26,7 +26,7 @@ export interface SyncPlan {
 }
 
 export interface SyncOptions {
-  /** "none": the server reloads by itself; mlkube only waits for it to answer. */
+  /** "none": the server reloads by itself; mlkube waits for its new process, then for it to answer. */
   restart: "auto" | "process" | "none";
 }
 
@@ -53,6 +53,9 @@ async function updatePod(target: PodTarget, plan: SyncPlan, archive: CopyArchive
   if (copied.exitCode === COPY_EXIT.noSupervisor) {
     throw new LiveUnavailable(`pod ${target.pod} runs no restart supervisor (it was started from an image without mlkube's dev layer)`);
   }
+  if (copied.exitCode === COPY_EXIT.noReload) {
+    throw new LiveUnavailable(`no new server process started in pod ${target.pod} within 10 s of the copy (restart: none expects the server to reload by itself), so the old code may still be serving`);
+  }
   const restartFailure = RESTART_FAILURES[copied.exitCode];
   if (copied.exitCode !== 0 && !restartFailure) throw copyFailure(target.pod, copied);
   try {
@@ -70,7 +73,7 @@ async function updatePod(target: PodTarget, plan: SyncPlan, archive: CopyArchive
       hint: "Fix the error shown above and save again; the other pods kept the version that works.",
     });
   }
-  return restart ? describeRestart(output.state) : "reloaded by the server itself";
+  return restart ? describeRestart(output.state) : `reloaded by the server itself (new process ${output.reloadedPid ?? "?"})`;
 }
 
 /** Exit codes of a restart that did not happen, and what they mean. */
