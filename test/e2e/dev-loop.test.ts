@@ -41,7 +41,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await dev?.stop(5_000);
-  await mlkube(["down", "--yes", "--all", model.dir]);
+  await mlkube(["down", "--yes", model.dir]);
   await model.cleanup();
 });
 

@@ -111,7 +111,7 @@ beforeAll(async () => {
 afterAll(async () => {
   tmux?.killServer();
   await sleep(500);
-  await mlkube(["down", "--yes", "--all", model.dir]);
+  await mlkube(["down", "--yes", model.dir]);
   await model.cleanup();
 });
 

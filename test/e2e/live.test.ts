@@ -29,7 +29,7 @@ const CLUSTER = uniqueName("e2e-live").slice(0, 30);
 const models: ModelDir[] = [];
 
 afterAll(async () => {
-  if (models[0]) await mlkube(["down", "--yes", "--all", models[0].dir]);
+  if (models[0]) await mlkube(["down", "--yes", models[0].dir]);
   for (const model of models) await model.cleanup();
   await removeRepository("iris-sklearn");
 });

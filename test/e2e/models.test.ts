@@ -56,7 +56,7 @@ describeKind("several models on one cluster", () => {
   });
 
   afterAll(async () => {
-    if (a) await mlkube(["down", "--yes", "--all", a.dir]);
+    if (a) await mlkube(["down", "--yes", a.dir]);
     for (const model of models) await model.cleanup();
     for (const repository of MODELS) await removeRepository(repository);
   });

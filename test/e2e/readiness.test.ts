@@ -64,7 +64,7 @@ describeKind("readiness that fits the server", () => {
   afterAll(async () => {
     if (oip) await rm(oip, { recursive: true, force: true });
     if (model) {
-      await mlkube(["down", "--yes", "--all", model.dir]);
+      await mlkube(["down", "--yes", model.dir]);
       await model.cleanup();
     }
     await removeRepository(MODEL);

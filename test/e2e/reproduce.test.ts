@@ -60,7 +60,7 @@ describeKind("reproduce production manifests", () => {
   });
 
   afterAll(async () => {
-    await mlkube(["down", "--yes", "--all", model.dir]);
+    await mlkube(["down", "--yes", model.dir]);
     for (const copy of [model, ...variants]) await copy.cleanup();
     await removeRepository(MODEL);
   });

@@ -110,7 +110,7 @@ describeKind("rollout, apply, prune and logs", () => {
   });
 
   afterAll(async () => {
-    await mlkube(["down", "--yes", "--all", good.dir]);
+    await mlkube(["down", "--yes", good.dir]);
     for (const model of [good, ...variants]) await model.cleanup();
     await removeRepository(MODEL);
   });

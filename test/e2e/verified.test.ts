@@ -63,7 +63,7 @@ describeKind("three replicas, delivery by registry (dev --json)", () => {
 
   afterAll(async () => {
     await dev?.stop(5_000);
-    await mlkube(["down", "--yes", "--all", model.dir]);
+    await mlkube(["down", "--yes", model.dir]);
     await model.cleanup();
     await removeRepository("iris-sklearn");
   });
@@ -121,7 +121,7 @@ describeKind("one replica, delivery by load (dev --once)", () => {
   });
 
   afterAll(async () => {
-    await mlkube(["down", "--yes", "--all", model.dir]);
+    await mlkube(["down", "--yes", model.dir]);
     await model.cleanup();
     await removeRepository("iris-sklearn");
   });
