@@ -2,7 +2,8 @@
  * Smoke tests from a model server's own description (issue #16.3), for a model directory whose
  * mlkube.yaml has none: the Open Inference Protocol's model metadata gives a valid infer request,
  * an OpenAPI document (FastAPI, BentoML) a request built from its examples or its schema, and
- * KServe v1's model list the model-ready check. Each test is the `tests:` entry a user would write
+ * KServe v1's model list the model-ready check, TorchServe its health check. Each test is the
+ * `tests:` entry a user would write
  * (mlkube.yaml's own schema checks it), with where it came from.
  */
 import { Document, isMap, isSeq, YAMLMap } from "yaml";
@@ -99,6 +100,17 @@ export function kserveV1Tests(names: readonly string[]): GeneratedTest[] {
     const path = `/v1/models/${encodeURIComponent(name)}`;
     return generated({ name: `GET ${path}`, path, expect: { status: 200, jsonSubset: { name, ready: true } } }, "KServe v1 model list (GET /v1/models)");
   });
+}
+
+/**
+ * TorchServe describes no models on its inference port (their list is on the management port), so
+ * what it gives is its health check: `GET /ping` answers `{"status": "Healthy"}`. Only when the
+ * server described nothing else.
+ */
+export function torchServeTests(ping: unknown): GeneratedTest[] {
+  const status = asRecord(ping)?.status;
+  if (status !== "Healthy") return [];
+  return [generated({ name: "GET /ping", path: "/ping", expect: { status: 200, jsonSubset: { status: "Healthy" } } }, "TorchServe health check (GET /ping; its inference port describes no model inputs)")];
 }
 
 /** Paths that look like a prediction; the first POSTs of an OpenAPI document otherwise. */

@@ -114,7 +114,7 @@ describe.runIf(hasEngine)("templates build, serve and pass their own smoke tests
         if (!describedBy) {
           expect(generated.code).toBe(1);
           expect(generated.stderr).toContain(
-            `describes no request to test (asked POST /v2/repository/index 404, GET /v1/models 404, GET /v2/models/${name} 404, GET /openapi.json 404).`,
+            `describes no request to test (asked POST /v2/repository/index 404, GET /v1/models 404, GET /v2/models/${name} 404, GET /openapi.json 404, GET /docs.json 404, GET /ping 404).`,
           );
           return;
         }

@@ -54,6 +54,8 @@ describeKind("readiness that fits the server", () => {
   let model: { dir: string; cleanup: () => Promise<void> };
   const config = (extra = "", tests = TESTS) => writeFile(join(model.dir, "mlkube.yaml"), `${clusterYaml(NAME)}${tests}${extra}`);
   let oip: string | undefined;
+  /** Other zero-config models deployed next to the first, each on its own NodePort. */
+  const others: { dir: string; cleanup: () => Promise<void> }[] = [];
 
   beforeAll(async () => {
     await waitForFreeNodePorts(480_000);
@@ -63,12 +65,14 @@ describeKind("readiness that fits the server", () => {
 
   afterAll(async () => {
     if (oip) await rm(oip, { recursive: true, force: true });
+    for (const other of others) await other.cleanup();
     if (model) {
       await mlkube(["down", "--yes", model.dir]);
       await model.cleanup();
     }
     await removeRepository(MODEL);
     await removeRepository(OIP_MODEL);
+    for (const fixture of ["bentoml-iris", "torchserve-iris"]) await removeRepository(fixture);
   });
 
   it("zero-config: waits for the port, detects KServe v1's readiness path, writes it into the Deployment and reaches verified", async () => {
@@ -146,5 +150,21 @@ describeKind("readiness that fits the server", () => {
     const answer = await httpRequest(`${url}/v2/models/${OIP_MODEL}/infer`, { json: { inputs: [{ name: "input-0", shape: [1, 4], datatype: "FP32", data: [6.7, 3.0, 5.2, 2.3] }] } });
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.text)).toMatchObject({ model_name: OIP_MODEL, outputs: [{ name: "predict", datatype: "INT64", shape: [1], data: [2] }] });
+  });
+
+  it.each([
+    { fixture: "bentoml-iris", readiness: "GET /readyz (BentoML)", generated: "OpenAPI document (GET /docs.json)" },
+    { fixture: "torchserve-iris", readiness: "GET /ping (TorchServe)", generated: "TorchServe health check (GET /ping" },
+  ])("zero-config $fixture: readiness detected, a generated smoke test passes", async ({ fixture, readiness, generated }) => {
+    const copy = await copyFixture(join(REPO_ROOT, "fixtures", fixture));
+    others.push(copy);
+    // Its own name: a Deployment and a NodePort of its own next to the models above.
+    await writeFile(join(copy.dir, "mlkube.yaml"), `name: ${fixture}\n${clusterYaml(NAME)}`);
+    const run = await devOnce(copy.dir);
+    const finished = run.of("iteration.finished")[0];
+    expect(finished?.result, run.stdout + run.stderr).toBe("success");
+    expect(finished?.testsPassed, run.stdout).toBe(1);
+    expect(stageDetail(run, "rollout")).toContain(`readiness: ${readiness}`);
+    expect(stageDetail(run, "test")).toContain(`1 smoke test generated from the server's description: ${generated}`);
   });
 });

@@ -1,11 +1,11 @@
 /**
  * Asks a running model server to describe itself and turns the answer into smoke tests
  * (core/generated-tests.ts): the Open Inference Protocol's model metadata, KServe v1's model list,
- * an OpenAPI document. Only reads (GETs, and the protocol's read-only repository index), one at a
+ * an OpenAPI document, TorchServe's health check. Only reads (GETs, and the protocol's read-only repository index), one at a
  * time, each with a short time limit; what was asked is kept for the message when nothing is found.
  */
 import { kserveModelNames } from "../../core/health-endpoints.js";
-import { kserveV1Tests, oipInferTest, openApiTests, type GeneratedTest } from "../../core/generated-tests.js";
+import { kserveV1Tests, oipInferTest, openApiTests, torchServeTests, type GeneratedTest } from "../../core/generated-tests.js";
 import { deadline } from "./deadline.js";
 
 export interface DiscoveredTests {
@@ -17,6 +17,7 @@ export interface DiscoveredTests {
 }
 
 const ANSWER_LIMIT_MS = 2_000;
+const OPENAPI_PATHS = ["/openapi.json", "/docs.json"];
 const MAX_MODELS = 3;
 
 export async function discoverSmokeTests(baseUrl: string, modelName: string, signal?: AbortSignal): Promise<DiscoveredTests> {
@@ -46,13 +47,17 @@ export async function discoverSmokeTests(baseUrl: string, modelName: string, sig
   const covered = new Set(tests.map((test) => test.entry.expect.jsonSubset?.model_name));
   tests.push(...kserveV1Tests(kserveNames.filter((name) => !covered.has(name)).slice(0, MAX_MODELS)));
 
-  const openApi = await ask("GET", "/openapi.json");
-  if (openApi !== undefined) {
-    const found = openApiTests(openApi, "/openapi.json");
+  // FastAPI serves its OpenAPI document at /openapi.json, BentoML at /docs.json.
+  for (const path of OPENAPI_PATHS) {
+    const document = await ask("GET", path);
+    if (document === undefined) continue;
+    const found = openApiTests(document, path);
     const known = new Set(tests.map((test) => test.entry.path));
     tests.push(...found.tests.filter((test) => !known.has(test.entry.path)));
     reasons.push(...found.reasons);
+    break;
   }
+  if (tests.length === 0) tests.push(...torchServeTests(await ask("GET", "/ping")));
   return { tests, asked, reasons };
 }
 
