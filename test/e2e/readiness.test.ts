@@ -6,7 +6,9 @@
  * seconds, naming the path, while the previous version keeps serving; so does a server listening on
  * another port than the probed one, named from its log. Issue 16.3 and 16.5: without
  * tests in mlkube.yaml the loop runs the tests the server describes (KServe v1's model list; the
- * Open Inference Protocol template's model metadata, deployed next to it on its own NodePort).
+ * Open Inference Protocol template's model metadata, deployed next to it on its own NodePort; the
+ * BentoML and TorchServe fixtures' descriptions), and every `mlkube init` template is verified on
+ * the cluster by its generated or written smoke tests.
  */
 import { AppsV1Api, KubeConfig, type V1Container } from "@kubernetes/client-node";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -53,7 +55,8 @@ async function modelContainer(): Promise<V1Container | undefined> {
 describeKind("readiness that fits the server", () => {
   let model: { dir: string; cleanup: () => Promise<void> };
   const config = (extra = "", tests = TESTS) => writeFile(join(model.dir, "mlkube.yaml"), `${clusterYaml(NAME)}${tests}${extra}`);
-  let oip: string | undefined;
+  /** Where the `mlkube init` templates are written. */
+  let scaffolds: string | undefined;
   /** Other zero-config models deployed next to the first, each on its own NodePort. */
   const others: { dir: string; cleanup: () => Promise<void> }[] = [];
 
@@ -64,7 +67,7 @@ describeKind("readiness that fits the server", () => {
   });
 
   afterAll(async () => {
-    if (oip) await rm(oip, { recursive: true, force: true });
+    if (scaffolds) await rm(scaffolds, { recursive: true, force: true });
     for (const other of others) await other.cleanup();
     if (model) {
       await mlkube(["down", "--yes", model.dir]);
@@ -72,7 +75,7 @@ describeKind("readiness that fits the server", () => {
     }
     await removeRepository(MODEL);
     await removeRepository(OIP_MODEL);
-    for (const fixture of ["bentoml-iris", "torchserve-iris"]) await removeRepository(fixture);
+    for (const repository of ["bentoml-iris", "torchserve-iris", "sklearn-flask", "sklearn-fastapi"]) await removeRepository(repository);
   });
 
   it("zero-config: waits for the port, detects KServe v1's readiness path, writes it into the Deployment and reaches verified", async () => {
@@ -135,8 +138,8 @@ describeKind("readiness that fits the server", () => {
   });
 
   it("the Open Inference Protocol template, with no tests and its own NodePort, is verified by the infer request its model metadata describes", async () => {
-    oip = await mkdtemp(join(tmpdir(), "mlkube-e2e-oip-"));
-    const dir = join(oip, OIP_MODEL);
+    scaffolds ??= await mkdtemp(join(tmpdir(), "mlkube-e2e-init-"));
+    const dir = join(scaffolds, OIP_MODEL);
     const init = await mlkube(["init", dir, "--template", "sklearn-oip"]);
     expect(init.code, init.stderr).toBe(0);
     await writeFile(join(dir, "mlkube.yaml"), `${await readFile(join(dir, "mlkube.yaml"), "utf8")}\n${clusterYaml(NAME)}`);
@@ -166,5 +169,18 @@ describeKind("readiness that fits the server", () => {
     expect(finished?.testsPassed, run.stdout).toBe(1);
     expect(stageDetail(run, "rollout")).toContain(`readiness: ${readiness}`);
     expect(stageDetail(run, "test")).toContain(`1 smoke test generated from the server's description: ${generated}`);
+  });
+
+  it.each(["sklearn-flask", "sklearn-fastapi"])("the %s template, as `mlkube init` writes it, is verified by its own smoke tests", async (template) => {
+    scaffolds ??= await mkdtemp(join(tmpdir(), "mlkube-e2e-init-"));
+    const dir = join(scaffolds, template);
+    const init = await mlkube(["init", dir, "--template", template]);
+    expect(init.code, init.stderr).toBe(0);
+    await writeFile(join(dir, "mlkube.yaml"), `${await readFile(join(dir, "mlkube.yaml"), "utf8")}\n${clusterYaml(NAME)}`);
+    const run = await devOnce(dir);
+    const finished = run.of("iteration.finished")[0];
+    expect(finished?.result, run.stdout + run.stderr).toBe("success");
+    expect(finished?.testsPassed, run.stdout).toBe(5);
+    expect(finished?.testsFailed, run.stdout).toBe(0);
   });
 });
