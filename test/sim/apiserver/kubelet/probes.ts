@@ -35,7 +35,10 @@ export async function runProbe(runtime: NodeRuntime, container: Container, probe
       return { ok: false, detail: `HTTP probe failed with statuscode: ${result.status}` };
     }
     if (result.ok) return { ok: true };
-    return { ok: false, detail: `Get "http://${podIP}:${port}${path}": ${result.error ?? "probe failed"}` };
+    // The kubelet's output is the Go client's url.Error, `Get "URL": <cause>`, once (kubernetes
+    // pkg/probe/http/http.go, DoHTTPProbe returns err.Error()); the node's prober words it already.
+    const error = result.error ?? "probe failed";
+    return { ok: false, detail: error.startsWith('Get "') ? error : `Get "http://${podIP}:${port}${path}": ${error}` };
   } catch (err) {
     return { ok: false, detail: `Get "http://${podIP}:${port}${path}": ${(err as Error).message}` };
   }
