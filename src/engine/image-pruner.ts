@@ -18,18 +18,18 @@ export interface ImagePrunerDeps {
 export function startImagePruner(store: Store<DevState, DevAction>, deps: ImagePrunerDeps): { stop(): void; idle(): Promise<void> } {
   let prunedAfter = 0;
   let pass: Promise<void> = Promise.resolve();
-  let running = false;
+  let passing = false;
   let stopped = false;
 
   const onState = () => {
-    if (running || stopped) return;
+    if (passing || stopped) return;
     const state = store.getState();
     const verified = state.history.findLast((entry) => entry.result === "success" && entry.image !== undefined);
     if (!verified || verified.id <= prunedAfter) return;
     prunedAfter = verified.id;
-    running = true;
+    passing = true;
     pass = prunePass(state.model.name, repositoryOf(verified.image!)).finally(() => {
-      running = false;
+      passing = false;
     });
   };
 

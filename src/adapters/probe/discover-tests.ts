@@ -6,7 +6,7 @@
  */
 import { kserveModelNames } from "../../core/health-endpoints.js";
 import { kserveV1Tests, oipInferTest, openApiTests, torchServeTests, type GeneratedTest } from "../../core/generated-tests.js";
-import { deadline } from "./deadline.js";
+import { askServer, isSuccess } from "./ask-server.js";
 
 export interface DiscoveredTests {
   tests: GeneratedTest[];
@@ -16,7 +16,6 @@ export interface DiscoveredTests {
   reasons: string[];
 }
 
-const ANSWER_LIMIT_MS = 2_000;
 const OPENAPI_PATHS = ["/openapi.json", "/docs.json"];
 const MAX_MODELS = 3;
 
@@ -25,9 +24,9 @@ export async function discoverSmokeTests(baseUrl: string, modelName: string, sig
   const reasons: string[] = [];
   const tests: GeneratedTest[] = [];
   const ask = async (method: "GET" | "POST", path: string): Promise<unknown> => {
-    const answer = await request(`${baseUrl}${path}`, method, signal);
+    const answer = await askServer(`${baseUrl}${path}`, { method, signal });
     asked.push(`${method} ${path} ${answer ? answer.status : "no answer"}`);
-    return answer && answer.status >= 200 && answer.status < 300 ? answer.body : undefined;
+    return isSuccess(answer) ? answer.json : undefined;
   };
 
   // Which models: the Open Inference Protocol's repository index (MLServer, Triton), KServe v1's list, else the model's own name.
@@ -65,27 +64,4 @@ export async function discoverSmokeTests(baseUrl: string, modelName: string, sig
 function repositoryNames(body: unknown): string[] {
   if (!Array.isArray(body)) return [];
   return body.map((entry: unknown) => (typeof entry === "object" && entry !== null ? (entry as { name?: unknown }).name : undefined)).filter((name): name is string => typeof name === "string" && name !== "");
-}
-
-async function request(url: string, method: "GET" | "POST", signal: AbortSignal | undefined): Promise<{ status: number; body: unknown } | undefined> {
-  const attempt = deadline(ANSWER_LIMIT_MS, signal);
-  try {
-    const response = await fetch(url, {
-      method,
-      signal: attempt.signal,
-      redirect: "manual",
-      ...(method === "POST" ? { body: "{}", headers: { "content-type": "application/json" } } : {}),
-    });
-    const text = await response.text();
-    try {
-      return { status: response.status, body: JSON.parse(text) as unknown };
-    } catch {
-      return { status: response.status, body: undefined }; // not JSON: not a description
-    }
-  } catch {
-    if (signal?.aborted) throw signal.reason;
-    return undefined;
-  } finally {
-    attempt.clear();
-  }
 }
