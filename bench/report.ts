@@ -7,6 +7,7 @@ import type { Machine } from "./machine.js";
 import type { Summary } from "./stats.js";
 import type { FloodResult } from "./flood.js";
 import type { BurstResult } from "./loop.js";
+import type { BuilderRow } from "./builders.js";
 
 export const RESULTS_DIR = new URL("./results/", import.meta.url).pathname;
 const README = new URL("../README.md", import.meta.url).pathname;
@@ -49,6 +50,8 @@ export interface Results {
   registrySpeedup: Record<string, number | null>;
   /** Live update by change kind, then restart method ("warm fork", "re-exec"); absent in runs before issue #11. */
   live?: Record<string, Record<string, LiveResult>>;
+  /** BuildKit vs the classic builder by change kind: the build stage alone; absent in runs before issue #12. */
+  builders?: Record<string, BuilderRow> | null;
   burst: (BurstResult & { error?: string }) | null;
   logFlood: FloodResult | null;
   startup: { helpMs: number | null; helpSamples: number[]; devToFirstBuildMs: Record<string, number> };
@@ -119,6 +122,17 @@ export function markdown(results: Results): string {
         const share = live.stageShare ? ["sync", "test", "other"].map((stage) => `${live.stageShare![stage] ?? 0}%`).join(" / ") : "–";
         lines.push(`| ${kind} | ${method} | ${seconds(live.p50)} | ${seconds(live.p95)} | ${seconds(live.rebuildP50)} | ${num(live.speedup, "x")} | ${num(live.restartMsP50, " ms")} | ${live.n}${live.failures ? ` (${live.failures} failed or not synced)` : ""} | ${share} |`);
       }
+    }
+  }
+  if (results.builders && Object.keys(results.builders).length > 0) {
+    const detail = Object.values(results.builders)[0]?.buildkitDetail ?? "";
+    lines.push("");
+    lines.push(`Builders (issue #12), same run and engine, build stage only (\`ImageBuilder.build\`: context listed and streamed, image built and tagged), each builder on its own copy of the model with the same edits in alternation. BuildKit: ${detail}. Classic: the Engine API's builder, as mlkube used before BuildKit.`);
+    lines.push("");
+    lines.push("| change | BuildKit p50 | BuildKit p95 | classic p50 | classic p95 | classic / BuildKit | n |");
+    lines.push("| --- | --- | --- | --- | --- | --- | --- |");
+    for (const [kind, row] of Object.entries(results.builders)) {
+      lines.push(`| ${kind} | ${seconds(row.buildkit.p50)} | ${seconds(row.buildkit.p95)} | ${seconds(row.classic.p50)} | ${seconds(row.classic.p95)} | ${num(row.classicOverBuildkit, "x")} | ${row.buildkit.n} |`);
     }
   }
   lines.push("");

@@ -18,6 +18,7 @@ import { BASE_IMAGE, removeRepository, REPO_ROOT } from "../test/support/engine.
 import { mlkube } from "../test/e2e/support/cluster.js";
 import type { DevProcess } from "../test/e2e/support/dev-process.js";
 import { logFlood } from "./flood.js";
+import { compareBuilders } from "./builders.js";
 import { deployHand, handIteration, removeHand, type HandTarget } from "./hand.js";
 import { acquireLock, releaseLock } from "../test/support/e2e-lock.js";
 import { startSimulator, stopSimulator } from "../test/support/sim-session.js";
@@ -39,8 +40,8 @@ type Counts = Partial<Record<ChangeKind, number>>;
  * restart method give the p95 some meaning (5 in --quick).
  */
 const SETTINGS = quick
-  ? { registry: { code: 2, model: 1, deps: 1 } as Counts, load: {} as Counts, live: { code: 5, model: 5 } as Counts, burstWrites: 500, floodRate: 5_000, floodSeconds: 10, helpRuns: 5 }
-  : { registry: { code: 10, model: 10, deps: 10 } as Counts, load: { code: 10, model: 2, deps: 2 } as Counts, live: { code: 20, model: 20 } as Counts, burstWrites: 500, floodRate: 5_000, floodSeconds: 30, helpRuns: 10 };
+  ? { registry: { code: 2, model: 1, deps: 1 } as Counts, load: {} as Counts, live: { code: 5, model: 5 } as Counts, builders: { code: 3, deps: 3 } as Counts, burstWrites: 500, floodRate: 5_000, floodSeconds: 10, helpRuns: 5 }
+  : { registry: { code: 10, model: 10, deps: 10 } as Counts, load: { code: 10, model: 2, deps: 2 } as Counts, live: { code: 20, model: 20 } as Counts, builders: { code: 10, deps: 10 } as Counts, burstWrites: 500, floodRate: 5_000, floodSeconds: 30, helpRuns: 10 };
 const REBUILD_STAGES = ["build", "deliver", "apply", "rollout", "test"];
 const LIVE_STAGES = ["sync", "test"];
 
@@ -211,6 +212,7 @@ async function main(): Promise<void> {
   let burstResult: Results["burst"] = null;
   let floodResult: Results["logFlood"] = null;
   let helpSamples: number[] = [];
+  let builderRows: Results["builders"] = null;
   try {
     say("npm run build (the bench runs dist/cli.js, like a user)");
     execFileSync("npm", ["run", "-s", "build"], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "inherit"] });
@@ -221,6 +223,10 @@ async function main(): Promise<void> {
     // Each model edit (mlkube's, the hand-run's, each live run's) takes a model never used before.
     const models = await ModelVariants.train(2 * ((SETTINGS.registry.model ?? 0) + (SETTINGS.load.model ?? 0)) + RESTART_METHODS.length * (SETTINGS.live.model ?? 0) + 2);
     live.models = models.dir;
+
+    // The builders first: on the engine alone, before any cluster loads the machine.
+    say("builders: BuildKit vs classic, build stage only");
+    builderRows = (await part("builders", () => compareBuilders(SETTINGS.builders, nonce, models, say))) ?? null;
 
     // The burst and the log flood run on the registry cluster: its iterations are the short ones.
     const registry = await part("registry arm", () =>
@@ -269,6 +275,7 @@ async function main(): Promise<void> {
     ratio: {},
     registrySpeedup: {},
     live: {},
+    builders: builderRows,
     burst: burstResult,
     logFlood: floodResult,
     startup: { helpMs: round(percentile(helpSamples, 50)), helpSamples: helpSamples.map((ms) => Math.round(ms)), devToFirstBuildMs: startupDev },

@@ -18,6 +18,27 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
 fi
 
+# The buildx plugin, so that `docker build` builds with BuildKit as it does on Docker 23+ and
+# Desktop (the CLI on these machines, /usr/local/bin/docker 28, has none, and bookworm does not
+# package it). Debian trixie's docker-buildx, fetched through apt with trixie's signed index, which
+# the bookworm keyring already trusts; only its one static binary is installed, nothing else of
+# trixie. Both CLIs (28 and Debian's 20.10) look for plugins in /usr/local/lib/docker/cli-plugins.
+BUILDX_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-buildx
+if ! [ -x "$BUILDX_PLUGIN" ]; then
+  echo "setup-engine: installing the docker buildx plugin (Debian trixie's docker-buildx)"
+  work=$(mktemp -d)
+  chmod 755 "$work"
+  mkdir -p "$work/sources" "$work/lists/partial" "$work/cache/archives/partial"
+  printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' >"$work/sources/trixie.sources"
+  apt_private=(-o APT::Sandbox::User=root -o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$work/sources" -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache")
+  apt-get "${apt_private[@]}" update -qq
+  (cd "$work" && apt-get "${apt_private[@]}" download -qq docker-buildx)
+  dpkg-deb -x "$work"/docker-buildx_*.deb "$work/root"
+  install -D -m 0755 "$work/root/usr/libexec/docker/cli-plugins/docker-buildx" "$BUILDX_PLUGIN"
+  rm -rf "$work"
+fi
+echo "setup-engine: $(docker buildx version)"
+
 mkdir -p "$STATE_DIR"
 if ! docker info >/dev/null 2>&1; then
   echo "setup-engine: starting dockerd (log: $STATE_DIR/dockerd.log)"

@@ -202,11 +202,11 @@ async function predictWith(reference: string, features: number[]): Promise<{ sta
 }
 
 describe.runIf(hasEngine)("large build contexts", () => {
-  it("streams a 512 MB model file to BuildKit without holding it in memory", async () => {
+  it("streams a 1 GB model file to BuildKit without holding it in memory", async () => {
     const fixture = await copyFixture();
     const repository = uniqueName("mlkube-test-large");
     try {
-      const size = 512 * 1024 * 1024;
+      const size = 1024 * 1024 * 1024;
       const chunk = Buffer.alloc(8 * 1024 * 1024, 7);
       const { open } = await import("node:fs/promises");
       const file = await open(join(fixture.dir, "model.pkl"), "w");

@@ -4,15 +4,21 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ImageBuilder, type BuildEvent, type BuildRequest } from "../../src/adapters/docker/build.js";
+import { findBuildkitCli, type BuildkitCli } from "../../src/adapters/docker/buildkit-cli.js";
 import type { BuildStep } from "../../src/adapters/docker/buildkit-progress.js";
 import { isUserError, type UserError } from "../../src/errors.js";
 import { BASE_IMAGE, copyFixture, docker, engine, engineAvailable, removeRepository, uniqueName } from "../support/engine.js";
 
 const hasEngine = await engineAvailable();
 const engineMajor = hasEngine ? Number((await docker.version()).Version.split(".")[0]) : 0;
+const clis = hasEngine ? await clisToTest() : [];
 
-/** BuildKit, the default builder: the features the classic builder lacks, on the real engine. */
-describe.runIf(hasEngine)("BuildKit builds on the real Docker engine", () => {
+/**
+ * BuildKit, the default builder: the features the classic builder lacks, on the real engine, through
+ * each docker CLI users build with: buildx (Docker 23+, Desktop) and, where the engine is older than
+ * 23, that engine's own CLI and its built-in BuildKit client (Debian's docker.io 20.10).
+ */
+describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine through $label", ({ cli }) => {
   const repository = uniqueName("mlkube-test-buildkit");
   let fixture: { dir: string; cleanup: () => Promise<void> };
   let builder: ImageBuilder;
@@ -31,7 +37,7 @@ describe.runIf(hasEngine)("BuildKit builds on the real Docker engine", () => {
 
   beforeAll(async () => {
     fixture = await copyFixture();
-    builder = new ImageBuilder(engine);
+    builder = new ImageBuilder(engine, undefined, { findCli: async () => ({ cli }) });
   });
   afterAll(async () => {
     await removeRepository(repository);
@@ -42,6 +48,7 @@ describe.runIf(hasEngine)("BuildKit builds on the real Docker engine", () => {
     const first = await buildCollecting(request());
     expect(first.events[0]).toMatchObject({ type: "builder", builder: "buildkit" });
     expect((first.events[0] as { detail: string }).detail).toMatch(/^BuildKit on Docker \S+ through /);
+    expect((first.events[0] as { detail: string }).detail).toContain(cli.mode === "buildx" ? `${cli.path} buildx` : `${cli.path} ${cli.version} (its built-in BuildKit client)`);
     expect(first.result.totalSteps).toBe(6); // FROM, WORKDIR, COPY, RUN, RUN, COPY
     expect(first.result.reference).toMatch(new RegExp(`^${repository}:[0-9a-f]{16}$`));
 
@@ -211,6 +218,20 @@ describe.runIf(hasEngine)("BuildKit builds on the real Docker engine", () => {
     }
   });
 });
+
+/** buildx, which scripts/setup-engine.sh installs; with an engine older than 23, also its own CLI's built-in client. */
+async function clisToTest(): Promise<{ label: string; cli: BuildkitCli }[]> {
+  const found = await findBuildkitCli({ env: process.env });
+  if (found.cli?.mode !== "buildx") throw new Error(`no docker CLI with the buildx plugin (scripts/setup-engine.sh installs it): ${found.cli ? `${found.cli.path} has none` : found.reason}`);
+  const clis = [{ label: `buildx (${found.cli.path} ${found.cli.version})`, cli: found.cli }];
+  if (engineMajor < 23) {
+    // Debian's docker.io puts the engine's own CLI at /usr/bin/docker.
+    const { stdout } = await promisify(execFile)("/usr/bin/docker", ["version", "--format", "{{.Client.Version}}"]);
+    const version = stdout.trim();
+    clis.push({ label: `the built-in client of /usr/bin/docker ${version}`, cli: { path: "/usr/bin/docker", mode: "builtin", version } });
+  }
+  return clis;
+}
 
 /** Each step's last state, in vertex order. */
 function finalSteps(events: readonly BuildEvent[]): BuildStep[] {

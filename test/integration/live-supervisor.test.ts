@@ -30,9 +30,13 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
   beforeAll(async () => {
     fixture = await copyFixture();
     originalApp = await readFile(join(fixture.dir, "app.py"), "utf8");
-    const built = await new ImageBuilder(engine).build({ contextDir: fixture.dir, dockerfile: join(fixture.dir, "Dockerfile"), buildArgs: { BASE_IMAGE }, repository });
+    const builder = new ImageBuilder(engine);
+    const built = await builder.build({ contextDir: fixture.dir, dockerfile: join(fixture.dir, "Dockerfile"), buildArgs: { BASE_IMAGE }, repository });
     base = { imageId: built.imageId, repository, tag: built.tag };
-    dev = await addDevLayer(docker, base);
+    // Built as `mlkube dev` builds it: with BuildKit's CLI (the sh-supervisor test below takes the classic builder).
+    const buildkit = await builder.buildkit();
+    expect(buildkit).toBeDefined();
+    dev = await addDevLayer(docker, base, { buildkit });
   });
   afterAll(async () => {
     for (const container of containers) await container.remove({ force: true }).catch(() => undefined);
@@ -57,6 +61,12 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
 
     const again = await addDevLayer(docker, base);
     expect(again).toEqual({ ...dev, cached: true });
+  });
+
+  it("adds the layer with the session's builder: BuildKit records its own history comment, the classic builder none", async () => {
+    const [top] = await docker.getImage(dev.reference).history();
+    expect(top?.Comment).toBe("buildkit.dockerfile.v0");
+    expect((await docker.getImage(dev.reference).inspect()).Config.Labels).toMatchObject({ "dev.mlkube.managed": "true", "dev.mlkube.live": "true" });
   });
 
   it("restarts the Flask server by warm fork on kill -HUP 1, serving the changed app.py", async () => {
@@ -215,8 +225,9 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
     await import("node:fs/promises").then(({ mkdir }) => mkdir(dir));
     await writeFile(join(dir, "Dockerfile"), 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nUSER 10001\nCMD while :; do echo "tick $$"; sleep 0.2; done\n');
     const built = await new ImageBuilder(engine).build({ contextDir: dir, dockerfile: join(dir, "Dockerfile"), buildArgs: { BASE_IMAGE }, repository: shellRepository });
-    const shellDev = await addDevLayer(docker, { imageId: built.imageId, repository: shellRepository, tag: built.tag });
+    const shellDev = await addDevLayer(docker, { imageId: built.imageId, repository: shellRepository, tag: built.tag }); // the classic builder
     expect((await docker.getImage(shellDev.reference).inspect()).Config.Cmd).toEqual(["/bin/sh", "-c", 'while :; do echo "tick $$"; sleep 0.2; done']);
+    expect((await docker.getImage(shellDev.reference).history())[0]?.Comment).not.toBe("buildkit.dockerfile.v0");
 
     const server = await runDev(shellDev.reference);
     const first = await eventually(() => server.state(), 10_000, 100);

@@ -53,7 +53,41 @@ describe("BuildKit's plain progress, as Docker 20.10 prints it", () => {
   });
 });
 
-describe("BuildKit's plain progress, as buildx prints it", () => {
+describe("BuildKit's plain progress, as buildx 0.13 prints it (recorded)", () => {
+  it("reads the stages of a rebuild, BuildKit's names for unnamed ones included, and what came from the cache", () => {
+    const { reader } = readAll(fixture("buildx-0.13-cached"));
+    expect(summary(reader.instructionSteps())).toEqual([
+      ["[base 1/4] FROM docker.io/mlkube-test/python-sklearn:bookworm-2", "done", 0],
+      ["[base 2/4] WORKDIR /app", "cached", undefined],
+      ["[base 3/4] COPY requirements.txt .", "cached", undefined],
+      ["[base 4/4] RUN echo installing && sleep 0.2", "cached", undefined],
+      ["[stage-1 1/1] COPY app.py .", "done", 0],
+    ]);
+    expect(reader.instructionSteps()[4]).toMatchObject({ stage: "stage-1", index: 1, total: 1, instruction: "COPY app.py ." });
+    // buildx's own vertices (the stdin tar as a remote context, its copy, the export) are not instructions.
+    expect(reader.all().map((step) => step.name)).toEqual(expect.arrayContaining(["[internal] load remote build context", "copy /context /", "exporting to image"]));
+  });
+
+  it("locates a failing RUN of an unnamed stage by its text: the engine's BuildKit (20.10) gives buildx no line", () => {
+    const dockerfile = "FROM mlkube-test/python-sklearn:bookworm-2\nWORKDIR /app\nCOPY requirements.txt .\n# dependencies, cached across builds\nRUN --mount=type=cache,target=/root/.cache/pip sh -c 'echo \"ERROR: No matching distribution found for scikit-learn==9.9.9\" >&2; exit 1'\n";
+    const { reader, events } = readAll(fixture("buildx-0.13-run-fails"));
+    const outputs = events.flatMap((event) => (event.type === "output" ? [event.line] : []));
+    const error = buildkitFailure({ reader, outputOf: () => outputs, instructions: readInstructions(dockerfile), dockerfileText: dockerfile, dockerfilePath: "Dockerfile", contextPath: "models/iris", mask: (text) => text });
+    expect(error.message).toMatch(/^Dockerfile line 5 \(RUN --mount=type=cache,target=\/root\/.cache\/pip sh -c .*\) failed: executor failed running .*exit code: 1$/);
+    expect(error.details).toEqual(["ERROR: No matching distribution found for scikit-learn==9.9.9"]);
+    expect(error.hint).toMatch(/^The command at line 5 exited with code 1/);
+  });
+
+  it("locates a parse error from buildx's one-line summary", () => {
+    const { reader } = readAll(fixture("buildx-0.13-parse-error"));
+    const dockerfile = "FROM mlkube-test/python-sklearn:bookworm-2\nRUN echo ok\nCOPY app.py\n";
+    const error = buildkitFailure({ reader, outputOf: () => [], instructions: readInstructions(dockerfile), dockerfileText: dockerfile, dockerfilePath: "Dockerfile.bad", contextPath: "models/iris", mask: (text) => text });
+    expect(error.kind).toBe("dockerfile");
+    expect(error.message).toBe("Dockerfile.bad:3: COPY requires at least two arguments, but only one was provided. Destination could not be determined");
+  });
+});
+
+describe("BuildKit's plain progress, as newer buildx prints it (written after its documented output, not recorded)", () => {
   it("reads steps, layer pull sizes and the failing step", () => {
     const { reader } = readAll(fixture("buildx-run-fails"));
     expect(summary(reader.instructionSteps())).toEqual([

@@ -7,9 +7,9 @@ const START = "/usr/local/lib/mlkube-live/start.sh";
 
 describe("devLayerDockerfile", () => {
   it("puts the supervisor before the original ENTRYPOINT and keeps the original CMD as CMD", () => {
-    const text = devLayerDockerfile("sha256:abc", ["gunicorn"], ["-b", "0.0.0.0:5000", "app:app"]);
+    const text = devLayerDockerfile("iris:0123abcd", ["gunicorn"], ["-b", "0.0.0.0:5000", "app:app"]);
     expect(text.split("\n")).toEqual([
-      "FROM sha256:abc",
+      "FROM iris:0123abcd",
       "COPY start.sh supervisor.py supervisor.sh /usr/local/lib/mlkube-live/",
       `ENTRYPOINT ["/bin/sh","${START}","gunicorn"]`,
       'CMD ["-b","0.0.0.0:5000","app:app"]',
@@ -18,13 +18,13 @@ describe("devLayerDockerfile", () => {
   });
 
   it("passes a shell-form command through as the engine stores it, quotes and all", () => {
-    const text = devLayerDockerfile("sha256:abc", [], ["/bin/sh", "-c", 'python3 app.py --name "a b" \\']);
+    const text = devLayerDockerfile("iris:0123abcd", [], ["/bin/sh", "-c", 'python3 app.py --name "a b" \\']);
     expect(text).toContain(`ENTRYPOINT ["/bin/sh","${START}"]\n`);
     expect(text).toContain('CMD ["/bin/sh","-c","python3 app.py --name \\"a b\\" \\\\"]\n');
   });
 
   it("gives a non-root image user the sync destinations, then runs as that user again; bakes in a restart policy other than auto", () => {
-    const text = devLayerDockerfile("sha256:abc", [], ["python3", "app.py"], { writableDirs: ["/app", "/srv/my models"], restart: "process", user: "10001" });
+    const text = devLayerDockerfile("iris:0123abcd", [], ["python3", "app.py"], { writableDirs: ["/app", "/srv/my models"], restart: "process", user: "10001" });
     expect(text.split("\n").slice(2, 6)).toEqual([
       "USER root",
       `RUN ["/bin/sh","-c","owner=\\"$1\\"; shift; for dir in \\"$@\\"; do mkdir -p \\"$dir\\" && find \\"$dir\\" -type d -exec chown \\"$owner\\" {} +; done","sh","10001","/app","/srv/my models"]`,
@@ -32,8 +32,8 @@ describe("devLayerDockerfile", () => {
       "ENV MLKUBE_RESTART=process",
     ]);
     // Root (or no USER) can write anywhere already.
-    expect(devLayerDockerfile("sha256:abc", [], ["python3", "app.py"], { writableDirs: ["/app"], restart: "auto", user: "" })).not.toContain("USER");
-    expect(devLayerDockerfile("sha256:abc", [], ["python3", "app.py"], { writableDirs: ["/app"], restart: "auto", user: "0:0" })).not.toContain("chown");
+    expect(devLayerDockerfile("iris:0123abcd", [], ["python3", "app.py"], { writableDirs: ["/app"], restart: "auto", user: "" })).not.toContain("USER");
+    expect(devLayerDockerfile("iris:0123abcd", [], ["python3", "app.py"], { writableDirs: ["/app"], restart: "auto", user: "0:0" })).not.toContain("chown");
   });
 
   it("tags differently when the layer's settings differ", () => {
@@ -43,11 +43,11 @@ describe("devLayerDockerfile", () => {
   });
 
   it("writes no CMD when the image has only an ENTRYPOINT", () => {
-    expect(devLayerDockerfile("sha256:abc", ["python3", "app.py"], [])).not.toContain("CMD");
+    expect(devLayerDockerfile("iris:0123abcd", ["python3", "app.py"], [])).not.toContain("CMD");
   });
 
   it("refuses an image with no command, saying how to add one", () => {
-    expect(() => devLayerDockerfile("sha256:abc", [], [])).toThrow(/neither ENTRYPOINT nor CMD/);
+    expect(() => devLayerDockerfile("iris:0123abcd", [], [])).toThrow(/neither ENTRYPOINT nor CMD/);
   });
 });
 

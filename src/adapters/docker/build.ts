@@ -109,6 +109,12 @@ export class ImageBuilder {
     return this.choice;
   }
 
+  /** The docker CLI this instance builds with, and its environment; undefined with the classic builder. */
+  async buildkit(): Promise<{ cli: BuildkitCli; env: Readonly<Record<string, string | undefined>> } | undefined> {
+    const choice = await this.builder();
+    return choice.builder === "buildkit" ? { cli: choice.cli, env: this.cliEnv } : undefined;
+  }
+
   async build(request: BuildRequest, options: BuildOptions = {}): Promise<BuildResult> {
     const started = performance.now();
     const { signal, onEvent = () => undefined } = options;

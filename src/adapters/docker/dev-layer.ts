@@ -15,6 +15,10 @@ import { fileURLToPath } from "node:url";
 import type Dockerode from "dockerode";
 import tarFs from "tar-fs";
 import { UserError } from "../../errors.js";
+import { runBuildkitBuild } from "./buildkit-build.js";
+import type { BuildkitCli } from "./buildkit-cli.js";
+import { buildkitFailure } from "./buildkit-errors.js";
+import { checkDockerfile } from "./dockerfile-check.js";
 
 /** templates/live, shipped in the package next to dist/ and src/. */
 export const SUPERVISOR_SOURCE_DIR = fileURLToPath(new URL("../../../templates/live/", import.meta.url));
@@ -79,6 +83,14 @@ export interface DevLayerOptions {
   writableDirs?: readonly string[] | undefined;
   /** mlkube.yaml's `restart`, baked in as MLKUBE_RESTART (auto when unset). */
   restart?: RestartPolicy | undefined;
+  /** BuildKit's docker CLI, when the session's images are built with it; else the classic builder. */
+  buildkit?: DevLayerBuildkit | undefined;
+}
+
+export interface DevLayerBuildkit {
+  cli: BuildkitCli;
+  /** Points the CLI at the engine (DOCKER_HOST or DOCKER_CONTEXT). */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 /** Builds (or finds) the dev image for a built user image. */
@@ -92,8 +104,30 @@ export async function addDevLayer(docker: Dockerode, base: DevLayerBase, options
   if (existing) return { reference, tag, imageId: existing, cached: true };
   throwIfAborted(signal);
 
-  const config = (await docker.getImage(base.imageId).inspect()).Config;
-  const dockerfile = devLayerDockerfile(base.imageId, asList(config.Entrypoint), asList(config.Cmd), { ...settings, user: config.User ?? "" });
+  // FROM names the base by its content tag: BuildKit cannot start from a bare image ID (it takes
+  // `sha256:…` for an image on Docker Hub). The tag must still name the image this layer is for.
+  const from = `${base.repository}:${base.tag}`;
+  const baseImage = await docker.getImage(from).inspect();
+  if (baseImage.Id !== base.imageId) throw new UserError("build", `${from} is no longer the image just built (${base.imageId.slice(7, 19)}), so the dev layer cannot be added to it.`, { hint: "Something retagged it meanwhile; save a file to build again." });
+  const dockerfile = devLayerDockerfile(from, asList(baseImage.Config.Entrypoint), asList(baseImage.Config.Cmd), { ...settings, user: baseImage.Config.User ?? "" });
+  const labels = { "dev.mlkube.managed": "true", [DEV_LAYER_LABEL]: "true" };
+  const context = supervisorContext(dockerfile);
+  try {
+    if (options.buildkit) await buildWithBuildkit(docker, options.buildkit, { context, dockerfile, labels, reference, signal });
+    else await buildWithClassicBuilder(docker, { context, labels, reference, signal });
+  } catch (error) {
+    if (signal?.aborted) throw new UserError("cancelled", "The dev image build was cancelled.");
+    throw error;
+  } finally {
+    context.destroy();
+  }
+  const built = await imageId(docker, reference);
+  if (!built) throw new UserError("build", `The Docker engine finished the dev layer build but ${reference} does not exist.`, { hint: "Run 'mlkube dev' again; 'docker images' lists what the engine has." });
+  return { reference, tag, imageId: built, cached: false };
+}
+
+/** The build context: the supervisor's files and the Dockerfile, as a tar stream. */
+function supervisorContext(dockerfile: string): PassThrough {
   const pack = tarFs.pack(SUPERVISOR_SOURCE_DIR, {
     entries: [...SUPERVISOR_FILES],
     finalize: false,
@@ -106,27 +140,48 @@ export async function addDevLayer(docker: Dockerode, base: DevLayerBase, options
   });
   const context = new PassThrough();
   pack.on("error", (error: Error) => context.destroy(error));
+  context.on("close", () => pack.destroy());
   pack.pipe(context);
-  try {
-    const stream = await docker.buildImage(context, {
-      t: reference,
-      labels: { "dev.mlkube.managed": "true", [DEV_LAYER_LABEL]: "true" },
-      rm: true,
-      forcerm: true,
-      version: "1", // the classic builder, as ImageBuilder uses: BuildKit needs a session dockerode lacks
-      abortSignal: signal,
-    } as Dockerode.ImageBuildOptions) as NodeJS.ReadableStream;
-    await followBuild(docker, stream, reference);
-  } catch (error) {
-    if (signal?.aborted) throw new UserError("cancelled", "The dev image build was cancelled.");
-    throw error;
-  } finally {
-    pack.destroy();
-    context.destroy();
+  return context;
+}
+
+interface LayerBuild {
+  context: PassThrough;
+  labels: Record<string, string>;
+  reference: string;
+  signal: AbortSignal | undefined;
+}
+
+const FAILED_HINT = "The user's image built; the supervisor layer did not. 'mlkube dev --no-live' deploys the image as built (every change then rebuilds).";
+
+/** The same BuildKit route as the user's image (buildkit-build.ts), so one builder serves the session. */
+async function buildWithBuildkit(docker: Dockerode, buildkit: DevLayerBuildkit, build: LayerBuild & { dockerfile: string }): Promise<void> {
+  const outcome = await runBuildkitBuild({ cli: buildkit.cli, env: buildkit.env, context: build.context, dockerfileName: "Dockerfile", buildArgs: {}, labels: build.labels, secrets: [], signal: build.signal });
+  if (!outcome.imageId) {
+    const failure = buildkitFailure({ reader: outcome.reader, outputOf: outcome.outputOf, instructions: checkDockerfile(build.dockerfile, "Dockerfile", { supported: true }), dockerfileText: build.dockerfile, dockerfilePath: "the dev layer's Dockerfile", contextPath: "the supervisor's files", mask: (text) => text });
+    throw new UserError("build", `Adding the restart supervisor layer (${build.reference}) failed: ${failure.message}`, { details: failure.details, hint: FAILED_HINT, cause: failure });
   }
-  const built = await imageId(docker, reference);
-  if (!built) throw new UserError("build", `The Docker engine finished the dev layer build but ${reference} does not exist.`, { hint: "Run 'mlkube dev' again; 'docker images' lists what the engine has." });
-  return { reference, tag, imageId: built, cached: false };
+  const [repo, tag] = splitReference(build.reference);
+  await docker.getImage(outcome.imageId).tag({ repo, tag });
+}
+
+/** The Engine API's classic builder: where mlkube builds the user's image with it too. */
+async function buildWithClassicBuilder(docker: Dockerode, build: LayerBuild): Promise<void> {
+  const stream = (await docker.buildImage(build.context, {
+    t: build.reference,
+    labels: build.labels,
+    rm: true,
+    forcerm: true,
+    version: "1",
+    abortSignal: build.signal,
+  } as Dockerode.ImageBuildOptions)) as NodeJS.ReadableStream;
+  await followBuild(docker, stream, build.reference);
+}
+
+/** `localhost:5001/iris:abc` → [`localhost:5001/iris`, `abc`]: the tag follows the last colon after the last slash. */
+function splitReference(reference: string): [string, string] {
+  const colon = reference.lastIndexOf(":");
+  return colon > reference.lastIndexOf("/") ? [reference.slice(0, colon), reference.slice(colon + 1)] : [reference, "latest"];
 }
 
 /**
@@ -136,7 +191,7 @@ export async function addDevLayer(docker: Dockerode, base: DevLayerBase, options
  * parser reads as such (no variable expansion in ENTRYPOINT/CMD).
  */
 export function devLayerDockerfile(
-  baseImageId: string,
+  from: string,
   entrypoint: readonly string[],
   cmd: readonly string[],
   settings: { writableDirs: readonly string[]; restart: RestartPolicy; user: string } = { writableDirs: [], restart: "auto", user: "" },
@@ -147,7 +202,7 @@ export function devLayerDockerfile(
     });
   }
   const lines = [
-    `FROM ${baseImageId}`,
+    `FROM ${from}`,
     `COPY ${SUPERVISOR_FILES.join(" ")} ${SUPERVISOR_DIR}/`,
     ...writableDirLines(settings.writableDirs, settings.user),
     ...(settings.restart === "auto" ? [] : [`ENV ${RESTART_POLICY_ENV}=${settings.restart}`]),
@@ -190,7 +245,7 @@ function followBuild(docker: Dockerode, stream: NodeJS.ReadableStream, reference
       const recent = output.flatMap((message) => (message.stream ?? "").split("\n")).filter((line) => line.trim() !== "").slice(-10);
       reject(new UserError("build", `Adding the restart supervisor layer (${reference}) failed: ${engineMessage}`, {
         details: recent,
-        hint: "The user's image built; the supervisor layer did not. 'mlkube dev --no-live' deploys the image as built (every change then rebuilds).",
+        hint: FAILED_HINT,
         cause: error ?? undefined,
       }));
     });

@@ -204,7 +204,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       session.onSyncRules(sync);
       if (session.live().off) return { reference: result.reference, cached: result.cached, detail: [...provided, detail].join("; ") };
       // Live update: the dev image wraps the server in the restart supervisor (the user's image is untouched).
-      const dev = await addDevLayer(docker, built, { signal: context.signal, writableDirs: writableDestinations(sync.rules), restart: session.config.restart });
+      const dev = await addDevLayer(docker, built, { signal: context.signal, writableDirs: writableDestinations(sync.rules), restart: session.config.restart, buildkit: await builder.buildkit() });
       built = { repository: request.repository, tag: dev.tag, imageId: dev.imageId };
       return { reference: dev.reference, cached: result.cached && dev.cached, detail: [...provided, detail, "dev layer with the restart supervisor"].join("; ") };
     },
