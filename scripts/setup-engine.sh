@@ -18,23 +18,33 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
 fi
 
-# The buildx plugin, so that `docker build` builds with BuildKit as it does on Docker 23+ and
-# Desktop (the CLI on these machines, /usr/local/bin/docker 28, has none, and bookworm does not
-# package it). Debian trixie's docker-buildx, fetched through apt with trixie's signed index, which
-# the bookworm keyring already trusts; only its one static binary is installed, nothing else of
-# trixie. Both CLIs (28 and Debian's 20.10) look for plugins in /usr/local/lib/docker/cli-plugins.
+# From Debian trixie, three things bookworm lacks, each fetched through apt with trixie's signed
+# index (the bookworm keyring trusts it) into a private apt state; only their static binaries are
+# installed, nothing of trixie is configured on the machine:
+# - the buildx plugin, so that `docker build` builds with BuildKit as on Docker 23+ and Desktop
+#   (the CLI on these machines, /usr/local/bin/docker 28, has none). Both CLIs (28 and Debian's
+#   20.10) look for plugins in /usr/local/lib/docker/cli-plugins;
+# - Docker Engine 26 and containerd 1.7, run as a second engine with the containerd image store
+#   (the default of fresh Docker 29 and Desktop installs) for test/integration/newer-engine.test.ts:
+#   heredocs with the engine's own frontend, image IDs that are manifest digests.
 BUILDX_PLUGIN=/usr/local/lib/docker/cli-plugins/docker-buildx
-if ! [ -x "$BUILDX_PLUGIN" ]; then
-  echo "setup-engine: installing the docker buildx plugin (Debian trixie's docker-buildx)"
+NEWER_DIR=/opt/mlkube-docker26
+NEWER_STATE="${MLKUBE_NEWER_ENGINE_STATE:-/var/lib/mlkube-docker26}"
+NEWER_RUN=/run/mlkube-docker26
+if ! [ -x "$BUILDX_PLUGIN" ] || ! [ -x "$NEWER_DIR/bin/dockerd" ]; then
+  echo "setup-engine: fetching docker-buildx, docker.io 26 and containerd 1.7 from Debian trixie"
   work=$(mktemp -d)
   chmod 755 "$work"
   mkdir -p "$work/sources" "$work/lists/partial" "$work/cache/archives/partial"
   printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' >"$work/sources/trixie.sources"
   apt_private=(-o APT::Sandbox::User=root -o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$work/sources" -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache")
   apt-get "${apt_private[@]}" update -qq
-  (cd "$work" && apt-get "${apt_private[@]}" download -qq docker-buildx)
-  dpkg-deb -x "$work"/docker-buildx_*.deb "$work/root"
+  (cd "$work" && apt-get "${apt_private[@]}" download -qq docker-buildx docker.io containerd)
+  for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
   install -D -m 0755 "$work/root/usr/libexec/docker/cli-plugins/docker-buildx" "$BUILDX_PLUGIN"
+  for binary in usr/sbin/dockerd usr/bin/containerd usr/bin/containerd-shim-runc-v2 usr/bin/ctr; do
+    install -D -m 0755 "$work/root/$binary" "$NEWER_DIR/bin/$(basename "$binary")"
+  done
   rm -rf "$work"
 fi
 echo "setup-engine: $(docker buildx version)"
@@ -66,3 +76,33 @@ YAML
   curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/" >/dev/null || { echo "setup-engine: registry did not start"; cat "$STATE_DIR/registry.log"; exit 1; }
 fi
 echo "setup-engine: registry answers on 127.0.0.1:$REGISTRY_PORT"
+
+# The second engine: its own containerd (1.7, which the containerd image store needs), data, sockets
+# and no bridge or iptables rules of its own, so it cannot disturb the first engine or the clusters.
+if ! DOCKER_HOST="unix://$NEWER_RUN/docker.sock" docker info >/dev/null 2>&1; then
+  mkdir -p "$NEWER_STATE" "$NEWER_RUN"
+  cat >"$NEWER_STATE/containerd.toml" <<TOML
+version = 2
+root = "$NEWER_STATE/containerd"
+state = "$NEWER_RUN/containerd"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$NEWER_RUN/containerd.sock"
+[ttrpc]
+  address = "$NEWER_RUN/containerd.sock.ttrpc"
+TOML
+  echo '{"features": {"containerd-snapshotter": true}}' >"$NEWER_STATE/daemon.json"
+  echo "setup-engine: starting Docker 26 with the containerd image store on unix://$NEWER_RUN/docker.sock"
+  # Its own containerd's shims first on the PATH, not bookworm's 1.6 ones.
+  if ! [ -S "$NEWER_RUN/containerd.sock" ]; then
+    PATH="$NEWER_DIR/bin:$PATH" setsid "$NEWER_DIR/bin/containerd" --config "$NEWER_STATE/containerd.toml" >"$NEWER_STATE/containerd.log" 2>&1 </dev/null &
+    for _ in $(seq 1 40); do [ -S "$NEWER_RUN/containerd.sock" ] && break; sleep 0.25; done
+  fi
+  PATH="$NEWER_DIR/bin:$PATH" setsid "$NEWER_DIR/bin/dockerd" --host "unix://$NEWER_RUN/docker.sock" \
+    --data-root "$NEWER_STATE/docker" --exec-root "$NEWER_RUN/exec" --pidfile "$NEWER_RUN/docker.pid" \
+    --containerd "$NEWER_RUN/containerd.sock" --config-file "$NEWER_STATE/daemon.json" \
+    --bridge none --iptables=false --ip6tables=false --userland-proxy=false >"$NEWER_STATE/dockerd.log" 2>&1 </dev/null &
+  for _ in $(seq 1 60); do DOCKER_HOST="unix://$NEWER_RUN/docker.sock" docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  DOCKER_HOST="unix://$NEWER_RUN/docker.sock" docker info >/dev/null 2>&1 || { echo "setup-engine: Docker 26 did not start"; tail -20 "$NEWER_STATE/dockerd.log"; exit 1; }
+fi
+echo "setup-engine: second engine Docker $(DOCKER_HOST="unix://$NEWER_RUN/docker.sock" docker version --format '{{.Server.Version}}') is up (containerd image store)"
