@@ -12,6 +12,7 @@ command -v dockerd >/dev/null || need_packages+=(docker.io)
 command -v docker-registry >/dev/null || need_packages+=(docker-registry)
 command -v debootstrap >/dev/null || need_packages+=(debootstrap)
 command -v tmux >/dev/null || need_packages+=(tmux)
+command -v ip >/dev/null || need_packages+=(iproute2)
 if [ ${#need_packages[@]} -gt 0 ]; then
   echo "setup-engine: installing ${need_packages[*]}"
   apt-get update -qq
@@ -77,8 +78,10 @@ YAML
 fi
 echo "setup-engine: registry answers on 127.0.0.1:$REGISTRY_PORT"
 
-# The second engine: its own containerd (1.7, which the containerd image store needs), data, sockets
-# and no bridge or iptables rules of its own, so it cannot disturb the first engine or the clusters.
+# The second engine: its own containerd (1.7, which the containerd image store needs), data and
+# sockets, and its own network namespace. Not for isolation's sake alone: a dockerd in the host's
+# namespace deletes docker0, the first engine's bridge, when started with --bridge none, and
+# manages the same bridge otherwise. Its unix socket is reachable from the host all the same.
 if ! DOCKER_HOST="unix://$NEWER_RUN/docker.sock" docker info >/dev/null 2>&1; then
   mkdir -p "$NEWER_STATE" "$NEWER_RUN"
   cat >"$NEWER_STATE/containerd.toml" <<TOML
@@ -92,16 +95,19 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   address = "$NEWER_RUN/containerd.sock.ttrpc"
 TOML
   echo '{"features": {"containerd-snapshotter": true}}' >"$NEWER_STATE/daemon.json"
+  ip netns list | grep -qw mlkube-docker26 || ip netns add mlkube-docker26
+  ip netns exec mlkube-docker26 ip link set lo up
   echo "setup-engine: starting Docker 26 with the containerd image store on unix://$NEWER_RUN/docker.sock"
-  # Its own containerd's shims first on the PATH, not bookworm's 1.6 ones.
+  # Its own containerd's shims first on the PATH, not bookworm's 1.6 ones. nsenter, not `ip netns exec`:
+  # that one remounts /sys, hiding the cgroup mounts dockerd needs.
   if ! [ -S "$NEWER_RUN/containerd.sock" ]; then
-    PATH="$NEWER_DIR/bin:$PATH" setsid "$NEWER_DIR/bin/containerd" --config "$NEWER_STATE/containerd.toml" >"$NEWER_STATE/containerd.log" 2>&1 </dev/null &
+    PATH="$NEWER_DIR/bin:$PATH" setsid nsenter --net=/run/netns/mlkube-docker26 "$NEWER_DIR/bin/containerd" --config "$NEWER_STATE/containerd.toml" >"$NEWER_STATE/containerd.log" 2>&1 </dev/null &
     for _ in $(seq 1 40); do [ -S "$NEWER_RUN/containerd.sock" ] && break; sleep 0.25; done
   fi
-  PATH="$NEWER_DIR/bin:$PATH" setsid "$NEWER_DIR/bin/dockerd" --host "unix://$NEWER_RUN/docker.sock" \
+  PATH="$NEWER_DIR/bin:$PATH" setsid nsenter --net=/run/netns/mlkube-docker26 "$NEWER_DIR/bin/dockerd" --host "unix://$NEWER_RUN/docker.sock" \
     --data-root "$NEWER_STATE/docker" --exec-root "$NEWER_RUN/exec" --pidfile "$NEWER_RUN/docker.pid" \
     --containerd "$NEWER_RUN/containerd.sock" --config-file "$NEWER_STATE/daemon.json" \
-    --bridge none --iptables=false --ip6tables=false --userland-proxy=false >"$NEWER_STATE/dockerd.log" 2>&1 </dev/null &
+    --iptables=false --ip6tables=false --userland-proxy=false >"$NEWER_STATE/dockerd.log" 2>&1 </dev/null &
   for _ in $(seq 1 60); do DOCKER_HOST="unix://$NEWER_RUN/docker.sock" docker info >/dev/null 2>&1 && break; sleep 0.5; done
   DOCKER_HOST="unix://$NEWER_RUN/docker.sock" docker info >/dev/null 2>&1 || { echo "setup-engine: Docker 26 did not start"; tail -20 "$NEWER_STATE/dockerd.log"; exit 1; }
 fi

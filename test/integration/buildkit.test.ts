@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { appendFileSync } from "node:fs";
 import { appendFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -63,6 +64,39 @@ describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine 
     const before = second.steps.filter((step) => step.instruction && step.index! > 1 && step.index! < 6);
     expect(before.map((step) => step.status)).toEqual(["cached", "cached", "cached", "cached"]);
     expect(second.result.cachedSteps).toBe(4);
+  });
+
+  it("builds again when a file changes after BuildKit read the context, so the tag names what the image holds", async () => {
+    const edit = `# ${uniqueName("late-edit")}`;
+    await appendFile(join(fixture.dir, "app.py"), `\n# ${uniqueName("before")}\n`); // content no build has seen
+    let edited = false;
+    const { result, events } = await buildCollecting(request(), {
+      onEvent: (event) => {
+        // Once BuildKit has the context: the image being built cannot hold this edit.
+        if (!edited && event.type === "progress" && event.step.name === "[internal] load build context" && event.step.status === "done") {
+          edited = true;
+          appendFileSync(join(fixture.dir, "app.py"), `\n${edit}\n`);
+        }
+      },
+    });
+    expect(edited).toBe(true);
+    expect(outputLines(events)).toContain("files changed during the build: building again");
+    const { stdout } = await promisify(execFile)("docker", ["run", "--rm", "--entrypoint", "cat", result.reference, "/app/app.py"]);
+    expect(stdout).toContain(edit);
+    // The tag is that of the directory as it is now: building it again finds the same image.
+    expect(await builder.build(request())).toMatchObject({ cached: true, reference: result.reference });
+  });
+
+  it("sends what mlkube lists: the Dockerfile's own ignore file decides, and a change to an excluded file keeps the tag", async () => {
+    await writeFile(join(fixture.dir, "Dockerfile.ctx"), "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY . /ctx/\n");
+    await writeFile(join(fixture.dir, "Dockerfile.ctx.dockerignore"), "notes.txt\n");
+    await writeFile(join(fixture.dir, "notes.txt"), "draft 1\n");
+    const first = await builder.build(request("Dockerfile.ctx"));
+    const { stdout } = await promisify(execFile)("docker", ["run", "--rm", "--entrypoint", "ls", first.reference, "/ctx"]);
+    expect(stdout.split("\n")).toEqual(expect.arrayContaining(["app.py", "Dockerfile.ctx"]));
+    expect(stdout.split("\n")).not.toContain("notes.txt");
+    await writeFile(join(fixture.dir, "notes.txt"), "draft 2\n");
+    expect(await builder.build(request("Dockerfile.ctx"))).toMatchObject({ cached: true, reference: first.reference });
   });
 
   it("keeps a cache mount between builds: the second build's RUN finds the first one's work", async () => {
@@ -176,6 +210,17 @@ describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine 
     expect(error?.message).toMatch(/Dockerfile\.heredoc:3: the COPY uses a heredoc \(<<\), which the Dockerfile frontend built into the engine \(Docker 2\d\.[^)]*\) is too old to read\./);
     expect(error?.hint).toMatch(/# syntax=docker\/dockerfile:1/);
     expect(error?.hint).toMatch(/Docker Engine 23 or newer/);
+  });
+
+  // Opt-in: no frontend image can be pulled on the build machines (README, Development).
+  it.runIf(process.env.MLKUBE_TEST_SYNTAX_FRONTEND)("builds with the '# syntax=' frontend the Dockerfile names, heredocs included", async () => {
+    const frontend = process.env.MLKUBE_TEST_SYNTAX_FRONTEND ?? "";
+    const text = uniqueName("via-frontend");
+    await writeFile(join(fixture.dir, "Dockerfile.syntax-ok"), `# syntax=${frontend}\nARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nCOPY <<EOT /app/hello.txt\n${text}\nEOT\n`);
+    const { result, steps } = await buildCollecting(request("Dockerfile.syntax-ok"));
+    expect(steps.some((step) => step.name.includes(frontend))).toBe(true);
+    const { stdout } = await promisify(execFile)("docker", ["run", "--rm", "--entrypoint", "cat", result.reference, "/app/hello.txt"]);
+    expect(stdout.trim()).toBe(text);
   });
 
   it("names a '# syntax=' frontend that cannot be pulled and says it must be pullable or removed", async () => {

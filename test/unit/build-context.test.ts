@@ -46,6 +46,14 @@ describe("build context listing and digest", () => {
     expect(entries.map((entry) => entry.path)).toEqual([".dockerignore", "Dockerfile", "app.py"]);
   });
 
+  it("takes the Dockerfile's own ignore file over the context's, as BuildKit does", async () => {
+    await writeFile(join(dir, "Dockerfile.dockerignore"), "app.py\n");
+    const entries = await listContext(dir, new FileHashCache(), join(dir, "Dockerfile"));
+    // run.log is back (the context's .dockerignore no longer applies), app.py is out.
+    expect(entries.map((entry) => entry.path)).toEqual([".dockerignore", ".venv/lib/big.so", "Dockerfile", "Dockerfile.dockerignore", "run.log"]);
+    expect((await listContext(dir, new FileHashCache())).map((entry) => entry.path)).toContain("app.py");
+  });
+
   it("is stable for the same content and changes with content, mode, links, args and target", async () => {
     const first = await digestOf();
     expect(await digestOf()).toBe(first);

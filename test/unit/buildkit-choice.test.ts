@@ -70,17 +70,18 @@ describe("the docker CLI that runs BuildKit builds", () => {
 });
 
 describe("the docker CLI's arguments and environment", () => {
-  it("streams the context on stdin and passes secrets by reference, never by value", () => {
+  it("gives the CLI the context directory and passes secrets by reference, never by value", () => {
     const args = buildkitArgs({
       cli: { path: "/usr/bin/docker", mode: "builtin", version: "20.10.24" },
-      dockerfileName: "Dockerfile",
+      contextDir: "/home/u/models/iris",
+      dockerfile: "/home/u/models/iris/Dockerfile",
       buildArgs: { BASE_IMAGE: "python:3.12" },
       target: "serve",
       labels: { "dev.mlkube.managed": "true" },
       secrets: [{ id: "pip", env: "PIP_TOKEN" }, { id: "netrc", file: "/home/u/a,b/.netrc" }],
     }, "/tmp/x/image-id");
-    expect(args).toEqual(["build", "--progress=plain", "--iidfile", "/tmp/x/image-id", "-f", "Dockerfile", "--target", "serve", "--build-arg", "BASE_IMAGE=python:3.12", "--label", "dev.mlkube.managed=true", "--secret", "id=pip,env=PIP_TOKEN", "--secret", 'id=netrc,"src=/home/u/a,b/.netrc"', "-"]);
-    expect(buildkitArgs({ cli: { path: "docker", mode: "buildx", version: "27.0.0" }, dockerfileName: "D", buildArgs: {}, labels: {}, secrets: [] }, "/i").slice(0, 3)).toEqual(["buildx", "build", "--load"]);
+    expect(args).toEqual(["build", "--progress=plain", "--iidfile", "/tmp/x/image-id", "-f", "/home/u/models/iris/Dockerfile", "--target", "serve", "--build-arg", "BASE_IMAGE=python:3.12", "--label", "dev.mlkube.managed=true", "--secret", "id=pip,env=PIP_TOKEN", "--secret", 'id=netrc,"src=/home/u/a,b/.netrc"', "--", "/home/u/models/iris"]);
+    expect(buildkitArgs({ cli: { path: "docker", mode: "buildx", version: "27.0.0" }, contextDir: "/m", dockerfile: "/m/D", buildArgs: {}, labels: {}, secrets: [] }, "/i").slice(0, 3)).toEqual(["buildx", "build", "--load"]);
   });
 
   it("points the CLI at the engine mlkube resolved: DOCKER_HOST as given, else the context by name", () => {

@@ -34,9 +34,9 @@ export class FileHashCache {
   }
 }
 
-/** Lists what Docker would send: every file not excluded by .dockerignore, sorted by path. */
-export async function listContext(contextDir: string, hashes: FileHashCache): Promise<ContextEntry[]> {
-  const filter = await loadContextFilter(contextDir);
+/** Lists what Docker would send: every file not excluded by the ignore file (see loadContextFilter), sorted by path. */
+export async function listContext(contextDir: string, hashes: FileHashCache, dockerfile?: string): Promise<ContextEntry[]> {
+  const filter = await loadContextFilter(contextDir, dockerfile);
   const entries: ContextEntry[] = [];
   const walk = async (dir: string): Promise<void> => {
     const names = (await readdir(dir)).sort();

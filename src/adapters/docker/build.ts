@@ -2,7 +2,7 @@ import type Dockerode from "dockerode";
 import { readFile } from "node:fs/promises";
 import { relative, sep } from "node:path";
 import { UserError } from "../../errors.js";
-import { EXTERNAL_DOCKERFILE_NAME, FileHashCache, contextDigest, listContext, packContext } from "./build-context.js";
+import { EXTERNAL_DOCKERFILE_NAME, FileHashCache, contextDigest, listContext, packContext, type ContextEntry } from "./build-context.js";
 import { cancelled, displayPath } from "./build-text.js";
 import { runBuildkitBuild } from "./buildkit-build.js";
 import { findBuildkitCli, type BuildkitCli, type BuildkitCliChoice } from "./buildkit-cli.js";
@@ -140,7 +140,7 @@ export class ImageBuilder {
     // Secrets take no part in the tag (nor, in Docker, in the layer cache): the image holds nothing of them.
     const digestInputs = { dockerfileText, buildArgs: request.buildArgs, target: request.target };
 
-    const listed = await listContext(request.contextDir, this.hashes);
+    const listed = await listContext(request.contextDir, this.hashes, request.dockerfile);
     const listedTag = contextDigest({ entries: listed, ...digestInputs }).slice(0, TAG_LENGTH);
     const existing = await this.findImage(`${request.repository}:${listedTag}`);
     if (existing) {
@@ -148,60 +148,94 @@ export class ImageBuilder {
     }
     throwIfAborted(signal);
 
-    let lastBytesEvent = 0;
-    const context = packContext(request.contextDir, listed, dockerfileName === undefined ? dockerfileText : undefined, (bytes) => {
-      // Byte counts arrive per tar chunk; report at most every 1 MB so a large model does not flood the UI.
-      if (bytes - lastBytesEvent >= 1_000_000) {
-        lastBytesEvent = bytes;
-        onEvent({ type: "context", bytesSent: bytes, files: listed.length });
-      }
-    });
     const labels = { "dev.mlkube.managed": "true", ...request.labels };
-    const common = { dockerfileName: dockerfileName ?? EXTERNAL_DOCKERFILE_NAME, buildArgs: request.buildArgs, target: request.target, labels, signal };
-
-    let progress: { imageId: string; totalSteps: number; cachedSteps: number };
-    try {
-      if (choice.builder === "buildkit") {
-        const outcome = await runBuildkitBuild({
-          ...common,
-          cli: choice.cli,
-          env: { ...this.cliEnv, ...Object.fromEntries(secrets.flatMap((secret) => (secret.env !== undefined ? [[secret.env, secret.value]] : []))) },
-          context: context.stream,
-          secrets,
-          onProgress: (event) => onEvent(event.type === "step" ? { type: "progress", step: { ...event.step, error: event.step.error && mask(event.step.error) } } : { type: "output", line: mask(event.line) }),
-        });
-        if (!outcome.imageId) {
-          throw buildkitFailure({ reader: outcome.reader, outputOf: outcome.outputOf, instructions, dockerfileText, dockerfilePath: displayPath(request.dockerfile), contextPath: displayPath(request.contextDir), mask });
+    const common = { buildArgs: request.buildArgs, target: request.target, labels, signal };
+    let built: { imageId: string; totalSteps: number; cachedSteps: number; contextBytes: number; entries: readonly ContextEntry[] };
+    if (choice.builder === "buildkit") {
+      built = await this.buildWithBuildkit(request, choice.cli, { ...common, secrets, mask, instructions, dockerfileText, listed, onEvent });
+    } else {
+      let lastBytesEvent = 0;
+      const context = packContext(request.contextDir, listed, dockerfileName === undefined ? dockerfileText : undefined, (bytes) => {
+        // Byte counts arrive per tar chunk; report at most every 1 MB so a large model does not flood the UI.
+        if (bytes - lastBytesEvent >= 1_000_000) {
+          lastBytesEvent = bytes;
+          onEvent({ type: "context", bytesSent: bytes, files: listed.length });
         }
-        const steps = outcome.reader.instructionSteps();
-        // The ID as the engine's own API names the image (with the containerd store, a manifest digest).
-        const imageId = (await this.docker.getImage(outcome.imageId).inspect()).Id;
-        progress = { imageId, totalSteps: steps.length, cachedSteps: steps.filter((step) => step.status === "cached").length };
-      } else {
-        progress = await runClassicBuild(this.docker, { ...common, context: context.stream, dockerfile: request.dockerfile, instructions, reason: choice.reason, onEvent });
+      });
+      try {
+        const progress = await runClassicBuild(this.docker, { ...common, dockerfileName: dockerfileName ?? EXTERNAL_DOCKERFILE_NAME, context: context.stream, dockerfile: request.dockerfile, instructions, reason: choice.reason, onEvent });
+        const sent = await context.packed;
+        onEvent({ type: "context", bytesSent: sent.bytes, files: sent.entries.length });
+        built = { ...progress, contextBytes: sent.bytes, entries: sent.entries };
+      } finally {
+        context.stream.destroy();
       }
-    } finally {
-      context.stream.destroy();
     }
-    const sent = await context.packed;
-    onEvent({ type: "context", bytesSent: sent.bytes, files: sent.entries.length });
 
-    // Tag with the digest of what was actually sent: if a file changed while we packed, the tag
-    // names the content in the image, not the content we listed.
-    const tag = contextDigest({ entries: sent.entries, ...digestInputs }).slice(0, TAG_LENGTH);
+    // Tag with the digest of what was actually built: if a file changed meanwhile, the tag names
+    // the content in the image, not the content we listed.
+    const tag = contextDigest({ entries: built.entries, ...digestInputs }).slice(0, TAG_LENGTH);
     throwIfAborted(signal);
-    await this.docker.getImage(progress.imageId).tag({ repo: request.repository, tag });
+    await this.docker.getImage(built.imageId).tag({ repo: request.repository, tag });
     return {
       reference: `${request.repository}:${tag}`,
       tag,
-      imageId: progress.imageId,
+      imageId: built.imageId,
       cached: false,
       durationMs: performance.now() - started,
-      totalSteps: progress.totalSteps,
-      cachedSteps: progress.cachedSteps,
-      contextBytes: sent.bytes,
+      totalSteps: built.totalSteps,
+      cachedSteps: built.cachedSteps,
+      contextBytes: built.contextBytes,
       builder: choice.builder,
     };
+  }
+
+  /**
+   * BuildKit reads the context directory itself (buildkit-build.ts), so what it read is known only
+   * by listing again afterwards: when a file changed during the build, the image may hold either
+   * version and is built again (a dev session cancels such a build before that: the change starts
+   * a new iteration).
+   */
+  private async buildWithBuildkit(request: BuildRequest, cli: BuildkitCli, build: BuildkitInputs): Promise<{ imageId: string; totalSteps: number; cachedSteps: number; contextBytes: number; entries: readonly ContextEntry[] }> {
+    let listed = build.listed;
+    for (let attempt = 1; ; attempt++) {
+      let contextBytes = 0;
+      const outcome = await runBuildkitBuild({
+        cli,
+        contextDir: request.contextDir,
+        dockerfile: request.dockerfile,
+        buildArgs: build.buildArgs,
+        target: build.target,
+        labels: build.labels,
+        signal: build.signal,
+        env: { ...this.cliEnv, ...Object.fromEntries(build.secrets.flatMap((secret) => (secret.env !== undefined ? [[secret.env, secret.value]] : []))) },
+        secrets: build.secrets,
+        onProgress: (event) => {
+          if (event.type === "step" && event.step.name === CONTEXT_STEP && event.step.bytes !== undefined && event.step.bytes !== contextBytes) {
+            // What the CLI moved to BuildKit: after the first build, only the files that changed.
+            contextBytes = event.step.bytes;
+            build.onEvent({ type: "context", bytesSent: contextBytes, files: listed.length });
+          }
+          build.onEvent(event.type === "step" ? { type: "progress", step: { ...event.step, error: event.step.error && build.mask(event.step.error) } } : { type: "output", line: build.mask(event.line) });
+        },
+      });
+      if (!outcome.imageId) {
+        throw buildkitFailure({ reader: outcome.reader, outputOf: outcome.outputOf, instructions: build.instructions, dockerfileText: build.dockerfileText, dockerfilePath: displayPath(request.dockerfile), contextPath: displayPath(request.contextDir), mask: build.mask });
+      }
+      const after = await listContext(request.contextDir, this.hashes, request.dockerfile);
+      if (sameEntries(after, listed)) {
+        const steps = outcome.reader.instructionSteps();
+        // The ID as the engine's own API names the image (with the containerd store, a manifest digest).
+        const imageId = (await this.docker.getImage(outcome.imageId).inspect()).Id;
+        return { imageId, totalSteps: steps.length, cachedSteps: steps.filter((step) => step.status === "cached").length, contextBytes, entries: after };
+      }
+      if (attempt >= MAX_CONTEXT_ATTEMPTS) {
+        throw new UserError("build", `Files in ${displayPath(request.contextDir)} changed during each of ${attempt} builds, so no image can be named by its content.`, { hint: "Stop what keeps writing into the model directory (or exclude its output in .dockerignore), then build again." });
+      }
+      build.onEvent({ type: "output", line: "files changed during the build: building again" });
+      listed = after;
+      throwIfAborted(build.signal);
+    }
   }
 
   private async findImage(reference: string): Promise<string | undefined> {
@@ -213,6 +247,28 @@ export class ImageBuilder {
       throw error;
     }
   }
+}
+
+/** BuildKit's step that receives the context directory from the CLI. */
+const CONTEXT_STEP = "[internal] load build context";
+/** Builds of a context that keeps changing before mlkube gives up naming one by its content. */
+const MAX_CONTEXT_ATTEMPTS = 3;
+
+interface BuildkitInputs {
+  buildArgs: Readonly<Record<string, string>>;
+  target: string | undefined;
+  labels: Readonly<Record<string, string>>;
+  signal: AbortSignal | undefined;
+  secrets: readonly (BuildSecret & { value: string })[];
+  mask: (text: string) => string;
+  instructions: ReturnType<typeof checkDockerfile>;
+  dockerfileText: string;
+  listed: readonly ContextEntry[];
+  onEvent: (event: BuildEvent) => void;
+}
+
+function sameEntries(a: readonly ContextEntry[], b: readonly ContextEntry[]): boolean {
+  return a.length === b.length && a.every((entry, index) => entry.path === b[index]?.path && entry.sha256 === b[index]?.sha256 && entry.executable === b[index]?.executable);
 }
 
 /** Docker 23.0 made BuildKit 0.11 the engine's builder: its built-in Dockerfile frontend reads heredocs. */

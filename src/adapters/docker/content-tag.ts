@@ -24,7 +24,7 @@ export async function contentReference(config: ResolvedConfig, hashes: FileHashC
       cause,
     });
   }
-  const entries = await listContext(request.contextDir, hashes);
+  const entries = await listContext(request.contextDir, hashes, request.dockerfile);
   const tag = contextDigest({ entries, dockerfileText, buildArgs: request.buildArgs, target: request.target }).slice(0, TAG_LENGTH);
   return `${request.repository}:${tag}`;
 }

@@ -8,9 +8,11 @@
  * the supervisor; `args` alone still works (it replaces CMD, which carries the original CMD).
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import type Dockerode from "dockerode";
 import tarFs from "tar-fs";
@@ -156,13 +158,20 @@ const FAILED_HINT = "The user's image built; the supervisor layer did not. 'mlku
 
 /** The same BuildKit route as the user's image (buildkit-build.ts), so one builder serves the session. */
 async function buildWithBuildkit(docker: Dockerode, buildkit: DevLayerBuildkit, build: LayerBuild & { dockerfile: string }): Promise<void> {
-  const outcome = await runBuildkitBuild({ cli: buildkit.cli, env: buildkit.env, context: build.context, dockerfileName: "Dockerfile", buildArgs: {}, labels: build.labels, secrets: [], signal: build.signal });
-  if (!outcome.imageId) {
-    const failure = buildkitFailure({ reader: outcome.reader, outputOf: outcome.outputOf, instructions: checkDockerfile(build.dockerfile, "Dockerfile", { supported: true }), dockerfileText: build.dockerfile, dockerfilePath: "the dev layer's Dockerfile", contextPath: "the supervisor's files", mask: (text) => text });
-    throw new UserError("build", `Adding the restart supervisor layer (${build.reference}) failed: ${failure.message}`, { details: failure.details, hint: FAILED_HINT, cause: failure });
+  // That route reads a directory: the supervisor's files and the Dockerfile, written out.
+  const dir = await mkdtemp(join(tmpdir(), "mlkube-dev-layer-"));
+  try {
+    await pipeline(build.context, tarFs.extract(dir));
+    const outcome = await runBuildkitBuild({ cli: buildkit.cli, env: buildkit.env, contextDir: dir, dockerfile: join(dir, "Dockerfile"), buildArgs: {}, labels: build.labels, secrets: [], signal: build.signal });
+    if (!outcome.imageId) {
+      const failure = buildkitFailure({ reader: outcome.reader, outputOf: outcome.outputOf, instructions: checkDockerfile(build.dockerfile, "Dockerfile", { supported: true }), dockerfileText: build.dockerfile, dockerfilePath: "the dev layer's Dockerfile", contextPath: "the supervisor's files", mask: (text) => text });
+      throw new UserError("build", `Adding the restart supervisor layer (${build.reference}) failed: ${failure.message}`, { details: failure.details, hint: FAILED_HINT, cause: failure });
+    }
+    const [repo, tag] = splitReference(build.reference);
+    await docker.getImage(outcome.imageId).tag({ repo, tag });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  const [repo, tag] = splitReference(build.reference);
-  await docker.getImage(outcome.imageId).tag({ repo, tag });
 }
 
 /** The Engine API's classic builder: where mlkube builds the user's image with it too. */

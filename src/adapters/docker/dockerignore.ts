@@ -14,14 +14,26 @@ export interface ContextFilter {
   canPrune(relativeDir: string): boolean;
 }
 
-export async function loadContextFilter(contextDir: string): Promise<ContextFilter> {
-  let text = "";
-  try {
-    text = await readFile(join(contextDir, ".dockerignore"), "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+/**
+ * The ignore file a BuildKit build uses: `<Dockerfile name>.dockerignore` beside the Dockerfile when
+ * there is one (it wins over the context's; docs.docker.com/build/building/context, "Filename-specific
+ * ignore files"), else the context's .dockerignore. mlkube lists the context as the docker CLI does:
+ * a file the CLI sends but mlkube ignored would leave its changes out of the image's tag.
+ */
+export async function loadContextFilter(contextDir: string, dockerfile?: string): Promise<ContextFilter> {
+  for (const file of [...(dockerfile === undefined ? [] : [`${dockerfile}.dockerignore`]), join(contextDir, ".dockerignore")]) {
+    try {
+      return contextFilterFromPatterns((await readFile(file, "utf8")).split(/\r?\n/));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
   }
-  return contextFilterFromPatterns(text.split(/\r?\n/));
+  return contextFilterFromPatterns([]);
+}
+
+/** Whether a changed file is an ignore file that may decide the context: the context's or the Dockerfile's own. */
+export function isIgnoreFile(relativePath: string, dockerfileRelative: string | undefined): boolean {
+  return relativePath === ".dockerignore" || relativePath.endsWith("/.dockerignore") || (dockerfileRelative !== undefined && relativePath === `${dockerfileRelative}.dockerignore`);
 }
 
 export function contextFilterFromPatterns(lines: readonly string[]): ContextFilter {

@@ -2,7 +2,7 @@ import { watch, type FSWatcher } from "chokidar";
 import { lstat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { FileHashCache } from "../docker/build-context.js";
-import { contextFilterFromPatterns, loadContextFilter, type ContextFilter } from "../docker/dockerignore.js";
+import { contextFilterFromPatterns, isIgnoreFile, loadContextFilter, type ContextFilter } from "../docker/dockerignore.js";
 import { classifyChange, type ChangeKind } from "../../core/dev/changes.js";
 
 /**
@@ -153,7 +153,7 @@ export function watchModel(options: WatchOptions): ModelWatcher {
     void contentChanged(path, removed)
       .then(async (changed) => {
         if (!changed) return;
-        if (path === ".dockerignore" || path.endsWith("/.dockerignore")) contextFilter = await loadContextFilter(options.contextDir);
+        if (isIgnoreFile(path, rules.dockerfile)) contextFilter = await loadContextFilter(options.contextDir, options.dockerfile);
         pending.set(path, kind);
         firstEventAt ??= at;
         capTimer ??= setTimeout(deliver, maxWaitMs);
@@ -210,7 +210,7 @@ export function watchModel(options: WatchOptions): ModelWatcher {
     deliver();
   };
   const ready = (async () => {
-    contextFilter = await loadContextFilter(options.contextDir);
+    contextFilter = await loadContextFilter(options.contextDir, options.dockerfile);
     await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
     initialScan = false;
     await Promise.all(baseline);
