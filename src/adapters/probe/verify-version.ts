@@ -46,28 +46,43 @@ export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, 
       hint: "The rollout did not leave a ready pod: check 'mlkube status' and 'mlkube logs'.",
     });
   }
-  const runs: VerificationRun[] = [];
-  for (const pod of version.pods) {
-    options.progress?.(`testing pod ${pod.pod}`);
-    const forward = await forwardToPod(kube, target.namespace, pod);
-    try {
-      const what = `pod ${pod.pod} (port ${pod.port}, through the API server)`;
-      const results = await runOrExplain(forward.url, cases, what, options.signal, forward.lastError);
-      runs.push({ target: pod.pod, via: "pod", results });
-    } finally {
-      await forward.close();
-    }
-  }
-  if (!target.service) return runs;
-
-  options.progress?.(`waiting for Service ${target.service} to route to the new pods only`);
+  // Whether the Service routes to these pods alone is asked while the pods are tested: neither
+  // waits for the other, and only the URL's tests need both.
   const routingTimeoutMs = options.routingTimeoutMs ?? 30_000;
   const names = version.pods.map((pod) => pod.pod);
-  const routing = await waitForServiceOnPods(kube, { namespace: target.namespace, service: target.service, pods: names }, { timeoutMs: routingTimeoutMs, signal: options.signal });
+  const service = target.service;
+  // Stopped when a pod test fails first: nothing keeps asking the API server after the verdict.
+  const stopRouting = new AbortController();
+  const onAbort = () => stopRouting.abort();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  const routingCheck = service ? waitForServiceOnPods(kube, { namespace: target.namespace, service, pods: names }, { timeoutMs: routingTimeoutMs, signal: stopRouting.signal }) : undefined;
+  routingCheck?.catch(() => undefined); // awaited below, unless a pod test fails first
+  const runs: VerificationRun[] = [];
+  try {
+    for (const pod of version.pods) {
+      options.progress?.(`testing pod ${pod.pod}`);
+      const forward = await forwardToPod(kube, target.namespace, pod);
+      try {
+        const what = `pod ${pod.pod} (port ${pod.port}, through the API server)`;
+        const results = await runOrExplain(forward.url, cases, what, options.signal, forward.lastError);
+        runs.push({ target: pod.pod, via: "pod", results });
+      } finally {
+        await forward.close();
+      }
+    }
+  } catch (error) {
+    stopRouting.abort();
+    options.signal?.removeEventListener("abort", onAbort);
+    throw error;
+  }
+  if (!service || !routingCheck) return runs;
+
+  options.progress?.(`waiting for Service ${service} to route to the new pods only`);
+  const routing = await routingCheck.finally(() => options.signal?.removeEventListener("abort", onAbort));
   if (options.signal?.aborted) throw new UserError("cancelled", "The smoke tests were cancelled.");
   if (!routing.settled) {
     const others = routing.others.length > 0 ? `still sends traffic to ${routing.others.join(", ")}` : "has no ready endpoint";
-    throw new UserError("rollout", `The new version answered on its pods, but Service ${target.namespace}/${target.service} ${others} ${Math.round(routingTimeoutMs / 1000)} s after the rollout: the model's URL is not verified.`, {
+    throw new UserError("rollout", `The new version answered on its pods, but Service ${target.namespace}/${service} ${others} ${Math.round(routingTimeoutMs / 1000)} s after the rollout: the model's URL is not verified.`, {
       details: [`new pods: ${names.join(", ")}`],
       hint: "Check the Service's selector: it must select only this Deployment's pods ('kubectl get endpoints').",
     });
