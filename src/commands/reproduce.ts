@@ -11,6 +11,8 @@ import { contentReference } from "../adapters/docker/content-tag.js";
 import { applyWithPrune, deleteModelObjects } from "../adapters/kube/apply.js";
 import { clusterCapacity, existingSecretNames, podHistories } from "../adapters/kube/reproduce-observe.js";
 import { waitForRollout } from "../adapters/kube/rollout.js";
+import { waitForServiceOnPods } from "../adapters/kube/service-endpoints.js";
+import { servingVersion } from "../adapters/kube/version-pods.js";
 import { runSmokeTests } from "../adapters/probe/http.js";
 import { waitUntilReachable } from "../adapters/probe/wait-reachable.js";
 import { displayPath } from "../config/errors.js";
@@ -187,6 +189,8 @@ async function runAndObserve(cluster: ReadyCluster, config: ResolvedConfig, plan
     if (started) findings.push(started);
     if (cases === undefined) return { rollout, endpoint: endpoint.url, findings };
 
+    const routed = await onlyNewVersionRouted(cluster, model, progress);
+    if (routed !== undefined) return { rollout, endpoint: endpoint.url, replaySkipped: routed, findings };
     progress(`replaying ${cases.length} recorded request(s) against ${endpoint.url}`);
     const replayed = await runSmokeTests(endpoint.url, cases, { transportError: endpoint.lastError }).catch((error: unknown) => {
       // A model killed by the first request answers nothing at all: report it with the pods' story.
@@ -202,6 +206,30 @@ async function runAndObserve(cluster: ReadyCluster, config: ResolvedConfig, plan
   } finally {
     await endpoint.close();
   }
+}
+
+/**
+ * kube-proxy applies endpoint changes to its rules at most once per --iptables-min-sync-period,
+ * 1 s by default (kubernetes.io, kube-proxy reference), as kind and minikube run it.
+ */
+const KUBE_PROXY_MIN_SYNC_MS = 1_000;
+
+/**
+ * Waits until the Service sends traffic to the new version's pods alone: its old pods leave the
+ * endpoints a moment after the new ones are ready, and a replay answered by them would call the
+ * old version's answers "same". Returns why the replay is skipped, or undefined to go on.
+ */
+async function onlyNewVersionRouted(cluster: ReadyCluster, model: ReproducePlan["model"], progress: (line: string) => void): Promise<string | undefined> {
+  if (!model.service) return undefined;
+  const target = { namespace: model.namespace, deployment: model.name, service: model.service };
+  const version = await servingVersion(cluster.kube, target);
+  progress(`waiting for Service ${model.service} to route to the new pods only`);
+  const routing = await waitForServiceOnPods(cluster.kube, { namespace: model.namespace, service: model.service, pods: version.pods.map((pod) => pod.pod) }, { timeoutMs: 30_000 });
+  if (!routing.settled) {
+    return `Service ${model.namespace}/${model.service} ${routing.others.length > 0 ? `still sends traffic to ${routing.others.join(", ")}` : "has no ready endpoint"} 30 s after the rollout, so a replay could not tell which version answered`;
+  }
+  await new Promise((resolve) => setTimeout(resolve, KUBE_PROXY_MIN_SYNC_MS));
+  return undefined;
 }
 
 /** What changed for the local cluster and what was kept, one line each. */
