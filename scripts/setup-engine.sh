@@ -100,9 +100,14 @@ TOML
   echo "setup-engine: starting Docker 26 with the containerd image store on unix://$NEWER_RUN/docker.sock"
   # Its own containerd's shims first on the PATH, not bookworm's 1.6 ones. nsenter, not `ip netns exec`:
   # that one remounts /sys, hiding the cgroup mounts dockerd needs.
-  if ! [ -S "$NEWER_RUN/containerd.sock" ]; then
+  # Ask containerd, not the socket file: a machine restored from a snapshot keeps /run/mlkube-docker26
+  # with the socket of a containerd that no longer runs (CI failed so once).
+  containerd_answers() { "$NEWER_DIR/bin/ctr" --address "$NEWER_RUN/containerd.sock" version >/dev/null 2>&1; }
+  if ! containerd_answers; then
+    rm -f "$NEWER_RUN/containerd.sock" "$NEWER_RUN/containerd.sock.ttrpc"
     PATH="$NEWER_DIR/bin:$PATH" setsid nsenter --net=/run/netns/mlkube-docker26 "$NEWER_DIR/bin/containerd" --config "$NEWER_STATE/containerd.toml" >"$NEWER_STATE/containerd.log" 2>&1 </dev/null &
-    for _ in $(seq 1 40); do [ -S "$NEWER_RUN/containerd.sock" ] && break; sleep 0.25; done
+    for _ in $(seq 1 60); do containerd_answers && break; sleep 0.25; done
+    containerd_answers || { echo "setup-engine: containerd 1.7 did not start"; tail -20 "$NEWER_STATE/containerd.log"; exit 1; }
   fi
   PATH="$NEWER_DIR/bin:$PATH" setsid nsenter --net=/run/netns/mlkube-docker26 "$NEWER_DIR/bin/dockerd" --host "unix://$NEWER_RUN/docker.sock" \
     --data-root "$NEWER_STATE/docker" --exec-root "$NEWER_RUN/exec" --pidfile "$NEWER_RUN/docker.pid" \
