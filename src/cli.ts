@@ -38,7 +38,7 @@ export function buildProgram(): Command {
       .description("Watch a model directory; rebuild, redeploy and smoke-test it on every change (interactive)")
       .argument("[dir]", "model directory", ".")
       .option("--build-arg <KEY=VALUE>", "build argument (repeatable), as with docker build", collectBuildArg, [])
-      .option("--no-tui", "plain, timestamped lines instead of the interactive UI (automatic without a terminal or with CI set)")
+      .option("--no-tui", "plain, timestamped lines instead of the interactive UI (automatic without a terminal, with TERM=dumb or with CI set)")
       .option("--json", "one JSON object per event (NDJSON; see docs/events.md)")
       .option("--once", "run one full iteration, print the results, exit 0 only if the rollout and every smoke test passed")
       .option("--cleanup", "delete the model's objects from the cluster on exit")

@@ -11,7 +11,7 @@ import { contentReference } from "../adapters/docker/content-tag.js";
 import { applyWithPrune, deleteModelObjects } from "../adapters/kube/apply.js";
 import { clusterCapacity, existingSecretNames, podHistories } from "../adapters/kube/reproduce-observe.js";
 import { waitForRollout } from "../adapters/kube/rollout.js";
-import { waitForServiceOnPods } from "../adapters/kube/service-endpoints.js";
+import { describeUnsettled, waitForServiceOnPods } from "../adapters/kube/service-endpoints.js";
 import { servingVersion } from "../adapters/kube/version-pods.js";
 import { runSmokeTests } from "../adapters/probe/http.js";
 import { waitUntilReachable } from "../adapters/probe/wait-reachable.js";
@@ -226,7 +226,7 @@ async function onlyNewVersionRouted(cluster: ReadyCluster, model: ReproducePlan[
   progress(`waiting for Service ${model.service} to route to the new pods only`);
   const routing = await waitForServiceOnPods(cluster.kube, { namespace: model.namespace, service: model.service, pods: version.pods.map((pod) => pod.pod) }, { timeoutMs: 30_000 });
   if (!routing.settled) {
-    return `Service ${model.namespace}/${model.service} ${routing.others.length > 0 ? `still sends traffic to ${routing.others.join(", ")}` : "has no ready endpoint"} 30 s after the rollout, so a replay could not tell which version answered`;
+    return `Service ${model.namespace}/${model.service} ${describeUnsettled(routing)} 30 s after the rollout, so a replay could not tell which version answered`;
   }
   await new Promise((resolve) => setTimeout(resolve, KUBE_PROXY_MIN_SYNC_MS));
   return undefined;

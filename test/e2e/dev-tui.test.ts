@@ -1,6 +1,7 @@
 /**
  * The real interactive `mlkube dev` UI in a pseudo-terminal (tmux): header, pipeline, smoke tests
- * and history on screen; `?`, `t`, resize, an error box with long and wide text, `q` (terminal
+ * and history on screen; `?`, `t`, resize, nothing of an old frame left behind while logs flood,
+ * a search is typed and the terminal resized, an error box with long and wide text, `q` (terminal
  * restored); Ctrl-C during a build (exit 130), and two Ctrl-C in one write (a forced exit, 130).
  */
 import { chmod, readFile, writeFile } from "node:fs/promises";
@@ -67,6 +68,48 @@ function screenDefects(screen: string, columns: number): string[] {
   if (row === lines.length) defects.push("the box has no bottom border");
   else if (!/^╰─+╯$/.test(lines[row]!.trimEnd()) || cellWidth(lines[row]!.trimEnd()) !== width) defects.push(`the bottom border is broken: ${lines[row]}`);
   return defects;
+}
+
+const HEADER = /^iris-sklearn\s+●/;
+const LOG_TITLE = /^logs (following|paused)/;
+
+/**
+ * What an old frame left on screen (issue #15.4): the live frame covers the screen from its
+ * header down, so anything above the header is a leftover (or earlier output rewrapped by the
+ * terminal), and a second header or log pane title is a copy an old frame left. Also every line
+ * wider than the pane.
+ */
+function staleLines(screen: string, columns: number): string[] {
+  const lines = screen.replace(/\n$/, "").split("\n");
+  const stale = lines.flatMap((line, index) => (cellWidth(line) > columns ? [`line ${index} is ${cellWidth(line)} columns wide: ${line}`] : []));
+  const headers = lines.flatMap((line, index) => (HEADER.test(line) ? [index] : []));
+  if (headers.length !== 1) return [...stale, `${headers.length} header lines`];
+  lines.slice(0, headers[0]).forEach((line, index) => {
+    if (line.trim() !== "") stale.push(`line ${index}, above the header: ${line}`);
+  });
+  const titles = lines.flatMap((line, index) => (LOG_TITLE.test(line) ? [`line ${index}: ${line}`] : []));
+  if (titles.length > 1) stale.push(`${titles.length} log pane titles: ${titles.join(" | ")}`);
+  return stale;
+}
+
+/** Requests to the model's URL from `loops` clients at once until stopped: each is a line in the server's access log. */
+function trafficTo(url: string, loops: number): { stop(): Promise<number> } {
+  let running = true;
+  let sent = 0;
+  const loop = async () => {
+    while (running) {
+      await fetch(url, { signal: AbortSignal.timeout(2_000) }).then((response) => response.arrayBuffer()).catch(() => undefined);
+      sent++;
+    }
+  };
+  const loopsDone = Promise.all(Array.from({ length: loops }, loop));
+  return {
+    stop: async () => {
+      running = false;
+      await loopsDone;
+      return sent;
+    },
+  };
 }
 
 /** The pane's whole state once dev ended: exit code, terminal modes, cursor, screen. */
@@ -174,6 +217,49 @@ describe("mlkube dev in a terminal", () => {
     expect(big).not.toContain("EXITED");
   });
 
+  it("leaves nothing of an old frame on screen while logs flood, a search is typed and the terminal is resized", async () => {
+    // Every screen is read whole and checked: the title line changes with each key and each
+    // line received, which is what left copies of it behind (issue #15.4).
+    const seen: string[] = [];
+    const check = async (what: string) => {
+      await sleep(400);
+      const screen = tmux.screen(SESSION);
+      seen.push(what);
+      expect(staleLines(screen, Number(tmux.display(SESSION, "#{pane_width}"))), `${what}:\n${screen}`).toEqual([]);
+      return screen;
+    };
+    const traffic = trafficTo("http://127.0.0.1:30080/", 4);
+    try {
+      await tmux.waitForScreen(SESSION, (screen) => /logs following .* · [\d,.k]+ lines/.test(screen), 10_000, "the log pane");
+      await check("logs flooding");
+      tmux.keys(SESSION, "/");
+      for (const key of ["G", "E", "T"]) {
+        tmux.keys(SESSION, key);
+        await check(`typing ${key}`);
+      }
+      tmux.keys(SESSION, "Enter");
+      const searched = await check("the search applied");
+      expect(searched).toMatch(/search “GET” · [\d,.k]+ match/);
+      tmux.run("resize-window", "-t", SESSION, "-x", "60", "-y", "15");
+      await sleep(1_000);
+      await check("resized to 60x15");
+      tmux.run("resize-window", "-t", SESSION, "-x", "120", "-y", "40");
+      await sleep(1_000);
+      await check("back at 120x40");
+      tmux.keys(SESSION, "/");
+      tmux.keys(SESSION, "Enter");
+      await check("the search cleared");
+    } finally {
+      expect(await traffic.stop()).toBeGreaterThan(0);
+      // Whatever failed, the tests after this one get the screen they expect: full size, no search.
+      tmux.run("resize-window", "-t", SESSION, "-x", "120", "-y", "40");
+      tmux.keys(SESSION, "Escape");
+      tmux.keys(SESSION, "/");
+      tmux.keys(SESSION, "Enter");
+    }
+    expect(seen).toHaveLength(8);
+  });
+
   it("an error box keeps its borders for long unbroken, wide and multi-byte text, and goes when fixed", async () => {
     const path = join(model.dir, "Dockerfile");
     // One instruction with everything that has broken the box: a long unbroken URL, Japanese text
@@ -189,12 +275,14 @@ describe("mlkube dev in a terminal", () => {
       const screen = tmux.screen(SESSION);
       expect(screen, broken).toMatch(/✗ build: Dockerfile line \d+/);
       expect(screenDefects(screen, COLUMNS), screen).toEqual([]);
+      expect(staleLines(screen, COLUMNS), screen).toEqual([]);
     } finally {
       await writeFile(path, originalDockerfile);
     }
     const fixed = await tmux.waitForScreen(SESSION, /#4 ✓/, 120_000, "the fixed build to be verified");
     expect(fixed).not.toContain("╭");
     expect(screenDefects(fixed, COLUMNS), fixed).toEqual([]);
+    expect(staleLines(fixed, COLUMNS), fixed).toEqual([]);
   });
 
   it("q quits: the summary is printed, the exit code is 0 and the terminal is restored", async () => {
@@ -202,6 +290,11 @@ describe("mlkube dev in a terminal", () => {
     const screen = await tmux.waitForScreen(SESSION, /STTY:/, 20_000, "the shell after dev ended");
     expect(screen).toContain("EXITED:0");
     expect(screen).toMatch(/mlkube dev: 4 iteration\(s\), [23] ok, [12] failed; last edit-to-verified [\d.]+ s \(#4\)/);
+    // The session's record comes first, one row per iteration, printed once the view is gone.
+    const lines = screen.split("\n");
+    const summaryAt = lines.findIndex((line) => line.startsWith("mlkube dev: 4 iteration"));
+    const record = lines.slice(summaryAt - 4, summaryAt).map((line) => /^\s+#(\d) ([✓✗]) /.exec(line)?.slice(1, 3).join(" "));
+    expect(record, screen).toEqual([expect.stringMatching(/^1 [✓✗]$/), "2 ✓", "3 ✗", "4 ✓"]);
     const modes = /STTY:(.*)/.exec(screen)![1]!.trim().split(/\s+/);
     expect(modes).toEqual(expect.arrayContaining(["icanon", "echo"]));
     expect(tmux.display(SESSION, "#{cursor_flag}")).toBe("1");

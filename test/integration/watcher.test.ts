@@ -12,10 +12,13 @@ describe("watching a model directory (real file system)", () => {
   let fixture: { dir: string; cleanup: () => Promise<void> };
   let watcher: ModelWatcher | undefined;
   let batches: Batch[];
+  /** When onBatchStarted was called, and how many batches had been delivered by then. */
+  let starts: { at: number; delivered: number }[];
 
   beforeEach(async () => {
     fixture = await copyFixture();
     batches = [];
+    starts = [];
   });
   afterEach(async () => {
     await watcher?.close();
@@ -33,6 +36,7 @@ describe("watching a model directory (real file system)", () => {
       ignore,
       debounceMs: 150,
       onBatch: (changes, firstEventAt) => batches.push({ changes, firstEventAt }),
+      onBatchStarted: () => starts.push({ at: Date.now(), delivered: batches.length }),
     });
     await watcher.ready;
   };
@@ -74,6 +78,22 @@ describe("watching a model directory (real file system)", () => {
     await settle();
     expect(batches).toHaveLength(1);
     expect(batches[0]?.changes).toEqual([{ path: "app.py", kind: "build" }]);
+  });
+
+  it("says a batch has started as soon as its first change is known, a quiet window before the batch", async () => {
+    await start();
+    const before = Date.now();
+    await appendFile(join(fixture.dir, "app.py"), "\n# edit\n");
+    await appendFile(join(fixture.dir, "requirements.txt"), "\n");
+    await settle();
+    expect(batches).toHaveLength(1);
+    expect(starts).toHaveLength(1);
+    expect(starts[0]!.delivered).toBe(0);
+    expect(starts[0]!.at - before).toBeLessThan(batches[0]!.firstEventAt - before + 100);
+    // A save that changes nothing starts no batch.
+    await appendFile(join(fixture.dir, "app.py"), "");
+    await settle();
+    expect(starts).toHaveLength(1);
   });
 
   it("ignores a save that does not change the content", async () => {

@@ -153,6 +153,41 @@ describe("runSmokeTests against a live server", () => {
     expect(connections).toBe(4);
   });
 
+  it("keeps one connection for every request when asked (a port-forward to one pod), and closes it after", async () => {
+    connections = 0;
+    const [test] = testsFrom("tests:\n  - path: /predict\n    body: { features: [5.1, 3.5, 1.4, 0.2] }\n    repeat: 3\n");
+    const results = await runSmokeTests(modelUrl, [caseFromTest(test!), smokeCase({})], { keepAlive: true });
+    expect(results.map((result) => result.passed)).toEqual([true, true]);
+    expect(connections).toBe(1);
+    // Nothing is left open: the server can close without waiting for the kept connection.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await new Promise<number>((resolve) => model.getConnections((_error, count) => resolve(count)))).toBe(0);
+  });
+
+  it("sends a request again on a new connection when the server had closed the kept one", async () => {
+    // Hangs up without answering on a reused connection: what a server's idle timeout does to a
+    // request that leaves just as the connection closes.
+    let served = 0;
+    const hangingUp = createServer((request, response) => {
+      served++;
+      if (served === 2) return request.socket.destroy();
+      response.end("ok\n");
+    });
+    let opened = 0;
+    hangingUp.on("connection", () => opened++);
+    await new Promise<void>((resolve) => hangingUp.listen(0, "127.0.0.1", resolve));
+    try {
+      const url = `http://127.0.0.1:${(hangingUp.address() as { port: number }).port}`;
+      const results = await runSmokeTests(url, [smokeCase({}), smokeCase({}), smokeCase({})], { keepAlive: true });
+      expect(results.map((result) => result.passed)).toEqual([true, true, true]);
+      expect(served).toBe(4);
+      expect(opened).toBe(2);
+    } finally {
+      hangingUp.closeAllConnections();
+      await new Promise((resolve) => hangingUp.close(resolve));
+    }
+  });
+
   it("reports a redirect as the status it is", async () => {
     const [moved] = await runSmokeTests(modelUrl, [smokeCase({ path: "/moved" })]);
     expect(moved?.failures).toEqual([{ what: "status", expected: "200", actual: "302" }]);

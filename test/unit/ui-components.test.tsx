@@ -124,6 +124,16 @@ describe("dev UI sections from fixed states", () => {
     return app;
   };
 
+  it.each([
+    [120, 40],
+    [60, 15],
+    [40, 8],
+  ])("the frame at %ix%i is exactly one row short of the screen: it covers what was printed before, and never scrolls", async (columns, rows) => {
+    const frame = (await show({ ...readyState(), current: failedTests, problem: testsProblem }, { columns, rows })).frame();
+    expect(lines(frame)).toHaveLength(rows - 1);
+    expect(lines(frame)[0]).toContain("iris-classifier");
+  });
+
   it("header: an engine outage turns it red with the cause, and it recovers by itself", async () => {
     const app = await show(readyState(), { rows: 40 });
     app.store.dispatch({ type: "health/engine", up: false, cause: "ENOENT /var/run/docker.sock", at: NOW });

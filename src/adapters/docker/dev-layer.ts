@@ -8,14 +8,13 @@
  * the supervisor; `args` alone still works (it replaces CMD, which carries the original CMD).
  */
 import { createHash } from "node:crypto";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { fileURLToPath } from "node:url";
 import type Dockerode from "dockerode";
-import tarFs from "tar-fs";
+import { pack as tarPack } from "tar-stream";
 import { UserError } from "../../errors.js";
 import { runBuildkitBuild } from "./buildkit-build.js";
 import type { BuildkitCli } from "./buildkit-cli.js";
@@ -113,55 +112,47 @@ export async function addDevLayer(docker: Dockerode, base: DevLayerBase, options
   if (baseImage.Id !== base.imageId) throw new UserError("build", `${from} is no longer the image just built (${base.imageId.slice(7, 19)}), so the dev layer cannot be added to it.`, { hint: "Something retagged it meanwhile; save a file to build again." });
   const dockerfile = devLayerDockerfile(from, asList(baseImage.Config.Entrypoint), asList(baseImage.Config.Cmd), { ...settings, user: baseImage.Config.User ?? "" });
   const labels = { "dev.mlkube.managed": "true", [DEV_LAYER_LABEL]: "true" };
-  const context = supervisorContext(dockerfile);
+  const build = { files, dockerfile, labels, reference, signal };
   try {
-    if (options.buildkit) await buildWithBuildkit(docker, options.buildkit, { context, dockerfile, labels, reference, signal });
-    else await buildWithClassicBuilder(docker, { context, labels, reference, signal });
+    if (options.buildkit) await buildWithBuildkit(docker, options.buildkit, build);
+    else await buildWithClassicBuilder(docker, build);
   } catch (error) {
     if (signal?.aborted) throw new UserError("cancelled", "The dev image build was cancelled.");
     throw error;
-  } finally {
-    context.destroy();
   }
   const built = await imageId(docker, reference);
   if (!built) throw new UserError("build", `The Docker engine finished the dev layer build but ${reference} does not exist.`, { hint: "Run 'mlkube dev' again; 'docker images' lists what the engine has." });
   return { reference, tag, imageId: built, cached: false };
 }
 
-/** The build context: the supervisor's files and the Dockerfile, as a tar stream. */
-function supervisorContext(dockerfile: string): PassThrough {
-  const pack = tarFs.pack(SUPERVISOR_SOURCE_DIR, {
-    entries: [...SUPERVISOR_FILES],
-    finalize: false,
-    // Fixed owner, times and modes: the same supervisor always gives the same layer.
-    map: (header) => ({ ...header, mode: 0o755, mtime: new Date(0), uid: 0, gid: 0, uname: "root", gname: "root" }),
-    finish: (tar) => {
-      tar.entry({ name: "Dockerfile", mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 }, dockerfile);
-      tar.finalize();
-    },
-  });
-  const context = new PassThrough();
-  pack.on("error", (error: Error) => context.destroy(error));
-  context.on("close", () => pack.destroy());
-  pack.pipe(context);
-  return context;
-}
-
 interface LayerBuild {
-  context: PassThrough;
+  /** The supervisor's files by name, from templates/live. */
+  files: ReadonlyMap<string, Buffer>;
+  dockerfile: string;
   labels: Record<string, string>;
   reference: string;
   signal: AbortSignal | undefined;
 }
 
+/**
+ * Fixed modes and times, so that the same supervisor always gives the same layer. BuildKit keeps
+ * a copied file's mtime in the layer; the classic builder's tar gets the same values.
+ */
+const FILE_MODE = 0o755;
+const FILE_TIME = new Date(0);
+
 const FAILED_HINT = "The user's image built; the supervisor layer did not. 'mlkube dev --no-live' deploys the image as built (every change then rebuilds).";
 
 /** The same BuildKit route as the user's image (buildkit-build.ts), so one builder serves the session. */
-async function buildWithBuildkit(docker: Dockerode, buildkit: DevLayerBuildkit, build: LayerBuild & { dockerfile: string }): Promise<void> {
+async function buildWithBuildkit(docker: Dockerode, buildkit: DevLayerBuildkit, build: LayerBuild): Promise<void> {
   // That route reads a directory: the supervisor's files and the Dockerfile, written out.
   const dir = await mkdtemp(join(tmpdir(), "mlkube-dev-layer-"));
   try {
-    await pipeline(build.context, tarFs.extract(dir));
+    for (const [name, content] of build.files) {
+      await writeFile(join(dir, name), content, { mode: FILE_MODE });
+      await utimes(join(dir, name), FILE_TIME, FILE_TIME);
+    }
+    await writeFile(join(dir, "Dockerfile"), build.dockerfile);
     const outcome = await runBuildkitBuild({ cli: buildkit.cli, env: buildkit.env, contextDir: dir, dockerfile: join(dir, "Dockerfile"), buildArgs: {}, labels: build.labels, secrets: [], signal: build.signal });
     if (!outcome.imageId) {
       const failure = buildkitFailure({ reader: outcome.reader, outputOf: outcome.outputOf, instructions: checkDockerfile(build.dockerfile, "Dockerfile", { supported: true }), dockerfileText: build.dockerfile, dockerfilePath: "the dev layer's Dockerfile", contextPath: "the supervisor's files", mask: (text) => text });
@@ -176,15 +167,35 @@ async function buildWithBuildkit(docker: Dockerode, buildkit: DevLayerBuildkit, 
 
 /** The Engine API's classic builder: where mlkube builds the user's image with it too. */
 async function buildWithClassicBuilder(docker: Dockerode, build: LayerBuild): Promise<void> {
-  const stream = (await docker.buildImage(build.context, {
-    t: build.reference,
-    labels: build.labels,
-    rm: true,
-    forcerm: true,
-    version: "1",
-    abortSignal: build.signal,
-  } as Dockerode.ImageBuildOptions)) as NodeJS.ReadableStream;
-  await followBuild(docker, stream, build.reference);
+  const context = supervisorContext(build.files, build.dockerfile);
+  try {
+    const stream = (await docker.buildImage(context, {
+      t: build.reference,
+      labels: build.labels,
+      rm: true,
+      forcerm: true,
+      version: "1",
+      abortSignal: build.signal,
+    } as Dockerode.ImageBuildOptions)) as NodeJS.ReadableStream;
+    await followBuild(docker, stream, build.reference);
+  } finally {
+    context.destroy();
+  }
+}
+
+/** The classic builder's context: the supervisor's files and the Dockerfile, as a tar stream. */
+function supervisorContext(files: ReadonlyMap<string, Buffer>, dockerfile: string): PassThrough {
+  const pack = tarPack();
+  const owner = { mtime: FILE_TIME, uid: 0, gid: 0, uname: "root", gname: "root" };
+  for (const [name, content] of files) pack.entry({ name, mode: FILE_MODE, ...owner }, content);
+  pack.entry({ name: "Dockerfile", mode: 0o644, ...owner }, dockerfile);
+  pack.finalize();
+  // A Node stream for dockerode (tar-stream's is a streamx one).
+  const context = new PassThrough();
+  pack.on("error", (error: Error) => context.destroy(error));
+  context.on("close", () => pack.destroy());
+  pack.pipe(context);
+  return context;
 }
 
 /** `localhost:5001/iris:abc` → [`localhost:5001/iris`, `abc`]: the tag follows the last colon after the last slash. */

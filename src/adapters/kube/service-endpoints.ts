@@ -42,3 +42,8 @@ export function routingOf(endpoints: V1Endpoints, pods: readonly string[]): Serv
   const others = names.filter((name) => !pods.includes(name));
   return { settled: ready.length > 0 && others.length === 0, others };
 }
+
+/** What keeps an unsettled Service from routing to the given pods alone: "still sends traffic to a, b" or "has no ready endpoint". */
+export function describeUnsettled(routing: ServiceRouting): string {
+  return routing.others.length > 0 ? `still sends traffic to ${routing.others.join(", ")}` : "has no ready endpoint";
+}

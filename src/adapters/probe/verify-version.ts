@@ -4,9 +4,9 @@ import { urlAgreesWithPods, type VerificationRun } from "../../core/verification
 import { UserError, isUserError } from "../../errors.js";
 import type { KubeAccess } from "../kube/client.js";
 import { forwardToPod } from "../kube/pod-forward.js";
-import { waitForServiceOnPods } from "../kube/service-endpoints.js";
+import { describeUnsettled, waitForServiceOnPods } from "../kube/service-endpoints.js";
 import { servingVersion, type ServingVersion } from "../kube/version-pods.js";
-import { runSmokeTests } from "./http.js";
+import { runSmokeTests, type RunOptions } from "./http.js";
 
 export interface VersionTarget {
   namespace: string;
@@ -64,7 +64,7 @@ export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, 
       const forward = await forwardToPod(kube, target.namespace, pod);
       try {
         const what = `pod ${pod.pod} (port ${pod.port}, through the API server)`;
-        const results = await runOrExplain(forward.url, cases, what, options.signal, forward.lastError);
+        const results = await runOrExplain(forward.url, cases, what, { signal: options.signal, keepAlive: true }, forward.lastError);
         runs.push({ target: pod.pod, via: "pod", results });
       } finally {
         await forward.close();
@@ -81,8 +81,7 @@ export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, 
   const routing = await routingCheck.finally(() => options.signal?.removeEventListener("abort", onAbort));
   if (options.signal?.aborted) throw new UserError("cancelled", "The smoke tests were cancelled.");
   if (!routing.settled) {
-    const others = routing.others.length > 0 ? `still sends traffic to ${routing.others.join(", ")}` : "has no ready endpoint";
-    throw new UserError("rollout", `The new version answered on its pods, but Service ${target.namespace}/${service} ${others} ${Math.round(routingTimeoutMs / 1000)} s after the rollout: the model's URL is not verified.`, {
+    throw new UserError("rollout", `The new version answered on its pods, but Service ${target.namespace}/${service} ${describeUnsettled(routing)} ${Math.round(routingTimeoutMs / 1000)} s after the rollout: the model's URL is not verified.`, {
       details: [`new pods: ${names.join(", ")}`],
       hint: "Check the Service's selector: it must select only this Deployment's pods ('kubectl get endpoints').",
     });
@@ -95,7 +94,7 @@ export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, 
     const lagging = performance.now() - started < lagMs;
     let results: SmokeResult[];
     try {
-      results = await runOrExplain(target.url, cases, target.url, options.signal, target.urlError);
+      results = await runOrExplain(target.url, cases, target.url, { signal: options.signal }, target.urlError);
     } catch (error) {
       // Rules still pointing at an old pod that is already gone (a server that exits at once on
       // SIGTERM) close the connection: the same lag, retried the same way.
@@ -109,9 +108,9 @@ export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, 
   }
 }
 
-async function runOrExplain(url: string, cases: readonly SmokeCase[], what: string, signal: AbortSignal | undefined, forwardError: () => string | undefined = () => undefined): Promise<SmokeResult[]> {
+async function runOrExplain(url: string, cases: readonly SmokeCase[], what: string, run: Pick<RunOptions, "signal" | "keepAlive">, forwardError: () => string | undefined = () => undefined): Promise<SmokeResult[]> {
   try {
-    return await runSmokeTests(url, cases, { signal });
+    return await runSmokeTests(url, cases, run);
   } catch (error) {
     if (isUserError(error) && error.kind === "unreachable") {
       // Through a port-forward, a closed connection hides the real cause: the forward's own error.

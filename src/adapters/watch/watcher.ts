@@ -42,6 +42,8 @@ export interface WatchOptions {
   /** Stat files on a timer instead of inotify/FSEvents: slower, but needs no kernel watches. */
   usePolling?: boolean | undefined;
   onBatch: (changes: { path: string; kind: ChangeKind }[], firstEventAt: number) => void;
+  /** The first change of a batch is known, before the quiet window: work the batch will need can start. */
+  onBatchStarted?: (() => void) | undefined;
   onError?: ((error: unknown) => void) | undefined;
   /**
    * The files' contents (see ModelWatcher.contents) when a previous watcher of this directory
@@ -154,6 +156,7 @@ export function watchModel(options: WatchOptions): ModelWatcher {
       .then(async (changed) => {
         if (!changed) return;
         if (isIgnoreFile(path, rules.dockerfile)) contextFilter = await loadContextFilter(options.contextDir, options.dockerfile);
+        if (pending.size === 0 && !closed) options.onBatchStarted?.();
         pending.set(path, kind);
         firstEventAt ??= at;
         capTimer ??= setTimeout(deliver, maxWaitMs);

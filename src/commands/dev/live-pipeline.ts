@@ -59,7 +59,7 @@ export interface LiveSession {
  * The dev loop's stages against the real world: Docker builds, the cluster's delivery path,
  * server-side apply, the watched rollout and HTTP smoke tests.
  */
-export function livePipeline(session: LiveSession): Pipeline & { endpoint(): Endpoint | undefined } {
+export function livePipeline(session: LiveSession): Pipeline & { endpoint(): Endpoint | undefined; anticipateChange(): void } {
   const builder = new ImageBuilder(session.cluster.buildEngine, session.hashes);
   const docker: Dockerode = session.cluster.buildEngine.client;
   let built: { repository: string; tag: string; imageId: string } | undefined;
@@ -78,6 +78,19 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   let previousResults: SmokeResult[] | undefined;
   /** The pods a sync just updated: the test stage right after it tests those without listing them again. */
   let syncedVersion: ServingVersion | undefined;
+  /**
+   * The serving pods, asked for when the watcher saw a change coming, so that the question
+   * overlaps the watcher's quiet window instead of following it. A sync takes the answer only
+   * while it is fresh (ANTICIPATION_MAX_AGE_MS), else asks again.
+   */
+  let anticipated: { at: number; target: string; version: Promise<ServingVersion> } | undefined;
+  const versionTarget = () => (deployment ? { namespace: deployment.namespace, deployment: deployment.name, service } : undefined);
+  const takeAnticipated = (target: { namespace: string; deployment: string; service: string | undefined }): Promise<ServingVersion> | undefined => {
+    const taken = anticipated;
+    anticipated = undefined;
+    const fresh = taken && taken.target === JSON.stringify(target) && performance.now() - taken.at <= ANTICIPATION_MAX_AGE_MS;
+    return fresh ? taken.version : undefined;
+  };
   /**
    * The live-ahead annotation after a sync is written while the tests run, off the edit's
    * critical path; writes are chained so they land in order. Resolves to why the last one
@@ -116,11 +129,14 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   const rolledOut = async (context: StageContext): Promise<{ ready: number; desired: number }> => {
     if (!deployment) throw new Error("rollout ran before apply");
     syncedVersion = undefined;
+    // An answer asked for while the pods change says nothing of the pods after it.
+    anticipated = undefined;
     const outcome = await waitForRollout(session.cluster.kube, deployment, {
       timeoutMs: session.config.deploy.rolloutTimeoutSeconds * 1000,
       signal: context.signal,
       onProgress: (progress) => context.progress(`ready ${progress.ready}/${progress.desired}: ${progress.waitingFor}`, { current: progress.ready, total: progress.desired }),
     });
+    anticipated = undefined;
     if (outcome.state === "failed") {
       const detected = outcome.kind === "readiness-refused" && session.config.unwrittenProbePaths?.includes("readiness") ? readiness : undefined;
       if (detected) {
@@ -180,6 +196,14 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
 
   return {
     endpoint: () => endpoint,
+
+    anticipateChange() {
+      const target = versionTarget();
+      if (!target || session.live().off) return;
+      const version = servingVersion(session.cluster.kube, target);
+      version.catch(() => undefined); // a sync that takes it asks again
+      anticipated = { at: performance.now(), target: JSON.stringify(target), version };
+    },
 
     async reloadConfig() {
       // On failure the error is shown and session.config stays the last valid one.
@@ -257,7 +281,8 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       const plan = planChange({ changes, rules: live.sync.rules, dockerfile: live.sync.dockerfile });
       if (plan.kind === "rebuild") throw new LiveUnavailable(plan.reason);
       const kube = session.cluster.kube;
-      const version = await servingVersion(kube, { namespace: deployment.namespace, deployment: deployment.name, service });
+      const target = { namespace: deployment.namespace, deployment: deployment.name, service };
+      const version = (await takeAnticipated(target)?.catch(() => undefined)) ?? (await servingVersion(kube, target));
       const what = paths.length === 1 ? paths[0] : `${paths.length} files`;
       context.progress(`${what} to ${countPods(version.pods.length)}`);
       const access = podAccess(kube, {
@@ -300,6 +325,9 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
     },
   };
 }
+
+/** How old an anticipated answer about the serving pods may be when a sync uses it: about a quiet window and a few file hashes. */
+const ANTICIPATION_MAX_AGE_MS = 1_000;
 
 function countPods(count: number): string {
   return count === 1 ? "1 pod" : `${count} pods`;

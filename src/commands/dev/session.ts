@@ -17,6 +17,7 @@ import { startImagePruner } from "../../engine/image-pruner.js";
 import { startLiveMonitor } from "../../engine/live-monitor.js";
 import { keepWatching, type WatcherStart } from "../../engine/watch-lifecycle.js";
 import { servingVersion } from "../../adapters/kube/version-pods.js";
+import { wantsInteractiveUi } from "./interactive.js";
 import { readSyncRules } from "../../adapters/live/rules.js";
 import type { PodRun } from "../../core/live/drift.js";
 import { LogStore } from "../../engine/log-store.js";
@@ -25,6 +26,7 @@ import { Store } from "../../engine/store.js";
 import { PRUNE_LABEL } from "../../manifests/labels.js";
 import { renderDevUi } from "../../ui/dev/render.js";
 import { startPlainPrinter } from "../../ui/dev/plain.js";
+import { historyRowText } from "../../ui/dev/history.js";
 import { exitStatus, runningIteration, summaryLine, type EndRequest, type RunningIteration } from "../../ui/dev/summary.js";
 import { livePipeline } from "./live-pipeline.js";
 
@@ -53,7 +55,7 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   const docker = connectDocker();
   await ensureDockerReachable(docker);
 
-  const interactive = options.tui !== false && !options.json && !options.once && process.stdout.isTTY === true && process.stdin.isTTY === true && !process.env.CI;
+  const interactive = wantsInteractiveUi(options, { stdout: process.stdout.isTTY === true, stdin: process.stdin.isTTY === true }, process.env);
   const recreate = options.yes ? "auto" : interactive ? "offer" : "explain";
   // --once runs a single iteration: nothing would ever be synced, so its image is the user's as built.
   const liveOff = options.live === false ? "--no-live" : options.once ? "--once" : config.sync.mode === "off" ? "sync: false in mlkube.yaml" : undefined;
@@ -179,6 +181,7 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
       usePolling: watch.usePolling,
       resumeFrom: watch.resumeFrom,
       onBatch: (changes, at) => store.dispatch({ type: "files/changed", changes, at }),
+      onBatchStarted: () => live?.anticipateChange(),
       onError: watch.onError,
     });
   let watching: Promise<void> | undefined;
@@ -214,6 +217,8 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   process.off("SIGINT", onSigint);
   process.off("SIGTERM", onSigterm);
   const end = { request: ending?.request ?? "q", interrupted: ending?.interrupted, forced: false, cleanedUp: options.cleanup === true } as const;
+  // The session's record (the live view showed only its latest rows), then the summary.
+  if (interactive) process.stdout.write(state.history.map((entry) => `${historyRowText(entry)}\n`).join(""));
   if (!options.json) process.stdout.write(`${summaryLine(state, end)}\n`);
   if (ending) return exitStatus(ending.request);
   if (options.once) return state.history.at(-1)?.result === "success" ? 0 : 1;
@@ -251,6 +256,8 @@ interface LiveCluster {
   cluster: ReadyCluster;
   /** GET /version on this cluster's API server, for the health monitor. */
   pingApiServer(): Promise<unknown>;
+  /** A change is coming (the watcher saw its first file): a live sync's first question can start now. */
+  anticipateChange(): void;
   /** The model's current pods and their restarts, once it is deployed. */
   podRuns(): Promise<PodRun[] | undefined>;
   stop(): Promise<void>;
@@ -295,6 +302,7 @@ function startLiveCluster(
   return {
     cluster,
     pingApiServer: () => version.getCode(),
+    anticipateChange: () => pipeline.anticipateChange(),
     podRuns: async () => (deployed ? (await servingVersion(cluster.kube, { namespace: deployed.namespace, deployment: deployed.name, service: undefined })).runs : undefined),
     stop: async () => {
       await runner.stop();

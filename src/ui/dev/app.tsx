@@ -11,7 +11,7 @@ import { ErrorPanel, errorPanelRows } from "./error-panel.js";
 import { Footer } from "./footer.js";
 import { Header, headerRows } from "./header.js";
 import { HELP_ROWS, Help } from "./help.js";
-import { FinishedIterations, History, historyRows } from "./history.js";
+import { History, historyRows } from "./history.js";
 import { ClockContext, useStoreState, useTerminalSize } from "./hooks.js";
 import { INITIAL_VIEW, interpretKey, keyPresses, type KeyContext, type QuitRequest, type ViewState } from "./keys.js";
 import { layoutRows } from "./layout.js";
@@ -70,8 +70,11 @@ export function DevApp({ store, logs, holdReason, onQuit, colors = true, now = D
   return (
     <ColorsProvider value={colors}>
       <ClockContext.Provider value={now}>
-        <FinishedIterations store={store} />
-        <Box flexDirection="column" width={columns}>
+        {/* Always one row short of the screen, padded: the frame covers the whole screen above the
+            cursor's row, so nothing printed before it (rewrapped by the terminal after a resize)
+            shows through, and never more: Ink repaints the whole terminal once its output reaches
+            the last row. */}
+        <Box flexDirection="column" width={columns} height={Math.max(1, rows - 1)}>
           <Header store={store} why={view.why} rows={layout.header} columns={columns} />
           <Pipeline store={store} holdReason={holdReason} rows={layout.pipeline} columns={columns} />
           <ErrorPanel problem={shownProblem} rows={layout.error} columns={columns} />

@@ -1,17 +1,17 @@
 /**
- * Past iterations. The live section shows a sparkline of edit-to-verified times and the latest
- * rows; every finished iteration is also printed once above the live view through <Static>, so
- * the full record sits in the terminal's scrollback and stays there after quitting.
+ * Past iterations: a sparkline of edit-to-verified times and the latest rows. Nothing is printed
+ * above the live view during the session: the terminal rewraps such text on every resize, and its
+ * pieces showed between frames (issue #15.4). The session's record is printed once it ends
+ * (historyRowText, session.ts).
  */
-import { Box, Static } from "ink";
-import { memo, useRef } from "react";
+import { Box } from "ink";
 import type { DevAction, DevState, IterationSummary, Stage } from "../../core/dev/state.js";
 import type { Store } from "../../engine/store.js";
 import { fitWidth, formatMs, sparkline } from "./format.js";
 import { useStoreState } from "./hooks.js";
 import { Text } from "./theme.js";
 
-/** Live rows at most; the rest is in the scrollback. */
+/** Live rows at most; the whole record is printed when the session ends. */
 const LIVE_ROWS = 5;
 const STAGE_ORDER: Stage[] = ["config", "sync", "build", "deliver", "apply", "rollout", "test"];
 
@@ -46,33 +46,40 @@ export function History({ store, rows, columns }: HistoryProps) {
   );
 }
 
-/** "#3 ✓  8.0s  app.py changed   build 4.1s · deliver 1.2s · …" */
-export function HistoryRow({ entry }: { entry: IterationSummary }) {
+/** A row's columns, the same on screen and in the record printed at the end. */
+function rowParts(entry: IterationSummary) {
   const stages = STAGE_ORDER.flatMap((stage) => {
     const ms = entry.stageMs[stage];
     return ms === undefined ? [] : [`${stage} ${formatMs(ms)}`];
   });
-  const mark = entry.result === "success" ? <Text color="green">✓</Text> : entry.result === "failed" ? <Text color="red">✗</Text> : <Text dimColor>-</Text>;
+  return {
+    lead: `  #${entry.id} `,
+    mark: entry.result === "success" ? "✓" : entry.result === "failed" ? "✗" : "-",
+    timing: ` ${formatMs(entry.totalMs).padStart(6)}  ${fitWidth(entry.trigger, 22)} `,
+    route: entry.route?.kind === "sync" ? "live " : entry.route ? "rebuild " : "",
+    stages: stages.join(" · "),
+  };
+}
+
+/** "#3 ✓  8.0s  app.py changed   build 4.1s · deliver 1.2s · …" */
+export function HistoryRow({ entry }: { entry: IterationSummary }) {
+  const row = rowParts(entry);
+  const markColor = entry.result === "success" ? "green" : entry.result === "failed" ? "red" : undefined;
   return (
     <Text wrap="truncate-end">
-      {"  "}#{entry.id} {mark} {formatMs(entry.totalMs).padStart(6)}  {fitWidth(entry.trigger, 22)} {entry.route?.kind === "sync" ? <Text color="cyan">live </Text> : entry.route ? <Text dimColor>rebuild </Text> : null}
-      <Text dimColor>{stages.join(" · ")}</Text>
+      {row.lead}
+      <Text color={markColor} dimColor={markColor === undefined}>
+        {row.mark}
+      </Text>
+      {row.timing}
+      {row.route && (entry.route?.kind === "sync" ? <Text color="cyan">{row.route}</Text> : <Text dimColor>{row.route}</Text>)}
+      <Text dimColor>{row.stages}</Text>
     </Text>
   );
 }
 
-/**
- * Each finished iteration once, above the live view. Memoized: any re-render of <Static> makes
- * Ink write a frame at once, bypassing its frame-rate limit, so it must re-render only when the
- * history changes, not with every progress update of its parent.
- */
-export const FinishedIterations = memo(function FinishedIterations({ store }: { store: Store<DevState, DevAction> }) {
-  const history = useStoreState(store, (state) => state.history);
-  // <Static> prints the items past the count it has already printed, so it needs a list that
-  // only grows; the state's history is capped and would stop growing after the cap.
-  const printed = useRef<IterationSummary[]>([]);
-  const lastId = printed.current.at(-1)?.id ?? 0;
-  const fresh = history.filter((entry) => entry.id > lastId);
-  if (fresh.length > 0) printed.current = [...printed.current, ...fresh];
-  return <Static items={printed.current}>{(entry) => <HistoryRow key={entry.id} entry={entry} />}</Static>;
-});
+/** The same row as plain text, for the record printed when the session ends. */
+export function historyRowText(entry: IterationSummary): string {
+  const row = rowParts(entry);
+  return `${row.lead}${row.mark}${row.timing}${row.route}${row.stages}`;
+}
