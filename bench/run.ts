@@ -8,6 +8,7 @@
  * update by warm fork and by re-exec), then a cluster without a registry (whole-image load). One
  * kind cluster at a time: they all map NodePorts 30080-30084 on the host.
  */
+import { DEFAULT_DEBOUNCE_MS } from "../src/config/schema.js";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
@@ -269,7 +270,7 @@ async function main(): Promise<void> {
     durationS: Math.round((Date.now() - measuringFrom) / 1000),
     lockWaitS,
     machine,
-    settings: { ...SETTINGS, baseImage: BASE_IMAGE, debounceMs: 150, cluster: "simulated kind (test/sim)" },
+    settings: { ...SETTINGS, baseImage: BASE_IMAGE, debounceMs: DEFAULT_DEBOUNCE_MS, cluster: "simulated kind (test/sim)" },
     editToVerified: {},
     handRun: {},
     ratio: {},

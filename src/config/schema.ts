@@ -14,6 +14,14 @@ import { z } from "zod";
  * the generic wording ("a string") would not help. Kept out of the global registry so these
  * phrases do not leak into the JSON Schema.
  */
+/**
+ * The watcher's quiet window. Every millisecond of it is in each edit's time to verified, and a
+ * save (an editor's write, or its write-and-rename) lands within a few: 100 ms is well above that,
+ * where webpack waits 20 and watchexec 50. Writers that pause longer mid-change (a checkout, a
+ * model written in chunks) make several events, and a burst gets at least 400 ms (watcher.ts).
+ */
+export const DEFAULT_DEBOUNCE_MS = 100;
+
 export const expectedPhrases = z.registry<{ expected: string }>();
 
 /** Registers the phrase error messages use for this schema. Returns the same schema. */
@@ -272,7 +280,7 @@ export const configSchema = z
     watch: z
       .strictObject({
         ignore: z.array(z.string()).default([]).describe("Glob patterns, relative to the model directory, of files whose changes do not trigger a rebuild."),
-        debounceMs: field(z.int().min(0), "Milliseconds of quiet to wait for more changes before rebuilding (a burst of writes, such as a git checkout, gets at least 400). Default: 150.").default(150),
+        debounceMs: field(z.int().min(0), `Milliseconds of quiet to wait for more changes before rebuilding (a burst of writes, such as a git checkout, gets at least 400). Default: ${DEFAULT_DEBOUNCE_MS}.`).default(DEFAULT_DEBOUNCE_MS),
       })
       .describe("What `mlkube dev` watches.")
       .prefault({}),

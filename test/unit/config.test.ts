@@ -72,7 +72,7 @@ describe("loadConfig defaults", () => {
         rolloutTimeoutSeconds: 180,
       },
       cluster: { provider: "auto", name: "mlkube", registry: "auto" },
-      watch: { ignore: [], debounceMs: 150 },
+      watch: { ignore: [], debounceMs: 100 },
       manifests: [],
       tests: [],
       requests: undefined,

@@ -1,7 +1,7 @@
 // The smoke-test runner against real local HTTP servers: a model stand-in, a server that accepts
 // connections and never answers (what Docker's port proxy does before the app listens), and a
 // closed port.
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { Agent, createServer, type IncomingMessage, type Server } from "node:http";
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from "node:net";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -153,15 +153,19 @@ describe("runSmokeTests against a live server", () => {
     expect(connections).toBe(4);
   });
 
-  it("keeps one connection for every request when asked (a port-forward to one pod), and closes it after", async () => {
+  it("keeps one connection for every request when given a kept-alive agent (a port-forward to one pod)", async () => {
     connections = 0;
     const [test] = testsFrom("tests:\n  - path: /predict\n    body: { features: [5.1, 3.5, 1.4, 0.2] }\n    repeat: 3\n");
-    const results = await runSmokeTests(modelUrl, [caseFromTest(test!), smokeCase({})], { keepAlive: true });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const results = await runSmokeTests(modelUrl, [caseFromTest(test!), smokeCase({})], { agent });
     expect(results.map((result) => result.passed)).toEqual([true, true]);
     expect(connections).toBe(1);
-    // Nothing is left open: the server can close without waiting for the kept connection.
+    // The connection stays open for whoever owns the agent (the next step on that pod), until it is destroyed.
+    const open = () => new Promise<number>((resolve) => model.getConnections((_error, count) => resolve(count)));
+    expect(await open()).toBe(1);
+    agent.destroy();
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(await new Promise<number>((resolve) => model.getConnections((_error, count) => resolve(count)))).toBe(0);
+    expect(await open()).toBe(0);
   });
 
   it("sends a request again on a new connection when the server had closed the kept one", async () => {
@@ -178,7 +182,8 @@ describe("runSmokeTests against a live server", () => {
     await new Promise<void>((resolve) => hangingUp.listen(0, "127.0.0.1", resolve));
     try {
       const url = `http://127.0.0.1:${(hangingUp.address() as { port: number }).port}`;
-      const results = await runSmokeTests(url, [smokeCase({}), smokeCase({}), smokeCase({})], { keepAlive: true });
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      const results = await runSmokeTests(url, [smokeCase({}), smokeCase({}), smokeCase({})], { agent }).finally(() => agent.destroy());
       expect(results.map((result) => result.passed)).toEqual([true, true, true]);
       expect(served).toBe(4);
       expect(opened).toBe(2);

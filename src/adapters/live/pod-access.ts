@@ -5,7 +5,9 @@
  */
 import type { KubeAccess } from "../kube/client.js";
 import { execInPod } from "../kube/pod-exec.js";
-import { forwardToPod, type PodTarget } from "../kube/pod-forward.js";
+import { get, type Agent } from "node:http";
+import type { PodConnections } from "../kube/pod-connections.js";
+import type { PodTarget } from "../kube/pod-forward.js";
 import { containerLogTail } from "../kube/rollout.js";
 import { LIVE_STATE_FILE, type SupervisorState } from "../docker/dev-layer.js";
 import type { PodAccess } from "./sync-pods.js";
@@ -20,6 +22,8 @@ export interface PodAccessOptions {
   readinessPath: string | undefined;
   /** How long a restarted server may take to answer (its model load included). */
   answerTimeoutMs: number;
+  /** Where the answer checks connect; a pod that answered keeps its connection open here for the smoke tests. */
+  connections: PodConnections;
   signal?: AbortSignal | undefined;
 }
 
@@ -43,7 +47,7 @@ export function podAccess(kube: KubeAccess, options: PodAccessOptions): PodAcces
     exec,
 
     async waitAnswering(target: PodTarget) {
-      const forward = await forwardToPod(kube, namespace, target);
+      const connection = await options.connections.get(target);
       const started = performance.now();
       // The supervisor is asked only once the server has had a moment: most restarts answer first.
       let stateCheckedAt = performance.now();
@@ -58,14 +62,15 @@ export function podAccess(kube: KubeAccess, options: PodAccessOptions): PodAcces
               throw new Error(`the server exited with status ${state.lastExit.status}${state.lastExit.signal ? ` (${state.lastExit.signal})` : ""}`);
             }
           }
-          if (await answers(`${forward.url}${options.readinessPath ?? "/"}`, options.readinessPath === undefined)) return;
+          if (await answers(`${connection.url}${options.readinessPath ?? "/"}`, connection.agent, options.readinessPath === undefined)) return;
           if (performance.now() - started > options.answerTimeoutMs) {
-            throw new Error(`it did not answer ${options.readinessPath ?? "on its port"} within ${Math.round(options.answerTimeoutMs / 1000)} s${forward.lastError() ? ` (${forward.lastError()})` : ""}`);
+            throw new Error(`it did not answer ${options.readinessPath ?? "on its port"} within ${Math.round(options.answerTimeoutMs / 1000)} s${connection.lastError() ? ` (${connection.lastError()})` : ""}`);
           }
           await new Promise((resolve) => setTimeout(resolve, ANSWER_POLL_MS));
         }
-      } finally {
-        await forward.close();
+      } catch (error) {
+        await options.connections.drop(target);
+        throw error;
       }
     },
 
@@ -81,15 +86,19 @@ function parseState(text: string): SupervisorState | undefined {
   }
 }
 
-/** Whether URL answers as a ready server: 2xx or 3xx, or with ANY_STATUS any HTTP answer at all. */
-async function answers(url: string, anyStatus: boolean): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
-    await response.arrayBuffer();
-    return anyStatus || (response.status >= 200 && response.status < 400);
-  } catch {
-    return false;
-  }
+/**
+ * Whether URL answers as a ready server: 2xx or 3xx, or with ANY_STATUS any HTTP answer at all.
+ * Through AGENT, whose connection then stays open for the smoke tests that follow.
+ */
+function answers(url: string, agent: Agent, anyStatus: boolean): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = get(url, { agent, signal: AbortSignal.timeout(1_000) }, (response) => {
+      response.resume();
+      response.on("end", () => resolve(anyStatus || ((response.statusCode ?? 0) >= 200 && (response.statusCode ?? 0) < 400)));
+      response.on("error", () => resolve(false));
+    });
+    request.on("error", () => resolve(false));
+  });
 }
 
 /** The container's log since the supervisor's last (re)start line: what the server said as it died. */

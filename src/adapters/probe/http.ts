@@ -2,8 +2,8 @@
  * Sends smoke-test requests to a model server and records what came back. One case after another
  * (never in parallel), so one case's load does not show up in another's latency.
  */
-import { Agent as HttpAgent, request as httpRequest } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import { type Agent as HttpAgent, request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { BODY_TEXT_LIMIT, type JsonValue, type ResponseSnapshot } from "../../core/expectations.js";
 import type { SmokeCase } from "../../core/smoke-cases.js";
 import { summarizeCase, type RequestOutcome, type SmokeResult } from "../../core/smoke-results.js";
@@ -17,12 +17,12 @@ export interface RunOptions {
   /** Why the transport failed, when it knows better than the HTTP client (a port-forward: Endpoint.lastError). */
   transportError?: (() => string | undefined) | undefined;
   /**
-   * Send every case over one kept-alive connection (when the server keeps it). Only for a target
-   * that a connection cannot outlive, a port-forward to one named pod: there each new connection
-   * costs a forward through the API server that no user's request pays. Never for the model's URL
-   * (see sendRequest).
+   * Send the cases over this agent's kept-alive connection (when the server keeps it). Only for a
+   * target that a connection cannot outlive, a port-forward to one named pod (kube/pod-connections.ts):
+   * there each new connection costs a forward through the API server that no user's request pays.
+   * Never for the model's URL (see sendRequest).
    */
-  keepAlive?: boolean | undefined;
+  agent?: HttpAgent | undefined;
 }
 
 /**
@@ -30,22 +30,8 @@ export interface RunOptions {
  * reachable: that is one clear error instead of every case failing the same way, one timeout each.
  */
 export async function runSmokeTests(baseUrl: string, cases: readonly SmokeCase[], options: RunOptions = {}): Promise<SmokeResult[]> {
-  const agent = options.keepAlive ? keptAliveConnection(baseUrl) : undefined;
-  try {
-    return await runCases(baseUrl, cases, options, agent);
-  } finally {
-    agent?.destroy();
-  }
-}
-
-/** One connection at a time, kept between requests. */
-function keptAliveConnection(baseUrl: string): HttpAgent {
-  const options = { keepAlive: true, maxSockets: 1 };
-  return baseUrl.startsWith("https:") ? new HttpsAgent(options) : new HttpAgent(options);
-}
-
-async function runCases(baseUrl: string, cases: readonly SmokeCase[], options: RunOptions, agent: HttpAgent | undefined): Promise<SmokeResult[]> {
   const results: SmokeResult[] = [];
+  const { agent } = options;
   for (const smokeCase of cases) {
     const outcomes: RequestOutcome[] = [];
     for (let attempt = 0; attempt < smokeCase.repeat; attempt++) outcomes.push(await sendRequest(baseUrl, smokeCase, options.signal, agent));

@@ -3,7 +3,7 @@ import type { SmokeResult } from "../../core/smoke-results.js";
 import { urlAgreesWithPods, type VerificationRun } from "../../core/verification.js";
 import { UserError, isUserError } from "../../errors.js";
 import type { KubeAccess } from "../kube/client.js";
-import { forwardToPod } from "../kube/pod-forward.js";
+import { PodConnections } from "../kube/pod-connections.js";
 import { describeUnsettled, waitForServiceOnPods } from "../kube/service-endpoints.js";
 import { servingVersion, type ServingVersion } from "../kube/version-pods.js";
 import { runSmokeTests, type RunOptions } from "./http.js";
@@ -31,6 +31,8 @@ export interface VerifyOptions {
   routeLagMs?: number | undefined;
   /** The version's pods when the caller has just listed them (a sync moments ago): not asked again. */
   version?: ServingVersion | undefined;
+  /** Connections to the pods the caller has open (a sync's answer checks): used, and left open. */
+  connections?: PodConnections | undefined;
 }
 
 /**
@@ -58,22 +60,21 @@ export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, 
   const routingCheck = service ? waitForServiceOnPods(kube, { namespace: target.namespace, service, pods: names }, { timeoutMs: routingTimeoutMs, signal: stopRouting.signal }) : undefined;
   routingCheck?.catch(() => undefined); // awaited below, unless a pod test fails first
   const runs: VerificationRun[] = [];
+  const connections = options.connections ?? new PodConnections(kube, target.namespace);
   try {
     for (const pod of version.pods) {
       options.progress?.(`testing pod ${pod.pod}`);
-      const forward = await forwardToPod(kube, target.namespace, pod);
-      try {
-        const what = `pod ${pod.pod} (port ${pod.port}, through the API server)`;
-        const results = await runOrExplain(forward.url, cases, what, { signal: options.signal, keepAlive: true }, forward.lastError);
-        runs.push({ target: pod.pod, via: "pod", results });
-      } finally {
-        await forward.close();
-      }
+      const connection = await connections.get(pod);
+      const what = `pod ${pod.pod} (port ${pod.port}, through the API server)`;
+      const results = await runOrExplain(connection.url, cases, what, { signal: options.signal, agent: connection.agent }, connection.lastError);
+      runs.push({ target: pod.pod, via: "pod", results });
     }
   } catch (error) {
     stopRouting.abort();
     options.signal?.removeEventListener("abort", onAbort);
     throw error;
+  } finally {
+    if (!options.connections) await connections.closeAll();
   }
   if (!service || !routingCheck) return runs;
 
@@ -108,7 +109,7 @@ export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, 
   }
 }
 
-async function runOrExplain(url: string, cases: readonly SmokeCase[], what: string, run: Pick<RunOptions, "signal" | "keepAlive">, forwardError: () => string | undefined = () => undefined): Promise<SmokeResult[]> {
+async function runOrExplain(url: string, cases: readonly SmokeCase[], what: string, run: Pick<RunOptions, "signal" | "agent">, forwardError: () => string | undefined = () => undefined): Promise<SmokeResult[]> {
   try {
     return await runSmokeTests(url, cases, run);
   } catch (error) {

@@ -17,6 +17,7 @@ import { verifyNewVersion } from "../../adapters/probe/verify-version.js";
 import { waitUntilReachable } from "../../adapters/probe/wait-reachable.js";
 import { detectHealthEndpoint } from "../../adapters/probe/detect-health.js";
 import { forwardLocalPort } from "../../adapters/kube/pod-forward.js";
+import { PodConnections } from "../../adapters/kube/pod-connections.js";
 import { describeGenerated, noTestsFound } from "../../core/generated-tests.js";
 import { describeReadiness } from "../../core/health-endpoints.js";
 import { caseFromTest } from "../../core/smoke-cases.js";
@@ -76,8 +77,16 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   /** The health endpoint the generated readiness probe asks (detected now or in an earlier session), when mlkube.yaml writes none. */
   let readiness: { path: string; protocol: string } | undefined;
   let previousResults: SmokeResult[] | undefined;
-  /** The pods a sync just updated: the test stage right after it tests those without listing them again. */
-  let syncedVersion: ServingVersion | undefined;
+  /**
+   * The pods a sync just updated, and its open connections to them: the test stage right after it
+   * tests those pods without listing them again, over the connections their answer checks left open.
+   */
+  let synced: { version: ServingVersion; connections: PodConnections } | undefined;
+  const forgetSynced = async () => {
+    const connections = synced?.connections;
+    synced = undefined;
+    await connections?.closeAll();
+  };
   /**
    * The serving pods, asked for when the watcher saw a change coming, so that the question
    * overlaps the watcher's quiet window instead of following it. A sync takes the answer only
@@ -128,7 +137,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   /** Waits for the rollout, then until the model answers from this machine. The previous version serves until then. */
   const rolledOut = async (context: StageContext): Promise<{ ready: number; desired: number }> => {
     if (!deployment) throw new Error("rollout ran before apply");
-    syncedVersion = undefined;
+    await forgetSynced();
     // An answer asked for while the pods change says nothing of the pods after it.
     anticipated = undefined;
     const outcome = await waitForRollout(session.cluster.kube, deployment, {
@@ -285,45 +294,60 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       const version = (await takeAnticipated(target)?.catch(() => undefined)) ?? (await servingVersion(kube, target));
       const what = paths.length === 1 ? paths[0] : `${paths.length} files`;
       context.progress(`${what} to ${countPods(version.pods.length)}`);
+      await forgetSynced();
+      const connections = new PodConnections(kube, deployment.namespace);
       const access = podAccess(kube, {
         namespace: deployment.namespace,
         readinessPath: knownReadinessPath(),
         answerTimeoutMs: session.config.deploy.rolloutTimeoutSeconds * 1000,
+        connections,
         signal: context.signal,
       });
       const copies = plan.copies.map((copy) => ({ local: join(contextDir, copy.local), remote: copy.remote }));
-      const { restarts } = await syncToPods(version.pods, { copies, deletes: plan.deletes }, access, { restart: session.config.restart });
-      syncedVersion = version;
+      const { restarts } = await syncToPods(version.pods, { copies, deletes: plan.deletes }, access, { restart: session.config.restart }).catch(async (error: unknown) => {
+        await connections.closeAll();
+        throw error;
+      });
+      synced = { version, connections };
       const files = [...paths];
       recordAheadInBackground(deployment, [...new Set([...live.ahead, ...files])].sort());
       return { files, pods: version.runs, detail: `${what} to ${countPods(version.pods.length)}, ${restarts[0] ?? "restarted"}` };
     },
 
     async test(context) {
-      if (!endpoint || !deployment) throw new UserError("rollout", "No endpoint to test: the model was never rolled out.", { hint: "Fix the earlier failure; tests run after the first successful rollout." });
-      let cases = await loadSmokeCases(session.config);
-      let detail: string | undefined;
-      if (cases.length === 0) {
-        // No tests in mlkube.yaml: the ones the server's own description gives (issue #16.3).
-        context.progress("no tests in mlkube.yaml: asking the server to describe itself");
-        const found = await discoverSmokeTests(endpoint.url, session.config.name, context.signal);
-        cases = found.tests.map((test) => caseFromTest(test.test));
-        detail = found.tests.length > 0 ? describeGenerated(found.tests) : `no smoke tests configured, and the server describes none (${noTestsFound(found)})`;
+      const after = synced;
+      synced = undefined;
+      try {
+        return await testVersion(context, after);
+      } finally {
+        await after?.connections.closeAll();
       }
-      const target = { namespace: deployment.namespace, deployment: deployment.name, service, url: endpoint.url, urlError: endpoint.lastError };
-      const version = syncedVersion;
-      syncedVersion = undefined;
-      const runs = await verifyNewVersion(session.cluster.kube, target, cases, { signal: context.signal, progress: (detail) => context.progress(detail), version });
-      // Changes since the last iteration compare answers of one new pod each time: attributable.
-      const results = runs[0]?.results ?? [];
-      const changes = previousResults ? compareRuns(previousResults, results).map((change) => `${change.test}: ${change.message}`) : [];
-      previousResults = [...results];
-      const aheadFailure = await liveAheadWrite;
-      liveAheadWrite = Promise.resolve(undefined);
-      if (aheadFailure) throw new UserError("sync", `${aheadFailure}: 'mlkube status' cannot say which files the pods run ahead of the image.`, { hint: "Check your rights to patch Deployments; press r to rebuild so the pods run the image again." });
-      return { tests: combineRuns(runs), changes, detail };
     },
   };
+
+  /** The test stage: the smoke tests on the new version (after a sync, its pods over the sync's connections). */
+  async function testVersion(context: StageContext, after: typeof synced) {
+    if (!endpoint || !deployment) throw new UserError("rollout", "No endpoint to test: the model was never rolled out.", { hint: "Fix the earlier failure; tests run after the first successful rollout." });
+    let cases = await loadSmokeCases(session.config);
+    let detail: string | undefined;
+    if (cases.length === 0) {
+      // No tests in mlkube.yaml: the ones the server's own description gives (issue #16.3).
+      context.progress("no tests in mlkube.yaml: asking the server to describe itself");
+      const found = await discoverSmokeTests(endpoint.url, session.config.name, context.signal);
+      cases = found.tests.map((test) => caseFromTest(test.test));
+      detail = found.tests.length > 0 ? describeGenerated(found.tests) : `no smoke tests configured, and the server describes none (${noTestsFound(found)})`;
+    }
+    const target = { namespace: deployment.namespace, deployment: deployment.name, service, url: endpoint.url, urlError: endpoint.lastError };
+    const runs = await verifyNewVersion(session.cluster.kube, target, cases, { signal: context.signal, progress: (detail) => context.progress(detail), version: after?.version, connections: after?.connections });
+    // Changes since the last iteration compare answers of one new pod each time: attributable.
+    const results = runs[0]?.results ?? [];
+    const changes = previousResults ? compareRuns(previousResults, results).map((change) => `${change.test}: ${change.message}`) : [];
+    previousResults = [...results];
+    const aheadFailure = await liveAheadWrite;
+    liveAheadWrite = Promise.resolve(undefined);
+    if (aheadFailure) throw new UserError("sync", `${aheadFailure}: 'mlkube status' cannot say which files the pods run ahead of the image.`, { hint: "Check your rights to patch Deployments; press r to rebuild so the pods run the image again." });
+    return { tests: combineRuns(runs), changes, detail };
+  }
 }
 
 /** How old an anticipated answer about the serving pods may be when a sync uses it: about a quiet window and a few file hashes. */
