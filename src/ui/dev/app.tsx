@@ -70,11 +70,11 @@ export function DevApp({ store, logs, holdReason, onQuit, colors = true, now = D
   return (
     <ColorsProvider value={colors}>
       <ClockContext.Provider value={now}>
-        {/* Always one row short of the screen, padded: the frame covers the whole screen above the
+        {/* Padded to one row short of the screen: the frame covers the whole screen above the
             cursor's row, so nothing printed before it (rewrapped by the terminal after a resize)
-            shows through, and never more: Ink repaints the whole terminal once its output reaches
-            the last row. */}
-        <Box flexDirection="column" width={columns} height={Math.max(1, rows - 1)}>
+            shows through. A minimum, not a fixed height: content taller than the layout planned
+            (a line that wraps) must not make Yoga shrink the header away. */}
+        <Box flexDirection="column" width={columns} minHeight={Math.max(1, rows - 1)}>
           <Header store={store} why={view.why} rows={layout.header} columns={columns} />
           <Pipeline store={store} holdReason={holdReason} rows={layout.pipeline} columns={columns} />
           <ErrorPanel problem={shownProblem} rows={layout.error} columns={columns} />
