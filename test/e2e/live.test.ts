@@ -244,6 +244,13 @@ describeKind("live update off: an image without tar, and --no-live", () => {
     expect(Number(pruned.removed)).toBeGreaterThan(0);
     const serving = String(dev.events.filter((event) => event.type === "serving").at(-1)?.image);
     expect(execFileSync("docker", ["image", "inspect", "--format", "{{.Id}}", serving], { encoding: "utf8" })).toMatch(/^sha256:/);
+    // And from the local registry they were pushed to (mlkube started it with deletes on); what
+    // serves is still there to pull.
+    const fromRegistry = await dev.waitFor((event) => event.type === "images.pruned" && event.where === "registry", 30_000, 0, "old images to be pruned from the registry");
+    expect(Number(fromRegistry.removed)).toBeGreaterThan(0);
+    const [, registry, path, tag] = /^([^/]+)\/(.+):([^:]+)$/.exec(serving)!;
+    const manifest = await fetch(`http://${registry}/v2/${path}/manifests/${tag}`, { method: "HEAD", headers: { accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" } });
+    expect(manifest.status).toBe(200);
     await dev.stop(5_000);
     dev = undefined;
   });

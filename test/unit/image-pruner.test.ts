@@ -34,8 +34,8 @@ describe("pruning old images after verified iterations", () => {
     await settle();
     await pruner.idle();
     expect(scopes).toEqual([{ model: "iris", repository: "localhost:5001/iris", running: [IMAGE, "sha256:running"] }]);
-    expect(store.getState().pruned).toEqual({ images: 2, reclaimedBytes: 5_000_000 });
-    expect(deriveEvents(before, store.getState())).toContainEqual({ type: "images.pruned", removed: 2, reclaimedBytes: 5_000_000, totalRemoved: 2, totalReclaimedBytes: 5_000_000 });
+    expect(store.getState().pruned.engine).toEqual({ images: 2, reclaimedBytes: 5_000_000 });
+    expect(deriveEvents(before, store.getState())).toContainEqual({ type: "images.pruned", where: "engine", removed: 2, reclaimedBytes: 5_000_000, totalRemoved: 2, totalReclaimedBytes: 5_000_000 });
 
     store.dispatch({ type: "key/pause" }); // any later state change: no second pass for the same iteration
     iteration(store, 2, "failed");
@@ -46,7 +46,7 @@ describe("pruning old images after verified iterations", () => {
     await settle();
     await pruner.idle();
     expect(scopes).toHaveLength(2);
-    expect(store.getState().pruned).toEqual({ images: 4, reclaimedBytes: 10_000_000 });
+    expect(store.getState().pruned.engine).toEqual({ images: 4, reclaimedBytes: 10_000_000 });
     pruner.stop();
   });
 
@@ -70,7 +70,36 @@ describe("pruning old images after verified iterations", () => {
     await settle();
     await pruner.idle();
     expect(pruned).toBe(1);
-    expect(store.getState().pruned).toEqual({ images: 0, reclaimedBytes: 0 });
+    expect(store.getState().pruned.engine).toEqual({ images: 0, reclaimedBytes: 0 });
+    pruner.stop();
+  });
+
+  it("prunes the local registry after the engine, counts what its collector gave back, and stops asking once it refuses deletes", async () => {
+    const store = new Store<DevState, DevAction>(initialState({ name: "iris", dir: "/m" }), reduce);
+    const answers = [
+      { removed: ["localhost:5001/iris:aaaaaaaaaaaaaaaa"], reclaimedBytes: 0 }, // deleted; the collector could not run yet
+      { removed: [], reclaimedBytes: 3_000_000 }, // the next pass's collection freed it
+      { removed: [], reclaimedBytes: 0, unsupported: "the registry localhost:5001 does not allow deletes" },
+    ];
+    let registryPasses = 0;
+    const pruner = startImagePruner(store, {
+      runningImages: async () => [IMAGE],
+      prune: async () => ({ removed: [], reclaimedBytes: 0 }),
+      pruneRegistry: async () => answers[registryPasses++]!,
+    });
+    const seen: DevState[] = [store.getState()];
+    for (const id of [1, 2, 3, 4]) {
+      iteration(store, id, "success");
+      await settle();
+      await pruner.idle();
+      seen.push(store.getState());
+    }
+    expect(registryPasses).toBe(3); // the fourth pass does not ask a registry that refused
+    expect(store.getState().pruned.registry).toEqual({ images: 1, reclaimedBytes: 3_000_000 });
+    expect(store.getState().pruned.engine).toEqual({ images: 0, reclaimedBytes: 0 });
+    expect(deriveEvents(seen[1]!, seen[2]!)).toContainEqual({ type: "images.pruned", where: "registry", removed: 0, reclaimedBytes: 3_000_000, totalRemoved: 1, totalReclaimedBytes: 3_000_000 });
+    expect(deriveEvents(seen[2]!, seen[3]!)).toContainEqual({ type: "images.registryPruningOff", reason: "the registry localhost:5001 does not allow deletes" });
+    expect(deriveEvents(seen[3]!, seen[4]!).filter((event) => event.type.startsWith("images."))).toEqual([]);
     pruner.stop();
   });
 });

@@ -33,6 +33,30 @@ export async function checkRegistryPort(docker: Dockerode, settings: RegistrySet
   throw await registryPortTaken(docker, settings);
 }
 
+/**
+ * What lets mlkube prune the old images it pushed (adapters/registry/prune-registry.ts), set as
+ * REGISTRY_* variables (distribution reads any setting from them):
+ * - deletes on: the registry:2 image has them off;
+ * - no in-memory blob descriptor cache (the image's config has one): the garbage collector runs as
+ *   another process, and the serving one would go on saying a collected layer exists, so a later
+ *   push of that layer would be skipped and the image it completes could not be pulled (seen with
+ *   distribution 2.8: HEAD of a collected blob answers 200 with the cache, 404 without).
+ */
+const COLLECTABLE_REGISTRY_ENV = ["REGISTRY_STORAGE_DELETE_ENABLED=true", "REGISTRY_STORAGE_CACHE_BLOBDESCRIPTOR="];
+
+/**
+ * The container that publishes a registry on this machine's `port`, when its garbage collector can
+ * safely run in it (started with the settings above, as mlkube starts it); undefined otherwise (a
+ * registry started some other way, outside Docker, or on another engine).
+ */
+export async function collectableRegistryOn(docker: Dockerode, port: number): Promise<string | undefined> {
+  const containers = await docker.listContainers({ filters: JSON.stringify({ publish: [String(port)], status: ["running"] }) });
+  const name = containers[0]?.Names[0]?.replace(/^\//, "");
+  if (!name) return undefined;
+  const env = (await docker.getContainer(name).inspect()).Config.Env ?? [];
+  return COLLECTABLE_REGISTRY_ENV.every((setting) => env.includes(setting)) ? name : undefined;
+}
+
 /** Starts the registry when missing; returns false when it was already running. */
 export async function ensureRegistry(docker: Dockerode, settings: RegistrySettings): Promise<boolean> {
   const container = docker.getContainer(settings.container);
@@ -56,6 +80,7 @@ export async function ensureRegistry(docker: Dockerode, settings: RegistrySettin
     Image: settings.image,
     Labels: { "app.kubernetes.io/managed-by": "mlkube" },
     ExposedPorts: { "5000/tcp": {} },
+    Env: COLLECTABLE_REGISTRY_ENV,
     HostConfig: {
       PortBindings: { "5000/tcp": [{ HostIp: "127.0.0.1", HostPort: String(settings.hostPort) }] },
       RestartPolicy: { Name: "always" },

@@ -5,6 +5,8 @@ import { selectProvider, type ClusterFlags } from "../../adapters/cluster/select
 import { FileHashCache } from "../../adapters/docker/build-context.js";
 import { connectDocker, ensureDockerReachable } from "../../adapters/docker/client.js";
 import { pruneEngineImages } from "../../adapters/docker/prune-images.js";
+import { collectableRegistryOn } from "../../adapters/cluster/local-registry.js";
+import { RegistryPruner } from "../../adapters/registry/prune-registry.js";
 import { deleteModelObjects } from "../../adapters/kube/apply.js";
 import { followLogs, type LogFollower } from "../../adapters/kube/logs.js";
 import { watchModel, type ModelWatcher } from "../../adapters/watch/watcher.js";
@@ -138,9 +140,17 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
     (action) => store.dispatch(action),
   );
 
-  /** Old images of this model go after each verified iteration, from the engine that built them. */
+  /** Old images of this model go after each verified iteration, from the engine that built them and the local registry. */
+  const registryPruners = new WeakMap<ReadyCluster, Promise<RegistryPruner | undefined>>();
   const pruner = startImagePruner(store, {
     prune: (scope) => (live ? pruneEngineImages(live.cluster.buildEngine.client, scope) : Promise.resolve({ removed: [], reclaimedBytes: 0 })),
+    pruneRegistry: async (scope) => {
+      if (!live) return { removed: [], reclaimedBytes: 0 };
+      const cluster = live.cluster;
+      if (!registryPruners.has(cluster)) registryPruners.set(cluster, localRegistryPruner(cluster));
+      const registry = await registryPruners.get(cluster);
+      return registry ? registry.prune(scope) : { removed: [], reclaimedBytes: 0 };
+    },
     runningImages: async () => (live ? runningImages(live.cluster.kube) : undefined),
   });
 
@@ -261,6 +271,19 @@ interface LiveCluster {
   /** The model's current pods and their restarts, once it is deployed. */
   podRuns(): Promise<PodRun[] | undefined>;
   stop(): Promise<void>;
+}
+
+/**
+ * Pruning for the registry images are pushed to, when it runs on this machine (localhost:PORT). A
+ * registry elsewhere may be shared with others, who may still pull an old tag: never pruned.
+ */
+async function localRegistryPruner(cluster: ReadyCluster): Promise<RegistryPruner | undefined> {
+  if (cluster.delivery.path !== "registry") return undefined;
+  const local = /^(?:localhost|127\.0\.0\.1):(\d+)$/.exec(cluster.delivery.pushTo);
+  if (!local) return undefined;
+  const docker = cluster.buildEngine.client;
+  const container = await collectableRegistryOn(docker, Number(local[1])).catch(() => undefined);
+  return new RegistryPruner(docker, { host: cluster.delivery.pushTo, pullAs: cluster.delivery.pullAs, container });
 }
 
 /** What every pod on the cluster runs, by reference and by image ID: images the pruner must keep. */

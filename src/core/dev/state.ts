@@ -132,6 +132,12 @@ export interface ClusterInfo {
   endpoint?: string | undefined;
 }
 
+export type PruneWhere = "engine" | "registry";
+export interface PrunedCount {
+  images: number;
+  reclaimedBytes: number;
+}
+
 export interface DevState {
   model: { name: string; dir: string };
   cluster: {
@@ -148,8 +154,11 @@ export interface DevState {
   history: IterationSummary[];
   /** The image serving now: what the last successful rollout put there. */
   serving: string | undefined;
-  /** Old images of this model removed from the engine this session (engine/image-pruner.ts). */
-  pruned: { images: number; reclaimedBytes: number };
+  /** Old images of this model removed this session (engine/image-pruner.ts), from the engine and from the local registry. */
+  pruned: Record<PruneWhere, PrunedCount> & {
+    /** Why old images stay in the registry (it refuses deletes), once known. */
+    registryOff?: string | undefined;
+  };
   /** The local image ID behind `serving`, when this session delivered it. */
   servingImageId?: string | undefined;
   /** The last problem shown in the error panel (cleared by the next successful iteration). */
@@ -199,7 +208,8 @@ export type DevAction =
   | { type: "rollout/serving"; id: number; image: string; imageId?: string | undefined }
   | { type: "tests/result"; id: number; tests: TestOutcome[]; changes: string[] }
   | { type: "iteration/finished"; id: number; at: number; result: "success" | "failed" | "cancelled" }
-  | { type: "images/pruned"; removed: number; reclaimedBytes: number }
+  | { type: "images/pruned"; where: PruneWhere; removed: number; reclaimedBytes: number }
+  | { type: "images/registryPruningOff"; reason: string }
   | { type: "quit" };
 
 /** History rows kept for the UI and the summary; older ones are dropped. */
@@ -215,7 +225,7 @@ export function initialState(model: { name: string; dir: string }, recreate: Hea
     current: undefined,
     history: [],
     serving: undefined,
-    pruned: { images: 0, reclaimedBytes: 0 },
+    pruned: { engine: { images: 0, reclaimedBytes: 0 }, registry: { images: 0, reclaimedBytes: 0 } },
     problem: undefined,
     nextId: 1,
     quitting: false,
@@ -230,8 +240,12 @@ export function reduce(state: DevState, action: DevAction): DevState {
     case "cluster/progress":
       // Progress after a failed attempt is the next attempt running: starting again, not failed.
       return { ...state, cluster: { ...state.cluster, status: state.cluster.retry ? "starting" : state.cluster.status, detail: action.detail } };
-    case "images/pruned":
-      return { ...state, pruned: { images: state.pruned.images + action.removed, reclaimedBytes: state.pruned.reclaimedBytes + action.reclaimedBytes } };
+    case "images/pruned": {
+      const count = state.pruned[action.where];
+      return { ...state, pruned: { ...state.pruned, [action.where]: { images: count.images + action.removed, reclaimedBytes: count.reclaimedBytes + action.reclaimedBytes } } };
+    }
+    case "images/registryPruningOff":
+      return { ...state, pruned: { ...state.pruned, registryOff: action.reason } };
     case "cluster/ready": {
       const recreated = state.health.cluster.status === "deleted";
       const ready: DevState = { ...state, cluster: { status: "ready", info: action.info }, problem: state.problem?.stage === "cluster" ? undefined : state.problem };

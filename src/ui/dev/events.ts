@@ -3,7 +3,7 @@
  * engine dispatches actions and never needs to know that a printer exists. docs/events.md
  * documents the vocabulary; fields are only ever added, never renamed or repurposed.
  */
-import { outageReason, type DevState, type Iteration, type ProblemReport, type Route, type Stage, type StageState, type StepReport, type TestOutcome } from "../../core/dev/state.js";
+import { outageReason, type DevState, type PruneWhere, type Iteration, type ProblemReport, type Route, type Stage, type StageState, type StepReport, type TestOutcome } from "../../core/dev/state.js";
 
 export type DevEvent =
   | { type: "cluster.progress"; detail: string }
@@ -27,7 +27,8 @@ export type DevEvent =
   | { type: "stage.failed"; iteration: number; stage: Stage; ms: number; message: string }
   | { type: "serving"; image: string }
   /** Old images of this model removed from the engine after a verified iteration; totals for the session. */
-  | { type: "images.pruned"; removed: number; reclaimedBytes: number; totalRemoved: number; totalReclaimedBytes: number }
+  | { type: "images.pruned"; where: PruneWhere; removed: number; reclaimedBytes: number; totalRemoved: number; totalReclaimedBytes: number }
+  | { type: "images.registryPruningOff"; reason: string }
   | { type: "tests.result"; iteration: number; passed: number; failed: number; tests: TestOutcome[]; changes: string[] }
   | { type: "problem"; stage: ProblemReport["stage"]; message: string; details: string[]; hint?: string | undefined }
   | {
@@ -70,15 +71,12 @@ export function deriveEvents(previous: DevState, next: DevState): DevEvent[] {
   if (ready && (previous.cluster.status !== "ready" || previous.cluster.info?.context !== ready.context)) {
     events.push({ type: "cluster.ready", provider: ready.provider, name: ready.name, context: ready.context, deliveryPath: ready.deliveryPath, deliveryReason: ready.deliveryReason });
   }
-  if (next.pruned.images !== previous.pruned.images) {
-    events.push({
-      type: "images.pruned",
-      removed: next.pruned.images - previous.pruned.images,
-      reclaimedBytes: next.pruned.reclaimedBytes - previous.pruned.reclaimedBytes,
-      totalRemoved: next.pruned.images,
-      totalReclaimedBytes: next.pruned.reclaimedBytes,
-    });
+  for (const where of ["engine", "registry"] as const) {
+    const [was, now] = [previous.pruned[where], next.pruned[where]];
+    if (now.images === was.images && now.reclaimedBytes === was.reclaimedBytes) continue;
+    events.push({ type: "images.pruned", where, removed: now.images - was.images, reclaimedBytes: now.reclaimedBytes - was.reclaimedBytes, totalRemoved: now.images, totalReclaimedBytes: now.reclaimedBytes });
   }
+  if (next.pruned.registryOff && next.pruned.registryOff !== previous.pruned.registryOff) events.push({ type: "images.registryPruningOff", reason: next.pruned.registryOff });
   const url = cluster.info?.endpoint;
   if (url && url !== previous.cluster.info?.endpoint) events.push({ type: "endpoint", url });
   if (next.health.engine.status !== previous.health.engine.status || next.health.cluster.status !== previous.health.cluster.status) {

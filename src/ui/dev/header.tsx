@@ -77,7 +77,8 @@ export function Header({ store, why, rows, columns }: HeaderProps) {
           {serving ?? "nothing yet"}
           {live.ahead.length > 0 && <Text color="yellow">  live: {live.ahead.length === 1 ? "1 file" : `${live.ahead.length} files`} ahead of the image</Text>}
           {live.off && <Text dimColor>  live update off: {live.off}</Text>}
-          {pruned.images > 0 && <Text dimColor>  pruned {pruned.images} old image(s), {formatBytes(pruned.reclaimedBytes)}</Text>}
+          {pruned.engine.images > 0 && <Text dimColor>  pruned {pruned.engine.images} old image(s), {formatBytes(pruned.engine.reclaimedBytes)}</Text>}
+          {pruned.registry.images > 0 && <Text dimColor>  registry: {pruned.registry.images}, {formatBytes(pruned.registry.reclaimedBytes)}</Text>}
         </Text>
       )}
       {why &&

@@ -120,7 +120,9 @@ function textLines(event: DevEvent): string[] {
     case "endpoint":
       return [`endpoint ${event.url}`];
     case "images.pruned":
-      return [`pruned ${event.removed} old image(s) of this model: ${formatBytes(event.reclaimedBytes)} reclaimed (${event.totalRemoved}, ${formatBytes(event.totalReclaimedBytes)} this session)`];
+      return [`pruned ${event.removed} old image(s) of this model from the ${event.where}: ${formatBytes(event.reclaimedBytes)} reclaimed (${event.totalRemoved}, ${formatBytes(event.totalReclaimedBytes)} this session)`];
+    case "images.registryPruningOff":
+      return [`old images stay in the registry: ${event.reason}`];
     case "cluster.retry":
       return [`cluster attempt ${event.attempt} failed: ${event.message}; trying again in ${formatMs(event.delayMs)}`];
     case "watch.failed":
