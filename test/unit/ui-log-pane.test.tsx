@@ -51,6 +51,32 @@ describe("log pane", () => {
     expect(app.frame()).not.toContain("dropped");
   });
 
+  it("redraws about three times a second under a flood, not at every 100 ms tick", async () => {
+    const logs = new LogStore();
+    const app = renderWithLogs(logs, { columns: 100, rows: 20 });
+    unmount = app.unmount;
+    await eventually(() => expect(app.frame()).toContain("no log lines yet"));
+    const framesBefore = app.frames.length;
+    // 2,000 lines a second for 1.5 s: a pane's worth (14 lines) arrives every 7 ms.
+    let sent = 0;
+    const started = Date.now();
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        for (let index = 0; index < 20; index++) logs.append({ pod: "iris-a", container: "model", text: `flood ${++sent}` });
+        if (Date.now() - started < 1_500) return;
+        clearInterval(timer);
+        resolve();
+      }, 10);
+    });
+    await eventually(() => expect(app.frame()).toContain(`flood ${sent}`));
+    // The cluster's spinner redraws the screen on its own: count the redraws of the lines.
+    const panes = app.frames.slice(framesBefore).map((frame) => logLines(frame).join("\n"));
+    const redraws = panes.filter((pane, index) => pane !== panes[index - 1]);
+    // 1.5 s at one redraw per 333 ms is 5-6 (and the last lines); at every 100 ms tick it was 15.
+    expect(redraws.length).toBeLessThanOrEqual(8);
+    expect(redraws.length).toBeGreaterThanOrEqual(3);
+  });
+
   it("tells pods apart, by their unique suffix on a narrow screen", async () => {
     const logs = new LogStore();
     logs.append({ pod: "iris-7d9f8c6b5-x2k4q", container: "model", text: "ready" });

@@ -5,15 +5,17 @@ import { ClockContext, useTicker } from "./hooks.js";
 import { Text } from "./theme.js";
 
 const FRAMES = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+/** Spinners and running clocks advance together: one frame per tick for both. */
+const ANIMATION_MS = 100;
 
 export function Spinner() {
-  const tick = useTicker(80, true);
+  const tick = useTicker(ANIMATION_MS, true);
   return <Text color="cyan">{FRAMES[tick % FRAMES.length]}</Text>;
 }
 
 /** Time since `since`, ticking. */
 export function Elapsed({ since }: { since: number }) {
-  useTicker(100, true);
+  useTicker(ANIMATION_MS, true);
   const now = useContext(ClockContext);
   return <Text>{formatMs(now() - since)}</Text>;
 }

@@ -46,15 +46,36 @@ function sizeOf(stdout: NodeJS.WriteStream): TerminalSize {
   return { columns: stdout.columns || 80, rows: stdout.rows || 24 };
 }
 
-/** A counter that advances every `intervalMs` while `active`: drives spinners and running clocks. */
+/**
+ * A counter that advances every `intervalMs` while `active`: drives spinners and running clocks.
+ * Every component ticking at the same interval shares one timer, so a spinner and a clock on
+ * screen together change in one frame rather than two.
+ */
 export function useTicker(intervalMs: number, active: boolean): number {
   const [tick, setTick] = useState(0);
   useEffect(() => {
     if (!active) return;
-    const timer = setInterval(() => setTick((value) => value + 1), intervalMs);
-    return () => clearInterval(timer);
+    return subscribeTicks(intervalMs, () => setTick((value) => value + 1));
   }, [intervalMs, active]);
   return tick;
+}
+
+const tickers = new Map<number, { timer: ReturnType<typeof setInterval>; listeners: Set<() => void> }>();
+
+function subscribeTicks(intervalMs: number, listener: () => void): () => void {
+  let ticker = tickers.get(intervalMs);
+  if (!ticker) {
+    const listeners = new Set<() => void>();
+    ticker = { listeners, timer: setInterval(() => listeners.forEach((notify) => notify()), intervalMs) };
+    tickers.set(intervalMs, ticker);
+  }
+  ticker.listeners.add(listener);
+  return () => {
+    ticker.listeners.delete(listener);
+    if (ticker.listeners.size > 0) return;
+    clearInterval(ticker.timer);
+    tickers.delete(intervalMs);
+  };
 }
 
 /** The clock running times are measured with; tests pin it. */

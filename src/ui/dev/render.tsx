@@ -41,10 +41,12 @@ export function renderDevUi(options: DevUiOptions): DevUi {
     // in one write, between synchronized-output markers that tell terminals supporting them to
     // show the frame at once.
     incrementalRendering: false,
-    // Turning a full screen into terminal output is Ink's costliest step (measured: ~15 ms a
-    // frame at 120x40). Ten frames a second keeps spinners, clocks and logs (read every 100 ms)
-    // moving and leaves the CPU to the loop during a log flood.
-    maxFps: 10,
+    // A cap on bursts of state changes only: what changes on its own sets the frame rate
+    // (spinners and clocks tick together every 100 ms; the log pane redraws every 100 ms, or 3
+    // times a second under a flood, log-pane.tsx). A frame costs Ink 15-25 ms at 120x40, so with
+    // a cap of 10 a key press that came just after a frame waited up to 100 ms for the next one;
+    // with 30 it waits at most 33 ms.
+    maxFps: 30,
   });
   return {
     unmount: () => instance.unmount(),
