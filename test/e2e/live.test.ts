@@ -240,8 +240,10 @@ describeKind("live update off: an image without tar, and --no-live", () => {
     // Issue #15: by now this file built more images of the model than the 3 newest kept: the old
     // ones went after a verified iteration, and the image serving now is still in the engine.
     // (How many remain depends on which passes have run: the rule itself is unit-tested.)
-    const pruned = await dev.waitFor((event) => event.type === "images.pruned", 30_000, 0, "old images to be pruned");
+    const pruned = await dev.waitFor((event) => event.type === "images.pruned" && event.where === "engine", 30_000, 0, "old images to be pruned");
     expect(Number(pruned.removed)).toBeGreaterThan(0);
+    // Deleted, not only untagged: each build's built name (iris:<tag>) went with its pushed one.
+    expect(Number(pruned.reclaimedBytes)).toBeGreaterThan(0);
     const serving = String(dev.events.filter((event) => event.type === "serving").at(-1)?.image);
     expect(execFileSync("docker", ["image", "inspect", "--format", "{{.Id}}", serving], { encoding: "utf8" })).toMatch(/^sha256:/);
     // And from the local registry they were pushed to (mlkube started it with deletes on); what

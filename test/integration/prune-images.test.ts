@@ -53,4 +53,25 @@ describe.runIf(hasEngine)("pruning old images on the real Docker engine", () => 
     const left = (await docker.listImages({ filters: JSON.stringify({ reference: [repository, other] }) })).flatMap((image) => image.RepoTags ?? []);
     expect(left.sort()).toEqual([`${other}:${tag(5)}`, `${repository}:${tag(1)}`, `${repository}:${tag(4)}`, `${repository}:latest`].sort());
   });
+
+  it("with registry delivery, frees the images under both their names: as built and as pushed", async () => {
+    const built = uniqueName("mlkube-test-prune-built");
+    const pushed = `localhost:5999/${built}`;
+    for (const n of [1, 2, 3, 4]) {
+      await build(`${built}:${tag(n)}`, { "dev.mlkube.managed": "true", "dev.mlkube.model": "iris" });
+      execFileSync("docker", ["tag", `${built}:${tag(n)}`, `${pushed}:${tag(n)}`]);
+    }
+    try {
+      // The pods name the pushed image; its built name must stay too.
+      const result = await pruneEngineImages(docker, { model: "iris", repository: pushed, running: [`${pushed}:${tag(1)}`], keep: 1 }, built);
+      expect(result.removed.sort()).toEqual([`${built}:${tag(2)}`, `${built}:${tag(3)}`, `${pushed}:${tag(2)}`, `${pushed}:${tag(3)}`].sort());
+      expect(result.removedImages).toHaveLength(2);
+      expect(result.reclaimedBytes).toBeGreaterThanOrEqual(2 * 64 * 1024);
+      const left = (await docker.listImages({ filters: JSON.stringify({ reference: [built, pushed] }) })).flatMap((image) => image.RepoTags ?? []);
+      expect(left.sort()).toEqual([`${built}:${tag(1)}`, `${built}:${tag(4)}`, `${pushed}:${tag(1)}`, `${pushed}:${tag(4)}`].sort());
+    } finally {
+      await removeRepository(pushed);
+      await removeRepository(built);
+    }
+  }, 60_000);
 });

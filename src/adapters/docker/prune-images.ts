@@ -5,10 +5,13 @@
  */
 import type Dockerode from "dockerode";
 import { imagesToPrune, MANAGED_LABEL, type BuiltImage, type PruneScope } from "../../core/image-pruning.js";
+import { repositoryOf, sameRepository } from "../../manifests/image-ref.js";
 
 export interface EnginePruneResult {
   /** References removed (untagged, or deleted with their image). */
   removed: string[];
+  /** The images those references named, each once (a build has two names with registry delivery). */
+  removedImages: string[];
   /** The removed images' own sizes (excluding layers shared with other images): about what the disk got back. */
   reclaimedBytes: number;
   /** References that could not be removed, and why (a container created from it, say). */
@@ -33,18 +36,38 @@ export async function listBuiltImages(docker: Dockerode): Promise<BuiltImage[]> 
   );
 }
 
-/** Removes the images the rule lets go; a failure to remove one is reported, not thrown. */
-export async function pruneEngineImages(docker: Dockerode, scope: PruneScope): Promise<EnginePruneResult> {
-  const decision = imagesToPrune(await listBuiltImages(docker), scope);
-  const result: EnginePruneResult = { removed: [], reclaimedBytes: 0, failed: [] };
-  for (const image of decision.prune) {
+/**
+ * Removes the images the rule lets go; a failure to remove one is reported, not thrown.
+ *
+ * `builtRepository` is the name builds are tagged with (mlkube.yaml's image.repository). Registry
+ * delivery tags each build a second time, as pushed (`localhost:5001/iris:<tag>` beside
+ * `iris:<tag>`), and the engine frees an image only with its last tag: both names go by the same
+ * rule, and what runs under the pushed name keeps its built name too.
+ */
+export async function pruneEngineImages(docker: Dockerode, scope: PruneScope, builtRepository = scope.repository): Promise<EnginePruneResult> {
+  const images = await listBuiltImages(docker);
+  const prune = imagesToPrune(images, scope).prune;
+  if (!sameRepository(builtRepository, scope.repository)) {
+    const running = [...scope.running, ...scope.running.flatMap((reference) => builtName(reference, scope.repository, builtRepository))];
+    prune.push(...imagesToPrune(images, { ...scope, repository: builtRepository, running }).prune);
+  }
+  const result: EnginePruneResult = { removed: [], removedImages: [], reclaimedBytes: 0, failed: [] };
+  // The image itself goes with the last of its tags; its size counts once, when the engine says it deleted it.
+  for (const image of prune) {
     try {
       const answer = (await docker.getImage(image.reference).remove()) as { Deleted?: string }[];
       result.removed.push(image.reference);
+      if (!result.removedImages.includes(image.imageId)) result.removedImages.push(image.imageId);
       if (answer.some((item) => item.Deleted === image.imageId)) result.reclaimedBytes += image.sizeBytes;
     } catch (error) {
       result.failed.push({ reference: image.reference, reason: (error as Error).message });
     }
   }
   return result;
+}
+
+/** `localhost:5001/iris:<tag>` as built: `iris:<tag>` (a reference by digest has no built name). */
+function builtName(reference: string, pushedRepository: string, builtRepository: string): string[] {
+  if (reference.includes("@") || !sameRepository(repositoryOf(reference), pushedRepository)) return [];
+  return [`${builtRepository}${reference.slice(repositoryOf(reference).length)}`];
 }

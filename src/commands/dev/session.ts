@@ -143,7 +143,11 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   /** Old images of this model go after each verified iteration, from the engine that built them and the local registry. */
   const registryPruners = new WeakMap<ReadyCluster, Promise<RegistryPruner | undefined>>();
   const pruner = startImagePruner(store, {
-    prune: (scope) => (live ? pruneEngineImages(live.cluster.buildEngine.client, scope) : Promise.resolve({ removed: [], reclaimedBytes: 0 })),
+    prune: async (scope) => {
+      if (!live) return { removed: [], reclaimedBytes: 0 };
+      const result = await pruneEngineImages(live.cluster.buildEngine.client, scope, currentConfig.image.repository);
+      return { removed: result.removedImages, reclaimedBytes: result.reclaimedBytes };
+    },
     pruneRegistry: async (scope) => {
       if (!live) return { removed: [], reclaimedBytes: 0 };
       const cluster = live.cluster;
