@@ -89,6 +89,13 @@ export function soakMarkdown(soak: SoakResult): string[] {
     lines.push(`| ${sample.iteration} | ${(sample.elapsedS / 60).toFixed(1)} | ${cells.join(" | ")} |`);
   }
   lines.push("");
+  const reference = [...soak.samples].reverse().find((sample) => sample.iteration <= settings.warmUp);
+  const last = soak.samples.at(-1);
+  if (reference && last && last !== reference) {
+    const types = [...new Set([...Object.keys(reference.activeResources), ...Object.keys(last.activeResources)])].sort();
+    lines.push(`Active resources by type, end of warm-up → last sample: ${types.map((type) => `${type} ${reference.activeResources[type] ?? 0} → ${last.activeResources[type] ?? 0}`).join(", ")}.`);
+    lines.push("");
+  }
   const start = soak.docker.start;
   const end = soak.docker.end;
   const others = Object.entries(soak.otherIterations).map(([trigger, count]) => `${count}× "${trigger}"`);
