@@ -16,7 +16,8 @@ const MEASURES: Record<GrowthMeasure, { label: string; unit: string; scale?: num
   danglingImages: { label: "Docker: dangling images", unit: "" },
   buildCacheBytes: { label: "Docker: build cache", unit: " MB", scale: 1e6 },
   imageLayersBytes: { label: "Docker: image layers on disk", unit: " MB", scale: 1e6 },
-  repositoryImages: { label: "Docker: the model repository's tags", unit: "" },
+  modelImages: { label: "Docker: images mlkube built for the model", unit: "" },
+  modelImageTags: { label: "Docker: their tags (local and registry names)", unit: "" },
 };
 const GROWTH_MEASURES_SHOWN = Object.keys(MEASURES) as GrowthMeasure[];
 
@@ -82,8 +83,8 @@ export function soakMarkdown(soak: SoakResult): string[] {
     lines.push(`| ${edit} | ${kind.n} | ${kind.asExpected} | ${kind.success} | ${kind.failed} | ${routes} | ${kind.p50Ms === null ? "–" : `${(kind.p50Ms / 1000).toFixed(2)} s`} | ${kind.p95Ms === null ? "–" : `${(kind.p95Ms / 1000).toFixed(2)} s`} |`);
   }
   lines.push("");
-  lines.push("| after iteration | minutes | RSS | heap | fds | handles | listeners | children | dangling images | build cache | image layers | repository tags |");
-  lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  lines.push("| after iteration | minutes | RSS | heap | fds | handles | listeners | children | dangling images | build cache | image layers | model's images | their tags |");
+  lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const sample of soak.samples) {
     const cells = GROWTH_MEASURES_SHOWN.map((measure) => value(measure, sample[measure]));
     lines.push(`| ${sample.iteration} | ${(sample.elapsedS / 60).toFixed(1)} | ${cells.join(" | ")} |`);
@@ -99,6 +100,6 @@ export function soakMarkdown(soak: SoakResult): string[] {
   const start = soak.docker.start;
   const end = soak.docker.end;
   const others = Object.entries(soak.otherIterations).map(([trigger, count]) => `${count}× "${trigger}"`);
-  lines.push(`Old images pruned by mlkube: ${soak.pruned.images} in ${soak.pruned.passes} passes, ${mb(soak.pruned.reclaimedBytes)} reclaimed as its \`images.pruned\` events count it (the images' own layers; an engine older than API 1.42 reports no shared size, and whole images are counted). Docker, first sample → after quit: image layers on disk ${start ? mb(start.imageLayersBytes) : "–"} → ${end ? mb(end.imageLayersBytes) : "–"}, dangling images ${start?.danglingImages ?? "–"} → ${end?.danglingImages ?? "–"}, build cache ${start ? mb(start.buildCacheBytes) : "–"} → ${end ? mb(end.buildCacheBytes) : "–"}, the model repository's tags ${start?.repositoryImages ?? "–"} → ${end?.repositoryImages ?? "–"}. Iterations mlkube started on its own: ${others.join(", ") || "none"}.${soak.unexpected.length ? ` Not as expected: ${soak.unexpected.slice(0, 10).join("; ")}${soak.unexpected.length > 10 ? "; ..." : ""}.` : ""}${soak.errors.length ? ` Errors: ${soak.errors.map((error) => error.split("\n")[0]).join("; ")}` : ""}`);
+  lines.push(`Old images pruned by mlkube: ${soak.pruned.images} in ${soak.pruned.passes} passes, ${mb(soak.pruned.reclaimedBytes)} reclaimed as its \`images.pruned\` events count it (the images' own layers; an engine older than API 1.42 reports no shared size, and whole images are counted). Docker, first sample → after quit: image layers on disk ${start ? mb(start.imageLayersBytes) : "–"} → ${end ? mb(end.imageLayersBytes) : "–"}, dangling images ${start?.danglingImages ?? "–"} → ${end?.danglingImages ?? "–"}, build cache ${start ? mb(start.buildCacheBytes) : "–"} → ${end ? mb(end.buildCacheBytes) : "–"}, the model's images ${start?.modelImages ?? "–"} → ${end?.modelImages ?? "–"} (tags ${start?.modelImageTags ?? "–"} → ${end?.modelImageTags ?? "–"}). Iterations mlkube started on its own: ${others.join(", ") || "none"}.${soak.unexpected.length ? ` Not as expected: ${soak.unexpected.slice(0, 10).join("; ")}${soak.unexpected.length > 10 ? "; ..." : ""}.` : ""}${soak.errors.length ? ` Errors: ${soak.errors.map((error) => error.split("\n")[0]).join("; ")}` : ""}`);
   return lines;
 }

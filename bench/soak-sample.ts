@@ -7,6 +7,8 @@ import { readdirSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Dockerode from "dockerode";
 import type { DevProcess } from "../test/e2e/support/dev-process.js";
+import { MANAGED_LABEL } from "../src/core/image-pruning.js";
+import { imageName, repositoryOf } from "../src/manifests/image-ref.js";
 import { memoryMb, processTree } from "./procfs.js";
 import { round } from "./stats.js";
 
@@ -24,8 +26,12 @@ export interface DockerObjects {
   buildCacheBytes: number;
   /** All image layers on the engine's disk (`LayersSize`): what pruning gives back shows here. */
   imageLayersBytes: number;
-  /** Tags in the model's repository (content-tagged images and their dev layers). */
-  repositoryImages: number;
+  /**
+   * Images mlkube built for this model that the engine holds, and their tags: both forms of the
+   * name count, the local one (`iris-sklearn:<tag>`) and the registry's (`localhost:5001/...`).
+   */
+  modelImages: number;
+  modelImageTags: number;
 }
 
 export interface SoakSample extends DockerObjects {
@@ -53,9 +59,11 @@ interface Diagnostics {
 export async function dockerObjects(docker: Dockerode, repository: string | undefined): Promise<DockerObjects> {
   const dangling = await docker.listImages({ filters: JSON.stringify({ dangling: ["true"] }) });
   const df = (await docker.df()) as { LayersSize?: number; BuildCache?: { Size?: number }[] | null };
-  const repositoryImages = repository ? (await docker.listImages({ filters: JSON.stringify({ reference: [repository] }) })).flatMap((image) => image.RepoTags ?? []).length : 0;
+  const built = await docker.listImages({ filters: JSON.stringify({ label: [`${MANAGED_LABEL}=true`] }) });
+  const ofModel = (tag: string) => repository !== undefined && imageName(repositoryOf(tag)) === imageName(repository);
+  const modelTags = built.map((image) => (image.RepoTags ?? []).filter(ofModel).length);
   const buildCacheBytes = (df.BuildCache ?? []).reduce((sum, entry) => sum + (entry.Size ?? 0), 0);
-  return { danglingImages: dangling.length, buildCacheBytes, imageLayersBytes: df.LayersSize ?? 0, repositoryImages };
+  return { danglingImages: dangling.length, buildCacheBytes, imageLayersBytes: df.LayersSize ?? 0, modelImages: modelTags.filter((tags) => tags > 0).length, modelImageTags: modelTags.reduce((sum, tags) => sum + tags, 0) };
 }
 
 /** Waits one heap window (the loop idle, the logs flowing), then reads everything at its end. */

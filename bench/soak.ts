@@ -60,8 +60,8 @@ export interface KindSummary {
   p95Ms: number | null;
 }
 
-export type GrowthMeasure = "rssMb" | "heapUsedMb" | "fds" | "handles" | "listeners" | "childProcesses" | "danglingImages" | "buildCacheBytes" | "imageLayersBytes" | "repositoryImages";
-export const GROWTH_MEASURES: readonly GrowthMeasure[] = ["rssMb", "heapUsedMb", "fds", "handles", "listeners", "childProcesses", "danglingImages", "buildCacheBytes", "imageLayersBytes", "repositoryImages"];
+export type GrowthMeasure = "rssMb" | "heapUsedMb" | "fds" | "handles" | "listeners" | "childProcesses" | "danglingImages" | "buildCacheBytes" | "imageLayersBytes" | "modelImages" | "modelImageTags";
+export const GROWTH_MEASURES: readonly GrowthMeasure[] = ["rssMb", "heapUsedMb", "fds", "handles", "listeners", "childProcesses", "danglingImages", "buildCacheBytes", "imageLayersBytes", "modelImages", "modelImageTags"];
 
 export interface SoakResult {
   date: string;
@@ -152,7 +152,7 @@ export async function runSoak(settings: SoakSettings, models: ModelVariants, non
       if (iteration % settings.sampleEvery === 0 || iteration === settings.iterations) {
         const sample = await takeSample(dev, iteration, sessionStart, docker, repository);
         samples.push(sample);
-        say(`soak sample @${iteration}: rss ${sample.rssMb} MB, heap ${sample.heapUsedMb} MB, fds ${sample.fds}, handles ${sample.handles}, listeners ${sample.listeners}, children ${sample.childProcesses}, dangling ${sample.danglingImages}, build cache ${Math.round(sample.buildCacheBytes / 1e6)} MB, repo images ${sample.repositoryImages}, log lines ${sample.logLines}`);
+        say(`soak sample @${iteration}: rss ${sample.rssMb} MB, heap ${sample.heapUsedMb} MB, fds ${sample.fds}, handles ${sample.handles}, listeners ${sample.listeners}, children ${sample.childProcesses}, dangling ${sample.danglingImages}, build cache ${Math.round(sample.buildCacheBytes / 1e6)} MB, model images ${sample.modelImages} (${sample.modelImageTags} tags), log lines ${sample.logLines}`);
       } else {
         await sleep(1_000);
       }
@@ -171,6 +171,10 @@ export async function runSoak(settings: SoakSettings, models: ModelVariants, non
     await mlkube(["down", "--yes", "--all", model.dir]);
   }
   return summarize({ settings, machine, records, samples, errors, exit, dockerEnd, flood, dev, sessionMs });
+}
+
+function dockerPart({ danglingImages, buildCacheBytes, imageLayersBytes, modelImages, modelImageTags }: SoakSample): DockerObjects {
+  return { danglingImages, buildCacheBytes, imageLayersBytes, modelImages, modelImageTags };
 }
 
 /** One edit and the iteration it caused (not one mlkube started on its own meanwhile). */
@@ -269,7 +273,7 @@ function summarize({ settings, machine, records, samples, errors, exit, dockerEn
     kinds,
     otherIterations,
     samples,
-    docker: { start: samples[0] ? { danglingImages: samples[0].danglingImages, buildCacheBytes: samples[0].buildCacheBytes, imageLayersBytes: samples[0].imageLayersBytes, repositoryImages: samples[0].repositoryImages } : null, end: dockerEnd },
+    docker: { start: samples[0] ? dockerPart(samples[0]) : null, end: dockerEnd },
     pruned: { images: Number(lastPruned?.totalRemoved ?? 0), reclaimedBytes: Number(lastPruned?.totalReclaimedBytes ?? 0), passes: pruned.length },
     logs: { rate: settings.floodRate, floodStarts: flood.starts, floodFailures: flood.failures, linesReceived: events.filter((event) => event.type === "log").length },
     exit,
