@@ -5,6 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { editAt, expectedResult, modelEdits, SOAK_CYCLE } from "../../bench/soak-edits.js";
 import { growthAfterWarmUp, withinAim } from "../../bench/soak-growth.js";
+import { soakTargets } from "../../bench/soak-report.js";
+import type { SoakResult } from "../../bench/soak.js";
 
 const points = (values: [number, number | null][]) => values.map(([iteration, value]) => ({ iteration, value }));
 
@@ -51,5 +53,33 @@ describe("the soak's edit cycle", () => {
     expect(expectedResult("crashing pod")).toBe("failed");
     expect(expectedResult("build fix")).toBe("success");
     expect(expectedResult("crash fix")).toBe("success");
+  });
+});
+
+describe("the soak's rows in the targets table", () => {
+  const growth = (atWarmUp: number, max: number) => growthAfterWarmUp(points([[20, atWarmUp], [30, max]]), 20);
+  const soak = (overrides: Partial<SoakResult>): SoakResult =>
+    ({
+      iterations: 200,
+      growth: { rssMb: growth(100, 105), heapUsedMb: growth(50, 51), fds: growth(30, 30), handles: growth(20, 20), listeners: growth(16, 16), childProcesses: growth(0, 0), danglingImages: growth(5, 5), buildCacheBytes: growth(1e9, 1e9), imageLayersBytes: growth(1e9, 1e9), modelImages: growth(4, 4), modelImageTags: growth(8, 8) },
+      results: { success: 150, failed: 50, asExpected: 200, unexpected: 0 },
+      exit: { code: 143, signal: null, stopMs: 900, descendantsBefore: 1, leftRunning: [] },
+      ...overrides,
+    }) as SoakResult;
+  const met = (result: SoakResult) => Object.fromEntries(soakTargets(result).map((row) => [row.what, row.met]));
+
+  it("meets every aim when nothing grew past 10%, every iteration went as expected and SIGTERM ended mlkube", () => {
+    expect(Object.values(met(soak({})))).toEqual(soakTargets(soak({})).map(() => true));
+  });
+
+  it("fails the resident set at 12% growth, and the exit when mlkube had to be killed", () => {
+    const rows = met(soak({ growth: { ...soak({}).growth, rssMb: growth(100, 112) }, exit: { code: null, signal: "SIGKILL", stopMs: 15_000, descendantsBefore: 0, leftRunning: [] } }));
+    expect(rows["soak: mlkube resident set (VmRSS), growth after warm-up"]).toBe(false);
+    expect(Object.entries(rows).find(([what]) => what.startsWith("soak: SIGTERM ends mlkube"))?.[1]).toBe(false);
+    expect(rows["soak: processes mlkube started left running after it ended"]).toBe(true);
+  });
+
+  it("says nothing about a soak that never ran", () => {
+    expect(soakTargets(null)).toEqual([]);
   });
 });
