@@ -34,11 +34,12 @@ export interface StartedDev {
 
 /**
  * Starts `mlkube dev --json` on an existing cluster and waits for its first iteration. The rebuild
- * arms pass `live: false` (`--no-live`): every change then rebuilds, as before live update.
+ * arms pass `live: false` (`--no-live`): every change then rebuilds, as before live update. `env`
+ * is added to the bench's environment (the soak turns on the diagnostics event).
  */
-export async function startDev(dir: string, options: { live: boolean }): Promise<StartedDev> {
+export async function startDev(dir: string, options: { live: boolean; env?: NodeJS.ProcessEnv }): Promise<StartedDev> {
   const spawnedAt = Date.now();
-  const dev = new DevProcess(["dev", "--json", ...(options.live ? [] : ["--no-live"]), "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, dir]);
+  const dev = new DevProcess(["dev", "--json", ...(options.live ? [] : ["--no-live"]), "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, dir], options.env);
   const build = await dev.waitFor((event) => event.type === "stage.started" && event.stage === "build", 120_000, 0, "the first build to start");
   const toFirstBuildMs = Date.parse(String(build.ts)) - spawnedAt;
   const first = record(await dev.waitFor((event) => event.type === "iteration.finished", ITERATION_TIMEOUT_MS, 0, "the first iteration"));

@@ -8,6 +8,8 @@ import type { Summary } from "./stats.js";
 import type { FloodResult } from "./flood.js";
 import type { BurstResult } from "./loop.js";
 import type { BuilderRow } from "./builders.js";
+import type { SoakResult } from "./soak.js";
+import { soakMarkdown, soakTargets } from "./soak-report.js";
 
 export const RESULTS_DIR = new URL("./results/", import.meta.url).pathname;
 const README = new URL("../README.md", import.meta.url).pathname;
@@ -55,10 +57,12 @@ export interface Results {
   burst: (BurstResult & { error?: string }) | null;
   logFlood: FloodResult | null;
   startup: { helpMs: number | null; helpSamples: number[]; devToFirstBuildMs: Record<string, number> };
+  /** The latest soak (`--soak`, issue #15): its own run, carried forward unchanged by the others. */
+  soak?: SoakResult | null;
   errors: string[];
 }
 
-interface Target {
+export interface Target {
   what: string;
   aim: string;
   measured: string;
@@ -94,6 +98,7 @@ export function targets(results: Results): Target[] {
     { what: "log flood: key press → screen p95", aim: "< 150 ms", measured: num(flood?.keyLatencyP95, " ms"), met: check(flood?.keyLatencyP95, (v) => v < 150) },
     { what: "log flood: lines lost without being counted", aim: "0", measured: num(flood?.linesLostSilently), met: check(flood?.linesLostSilently, (v) => v === 0) },
     { what: "`mlkube --help`", aim: "< 300 ms", measured: num(results.startup.helpMs, " ms"), met: check(results.startup.helpMs, (v) => v < 300) },
+    ...soakTargets(results.soak),
   ];
 }
 
@@ -147,6 +152,7 @@ export function markdown(results: Results): string {
   }
   lines.push(`| \`mlkube --help\` (p50 of ${results.startup.helpSamples.length}) | ${num(results.startup.helpMs, " ms")} |`);
   for (const [path, ms] of Object.entries(results.startup.devToFirstBuildMs)) lines.push(`| \`mlkube dev\` start → first build started (cluster exists, ${path}) | ${ms} ms |`);
+  if (results.soak) lines.push("", ...soakMarkdown(results.soak));
   lines.push("");
   lines.push("| target | aim | measured | met |");
   lines.push("| --- | --- | --- | --- |");

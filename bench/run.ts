@@ -11,11 +11,11 @@
 import { DEFAULT_DEBOUNCE_MS } from "../src/config/schema.js";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BASE_IMAGE, removeRepository, REPO_ROOT } from "../test/support/engine.js";
+import { BASE_IMAGE, docker, removeRepository, REPO_ROOT } from "../test/support/engine.js";
 import { mlkube } from "../test/e2e/support/cluster.js";
 import type { DevProcess } from "../test/e2e/support/dev-process.js";
 import { logFlood } from "./flood.js";
@@ -26,12 +26,24 @@ import { startSimulator, stopSimulator } from "../test/support/sim-session.js";
 import { liveRun, RESTART_METHODS, type LiveRecord } from "./live.js";
 import { burst, mlkubeIteration, startDev, type IterationRecord } from "./loop.js";
 import { describeMachine } from "./machine.js";
+import { soakMarkdown } from "./soak-report.js";
 import { markdown, RESULTS_DIR, writeReports, type ArmResult, type LiveResult, type Results } from "./report.js";
+import { runSoak, type SoakResult, type SoakSettings } from "./soak.js";
+import { modelEdits } from "./soak-edits.js";
 import { helpTimes } from "./startup.js";
 import { mean, percentile, round, summarize } from "./stats.js";
 import { applyEdit, CHANGE_KINDS, modelCopy, ModelVariants, type ChangeKind, type ModelCopy } from "./workspace.js";
 
 const quick = process.argv.includes("--quick");
+/** `--soak [--iterations N]`: its own mode (bench/soak.ts), nothing else is measured. */
+const soakMode = process.argv.includes("--soak");
+const iterationsArg = process.argv.indexOf("--iterations");
+/**
+ * Issue #15: 200 iterations, sampled every 10. Warm-up is the first 20 (two samples): the first
+ * rebuilds fill the layer cache, the log stream, pod connections and the V8 heap settle. The pod
+ * logs 50 lines/s all along, a busy service rather than the flood part's stress.
+ */
+const SOAK: SoakSettings = { iterations: iterationsArg > 0 ? Number(process.argv[iterationsArg + 1]) : 200, warmUp: 20, sampleEvery: 10, floodRate: 50, floodSeconds: 3_600 };
 type Counts = Partial<Record<ChangeKind, number>>;
 /**
  * Iterations per change kind and delivery. Every whole-image load costs tens of seconds here, so:
@@ -181,7 +193,8 @@ function armResult(records: IterationRecord[], stages = REBUILD_STAGES): ArmResu
 
 async function main(): Promise<void> {
   const machine = describeMachine();
-  say(`${quick ? "quick" : "full"} run on ${machine.description}`);
+  if (soakMode && !(Number.isInteger(SOAK.iterations) && SOAK.iterations > 0)) throw new Error("--iterations takes a positive whole number");
+  say(`${soakMode ? "soak" : quick ? "quick" : "full"} run on ${machine.description}`);
   await acquireLock(say);
   // Waiting for other runs is not part of the benchmark's own duration.
   const lockWaitS = Math.round((Date.now() - runStart) / 1000);
@@ -206,6 +219,20 @@ async function main(): Promise<void> {
     rmSync(mlkubeHome, { recursive: true, force: true });
     releaseLock();
   };
+
+  if (soakMode) {
+    let soak: SoakResult | undefined;
+    try {
+      soak = await measureSoak(machine);
+    } finally {
+      say("cleaning up (cluster, simulator, lock)");
+      await cleanup();
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    }
+    if (soak) await writeSoak(soak);
+    return;
+  }
 
   const startupDev: Record<string, number> = {};
   const arms: Arm[] = [];
@@ -280,6 +307,8 @@ async function main(): Promise<void> {
     burst: burstResult,
     logFlood: floodResult,
     startup: { helpMs: round(percentile(helpSamples, 50)), helpSamples: helpSamples.map((ms) => Math.round(ms)), devToFirstBuildMs: startupDev },
+    // The soak is its own run: the last one stays in latest.json, with its date.
+    soak: (await previousResults())?.soak ?? null,
     errors,
   };
   for (const arm of arms) {
@@ -317,6 +346,53 @@ async function main(): Promise<void> {
   await writeReports(results);
   say(`done in ${results.durationS} s: bench/results/latest.json, latest.md, README.md`);
   process.stdout.write(markdown(results));
+}
+
+async function previousResults(): Promise<Results | undefined> {
+  try {
+    return JSON.parse(await readFile(`${RESULTS_DIR}latest.json`, "utf8")) as Results;
+  } catch {
+    return undefined; // the first run
+  }
+}
+
+/** The soak on its own registry cluster; the rest of the bench does not run. */
+async function measureSoak(machine: ReturnType<typeof describeMachine>): Promise<SoakResult | undefined> {
+  say("npm run build (the bench runs dist/cli.js, like a user)");
+  execFileSync("npm", ["run", "-s", "build"], { cwd: REPO_ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  say("simulator up");
+  startSimulator();
+  const models = await ModelVariants.train(modelEdits(SOAK.iterations) + 1);
+  live.models = models.dir;
+  say(`soak: ${SOAK.iterations} iterations, sampled every ${SOAK.sampleEvery}, warm-up ${SOAK.warmUp}`);
+  const soak = await part("soak", () =>
+    runSoak(SOAK, models, nonce, docker, machine, {
+      say,
+      onDev: (dev) => (live.dev = dev),
+      // Its cluster too, for an interrupted run; runSoak deletes it when it ends.
+      onCopy: (copy) => (live.copies.push(copy), live.clusters.push(copy)),
+      checkInterrupted,
+    }),
+  );
+  live.clusters.length = 0;
+  return soak;
+}
+
+/** A dated soak file; latest.json gets the `soak` key and keeps everything else; then the reports. */
+async function writeSoak(soak: SoakResult): Promise<void> {
+  if (errors.length) soak.errors.push(...errors);
+  await mkdir(RESULTS_DIR, { recursive: true });
+  await writeFile(`${RESULTS_DIR}${soak.date.slice(0, 19).replace(/:/g, "-")}-soak.json`, `${JSON.stringify(soak, null, 2)}\n`);
+  const previous = await previousResults();
+  if (!previous) {
+    say("no bench/results/latest.json to add the soak to: run `npm run bench` once; the dated soak file is written");
+    return;
+  }
+  const results: Results = { ...previous, soak };
+  await writeFile(`${RESULTS_DIR}latest.json`, `${JSON.stringify(results, null, 2)}\n`);
+  await writeReports(results);
+  say(`soak done: bench/results/latest.json (soak), the dated -soak.json, latest.md, README.md`);
+  process.stdout.write(`${soakMarkdown(soak).join("\n")}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -235,6 +235,11 @@ export class LogStore {
     };
   }
 
+  /** For the diagnostics event: a count that keeps rising is a subscription never undone. */
+  get subscriberCount(): number {
+    return this.listeners.size;
+  }
+
   private at(seq: number): LogEntry {
     const entry = this.entries[seq % this.capacity];
     if (!entry) throw new Error(`log store: seq ${seq} is not held`);

@@ -32,4 +32,9 @@ export class Store<S, A> {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
+
+  /** For the diagnostics event: a count that keeps rising is a subscription never undone. */
+  get subscriberCount(): number {
+    return this.listeners.size;
+  }
 }

@@ -15,6 +15,7 @@ import { nextStep } from "../../core/dev/planner.js";
 import { initialState, reduce, type DevAction, type DevState } from "../../core/dev/state.js";
 import { bringUpCluster } from "../../engine/cluster-lifecycle.js";
 import { startHealthMonitor } from "../../engine/health-monitor.js";
+import { diagnosticsInterval, startDiagnostics } from "../../engine/diagnostics.js";
 import { startImagePruner } from "../../engine/image-pruner.js";
 import { startLiveMonitor } from "../../engine/live-monitor.js";
 import { keepWatching, type WatcherStart } from "../../engine/watch-lifecycle.js";
@@ -91,11 +92,12 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigterm);
 
-  const stopView = once(
-    interactive
-      ? stopUi(renderDevUi({ store, logs, holdReason, onQuit: (request) => onQuit(request === "quit" ? "q" : "ctrl-c") }))
-      : stopPrinter(startPlainPrinter({ store, logs, holdReason, out: process.stdout, format: options.json ? "json" : "text" })),
-  );
+  const printer = interactive ? undefined : startPlainPrinter({ store, logs, holdReason, out: process.stdout, format: options.json ? "json" : "text" });
+  const stopView = once(printer ? stopPrinter(printer) : stopUi(renderDevUi({ store, logs, holdReason, onQuit: (request) => onQuit(request === "quit" ? "q" : "ctrl-c") })));
+  // The diagnostics event goes to the printed stream; the interactive UI has no place for it.
+  const diagnosticsMs = diagnosticsInterval(process.env);
+  const diagnostics =
+    printer && diagnosticsMs ? startDiagnostics(diagnosticsMs, [process, process.stdout, process.stderr, store, logs], (sample) => printer.emit({ type: "diagnostics", ...sample })) : undefined;
 
   /**
    * A second request while shutting down: the user wants out now. The running step is aborted
@@ -227,6 +229,7 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
     logs.appendNotice({ pod: "mlkube", message: `cleanup: deleted ${deleted.join(", ") || "nothing"}` });
   }
   const state = store.getState();
+  diagnostics?.stop();
   stopView();
   process.off("SIGINT", onSigint);
   process.off("SIGTERM", onSigterm);

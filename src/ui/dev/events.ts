@@ -3,6 +3,7 @@
  * engine dispatches actions and never needs to know that a printer exists. docs/events.md
  * documents the vocabulary; fields are only ever added, never renamed or repurposed.
  */
+import type { DiagnosticsSample } from "../../engine/diagnostics.js";
 import { outageReason, type DevState, type PruneWhere, type Iteration, type ProblemReport, type Route, type Stage, type StageState, type StepReport, type TestOutcome } from "../../core/dev/state.js";
 
 export type DevEvent =
@@ -45,7 +46,9 @@ export type DevEvent =
       testsFailed: number;
     }
   | { type: "log"; pod: string; container: string; time: string; text: string; kind: "log" | "notice" }
-  | { type: "log.dropped"; count: number };
+  | { type: "log.dropped"; count: number }
+  /** Only with MLKUBE_DIAGNOSTICS_MS (engine/diagnostics.ts): the process's memory, live handles and listeners. */
+  | ({ type: "diagnostics" } & DiagnosticsSample);
 
 /** A build step that finished (BuildKit): its name, whether it came from the cache, its duration and bytes. */
 export interface StepEvent {

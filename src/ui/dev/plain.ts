@@ -25,7 +25,13 @@ export interface PlainPrinterOptions {
   progressIntervalMs?: number | undefined;
 }
 
-export function startPlainPrinter(options: PlainPrinterOptions): { stop(): void } {
+export interface PlainPrinter {
+  /** An event that does not come from the state (diagnostics), printed like the others. */
+  emit(event: DevEvent): void;
+  stop(): void;
+}
+
+export function startPlainPrinter(options: PlainPrinterOptions): PlainPrinter {
   const { store, logs, out } = options;
   const now = options.now ?? (() => new Date());
   const progressIntervalMs = options.progressIntervalMs ?? 1000;
@@ -84,6 +90,7 @@ export function startPlainPrinter(options: PlainPrinterOptions): { stop(): void 
   printState();
   printLogs();
   return {
+    emit: (event) => void (stopped || write([event])),
     stop: () => {
       if (stopped) return;
       unsubscribeState();
@@ -177,5 +184,9 @@ function textLines(event: DevEvent): string[] {
       return [`${logSource(event)} ${event.kind === "notice" ? "!" : "|"} ${event.text}`];
     case "log.dropped":
       return [`logs: ${formatCount(event.count)} lines dropped (the output could not keep up)`];
+    case "diagnostics": {
+      const resources = Object.entries(event.activeResources).map(([type, count]) => `${type} ${count}`);
+      return [`diagnostics: heap ${event.heapUsedMb} MB, rss ${event.rssMb} MB, ${event.listeners} listeners; active: ${resources.join(", ") || "none"}`];
+    }
   }
 }
