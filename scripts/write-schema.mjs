@@ -1,4 +1,4 @@
-// Writes schema/mlkube.schema.json from the compiled zod schema (run by `npm run build`, after tsc),
+// Writes schema/mlkube.schema.json from the built zod schema (run by `npm run build`, after the bundle),
 // so the JSON Schema editors use is always the one mlkube validates with.
 import { mkdir, writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";

@@ -2,15 +2,16 @@
 // Entry point: parse argv and hand over to one command. Command modules are imported lazily so
 // `mlkube --help` stays fast (Ink, React and the Kubernetes client are heavy to load).
 import { Command, Option } from "commander";
-import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "./package-root.js";
 import { reportError } from "./ui/report-error.js";
 
 // React (loaded later, by the dev UI) picks its build from NODE_ENV when first imported; its
 // development build handled a third of the log lines per second in a measured flood.
 process.env.NODE_ENV ??= "production";
 
-const require = createRequire(import.meta.url);
-const { version } = require("../package.json") as { version: string };
+const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string };
 
 function collectBuildArg(value: string, previous: string[]): string[] {
   return [...previous, value];

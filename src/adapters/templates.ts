@@ -5,9 +5,9 @@
  */
 import { lstat, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { displayPath } from "../config/errors.js";
 import { UserError } from "../errors.js";
+import { PACKAGE_ROOT } from "../package-root.js";
 
 export interface Template {
   name: string;
@@ -18,8 +18,7 @@ export interface Template {
 export const DEFAULT_TEMPLATE = "sklearn-flask";
 const MANIFEST = "template.json";
 
-/** templates/ sits next to dist/ and src/ in the package, so this works from both. */
-export const TEMPLATES_DIR = fileURLToPath(new URL("../../templates/", import.meta.url));
+export const TEMPLATES_DIR = join(PACKAGE_ROOT, "templates");
 
 /** Every template, the default first. */
 export async function listTemplates(root: string = TEMPLATES_DIR): Promise<Template[]> {

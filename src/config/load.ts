@@ -6,11 +6,11 @@
 import { readFile, stat } from "node:fs/promises";
 import { homedir } from "node:os";
 import { basename, isAbsolute, join, relative, resolve, sep } from "node:path";
-import { fileURLToPath } from "node:url";
 import { LineCounter, parseDocument } from "yaml";
 import { normalizeAbsolute } from "../core/live/posix-path.js";
 import type { SyncRule } from "../core/live/sync-rules.js";
 import { UserError } from "../errors.js";
+import { PACKAGE_ROOT } from "../package-root.js";
 import { exposedPort } from "./dockerfile-port.js";
 import { configErrorMap, displayPath, formatPath, issueDetails, position, valueOffset, writtenAt, yamlErrorDetails, type ConfigSource } from "./errors.js";
 import { checkConfigPaths, type PathFinding } from "./paths.js";
@@ -212,8 +212,7 @@ function configError(shownAs: string, details: string[], hint: string): UserErro
 }
 
 function schemaHint(): string {
-  // schema/ sits next to dist/ and src/ in the package, so this works from both.
-  const schemaFile = fileURLToPath(new URL("../../schema/mlkube.schema.json", import.meta.url));
+  const schemaFile = join(PACKAGE_ROOT, "schema", "mlkube.schema.json");
   return `for completion and checks in your editor, start the file with "# yaml-language-server: $schema=${schemaFile}"`;
 }
 

@@ -12,17 +12,17 @@ import { mkdtemp, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { fileURLToPath } from "node:url";
 import type Dockerode from "dockerode";
 import { pack as tarPack } from "tar-stream";
 import { UserError } from "../../errors.js";
+import { PACKAGE_ROOT } from "../../package-root.js";
 import { runBuildkitBuild } from "./buildkit-build.js";
 import type { BuildkitCli } from "./buildkit-cli.js";
 import { buildkitFailure } from "./buildkit-errors.js";
 import { checkDockerfile } from "./dockerfile-check.js";
 
-/** templates/live, shipped in the package next to dist/ and src/. */
-export const SUPERVISOR_SOURCE_DIR = fileURLToPath(new URL("../../../templates/live/", import.meta.url));
+/** templates/live, shipped in the package. */
+export const SUPERVISOR_SOURCE_DIR = join(PACKAGE_ROOT, "templates", "live");
 const SUPERVISOR_FILES = ["start.sh", "supervisor.py", "supervisor.sh"] as const;
 
 /** Where the layer puts the supervisor inside the image. */
