@@ -104,8 +104,8 @@ function installHint(file: string): string {
 
 /** A child that keeps running (a tunnel, a log stream) until mlkube stops it. */
 export interface ManagedProcess {
-  /** The first line it printed (e.g. the URL `minikube service --url` prints), or a failure. */
-  firstLine: Promise<string>;
+  /** The non-empty line at INDEX (from 0) it printed, e.g. one of the URLs `minikube service --url` prints; a failure if it ends first. */
+  line(index: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -156,21 +156,37 @@ export const spawnManaged: Spawn = (file, args, options = {}) => {
   signalForwarders.add(passOn);
   process.once("exit", killOnExit);
   for (const signal of ENDING_SIGNALS) process.once(signal, passOn);
-  const firstLine = new Promise<string>((resolve, reject) => {
-    let output = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString("utf8");
-      const line = output.split(/\r?\n/).find((candidate) => candidate.trim() !== "");
-      if (line !== undefined && output.includes("\n")) resolve(line.trim());
-    });
-    void child.then((result) => {
-      if ((result as { code?: string }).code === "ENOENT") reject(new UserError("missing-tool", `'${file}' is not installed or not on the PATH.`, { hint: installHint(file) }));
-      else reject(new CommandFailedError([file, ...args].join(" "), result.exitCode ?? -1, String(result.all ?? "")));
-    });
+  const lines: string[] = [];
+  let ended: Error | undefined;
+  const waiting = new Set<() => void>();
+  const changed = () => waiting.forEach((check) => check());
+  let pending = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    const complete = (pending + chunk.toString("utf8")).split(/\r?\n/);
+    pending = complete.pop() ?? "";
+    lines.push(...complete.map((line) => line.trim()).filter((line) => line !== ""));
+    changed();
   });
-  firstLine.catch(() => undefined);
+  void child.then((result) => {
+    ended = (result as { code?: string }).code === "ENOENT"
+      ? new UserError("missing-tool", `'${file}' is not installed or not on the PATH.`, { hint: installHint(file) })
+      : new CommandFailedError([file, ...args].join(" "), result.exitCode ?? -1, String(result.all ?? ""));
+    changed();
+  });
+  const line = (index: number) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const printed = lines[index];
+        if (printed === undefined && ended === undefined) return;
+        waiting.delete(check);
+        if (printed !== undefined) resolve(printed);
+        else reject(ended);
+      };
+      waiting.add(check);
+      check();
+    });
   return {
-    firstLine,
+    line,
     stop: async () => {
       process.off("exit", killOnExit);
       for (const signal of ENDING_SIGNALS) process.off(signal, passOn);

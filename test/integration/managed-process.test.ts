@@ -15,6 +15,8 @@ trap 'echo interrupted > "$DIR/trapped"; exit 0' INT
 sleep 1000 &
 echo "$$ $!" > "$DIR/pids"
 echo http://127.0.0.1:51234
+echo
+echo http://127.0.0.1:51235
 wait
 `;
 
@@ -52,7 +54,8 @@ describe.runIf(process.platform !== "win32")("a managed child (a minikube tunnel
   const start = async (script: string) => {
     const path = await writeTunnel(script);
     const tunnel = spawnManaged(path, [], { env: { DIR: dir } });
-    expect(await tunnel.firstLine).toBe("http://127.0.0.1:51234");
+    expect(await tunnel.line(1)).toBe("http://127.0.0.1:51235");
+    expect(await tunnel.line(0)).toBe("http://127.0.0.1:51234");
     const [leader, grandchild] = (await readFile(join(dir, "pids"), "utf8")).trim().split(" ").map(Number);
     expect(await alive(leader!)).toBe(true);
     expect(await alive(grandchild!)).toBe(true);
@@ -87,7 +90,7 @@ describe.runIf(process.platform !== "win32")("a managed child (a minikube tunnel
     const path = await writeTunnel(TUNNEL.replace(/^trap .*$/m, CLEANING_TRAP));
     const exec = resolve("src/adapters/exec.ts");
     const main = join(dir, "main.mts");
-    await writeFile(main, `import { spawnManaged } from ${JSON.stringify(exec)};\nconsole.log(await spawnManaged(${JSON.stringify(path)}, [], { env: { DIR: ${JSON.stringify(dir)} } }).firstLine);\nsetInterval(() => undefined, 1000);\n`);
+    await writeFile(main, `import { spawnManaged } from ${JSON.stringify(exec)};\nconsole.log(await spawnManaged(${JSON.stringify(path)}, [], { env: { DIR: ${JSON.stringify(dir)} } }).line(0));\nsetInterval(() => undefined, 1000);\n`);
     const mlkube = execa(process.execPath, ["--import", "tsx", main], { reject: false, cwd: resolve(".") });
     const started = new Promise<void>((ready) => mlkube.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("http://") && ready()));
     await Promise.race([started, mlkube.then((result) => Promise.reject(new Error(`exited early: ${result.stderr}`)))]);
