@@ -1,4 +1,5 @@
 import { execa, type ResultPromise } from "execa";
+import { once } from "node:events";
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { UserError } from "../errors.js";
@@ -103,34 +104,103 @@ function installHint(file: string): string {
 
 /** A child that keeps running (a tunnel, a log stream) until mlkube stops it. */
 export interface ManagedProcess {
-  /** The first line it printed (e.g. the URL `minikube service --url` prints), or a failure. */
-  firstLine: Promise<string>;
+  /** The non-empty line at INDEX (from 0) it printed, e.g. one of the URLs `minikube service --url` prints; a failure if it ends first. */
+  line(index: number): Promise<string>;
   stop(): Promise<void>;
 }
 
 export type Spawn = (file: string, args: readonly string[], options?: { env?: Readonly<Record<string, string | undefined>> }) => ManagedProcess;
 
-/** Starts a long-running child that dies with mlkube (it is killed on stop(), and on exit). */
+/** How long a managed child gets to clean up after SIGINT before its process group is killed. */
+const STOP_GRACE_MS = 3_000;
+
+/** Signals that end mlkube when no command handles them (Node's default). */
+const ENDING_SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/** The signal listeners of running managed children, which pass a signal on to them. */
+const signalForwarders = new Set<(...args: never[]) => unknown>();
+
+/**
+ * Starts a long-running child that dies with mlkube, children included. `minikube service --url`
+ * with the docker driver off Linux runs `ssh -N -L` as a child and kills it only when SIGINT
+ * arrives (cmd/minikube/cmd/service.go: signal.Notify(os.Interrupt), then serviceTunnel.Stop());
+ * a SIGTERM ends minikube at once (Go's default) and leaves ssh holding the port. So the child
+ * gets its own process group (detached: setsid) and stop() signals the group: SIGINT, then SIGKILL
+ * for whatever is left after the grace period (a hung minikube, or a grandchild that ignores
+ * SIGINT, as a shell's background job does). Not execa's cleanup: it signals the leader only.
+ */
 export const spawnManaged: Spawn = (file, args, options = {}) => {
-  const child = execa(file, [...args], { env: { ...process.env, ...options.env }, extendEnv: false, stdin: "ignore", reject: false, all: true, cleanup: true, forceKillAfterDelay: 3_000 });
-  const firstLine = new Promise<string>((resolve, reject) => {
-    let output = "";
-    child.stdout?.on("data", (chunk: Buffer) => {
-      output += chunk.toString("utf8");
-      const line = output.split(/\r?\n/).find((candidate) => candidate.trim() !== "");
-      if (line !== undefined && output.includes("\n")) resolve(line.trim());
-    });
-    void child.then((result) => {
-      if ((result as { code?: string }).code === "ENOENT") reject(new UserError("missing-tool", `'${file}' is not installed or not on the PATH.`, { hint: installHint(file) }));
-      else reject(new CommandFailedError([file, ...args].join(" "), result.exitCode ?? -1, String(result.all ?? "")));
-    });
+  // Windows has neither process groups nor SIGINT: there the child itself is terminated.
+  const grouped = process.platform !== "win32";
+  const child = execa(file, [...args], { env: { ...process.env, ...options.env }, extendEnv: false, stdin: "ignore", reject: false, all: true, detached: grouped, cleanup: false });
+  const signalAll = (signal: NodeJS.Signals) => {
+    if (!grouped || child.pid === undefined) return void child.kill(signal);
+    try {
+      process.kill(-child.pid, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error; // the group is already gone
+    }
+  };
+  // mlkube ending while the child runs. On exit (a forced exit, a crash) there is no time for the
+  // grace period. A signal no command handles ends mlkube without 'exit' (Node's default), and a
+  // Ctrl-C typed in the terminal no longer reaches the child's group: pass SIGINT on, then end as
+  // Node would have.
+  const killOnExit = () => signalAll("SIGKILL");
+  const passOn = (signal: NodeJS.Signals) => {
+    // A command that handles the signal stops this child itself.
+    if (process.listeners(signal).some((listener) => !signalForwarders.has(listener))) return;
+    signalAll("SIGINT");
+    // The last child's forwarder ends mlkube.
+    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+  };
+  signalForwarders.add(passOn);
+  process.once("exit", killOnExit);
+  for (const signal of ENDING_SIGNALS) process.once(signal, passOn);
+  const lines: string[] = [];
+  let ended: Error | undefined;
+  const waiting = new Set<() => void>();
+  const changed = () => waiting.forEach((check) => check());
+  let pending = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    const complete = (pending + chunk.toString("utf8")).split(/\r?\n/);
+    pending = complete.pop() ?? "";
+    lines.push(...complete.map((line) => line.trim()).filter((line) => line !== ""));
+    changed();
   });
-  firstLine.catch(() => undefined);
+  void child.then((result) => {
+    ended = (result as { code?: string }).code === "ENOENT"
+      ? new UserError("missing-tool", `'${file}' is not installed or not on the PATH.`, { hint: installHint(file) })
+      : new CommandFailedError([file, ...args].join(" "), result.exitCode ?? -1, String(result.all ?? ""));
+    changed();
+  });
+  const line = (index: number) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const printed = lines[index];
+        if (printed === undefined && ended === undefined) return;
+        waiting.delete(check);
+        if (printed !== undefined) resolve(printed);
+        else reject(ended);
+      };
+      waiting.add(check);
+      check();
+    });
   return {
-    firstLine,
+    line,
     stop: async () => {
-      child.kill("SIGTERM");
-      await child.catch(() => undefined);
+      process.off("exit", killOnExit);
+      for (const signal of ENDING_SIGNALS) process.off(signal, passOn);
+      signalForwarders.delete(passOn);
+      if (child.pid !== undefined) {
+        signalAll("SIGINT");
+        // The leader's exit, not execa's promise: that waits for stdout too, which a grandchild holds open.
+        const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : once(child, "exit").catch(() => undefined);
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise((resolve) => (grace = setTimeout(resolve, STOP_GRACE_MS)))]);
+        clearTimeout(grace);
+        signalAll("SIGKILL");
+      }
+      await child;
     },
   };
 };

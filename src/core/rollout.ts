@@ -60,7 +60,7 @@ export interface RolloutSnapshot {
   events: EventSnapshot[];
 }
 
-export type RolloutFailureKind = "image-pull" | "crash-loop" | "oom-killed" | "unschedulable" | "readiness" | "readiness-refused" | "port-closed" | "timeout" | "deadline";
+export type RolloutFailureKind = "image-pull" | "config" | "crash-loop" | "oom-killed" | "unschedulable" | "readiness" | "readiness-refused" | "port-closed" | "timeout" | "deadline";
 
 /**
  * Readiness failures with one and the same 4xx, in a row, before mlkube calls the path wrong. A
@@ -84,7 +84,7 @@ export function judgeRollout(snapshot: RolloutSnapshot, timing: { elapsedMs: num
     return { state: "complete", ready: readyNew, desired, templateHash: snapshot.newTemplateHash };
   }
 
-  const failure = firstDeadEnd(newPods, snapshot.events);
+  const failure = firstDeadEnd(newPods, snapshot.events, timing.elapsedMs >= timing.timeoutMs);
   if (failure) return failure;
 
   const waitingFor = describeWaiting(snapshot, newPods, readyNew);
@@ -107,8 +107,8 @@ export function judgeRollout(snapshot: RolloutSnapshot, timing: { elapsedMs: num
   return { state: "progressing", ready: readyNew, desired, waitingFor };
 }
 
-/** States that will not resolve by waiting. */
-function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapshot[]): RolloutVerdict | undefined {
+/** States that will not resolve by waiting (or, at the timeout, that waiting did not resolve). */
+function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapshot[], timedOut: boolean): RolloutVerdict | undefined {
   for (const pod of pods) {
     if (pod.unschedulableMessage) {
       return { state: "failed", kind: "unschedulable", message: `Pod ${pod.name} cannot be scheduled: ${pod.unschedulableMessage}`, evidence: [], hint: "Lower deploy.resources.requests (or the manifest's requests) to what the local node has, or give the cluster more memory/CPU." };
@@ -138,6 +138,8 @@ function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapsh
           hint: `Check that ${image || "the image"} exists in a registry the node pulls from (name and tag). For the model's own image, check the delivery step (registry or load); with a load, use IfNotPresent and a unique tag, never :latest.`,
         };
       }
+      const unconfigured = waitingReason === "CreateContainerConfigError" ? unconfigurable(pod.name, container, events, timedOut) : undefined;
+      if (unconfigured) return unconfigured;
       const refused = container.running && !container.ready ? (refusedReadiness(pod.name, container, events) ?? closedPort(pod.name, container, events)) : undefined;
       if (refused) return refused;
       if (waitingReason === "CrashLoopBackOff" || (terminated && container.restartCount > 0 && !container.running && !container.ready)) {
@@ -153,6 +155,36 @@ function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapsh
     }
   }
   return undefined;
+}
+
+/**
+ * A container the kubelet cannot configure: generateContainerConfig failed and startContainer
+ * returned ErrCreateContainerConfig (kuberuntime_container.go), mostly for a ConfigMap, Secret or
+ * key that env or envFrom names and that does not exist (`configmap "x" not found`, `couldn't find
+ * key y in ConfigMap ns/x`, kubelet_pods.go). It is not terminal: the pod worker syncs a failed pod
+ * again after its back-off (pod_workers.go: 10 s, jitter 0.5), so a ConfigMap applied just after
+ * the Deployment, or made by a controller, still starts the pod. It fails once the kubelet has
+ * retried and failed the same way (its Failed event counted twice, 5-15 s in): what is missing
+ * then waits for the user, and the rollout timeout would change nothing.
+ */
+function unconfigurable(podName: string, container: ContainerSnapshot, events: readonly EventSnapshot[], timedOut: boolean): RolloutVerdict | undefined {
+  const message = container.waiting?.message?.trim() ?? "";
+  const failures = events.filter((event) => event.involvedName === podName && event.reason === "Failed" && event.message === `Error: ${message}`);
+  if (!timedOut && failures.reduce((sum, event) => sum + event.count, 0) < 2) return undefined;
+  const missingObject = /^(configmap|secret) "([^"]+)" not found$/.exec(message);
+  const missingKey = /^couldn't find key (\S+) in (ConfigMap|Secret) (\S+)$/.exec(message);
+  const fixReference = "or fix the reference (env/envFrom in your manifest; optional: true if the model starts without it)";
+  return {
+    state: "failed",
+    kind: "config",
+    message: `The kubelet cannot configure container ${container.name} of pod ${podName}: ${message || "CreateContainerConfigError"}.`,
+    evidence: failures.map((event) => `${event.reason}: ${event.message}${event.count > 1 ? ` (x${event.count})` : ""}`),
+    hint: missingObject
+      ? `Create the ${missingObject[1] === "configmap" ? "ConfigMap" : "Secret"} ${missingObject[2]} in the pod's namespace (kubectl create ${missingObject[1]}${missingObject[1] === "secret" ? " generic" : ""} ${missingObject[2]} --from-literal=KEY=VALUE -n NAMESPACE, or add it to your manifests), ${fixReference}; the kubelet then starts the pod by itself.`
+      : missingKey
+        ? `Add the key ${missingKey[1]} to ${missingKey[2]} ${missingKey[3]}, ${fixReference}; the kubelet then starts the pod by itself.`
+        : "Fix what the kubelet's message names in the container's spec, then save to redeploy.",
+  };
 }
 
 /** A running container whose readiness path answers the same 4xx every time: a wrong path, not a slow start. */

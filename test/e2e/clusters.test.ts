@@ -195,14 +195,15 @@ describe("errors name the problem and the fix", () => {
     await rm(empty, { recursive: true, force: true });
   });
 
-  it("a missing kind binary says how to install kind", async () => {
+  it("a missing kind binary names 'mlkube doctor --fix' and how to install kind", async () => {
     const kubeconfig = join(empty, "none");
     await writeFile(kubeconfig, "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n");
     // Only node's own directory and the system's: no kind/minikube stand-ins, no real tools.
     const path = [dirname(process.execPath), "/usr/sbin", "/usr/bin", "/sbin", "/bin"].join(delimiter);
     const up = await mlkube(["up", model.dir], { env: { PATH: path, KUBECONFIG: kubeconfig } });
     expect(up.code).toBe(1);
-    expect(up.stderr).toMatch(/Install kind \(https:\/\/kind\.sigs\.k8s\.io\/docs\/user\/quick-start\/#installation\)/);
+    expect(up.stderr).toContain("Run 'mlkube doctor --fix': it installs the kind release mlkube pins");
+    expect(up.stderr).toMatch(/install kind \(https:\/\/kind\.sigs\.k8s\.io\/docs\/user\/quick-start\/#installation\)/);
   });
 
   it("a stopped Docker engine is reported as such", async () => {

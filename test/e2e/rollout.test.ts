@@ -87,6 +87,26 @@ spec:
           command: [sleep, infinity]
 `;
 
+/** The model as a user's own Deployment whose container takes its settings from a ConfigMap nobody created. */
+const USER_DEPLOYMENT_MISSING_CONFIGMAP = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${MODEL}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: { app.kubernetes.io/name: ${MODEL}, mlkube.dev/model: ${MODEL} }
+  template:
+    metadata:
+      labels: { app.kubernetes.io/name: ${MODEL}, mlkube.dev/model: ${MODEL} }
+    spec:
+      containers:
+        - name: ${MODEL}
+          image: registry.example.com/ml/${MODEL}:1.4.2
+          ports: [{ containerPort: 5000 }]
+          envFrom: [{ configMapRef: { name: iris-settings } }]
+`;
+
 describeKind("rollout, apply, prune and logs", () => {
   let good: ModelDir;
   const variants: ModelDir[] = [];
@@ -283,6 +303,22 @@ describeKind("rollout, apply, prune and logs", () => {
     // localhost:5001 itself, where nothing listens inside the node, as on kind).
     expect(evidence).toMatch(/Failed: Failed to pull image "localhost:5001\/metrics-exporter:0\.3": failed to pull and unpack image "localhost:5001\/metrics-exporter:0\.3": failed to resolve reference/);
     expect(evidence).toContain("Check that localhost:5001/metrics-exporter:0.3 exists in a registry the node pulls from");
+    expect(await predict(30080)).toEqual({ status: 200, body: { prediction: [0] } });
+  });
+
+  it("CreateContainerConfigError quotes the kubelet and names the missing ConfigMap long before the rollout timeout", async () => {
+    const unconfigured = await variant(async (model) => {
+      await model.write("deployment.yaml", USER_DEPLOYMENT_MISSING_CONFIGMAP);
+      await model.edit("mlkube.yaml", /^name: iris-sklearn$/m, "name: iris-sklearn\nmanifests: [deployment.yaml]");
+      await model.edit("mlkube.yaml", "deploy:\n", "deploy:\n  rolloutTimeoutSeconds: 150\n");
+    });
+    const started = Date.now();
+    const { message, evidence } = rolloutFailure(await devOnce(unconfigured.dir));
+    // The kubelet retries a failed sync after 10 s (± 50 %): one retry, not the 150 s timeout.
+    expect(Date.now() - started).toBeLessThan(120_000);
+    expect(message).toMatch(new RegExp(`The kubelet cannot configure container ${MODEL} of pod ${MODEL}-[a-z0-9]+-[a-z0-9]+: configmap "iris-settings" not found`));
+    expect(evidence).toContain('Failed: Error: configmap "iris-settings" not found');
+    expect(evidence).toContain("Create the ConfigMap iris-settings");
     expect(await predict(30080)).toEqual({ status: 200, body: { prediction: [0] } });
   });
 });

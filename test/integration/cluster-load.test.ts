@@ -113,7 +113,8 @@ describe.runIf(hasEngine)("whole-image load delivery", () => {
   it("minikube off Linux: the endpoint is a 'minikube service --url' tunnel mlkube keeps and stops", async () => {
     const { exec, spawn, calls } = recordingExec([{ argv: ["minikube", "service"], stdout: "http://127.0.0.1:51234\n" }]);
     const provider = new MinikubeProvider({ kind: "minikube", clusterName: "ml", context: "ml", reason: "" }, { registrySetting: "auto", platform: "darwin", isWsl: false }, { exec, spawn, docker: engine, record: noRecord });
-    const endpoint = await (provider as unknown as { endpoint(service: unknown): Promise<{ url: string; via: string; close(): Promise<void> }> }).endpoint({ namespace: "default", name: "iris", nodePort: 30080 });
+    const kube = { core: { readNamespacedService: async () => ({ spec: { ports: [{ port: 8080, nodePort: 30080 }] } }) } };
+    const endpoint = await (provider as unknown as { endpoint(kube: unknown, service: unknown): Promise<{ url: string; via: string; close(): Promise<void> }> }).endpoint(kube, { namespace: "default", name: "iris", nodePort: 30080 });
     expect(endpoint).toMatchObject({ url: "http://127.0.0.1:51234", via: "tunnel" });
     await endpoint.close();
     expect(calls).toEqual([["minikube", "service", "iris", "--url", "-n", "default", "-p", "ml"]]);

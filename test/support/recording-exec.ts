@@ -26,7 +26,8 @@ export function recordingExec(script: ScriptedAnswer[] = []): { exec: Exec; spaw
   const exec: Exec = async (file, args) => answer(file, args);
   const spawn: Spawn = (file, args): ManagedProcess => {
     const result = answer(file, args);
-    return { firstLine: Promise.resolve(result.stdout.split("\n")[0] ?? ""), stop: async () => undefined };
+    const lines = result.stdout.split("\n").filter((line) => line.trim() !== "");
+    return { line: async (index) => lines[index] ?? Promise.reject(new Error(`${[file, ...args].join(" ")} printed no line ${index}`)), stop: async () => undefined };
   };
   return { exec, spawn, calls };
 }

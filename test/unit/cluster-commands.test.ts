@@ -233,6 +233,37 @@ describe("minikube invocations", () => {
     expect(calls.filter((argv) => argv[1] === "image")).toEqual([["minikube", "image", "load", "host/base:1", "-p", "ml"]]);
   });
 
+  describe("off Linux, the endpoint is the 'minikube service --url' line of the model's port", () => {
+    // minikube prints one URL per Service port, in spec.ports order.
+    const tunnelUrls = "http://127.0.0.1:51001\nhttp://127.0.0.1:51002\n";
+    const withService = (ports: { name: string; port: number; nodePort?: number }[]) => ({
+      core: { ...fakeKube.core, readNamespacedService: async () => ({ spec: { ports } }) },
+    });
+    const readyOffLinux = async (kube: unknown) => {
+      const recorded = recordingExec([
+        { argv: ["minikube", "docker-env"], stdout: 'DOCKER_HOST="tcp://127.0.0.1:50123"\n' },
+        { argv: ["minikube", "service"], stdout: tunnelUrls },
+      ]);
+      const provider = new MinikubeProvider(minikubeChoice, { ...settings, platform: "darwin" }, { exec: recorded.exec, spawn: recorded.spawn, docker: unusedDocker, record });
+      return { ready: await (provider as unknown as { ready(kube: unknown, runtime: string): Promise<ReadyCluster> }).ready(kube, "docker"), calls: recorded.calls };
+    };
+
+    it("takes the URL at the index of the port whose nodePort is the model's, not the first", async () => {
+      const { ready, calls } = await readyOffLinux(withService([{ name: "metrics", port: 9090, nodePort: 31990 }, { name: "http", port: 8080, nodePort: 30080 }]));
+      const endpoint = await ready.endpoint({ namespace: "ml", name: "iris", nodePort: 30080 });
+      expect(endpoint).toMatchObject({ url: "http://127.0.0.1:51002", via: "tunnel" });
+      expect(calls.at(-1)).toEqual(["minikube", "service", "iris", "--url", "-n", "ml", "-p", "ml"]);
+    });
+
+    it("says which ports the Service has when none is the model's nodePort, and starts no tunnel", async () => {
+      const { ready, calls } = await readyOffLinux(withService([{ name: "metrics", port: 9090, nodePort: 31990 }, { name: "http", port: 8080 }]));
+      await expect(ready.endpoint({ namespace: "ml", name: "iris", nodePort: 30080 })).rejects.toThrow(
+        "Service ml/iris has no port with nodePort 30080 (its ports: metrics (nodePort 31990), http), so mlkube cannot tell which of the URLs 'minikube service --url' prints is the model's.",
+      );
+      expect(calls.some((argv) => argv[1] === "service")).toBe(false);
+    });
+  });
+
   it("reads profiles, and treats minikube's non-zero exit for none as none", async () => {
     expect(await listMinikubeProfiles(recordingExec([{ argv: ["minikube", "profile", "list"], stdout: profiles }]).exec)).toEqual([
       { name: "ml", status: "Running", driver: "docker", runtime: "docker" },

@@ -179,6 +179,36 @@ describe("judging a rollout", () => {
     });
   });
 
+  describe("a container the kubelet cannot configure (CreateContainerConfigError)", () => {
+    const unconfigured = (message: string) => pod("iris-new", { phase: "Pending" }, { running: false, waiting: { reason: "CreateContainerConfigError", message } });
+    const failedEvent = (message: string, count: number) => ({ involvedName: "iris-new", reason: "Failed", message: `Error: ${message}`, count });
+
+    it("keeps waiting after the kubelet's first attempt: a ConfigMap applied just after may still come", () => {
+      const verdict = judgeRollout(snapshot({ pods: [unconfigured('configmap "iris-settings" not found')], events: [failedEvent('configmap "iris-settings" not found', 1)] }), soon);
+      expect(verdict).toMatchObject({ state: "progressing", waitingFor: "0 of 1 new replica(s) ready; pod iris-new: CreateContainerConfigError" });
+    });
+
+    it.each([
+      ['configmap "iris-settings" not found', /^Create the ConfigMap iris-settings in the pod's namespace \(kubectl create configmap iris-settings --from-literal=KEY=VALUE -n NAMESPACE, or add it to your manifests\), or fix the reference/],
+      ['secret "hf-token" not found', /^Create the Secret hf-token in the pod's namespace \(kubectl create secret generic hf-token /],
+      ["couldn't find key threshold in ConfigMap default/iris-settings", /^Add the key threshold to ConfigMap default\/iris-settings, or fix the reference \(env\/envFrom in your manifest; optional: true/],
+    ])("fails once the kubelet retried in vain, quoting it: %s", (message, hint) => {
+      const verdict = judgeRollout(snapshot({ pods: [unconfigured(message)], events: [failedEvent(message, 2)] }), soon);
+      expect(verdict).toMatchObject({
+        state: "failed",
+        kind: "config",
+        message: `The kubelet cannot configure container model of pod iris-new: ${message}.`,
+        evidence: [`Failed: Error: ${message} (x2)`],
+        hint: expect.stringMatching(hint),
+      });
+    });
+
+    it("at the timeout, names it even without the kubelet's events", () => {
+      const verdict = judgeRollout(snapshot({ pods: [unconfigured("container has runAsNonRoot and image will run as root")] }), { elapsedMs: 60_000, timeoutMs: 60_000 });
+      expect(verdict).toMatchObject({ state: "failed", kind: "config", message: "The kubelet cannot configure container model of pod iris-new: container has runAsNonRoot and image will run as root.", hint: expect.stringContaining("Fix what the kubelet's message names") });
+    });
+  });
+
   it("at the timeout without a known cause, says what it was still waiting for", () => {
     expect(judgeRollout(snapshot(), { elapsedMs: 61_000, timeoutMs: 60_000 })).toMatchObject({ state: "failed", kind: "timeout", hint: expect.stringContaining("deploy.rolloutTimeoutSeconds") });
   });

@@ -97,7 +97,7 @@ export class MinikubeProvider implements ClusterProvider {
         }
         return this.load(image, options.signal);
       },
-      endpoint: (service) => this.endpoint(service),
+      endpoint: (service) => this.endpoint(kube, service),
       ...(decision.path === "in-cluster-engine" ? { provideBaseImages: (images, options) => this.provideBaseImages(buildEngine, images, options) } : {}),
     };
   }
@@ -175,14 +175,19 @@ export class MinikubeProvider implements ClusterProvider {
   }
 
   /** The node IP where it is reachable (Linux); otherwise a `minikube service --url` tunnel kept alive by mlkube. */
-  private async endpoint(service: ServiceRef): Promise<Endpoint> {
+  private async endpoint(kube: KubeAccess, service: ServiceRef): Promise<Endpoint> {
     if (this.settings.platform === "linux" && !this.settings.isWsl) {
       const { stdout } = await this.deps.exec("minikube", ["ip", "-p", this.choice.clusterName]);
       return nodeIpEndpoint(stdout.trim(), service.nodePort);
     }
+    const index = await portIndex(kube, service);
     const tunnel = this.deps.spawn("minikube", ["service", service.name, "--url", "-n", service.namespace, "-p", this.choice.clusterName]);
-    const url = (await tunnel.firstLine).trim();
-    return { url, via: "tunnel", refresh: async () => undefined, close: () => tunnel.stop() };
+    try {
+      return { url: await tunnel.line(index), via: "tunnel", refresh: async () => undefined, close: () => tunnel.stop() };
+    } catch (error) {
+      await tunnel.stop();
+      throw error;
+    }
   }
 
   async status(): Promise<ClusterStatus> {
@@ -231,6 +236,21 @@ export async function listMinikubeProfiles(exec: Exec): Promise<ProfileInfo[]> {
     driver: profile.Config?.Driver,
     runtime: profile.Config?.KubernetesConfig?.ContainerRuntime,
   }));
+}
+
+/**
+ * Which of the URLs `minikube service --url` prints is the model's: it prints one per Service port,
+ * in spec.ports order (tunnel/kic: one `ssh -L` free local port per port; cmd/service.go: one URL a
+ * line), so the index of the port whose nodePort is the model's.
+ */
+async function portIndex(kube: KubeAccess, service: ServiceRef): Promise<number> {
+  const ports = (await kube.core.readNamespacedService({ name: service.name, namespace: service.namespace })).spec?.ports ?? [];
+  const index = ports.findIndex((port) => port.nodePort === service.nodePort);
+  if (index >= 0) return index;
+  const listed = ports.map((port) => `${port.name ?? port.port}${port.nodePort ? ` (nodePort ${port.nodePort})` : ""}`).join(", ") || "none";
+  throw new UserError("cluster", `Service ${service.namespace}/${service.name} has no port with nodePort ${service.nodePort} (its ports: ${listed}), so mlkube cannot tell which of the URLs 'minikube service --url' prints is the model's.`, {
+    hint: `Give the model's port in the Service nodePort: ${service.nodePort}, or set service.nodePort in mlkube.yaml to the nodePort it has.`,
+  });
 }
 
 /** Whether ENGINE holds IMAGE; undefined when the engine does not say (unreachable, refused). */

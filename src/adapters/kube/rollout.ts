@@ -61,7 +61,7 @@ export async function waitForRollout(
         if (!snapshot) return;
         const timing = { elapsedMs: performance.now() - started, timeoutMs: options.timeoutMs };
         let verdict = judgeRollout(snapshot, timing);
-        if (verdict.state === "failed" || timing.elapsedMs >= timing.timeoutMs || awaitsReadiness(snapshot)) {
+        if (verdict.state === "failed" || timing.elapsedMs >= timing.timeoutMs || awaitsReadiness(snapshot) || awaitsConfiguration(snapshot)) {
           // Evidence costs API calls: fetch it only when there is something to explain.
           verdict = judgeRollout(await withEvidence(kube, namespace, snapshot), timing);
         }
@@ -112,8 +112,9 @@ export async function waitForRollout(
       () => kube.core.listNamespacedPod({ namespace, labelSelector: selector }), () => void judge(), onError);
     const watches = [deployments, replicaSets, pods];
     const deadline = setTimeout(() => void judge(), options.timeoutMs + 10);
-    // A pod that runs but fails its readiness probe changes nothing a watch sees: its probe events
-    // are read on this clock instead, so a path that answers 4xx every time fails in seconds.
+    // A pod that runs but fails its readiness probe, or that the kubelet retries with the same
+    // config error, changes nothing a watch sees: its events are read on this clock instead, so a
+    // path that answers 4xx every time fails in seconds.
     const recheck = setInterval(() => void judge(), READINESS_RECHECK_MS);
     options.signal?.addEventListener("abort", onAbort, { once: true });
     if (options.signal?.aborted) onAbort();
@@ -126,6 +127,11 @@ const READINESS_RECHECK_MS = 1_000;
 /** A new pod runs but its readiness probe (HTTP or TCP) has not passed: only its events and its log tell why. */
 function awaitsReadiness(snapshot: RolloutSnapshot): boolean {
   return snapshot.pods.some((pod) => !pod.deleting && pod.templateHash === snapshot.newTemplateHash && pod.containers.some((container) => container.running === true && !container.ready));
+}
+
+/** A new pod's container the kubelet cannot configure yet: its Failed events say whether the kubelet retried it in vain. */
+function awaitsConfiguration(snapshot: RolloutSnapshot): boolean {
+  return snapshot.pods.some((pod) => !pod.deleting && pod.templateHash === snapshot.newTemplateHash && pod.containers.some((container) => container.waiting?.reason === "CreateContainerConfigError"));
 }
 
 /** The newest ReplicaSet is the one whose revision matches the Deployment's. */
