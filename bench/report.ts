@@ -93,9 +93,10 @@ export function targets(results: Results): Target[] {
     { what: "code change, registry: mlkube / hand-run (p50 of pairs)", aim: "≤ 1.10", measured: num(ratio), met: check(ratio, (v) => v <= 1.1) },
     { what: "code change: load p50 / registry p50", aim: "≥ 5x", measured: num(speedup, "x"), met: check(speedup, (v) => v >= 5) },
     { what: "burst of 500 writes in < 1 s: iterations", aim: "exactly 1", measured: num(results.burst?.iterations), met: check(results.burst?.iterations, (v) => v === 1) },
-    { what: "log flood: mlkube CPU (one core = 100%)", aim: "< 25%", measured: num(flood?.cpuPercent, "%"), met: check(flood?.cpuPercent, (v) => v < 25) },
-    { what: "log flood: peak resident memory", aim: "< 200 MB", measured: num(flood?.rssMb, " MB"), met: check(flood?.rssMb, (v) => v < 200) },
-    { what: "log flood: key press → screen p95", aim: "< 150 ms", measured: num(flood?.keyLatencyP95, " ms"), met: check(flood?.keyLatencyP95, (v) => v < 150) },
+    // Issue #15's aims (the whole process tree, 5,000 lines/s for 60 s).
+    { what: "log flood: mlkube CPU (one core = 100%)", aim: "≤ 15%", measured: num(flood?.cpuPercent, "%"), met: check(flood?.cpuPercent, (v) => v <= 15) },
+    { what: "log flood: peak resident memory", aim: "≤ 150 MB", measured: num(flood?.rssMb, " MB"), met: check(flood?.rssMb, (v) => v <= 150) },
+    { what: "log flood: key press → screen p95", aim: "≤ 100 ms", measured: num(flood?.keyLatencyP95, " ms"), met: check(flood?.keyLatencyP95, (v) => v <= 100) },
     { what: "log flood: lines lost without being counted", aim: "0", measured: num(flood?.linesLostSilently), met: check(flood?.linesLostSilently, (v) => v === 0) },
     { what: "`mlkube --help`", aim: "< 300 ms", measured: num(results.startup.helpMs, " ms"), met: check(results.startup.helpMs, (v) => v < 300) },
     ...soakTargets(results.soak),

@@ -54,7 +54,7 @@ type Counts = Partial<Record<ChangeKind, number>>;
  */
 const SETTINGS = quick
   ? { registry: { code: 2, model: 1, deps: 1 } as Counts, load: {} as Counts, live: { code: 5, model: 5 } as Counts, builders: { code: 3, deps: 3 } as Counts, burstWrites: 500, floodRate: 5_000, floodSeconds: 10, helpRuns: 5 }
-  : { registry: { code: 10, model: 10, deps: 10 } as Counts, load: { code: 10, model: 2, deps: 2 } as Counts, live: { code: 20, model: 20 } as Counts, builders: { code: 10, deps: 10 } as Counts, burstWrites: 500, floodRate: 5_000, floodSeconds: 30, helpRuns: 10 };
+  : { registry: { code: 10, model: 10, deps: 10 } as Counts, load: { code: 10, model: 2, deps: 2 } as Counts, live: { code: 20, model: 20 } as Counts, builders: { code: 10, deps: 10 } as Counts, burstWrites: 500, floodRate: 5_000, floodSeconds: 60, helpRuns: 10 };
 const REBUILD_STAGES = ["build", "deliver", "apply", "rollout", "test"];
 const LIVE_STAGES = ["sync", "test"];
 
