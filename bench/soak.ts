@@ -80,8 +80,10 @@ export interface SoakResult {
   otherIterations: Record<string, number>;
   samples: SoakSample[];
   docker: { start: DockerObjects | null; end: DockerObjects | null };
-  /** From mlkube's last `images.pruned` event: what it removed from the engine this session. */
+  /** From mlkube's last `images.pruned` event for the engine: what it removed from the engine this session. */
   pruned: { images: number; reclaimedBytes: number; passes: number };
+  /** The same for the local registry (absent from runs before registry pruning had `where`). */
+  registryPruned?: { images: number; reclaimedBytes: number } | undefined;
   logs: { rate: number; floodStarts: number; floodFailures: number; linesReceived: number };
   /** After SIGTERM: how mlkube ended and the descendants it left running (pids). */
   exit: { code: number | null; signal: string | null; stopMs: number; descendantsBefore: number; leftRunning: number[] } | null;
@@ -249,8 +251,9 @@ function summarize({ settings, machine, records, samples, errors, exit, dockerEn
     };
   }
   const events = dev?.events ?? [];
-  const pruned = events.filter((event) => event.type === "images.pruned");
+  const pruned = events.filter((event) => event.type === "images.pruned" && event.where === "engine");
   const lastPruned = pruned.at(-1);
+  const lastRegistryPruned = events.filter((event) => event.type === "images.pruned" && event.where === "registry").at(-1);
   // Iterations mlkube started without an edit (a pod that restarted without the synced files, ...).
   const otherIterations: Record<string, number> = {};
   const counted = new Set(events.filter((event) => event.type === "iteration.finished").map((event) => event.iteration));
@@ -275,6 +278,7 @@ function summarize({ settings, machine, records, samples, errors, exit, dockerEn
     samples,
     docker: { start: samples[0] ? dockerPart(samples[0]) : null, end: dockerEnd },
     pruned: { images: Number(lastPruned?.totalRemoved ?? 0), reclaimedBytes: Number(lastPruned?.totalReclaimedBytes ?? 0), passes: pruned.length },
+    registryPruned: { images: Number(lastRegistryPruned?.totalRemoved ?? 0), reclaimedBytes: Number(lastRegistryPruned?.totalReclaimedBytes ?? 0) },
     logs: { rate: settings.floodRate, floodStarts: flood.starts, floodFailures: flood.failures, linesReceived: events.filter((event) => event.type === "log").length },
     exit,
     unexpected: records.filter((record) => !record.asExpected).map((record) => `#${record.iteration} ${record.edit}: ${record.result}${record.failedStage ? ` (${record.failedStage}: ${record.message ?? ""})` : ""}`),
