@@ -1,3 +1,4 @@
+import { INSTALL_KIND_HINT } from "../core/provider-choice.js";
 import { execa, type ResultPromise } from "execa";
 import { once } from "node:events";
 import type { Readable } from "node:stream";
@@ -92,7 +93,7 @@ function lastLines(text: string, count: number): string[] {
 function installHint(file: string): string {
   switch (file) {
     case "kind":
-      return "Install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation), or use --provider minikube. 'mlkube doctor' checks what is missing.";
+      return `${INSTALL_KIND_HINT} (then --provider minikube).`;
     case "minikube":
       return "Install minikube (https://minikube.sigs.k8s.io/docs/start/), or use --provider kind. 'mlkube doctor' checks what is missing.";
     case "docker":

@@ -4,6 +4,10 @@
  * anything else is an existing context. Unlike peers, auto-detection never picks a non-local
  * context: a dev loop must not deploy to production because that was the current context.
  */
+/** What `doctor --fix` does (adapters/doctor/fixes.ts): the pinned kind, for Linux and macOS on amd64/arm64, into mlkube's tool directory, where selectProvider finds it. */
+export const INSTALL_KIND_HINT =
+  "Run 'mlkube doctor --fix': it installs the kind release mlkube pins (checksum verified) into ~/.mlkube/bin, where mlkube finds it without a change to your PATH (Linux and macOS, amd64/arm64). Or install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation) or minikube yourself";
+
 export type ProviderKind = "kind" | "minikube" | "context";
 
 export interface ProviderInputs {
@@ -59,8 +63,7 @@ export function chooseProvider(inputs: ProviderInputs): ProviderDecision {
   if (inputs.installed.minikube) return minikube(inputs.configured.clusterName, `minikube is installed and kind is not${notLocal}`);
   return {
     error: "No local cluster to use: neither kind nor minikube is installed, and the current kube context is not a local cluster.",
-    // What `doctor --fix` does (adapters/doctor/fixes.ts): the pinned kind, for Linux and macOS on amd64/arm64, into mlkube's tool directory, where selectProvider finds it.
-    hint: "Run 'mlkube doctor --fix': it installs the kind release mlkube pins (checksum verified) into ~/.mlkube/bin, where mlkube finds it without a change to your PATH (Linux and macOS, amd64/arm64). Or install kind (https://kind.sigs.k8s.io/docs/user/quick-start/#installation) or minikube yourself, or deploy to an existing cluster with --provider context --context NAME.",
+    hint: `${INSTALL_KIND_HINT}, or deploy to an existing cluster with --provider context --context NAME.`,
   };
 }
 

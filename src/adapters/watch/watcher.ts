@@ -103,7 +103,14 @@ export function watchModel(options: WatchOptions): ModelWatcher {
     clearTimeout(capTimer);
     quietTimer = capTimer = undefined;
     eventsInBatch = 0;
-    if (pending.size === 0 || firstEventAt === undefined) return;
+    // A file whose content is back where the batch found it did not change: a save of the same
+    // text is a truncate and a write, and a hash read between the two saw an empty file.
+    for (const [path, before] of beforeBatch) if (known.get(path) === before) pending.delete(path);
+    beforeBatch.clear();
+    if (pending.size === 0 || firstEventAt === undefined) {
+      firstEventAt = undefined;
+      return;
+    }
     const changes = [...pending].map(([path, kind]) => ({ path, kind }));
     const at = firstEventAt;
     pending.clear();
@@ -134,14 +141,24 @@ export function watchModel(options: WatchOptions): ModelWatcher {
 
   /** A save that leaves the content as it was is not a change. */
   const contentChanged = async (path: string, removed: boolean): Promise<boolean> => {
-    if (removed) return known.delete(path);
+    if (removed) {
+      if (!known.has(path)) return false;
+      rememberBeforeBatch(path);
+      return known.delete(path);
+    }
     const absolute = join(options.dir, path);
     const stat = await lstat(absolute).catch(() => undefined);
     if (!stat?.isFile()) return false;
     const digest = await hashes.hash(absolute, stat).catch(() => undefined);
     if (digest === undefined || known.get(path) === digest) return false;
+    rememberBeforeBatch(path);
     known.set(path, digest);
     return true;
+  };
+  /** Each changed file's digest when the batch first saw it change (undefined: it did not exist). */
+  const beforeBatch = new Map<string, string | undefined>();
+  const rememberBeforeBatch = (path: string) => {
+    if (!beforeBatch.has(path)) beforeBatch.set(path, known.get(path));
   };
 
   const onEvent = (absolute: string, removed: boolean) => {
