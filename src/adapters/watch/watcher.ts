@@ -135,8 +135,29 @@ export function watchModel(options: WatchOptions): ModelWatcher {
     const now = Date.now();
     if (now - quietDueAt > STALL_MS) return armQuietTimer(quietWindow());
     const remaining = lastEventAt + quietWindow() - now;
-    if (hashing > 0 || remaining > 0) return armQuietTimer(Math.max(remaining, 10));
-    deliver();
+    if (hashing > 0 || confirming || remaining > 0) return armQuietTimer(Math.max(remaining, 10));
+    confirmThenDeliver();
+  };
+
+  /**
+   * Reads each changed file once more before the batch goes: chokidar can fold a second change of
+   * a file into the first (a save's truncate, then its write), which would leave the digest of
+   * the half-written file and report a change that is not there.
+   */
+  let confirming = false;
+  const confirmThenDeliver = () => {
+    confirming = true;
+    const reread = [...beforeBatch.keys()].map(async (path) => {
+      const absolute = join(options.dir, path);
+      const stat = await lstat(absolute).catch(() => undefined);
+      const digest = stat?.isFile() ? await hashes.hash(absolute, stat).catch(() => undefined) : undefined;
+      if (digest === undefined) known.delete(path);
+      else known.set(path, digest);
+    });
+    void Promise.all(reread).finally(() => {
+      confirming = false;
+      if (!closed) deliver();
+    });
   };
 
   /** A save that leaves the content as it was is not a change. */
@@ -234,6 +255,8 @@ export function watchModel(options: WatchOptions): ModelWatcher {
     await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
     initialScan = false;
     await Promise.all(baseline);
+    // The scan's files were not changes: what a batch compares with starts here.
+    for (const path of beforeBatch.keys()) if (!pending.has(path)) beforeBatch.delete(path);
     if (options.resumeFrom) resumeChanges(differ, [...options.resumeFrom.keys()].filter((path) => !scanned.has(path)));
   })();
 
