@@ -5,13 +5,13 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureRegistry, collectableRegistryOn } from "../../src/adapters/cluster/local-registry.js";
 import { RegistryPruner } from "../../src/adapters/registry/prune-registry.js";
 import { registryLockDir, whilePushing } from "../../src/adapters/registry/registry-lock.js";
+import { closedPort } from "../support/closed-port.js";
 import { docker, engineAvailable, removeRepository, uniqueName } from "../support/engine.js";
 
 const REGISTRY_IMAGE = "registry:2";
@@ -54,7 +54,7 @@ describe.runIf(hasRegistryImage)("pruning old images from the local registry", (
     process.env.MLKUBE_HOME = home;
     context = await mkdtemp(join(tmpdir(), "mlkube-prune-registry-"));
     await writeFile(join(context, "Dockerfile"), "FROM scratch\nCOPY weights.bin /\n");
-    settings.hostPort = await freePort();
+    settings.hostPort = await closedPort();
     await ensureRegistry(docker, settings);
     host = `127.0.0.1:${settings.hostPort}`;
     await registryAnswers(host);
@@ -119,7 +119,7 @@ describe.runIf(hasRegistryImage)("pruning old images from the local registry", (
   }, 120_000);
 
   it("says the registry refuses deletes when it runs as the registry:2 image does by default", async () => {
-    const port = await freePort();
+    const port = await closedPort();
     const created = await docker.createContainer({ name: withoutDeletes, Image: REGISTRY_IMAGE, HostConfig: { PortBindings: { "5000/tcp": [{ HostIp: "127.0.0.1", HostPort: String(port) }] } } });
     await created.start();
     const plain = `127.0.0.1:${port}`;
@@ -139,12 +139,4 @@ async function registryAnswers(host: string): Promise<void> {
     if ((await fetch(`http://${host}/v2/`, { signal: AbortSignal.timeout(1_000) }).catch(() => undefined))?.status === 200) return;
   }
   throw new Error(`the registry on ${host} did not answer within 15 s`);
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
