@@ -25,6 +25,8 @@ export interface DeliveryInputs {
   minikubeRuntime?: string | undefined;
   /** Why mlkube's own local registry could not start this session (dev then loads instead). */
   localRegistryUnavailable?: string | undefined;
+  /** Why the nodes of an existing kind cluster cannot pull from mlkube's local registry. */
+  nodesCannotPull?: string | undefined;
 }
 
 export type DeliveryDecision =
@@ -41,6 +43,13 @@ export function chooseDelivery(inputs: DeliveryInputs): DeliveryDecision {
   if (registrySetting === "auto" && inputs.localRegistryUnavailable && inputs.provider === "kind") {
     // An announcement left from an earlier session names a registry that is not running now.
     return { path: "load", reason: `the local registry could not start (${inputs.localRegistryUnavailable}): loading the whole image into the node for this session (slower); fix that and restart to use the registry` };
+  }
+  if (registrySetting === "auto" && inputs.nodesCannotPull && inputs.provider === "kind") {
+    // Checked before the announcement: an older session may have announced a registry these nodes never reached.
+    return {
+      path: "load",
+      reason: `${inputs.nodesCannotPull}: loading the whole image into the node instead (slower). For the registry path, use a cluster mlkube creates ('--provider kind', set up with the registry) or recreate this one with kind v0.27 or later`,
+    };
   }
   if (registrySetting === "auto" && announced) {
     return {

@@ -181,6 +181,35 @@ describeKind("issue 17.6: the registry port held by another program", () => {
   });
 });
 
+describeKind("issue 13.1: an existing kind cluster whose nodes cannot pull from the registry", () => {
+  const name = uniqueName("e2e-oldnode").slice(0, 30);
+  let model: ModelDir;
+
+  beforeAll(async () => {
+    // What `kind create cluster` of kind v0.26 makes: containerd 1.7 without config_path. It becomes the current context.
+    await run("kind", ["create", "cluster", "--name", name, "--image", "kindest/node:v1.31.4", "--wait", "60s"], { env: process.env });
+    model = await modelDir(name);
+    await model.edit("mlkube.yaml", /provider: kind/, "provider: auto");
+  });
+
+  afterAll(async () => {
+    await run("kind", ["delete", "cluster", "--name", name], { env: process.env }).catch(() => undefined);
+    await model.cleanup();
+  });
+
+  it("dev says which cluster it chose and why, finds the nodes ignore hosts.toml, and loads the image instead", async () => {
+    const dev = await devOnce(model.dir);
+    const output = dev.stdout.slice(-3000) + dev.stderr;
+    expect(dev.of("cluster.progress").map((event) => event.detail), output).toContainEqual(`kind '${name}': the current kube context is 'kind-${name}', a kind cluster`);
+    const ready = dev.of("cluster.ready")[0];
+    expect(ready, output).toMatchObject({ deliveryPath: "load" });
+    expect(ready?.deliveryReason).toContain(`node ${name}-control-plane cannot pull from the local registry: its containerd (1.x) has no registry config_path, so it ignores hosts.toml`);
+    expect(ready?.deliveryReason).toContain("'--provider kind'");
+    expect(dev.of("iteration.finished")[0], output).toMatchObject({ result: "success", deliveryPath: "load" });
+    expect(dev.code, output).toBe(0);
+  });
+});
+
 describe("errors name the problem and the fix", () => {
   let model: ModelDir;
   let empty: string;

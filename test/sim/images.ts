@@ -52,12 +52,6 @@ async function withScratchDir<T>(work: (dir: string) => Promise<T>): Promise<T> 
   }
 }
 
-const CONTAINERD_CONFIG = `# What kind node images since v0.27 ship: registry hosts come from certs.d.
-version = 2
-[plugins."io.containerd.grpc.v1.cri".registry]
-  config_path = "/etc/containerd/certs.d"
-`;
-
 export async function ensureNodeImage(log: Log = () => undefined): Promise<void> {
   if (!(await imageLabels(NODE_ROOTFS_IMAGE))) {
     log(`building ${NODE_ROOTFS_IMAGE} (debootstrap, about 70 s)`);
@@ -67,17 +61,18 @@ export async function ensureNodeImage(log: Log = () => undefined): Promise<void>
   }
   const entrypoint = await readFile(join(SIM_DIR, "images/node-entrypoint.sh"));
   const crictl = await readFile(join(SIM_DIR, "images/crictl.sh"));
+  const containerd = await readFile(join(SIM_DIR, "images/containerd.sh"));
   const rootfsId = (await hostDocker.getImage(NODE_ROOTFS_IMAGE).inspect()).Id;
-  const recipe = createHash("sha256").update(entrypoint).update(crictl).update(CONTAINERD_CONFIG).update(rootfsId).digest("hex").slice(0, 16);
+  const recipe = createHash("sha256").update(entrypoint).update(crictl).update(containerd).update(rootfsId).digest("hex").slice(0, 16);
   if ((await imageLabels(NODE_IMAGE))?.[RECIPE_LABEL] === recipe) return;
   log(`building ${NODE_IMAGE}`);
   await withScratchDir(async (dir) => {
     await mkdir(join(dir, "etc/containerd/certs.d"), { recursive: true });
     await mkdir(join(dir, "kind"), { recursive: true });
-    await writeFile(join(dir, "etc/containerd/config.toml"), CONTAINERD_CONFIG);
     await writeFile(join(dir, "kind/version"), "v1.32.2\n");
     await writeFile(join(dir, "entrypoint"), entrypoint, { mode: 0o755 });
     await writeFile(join(dir, "crictl"), crictl, { mode: 0o755 });
+    await writeFile(join(dir, "containerd"), containerd, { mode: 0o755 });
     await writeFile(join(dir, "Dockerfile"), [
       `FROM ${NODE_ROOTFS_IMAGE}`,
       "COPY etc/ /etc/",
@@ -85,12 +80,15 @@ export async function ensureNodeImage(log: Log = () => undefined): Promise<void>
       "COPY entrypoint /usr/local/bin/entrypoint",
       // kind nodes have crictl; mlkube uses it to verify a load by image ID.
       "COPY crictl /usr/local/bin/crictl",
+      // mlkube asks `containerd config dump` where the node reads hosts.toml; kind writes the config at create.
+      "COPY containerd /usr/local/bin/containerd",
       'ENTRYPOINT ["/usr/local/bin/entrypoint"]',
       `LABEL ${IMAGE_LABEL}=node ${RECIPE_LABEL}=${recipe}`,
       "",
     ].join("\n"));
     await chmod(join(dir, "entrypoint"), 0o755);
     await chmod(join(dir, "crictl"), 0o755);
+    await chmod(join(dir, "containerd"), 0o755);
     await buildFromDir(dir, NODE_IMAGE);
   });
 }

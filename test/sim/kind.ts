@@ -10,9 +10,10 @@ import { apiGet, destroyCluster, labelledContainers, provisionNodes, startCluste
 import { parseArgs, parseGoDuration, formatGoDuration, UsageError, type FlagSpecs } from "./cli/args.js";
 import { kindNodeNames, parseKindConfig } from "./cli/kind-config.js";
 import { errorMessage, goQuoteList, KindStatus } from "./cli/output.js";
-import { sleep } from "./docker.js";
+import { execIn, hostDocker, sleep } from "./docker.js";
 import { ensureNodeImage, NODE_IMAGE } from "./images.js";
 import { kubeconfigPathFor, writeKubeconfigEntry, type KubeconfigEntry } from "./kubeconfig.js";
+import { kindNodeContainerdConfig } from "./node/containerd-config.js";
 import { hostImageId, loadImage, nodeImageId } from "./node/load-image.js";
 import { nodeEngine } from "./node/engine.js";
 import { ensureCA, issueCert } from "./pki.js";
@@ -74,6 +75,7 @@ async function createCluster(argv: string[]): Promise<void> {
     });
     status.start("Writing configuration 📜");
     await writeClusterPki(cluster);
+    await writeContainerdConfig(cluster, kindNodeContainerdConfig(flags.image as string | undefined, config.containerdConfigPatches));
     status.start("Starting control-plane 🕹️");
     const daemon = await startClusterDaemon(cluster);
     status.start("Installing CNI 🔌");
@@ -95,6 +97,15 @@ async function createCluster(argv: string[]): Promise<void> {
   info(`Set kubectl context to "${context}"`);
   info(`You can now use your cluster with:\n\nkubectl cluster-info --context ${context}${flags.kubeconfig ? ` --kubeconfig ${String(flags.kubeconfig)}` : ""}\n`);
   info("Have a nice day! 👋");
+}
+
+/** The node image's containerd configuration with the cluster's patches, as kind writes it before containerd starts. */
+async function writeContainerdConfig(cluster: ClusterRecord, configToml: string): Promise<void> {
+  const script = 'mkdir -p /etc/containerd && printf "%s" "$1" > /etc/containerd/config.toml';
+  for (const node of cluster.nodes) {
+    const result = await execIn(hostDocker, node.container, ["sh", "-c", script, "sh", configToml]);
+    if (result.exitCode !== 0) throw new Error(`writing /etc/containerd/config.toml on ${node.container}: ${result.stderr.trim()}`);
+  }
 }
 
 /** kubeadm's certificates, made with openssl: the cluster CA, the API server's, the admin user's. */

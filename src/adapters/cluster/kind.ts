@@ -16,6 +16,7 @@ import { mappedPortEndpoint, portForwardEndpoint } from "./endpoint.js";
 import type { CreatedClusters } from "./created-clusters.js";
 import { markCreatedByMlkube } from "./creation-mark.js";
 import { keepingCurrentContext } from "./current-context.js";
+import { hostsSupport, type HostsSupport } from "./containerd-hosts.js";
 import { crictlImageId, ctrListCommand, ctrTargetDigest, matchLoadedImage, type NodeImageReport } from "./loaded-image.js";
 import { checkRegistryPort, connectRegistry, ensureRegistry, registryRunning, removeRegistry, type RegistrySettings } from "./local-registry.js";
 import type { BuiltImage, ClusterProvider, ClusterStatus, DeliveryResult, EnsureOptions, ReadyCluster, StepReporter, UpPlan } from "./provider.js";
@@ -28,6 +29,15 @@ export interface KindSettings {
   /** mlkube.yaml cluster.registry, for the delivery decision. */
   registrySetting: string;
 }
+
+/** Why this session cannot use the local registry (chooseDelivery's inputs of the same names). */
+interface RegistryProblem {
+  registryUnavailable?: string;
+  nodesCannotPull?: string;
+}
+
+/** Where mlkube writes hosts.toml when a node's configuration cannot be read (kind's docs use it). */
+const DEFAULT_HOSTS_DIR = "/etc/containerd/certs.d";
 
 /** kind puts every node on this Docker network. */
 const KIND_NETWORK = "kind";
@@ -136,10 +146,26 @@ export class KindProvider implements ClusterProvider {
     report({ title: `kind cluster '${name}'`, status: "done" });
   }
 
-  /** Starts and wires the local registry; with withoutRegistry "load", returns why it could not start instead of failing. */
-  private async wireRegistry(registry: RegistrySettings, kube: KubeAccess, report: StepReporter, withoutRegistry: "fail" | "load"): Promise<string | undefined> {
+  /**
+   * Starts and wires the local registry. Returns why the registry path cannot be used this session
+   * instead of failing: the nodes' containerd ignores hosts.toml (an existing cluster made by an
+   * older kind), or, with withoutRegistry "load", the registry could not start.
+   */
+  private async wireRegistry(registry: RegistrySettings, kube: KubeAccess, report: StepReporter, withoutRegistry: "fail" | "load"): Promise<RegistryProblem | undefined> {
     const docker = this.deps.docker.client;
     const title = `registry ${registry.container} on 127.0.0.1:${registry.hostPort}`;
+    const nodes = await this.nodes();
+    const hostsDirs = new Map<string, string>();
+    for (const node of nodes) {
+      const support = await this.nodeHostsSupport(node);
+      if (support.reads === false) {
+        // Pushing there would end in ErrImagePull on every pod: load instead, and announce nothing.
+        report({ title, status: "skipped", detail: `not used: node ${node} cannot pull from it (${support.why})` });
+        return { nodesCannotPull: `node ${node} cannot pull from the local registry: ${support.why}` };
+      }
+      if (support.reads === "unknown") report({ title: `containerd on ${node}`, status: "skipped", detail: `${support.why}; assuming it reads ${DEFAULT_HOSTS_DIR}` });
+      hostsDirs.set(node, support.reads === true ? support.hostsDir : DEFAULT_HOSTS_DIR);
+    }
     let started: boolean;
     try {
       started = await ensureRegistry(docker, registry);
@@ -148,19 +174,18 @@ export class KindProvider implements ClusterProvider {
       report({ title, status: "failed", detail: `${error.message} Loading images instead for this session.` });
       // Becomes part of the delivery reason: "the local registry could not start (port ... is taken by ...)".
       const why = error.message.replace(/\.$/, "");
-      return why.charAt(0).toLowerCase() + why.slice(1);
+      return { registryUnavailable: why.charAt(0).toLowerCase() + why.slice(1) };
     }
     report({ title, status: started ? "done" : "skipped", detail: started ? "started" : "already running" });
-    const nodes = await this.nodes();
     const hostsToml = `[host."http://${registry.container}:5000"]\n`;
-    const hostsPath = `/etc/containerd/certs.d/localhost:${registry.hostPort}/hosts.toml`;
     const needsConfig = [];
     for (const node of nodes) {
+      const hostsPath = `${hostsDirs.get(node) ?? DEFAULT_HOSTS_DIR}/localhost:${registry.hostPort}/hosts.toml`;
       const current = await execInContainer(docker, node, ["cat", hostsPath]).catch(() => "");
-      if (current !== hostsToml) needsConfig.push(node);
+      if (current !== hostsToml) needsConfig.push({ node, hostsPath });
     }
-    for (const node of needsConfig) await writeFileInContainer(docker, node, hostsPath, hostsToml);
-    report({ title: "registry wired into the nodes", status: needsConfig.length > 0 ? "done" : "skipped", detail: needsConfig.length > 0 ? `hosts.toml on ${needsConfig.join(", ")}` : "hosts.toml already in place" });
+    for (const { node, hostsPath } of needsConfig) await writeFileInContainer(docker, node, hostsPath, hostsToml);
+    report({ title: "registry wired into the nodes", status: needsConfig.length > 0 ? "done" : "skipped", detail: needsConfig.length > 0 ? `hosts.toml on ${needsConfig.map(({ node }) => node).join(", ")}` : "hosts.toml already in place" });
     const connected = await connectRegistry(docker, registry, KIND_NETWORK);
     report({ title: `registry on the '${KIND_NETWORK}' network`, status: connected ? "done" : "skipped", detail: connected ? "connected" : "already connected" });
     const host = `localhost:${registry.hostPort}`;
@@ -173,8 +198,23 @@ export class KindProvider implements ClusterProvider {
     return undefined;
   }
 
-  private async ready(kube: KubeAccess, registryProblem: string | undefined): Promise<ReadyCluster> {
-    const decision = chooseDelivery({ provider: "kind", registrySetting: this.settings.registrySetting, announced: await readAnnouncedRegistry(kube), localRegistryUnavailable: registryProblem });
+  /** Where the node's containerd looks for hosts.toml, from its effective configuration. */
+  private async nodeHostsSupport(node: string): Promise<HostsSupport> {
+    try {
+      return hostsSupport(await execInContainer(this.deps.docker.client, node, ["containerd", "config", "dump"]));
+    } catch (error) {
+      return { reads: "unknown", why: `'containerd config dump' failed (${(error as Error).message.split("\n")[0]})` };
+    }
+  }
+
+  private async ready(kube: KubeAccess, registryProblem: RegistryProblem | undefined): Promise<ReadyCluster> {
+    const decision = chooseDelivery({
+      provider: "kind",
+      registrySetting: this.settings.registrySetting,
+      announced: await readAnnouncedRegistry(kube),
+      localRegistryUnavailable: registryProblem?.registryUnavailable,
+      nodesCannotPull: registryProblem?.nodesCannotPull,
+    });
     if ("error" in decision) throw new UserError("delivery", decision.error, { hint: decision.hint });
     const mapped = await this.mappedNodePorts();
     return {

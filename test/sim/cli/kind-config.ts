@@ -15,11 +15,13 @@ export interface KindConfig {
   name?: string;
   nodes: KindNodeConfig[];
   apiServerPort: number;
+  /** TOML merge patches for each node's /etc/containerd/config.toml (node/containerd-config.ts). */
+  containerdConfigPatches: string[];
 }
 
 interface RawPortMapping { containerPort?: number; hostPort?: number; listenAddress?: string; protocol?: string }
 interface RawNode { role?: string; extraPortMappings?: RawPortMapping[]; extraMounts?: { hostPath?: string; containerPath?: string; readOnly?: boolean }[] }
-interface RawConfig { kind?: string; apiVersion?: string; name?: string; nodes?: RawNode[]; networking?: { apiServerPort?: number; apiServerAddress?: string } }
+interface RawConfig { kind?: string; apiVersion?: string; name?: string; nodes?: RawNode[]; networking?: { apiServerPort?: number; apiServerAddress?: string }; containerdConfigPatches?: unknown }
 
 export function parseKindConfig(text: string | undefined): KindConfig {
   const raw = ((text ? parse(text) : undefined) ?? { kind: "Cluster", apiVersion: "kind.x-k8s.io/v1alpha4" }) as RawConfig;
@@ -32,7 +34,9 @@ export function parseKindConfig(text: string | undefined): KindConfig {
   }
   const address = raw.networking?.apiServerAddress;
   if (address && address !== "127.0.0.1") throw new Error(`invalid configuration: the simulator's API server listens on 127.0.0.1 only, not ${address}`);
-  return { name: raw.name, nodes, apiServerPort: raw.networking?.apiServerPort ?? 0 };
+  const patches = raw.containerdConfigPatches ?? [];
+  if (!Array.isArray(patches) || !patches.every((patch) => typeof patch === "string")) throw new Error("invalid configuration: containerdConfigPatches must be a list of strings");
+  return { name: raw.name, nodes, apiServerPort: raw.networking?.apiServerPort ?? 0, containerdConfigPatches: patches };
 }
 
 function parseNode(raw: RawNode, index: number): KindNodeConfig {

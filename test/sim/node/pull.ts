@@ -1,7 +1,9 @@
 /**
  * Image pulls as a node's runtime does them.
  * - kind (containerd): the registry configuration mlkube writes into the node,
- *   /etc/containerd/certs.d/<host>/hosts.toml, is read back on every pull and followed: for
+ *   /etc/containerd/certs.d/<host>/hosts.toml, is read back on every pull and followed, from the
+ *   directories the node's containerd config names (containerd-config.ts: none on kind node
+ *   images before v0.27 unless the cluster was created with kind's config patch): for
  *   `[host."http://kind-registry:5000"]` the inner engine pulls `kind-registry:5000/<repo>:<tag>`
  *   and tags it with the requested name, as containerd stores a mirrored image. Without a hosts.toml
  *   the registry host itself is contacted from inside the node, so `localhost:5001/...` fails there
@@ -11,6 +13,7 @@
 import type Dockerode from "dockerode";
 import type { ContainerSpec, PullResult } from "../contract.js";
 import { execIn, followProgress, isNotFound } from "../docker.js";
+import { containerdHostsDirs } from "./containerd-config.js";
 import { formatReference, parseImageReference, resolveRegistryHosts, type RegistryHost } from "./registry-hosts.js";
 
 export type PullMode = "containerd-hosts" | "dockerd";
@@ -76,10 +79,17 @@ export class ImagePuller {
     }
   }
 
+  /** The hosts.toml containerd would use for DOMAIN: only from the directories its config_path names. */
   private async readHostsToml(domain: string): Promise<string | undefined> {
-    for (const dir of [domain, "_default"]) {
-      const result = await execIn(this.host, this.nodeContainer, ["cat", `/etc/containerd/certs.d/${dir}/hosts.toml`]);
-      if (result.exitCode === 0) return result.stdout;
+    const config = await execIn(this.host, this.nodeContainer, ["cat", "/etc/containerd/config.toml"]);
+    // kind nodes always have the file (the kind stand-in writes it). Without one (minikube's containerd
+    // runtime, or a bare node in tests) certs.d is read, as before the simulator modelled kind's variants.
+    const hostsDirs = config.exitCode === 0 ? containerdHostsDirs(config.stdout) : ["/etc/containerd/certs.d"];
+    for (const hostsDir of hostsDirs) {
+      for (const dir of [domain, "_default"]) {
+        const result = await execIn(this.host, this.nodeContainer, ["cat", `${hostsDir}/${dir}/hosts.toml`]);
+        if (result.exitCode === 0) return result.stdout;
+      }
     }
     return undefined;
   }
