@@ -30,6 +30,8 @@ export interface PodSnapshot {
   ready: boolean;
   deleting: boolean;
   unschedulableMessage?: string | undefined;
+  /** How long the pod has been unschedulable (since its PodScheduled condition turned False). */
+  unschedulableForMs?: number | undefined;
   containers: ContainerSnapshot[];
   /** Limits by container name, for OOM messages. */
   memoryLimits: Record<string, string | undefined>;
@@ -69,6 +71,22 @@ export type RolloutFailureKind = "image-pull" | "config" | "crash-loop" | "oom-k
  */
 export const SAME_CLIENT_ERROR_PROBES = 3;
 
+/**
+ * How long a pod may stay unschedulable before mlkube calls it a dead end, when nothing visible is
+ * about to change that. The scheduler retries an unschedulable pod when pods go away or nodes
+ * change (kube-scheduler's queueing hints), so a pod of the new version waiting for an old one to
+ * release its requests is usually bound within the old pod's grace period; this covers the rest.
+ */
+export const UNSCHEDULABLE_GRACE_MS = 10_000;
+
+/**
+ * Failed pulls of one pod before mlkube calls its image unreachable. The kubelet retries a failed
+ * pull after a back-off (10 s, doubling: kubelet images/image_manager.go and its backOff), and a
+ * first failure can be the cluster still settling (a node just created, the registry just joined
+ * the node's network); a second one is not.
+ */
+export const PULL_FAILURES_TO_FAIL = 2;
+
 export type RolloutVerdict =
   | { state: "complete"; ready: number; desired: number; templateHash?: string | undefined }
   | { state: "progressing"; ready: number; desired: number; waitingFor: string }
@@ -84,7 +102,8 @@ export function judgeRollout(snapshot: RolloutSnapshot, timing: { elapsedMs: num
     return { state: "complete", ready: readyNew, desired, templateHash: snapshot.newTemplateHash };
   }
 
-  const failure = firstDeadEnd(newPods, snapshot.events, timing.elapsedMs >= timing.timeoutMs);
+  const othersTerminating = snapshot.pods.some((pod) => pod.deleting);
+  const failure = firstDeadEnd(newPods, snapshot.events, { timedOut: timing.elapsedMs >= timing.timeoutMs, othersTerminating });
   if (failure) return failure;
 
   const waitingFor = describeWaiting(snapshot, newPods, readyNew);
@@ -108,10 +127,19 @@ export function judgeRollout(snapshot: RolloutSnapshot, timing: { elapsedMs: num
 }
 
 /** States that will not resolve by waiting (or, at the timeout, that waiting did not resolve). */
-function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapshot[], timedOut: boolean): RolloutVerdict | undefined {
+function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapshot[], state: { timedOut: boolean; othersTerminating: boolean }): RolloutVerdict | undefined {
+  const { timedOut } = state;
   for (const pod of pods) {
-    if (pod.unschedulableMessage) {
-      return { state: "failed", kind: "unschedulable", message: `Pod ${pod.name} cannot be scheduled: ${pod.unschedulableMessage}`, evidence: [], hint: "Lower deploy.resources.requests (or the manifest's requests) to what the local node has, or give the cluster more memory/CPU." };
+    if (pod.unschedulableMessage && (timedOut || !schedulingMayResolve(pod, state.othersTerminating))) {
+      return {
+        state: "failed",
+        kind: "unschedulable",
+        message: `Pod ${pod.name} cannot be scheduled: ${pod.unschedulableMessage}`,
+        evidence: eventsOf(events, pod.name, ["FailedScheduling"]).slice(-3),
+        hint: pod.unschedulableMessage.includes(NOT_READY_TAINT)
+          ? "The node is not Ready: check 'kubectl describe node' (a kind node waits for its network plugin after create), or recreate the cluster."
+          : "Lower deploy.resources.requests (or the manifest's requests) to what the local node has, or give the cluster more memory/CPU.",
+      };
     }
     for (const container of pod.containers) {
       const terminated = container.lastTerminated;
@@ -126,7 +154,9 @@ function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapsh
         };
       }
       const waitingReason = container.waiting?.reason;
-      if (waitingReason === "ImagePullBackOff" || waitingReason === "ErrImagePull" || waitingReason === "InvalidImageName" || waitingReason === "ErrImageNeverPull") {
+      const pullFailed = waitingReason === "ImagePullBackOff" || waitingReason === "ErrImagePull";
+      const pullPersists = pullFailed && (timedOut || pullFailures(events, pod.name) >= PULL_FAILURES_TO_FAIL);
+      if (pullPersists || waitingReason === "InvalidImageName" || waitingReason === "ErrImageNeverPull") {
         const image = container.image ?? "";
         return {
           state: "failed",
@@ -155,6 +185,24 @@ function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapsh
     }
   }
   return undefined;
+}
+
+/** The taint a node carries until it is Ready (kubernetes pkg/apis/core/well_known_taints.go). */
+const NOT_READY_TAINT = "node.kubernetes.io/not-ready";
+
+/**
+ * Whether waiting can still get the pod scheduled: a node that is not Ready yet (kind's --wait
+ * only warns on its timeout, so a new cluster's node can still be NotReady), old pods that still
+ * hold their requests while they terminate, or a pod that has been unschedulable only briefly.
+ */
+function schedulingMayResolve(pod: PodSnapshot, othersTerminating: boolean): boolean {
+  if (pod.unschedulableMessage?.includes(NOT_READY_TAINT) || othersTerminating) return true;
+  return (pod.unschedulableForMs ?? 0) < UNSCHEDULABLE_GRACE_MS;
+}
+
+/** How many times the kubelet reported a failed pull for the pod (its events, counted). */
+function pullFailures(events: readonly EventSnapshot[], podName: string): number {
+  return events.filter((event) => event.involvedName === podName && event.reason === "Failed" && event.message.startsWith("Failed to pull image")).reduce((sum, event) => sum + event.count, 0);
 }
 
 /**
@@ -264,7 +312,8 @@ function describeWaiting(snapshot: RolloutSnapshot, newPods: readonly PodSnapsho
   const notReady = newPods.find((pod) => !pod.ready);
   if (notReady) {
     const waiting = notReady.containers.find((container) => container.waiting?.reason)?.waiting?.reason;
-    parts.push(`pod ${notReady.name}: ${waiting ?? (notReady.phase === "Running" ? "running, not ready yet" : (notReady.phase ?? "pending"))}`);
+    const unschedulable = notReady.unschedulableMessage && `unschedulable (${notReady.unschedulableMessage.split(/\. preemption:/)[0]})`;
+    parts.push(`pod ${notReady.name}: ${unschedulable || waiting || (notReady.phase === "Running" ? "running, not ready yet" : (notReady.phase ?? "pending"))}`);
   }
   const old = snapshot.replicas - snapshot.updatedReplicas;
   if (old > 0 && readyNew >= snapshot.desiredReplicas) parts.push(`${old} old replica(s) to terminate`);

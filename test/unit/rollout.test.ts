@@ -55,13 +55,6 @@ describe("judging a rollout", () => {
 
   it.each<[string, PodSnapshot, string, RegExp, RegExp]>([
     [
-      "image pull",
-      pod("iris-new", { phase: "Pending" }, { running: false, waiting: { reason: "ImagePullBackOff", message: 'Back-off pulling image "localhost:5001/iris:abc"' } }),
-      "image-pull",
-      /Container model of pod iris-new cannot get its image localhost:5001\/iris:abc \(ImagePullBackOff, pull policy IfNotPresent\)/,
-      /never :latest/,
-    ],
-    [
       "crash loop",
       pod("iris-new", {}, { running: false, restartCount: 3, waiting: { reason: "CrashLoopBackOff" }, lastTerminated: { exitCode: 1, reason: "Error", message: "Traceback...\nKeyError: 'features'" }, previousLogTail: ["Traceback (most recent call last):", "KeyError: 'features'"] }),
       "crash-loop",
@@ -75,19 +68,66 @@ describe("judging a rollout", () => {
       /was OOMKilled \(memory limit 256Mi\), exit code 137/,
       /raise deploy.resources.limits.memory/,
     ],
-    [
-      "unschedulable",
-      pod("iris-new", { phase: "Pending", unschedulableMessage: "0/1 nodes are available: 1 Insufficient memory." }, { running: false }),
-      "unschedulable",
-      /cannot be scheduled: 0\/1 nodes are available: 1 Insufficient memory\./,
-      /Lower deploy.resources.requests/,
-    ],
   ])("fails fast on %s with the evidence", (_name, failing, kind, message, hint) => {
     const verdict = judgeRollout(snapshot({ pods: [pod("iris-old", { templateHash: OLD, ready: true }), failing] }), soon);
     expect(verdict).toMatchObject({ state: "failed", kind });
     if (verdict.state !== "failed") return;
     expect(verdict.message).toMatch(message);
     expect(verdict.hint).toMatch(hint);
+  });
+
+  describe("transient states fail only once they persist (issue 13.2)", () => {
+    const pulling = (reason: string) => pod("iris-new", { phase: "Pending" }, { running: false, waiting: { reason, message: 'Back-off pulling image "localhost:5001/iris:abc"' } });
+    const pullFailed = (count: number) => [{ involvedName: "iris-new", reason: "Failed", message: 'Failed to pull image "localhost:5001/iris:abc": not found', count }];
+
+    it("a first failed pull waits for the kubelet's retry; the second fails with the evidence", () => {
+      const first = judgeRollout(snapshot({ pods: [pulling("ImagePullBackOff")], events: pullFailed(1) }), soon);
+      expect(first).toMatchObject({ state: "progressing", waitingFor: "0 of 1 new replica(s) ready; pod iris-new: ImagePullBackOff" });
+      const second = judgeRollout(snapshot({ pods: [pulling("ErrImagePull")], events: pullFailed(2) }), soon);
+      expect(second).toMatchObject({ state: "failed", kind: "image-pull", message: "Container model of pod iris-new cannot get its image localhost:5001/iris:abc (ErrImagePull, pull policy IfNotPresent).", hint: expect.stringMatching(/never :latest/) });
+      expect(second.state === "failed" && second.evidence).toContain('Failed: Failed to pull image "localhost:5001/iris:abc": not found (x2)');
+    });
+
+    it("a failed pull still failing at the timeout is named as such, not as a timeout", () => {
+      expect(judgeRollout(snapshot({ pods: [pulling("ImagePullBackOff")], events: pullFailed(1) }), { elapsedMs: 60_000, timeoutMs: 60_000 })).toMatchObject({ state: "failed", kind: "image-pull" });
+    });
+
+    it("an image name that cannot work fails at once", () => {
+      expect(judgeRollout(snapshot({ pods: [pulling("InvalidImageName")] }), soon)).toMatchObject({ state: "failed", kind: "image-pull" });
+      expect(judgeRollout(snapshot({ pods: [pulling("ErrImageNeverPull")] }), soon)).toMatchObject({ state: "failed", kind: "image-pull" });
+    });
+
+    const unschedulable = (message: string, forMs: number) => pod("iris-new", { phase: "Pending", unschedulableMessage: message, unschedulableForMs: forMs }, { running: false });
+    const insufficient = "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.";
+    const failedScheduling = [{ involvedName: "iris-new", reason: "FailedScheduling", message: insufficient, count: 3 }];
+
+    it("an unschedulable pod waits out the grace period, then fails with the scheduler's events", () => {
+      const early = judgeRollout(snapshot({ pods: [unschedulable(insufficient, 2_000)], events: failedScheduling }), soon);
+      expect(early).toMatchObject({ state: "progressing", waitingFor: "0 of 1 new replica(s) ready; pod iris-new: unschedulable (0/1 nodes are available: 1 Insufficient memory)" });
+      const late = judgeRollout(snapshot({ pods: [unschedulable(insufficient, 10_000)], events: failedScheduling }), soon);
+      expect(late).toMatchObject({
+        state: "failed",
+        kind: "unschedulable",
+        message: `Pod iris-new cannot be scheduled: ${insufficient}`,
+        evidence: [`FailedScheduling: ${insufficient} (x3)`],
+        hint: expect.stringMatching(/^Lower deploy\.resources\.requests/),
+      });
+    });
+
+    it("waits while old pods still hold their requests, however long", () => {
+      const terminating = pod("iris-old", { templateHash: OLD, ready: false, deleting: true });
+      expect(judgeRollout(snapshot({ pods: [terminating, unschedulable(insufficient, 25_000)] }), soon)).toMatchObject({ state: "progressing" });
+    });
+
+    it("waits while the node is not Ready, and says so at the timeout", () => {
+      const notReady = "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.";
+      expect(judgeRollout(snapshot({ pods: [unschedulable(notReady, 40_000)] }), soon)).toMatchObject({ state: "progressing" });
+      expect(judgeRollout(snapshot({ pods: [unschedulable(notReady, 60_000)] }), { elapsedMs: 60_000, timeoutMs: 60_000 })).toMatchObject({
+        state: "failed",
+        kind: "unschedulable",
+        hint: expect.stringMatching(/^The node is not Ready/),
+      });
+    });
   });
 
   it("names the container whose image is missing, with that container's pull policy and the events", () => {

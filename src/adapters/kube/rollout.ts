@@ -61,7 +61,7 @@ export async function waitForRollout(
         if (!snapshot) return;
         const timing = { elapsedMs: performance.now() - started, timeoutMs: options.timeoutMs };
         let verdict = judgeRollout(snapshot, timing);
-        if (verdict.state === "failed" || timing.elapsedMs >= timing.timeoutMs || awaitsReadiness(snapshot) || awaitsConfiguration(snapshot)) {
+        if (verdict.state === "failed" || timing.elapsedMs >= timing.timeoutMs || awaitsReadiness(snapshot) || awaitsConfiguration(snapshot) || awaitsImage(snapshot)) {
           // Evidence costs API calls: fetch it only when there is something to explain.
           verdict = judgeRollout(await withEvidence(kube, namespace, snapshot), timing);
         }
@@ -134,6 +134,11 @@ function awaitsConfiguration(snapshot: RolloutSnapshot): boolean {
   return snapshot.pods.some((pod) => !pod.deleting && pod.templateHash === snapshot.newTemplateHash && pod.containers.some((container) => container.waiting?.reason === "CreateContainerConfigError"));
 }
 
+/** A new pod's image pull failed: its Failed events say whether the kubelet's retry failed too. */
+function awaitsImage(snapshot: RolloutSnapshot): boolean {
+  return snapshot.pods.some((pod) => !pod.deleting && pod.templateHash === snapshot.newTemplateHash && pod.containers.some((container) => container.waiting?.reason === "ErrImagePull" || container.waiting?.reason === "ImagePullBackOff"));
+}
+
 /** The newest ReplicaSet is the one whose revision matches the Deployment's. */
 function snapshotOf(deployment: V1Deployment | undefined, replicaSets: V1ReplicaSet[], pods: V1Pod[], events: CoreV1Event[]): RolloutSnapshot | undefined {
   if (!deployment) return undefined;
@@ -158,13 +163,15 @@ function snapshotOf(deployment: V1Deployment | undefined, replicaSets: V1Replica
 
 function podSnapshot(pod: V1Pod): PodSnapshot {
   const scheduled = pod.status?.conditions?.find((condition) => condition.type === "PodScheduled");
+  const unschedulable = scheduled?.status === "False" && scheduled.reason === "Unschedulable";
   return {
     name: pod.metadata?.name ?? "?",
     templateHash: pod.metadata?.labels?.["pod-template-hash"],
     phase: pod.status?.phase,
     ready: pod.status?.conditions?.some((condition) => condition.type === "Ready" && condition.status === "True") ?? false,
     deleting: pod.metadata?.deletionTimestamp !== undefined,
-    unschedulableMessage: scheduled?.status === "False" && scheduled.reason === "Unschedulable" ? scheduled.message : undefined,
+    unschedulableMessage: unschedulable ? scheduled.message : undefined,
+    unschedulableForMs: unschedulable && scheduled.lastTransitionTime ? Date.now() - new Date(scheduled.lastTransitionTime).getTime() : undefined,
     imagePullPolicies: Object.fromEntries((pod.spec?.containers ?? []).map((container) => [container.name, container.imagePullPolicy])),
     memoryLimits: Object.fromEntries((pod.spec?.containers ?? []).map((container) => [container.name, container.resources?.limits?.memory])),
     containers: (pod.status?.containerStatuses ?? []).map((status) => ({
