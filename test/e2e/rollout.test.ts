@@ -4,14 +4,15 @@
  * `mlkube logs` prints and follows the pods. One cluster for the file; the tests run in order.
  */
 import { AppsV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { spawn } from "node:child_process";
-import { stripVTControlCharacters } from "node:util";
+import { execFile, spawn } from "node:child_process";
+import { promisify, stripVTControlCharacters } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeRepository, uniqueName } from "../support/engine.js";
 import { CLI, mlkube, PROVIDER } from "./support/cluster.js";
 import { devOnce, modelDir, predict, problemText, type DevRun, type ModelDir } from "./support/model-dir.js";
 
 const describeKind = describe.runIf(PROVIDER === "kind");
+const run = promisify(execFile);
 const NAME = uniqueName("e2e-rollout").slice(0, 30);
 const MODEL = "iris-sklearn";
 const FAST = { MLKUBE_SIM_FAST_BACKOFF: "1" };
@@ -320,5 +321,31 @@ describeKind("rollout, apply, prune and logs", () => {
     expect(evidence).toContain('Failed: Error: configmap "iris-settings" not found');
     expect(evidence).toContain("Create the ConfigMap iris-settings");
     expect(await predict(30080)).toEqual({ status: 200, body: { prediction: [0] } });
+  });
+});
+
+describeKind("issue 13.2: a cluster whose node is not Ready yet", () => {
+  const name = uniqueName("e2e-notready").slice(0, 30);
+  let model: ModelDir;
+
+  beforeAll(async () => {
+    // No --wait, and a node slower than the 16 s a laptop takes, so it is still NotReady when mlkube
+    // deploys: the file's earlier tests left the image's layers in the registry, so the push is quick.
+    await run("kind", ["create", "cluster", "--name", name], { env: { ...process.env, MLKUBE_SIM_NODE_READY_AFTER_MS: "50000" } });
+    model = await modelDir(name);
+  });
+
+  afterAll(async () => {
+    await run("kind", ["delete", "cluster", "--name", name], { env: process.env }).catch(() => undefined);
+    await model?.cleanup();
+  });
+
+  it("the rollout waits while the scheduler names the not-ready taint, and passes once the node is Ready", async () => {
+    const dev = await devOnce(model.dir, FAST);
+    const output = dev.stdout.slice(-4000) + dev.stderr;
+    const rolloutProgress = dev.of("stage.progress").filter((event) => event.stage === "rollout").map((event) => String(event.detail));
+    expect(rolloutProgress.some((detail) => detail.includes("unschedulable (0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: })")), output).toBe(true);
+    expect(dev.of("iteration.finished")[0], output).toMatchObject({ result: "success" });
+    expect(dev.code, output).toBe(0);
   });
 });

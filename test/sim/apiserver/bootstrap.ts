@@ -17,7 +17,17 @@ export function isKindNode(name: string): boolean {
   return /-(control-plane\d*|worker\d*)$/.test(name);
 }
 
-export function nodeObject(node: SimNode, index: number, clusterName: string): KObject {
+/** The taint a kubelet registers its node with until it is Ready (kubernetes pkg/apis/core/well_known_taints.go). */
+export const NOT_READY_TAINT = { key: "node.kubernetes.io/not-ready", effect: "NoSchedule" } as const;
+
+/** The kubelet's Ready condition before and after the network plugin is up (kubelet's runtime network check). */
+export const NODE_NOT_READY = {
+  reason: "KubeletNotReady",
+  message: "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized",
+};
+export const NODE_READY = { reason: "KubeletReady", message: "kubelet is posting ready status" };
+
+export function nodeObject(node: SimNode, index: number, clusterName: string, ready = true): KObject {
   const [os = "linux", arch = "amd64"] = node.architecture.includes("/") ? node.architecture.split("/") : ["linux", node.architecture];
   const kind = isKindNode(node.name);
   const controlPlane = kind ? /-control-plane\d*$/.test(node.name) : index === 0;
@@ -51,7 +61,12 @@ export function nodeObject(node: SimNode, index: number, clusterName: string): K
         "kubeadm.alpha.kubernetes.io/cri-socket": kind ? "unix:///run/containerd/containerd.sock" : "unix:///var/run/cri-dockerd.sock",
       },
     },
-    spec: { podCIDR: `10.244.${index}.0/24`, podCIDRs: [`10.244.${index}.0/24`], ...(kind ? { providerID: `kind://docker/${clusterName}/${node.name}` } : {}) },
+    spec: {
+      podCIDR: `10.244.${index}.0/24`,
+      podCIDRs: [`10.244.${index}.0/24`],
+      ...(kind ? { providerID: `kind://docker/${clusterName}/${node.name}` } : {}),
+      ...(ready ? {} : { taints: [{ ...NOT_READY_TAINT }] }),
+    },
     status: {
       capacity,
       allocatable: { ...capacity },
@@ -59,7 +74,7 @@ export function nodeObject(node: SimNode, index: number, clusterName: string): K
         condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
         condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
         condition("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-        condition("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
+        ready ? condition("Ready", "True", NODE_READY.reason, NODE_READY.message) : condition("Ready", "False", NODE_NOT_READY.reason, NODE_NOT_READY.message),
       ],
       addresses: [
         { type: "InternalIP", address: node.internalIP },
@@ -83,11 +98,12 @@ export function nodeObject(node: SimNode, index: number, clusterName: string): K
   };
 }
 
-export function bootstrap(registry: Registry, nodes: SimNode[], clusterName: string): void {
+/** READY false: the nodes start NotReady and tainted (controllers/node-readiness.ts makes them Ready). */
+export function bootstrap(registry: Registry, nodes: SimNode[], clusterName: string, ready: boolean): void {
   for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
     registry.create(R.namespaces, undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name } }, { manager: APISERVER });
   }
-  nodes.forEach((node, i) => registry.create(R.nodes, undefined, nodeObject(node, i, clusterName), { manager: "kubelet" }));
+  nodes.forEach((node, i) => registry.create(R.nodes, undefined, nodeObject(node, i, clusterName, ready), { manager: "kubelet" }));
   registry.create(
     R.services,
     "default",

@@ -190,6 +190,34 @@ describe("kubelet", () => {
     expect(events.items[0]).toMatchObject({ type: "Warning", message, source: { component: "default-scheduler" } });
   });
 
+  test("a node starts NotReady with the not-ready taint; pods wait Unschedulable and are bound once it is Ready", async () => {
+    c = await startTestCluster({ runtimes: [new FakeRuntime({ name: "sim-control-plane" }, { images: ["model:v1"] })], tuning: { timing: { nodeReadyAfterMs: 1_500 } } });
+    const started = Date.now();
+    const node = await c.core.readNode({ name: "sim-control-plane" });
+    expect(node.spec?.taints).toEqual([{ key: "node.kubernetes.io/not-ready", effect: "NoSchedule" }]);
+    expect(node.status?.conditions?.find((k) => k.type === "Ready")).toMatchObject({ status: "False", reason: "KubeletNotReady", message: expect.stringContaining("cni plugin not initialized") });
+    await apply(c, deployment("early", {}));
+    const waiting = await eventually(async () => {
+      const p = await onlyPod(c!, "early");
+      return p?.status?.conditions?.find((k) => k.type === "PodScheduled")?.reason === "Unschedulable" ? p : undefined;
+    }, 5_000, "Unschedulable");
+    expect(waiting.status?.conditions?.find((k) => k.type === "PodScheduled")?.message).toBe(
+      "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
+    );
+    const running = await eventually(async () => ((await onlyPod(c!, "early"))?.spec?.nodeName ? true : undefined), 10_000, "bound");
+    expect(running).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_400);
+    const ready = await c.core.readNode({ name: "sim-control-plane" });
+    expect(ready.spec?.taints ?? []).toEqual([]);
+    expect(ready.status?.conditions?.find((k) => k.type === "Ready")).toMatchObject({ status: "True", reason: "KubeletReady" });
+  });
+
+  test("a toleration of the not-ready taint lets a pod onto the node before it is Ready", async () => {
+    c = await startTestCluster({ runtimes: [new FakeRuntime({ name: "sim-control-plane" }, { images: ["model:v1"] })], tuning: { timing: { nodeReadyAfterMs: 60_000 } } });
+    await apply(c, deployment("tolerant", {}, { template: { metadata: { labels: { app: "tolerant" } }, spec: { tolerations: [{ key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoSchedule" }], containers: [{ name: "model", image: "model:v1" }] } } }));
+    expect(await eventually(async () => ((await onlyPod(c!, "tolerant"))?.spec?.nodeName ? true : undefined), 5_000, "bound")).toBe(true);
+  });
+
   test("readiness failures emit Unhealthy events and keep the pod out of the NodePort targets", async () => {
     const { c, runtime } = await cluster();
     let healthy = false;

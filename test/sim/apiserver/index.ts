@@ -27,6 +27,7 @@ import { badRequest } from "./status.js";
 import { Store } from "./store.js";
 import type { Pod } from "./types.js";
 import { resolveTiming, type Timing } from "./timing.js";
+import { NodeReadiness } from "./controllers/node-readiness.js";
 import { createUpgradeHandler } from "./upgrade.js";
 import { WatchHub } from "./watch.js";
 import { KUBE_VERSION } from "./discovery.js";
@@ -61,6 +62,7 @@ export async function startControlPlane(options: ControlPlaneOptions & { tuning?
     registry,
     options.runtimes.map((r) => r.node),
     options.clusterName,
+    timing.nodeReadyAfterMs <= 0,
   );
 
   const ctx: ControllerContext = {
@@ -77,7 +79,7 @@ export async function startControlPlane(options: ControlPlaneOptions & { tuning?
     return kubelet;
   };
   const endpoints = new EndpointsController(ctx, options.runtimes);
-  const controllers = [new ReplicaSetController(ctx), new DeploymentController(ctx), new Scheduler(ctx), new GarbageCollector(ctx)];
+  const controllers = [new ReplicaSetController(ctx), new DeploymentController(ctx), new Scheduler(ctx), new GarbageCollector(ctx), new NodeReadiness(ctx)];
   const watches = new WatchHub(store, { bookmarkIntervalMs: timing.watchBookmarkMs, defaultTimeoutSeconds: timing.watchDefaultTimeoutSeconds });
 
   const handler = createHandler({

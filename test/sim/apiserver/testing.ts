@@ -70,7 +70,7 @@ export async function startTestCluster(options: { runtimes?: FakeRuntime[]; tuni
     stateDir,
     tuning: {
       ...options.tuning,
-      timing: { crashBackoffBaseMs: 200, crashBackoffMaxMs: 1000, imageBackoffBaseMs: 200, imageBackoffMaxMs: 1000, schedulerRetryMs: 500, ...options.tuning?.timing },
+      timing: { crashBackoffBaseMs: 200, crashBackoffMaxMs: 1000, imageBackoffBaseMs: 200, imageBackoffMaxMs: 1000, schedulerRetryMs: 500, nodeReadyAfterMs: 0, ...options.tuning?.timing },
     },
   });
   const kc = kubeConfigFor(cp.url, ca);

@@ -118,10 +118,25 @@ export interface PodSpec {
   initContainers?: Container[];
   nodeName?: string;
   nodeSelector?: Record<string, string>;
+  tolerations?: Toleration[];
   restartPolicy?: "Always" | "OnFailure" | "Never";
   terminationGracePeriodSeconds?: number;
   securityContext?: SecurityContext;
   schedulerName?: string;
+}
+
+export interface Toleration {
+  key?: string;
+  operator?: "Exists" | "Equal";
+  value?: string;
+  effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  tolerationSeconds?: number;
+}
+
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
 }
 
 export interface PodTemplateSpec {
@@ -250,7 +265,9 @@ export interface Service extends KObject {
 }
 
 export interface NodeObject extends KObject {
+  spec?: { unschedulable?: boolean; taints?: Taint[]; [field: string]: unknown };
   status: {
+    conditions?: Condition[];
     allocatable: Record<string, string>;
     capacity: Record<string, string>;
     addresses: { type: string; address: string }[];

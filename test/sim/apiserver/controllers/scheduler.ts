@@ -7,7 +7,7 @@
  */
 import { cpuMillis, memoryBytes } from "../quantity.js";
 import { R, storeKey } from "../resources.js";
-import { clone, nowIso, type Container, type NodeObject, type Pod } from "../types.js";
+import { clone, nowIso, type Container, type NodeObject, type Pod, type Taint, type Toleration } from "../types.js";
 import type { EventRecorder } from "./events.js";
 import { WorkQueue } from "./queue.js";
 import { setCondition, type ControllerContext } from "./util.js";
@@ -31,6 +31,16 @@ export function podRequests(pod: Pod): PodRequests {
     total.memoryBytes = Math.max(total.memoryBytes, init.memoryBytes);
   }
   return total;
+}
+
+/** Toleration matching as in kubernetes pkg/apis/core/v1/helper (ToleratesTaint): key, operator, value, effect. */
+function tolerates(tolerations: readonly Toleration[], taint: Taint): boolean {
+  return tolerations.some((toleration) => {
+    if (toleration.effect && toleration.effect !== taint.effect) return false;
+    if (toleration.key && toleration.key !== taint.key) return false;
+    if (!toleration.key && toleration.operator !== "Exists") return false;
+    return toleration.operator === "Exists" || (toleration.value ?? "") === (taint.value ?? "");
+  });
 }
 
 export class Scheduler {
@@ -88,8 +98,14 @@ export class Scheduler {
         resourceOnly = false;
         continue;
       }
-      if ((node.spec as { unschedulable?: boolean } | undefined)?.unschedulable) {
+      if (node.spec?.unschedulable) {
         count("node(s) were unschedulable");
+        resourceOnly = false;
+        continue;
+      }
+      const untolerated = (node.spec?.taints ?? []).find((taint) => taint.effect !== "PreferNoSchedule" && !tolerates(pod.spec.tolerations ?? [], taint));
+      if (untolerated) {
+        count(`node(s) had untolerated taint {${untolerated.key}: ${untolerated.value ?? ""}}`);
         resourceOnly = false;
         continue;
       }
