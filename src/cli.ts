@@ -43,7 +43,7 @@ export function buildProgram(): Command {
       .option("--json", "one JSON object per event (NDJSON; see docs/events.md)")
       .option("--once", "run one full iteration, print the results, exit 0 only if the rollout and every smoke test passed")
       .option("--cleanup", "delete the model's objects from the cluster on exit")
-      .option("-y, --yes", "re-create the cluster without asking if it is deleted during the session")
+      .option("-y, --yes", "do not ask: install the pinned kind into ~/.mlkube/bin if no cluster tool is installed, and re-create the cluster if it is deleted during the session")
       .option("--no-live", "rebuild the image for every change instead of copying changed files into the running container"),
   ).action(async (dir: string, options: { buildArg: string[]; provider?: ProviderKind; context?: string; tui?: boolean; json?: boolean; once?: boolean; cleanup?: boolean; yes?: boolean; live?: boolean }) => {
     const { runDevCommand } = await import("./commands/dev/session.js");
@@ -67,8 +67,9 @@ export function buildProgram(): Command {
       .description("Create the local cluster and image registry when missing")
       .argument("[dir]", "model directory (for its mlkube.yaml cluster settings)", ".")
       .option("--dry-run", "print the plan (cluster configuration, registry, steps) and do nothing")
-      .option("--json", "with --dry-run, print the plan as JSON"),
-  ).action(async (dir: string, options: { provider?: ProviderKind; context?: string; dryRun?: boolean; json?: boolean }) => {
+      .option("--json", "with --dry-run, print the plan as JSON")
+      .option("-y, --yes", "install the pinned kind into ~/.mlkube/bin without asking if no cluster tool is installed"),
+  ).action(async (dir: string, options: { provider?: ProviderKind; context?: string; dryRun?: boolean; json?: boolean; yes?: boolean }) => {
     const { runUpCommand } = await import("./commands/up.js");
     process.exitCode = await runUpCommand(dir, options);
   });

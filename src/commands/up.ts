@@ -2,10 +2,15 @@ import { stringify } from "yaml";
 import type { ClusterStep } from "../adapters/cluster/provider.js";
 import { createStepPrinter } from "../ui/step-printer.js";
 import { describeChoice, providerFor, type ClusterCommandOptions } from "./cluster-options.js";
+import { kindOffer } from "./kind-offer.js";
 
-/** `mlkube up`: create what is missing, say what already exists; `--dry-run` prints the plan. */
-export async function runUpCommand(dir: string, options: ClusterCommandOptions & { dryRun?: boolean }): Promise<number> {
-  const provider = await providerFor(dir, options);
+/**
+ * `mlkube up`: create what is missing, say what already exists; `--dry-run` prints the plan. A
+ * missing kind is offered (installed with --yes) like dev does, except with --dry-run, which
+ * changes nothing.
+ */
+export async function runUpCommand(dir: string, options: ClusterCommandOptions & { dryRun?: boolean; yes?: boolean }): Promise<number> {
+  const provider = await providerFor(dir, options, options.dryRun ? undefined : kindOffer("up", options.yes === true));
   const out = process.stdout;
   out.write(`${describeChoice(provider)}\n`);
 

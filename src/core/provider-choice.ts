@@ -30,7 +30,7 @@ export interface ProviderChoice {
   reason: string;
 }
 
-export type ProviderDecision = ProviderChoice | { error: string; hint: string };
+export type ProviderDecision = ProviderChoice | { error: string; hint: string; /** Set when installing kind would make kind the choice. */ wantsKind?: true };
 
 const KIND_PREFIX = "kind-";
 
@@ -64,6 +64,7 @@ export function chooseProvider(inputs: ProviderInputs): ProviderDecision {
   return {
     error: "No local cluster to use: neither kind nor minikube is installed, and the current kube context is not a local cluster.",
     hint: `${INSTALL_KIND_HINT}, or deploy to an existing cluster with --provider context --context NAME.`,
+    wantsKind: true,
   };
 }
 

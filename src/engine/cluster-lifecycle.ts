@@ -1,8 +1,9 @@
 /**
  * Brings the cluster up for the dev loop (at start, and again after it was deleted), retrying
- * with the loop's capped back-off: the engine may still be starting, a port may be freed, kind may
- * be installed meanwhile. Each failed attempt is said with its error (`cluster/retry`), so the
- * hold reason and the header tell the truth; only --once gives up after the first failure.
+ * with the loop's capped back-off: the engine may still be starting, a port may be freed. (A
+ * missing kind is settled before, when the provider is chosen.) Each failed attempt is said with
+ * its error (`cluster/retry`), so the hold reason and the header tell the truth; only --once gives
+ * up after the first failure.
  */
 import type { DevAction, ProblemReport } from "../core/dev/state.js";
 import { withBackoff, type BackoffOptions } from "./backoff.js";

@@ -1,13 +1,17 @@
-// `mlkube doctor`, `init` and `test` as a user runs them (the built CLI; `npm test` builds first).
-// None of these need the Docker engine: doctor runs against an engine socket that does not exist.
+// `mlkube doctor`, `init`, `test`, and `dev`/`up` on a machine without kind, as a user runs them
+// (the built CLI; `npm test` builds first). None of these need the Docker engine: doctor runs
+// against an engine socket that does not exist, dev and up against a stand-in that answers /_ping.
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kindDownload, KIND_VERSION } from "../../src/adapters/tools/kind-release.js";
 import { REPO_ROOT } from "../support/engine.js";
+import { startRecordingProxy } from "../support/recording-proxy.js";
 
 const run = promisify(execFile);
 const CLI = join(REPO_ROOT, "dist/cli.js");
@@ -30,9 +34,9 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-async function mlkube(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function mlkube(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: options.cwd ?? workDir, env: options.env ?? env });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: options.cwd ?? workDir, env: options.env ?? env, timeout: options.timeoutMs ?? 0 });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -152,6 +156,65 @@ describe("mlkube test", () => {
     const result = await mlkube(["test", dir, "--url", `http://127.0.0.1:${port}`]);
     expect(result.code).toBe(1);
     expect(result.stderr).toBe(`error: The model at http://127.0.0.1:${port} does not answer: connection refused.\nfix: Check that the model server runs and listens on that address ('mlkube status' shows the cluster's URLs, 'mlkube logs' the server's output).\n`);
+  });
+});
+
+describe("mlkube dev and up with Docker but no kind, no minikube, no kube context (issue #13)", () => {
+  let modelDir: string;
+  let engineEnv: NodeJS.ProcessEnv;
+  let binDir: string;
+  const engine = createHttpServer((request, response) => (request.url?.endsWith("/_ping") ? response.end("OK") : response.writeHead(404).end("{}")));
+
+  beforeAll(async () => {
+    modelDir = join(workDir, "no-kind-model");
+    await mkdir(modelDir);
+    await writeFile(join(modelDir, "Dockerfile"), "FROM scratch\nEXPOSE 8080\n");
+    // Stands in for the engine, which is all this machine has: mlkube only pings it before choosing the cluster.
+    const socket = join(workDir, "engine.sock");
+    await new Promise<void>((resolve) => engine.listen(socket, resolve));
+    engineEnv = { ...env, HOME: join(workDir, "home-no-kind"), DOCKER_HOST: `unix://${socket}` };
+    binDir = join(workDir, "home-no-kind", ".mlkube", "bin");
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => engine.close(resolve));
+  });
+
+  // Before issue #13 the dev loop started and retried the cluster for ever: the timeout ends that.
+  it("dev without a terminal and without --yes fails at once, naming 'mlkube doctor --fix' and --yes; nothing installed", async () => {
+    const result = await mlkube(["dev", modelDir], { env: engineEnv, timeoutMs: 30_000 });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/^error: No local cluster to use: neither kind nor minikube is installed, and the current kube context is not a local cluster\.\n/);
+    expect(result.stderr).toMatch(/\nfix: Add --yes \('mlkube dev --yes'\) to install it and go on without being asked\. Run 'mlkube doctor --fix': it installs the kind release mlkube pins/);
+    await expect(readdir(binDir)).rejects.toThrow(/ENOENT/);
+  });
+
+  it("up without a terminal names 'mlkube up --yes'", async () => {
+    const result = await mlkube(["up", modelDir], { env: engineEnv, timeoutMs: 30_000 });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("fix: Add --yes ('mlkube up --yes') to install it and go on without being asked. Run 'mlkube doctor --fix'");
+  });
+
+  // The download target is the pinned GitHub URL, which this machine cannot reach and mlkube
+  // offers no way to change; a local proxy that refuses the tunnel shows the --yes path goes
+  // to download it, through HTTPS_PROXY, and that a failed download installs nothing.
+  it("dev --yes downloads the pinned kind through HTTPS_PROXY; a refusing proxy is a clear error and nothing is installed", async () => {
+    const proxy = await startRecordingProxy();
+    try {
+      const release = kindDownload();
+      if (!release) throw new Error("mlkube pins no kind for this platform: this test needs linux or darwin on x64/arm64");
+      const result = await mlkube(["dev", modelDir, "--yes"], { env: { ...engineEnv, HTTPS_PROXY: proxy.url }, timeoutMs: 60_000 });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `kind is not installed; --yes: downloading kind ${KIND_VERSION} into ${binDir} (checksum verified)\n` +
+          `error: Downloading ${release.url} failed: Proxy response (403) !== 200 when HTTP Tunneling.\n` +
+          `fix: Check the network and the proxy (in effect: HTTPS_PROXY=${proxy.url}), then try again, or run 'mlkube doctor --fix'.\n`,
+      );
+      expect(proxy.requests).toEqual(["CONNECT github.com:443"]);
+      expect(await readdir(binDir)).toEqual([]);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

@@ -33,6 +33,7 @@ describe("choosing the cluster provider", () => {
     expect(chooseProvider(withInputs({ installed: { kind: false, minikube: false }, currentContext: "prod" }))).toEqual({
       error: expect.stringContaining("neither kind nor minikube is installed"),
       hint: expect.stringMatching(/^Run 'mlkube doctor --fix': it installs the kind release mlkube pins \(checksum verified\) into ~\/\.mlkube\/bin, .* Or install kind \(https:\/\/kind\.sigs\.k8s\.io\/.*\) or minikube yourself/),
+      wantsKind: true,
     });
   });
 

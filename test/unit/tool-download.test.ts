@@ -6,13 +6,14 @@ import { access, constants, readdir, readFile, mkdtemp, rm, writeFile } from "no
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { DEFAULT_REGISTRY } from "../../src/adapters/cluster/local-registry.js";
 import { applyFixes } from "../../src/adapters/doctor/fixes.js";
 import { checkTools } from "../../src/adapters/doctor/tools.js";
 import { runCommand } from "../../src/adapters/exec.js";
 import { installVerified } from "../../src/adapters/tools/download.js";
 import { KIND_VERSION, kindDownload, mlkubeBinDir } from "../../src/adapters/tools/kind-release.js";
+import { startRecordingProxy, type RecordingProxy } from "../support/recording-proxy.js";
 
 const binary = Buffer.from("#!/bin/sh\necho 'kind v0.30.0 (test stand-in)'\n");
 const sha256 = createHash("sha256").update(binary).digest("hex");
@@ -60,6 +61,53 @@ describe("installVerified", () => {
     await expect(installVerified({ url: `${base}/missing`, sha256 }, join(binDir, "kind-404"))).rejects.toThrow(`Downloading ${base}/missing failed: HTTP 404.`);
     await expect(installVerified({ url: `${base}/big`, sha256 }, join(binDir, "kind-big"), { maxBytes: 1024 })).rejects.toThrow("sent more than 1024 bytes");
     expect((await readdir(binDir)).sort()).toEqual(["kind", "kind-mismatch"]);
+  });
+});
+
+describe("installVerified through a proxy, as curl would", () => {
+  const PROXY_VARIABLES = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"];
+  let proxy: RecordingProxy;
+  beforeEach(async () => {
+    proxy = await startRecordingProxy();
+    // Only what each test sets: none of the developer's own proxy settings.
+    for (const name of PROXY_VARIABLES) vi.stubEnv(name, undefined);
+  });
+  afterEach(async () => {
+    vi.unstubAllEnvs();
+    await proxy.close();
+  });
+
+  it("HTTP_PROXY: a plain-http download is an absolute-URI GET to the proxy, and is installed verified", async () => {
+    vi.stubEnv("HTTP_PROXY", proxy.url);
+    const destination = join(binDir, "kind-via-proxy");
+    await installVerified({ url: `${base}/kind`, sha256 }, destination);
+    expect(proxy.requests).toEqual([`GET ${base}/kind`]);
+    expect(await readFile(destination)).toEqual(binary);
+    await expect(access(destination, constants.X_OK)).resolves.toBeUndefined();
+  });
+
+  it("HTTPS_PROXY: an https download is a CONNECT to the proxy; refused, the error names the proxy and nothing is installed", async () => {
+    const withPassword = proxy.url.replace("//", "//dev:s3cret@");
+    vi.stubEnv("https_proxy", withPassword);
+    const destination = join(binDir, "kind-refused");
+    const failure = installVerified({ url: "https://kind.example.test/kind", sha256 }, destination);
+    await expect(failure).rejects.toMatchObject({
+      kind: "download",
+      message: "Downloading https://kind.example.test/kind failed: Proxy response (403) !== 200 when HTTP Tunneling.",
+      hint: `Check the network and the proxy (in effect: https_proxy=${proxy.url.replace("//", "//dev:***@")}/), then try again, or run 'mlkube doctor --fix'.`,
+    });
+    expect(proxy.requests).toEqual(["CONNECT kind.example.test:443"]);
+    expect(proxy.authorizations).toEqual([`Basic ${Buffer.from("dev:s3cret").toString("base64")}`]);
+    expect((await readdir(binDir)).filter((name) => name.startsWith("kind-refused"))).toEqual([]);
+  });
+
+  it("NO_PROXY naming the host: the download goes direct", async () => {
+    vi.stubEnv("http_proxy", proxy.url);
+    vi.stubEnv("no_proxy", "localhost,127.0.0.1");
+    const destination = join(binDir, "kind-direct");
+    await installVerified({ url: `${base}/kind`, sha256 }, destination);
+    expect(proxy.requests).toEqual([]);
+    expect(await readFile(destination)).toEqual(binary);
   });
 });
 

@@ -1,6 +1,7 @@
 import { access, constants, readFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import type { ClusterSettings } from "../../config/load.js";
+import { missingKind, type KindNeed } from "../../core/kind-offer.js";
 import { chooseProvider, type ProviderKind } from "../../core/provider-choice.js";
 import { UserError } from "../../errors.js";
 import type { DockerConnection } from "../docker/client.js";
@@ -29,6 +30,12 @@ export interface ProviderDeps {
   binDir?: string;
   /** Where the clusters mlkube creates are recorded; default ~/.mlkube/created-clusters.json. */
   record?: CreatedClusters;
+  /**
+   * Called when the choice is kind (or would be, once installed) and kind is not installed: installs
+   * kind into binDir or throws the error to show (commands/kind-offer.ts). Without it, the missing
+   * tool is an error now (no choice) or when kind is first run (an explicit kind).
+   */
+  offerKind?: ((need: KindNeed, binDir: string) => Promise<void>) | undefined;
 }
 
 /** NodePorts every kind cluster maps, so a few models can share one cluster; plus the configured one. */
@@ -38,8 +45,8 @@ const SHARED_NODE_PORTS = [30080, 30081, 30082, 30083, 30084];
 export async function selectProvider(config: ClusterSettings, flags: ClusterFlags, deps: ProviderDeps): Promise<ClusterProvider> {
   const env = deps.env ?? process.env;
   const binDir = deps.binDir ?? mlkubeBinDir();
-  const tools = { kind: await findTool("kind", env, binDir), minikube: await findTool("minikube", env, binDir) };
-  const installed = { kind: tools.kind !== undefined, minikube: tools.minikube !== undefined };
+  const tools: ToolPaths = { kind: await findTool("kind", env, binDir), minikube: await findTool("minikube", env, binDir) };
+  const installed = () => ({ kind: tools.kind !== undefined, minikube: tools.minikube !== undefined });
   // A tool found only in the cache is run by its full path; the providers keep naming it "kind".
   // kind and minikube run the `docker` CLI: they get the docker context mlkube resolved, by name.
   const engineEnv = engineEnvForTools(deps.docker.resolved);
@@ -49,14 +56,22 @@ export async function selectProvider(config: ClusterSettings, flags: ClusterFlag
   // kubeconfig yet is a fresh laptop: kind or minikube will write it.
   const wantsContext = (flags.provider ?? config.cluster.provider) === "context";
   const currentContext = kubeContexts(wantsContext ? readKubeConfig() : readKubeConfigIfPresent()).current;
-  const minikubeProfiles = installed.minikube ? (await listMinikubeProfiles(exec)).map((profile) => profile.name) : [];
-  const decision = chooseProvider({
+  const minikubeProfiles = installed().minikube ? (await listMinikubeProfiles(exec)).map((profile) => profile.name) : [];
+  const choose = () => chooseProvider({
     configured: { provider: config.cluster.provider, clusterName: config.cluster.name, context: config.cluster.context },
     flags,
     currentContext,
     minikubeProfiles,
-    installed,
+    installed: installed(),
   });
+  let decision = choose();
+  const need = missingKind(decision, installed());
+  if (need && deps.offerKind) {
+    await deps.offerKind(need, binDir);
+    // exec and spawn read `tools` when they run: from here on they run the kind just installed.
+    tools.kind = await findTool("kind", env, binDir);
+    decision = choose();
+  }
   if ("error" in decision) throw new UserError("cluster", decision.error, { hint: decision.hint });
 
   const registrySetting = config.cluster.registry;

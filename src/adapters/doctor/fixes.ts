@@ -1,10 +1,10 @@
-import { join } from "node:path";
 import type { DoctorCheck } from "../../core/doctor.js";
-import { isUserError, UserError } from "../../errors.js";
+import { isUserError } from "../../errors.js";
 import { ensureRegistry } from "../cluster/local-registry.js";
 import { connectDocker } from "../docker/client.js";
-import { installVerified, type PinnedDownload } from "../tools/download.js";
-import { KIND_VERSION, kindDownload } from "../tools/kind-release.js";
+import type { PinnedDownload } from "../tools/download.js";
+import { installPinnedKind } from "../tools/install-kind.js";
+import { KIND_VERSION } from "../tools/kind-release.js";
 import type { DoctorDeps } from "./run.js";
 
 export interface FixOutcome {
@@ -41,11 +41,6 @@ async function startRegistry(deps: FixDeps): Promise<string> {
 }
 
 async function installKind(deps: FixDeps): Promise<string> {
-  const release = deps.kindRelease ?? kindDownload(deps.platform);
-  if (!release) {
-    throw new UserError("download", `mlkube pins no kind binary for ${deps.platform}/${process.arch}.`, { hint: "Install kind yourself: https://kind.sigs.k8s.io/docs/user/quick-start/#installation" });
-  }
-  const destination = join(deps.binDir, "kind");
-  await installVerified(release, destination);
+  const destination = await installPinnedKind({ binDir: deps.binDir, platform: deps.platform, release: deps.kindRelease });
   return `installed kind ${KIND_VERSION} at ${destination} (sha256 verified)`;
 }

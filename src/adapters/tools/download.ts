@@ -31,11 +31,21 @@ export async function installVerified(download: PinnedDownload, destination: str
   const maxBytes = options.maxBytes ?? 200_000_000;
   await mkdir(dirname(destination), { recursive: true });
   const partial = `${destination}.partial-${process.pid}-${Date.now()}`;
+  // Node's global fetch ignores the proxy variables, so behind a corporate proxy the download
+  // would just time out. undici (the library Node's fetch is built on) reads HTTP_PROXY,
+  // HTTPS_PROXY and NO_PROXY (either case) per URL, redirects included; without tunnelling, a
+  // plain-http URL goes to the proxy as an absolute-URI GET, as curl sends it. Its own fetch, not
+  // Node's: a dispatcher from another undici release than the one in Node is not guaranteed to fit.
+  // Imported here, not at the top: only a download needs it (the dev command's memory, issue #15).
+  // undici is CommonJS: its exports are the default export, in Node and in the esbuild bundle alike
+  // (a split-off CommonJS chunk has no named exports there), and undici's types omit some of them.
+  const { fetch, EnvHttpProxyAgent } = (await import("undici")).default as unknown as typeof import("undici");
+  const dispatcher = new EnvHttpProxyAgent({ proxyTunnel: false });
   const limit = deadline(options.timeoutMs ?? 300_000, options.signal);
   try {
-    const response = await fetch(download.url, { signal: limit.signal, redirect: "follow" });
+    const response = await fetch(download.url, { signal: limit.signal, redirect: "follow", dispatcher });
     if (!response.ok || !response.body) {
-      throw new UserError("download", `Downloading ${download.url} failed: HTTP ${response.status}.`, { hint: "Check the network (and HTTPS_PROXY), then run 'mlkube doctor --fix' again." });
+      throw new UserError("download", `Downloading ${download.url} failed: HTTP ${response.status}.`, { hint: retryHint() });
     }
     const hash = createHash("sha256");
     let bytes = 0;
@@ -58,13 +68,41 @@ export async function installVerified(download: PinnedDownload, destination: str
     await rename(partial, destination);
   } catch (error) {
     if (error instanceof UserError) throw error;
-    const reason = limit.expired ? `no complete answer within ${Math.round((options.timeoutMs ?? 300_000) / 1000)} s` : ((error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message);
-    throw new UserError("download", `Downloading ${download.url} failed: ${reason}.`, {
-      hint: "Check the network (and HTTPS_PROXY), then run 'mlkube doctor --fix' again.",
-      cause: error,
-    });
+    const reason = limit.expired ? `no complete answer within ${Math.round((options.timeoutMs ?? 300_000) / 1000)} s` : innermostMessage(error);
+    throw new UserError("download", `Downloading ${download.url} failed: ${reason}.`, { hint: retryHint(), cause: error });
   } finally {
     limit.clear();
+    await dispatcher.close();
     await rm(partial, { force: true });
+  }
+}
+
+/**
+ * fetch wraps the reason in layers ("fetch failed", then "Request was cancelled."); the innermost
+ * says what happened: "connect ECONNREFUSED ...", "Proxy response (403) !== 200 when HTTP Tunneling".
+ */
+function innermostMessage(error: unknown): string {
+  let inner = error as { message?: unknown; cause?: unknown };
+  while (inner.cause instanceof Error) inner = inner.cause;
+  return String(inner.message).replace(/\.$/, "");
+}
+
+const PROXY_VARIABLES = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"] as const;
+
+/** Names the proxy settings in effect (a proxy's password hidden): the first thing to check when a download fails. */
+function retryHint(env: NodeJS.ProcessEnv = process.env): string {
+  const set = PROXY_VARIABLES.filter((name) => env[name]).map((name) => `${name}=${withoutPassword(env[name] ?? "")}`);
+  const proxies = set.length > 0 ? `in effect: ${set.join(" ")}` : "none is set: HTTPS_PROXY and NO_PROXY, if this network needs one";
+  return `Check the network and the proxy (${proxies}), then try again, or run 'mlkube doctor --fix'.`;
+}
+
+function withoutPassword(value: string): string {
+  try {
+    const url = new URL(value);
+    if (!url.password) return value;
+    url.password = "***";
+    return url.href;
+  } catch {
+    return value; // NO_PROXY's host list, or a proxy written without a scheme
   }
 }

@@ -1,6 +1,6 @@
 import { VersionApi } from "@kubernetes/client-node";
 import { relative } from "node:path";
-import type { ClusterProvider, ReadyCluster } from "../../adapters/cluster/provider.js";
+import type { ReadyCluster } from "../../adapters/cluster/provider.js";
 import { selectProvider, type ClusterFlags } from "../../adapters/cluster/select.js";
 import { FileHashCache } from "../../adapters/docker/build-context.js";
 import { connectDocker, ensureDockerReachable } from "../../adapters/docker/client.js";
@@ -32,6 +32,7 @@ import { startPlainPrinter } from "../../ui/dev/plain.js";
 import { historyRowText } from "../../ui/dev/history.js";
 import { exitStatus, runningIteration, summaryLine, type EndRequest, type RunningIteration } from "../../ui/dev/summary.js";
 import { livePipeline } from "./live-pipeline.js";
+import { kindOffer } from "../kind-offer.js";
 
 export interface DevOptions extends ClusterFlags {
   buildArg: string[];
@@ -57,6 +58,10 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   const config = await loadConfig(dir, { buildArgs });
   const docker = connectDocker();
   await ensureDockerReachable(docker);
+
+  // Chosen before the UI starts: a missing kind is offered as a plain terminal question (or
+  // installed with --yes), and without either it is an error now rather than a retry loop.
+  const provider = await selectProvider(config, options, { docker, offerKind: kindOffer("dev", options.yes === true) });
 
   const interactive = wantsInteractiveUi(options, { stdout: process.stdout.isTTY === true, stdin: process.stdin.isTTY === true }, process.env);
   const recreate = options.yes ? "auto" : interactive ? "offer" : "explain";
@@ -116,20 +121,17 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
 
   const hashes = new FileHashCache();
   let live: LiveCluster | undefined;
-  let provider: ClusterProvider | undefined;
   /** The configuration in force: reloaded by the pipeline when mlkube.yaml changes and is valid. */
   let currentConfig = config;
 
   const connect = async (): Promise<void> => {
-    provider ??= await selectProvider(config, options, { docker });
-    const chosen = provider;
-    store.dispatch({ type: "cluster/progress", detail: `${chosen.choice.kind} '${chosen.choice.clusterName}': ${chosen.choice.reason}` });
+    store.dispatch({ type: "cluster/progress", detail: `${provider.choice.kind} '${provider.choice.clusterName}': ${provider.choice.reason}` });
     // A registry that cannot start must not stop the loop: load images for this session (the delivery reason says why).
-    const cluster = await chosen.ensure((step) => store.dispatch({ type: "cluster/progress", detail: `${step.title}${step.detail ? `: ${step.detail}` : ""}` }), { withoutRegistry: "load" });
+    const cluster = await provider.ensure((step) => store.dispatch({ type: "cluster/progress", detail: `${step.title}${step.detail ? `: ${step.detail}` : ""}` }), { withoutRegistry: "load" });
     live = startLiveCluster(cluster, { store, logs, hashes, config: currentConfig, buildArgs, onConfig: (next) => (currentConfig = next) });
     store.dispatch({
       type: "cluster/ready",
-      info: { provider: chosen.choice.kind, name: chosen.choice.clusterName, context: chosen.choice.context, deliveryPath: cluster.delivery.path, deliveryReason: cluster.delivery.reason },
+      info: { provider: provider.choice.kind, name: provider.choice.clusterName, context: provider.choice.context, deliveryPath: cluster.delivery.path, deliveryReason: cluster.delivery.reason },
     });
   };
 
@@ -137,7 +139,7 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
     {
       pingEngine: () => docker.client.ping(),
       pingCluster: () => live?.pingApiServer() ?? Promise.resolve(),
-      clusterExists: async () => (provider ? (await provider.status()).exists : undefined),
+      clusterExists: async () => (await provider.status()).exists,
     },
     (action) => store.dispatch(action),
   );
