@@ -51,12 +51,34 @@ export function startPlainPrinter(options: PlainPrinterOptions): PlainPrinter {
     return out.write(text);
   };
 
+  /** The newest progress each stage had throttled away, printed when its interval ends (nothing newer came). */
+  const pendingProgress = new Map<string, { event: DevEvent; timer: NodeJS.Timeout }>();
+
+  const dropPending = (key: string): void => {
+    clearTimeout(pendingProgress.get(key)?.timer);
+    pendingProgress.delete(key);
+  };
+
   const keepProgress = (event: DevEvent): boolean => {
+    // A finished stage or iteration makes its held-back progress old news.
+    if (event.type === "stage.done" || event.type === "stage.failed") dropPending(`${event.iteration}:${event.stage}`);
     // A finished build step is news of its own (and there are few): only the running detail is throttled.
     if (event.type !== "stage.progress" || event.step) return true;
     const key = `${event.iteration}:${event.stage}`;
     const at = now().getTime();
-    if (at - (lastProgressAt.get(key) ?? -Infinity) < progressIntervalMs) return false;
+    const wait = (lastProgressAt.get(key) ?? -Infinity) + progressIntervalMs - at;
+    dropPending(key);
+    if (wait > 0) {
+      // Without this, a stage whose detail then stays put (a rollout waiting on a node) would show a stale line.
+      const timer = setTimeout(() => {
+        pendingProgress.delete(key);
+        lastProgressAt.set(key, now().getTime());
+        if (!stopped) write([event]);
+      }, wait);
+      timer.unref();
+      pendingProgress.set(key, { event, timer });
+      return false;
+    }
     lastProgressAt.set(key, at);
     return true;
   };
@@ -100,6 +122,7 @@ export function startPlainPrinter(options: PlainPrinterOptions): PlainPrinter {
       waitingForDrain = false;
       printLogs();
       stopped = true;
+      for (const key of [...pendingProgress.keys()]) dropPending(key);
     },
   };
 }
