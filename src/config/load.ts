@@ -159,15 +159,17 @@ function resolveSync({ config, source }: ParsedConfig, modelDir: string, context
 /** The cluster part of the configuration, for up/down/status, which also work outside a model directory. */
 export interface ClusterSettings {
   cluster: Config["cluster"];
-  service: Config["service"];
+  /** `pinned` as in the full configuration: mlkube.yaml writes service.nodePort. */
+  service: Config["service"] & { pinned?: boolean };
 }
 
 export async function loadClusterSettings(dir: string): Promise<ClusterSettings> {
   const modelDir = resolve(dir);
   await assertDirectory(dir, modelDir);
   const configFile = await findConfigFile(modelDir);
-  const config = configFile ? parseConfig(await readFile(configFile, "utf8"), displayPath(configFile)) : configSchema.parse({});
-  return { cluster: config.cluster, service: config.service };
+  const parsed = configFile ? parseConfigSource(await readFile(configFile, "utf8"), displayPath(configFile)) : undefined;
+  const config = parsed?.config ?? configSchema.parse({});
+  return { cluster: config.cluster, service: { ...config.service, pinned: parsed?.source.doc.hasIn(["service", "nodePort"]) ?? false } };
 }
 
 /**

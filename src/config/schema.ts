@@ -34,6 +34,16 @@ function expecting<T extends z.ZodType>(schema: T, expected: string): T {
  * Describes a field and registers its error phrase. describe() returns a copy, so the phrase must
  * be registered on that copy: this helper keeps the order right.
  */
+/** kind maps each port separately: a long range is a long `docker run` and many host ports taken. */
+export const MAX_MAPPED_NODE_PORTS = 20;
+const NODE_PORT_RANGE_PHRASE = `a NodePort range FIRST-LAST within 30000-32767, at most ${MAX_MAPPED_NODE_PORTS} ports, such as "30180-30184"`;
+
+/** The ports of a validated cluster.nodePorts range. */
+export function nodePortRange(range: string): number[] {
+  const [first, last] = range.split("-").map(Number) as [number, number];
+  return Array.from({ length: last - first + 1 }, (_, index) => first + index);
+}
+
 function field<T extends z.ZodType>(schema: T, description: string, expected?: string): T {
   const described = schema.describe(description);
   return expected === undefined ? described : expecting(described, expected);
@@ -269,6 +279,17 @@ export const configSchema = z
         provider: z.enum(["auto", "kind", "minikube", "context"]).default("auto").describe('Which cluster to use: a local kind or minikube cluster, an existing kube context, or "auto" to pick what is installed. Default: "auto".'),
         name: field(z.string().max(63).regex(DNS_LABEL), 'Name of the local cluster mlkube creates. Default: "mlkube".', DNS_LABEL_PHRASE).default("mlkube"),
         context: z.string().min(1).optional().describe("Kube context to use (provider: context). Default: the current context."),
+        nodePorts: field(
+          z.string().refine(
+            (range) => {
+              const [first, last] = /^\d+-\d+$/.test(range) ? (range.split("-").map(Number) as [number, number]) : [0, 0];
+              return first >= 30000 && last <= 32767 && first <= last && last - first < MAX_MAPPED_NODE_PORTS;
+            },
+            { error: (issue) => `expected ${NODE_PORT_RANGE_PHRASE}, found ${JSON.stringify(issue.input)}` },
+          ),
+          `NodePorts a kind cluster that mlkube creates maps to 127.0.0.1, as FIRST-LAST within 30000-32767 (at most ${MAX_MAPPED_NODE_PORTS}). Mappings are fixed when the cluster is created. Default: 30080-30084; give a second cluster, or a machine where something else holds those ports, another range.`,
+          NODE_PORT_RANGE_PHRASE,
+        ).default("30080-30084"),
         registry: field(
           z.union([z.enum(["auto", "off"]), expecting(z.string().regex(REGISTRY_HOST), REGISTRY_PHRASE)]),
           'Image registry the cluster pulls from: "auto" (a local registry mlkube runs), "off" (load images into the cluster directly) or host[:port]. Default: "auto".',

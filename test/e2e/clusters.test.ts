@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createdClustersFile } from "../../src/adapters/cluster/created-clusters.js";
 import { docker, uniqueName } from "../support/engine.js";
 import { mlkube, PROVIDER } from "./support/cluster.js";
-import { devOnce, modelDir, type ModelDir } from "./support/model-dir.js";
+import { devOnce, modelDir, predict, type ModelDir } from "./support/model-dir.js";
 
 const run = promisify(execFile);
 const NAME = uniqueName("e2e-clusters").slice(0, 30);
@@ -207,6 +207,44 @@ describeKind("issue 13.1: an existing kind cluster whose nodes cannot pull from 
     expect(ready?.deliveryReason).toContain("'--provider kind'");
     expect(dev.of("iteration.finished")[0], output).toMatchObject({ result: "success", deliveryPath: "load" });
     expect(dev.code, output).toBe(0);
+  });
+});
+
+describeKind("issue 13.4: NodePorts held by another program", () => {
+  const name = uniqueName("e2e-ports").slice(0, 30);
+  let model: ModelDir;
+  let holder: ChildProcess;
+
+  beforeAll(async () => {
+    // Loading instead of the registry: this test is about the ports, and a load needs no registry push.
+    model = await modelDir(name, "  registry: off\n");
+    holder = await holdPort(30082);
+  });
+
+  afterAll(async () => {
+    holder.kill();
+    await mlkube(["down", "--yes", model.dir]);
+    await model.cleanup();
+  });
+
+  it("up fails before kind create, naming the holder and a free range; with that range in mlkube.yaml the model serves on it", async () => {
+    const up = await mlkube(["up", model.dir]);
+    expect(up.code, up.stdout + up.stderr).toBe(1);
+    expect(up.stderr).toContain(`kind cluster '${name}' cannot be created: it maps its NodePorts to the same ports on 127.0.0.1, and 127.0.0.1:30082 is held by node (pid ${holder.pid}).`);
+    const offered = /cluster\.nodePorts: (3\d{4})-(3\d{4}) in mlkube\.yaml; \1-\2 are free now/.exec(up.stderr);
+    expect(offered, up.stderr).not.toBeNull();
+    expect(await kindClusters()).not.toContain(name);
+
+    const [first, last] = [Number(offered![1]), Number(offered![2])];
+    expect(last - first).toBe(4);
+    await model.edit("mlkube.yaml", `  name: ${name}\n`, `  name: ${name}\n  nodePorts: ${first}-${last}\n`);
+    // The fixture pins 30080, which would be mapped (and used) too: unpinned, the model takes the range's first port.
+    await model.edit("mlkube.yaml", "service:\n  nodePort: 30080\n", "");
+    const dev = await devOnce(model.dir);
+    const output = dev.stdout.slice(-3000) + dev.stderr;
+    expect(dev.of("iteration.finished")[0], output).toMatchObject({ result: "success" });
+    expect(dev.of("endpoint")[0], output).toMatchObject({ url: `http://127.0.0.1:${first}` });
+    expect(await predict(first)).toMatchObject({ status: 200 });
   });
 });
 

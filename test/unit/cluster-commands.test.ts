@@ -127,7 +127,10 @@ describe("kind invocations", () => {
     const { exec, calls } = recordingExec([{ argv: ["kind", "get", "clusters"], stdout: "ml2\n" }]);
     const failure = new KindProvider(kindChoice, { ...settings, registry: undefined }, { exec, docker: other, record }).ensure(() => undefined);
     await expect(failure).rejects.toThrow("kind cluster 'mlkube' cannot be created: it maps its NodePorts to the same ports on 127.0.0.1, and 127.0.0.1:30080, 30081 are held by kind cluster 'ml2' (container ml2-control-plane).");
-    await expect(failure).rejects.toMatchObject({ hint: "Share the cluster that holds them (cluster.name: ml2 in mlkube.yaml), delete it ('kind delete cluster --name ml2', or 'mlkube down' in the model directory that made it), or use a cluster that exists (cluster.provider: context)." });
+    await expect(failure).rejects.toMatchObject({
+      // The offered range is the first block of two ports from 30100 up that nothing on this machine holds.
+      hint: expect.stringMatching(/^Share the cluster that holds them \(cluster\.name: ml2 in mlkube\.yaml\), delete it \('kind delete cluster --name ml2', or 'mlkube down' in the model directory that made it\), give this cluster other ports \(cluster\.nodePorts: (3\d{4})-(3\d{4}) in mlkube\.yaml; \1-\2 are free now\), or use a cluster that exists \(cluster\.provider: context\)\.$/),
+    });
     expect(calls).toEqual([["kind", "get", "clusters"]]);
     expect((await record.lookup("kind", "mlkube")).listed).toBe(false);
   });
@@ -140,7 +143,7 @@ describe("kind invocations", () => {
       const { exec } = recordingExec([{ argv: ["kind", "get", "clusters"], stdout: "" }]);
       const failure = new KindProvider(kindChoice, { ...settings, nodePorts: [port], registry: undefined }, { exec, docker: noRegistryDocker, record }).ensure(() => undefined);
       await expect(failure).rejects.toThrow(`127.0.0.1:${port} is held by node (pid ${process.pid}).`);
-      await expect(failure).rejects.toMatchObject({ hint: expect.stringMatching(/^Stop what holds them, or use a cluster that exists/) });
+      await expect(failure).rejects.toMatchObject({ hint: expect.stringMatching(/^Stop what holds them, give this cluster other ports \(cluster\.nodePorts: 3\d{4}-3\d{4} in mlkube\.yaml; 3\d{4}-3\d{4} are free now\), or use a cluster that exists/) });
     } finally {
       holder.close();
     }

@@ -32,7 +32,7 @@ const GOOD_CONFIG = {
     probes: { readiness: { path: "/ready", periodSeconds: 1 }, liveness: { path: "/live", initialDelaySeconds: 60 } },
     rolloutTimeoutSeconds: 300,
   },
-  cluster: { provider: "kind", name: "dev", context: "kind-dev", registry: "localhost:5001" },
+  cluster: { provider: "kind", name: "dev", context: "kind-dev", registry: "localhost:5001", nodePorts: "30180-30184" },
   watch: { ignore: ["*.ipynb"], debounceMs: 300 },
   manifests: ["k8s/"],
   tests: [

@@ -71,7 +71,7 @@ describe("loadConfig defaults", () => {
         },
         rolloutTimeoutSeconds: 180,
       },
-      cluster: { provider: "auto", name: "mlkube", registry: "auto" },
+      cluster: { provider: "auto", name: "mlkube", registry: "auto", nodePorts: "30080-30084" },
       watch: { ignore: [], debounceMs: 100 },
       manifests: [],
       tests: [],
@@ -187,6 +187,9 @@ describe("configuration errors", () => {
     expect(parseError("service:\n  nodePort: 80\n").details).toEqual(["mlkube.yaml:2:13 service.nodePort: expected a whole number from 30000 to 32767, found 80"]);
     expect(parseError("port: 70000\n").details).toEqual(["mlkube.yaml:1:7 port: expected a whole number from 1 to 65535, found 70000"]);
     expect(parseError("deploy: {replicas: -1}\n").details).toEqual(["mlkube.yaml:1:20 deploy.replicas: expected a whole number >= 0, found -1"]);
+    for (const range of ["30080", "29000-29004", "30100-30000", "30000-30020"]) {
+      expect(parseError(`cluster:\n  nodePorts: "${range}"\n`).details).toEqual([`mlkube.yaml:2:14 cluster.nodePorts: expected a NodePort range FIRST-LAST within 30000-32767, at most 20 ports, such as "30180-30184", found "${range}"`]);
+    }
   });
 
   it("reports an unknown key at the key itself and suggests the closest known key", () => {

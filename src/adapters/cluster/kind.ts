@@ -11,7 +11,7 @@ import { execInContainer, writeFileInContainer } from "../docker/container-exec.
 import type { Exec } from "../exec.js";
 import { connectKube, ensureKubeReachable, kubeContexts, readKubeConfig, type KubeAccess } from "../kube/client.js";
 import { announceRegistry, readAnnouncedRegistry } from "../kube/registry-hosting.js";
-import { nodePortsTakenError, takenNodePorts } from "./node-ports.js";
+import { freeNodePortRange, nodePortsTakenError, takenNodePorts } from "./node-ports.js";
 import { mappedPortEndpoint, portForwardEndpoint } from "./endpoint.js";
 import type { CreatedClusters } from "./created-clusters.js";
 import { markCreatedByMlkube } from "./creation-mark.js";
@@ -99,7 +99,7 @@ export class KindProvider implements ClusterProvider {
     // Taken ports fail `up` before anything exists, rather than as Docker's error from inside kind.
     if (created) {
       const taken = await takenNodePorts(this.deps.docker.client, this.settings.nodePorts);
-      if (taken.length > 0) throw nodePortsTakenError(name, taken);
+      if (taken.length > 0) throw nodePortsTakenError(name, taken, await freeNodePortRange(this.deps.docker.client, this.settings.nodePorts.length));
     }
     if (created && registry && options.withoutRegistry !== "load") await checkRegistryPort(this.deps.docker.client, registry);
     await keepingCurrentContext(this.choice.context, report, async () => {

@@ -35,8 +35,20 @@ export async function takenNodePorts(docker: Dockerode, ports: number[]): Promis
   return taken;
 }
 
-/** The error for a kind cluster that cannot be created because its NodePorts are taken. */
-export function nodePortsTakenError(clusterName: string, taken: TakenNodePort[]): UserError {
+/**
+ * A range of COUNT ports that nothing holds now, to offer in the error: blocks from 30100 up, a
+ * hundred apart, the first that is wholly free (undefined when none of the first 20 is).
+ */
+export async function freeNodePortRange(docker: Dockerode, count: number): Promise<string | undefined> {
+  for (let first = 30100; first + count - 1 <= 32767 && first < 32100; first += 100) {
+    const ports = Array.from({ length: count }, (_, index) => first + index);
+    if ((await takenNodePorts(docker, ports)).length === 0) return `${first}-${first + count - 1}`;
+  }
+  return undefined;
+}
+
+/** The error for a kind cluster that cannot be created because its NodePorts are taken; FREE_RANGE is offered as the way round. */
+export function nodePortsTakenError(clusterName: string, taken: TakenNodePort[], freeRange?: string): UserError {
   const byHolder = new Map<string, number[]>();
   for (const entry of taken) byHolder.set(entry.holder, [...(byHolder.get(entry.holder) ?? []), entry.port]);
   const held = [...byHolder].map(([holder, ports]) => `127.0.0.1:${ports.join(", ")} ${ports.length === 1 ? "is" : "are"} held by ${holder}`).join("; ");
@@ -45,6 +57,7 @@ export function nodePortsTakenError(clusterName: string, taken: TakenNodePort[])
     ...(otherCluster
       ? [`share the cluster that holds them (cluster.name: ${otherCluster} in mlkube.yaml)`, `delete it ('kind delete cluster --name ${otherCluster}', or 'mlkube down' in the model directory that made it)`]
       : ["stop what holds them"]),
+    ...(freeRange ? [`give this cluster other ports (cluster.nodePorts: ${freeRange} in mlkube.yaml; ${freeRange} are free now)`] : ["give this cluster other ports (cluster.nodePorts: FIRST-LAST in mlkube.yaml)"]),
     "or use a cluster that exists (cluster.provider: context)",
   ];
   return new UserError(

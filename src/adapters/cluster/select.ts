@@ -1,6 +1,7 @@
 import { access, constants, readFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import type { ClusterSettings } from "../../config/load.js";
+import { nodePortRange } from "../../config/schema.js";
 import { missingKind, type KindNeed } from "../../core/kind-offer.js";
 import { chooseProvider, type ProviderKind } from "../../core/provider-choice.js";
 import { UserError } from "../../errors.js";
@@ -37,9 +38,6 @@ export interface ProviderDeps {
    */
   offerKind?: ((need: KindNeed, binDir: string) => Promise<void>) | undefined;
 }
-
-/** NodePorts every kind cluster maps, so a few models can share one cluster; plus the configured one. */
-const SHARED_NODE_PORTS = [30080, 30081, 30082, 30083, 30084];
 
 /** Picks the cluster provider for a model (and says why), without creating anything. */
 export async function selectProvider(config: ClusterSettings, flags: ClusterFlags, deps: ProviderDeps): Promise<ClusterProvider> {
@@ -79,7 +77,8 @@ export async function selectProvider(config: ClusterSettings, flags: ClusterFlag
   switch (decision.kind) {
     case "kind":
       return new KindProvider(decision, {
-        nodePorts: [...new Set([config.service.nodePort, ...SHARED_NODE_PORTS])].sort((a, b) => a - b),
+        // The range lets a few models share one cluster; a port pinned in mlkube.yaml is mapped too.
+        nodePorts: [...new Set([...(config.service.pinned ? [config.service.nodePort] : []), ...nodePortRange(config.cluster.nodePorts)])].sort((a, b) => a - b),
         registry: registrySetting === "auto" ? DEFAULT_REGISTRY : undefined,
         registrySetting,
       }, { exec, docker: deps.docker, record });
