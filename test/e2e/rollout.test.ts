@@ -324,7 +324,7 @@ describeKind("rollout, apply, prune and logs", () => {
   });
 });
 
-describeKind("issue 13.2: a cluster whose node is not Ready yet", () => {
+describeKind("issue 13: a cluster with real timings (a node not Ready yet; the kubelet's 10 s crash-loop back-off)", () => {
   const name = uniqueName("e2e-notready").slice(0, 30);
   let model: ModelDir;
 
@@ -347,5 +347,16 @@ describeKind("issue 13.2: a cluster whose node is not Ready yet", () => {
     expect(rolloutProgress.some((detail) => detail.includes("unschedulable (0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: })")), output).toBe(true);
     expect(dev.of("iteration.finished")[0], output).toMatchObject({ result: "success" });
     expect(dev.code, output).toBe(0);
+  });
+
+  it("a crash loop under the kubelet's real back-off (10 s, doubling) is named at its first back-off, not at the rollout timeout", async () => {
+    // This cluster's control plane runs without MLKUBE_SIM_FAST_BACKOFF: only mlkube's own env has it here.
+    await model.edit("app.py", /^/, CRASH);
+    const run = await devOnce(model.dir, FAST);
+    const { message, evidence } = rolloutFailure(run);
+    expect(message).toMatch(/^Container iris-sklearn of pod iris-sklearn-\S+ keeps crashing: exit code 3 \(Error\), restarted 1 time\(s\)/);
+    expect(evidence).toContain("loading weights failed: checksum mismatch");
+    const rolloutMs = (run.of("iteration.finished")[0]?.stageMs as Record<string, number> | undefined)?.rollout ?? Infinity;
+    expect(rolloutMs, "failed long before the 180 s rollout timeout, within the first 10 s back-off").toBeLessThan(30_000);
   });
 });
