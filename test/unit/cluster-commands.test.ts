@@ -258,6 +258,28 @@ describe("minikube invocations", () => {
       expect(calls.at(-1)).toEqual(["minikube", "service", "iris", "--url", "-n", "ml", "-p", "ml"]);
     });
 
+    it.each<[string, string, Record<string, unknown>]>([
+      ["an engine on Linux", "node-ip", { OperatingSystem: "Debian GNU/Linux 12 (bookworm)", SecurityOptions: ["name=seccomp,profile=default"] }],
+      ["Docker Desktop for Linux", "tunnel", { OperatingSystem: "Docker Desktop", SecurityOptions: ["name=seccomp,profile=builtin"] }],
+      ["rootless Docker", "tunnel", { OperatingSystem: "Ubuntu 24.04 LTS", SecurityOptions: ["name=seccomp,profile=builtin", "name=rootless", "name=cgroupns"] }],
+    ])("on Linux with %s: %s", async (_name, via, info) => {
+      const recorded = recordingExec([
+        { argv: ["minikube", "docker-env"], stdout: 'DOCKER_HOST="tcp://127.0.0.1:50123"\n' },
+        { argv: ["minikube", "ip"], stdout: "192.168.49.2\n" },
+        { argv: ["minikube", "service"], stdout: tunnelUrls },
+      ]);
+      const docker = { ...unusedDocker, client: { info: async () => info } } as unknown as DockerConnection;
+      const provider = new MinikubeProvider(minikubeChoice, { ...settings, platform: "linux", isWsl: false }, { exec: recorded.exec, spawn: recorded.spawn, docker, record });
+      const ready = await (provider as unknown as { ready(kube: unknown, runtime: string): Promise<ReadyCluster> }).ready(withService([{ name: "http", port: 8080, nodePort: 30080 }]), "docker");
+      const endpoint = await ready.endpoint({ namespace: "ml", name: "iris", nodePort: 30080 });
+      if (via === "tunnel") {
+        expect(endpoint).toMatchObject({ url: "http://127.0.0.1:51001", via: "tunnel" });
+      } else {
+        expect(endpoint.url).toBe("http://192.168.49.2:30080");
+        expect(recorded.calls.some((argv) => argv[1] === "service")).toBe(false);
+      }
+    });
+
     it("says which ports the Service has when none is the model's nodePort, and starts no tunnel", async () => {
       const { ready, calls } = await readyOffLinux(withService([{ name: "metrics", port: 9090, nodePort: 31990 }, { name: "http", port: 8080 }]));
       await expect(ready.endpoint({ namespace: "ml", name: "iris", nodePort: 30080 })).rejects.toThrow(

@@ -10,12 +10,13 @@ import type { CreatedClusters } from "./created-clusters.js";
 import { markCreatedByMlkube } from "./creation-mark.js";
 import { keepingCurrentContext } from "./current-context.js";
 import { nodeIpEndpoint } from "./endpoint.js";
+import { remoteEngineOf, tunnelReason } from "../../core/node-reachability.js";
 import { ctrListCommand, ctrTargetDigest, matchLoadedImage } from "./loaded-image.js";
 import type { BuiltImage, ClusterProvider, ClusterStatus, DeliveryResult, Endpoint, EnsureOptions, ReadyCluster, ServiceRef, StepReporter, UpPlan } from "./provider.js";
 
 export interface MinikubeSettings {
   registrySetting: string;
-  /** process.platform: with the docker driver, only Linux reaches the node's IP. */
+  /** process.platform: with the docker driver, the node's IP is reachable on Linux only (and not always there). */
   platform: NodeJS.Platform;
   /** WSL reports linux but cannot reach the node IP either. */
   isWsl: boolean;
@@ -174,9 +175,26 @@ export class MinikubeProvider implements ClusterProvider {
     return { path: "load", podImage: reference, bytesMoved: Size, durationMs: performance.now() - started, detail: "whole image loaded into the node" };
   }
 
-  /** The node IP where it is reachable (Linux); otherwise a `minikube service --url` tunnel kept alive by mlkube. */
+  /** Why the node IP is out of reach (core/node-reachability.ts), asked of the engine once. */
+  private tunnelWhy: Promise<string | undefined> | undefined;
+
+  private needsTunnel(): Promise<string | undefined> {
+    this.tunnelWhy ??= (async () => {
+      const info = (await this.deps.docker.client.info().catch(() => ({}))) as { OperatingSystem?: string; SecurityOptions?: string[] };
+      return tunnelReason({
+        platform: this.settings.platform,
+        isWsl: this.settings.isWsl,
+        engineOs: info.OperatingSystem,
+        rootless: (info.SecurityOptions ?? []).some((option) => option.split(",").includes("name=rootless")),
+        remoteEngine: remoteEngineOf(this.deps.docker.endpoint),
+      });
+    })();
+    return this.tunnelWhy;
+  }
+
+  /** The node IP where it is reachable; otherwise a `minikube service --url` tunnel kept alive by mlkube. */
   private async endpoint(kube: KubeAccess, service: ServiceRef): Promise<Endpoint> {
-    if (this.settings.platform === "linux" && !this.settings.isWsl) {
+    if (!(await this.needsTunnel())) {
       const { stdout } = await this.deps.exec("minikube", ["ip", "-p", this.choice.clusterName]);
       return nodeIpEndpoint(stdout.trim(), service.nodePort);
     }
