@@ -1,3 +1,4 @@
+import { basename } from "node:path";
 import { createServer, type AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { describePortHolder, findPortHolder, listeningInodes, portIsFree } from "../../src/adapters/cluster/port-holder.js";
@@ -23,7 +24,8 @@ describe("who holds a port", () => {
     const { port } = server.address() as AddressInfo;
     try {
       expect(await portIsFree("127.0.0.1", port)).toBe(false);
-      expect(await findPortHolder(port)).toEqual({ pid: process.pid, command: expect.any(String) });
+      // The name it was started by ("node"), not its main thread's (Node.js 24 calls that "MainThread").
+      expect(await findPortHolder(port)).toEqual({ pid: process.pid, command: basename(process.argv0) });
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

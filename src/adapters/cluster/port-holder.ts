@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 /** The process listening on a port, as far as this user may see it. */
 export interface PortHolder {
   pid: number;
-  /** The program's name (/proc/PID/comm), e.g. "python3" or "docker-proxy". */
+  /** The program's name as it was started (argv[0]'s last part), e.g. "python3" or "docker-proxy". */
   command: string;
 }
 
@@ -47,8 +47,7 @@ export async function findPortHolder(port: number, proc = "/proc"): Promise<Port
     for (const fd of fds) {
       const target = await readlink(`${proc}/${pid}/fd/${fd}`).catch(() => "");
       if (wanted.has(target)) {
-        const command = (await readFile(`${proc}/${pid}/comm`, "utf8").catch(() => "?")).trim();
-        return { pid: Number(pid), command };
+        return { pid: Number(pid), command: await programName(proc, pid) };
       }
     }
   }
@@ -59,4 +58,15 @@ export async function findPortHolder(port: number, proc = "/proc"): Promise<Port
 export function describePortHolder(port: number, holder: PortHolder | undefined): string {
   if (holder) return `${holder.command} (pid ${holder.pid})`;
   return `another program (find it with 'ss -ltnp "sport = :${port}"' or 'lsof -iTCP:${port} -sTCP:LISTEN')`;
+}
+
+/**
+ * The name the program was started by: argv[0] from /proc/PID/cmdline, without its directory.
+ * Not /proc/PID/comm, which is the main thread's name: Node.js 24 names it "MainThread".
+ */
+async function programName(proc: string, pid: string): Promise<string> {
+  const argv0 = (await readFile(`${proc}/${pid}/cmdline`, "utf8").catch(() => "")).split("\0")[0] ?? "";
+  const name = argv0.split("/").at(-1)?.trim();
+  if (name) return name;
+  return (await readFile(`${proc}/${pid}/comm`, "utf8").catch(() => "?")).trim();
 }
