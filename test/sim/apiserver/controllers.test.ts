@@ -190,6 +190,27 @@ describe("kubelet", () => {
     expect(events.items[0]).toMatchObject({ type: "Warning", message, source: { component: "default-scheduler" } });
   });
 
+  test("kind's system pods are listed with their real requests and fill a small node: 1.5 CPU does not fit on 2", async () => {
+    const small = new FakeRuntime({ name: "small-control-plane", allocatable: { cpu: "2", memory: "4Gi", pods: "110" } }, { images: ["model:v1"] });
+    const { c } = await cluster(small);
+    const system = (await c.core.listNamespacedPod({ namespace: "kube-system" })).items;
+    expect(system.map((p) => p.metadata?.name).sort()).toEqual([
+      "coredns-5c6dc8b5c4-7jq4x", "coredns-5c6dc8b5c4-m2n9d", "etcd-small-control-plane", expect.stringMatching(/^kindnet-[0-9a-f]{5}$/),
+      "kube-apiserver-small-control-plane", "kube-controller-manager-small-control-plane", "kube-scheduler-small-control-plane",
+    ]);
+    const cpu = system.flatMap((p) => p.spec?.containers ?? []).map((k) => String(k.resources?.requests?.cpu)).map((q) => Number(q.replace("m", "")));
+    expect(cpu.reduce((a, b) => a + b, 0)).toBe(950);
+    expect(system.every((p) => p.status?.phase === "Running")).toBe(true);
+    await apply(c, deployment("wide", { resources: { requests: { cpu: "1500m" } } }));
+    const pod = await eventually(async () => {
+      const p = await onlyPod(c, "wide");
+      return p?.status?.conditions?.find((k) => k.type === "PodScheduled")?.reason === "Unschedulable" ? p : undefined;
+    }, 10_000, "Unschedulable");
+    expect(pod.status?.conditions?.find((k) => k.type === "PodScheduled")?.message).toMatch(/^0\/1 nodes are available: 1 Insufficient cpu\./);
+    // The kubelet ran none of them: they are only counted.
+    expect([...small.containers.keys()].some((id) => id.includes("kube-system"))).toBe(false);
+  });
+
   test("a node starts NotReady with the not-ready taint; pods wait Unschedulable and are bound once it is Ready", async () => {
     c = await startTestCluster({ runtimes: [new FakeRuntime({ name: "sim-control-plane" }, { images: ["model:v1"] })], tuning: { timing: { nodeReadyAfterMs: 1_500 } } });
     const started = Date.now();

@@ -10,7 +10,7 @@ import { createServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { ControlPlaneOptions, RunningControlPlane } from "../contract.js";
-import { bootstrap } from "./bootstrap.js";
+import { bootstrap, isKindNode } from "./bootstrap.js";
 import { DeploymentController } from "./controllers/deployment.js";
 import { EndpointsController } from "./controllers/endpoints.js";
 import { EventRecorder } from "./controllers/events.js";
@@ -28,6 +28,7 @@ import { Store } from "./store.js";
 import type { Pod } from "./types.js";
 import { resolveTiming, type Timing } from "./timing.js";
 import { NodeReadiness } from "./controllers/node-readiness.js";
+import { createSystemPods } from "./system-pods.js";
 import { createUpgradeHandler } from "./upgrade.js";
 import { WatchHub } from "./watch.js";
 import { KUBE_VERSION } from "./discovery.js";
@@ -45,6 +46,8 @@ export interface ControlPlaneTuning {
    * on, as in the simulated version (beta and on by default since 1.30). Off plays a 1.29 cluster.
    */
   streamCloseWebsocket?: boolean;
+  /** The kube-system pods (system-pods.ts), counted by the scheduler; default: on. */
+  systemPods?: boolean;
 }
 
 export type { ControlPlaneOptions, RunningControlPlane };
@@ -64,6 +67,8 @@ export async function startControlPlane(options: ControlPlaneOptions & { tuning?
     options.clusterName,
     timing.nodeReadyAfterMs <= 0,
   );
+  const nodes = options.runtimes.map((r) => r.node);
+  if (options.tuning?.systemPods !== false) createSystemPods(registry, nodes, nodes.some((node) => isKindNode(node.name)) ? "kind" : "minikube");
 
   const ctx: ControllerContext = {
     registry,

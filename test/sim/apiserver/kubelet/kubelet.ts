@@ -10,6 +10,7 @@ import { badRequest } from "../status.js";
 import { Backoff } from "../timing.js";
 import type { Pod } from "../types.js";
 import { PodWorker, type WorkerContext } from "./pod-worker.js";
+import { isSimulatedOnly } from "../system-pods.js";
 
 export class Kubelet {
   private readonly workers = new Map<string, PodWorker>();
@@ -41,12 +42,12 @@ export class Kubelet {
     this.unsubscribe = this.ctx.store.subscribe((event) => {
       if (event.resource !== storeKey(R.pods)) return;
       const pod = event.object as Pod;
-      if (pod.spec.nodeName !== this.nodeName) return;
+      if (pod.spec.nodeName !== this.nodeName || isSimulatedOnly(pod)) return;
       // Never act inside a store listener: later listeners must see this event first.
       setImmediate(() => (event.type === "DELETED" ? this.podGone(pod) : this.podChanged(pod.metadata.namespace ?? "", pod.metadata.name ?? "", pod.metadata.uid ?? "")));
     });
     for (const pod of this.ctx.store.list(storeKey(R.pods)) as Pod[]) {
-      if (pod.spec.nodeName === this.nodeName) this.podChanged(pod.metadata.namespace ?? "", pod.metadata.name ?? "", pod.metadata.uid ?? "");
+      if (pod.spec.nodeName === this.nodeName && !isSimulatedOnly(pod)) this.podChanged(pod.metadata.namespace ?? "", pod.metadata.name ?? "", pod.metadata.uid ?? "");
     }
   }
 
