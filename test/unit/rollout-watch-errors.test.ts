@@ -105,3 +105,42 @@ it("a watch that keeps failing (ERROR events with a 500) is retried with back-of
   // Three watches (deployments, replicasets, pods), each asked again 4 times at most: no hot loop.
   expect(api.watches()).toBeLessThanOrEqual(15);
 });
+
+/** The new version's ReplicaSet and its one pod, crash-looping; events are forbidden to this user (issue 13.5). */
+const DEPLOYED = { ...DEPLOYMENT, status: { observedGeneration: 2, replicas: 1, updatedReplicas: 1 } };
+const REPLICA_SET = {
+  apiVersion: "apps/v1", kind: "ReplicaSet",
+  metadata: { name: "iris-abc", namespace: "default", uid: "rs1", labels: { app: "iris", "pod-template-hash": "abc" }, annotations: { "deployment.kubernetes.io/revision": "2" }, ownerReferences: [{ apiVersion: "apps/v1", kind: "Deployment", name: "iris", uid: "u1", controller: true }] },
+  spec: { replicas: 1, selector: { matchLabels: { app: "iris" } } },
+};
+const CRASHING_POD = {
+  apiVersion: "v1", kind: "Pod",
+  metadata: { name: "iris-abc-x1", namespace: "default", uid: "p1", labels: { app: "iris", "pod-template-hash": "abc" } },
+  spec: { containers: [{ name: "model", image: "iris:2" }] },
+  status: {
+    phase: "Running",
+    containerStatuses: [{ name: "model", ready: false, restartCount: 2, image: "iris:2", imageID: "", state: { waiting: { reason: "CrashLoopBackOff", message: "back-off 20s restarting failed container" } }, lastState: { terminated: { exitCode: 3, reason: "Error" } } }],
+  },
+};
+
+it("a user who may not list events still gets the verdicts that need none, and a line saying why the evidence is thin (no failed rollout for a 403)", async () => {
+  let eventLists = 0;
+  server = createServer((request, response) => {
+    const url = new URL(request.url ?? "/", "http://x");
+    const json = (status: number, body: unknown) => response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+    if (url.pathname === "/apis/apps/v1/namespaces/default/deployments/iris") return json(200, DEPLOYED);
+    if (url.pathname.endsWith("/events")) {
+      eventLists++;
+      return json(403, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "Forbidden", code: 403, message: 'events is forbidden: User "dev" cannot list resource "events" in API group "" in the namespace "default"' });
+    }
+    if (url.pathname.endsWith("/log")) return json(403, { kind: "Status", apiVersion: "v1", status: "Failure", code: 403, message: "forbidden" });
+    if (url.searchParams.get("watch") === "true") return void response.writeHead(200, { "content-type": "application/json" });
+    const items = url.pathname.endsWith("/deployments") ? [DEPLOYED] : url.pathname.endsWith("/replicasets") ? [REPLICA_SET] : url.pathname.endsWith("/pods") ? [CRASHING_POD] : [];
+    json(200, { kind: "List", apiVersion: "v1", metadata: { resourceVersion: "7" }, items });
+  });
+  await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
+  const outcome = await waitForRollout(kubeAt(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), { namespace: "default", name: "iris" }, { timeoutMs: 60_000 });
+  expect(outcome).toMatchObject({ state: "failed", kind: "crash-loop", message: expect.stringContaining("keeps crashing: exit code 3 (Error), restarted 2 time(s)") });
+  expect(outcome.state === "failed" && outcome.evidence).toContain("(the pods' events are not shown: this user may not list events in namespace default, HTTP 403)");
+  expect(eventLists).toBe(1);
+});

@@ -37,6 +37,8 @@ export async function waitForRollout(
     let judging = false;
     let rejudge = false;
     let lastProgress = "";
+    /** Why the pods' events cannot be read (a user without the right to list them), once known. */
+    let eventsForbidden: string | undefined;
     const finish = (outcome: RolloutOutcome | Error) => {
       if (settled) return;
       settled = true;
@@ -63,7 +65,11 @@ export async function waitForRollout(
         let verdict = judgeRollout(snapshot, timing);
         if (verdict.state === "failed" || timing.elapsedMs >= timing.timeoutMs || awaitsReadiness(snapshot) || awaitsConfiguration(snapshot) || awaitsImage(snapshot)) {
           // Evidence costs API calls: fetch it only when there is something to explain.
-          verdict = judgeRollout(await withEvidence(kube, namespace, snapshot), timing);
+          const explained = await withEvidence(kube, namespace, snapshot, eventsForbidden);
+          eventsForbidden = explained.eventsForbidden;
+          verdict = judgeRollout(explained.snapshot, timing);
+          // Without events some dead ends show only at the timeout; the failure says why its evidence is thin.
+          if (verdict.state === "failed" && eventsForbidden) verdict = { ...verdict, evidence: [...verdict.evidence, eventsForbidden] };
         }
         if (verdict.state === "progressing") {
           const line = `${verdict.ready}/${verdict.desired} ${verdict.waitingFor}`;
@@ -189,10 +195,25 @@ function podSnapshot(pod: V1Pod): PodSnapshot {
   };
 }
 
-/** Adds the pods' events and, for crashed containers, the previous container's last log lines. */
-async function withEvidence(kube: KubeAccess, namespace: string, snapshot: RolloutSnapshot): Promise<RolloutSnapshot> {
+/**
+ * Adds the pods' events and, for crashed containers, the previous container's last log lines. A
+ * user who may not list events (a shared cluster, --provider context) gets the verdicts that need
+ * no events, and a line saying why the rest waits for the timeout: never a failed rollout for a 403.
+ */
+async function withEvidence(kube: KubeAccess, namespace: string, snapshot: RolloutSnapshot, knownForbidden: string | undefined): Promise<{ snapshot: RolloutSnapshot; eventsForbidden: string | undefined }> {
   const names = new Set(snapshot.pods.map((pod) => pod.name));
-  const events = (await kube.core.listNamespacedEvent({ namespace, fieldSelector: "involvedObject.kind=Pod" })).items.filter((event) => names.has(event.involvedObject.name ?? ""));
+  let eventsForbidden = knownForbidden;
+  const listed = eventsForbidden
+    ? []
+    : await kube.core.listNamespacedEvent({ namespace, fieldSelector: "involvedObject.kind=Pod" }).then(
+        (list) => list.items,
+        (error: unknown) => {
+          if ((error as { code?: unknown }).code !== 403) throw error;
+          eventsForbidden = `(the pods' events are not shown: this user may not list events in namespace ${namespace}, HTTP 403)`;
+          return [];
+        },
+      );
+  const events = listed.filter((event) => names.has(event.involvedObject.name ?? ""));
   const podEvents = events.map((event) => ({ involvedName: event.involvedObject.name ?? "", reason: event.reason ?? "", message: event.message ?? "", count: event.count ?? 1 }));
   const pods = await Promise.all(
     snapshot.pods.map(async (pod) => ({
@@ -207,7 +228,7 @@ async function withEvidence(kube: KubeAccess, namespace: string, snapshot: Rollo
       ),
     })),
   );
-  return { ...snapshot, pods, events: podEvents };
+  return { snapshot: { ...snapshot, pods, events: podEvents }, eventsForbidden };
 }
 
 /** The last LINES non-empty lines of a container's log, or of its previous run's; none when there is no such log (yet). */
