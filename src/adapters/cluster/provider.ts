@@ -2,6 +2,7 @@ import type { DeliveryDecision, DeliveryPath } from "../../core/delivery.js";
 import type { ProviderChoice } from "../../core/provider-choice.js";
 import type { DockerConnection } from "../docker/client.js";
 import type { KubeAccess } from "../kube/client.js";
+import type { Rights } from "../kube/rights.js";
 
 /** One step of creating or removing a cluster, for live progress. */
 export interface ClusterStep {
@@ -78,6 +79,8 @@ export interface ReadyCluster {
   endpoint(service: ServiceRef): Promise<Endpoint>;
   /** NodePorts this machine reaches without a port-forward (kind's extraPortMappings); empty where any NodePort is reachable or none is. */
   mappedNodePorts: readonly number[];
+  /** What the user may read, where mlkube checked it (a shared cluster: kube/rights.ts); absent means not held back. */
+  rights?: Rights | undefined;
   /**
    * Before a build in the cluster's own engine: gives that engine the base images it lacks but the
    * host's engine has (minikube). Returns what it did, for the user; absent where builds run on the host.

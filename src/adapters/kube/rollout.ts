@@ -25,7 +25,13 @@ export type RolloutOutcome = Extract<RolloutVerdict, { state: "complete" | "fail
 export async function waitForRollout(
   kube: KubeAccess,
   target: { namespace: string; name: string },
-  options: { timeoutMs: number; signal?: AbortSignal | undefined; onProgress?: ((progress: RolloutProgress) => void) | undefined },
+  options: {
+    timeoutMs: number;
+    signal?: AbortSignal | undefined;
+    onProgress?: ((progress: RolloutProgress) => void) | undefined;
+    /** false: the user may not list events (kube/rights.ts), so they are not asked for at all. */
+    eventsAllowed?: boolean | undefined;
+  },
 ): Promise<RolloutOutcome> {
   const { namespace, name } = target;
   const started = performance.now();
@@ -38,7 +44,7 @@ export async function waitForRollout(
     let rejudge = false;
     let lastProgress = "";
     /** Why the pods' events cannot be read (a user without the right to list them), once known. */
-    let eventsForbidden: string | undefined;
+    let eventsForbidden: string | undefined = options.eventsAllowed === false ? eventsForbiddenLine(namespace) : undefined;
     const finish = (outcome: RolloutOutcome | Error) => {
       if (settled) return;
       settled = true;
@@ -195,6 +201,10 @@ function podSnapshot(pod: V1Pod): PodSnapshot {
   };
 }
 
+function eventsForbiddenLine(namespace: string): string {
+  return `(the pods' events are not shown: this user may not list events in namespace ${namespace})`;
+}
+
 /**
  * Adds the pods' events and, for crashed containers, the previous container's last log lines. A
  * user who may not list events (a shared cluster, --provider context) gets the verdicts that need
@@ -209,7 +219,7 @@ async function withEvidence(kube: KubeAccess, namespace: string, snapshot: Rollo
         (list) => list.items,
         (error: unknown) => {
           if ((error as { code?: unknown }).code !== 403) throw error;
-          eventsForbidden = `(the pods' events are not shown: this user may not list events in namespace ${namespace}, HTTP 403)`;
+          eventsForbidden = eventsForbiddenLine(namespace);
           return [];
         },
       );

@@ -143,6 +143,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
     const outcome = await waitForRollout(session.cluster.kube, deployment, {
       timeoutMs: session.config.deploy.rolloutTimeoutSeconds * 1000,
       signal: context.signal,
+      eventsAllowed: session.cluster.rights?.listEvents !== false,
       onProgress: (progress) => context.progress(`ready ${progress.ready}/${progress.desired}: ${progress.waitingFor}`, { current: progress.ready, total: progress.desired }),
     });
     anticipated = undefined;

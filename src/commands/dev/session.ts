@@ -33,6 +33,7 @@ import { historyRowText } from "../../ui/dev/history.js";
 import { exitStatus, runningIteration, summaryLine, type EndRequest, type RunningIteration } from "../../ui/dev/summary.js";
 import { livePipeline } from "./live-pipeline.js";
 import { kindOffer } from "../kind-offer.js";
+import { checkRights } from "../../adapters/kube/rights.js";
 
 export interface DevOptions extends ClusterFlags {
   buildArg: string[];
@@ -127,7 +128,11 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   const connect = async (): Promise<void> => {
     store.dispatch({ type: "cluster/progress", detail: `${provider.choice.kind} '${provider.choice.clusterName}': ${provider.choice.reason}` });
     // A registry that cannot start must not stop the loop: load images for this session (the delivery reason says why).
-    const cluster = await provider.ensure((step) => store.dispatch({ type: "cluster/progress", detail: `${step.title}${step.detail ? `: ${step.detail}` : ""}` }), { withoutRegistry: "load" });
+    const ensured = await provider.ensure((step) => store.dispatch({ type: "cluster/progress", detail: `${step.title}${step.detail ? `: ${step.detail}` : ""}` }), { withoutRegistry: "load" });
+    const cluster = provider.choice.kind === "context" ? await withRights(ensured, currentConfig.namespace, (note) => {
+      store.dispatch({ type: "cluster/progress", detail: note });
+      logs.appendNotice({ pod: "mlkube", message: note });
+    }) : ensured;
     live = startLiveCluster(cluster, { store, logs, hashes, config: currentConfig, buildArgs, onConfig: (next) => (currentConfig = next) });
     store.dispatch({
       type: "cluster/ready",
@@ -159,7 +164,7 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
       const registry = await registryPruners.get(cluster);
       return registry ? registry.prune(scope) : { removed: [], reclaimedBytes: 0 };
     },
-    runningImages: async () => (live ? runningImages(live.cluster.kube) : undefined),
+    runningImages: async () => (live ? runningImages(live.cluster.kube, live.cluster.rights, currentConfig.namespace) : undefined),
   });
 
   /** Pods that restart or are replaced lose the synced files: the loop rebuilds (issue #11, no silent drift). */
@@ -295,9 +300,16 @@ async function localRegistryPruner(cluster: ReadyCluster): Promise<RegistryPrune
   return new RegistryPruner(docker, { host: cluster.delivery.pushTo, pullAs: cluster.delivery.pullAs, container });
 }
 
-/** What every pod on the cluster runs, by reference and by image ID: images the pruner must keep. */
-async function runningImages(kube: ReadyCluster["kube"]): Promise<string[]> {
-  const pods = (await kube.core.listPodForAllNamespaces()).items;
+/** A shared cluster's rights, checked once: each one the user lacks is said in one line (kube/rights.ts). */
+async function withRights(cluster: ReadyCluster, namespace: string, say: (note: string) => void): Promise<ReadyCluster> {
+  const { rights, notes } = await checkRights(cluster.kube, namespace);
+  for (const note of notes) say(note);
+  return { ...cluster, rights };
+}
+
+/** What every pod on the cluster runs (or, without the right to list them all, the namespace's): images the pruner must keep. */
+async function runningImages(kube: ReadyCluster["kube"], rights: ReadyCluster["rights"], namespace: string): Promise<string[]> {
+  const pods = rights?.listPodsEverywhere === false ? (await kube.core.listNamespacedPod({ namespace })).items : (await kube.core.listPodForAllNamespaces()).items;
   return pods.flatMap((pod) => [
     ...(pod.spec?.containers ?? []).map((container) => container.image),
     ...(pod.status?.containerStatuses ?? []).flatMap((status) => [status.image, status.imageID.replace(/^docker(-pullable)?:\/\//, "")]),

@@ -3,7 +3,7 @@
  * every kind of call mlkube makes, with the status codes, reasons and shapes of a real apiserver.
  */
 import { PassThrough } from "node:stream";
-import { ApisApi, CoreApi, Health, Log, PatchStrategy, VersionApi, Watch, setHeaderOptions, type KubernetesObject, type V1Deployment } from "@kubernetes/client-node";
+import { ApisApi, AuthorizationV1Api, CoreApi, Health, Log, PatchStrategy, VersionApi, Watch, setHeaderOptions, type KubernetesObject, type V1Deployment } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FakeRuntime } from "./fake-runtime.js";
 import { eventually, startTestCluster, statusOf, type TestCluster } from "./testing.js";
@@ -105,6 +105,16 @@ async function rawGet(cluster: TestCluster, path: string, headers: Record<string
       .on("error", reject);
   });
 }
+
+describe("authorization", () => {
+  test("a SelfSubjectAccessReview is allowed, as for kind's admin user", async () => {
+    const review = await c.kc.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
+      body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: { verb: "list", resource: "events", namespace: "default" } } },
+    });
+    expect(review.status).toEqual({ allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "kubeadm:cluster-admins" of ClusterRole "cluster-admin" to Group "kubeadm:cluster-admins"' });
+    expect(review.spec.resourceAttributes).toEqual({ verb: "list", resource: "events", namespace: "default" });
+  });
+});
 
 describe("namespaces", () => {
   test("system namespaces exist; create, get, list; duplicates and bad names are refused", async () => {

@@ -230,6 +230,14 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     }
   }
 
+  // Every caller is cluster-admin (README): a self-review is allowed, worded as kind's admin user gets it
+  // (kubeadm binds its admin.conf group to cluster-admin since Kubernetes 1.29).
+  if (method === "POST" && path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
+    const review = JSON.parse((await readBody(req)).toString("utf8") || "{}") as { spec?: unknown };
+    const reason = 'RBAC: allowed by ClusterRoleBinding "kubeadm:cluster-admins" of ClusterRole "cluster-admin" to Group "kubeadm:cluster-admins"';
+    return send(res, 201, { kind: "SelfSubjectAccessReview", apiVersion: "authorization.k8s.io/v1", metadata: { creationTimestamp: null }, spec: review.spec ?? {}, status: { allowed: true, reason } }, pretty);
+  }
+
   const target = route(path);
   if (!target) throw unknownPath();
   const { r, namespace, name, subresource } = target;
