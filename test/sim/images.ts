@@ -16,6 +16,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import tar from "tar-fs";
 import { followProgress, hostDocker, isNotFound } from "./docker.js";
+import { kindNodeContainerdConfig } from "./node/containerd-config.js";
 import { SIM_DIR } from "./state.js";
 
 export const NODE_IMAGE = "mlkube-sim/node:bookworm";
@@ -63,11 +64,15 @@ export async function ensureNodeImage(log: Log = () => undefined): Promise<void>
   const crictl = await readFile(join(SIM_DIR, "images/crictl.sh"));
   const containerd = await readFile(join(SIM_DIR, "images/containerd.sh"));
   const rootfsId = (await hostDocker.getImage(NODE_ROOTFS_IMAGE).inspect()).Id;
-  const recipe = createHash("sha256").update(entrypoint).update(crictl).update(containerd).update(rootfsId).digest("hex").slice(0, 16);
+  // Debian's containerd package ships its own config.toml (no config_path): a node that no kind
+  // create rewrites (minikube's, the runtime tests') gets what current kind node images have instead.
+  const containerdConfig = kindNodeContainerdConfig(undefined, []);
+  const recipe = createHash("sha256").update(entrypoint).update(crictl).update(containerd).update(containerdConfig).update(rootfsId).digest("hex").slice(0, 16);
   if ((await imageLabels(NODE_IMAGE))?.[RECIPE_LABEL] === recipe) return;
   log(`building ${NODE_IMAGE}`);
   await withScratchDir(async (dir) => {
     await mkdir(join(dir, "etc/containerd/certs.d"), { recursive: true });
+    await writeFile(join(dir, "etc/containerd/config.toml"), containerdConfig);
     await mkdir(join(dir, "kind"), { recursive: true });
     await writeFile(join(dir, "kind/version"), "v1.32.2\n");
     await writeFile(join(dir, "entrypoint"), entrypoint, { mode: 0o755 });

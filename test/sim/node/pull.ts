@@ -82,9 +82,8 @@ export class ImagePuller {
   /** The hosts.toml containerd would use for DOMAIN: only from the directories its config_path names. */
   private async readHostsToml(domain: string): Promise<string | undefined> {
     const config = await execIn(this.host, this.nodeContainer, ["cat", "/etc/containerd/config.toml"]);
-    // kind nodes always have the file (the kind stand-in writes it). Without one (minikube's containerd
-    // runtime, or a bare node in tests) certs.d is read, as before the simulator modelled kind's variants.
-    const hostsDirs = config.exitCode === 0 ? containerdHostsDirs(config.stdout) : ["/etc/containerd/certs.d"];
+    // The node image holds current kind's config; `kind create` rewrites it for the node image asked for.
+    const hostsDirs = config.exitCode === 0 ? containerdHostsDirs(config.stdout) : [];
     for (const hostsDir of hostsDirs) {
       for (const dir of [domain, "_default"]) {
         const result = await execIn(this.host, this.nodeContainer, ["cat", `${hostsDir}/${dir}/hosts.toml`]);
