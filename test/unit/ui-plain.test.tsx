@@ -232,18 +232,25 @@ describe("plain printer", () => {
 });
 
 describe("plain printer: throttled progress", () => {
-  it("prints the newest held-back progress when its interval ends, so a detail that then stays put is not lost", async () => {
+  /** A JSON printer throttling progress to one line per 100 ms, with a rollout stage running. */
+  function rolloutPrinter() {
     const store = new Store<DevState, DevAction>(initialState({ name: "iris", dir: "/models/iris" }), reduce);
     const { out, text } = collector();
     const printer = startPlainPrinter({ store, logs: new LogStore(), holdReason: () => undefined, out, format: "json", progressIntervalMs: 100 });
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
     store.dispatch({ type: "iteration/started", id: 1, changes: { ...EMPTY_CHANGES, force: true }, stages: ["rollout"], at: Date.now() });
     store.dispatch({ type: "stage/started", id: 1, stage: "rollout", at: Date.now() });
-    await settle();
-    store.dispatch({ type: "stage/progress", id: 1, stage: "rollout", detail: "ready 0/1: the Deployment controller to start the new version" });
-    await settle();
-    store.dispatch({ type: "stage/progress", id: 1, stage: "rollout", detail: "ready 0/1: pod p: unschedulable (node not ready)" });
-    await settle();
+    /** Dispatches, then lets the store's once-per-burst notification run. */
+    const dispatch = async (action: DevAction) => {
+      store.dispatch(action);
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    };
+    return { printer, text, dispatch };
+  }
+
+  it("prints the newest held-back progress when its interval ends, so a detail that then stays put is not lost", async () => {
+    const { printer, text, dispatch } = rolloutPrinter();
+    await dispatch({ type: "stage/progress", id: 1, stage: "rollout", detail: "ready 0/1: the Deployment controller to start the new version" });
+    await dispatch({ type: "stage/progress", id: 1, stage: "rollout", detail: "ready 0/1: pod p: unschedulable (node not ready)" });
     const details = () => text().trim().split("\n").map((line) => JSON.parse(line) as { type: string; detail?: string }).filter((event) => event.type === "stage.progress").map((event) => event.detail);
     expect(details()).toEqual(["ready 0/1: the Deployment controller to start the new version"]);
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -252,18 +259,10 @@ describe("plain printer: throttled progress", () => {
   });
 
   it("drops held-back progress once the stage is done", async () => {
-    const store = new Store<DevState, DevAction>(initialState({ name: "iris", dir: "/models/iris" }), reduce);
-    const { out, text } = collector();
-    const printer = startPlainPrinter({ store, logs: new LogStore(), holdReason: () => undefined, out, format: "json", progressIntervalMs: 100 });
-    const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
-    store.dispatch({ type: "iteration/started", id: 1, changes: { ...EMPTY_CHANGES, force: true }, stages: ["rollout"], at: Date.now() });
-    store.dispatch({ type: "stage/started", id: 1, stage: "rollout", at: Date.now() });
-    store.dispatch({ type: "stage/progress", id: 1, stage: "rollout", detail: "first" });
-    await settle();
-    store.dispatch({ type: "stage/progress", id: 1, stage: "rollout", detail: "second" });
-    await settle();
-    store.dispatch({ type: "stage/done", id: 1, stage: "rollout", at: Date.now(), detail: "ready 1/1" });
-    await settle();
+    const { printer, text, dispatch } = rolloutPrinter();
+    await dispatch({ type: "stage/progress", id: 1, stage: "rollout", detail: "first" });
+    await dispatch({ type: "stage/progress", id: 1, stage: "rollout", detail: "second" });
+    await dispatch({ type: "stage/done", id: 1, stage: "rollout", at: Date.now(), detail: "ready 1/1" });
     await new Promise((resolve) => setTimeout(resolve, 150));
     expect(text()).not.toContain('"detail":"second"');
     printer.stop();
