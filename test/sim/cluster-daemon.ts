@@ -70,7 +70,11 @@ async function main(): Promise<void> {
   const plane = await startControlPlane({
     clusterName: cluster.name,
     port: cluster.apiServerPort,
-    tls: { cert: await readFile(cluster.pki.apiServerCert, "utf8"), key: await readFile(cluster.pki.apiServerKey, "utf8") },
+    tls: {
+      cert: await readFile(cluster.pki.apiServerCert, "utf8"),
+      key: await readFile(cluster.pki.apiServerKey, "utf8"),
+      clientCA: await readFile(cluster.pki.ca, "utf8"),
+    },
     runtimes,
     stateDir,
   });

@@ -124,8 +124,11 @@ export interface ControlPlaneOptions {
   clusterName: string;
   /** 127.0.0.1 port for the API server; 0 picks a free one. */
   port: number;
-  /** PEM server certificate and key for HTTPS (the kubeconfig trusts the CA that signed it). */
-  tls: { cert: string; key: string };
+  /**
+   * PEM server certificate and key for HTTPS (the kubeconfig trusts the CA that signed it), and the
+   * cluster CA that client certificates must be signed by (the kubeconfig's user is one of them).
+   */
+  tls: { cert: string; key: string; clientCA: string };
   runtimes: NodeRuntime[];
   /** Directory for the control plane's own files (logs, persisted state if any). */
   stateDir: string;

@@ -108,7 +108,7 @@ async function writeContainerdConfig(cluster: ClusterRecord, configToml: string)
   }
 }
 
-/** kubeadm's certificates, made with openssl: the cluster CA, the API server's, the admin user's. */
+/** kubeadm's certificates, made with openssl: the cluster CA, the API server's, the admin user's; the CA also on the control plane. */
 async function writeClusterPki(cluster: ClusterRecord): Promise<void> {
   const { pki } = cluster;
   await ensureCA(pki.ca, pki.ca.replace(/\.crt$/, ".key"), "kubernetes");
@@ -123,6 +123,14 @@ async function writeClusterPki(cluster: ClusterRecord): Promise<void> {
     caCert: pki.ca, caKey: pki.ca.replace(/\.crt$/, ".key"), certPath: pki.clientCert, keyPath: pki.clientKey,
     commonName: "kubernetes-admin", organization: "kubeadm:cluster-admins", usage: "client",
   });
+  // kubeadm leaves the CA in /etc/kubernetes/pki of each control-plane node; a cluster admin signs
+  // other users' certificates with it (kubernetes.io/docs/tasks/administer-cluster/certificates).
+  const script = 'mkdir -p /etc/kubernetes/pki && printf "%s" "$1" > /etc/kubernetes/pki/ca.crt && printf "%s" "$2" > /etc/kubernetes/pki/ca.key && chmod 600 /etc/kubernetes/pki/ca.key';
+  const [caCert, caKey] = await Promise.all([readFile(pki.ca, "utf8"), readFile(pki.ca.replace(/\.crt$/, ".key"), "utf8")]);
+  for (const node of cluster.nodes.filter((n) => n.role === "control-plane")) {
+    const result = await execIn(hostDocker, node.container, ["sh", "-c", script, "sh", caCert, caKey]);
+    if (result.exitCode !== 0) throw new Error(`writing /etc/kubernetes/pki on ${node.container}: ${result.stderr.trim()}`);
+  }
 }
 
 async function kubeconfigEntry(cluster: ClusterRecord, server: string): Promise<KubeconfigEntry> {

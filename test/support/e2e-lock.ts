@@ -4,7 +4,7 @@
  * simulator, because they share its state, the `kind` network and the NodePorts 30080-30084, and
  * each run's teardown removes every simulated cluster. A lock whose holder died is taken over.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -19,6 +19,12 @@ export async function acquireLock(say: (line: string) => void = () => undefined)
       writeFileSync(join(LOCK, "pid"), String(process.pid));
       return;
     } catch {
+      // A plain file there is no lock of ours (`flock LOCK cmd` makes one, a natural thing to
+      // type around a run): it would otherwise be waited on for ever.
+      if (!isDirectory(LOCK)) {
+        rmSync(LOCK, { force: true });
+        continue;
+      }
       const holder = holderPid();
       if (holder !== 0 && !alive(holder)) {
         rmSync(LOCK, { recursive: true, force: true }); // left by a run that died
@@ -34,6 +40,14 @@ export async function acquireLock(say: (line: string) => void = () => undefined)
 /** Releases the lock only if this process holds it. */
 export function releaseLock(): void {
   if (holderPid() === process.pid) rmSync(LOCK, { recursive: true, force: true });
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return true; // gone in between: the next mkdir decides
+  }
 }
 
 function holderPid(): number {

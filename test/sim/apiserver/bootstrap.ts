@@ -1,11 +1,12 @@
 /**
- * What a fresh cluster holds before anyone touches it: the system namespaces, one Node per node
- * runtime (labelled and described as kind or minikube describe theirs), and the `kubernetes`
- * Service with its Endpoints.
+ * What a fresh cluster holds before anyone touches it: the system namespaces, the default RBAC
+ * roles and bindings (rbac-defaults.ts), one Node per node runtime (labelled and described as kind
+ * or minikube describe theirs), and the `kubernetes` Service with its Endpoints.
  */
 import { release } from "node:os";
 import type { SimNode } from "../contract.js";
 import { KUBE_VERSION } from "./discovery.js";
+import { defaultClusterRoleBindings, defaultClusterRoles } from "./rbac-defaults.js";
 import { KUBERNETES_SERVICE_IP } from "./kinds/service.js";
 import type { Registry } from "./registry.js";
 import { R } from "./resources.js";
@@ -103,6 +104,8 @@ export function bootstrap(registry: Registry, nodes: SimNode[], clusterName: str
   for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
     registry.create(R.namespaces, undefined, { apiVersion: "v1", kind: "Namespace", metadata: { name } }, { manager: APISERVER });
   }
+  for (const role of defaultClusterRoles()) registry.create(R.clusterroles, undefined, role, { manager: APISERVER });
+  for (const binding of defaultClusterRoleBindings()) registry.create(R.clusterrolebindings, undefined, binding, { manager: APISERVER });
   nodes.forEach((node, i) => registry.create(R.nodes, undefined, nodeObject(node, i, clusterName, ready), { manager: "kubelet" }));
   registry.create(
     R.services,

@@ -6,13 +6,15 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
+import { authenticate, type UserInfo } from "./authn.js";
+import { authorize, checkRequest, type Attributes } from "./authz.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery.js";
 import { serveLogs, type LogProvider } from "./logs.js";
 import { jsonPatch, mergePatch, PATCH_TYPES } from "./patch.js";
 import type { DeleteOptions, Registry } from "./registry.js";
 import { apiVersionOf, findResource, R, type ResourceDef } from "./resources.js";
 import { selectorString } from "./selectors.js";
-import { ApiError, badRequest, internalError, methodNotAllowed, successStatus, unknownPath, unsupportedMediaType } from "./status.js";
+import { ApiError, badRequest, internalError, invalid, methodNotAllowed, successStatus, unknownPath, unsupportedMediaType } from "./status.js";
 import { toTable, wantsTable } from "./table.js";
 import { isObject, type KObject, type Pod } from "./types.js";
 import type { WatchHub } from "./watch.js";
@@ -190,6 +192,21 @@ async function serveScale(deps: HttpDeps, req: IncomingMessage, res: ServerRespo
   return send(res, 200, scaleOf(r, updated), pretty);
 }
 
+/** `kubectl auth can-i`'s question, answered by the same authorizer for the user who asks. */
+function selfReview(deps: HttpDeps, user: UserInfo, raw: Buffer, res: ServerResponse, pretty: boolean): void {
+  const review = decode(raw, "application/json") as { spec?: { resourceAttributes?: Record<string, string>; nonResourceAttributes?: Record<string, string> } } | undefined;
+  const spec = review?.spec ?? {};
+  const resource = spec.resourceAttributes;
+  const nonResource = spec.nonResourceAttributes;
+  if (!resource && !nonResource) throw invalid("SelfSubjectAccessReview", "authorization.k8s.io", "", [{ type: "FieldValueRequired", field: "spec.resourceAttributes", detail: "exactly one of nonResourceAttributes or resourceAttributes must be specified" }]);
+  const attributes: Attributes = resource
+    ? { verb: resource.verb ?? "", resourceRequest: true, apiGroup: resource.group ?? "", resource: resource.resource ?? "", subresource: resource.subresource ?? "", namespace: resource.namespace ?? "", name: resource.name ?? "", path: "" }
+    : { verb: nonResource?.verb ?? "", resourceRequest: false, apiGroup: "", resource: "", subresource: "", namespace: "", name: "", path: nonResource?.path ?? "" };
+  const decision = authorize(deps.registry, user, attributes);
+  const status = decision.reason ? { allowed: decision.allowed, reason: decision.reason } : { allowed: decision.allowed };
+  send(res, 201, { kind: "SelfSubjectAccessReview", apiVersion: "authorization.k8s.io/v1", metadata: { creationTimestamp: null }, spec, status }, pretty);
+}
+
 export function createHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     handle(deps, req, res).catch((err: unknown) => {
@@ -211,6 +228,9 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   const method = req.method ?? "GET";
   const pretty = truthy(query.get("pretty"));
 
+  const user = authenticate(req);
+  checkRequest(deps.registry, user, method, req.url ?? "/");
+
   // --- non-resource endpoints
   if (method === "GET") {
     if (path === "/healthz" || path === "/livez" || path === "/readyz") return sendText(res, 200, "ok");
@@ -230,13 +250,7 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     }
   }
 
-  // Every caller is cluster-admin (README): a self-review is allowed, worded as kind's admin user gets it
-  // (kubeadm binds its admin.conf group to cluster-admin since Kubernetes 1.29).
-  if (method === "POST" && path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") {
-    const review = JSON.parse((await readBody(req)).toString("utf8") || "{}") as { spec?: unknown };
-    const reason = 'RBAC: allowed by ClusterRoleBinding "kubeadm:cluster-admins" of ClusterRole "cluster-admin" to Group "kubeadm:cluster-admins"';
-    return send(res, 201, { kind: "SelfSubjectAccessReview", apiVersion: "authorization.k8s.io/v1", metadata: { creationTimestamp: null }, spec: review.spec ?? {}, status: { allowed: true, reason } }, pretty);
-  }
+  if (method === "POST" && path === "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews") return selfReview(deps, user, await readBody(req), res, pretty);
 
   const target = route(path);
   if (!target) throw unknownPath();

@@ -7,7 +7,9 @@
 import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { createServer } from "node:https";
+import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import { join } from "node:path";
 import type { ControlPlaneOptions, RunningControlPlane } from "../contract.js";
 import { bootstrap, isKindNode } from "./bootstrap.js";
@@ -29,7 +31,9 @@ import type { Pod } from "./types.js";
 import { resolveTiming, type Timing } from "./timing.js";
 import { NodeReadiness } from "./controllers/node-readiness.js";
 import { createSystemPods } from "./system-pods.js";
-import { createUpgradeHandler } from "./upgrade.js";
+import { createUpgradeHandler, refuseUpgrade } from "./upgrade.js";
+import { authenticate } from "./authn.js";
+import { checkRequest } from "./authz.js";
 import { WatchHub } from "./watch.js";
 import { KUBE_VERSION } from "./discovery.js";
 
@@ -95,8 +99,8 @@ export async function startControlPlane(options: ControlPlaneOptions & { tuning?
       openLogs: (pod, container, previous, logOptions) => kubeletOf(pod).openLogs(pod, container, previous, logOptions),
     },
   });
-  // Client certificates are not requested: every caller is cluster-admin (see README).
-  const server = createServer({ cert: options.tls.cert, key: options.tls.key }, handler);
+  // Client certificates are asked for, not required: a request without one is anonymous (authn.ts).
+  const server = createServer({ cert: options.tls.cert, key: options.tls.key, ca: options.tls.clientCA, requestCert: true, rejectUnauthorized: false }, handler);
   server.keepAliveTimeout = 60_000;
   const upgrades = createUpgradeHandler({
     portforward: createPortForwardHandler({ registry, log, dial: options.tuning?.dialPod }),
@@ -108,7 +112,15 @@ export async function startControlPlane(options: ControlPlaneOptions & { tuning?
       streamClose: options.tuning?.streamCloseWebsocket ?? Number(KUBE_VERSION.minor) >= 30,
     }),
   });
-  server.on("upgrade", upgrades.handle);
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    try {
+      checkRequest(registry, authenticate(req), req.method ?? "GET", req.url ?? "/");
+    } catch (error) {
+      refuseUpgrade(socket, error);
+      return;
+    }
+    upgrades.handle(req, socket, head);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, "127.0.0.1", () => {

@@ -8,6 +8,7 @@ import { defaultDeployment, defaultReplicaSet, validateDeployment, validateRepli
 import { defaultNamespace, defaultSecret, validateConfigMap, validateEvent, validateSecret } from "./kinds/core.js";
 import type { NameRule } from "./kinds/meta.js";
 import { defaultPod, validatePod } from "./kinds/pod.js";
+import { validateClusterRole, validateClusterRoleBinding, validateRole, validateRoleBinding } from "./kinds/rbac.js";
 import { allocateService, defaultService, validateService } from "./kinds/service.js";
 import type { FieldError } from "./status.js";
 import type { Deployment, KObject, Pod, ReplicaSet, Service } from "./types.js";
@@ -107,6 +108,11 @@ export const RESOURCES: ResourceDef[] = [
     defaults: (o) => defaultReplicaSet(o as ReplicaSet),
     validate: (o, old) => validateReplicaSet(o as ReplicaSet, old as ReplicaSet | undefined),
   }),
+  // RBAC objects: names are path segments, not DNS names (ValidateRBACName).
+  def({ group: "rbac.authorization.k8s.io", plural: "roles", singular: "role", kind: "Role", nameRule: "path", validate: (o) => validateRole(o) }),
+  def({ group: "rbac.authorization.k8s.io", plural: "clusterroles", singular: "clusterrole", kind: "ClusterRole", namespaced: false, nameRule: "path", validate: (o) => validateClusterRole(o) }),
+  def({ group: "rbac.authorization.k8s.io", plural: "rolebindings", singular: "rolebinding", kind: "RoleBinding", nameRule: "path", validate: validateRoleBinding }),
+  def({ group: "rbac.authorization.k8s.io", plural: "clusterrolebindings", singular: "clusterrolebinding", kind: "ClusterRoleBinding", namespaced: false, nameRule: "path", validate: validateClusterRoleBinding }),
 ];
 
 export function apiVersionOf(r: ResourceDef): string {
@@ -139,6 +145,10 @@ export const R = {
   secrets: resourceFor("Secret"),
   deployments: resourceFor("Deployment", "apps"),
   replicasets: resourceFor("ReplicaSet", "apps"),
+  roles: resourceFor("Role", "rbac.authorization.k8s.io"),
+  clusterroles: resourceFor("ClusterRole", "rbac.authorization.k8s.io"),
+  rolebindings: resourceFor("RoleBinding", "rbac.authorization.k8s.io"),
+  clusterrolebindings: resourceFor("ClusterRoleBinding", "rbac.authorization.k8s.io"),
 };
 
 export function resourceByApiVersionKind(apiVersion: string | undefined, kind: string | undefined): ResourceDef | undefined {

@@ -1,6 +1,6 @@
 /**
- * Test support for the control plane: a throwaway CA and server certificate (made with the
- * openssl CLI, as a cluster's PKI would be), a running control plane on fake node runtimes, and
+ * Test support for the control plane: a throwaway CA, server certificate and client certificates
+ * (made with the openssl CLI, as a cluster's PKI would be), a running control plane on fake node runtimes, and
  * clients of the real @kubernetes/client-node pointed at it.
  */
 import { execFileSync } from "node:child_process";
@@ -14,13 +14,38 @@ import type { RunningControlPlane } from "../contract.js";
 
 export interface TestPki {
   ca: string;
+  caKey: string;
+  cert: string;
+  key: string;
+  /** kind's admin user: CN kubernetes-admin, O kubeadm:cluster-admins. */
+  admin: ClientCert;
+}
+
+export interface ClientCert {
   cert: string;
   key: string;
 }
 
 let pki: TestPki | undefined;
 
-/** A CA and a server certificate for 127.0.0.1, made once per test process. */
+/** A client certificate the test CA signs: the user is CN, the groups O (one per entry). */
+export function clientCert(user: string, groups: string[] = []): ClientCert {
+  const { ca, caKey } = testPki();
+  const dir = mkdtempSync(join(tmpdir(), "mlkube-sim-user-"));
+  try {
+    const run = (args: string[]): void => void execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+    writeFileSync(join(dir, "ca.crt"), ca);
+    writeFileSync(join(dir, "ca.key"), caKey);
+    writeFileSync(join(dir, "ext.cnf"), "extendedKeyUsage=clientAuth\n");
+    run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "user.key", "-out", "user.csr", "-subj", `/CN=${user}${groups.map((g) => `/O=${g}`).join("")}`]);
+    run(["x509", "-req", "-in", "user.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "user.crt", "-days", "2", "-extfile", "ext.cnf"]);
+    return { cert: readFileSync(join(dir, "user.crt"), "utf8"), key: readFileSync(join(dir, "user.key"), "utf8") };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** A CA, a server certificate for 127.0.0.1 and the admin's client certificate, made once per test process. */
 export function testPki(): TestPki {
   if (pki) return pki;
   const dir = mkdtempSync(join(tmpdir(), "mlkube-sim-pki-"));
@@ -30,7 +55,9 @@ export function testPki(): TestPki {
     run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=kube-apiserver"]);
     writeFileSync(join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
     run(["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "ext.cnf"]);
-    pki = { ca: readFileSync(join(dir, "ca.crt"), "utf8"), cert: readFileSync(join(dir, "server.crt"), "utf8"), key: readFileSync(join(dir, "server.key"), "utf8") };
+    const server = { ca: readFileSync(join(dir, "ca.crt"), "utf8"), caKey: readFileSync(join(dir, "ca.key"), "utf8"), cert: readFileSync(join(dir, "server.crt"), "utf8"), key: readFileSync(join(dir, "server.key"), "utf8") };
+    pki = { ...server, admin: { cert: "", key: "" } };
+    pki.admin = clientCert("kubernetes-admin", ["kubeadm:cluster-admins"]);
     return pki;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -47,11 +74,14 @@ export interface TestCluster {
   close(): Promise<void>;
 }
 
-export function kubeConfigFor(url: string, ca: string): KubeConfig {
+const base64 = (text: string): string => Buffer.from(text).toString("base64");
+
+/** A kubeconfig for the user of `client` (default: the admin). */
+export function kubeConfigFor(url: string, ca: string, client: ClientCert = testPki().admin): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({
-    clusters: [{ name: "kind-sim", server: url, caData: Buffer.from(ca).toString("base64"), skipTLSVerify: false }],
-    users: [{ name: "kind-sim", token: "simulated" }],
+    clusters: [{ name: "kind-sim", server: url, caData: base64(ca), skipTLSVerify: false }],
+    users: [{ name: "kind-sim", certData: base64(client.cert), keyData: base64(client.key) }],
     contexts: [{ name: "kind-sim", cluster: "kind-sim", user: "kind-sim" }],
     currentContext: "kind-sim",
   });
@@ -65,7 +95,7 @@ export async function startTestCluster(options: { runtimes?: FakeRuntime[]; tuni
   const cp = await startControlPlane({
     clusterName: "sim",
     port: 0,
-    tls: { cert, key },
+    tls: { cert, key, clientCA: ca },
     runtimes,
     stateDir,
     tuning: {

@@ -3,7 +3,8 @@ import { DNS1035_LABEL, DNS1035_LABEL_MESSAGE, DNS1123_LABEL, DNS1123_LABEL_MESS
 import type { FieldError } from "../status.js";
 import type { KObject } from "../types.js";
 
-export type NameRule = "subdomain" | "label" | "dns1035";
+/** "path": RBAC names, only required to be a path segment (apimachinery's IsValidPathSegmentName). */
+export type NameRule = "subdomain" | "label" | "dns1035" | "path";
 
 const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
@@ -29,6 +30,10 @@ export function duplicate(field: string, value: unknown): FieldError {
 }
 
 export function nameErrors(field: string, name: string, rule: NameRule): FieldError[] {
+  if (rule === "path") {
+    if (name === "." || name === "..") return [invalidValue(field, name, `may not be '${name}'`)];
+    return ["/", "%"].filter((c) => name.includes(c)).map((c) => invalidValue(field, name, `may not contain '${c}'`));
+  }
   const [re, message, max] =
     rule === "label" ? [DNS1123_LABEL, DNS1123_LABEL_MESSAGE, 63] : rule === "dns1035" ? [DNS1035_LABEL, DNS1035_LABEL_MESSAGE, 63] : [DNS1123_SUBDOMAIN, DNS1123_SUBDOMAIN_MESSAGE, 253];
   const errors: FieldError[] = [];
