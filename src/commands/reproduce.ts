@@ -67,20 +67,28 @@ export async function runReproduceCommand(files: string[], options: ReproduceCom
   const cluster = await provider.ensure(printer);
   printer.finish();
   const progress = (line: string) => err.write(`${line}\n`);
+  // What this user may not read is said once, however often the read comes up.
+  const noted = new Set<string>();
+  const note = (line: string) => {
+    if (!noted.has(line)) progress(line);
+    noted.add(line);
+  };
 
   const image = options.model === undefined ? undefined : await buildAndDeliver(cluster, config, progress);
+  const existingSecrets = await existingSecretNames(cluster.kube, config.namespace, config.name);
+  if (existingSecrets === "unknown") note(`this user may not list Secrets in namespace ${config.namespace}: no placeholder Secret is made, and those the pods need are used as the cluster has them`);
   const plan = await planReproduction(config, {
     files: paths,
     image,
     includeSecrets: options.includeSecrets,
-    capacity: await clusterCapacity(cluster.kube, preflight.model),
-    existingSecrets: await existingSecretNames(cluster.kube, config.namespace, config.name),
+    capacity: await clusterCapacity(cluster.kube, preflight.model, { machine: machineCapacity(), note }),
+    existingSecrets,
   });
   if (!options.json) out.write(changesText(plan, image === undefined));
 
   progress(`applying ${plan.objects.length} object(s) to context ${cluster.choice.context}`);
   await applyWithPrune(cluster.kube, plan.objects as never, { label: PRUNE_LABEL, model: config.name });
-  const report = await runAndObserve(cluster, config, plan, cases, progress);
+  const report = await runAndObserve(cluster, config, plan, cases, progress, note);
   out.write(options.json ? `${JSON.stringify({ ...jsonPlan(plan), ...report, exitCode: exitCodeOf(report) })}\n` : formatReport(report));
 
   if (options.cleanup) {
@@ -166,7 +174,14 @@ async function buildAndDeliver(cluster: ReadyCluster, config: ResolvedConfig, pr
 }
 
 /** Waits for the rollout, replays the requests, and reads back what the production settings caused. */
-async function runAndObserve(cluster: ReadyCluster, config: ResolvedConfig, plan: ReproducePlan, cases: SmokeCase[] | undefined, progress: (line: string) => void): Promise<ReproduceReport> {
+async function runAndObserve(
+  cluster: ReadyCluster,
+  config: ResolvedConfig,
+  plan: ReproducePlan,
+  cases: SmokeCase[] | undefined,
+  progress: (line: string) => void,
+  note: (line: string) => void,
+): Promise<ReproduceReport> {
   const { model } = plan;
   const settings = modelSettings(model);
   const rollout = await waitForRollout(cluster.kube, model, {
@@ -185,7 +200,7 @@ async function runAndObserve(cluster: ReadyCluster, config: ResolvedConfig, plan
     const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {}).map(([key, value]) => `${key}=${value}`).join(",");
     const target = { namespace: model.namespace, selector, container: settings.container };
     const findings: Finding[] = [];
-    const started = readinessFinding(await podHistories(cluster.kube, target), settings);
+    const started = readinessFinding(await podHistories(cluster.kube, target, note), settings);
     if (started) findings.push(started);
     if (cases === undefined) return { rollout, endpoint: endpoint.url, findings };
 
@@ -197,7 +212,7 @@ async function runAndObserve(cluster: ReadyCluster, config: ResolvedConfig, plan
       if (isUserError(error) && error.kind === "unreachable") return error;
       throw error;
     });
-    findings.push(...oomFindings(await podHistories(cluster.kube, target), settings, "while serving"));
+    findings.push(...oomFindings(await podHistories(cluster.kube, target, note), settings, "while serving"));
     if (replayed instanceof UserError) return { rollout, endpoint: endpoint.url, replaySkipped: `the model stopped answering: ${replayed.message}`, findings };
     const replay = judgeReplay(cases, replayed);
     const throttled = throttlingFinding(replay, settings);

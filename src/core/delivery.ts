@@ -20,7 +20,8 @@ export interface DeliveryInputs {
   provider: ProviderKind;
   /** mlkube.yaml cluster.registry: auto, off, or HOST[:PORT]. */
   registrySetting: string;
-  announced: AnnouncedRegistry | undefined;
+  /** "forbidden": this user may not read the announcement (kube-public/local-registry-hosting). */
+  announced: AnnouncedRegistry | undefined | "forbidden";
   /** minikube's container runtime (docker, containerd, cri-o); undefined elsewhere. */
   minikubeRuntime?: string | undefined;
   /** Why mlkube's own local registry could not start this session (dev then loads instead). */
@@ -36,7 +37,8 @@ export type DeliveryDecision =
   | { error: string; hint: string };
 
 export function chooseDelivery(inputs: DeliveryInputs): DeliveryDecision {
-  const { registrySetting, announced } = inputs;
+  const { registrySetting } = inputs;
+  const announced = inputs.announced === "forbidden" ? undefined : inputs.announced;
   if (registrySetting !== "auto" && registrySetting !== "off") {
     return { path: "registry", pushTo: registrySetting, pullAs: registrySetting, reason: `mlkube.yaml cluster.registry is ${registrySetting}` };
   }
@@ -65,6 +67,12 @@ export function chooseDelivery(inputs: DeliveryInputs): DeliveryDecision {
   if (inputs.provider === "kind" || inputs.provider === "minikube") {
     const why = registrySetting === "off" ? "cluster.registry is off" : "the cluster announces no registry";
     return { path: "load", reason: `${why}: loading the whole image into the node (slower: every load moves the full image)` };
+  }
+  if (inputs.announced === "forbidden") {
+    return {
+      error: "No way to get the image into this cluster: this user may not read the registry it may announce (ConfigMap kube-public/local-registry-hosting), and none is configured.",
+      hint: "Set cluster.registry in mlkube.yaml to a registry both this machine can push to and the cluster can pull from (e.g. registry.example.com/team), or ask the cluster's admin which one that is.",
+    };
   }
   return {
     error: "No way to get the image into this cluster: it announces no registry and none is configured.",

@@ -17,8 +17,11 @@ export interface SecretOptions {
   namespace: string;
   labels: Record<string, string>;
   withheld: readonly WithheldSecret[];
-  /** Secrets that already exist on the local cluster: used as they are, never overwritten. */
-  existing: readonly string[];
+  /**
+   * Secrets that already exist on the local cluster: used as they are, never overwritten.
+   * "unknown" when this user may not list them: none is made, so none can overwrite a real one.
+   */
+  existing: readonly string[] | "unknown";
 }
 
 /** Placeholder Secrets to add, and a row for every withheld or substituted Secret. */
@@ -31,6 +34,10 @@ export function placeholderSecrets(objects: readonly KubeObject[], options: Secr
 
   for (const [name, keys] of needed) {
     if (provided.has(name)) continue;
+    if (options.existing === "unknown") {
+      kept.push(`Secret ${name}: not made, as this user may not list Secrets to see whether it exists; without it the pods stop with CreateContainerConfigError`);
+      continue;
+    }
     if (options.existing.includes(name)) {
       kept.push(`Secret ${name}: the one already on the local cluster is used as it is`);
       continue;

@@ -28,7 +28,8 @@ export interface ReproduceOptions {
   includeSecrets?: boolean | undefined;
   capacity: LocalCapacity;
   /** Secrets already on the local cluster (never replaced by placeholders). */
-  existingSecrets?: readonly string[] | undefined;
+  /** "unknown": this user may not list them, so every Secret the pods need is taken as existing. */
+  existingSecrets?: readonly string[] | "unknown" | undefined;
 }
 
 /** The model's workload and container, as they will run: what the report judges the run against. */

@@ -14,7 +14,8 @@ import { parse, stringify } from "yaml";
 import { BASE_IMAGE, removeRepository, uniqueName } from "../support/engine.js";
 import { mlkube, PROVIDER } from "./support/cluster.js";
 import { DevProcess } from "./support/dev-process.js";
-import { devOnce, modelDir, problemText, type ModelDir } from "./support/model-dir.js";
+import { addLimitedUser, type LimitedUser } from "./support/limited-user.js";
+import { devOnce, modelDir, problemText, type DevRun, type ModelDir } from "./support/model-dir.js";
 
 const describeKind = describe.runIf(PROVIDER === "kind");
 const NAME = uniqueName("e2e-context").slice(0, 30);
@@ -149,6 +150,70 @@ describeKind("an existing context (--provider context)", () => {
       expect(text).toMatch(/The cluster at https:\/\/[\d.]+:\d+ cannot pull from localhost:5001: that address means the node itself, not this machine\./);
       expect(text).toContain("Set cluster.registry to a registry the cluster's nodes can reach");
       expect(run.of("stage.started").map((event) => event.stage)).not.toContain("build");
+    });
+  });
+
+  describe("a developer with limited rights (issue 13.5)", () => {
+    const kubeconfigPath = process.env.KUBECONFIG ?? join(process.env.HOME ?? "", ".kube/config");
+    const users: LimitedUser[] = [];
+    const models: ModelDir[] = [];
+
+    /** The fixture deployed by `user` into `namespace` through its own context, on its own NodePort. */
+    async function limitedModel(user: LimitedUser, namespace: string, nodePort: number): Promise<ModelDir> {
+      const dir = await modelDir(NAME, `  context: ${user.context}\n  registry: localhost:5001\n`, `namespace: ${namespace}\n`);
+      models.push(dir);
+      await dir.edit("mlkube.yaml", `provider: ${PROVIDER}`, "provider: context");
+      await dir.edit("mlkube.yaml", "nodePort: 30080", `nodePort: ${nodePort}`);
+      return dir;
+    }
+
+    /** mlkube's own notices in the log pane (--json: log events of kind notice) about this user's rights. */
+    const notices = (run: DevRun): string[] =>
+      run.of("log").filter((event) => event.kind === "notice" && /^this user /.test(String(event.text))).map((event) => String(event.text));
+
+    afterAll(async () => {
+      for (const user of users) await user.remove();
+      for (const dir of models) await dir.cleanup();
+    });
+
+    it("with edit in its namespace: deploys and verifies, and says once what it does without pods and Services everywhere", async () => {
+      const user = await addLimitedUser({ cluster: NAME, kubeconfigPath, user: "dev-edit", namespace: "team-a", role: "edit" });
+      users.push(user);
+      const run = await devOnce((await limitedModel(user, "team-a", 30083)).dir);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.of("iteration.finished")[0]).toMatchObject({ result: "success", testsPassed: 3, testsFailed: 0 });
+      expect(notices(run)).toEqual([
+        "this user may not list pods in all namespaces: old images are pruned only when no pod in namespace team-a runs them",
+        "this user may not list services in all namespaces: a NodePort is chosen among those namespace team-a leaves free, and one another namespace holds is refused at apply",
+      ]);
+      expect(run.stdout).not.toMatch(/may not list events|forbidden/i);
+    });
+
+    it("without events: a crashing model fails as a crash loop, and the evidence says why no events are shown", async () => {
+      const user = await addLimitedUser({
+        cluster: NAME,
+        kubeconfigPath,
+        user: "dev-deployer",
+        namespace: "team-b",
+        // Everything the loop writes and watches, but no events, not even its Namespace object, and nothing cluster-wide.
+        role: [
+          { apiGroups: ["apps"], resources: ["deployments"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+          { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get", "list", "watch"] },
+          { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+          { apiGroups: [""], resources: ["pods", "pods/log"], verbs: ["get", "list", "watch"] },
+          { apiGroups: [""], resources: ["pods/portforward"], verbs: ["get", "create"] },
+        ],
+      });
+      users.push(user);
+      const model = await limitedModel(user, "team-b", 30084);
+      await model.edit("app.py", /^import /m, 'raise SystemExit("model file is corrupt")\nimport ');
+      const run = await devOnce(model.dir);
+      expect(run.code, run.stdout + run.stderr).toBe(1);
+      expect(notices(run)).toContainEqual("this user may not list events in namespace team-b: a failed rollout is explained without them, or at its timeout");
+      const text = problemText(run, "rollout");
+      expect(text).toMatch(/crash/i);
+      expect(text).toContain("(the pods' events are not shown: this user may not list events in namespace team-b)");
+      expect(run.stdout).not.toMatch(/forbidden/i);
     });
   });
 });

@@ -29,6 +29,13 @@ describe("choosing how the image reaches the cluster", () => {
     });
   });
 
+  it("says so when this user may not read the announcement, and still pushes where cluster.registry says", () => {
+    expect(chooseDelivery({ provider: "context", registrySetting: "auto", announced: "forbidden" })).toMatchObject({
+      error: expect.stringContaining("this user may not read the registry it may announce (ConfigMap kube-public/local-registry-hosting)"),
+    });
+    expect(chooseDelivery({ provider: "context", registrySetting: "localhost:5001", announced: "forbidden" })).toMatchObject({ path: "registry", pushTo: "localhost:5001" });
+  });
+
   it("names the image as the node's runtime sees the registry", () => {
     const decision = chooseDelivery({ provider: "kind", registrySetting: "auto", announced });
     if (!("path" in decision) || decision.path !== "registry") throw new Error("expected a registry decision");

@@ -102,6 +102,15 @@ describe("reproduce substitutions", () => {
     expect(plan.objects.filter((object) => object.kind === "Secret")).toHaveLength(1);
   });
 
+  it("makes no placeholder when this user may not list Secrets: one it cannot see may be real", () => {
+    const pod = podSpec({});
+    pod.template.spec.containers[0].envFrom = [{ secretRef: { name: "model-key" } }];
+    const result = placeholderSecrets([deployment(pod)], { namespace: "default", labels: {}, withheld: [], existing: "unknown" });
+    expect(result.objects).toHaveLength(1);
+    expect(result.substitutions).toEqual([]);
+    expect(result.kept).toEqual(["Secret model-key: not made, as this user may not list Secrets to see whether it exists; without it the pods stop with CreateContainerConfigError"]);
+  });
+
   it("lists a withheld Secret no pod uses, and needs no placeholder for an optional reference", () => {
     const pod = podSpec({});
     pod.template.spec.containers[0].envFrom = [{ secretRef: { name: "maybe", optional: true } }];

@@ -40,21 +40,22 @@ describe("rights on a shared cluster (issue 13.5)", () => {
     const asked: Asked[] = [];
     const kube = await apiServer((what) => what.resource === "pods" && what.namespace === "ml", asked);
     const check = await checkRights(kube, "ml");
-    expect(asked).toEqual([{ verb: "list", resource: "events", namespace: "ml" }, { verb: "list", resource: "pods" }]);
-    expect(check.rights).toEqual({ listEvents: false, listPodsEverywhere: false });
+    expect(asked).toEqual([{ verb: "list", resource: "events", namespace: "ml" }, { verb: "list", resource: "pods" }, { verb: "list", resource: "services" }]);
+    expect(check.rights).toEqual({ listEvents: false, listPodsEverywhere: false, listServicesEverywhere: false });
     expect(check.notes).toEqual([
       "this user may not list events in namespace ml: a failed rollout is explained without them, or at its timeout",
       "this user may not list pods in all namespaces: old images are pruned only when no pod in namespace ml runs them",
+      "this user may not list services in all namespaces: a NodePort is chosen among those namespace ml leaves free, and one another namespace holds is refused at apply",
     ]);
   });
 
   it("with every right, says nothing", async () => {
-    expect(await checkRights(await apiServer(() => true), "ml")).toEqual({ rights: { listEvents: true, listPodsEverywhere: true }, notes: [] });
+    expect(await checkRights(await apiServer(() => true), "ml")).toEqual({ rights: { listEvents: true, listPodsEverywhere: true, listServicesEverywhere: true }, notes: [] });
   });
 
   it("an API server that cannot review holds nothing back, and says it did not check", async () => {
     const check = await checkRights(await apiServer({ status: 404 }), "ml");
-    expect(check.rights).toEqual({ listEvents: true, listPodsEverywhere: true });
+    expect(check.rights).toEqual({ listEvents: true, listPodsEverywhere: true, listServicesEverywhere: true });
     expect(check.notes).toEqual(["rights not checked (SelfSubjectAccessReview answered HTTP 404); a 403 later is handled where it happens"]);
   });
 });

@@ -189,7 +189,8 @@ export class KindProvider implements ClusterProvider {
     const connected = await connectRegistry(docker, registry, KIND_NETWORK);
     report({ title: `registry on the '${KIND_NETWORK}' network`, status: connected ? "done" : "skipped", detail: connected ? "connected" : "already connected" });
     const host = `localhost:${registry.hostPort}`;
-    if ((await readAnnouncedRegistry(kube))?.host === host) {
+    const announced = await readAnnouncedRegistry(kube);
+    if (announced !== "forbidden" && announced?.host === host) {
       report({ title: "registry announced (kube-public/local-registry-hosting)", status: "skipped", detail: "already announced" });
     } else {
       await announceRegistry(kube, { host, hostFromClusterNetwork: `${registry.container}:5000`, help: "https://kind.sigs.k8s.io/docs/user/local-registry/" });

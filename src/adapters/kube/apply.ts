@@ -1,6 +1,6 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { UserError } from "../../errors.js";
-import { applyObject, isNotFound, statusMessage, type KubeAccess } from "./client.js";
+import { applyObject, isForbidden, isNotFound, statusMessage, type KubeAccess } from "./client.js";
 
 /** The kinds mlkube applies for a model and so may prune; nothing of another kind is ever deleted. */
 const PRUNABLE_KINDS: readonly { apiVersion: string; kind: string }[] = [
@@ -67,6 +67,9 @@ async function labelled(kube: KubeAccess, apiVersion: string, kind: string, name
   } catch (error) {
     // client-node resolves kinds through discovery: a kind the server lacks cannot hold our objects.
     if (/Unrecognized API version and kind/.test((error as Error).message) || isNotFound(error)) return [];
+    // A kind this user may not list (a Role on a shared cluster): nothing of it is pruned, and an
+    // apply of that kind would be refused with its own 403.
+    if (isForbidden(error)) return [];
     throw error;
   }
 }
@@ -75,6 +78,9 @@ async function ensureNamespace(kube: KubeAccess, name: string): Promise<void> {
   try {
     await kube.core.readNamespace({ name });
   } catch (error) {
+    // A user who may not read Namespace objects (a Role without `namespaces`) works in one an admin
+    // made; if it is missing after all, the apply that follows says so.
+    if (isForbidden(error)) return;
     if (!isNotFound(error)) throw error;
     await kube.core.createNamespace({ body: { metadata: { name } } });
   }

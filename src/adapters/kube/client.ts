@@ -143,6 +143,11 @@ export function isNotFound(error: unknown): boolean {
   return (error as { code?: number }).code === 404 || (error as { statusCode?: number }).statusCode === 404;
 }
 
+/** The API server refused this user the request (RBAC): asking again will not change it. */
+export function isForbidden(error: unknown): boolean {
+  return (error as { code?: number }).code === 403 || (error as { statusCode?: number }).statusCode === 403;
+}
+
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

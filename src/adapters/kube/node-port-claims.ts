@@ -3,9 +3,12 @@ import { PRUNE_LABEL } from "../../manifests/labels.js";
 import type { KubeObject } from "../../manifests/types.js";
 import type { KubeAccess } from "./client.js";
 
-/** Every NodePort a Service on the cluster holds, in every namespace (the API server allocates them cluster-wide). */
-export async function nodePortClaims(kube: KubeAccess): Promise<NodePortClaim[]> {
-  const services = await kube.core.listServiceForAllNamespaces();
+/**
+ * Every NodePort a Service on the cluster holds, in every namespace (the API server allocates them
+ * cluster-wide); only `onlyNamespace`'s when this user may not list Services everywhere.
+ */
+export async function nodePortClaims(kube: KubeAccess, onlyNamespace?: string): Promise<NodePortClaim[]> {
+  const services = onlyNamespace === undefined ? await kube.core.listServiceForAllNamespaces() : await kube.core.listNamespacedService({ namespace: onlyNamespace });
   return services.items.flatMap((service) =>
     (service.spec?.ports ?? []).flatMap((port) =>
       port.nodePort

@@ -1,13 +1,18 @@
 import { parse } from "yaml";
 import type { AnnouncedRegistry } from "../../core/delivery.js";
-import { applyObject, isNotFound, type KubeAccess } from "./client.js";
+import { applyObject, isForbidden, isNotFound, type KubeAccess } from "./client.js";
 
 /** KEP-1755: where a cluster tells tools about its local registry. */
 const NAMESPACE = "kube-public";
 const NAME = "local-registry-hosting";
 const KEY = "localRegistryHosting.v1";
 
-export async function readAnnouncedRegistry(kube: KubeAccess): Promise<AnnouncedRegistry | undefined> {
+/**
+ * The registry the cluster announces. "forbidden" when this user may not read the ConfigMap:
+ * Kubernetes' default RBAC grants no read of kube-public's ConfigMaps (only cluster-info, to
+ * kubeadm's bootstrap), so a limited user on a shared cluster usually cannot.
+ */
+export async function readAnnouncedRegistry(kube: KubeAccess): Promise<AnnouncedRegistry | undefined | "forbidden"> {
   try {
     const configMap = await kube.core.readNamespacedConfigMap({ name: NAME, namespace: NAMESPACE });
     const text = configMap.data?.[KEY];
@@ -20,6 +25,7 @@ export async function readAnnouncedRegistry(kube: KubeAccess): Promise<Announced
     };
   } catch (error) {
     if (isNotFound(error)) return undefined;
+    if (isForbidden(error)) return "forbidden";
     throw error;
   }
 }

@@ -1,14 +1,15 @@
 /**
  * What `mlkube reproduce` reads from the local cluster: room for the production replicas, the
  * Secrets that already exist, and the model pods' history (starts, readiness, probe failures, OOM
- * kills) that the findings judge.
+ * kills) that the findings judge. On a shared cluster (`--provider context`) any of these reads can
+ * be forbidden; each has a way to do without, said in one note, and none is asked twice.
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { PodHistory } from "../../core/reproduce-findings.js";
 import { PRUNE_LABEL } from "../../manifests/labels.js";
 import { parseQuantity } from "../../manifests/reproduce-quantity.js";
 import type { LocalCapacity } from "../../manifests/reproduce-replicas.js";
-import type { KubeAccess } from "./client.js";
+import { isForbidden, type KubeAccess } from "./client.js";
 
 /**
  * Allocatable CPU and memory over all nodes, minus what other pods request (the system pods, other
@@ -16,8 +17,16 @@ import type { KubeAccess } from "./client.js";
  * reproduction replaces them. Its terminating ones count: they hold their requests until they are
  * gone (an earlier reproduction's --cleanup, a pod that ignores SIGTERM for its grace period).
  */
-export async function clusterCapacity(kube: KubeAccess, model: { namespace: string; selector: Record<string, string> }): Promise<LocalCapacity> {
-  const nodes = (await kube.core.listNode()).items;
+export async function clusterCapacity(
+  kube: KubeAccess,
+  model: { namespace: string; selector: Record<string, string> },
+  options: { machine: LocalCapacity; note: (line: string) => void },
+): Promise<LocalCapacity> {
+  const nodes = await forbiddenAs(kube.core.listNode().then((list) => list.items), undefined);
+  if (nodes === undefined) {
+    options.note(`this user may not list nodes: replicas are fitted to ${options.machine.source} instead`);
+    return options.machine;
+  }
   let cpuCores = 0;
   let memoryBytes = 0;
   for (const node of nodes) {
@@ -26,7 +35,12 @@ export async function clusterCapacity(kube: KubeAccess, model: { namespace: stri
   }
   const isModels = (pod: V1Pod) => pod.metadata?.namespace === model.namespace && Object.entries(model.selector).every(([key, value]) => pod.metadata?.labels?.[key] === value);
   const holdsRequests = (pod: V1Pod) => pod.status?.phase !== "Succeeded" && pod.status?.phase !== "Failed" && (!isModels(pod) || pod.metadata?.deletionTimestamp !== undefined);
-  const others = (await kube.core.listPodForAllNamespaces()).items.filter(holdsRequests);
+  let pods = await forbiddenAs(kube.core.listPodForAllNamespaces().then((list) => list.items), undefined);
+  if (pods === undefined) {
+    options.note(`this user may not list pods in all namespaces: only the requests of pods in namespace ${model.namespace} are counted against the nodes`);
+    pods = (await kube.core.listNamespacedPod({ namespace: model.namespace })).items;
+  }
+  const others = pods.filter(holdsRequests);
   for (const pod of others) {
     for (const container of pod.spec?.containers ?? []) {
       cpuCores -= parseQuantity(container.resources?.requests?.cpu) ?? 0;
@@ -36,19 +50,28 @@ export async function clusterCapacity(kube: KubeAccess, model: { namespace: stri
   return { cpuCores: Math.max(cpuCores, 0), memoryBytes: Math.max(memoryBytes, 0), source: `the local cluster's ${nodes.length === 1 ? "node" : `${nodes.length} nodes`}` };
 }
 
-/** Secrets in the namespace that someone else created: placeholders must never overwrite them. */
-export async function existingSecretNames(kube: KubeAccess, namespace: string, model: string): Promise<string[]> {
-  const secrets = (await kube.core.listNamespacedSecret({ namespace })).items;
+/**
+ * Secrets in the namespace that someone else created: placeholders must never overwrite them.
+ * "unknown" when this user may not list them: then none is overwritten either.
+ */
+export async function existingSecretNames(kube: KubeAccess, namespace: string, model: string): Promise<string[] | "unknown"> {
+  const secrets = await forbiddenAs(kube.core.listNamespacedSecret({ namespace }).then((list) => list.items), undefined);
+  if (secrets === undefined) return "unknown";
   // A placeholder from an earlier reproduce carries the model's label: it is rendered again, not "existing".
   return secrets.filter((secret) => secret.metadata?.labels?.[PRUNE_LABEL] !== model).map((secret) => secret.metadata?.name ?? "");
 }
 
-/** The live (not terminating) pods of the model's workload, with their readiness probe failures. */
-export async function podHistories(kube: KubeAccess, target: { namespace: string; selector: string; container: string }): Promise<PodHistory[]> {
+/**
+ * The live (not terminating) pods of the model's workload, with their readiness probe failures
+ * (from the pods' events; none when this user may not list events, said once through `note`).
+ */
+export async function podHistories(kube: KubeAccess, target: { namespace: string; selector: string; container: string }, note: (line: string) => void): Promise<PodHistory[]> {
   const { namespace, selector, container } = target;
   const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter((pod) => pod.metadata?.deletionTimestamp === undefined);
   const names = new Set(pods.map((pod) => pod.metadata?.name));
-  const events = (await kube.core.listNamespacedEvent({ namespace, fieldSelector: "involvedObject.kind=Pod" })).items.filter(
+  const listed = await forbiddenAs(kube.core.listNamespacedEvent({ namespace, fieldSelector: "involvedObject.kind=Pod" }).then((list) => list.items), undefined);
+  if (listed === undefined) note(`this user may not list events in namespace ${namespace}: readiness probe failures are not reported`);
+  const events = (listed ?? []).filter(
     (event) => names.has(event.involvedObject.name) && event.reason === "Unhealthy" && (event.message ?? "").startsWith("Readiness probe failed"),
   );
   return pods.map((pod) => {
@@ -65,6 +88,16 @@ export async function podHistories(kube: KubeAccess, target: { namespace: string
       })),
     };
   });
+}
+
+/** The read's answer, or `fallback` when the API server forbids it (any other error still fails). */
+async function forbiddenAs<T, F>(read: Promise<T>, fallback: F): Promise<T | F> {
+  try {
+    return await read;
+  } catch (error) {
+    if (isForbidden(error)) return fallback;
+    throw error;
+  }
 }
 
 function readyAt(pod: V1Pod): number | undefined {

@@ -12,6 +12,8 @@ export interface Rights {
   listEvents: boolean;
   /** Pods in every namespace: which images run anywhere, so the pruner keeps them. */
   listPodsEverywhere: boolean;
+  /** Services in every namespace: which NodePorts are taken (the API server allocates them cluster-wide). */
+  listServicesEverywhere: boolean;
 }
 
 export interface RightsCheck {
@@ -44,9 +46,16 @@ const NEEDS: Need[] = [
     namespaced: false,
     instead: (namespace) => `may not list pods in all namespaces: old images are pruned only when no pod in namespace ${namespace} runs them`,
   },
+  {
+    right: "listServicesEverywhere",
+    verb: "list",
+    resource: "services",
+    namespaced: false,
+    instead: (namespace) => `may not list services in all namespaces: a NodePort is chosen among those namespace ${namespace} leaves free, and one another namespace holds is refused at apply`,
+  },
 ];
 
-const ALL_ALLOWED: Rights = { listEvents: true, listPodsEverywhere: true };
+const ALL_ALLOWED: Rights = { listEvents: true, listPodsEverywhere: true, listServicesEverywhere: true };
 
 export async function checkRights(kube: KubeAccess, namespace: string): Promise<RightsCheck> {
   const api = kube.config.makeApiClient(AuthorizationV1Api);

@@ -119,7 +119,8 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   const deploy = async (context: StageContext): Promise<string> => {
     if (!deployedImage) throw new Error("deploy ran before apply");
     const kube = session.cluster.kube;
-    const onCluster = { config: session.config, claims: await nodePortClaims(kube), mapped: session.cluster.mappedNodePorts };
+    const onlyNamespace = session.cluster.rights?.listServicesEverywhere === false ? session.config.namespace : undefined;
+    const onCluster = { config: session.config, claims: await nodePortClaims(kube, onlyNamespace), mapped: session.cluster.mappedNodePorts };
     const chosen = await chooseModelNodePort({ ...onCluster, memory });
     const plan = await planManifests(session.config, { image: deployedImage.podImage, runAsUser: deployedImage.runAsUser, nodePort: chosen.port, readinessPath: readiness?.path });
     assertNodePortsFree(plannedNodePorts(plan.objects, session.config.namespace), onCluster);
