@@ -1,11 +1,13 @@
 /**
  * Holds the dev loop's state. dispatch() applies the reducer at once; subscribers hear about it
  * once per burst of dispatches (a microtask later), so a flood of progress actions costs one
- * render and one planning pass, not one each.
+ * render and one planning pass, not one each. Action listeners hear every action that changed
+ * the state, at once, with the state before and after it: the event stream is made from those.
  */
 export class Store<S, A> {
   private state: S;
   private readonly listeners = new Set<(state: S) => void>();
+  private readonly actionListeners = new Set<(action: A, before: S, after: S) => void>();
   private notifyScheduled = false;
 
   constructor(initial: S, private readonly reducer: (state: S, action: A) => S) {
@@ -17,9 +19,11 @@ export class Store<S, A> {
   }
 
   dispatch(action: A): void {
-    const next = this.reducer(this.state, action);
-    if (next === this.state) return;
+    const before = this.state;
+    const next = this.reducer(before, action);
+    if (next === before) return;
     this.state = next;
+    for (const listener of [...this.actionListeners]) listener(action, before, next);
     if (this.notifyScheduled) return;
     this.notifyScheduled = true;
     queueMicrotask(() => {
@@ -33,8 +37,13 @@ export class Store<S, A> {
     return () => this.listeners.delete(listener);
   }
 
+  onAction(listener: (action: A, before: S, after: S) => void): () => void {
+    this.actionListeners.add(listener);
+    return () => this.actionListeners.delete(listener);
+  }
+
   /** For the diagnostics event: a count that keeps rising is a subscription never undone. */
   get subscriberCount(): number {
-    return this.listeners.size;
+    return this.listeners.size + this.actionListeners.size;
   }
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import type { BuildStep } from "../../src/adapters/docker/buildkit-progress.js";
 import { EMPTY_CHANGES } from "../../src/core/dev/changes.js";
-import { initialState, reduce, type DevState, type StepReport } from "../../src/core/dev/state.js";
+import { initialState, reduce, type DevAction, type DevState, type StepReport } from "../../src/core/dev/state.js";
 import { buildStageProgress } from "../../src/commands/dev/build-progress.js";
-import { deriveEvents } from "../../src/ui/dev/events.js";
+import { eventsOf } from "../../src/ui/dev/events.js";
 
 const step = (change: Partial<BuildStep> & Pick<BuildStep, "id" | "name" | "status">): BuildStep => change;
 
@@ -32,25 +32,29 @@ describe("finished build steps as stage.progress events", () => {
     state = reduce(state, { type: "iteration/started", id: 1, changes: { ...EMPTY_CHANGES, force: true }, stages: ["build"], at: 0 });
     return reduce(state, { type: "stage/started", id: 1, stage: "build", at: 0 });
   };
-  const progress = (state: DevState, report: StepReport, detail = "step 2/3: WORKDIR /app") =>
-    reduce(state, { type: "stage/progress", id: 1, stage: "build", detail, progress: { current: 2, total: 3 }, step: report });
+  /** The state after a step report, and the events that action made. */
+  const progress = (state: DevState, report: StepReport, detail = "step 2/3: WORKDIR /app") => {
+    const action: DevAction = { type: "stage/progress", id: 1, stage: "build", detail, progress: { current: 2, total: 3 }, step: report };
+    const after = reduce(state, action);
+    return { state: after, events: eventsOf(action, state, after) };
+  };
 
-  it("tells each step once, when it finished, with cached or not, duration and bytes, even when several finish between two snapshots", () => {
-    const before = progress(started(), { id: 5, name: "[2/3] WORKDIR /app", status: "running" });
-    let after = progress(before, { id: 5, name: "[2/3] WORKDIR /app", status: "cached" });
-    after = progress(after, { id: 6, name: "[3/3] COPY model.pkl .", status: "running" }, "step 3/3: COPY model.pkl .");
-    after = progress(after, { id: 6, name: "[3/3] COPY model.pkl .", status: "done", ms: 1_400, bytes: 512_000_000 }, "step 3/3: COPY model.pkl .");
-    const events = deriveEvents(before, after).filter((event) => event.type === "stage.progress");
-    expect(events).toEqual([
-      { type: "stage.progress", iteration: 1, stage: "build", step: { name: "[2/3] WORKDIR /app", cached: true, status: "cached", ms: undefined, bytes: undefined } },
+  it("tells each step once, when it finished, with cached or not, duration and bytes; the running detail with each report", () => {
+    const running = progress(started(), { id: 5, name: "[2/3] WORKDIR /app", status: "running" });
+    expect(running.events).toEqual([{ type: "stage.progress", iteration: 1, stage: "build", detail: "step 2/3: WORKDIR /app", current: 2, total: 3 }]);
+    const cached = progress(running.state, { id: 5, name: "[2/3] WORKDIR /app", status: "cached" });
+    const next = progress(cached.state, { id: 6, name: "[3/3] COPY model.pkl .", status: "running" }, "step 3/3: COPY model.pkl .");
+    const done = progress(next.state, { id: 6, name: "[3/3] COPY model.pkl .", status: "done", ms: 1_400, bytes: 512_000_000 }, "step 3/3: COPY model.pkl .");
+    expect(cached.events[0]).toEqual({ type: "stage.progress", iteration: 1, stage: "build", step: { name: "[2/3] WORKDIR /app", cached: true, status: "cached", ms: undefined, bytes: undefined } });
+    expect(next.events.filter((event) => event.type === "stage.progress" && "step" in event && event.step)).toEqual([]);
+    expect(done.events).toEqual([
       { type: "stage.progress", iteration: 1, stage: "build", step: { name: "[3/3] COPY model.pkl .", cached: false, status: "done", ms: 1_400, bytes: 512_000_000 } },
       { type: "stage.progress", iteration: 1, stage: "build", detail: "step 3/3: COPY model.pkl .", current: 2, total: 3 },
     ]);
-    expect(deriveEvents(after, after)).toEqual([]);
   });
 
   it("starts each build with no steps", () => {
-    const state = progress(started(), { id: 5, name: "[2/3] WORKDIR /app", status: "cached" });
+    const { state } = progress(started(), { id: 5, name: "[2/3] WORKDIR /app", status: "cached" });
     expect(reduce(state, { type: "stage/started", id: 1, stage: "build", at: 5 }).current?.stages[0]?.steps).toBeUndefined();
   });
 });

@@ -4,7 +4,7 @@ import { initialState, reduce, type DevAction, type DevState } from "../../src/c
 import type { PruneScope } from "../../src/core/image-pruning.js";
 import { startImagePruner } from "../../src/engine/image-pruner.js";
 import { Store } from "../../src/engine/store.js";
-import { deriveEvents } from "../../src/ui/dev/events.js";
+import { eventsOf, type DevEvent } from "../../src/ui/dev/events.js";
 
 const IMAGE = "localhost:5001/iris:0123456789abcdef";
 
@@ -13,6 +13,13 @@ function iteration(store: Store<DevState, DevAction>, id: number, result: "succe
   store.dispatch({ type: "build/result", id, image: IMAGE, cached: false });
   store.dispatch({ type: "deliver/result", id, path: "registry", podImage: IMAGE });
   store.dispatch({ type: "iteration/finished", id, at: 1, result });
+}
+
+/** Every event the store's actions make from now on, as the printer would print them. */
+function recordEvents(store: Store<DevState, DevAction>): DevEvent[] {
+  const events: DevEvent[] = [];
+  store.onAction((action, before, after) => events.push(...eventsOf(action, before, after)));
+  return events;
 }
 
 /** Lets the store's notification and the pass's promises run. */
@@ -29,13 +36,13 @@ describe("pruning old images after verified iterations", () => {
         return { removed: ["localhost:5001/iris:aaaaaaaaaaaaaaaa", "localhost:5001/iris:bbbbbbbbbbbbbbbb"], reclaimedBytes: 5_000_000 };
       },
     });
-    const before = store.getState();
+    const events = recordEvents(store);
     iteration(store, 1, "success");
     await settle();
     await pruner.idle();
     expect(scopes).toEqual([{ model: "iris", repository: "localhost:5001/iris", running: [IMAGE, "sha256:running"] }]);
     expect(store.getState().pruned.engine).toEqual({ images: 2, reclaimedBytes: 5_000_000 });
-    expect(deriveEvents(before, store.getState())).toContainEqual({ type: "images.pruned", where: "engine", removed: 2, reclaimedBytes: 5_000_000, totalRemoved: 2, totalReclaimedBytes: 5_000_000 });
+    expect(events).toContainEqual({ type: "images.pruned", where: "engine", removed: 2, reclaimedBytes: 5_000_000, totalRemoved: 2, totalReclaimedBytes: 5_000_000 });
 
     store.dispatch({ type: "key/pause" }); // any later state change: no second pass for the same iteration
     iteration(store, 2, "failed");
@@ -87,19 +94,22 @@ describe("pruning old images after verified iterations", () => {
       prune: async () => ({ removed: [], reclaimedBytes: 0 }),
       pruneRegistry: async () => answers[registryPasses++]!,
     });
-    const seen: DevState[] = [store.getState()];
+    const events = recordEvents(store);
+    /** The pruning events after each iteration. */
+    const seen: DevEvent[][] = [];
     for (const id of [1, 2, 3, 4]) {
+      const from = events.length;
       iteration(store, id, "success");
       await settle();
       await pruner.idle();
-      seen.push(store.getState());
+      seen.push(events.slice(from).filter((event) => event.type.startsWith("images.")));
     }
     expect(registryPasses).toBe(3); // the fourth pass does not ask a registry that refused
     expect(store.getState().pruned.registry).toEqual({ images: 1, reclaimedBytes: 3_000_000 });
     expect(store.getState().pruned.engine).toEqual({ images: 0, reclaimedBytes: 0 });
-    expect(deriveEvents(seen[1]!, seen[2]!)).toContainEqual({ type: "images.pruned", where: "registry", removed: 0, reclaimedBytes: 3_000_000, totalRemoved: 1, totalReclaimedBytes: 3_000_000 });
-    expect(deriveEvents(seen[2]!, seen[3]!)).toContainEqual({ type: "images.registryPruningOff", reason: "the registry localhost:5001 does not allow deletes" });
-    expect(deriveEvents(seen[3]!, seen[4]!).filter((event) => event.type.startsWith("images."))).toEqual([]);
+    expect(seen[1]).toContainEqual({ type: "images.pruned", where: "registry", removed: 0, reclaimedBytes: 3_000_000, totalRemoved: 1, totalReclaimedBytes: 3_000_000 });
+    expect(seen[2]).toContainEqual({ type: "images.registryPruningOff", reason: "the registry localhost:5001 does not allow deletes" });
+    expect(seen[3]).toEqual([]);
     pruner.stop();
   });
 });

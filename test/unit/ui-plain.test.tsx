@@ -95,8 +95,9 @@ describe("plain printer", () => {
       "2025-06-01T12:00:36.300Z #1 apply started",
       "2025-06-01T12:00:36.300Z #1 apply done in 200ms: 2 objects",
       "2025-06-01T12:00:36.300Z #1 rollout started",
-      "2025-06-01T12:00:38.300Z #1 rollout done in 2.0s: ready 1/1",
+      // In the order things happened: the new version serves, which ends the rollout stage.
       "2025-06-01T12:00:38.300Z serving iris:3f2a",
+      "2025-06-01T12:00:38.300Z #1 rollout done in 2.0s: ready 1/1",
       "2025-06-01T12:00:38.300Z #1 test started",
       "2025-06-01T12:00:38.350Z #1 tests: 1 passed, 1 failed",
       "2025-06-01T12:00:38.350Z #1 test pass setosa (12ms)",
@@ -134,8 +135,8 @@ describe("plain printer", () => {
       "stage.started",
       "stage.done",
       "stage.started",
-      "stage.done",
       "serving",
+      "stage.done",
       "stage.started",
       "tests.result",
       "stage.failed",
@@ -164,18 +165,25 @@ describe("plain printer", () => {
     expect(events[21]).toEqual({ ts: "2025-06-01T12:00:38.350Z", type: "log", pod: "iris-7d9f-x2k4q", container: "model", time: "2025-06-01T12:00:37.000Z", text: "Uvicorn running on http://0.0.0.0:8080", kind: "log" });
   });
 
-  it("reports what happened before it started, and a whole iteration seen in one snapshot", async () => {
+  it("prints every action's events, also many dispatched in one burst (which one look at the state would fold into one)", async () => {
     const setup = bench();
+    const { out, text } = collector();
+    const printer = startPlainPrinter({ store: setup.store, logs: setup.logs, holdReason: () => undefined, out, format: "json", now: setup.now });
+    // All in one tick: the store tells its state subscribers once.
+    for (const detail of ["context 'dev@team': existing cluster", "this user may not list events in namespace ml", "this user may not list pods in all namespaces"]) {
+      setup.store.dispatch({ type: "cluster/progress", detail });
+    }
     setup.store.dispatch({ type: "cluster/ready", info: { provider: "minikube", name: "minikube", context: "minikube", deliveryPath: "in-cluster-engine", deliveryReason: "docker runtime" } });
     setup.store.dispatch({ type: "iteration/started", id: 1, changes: { ...EMPTY_CHANGES, tests: true }, stages: ["test"], at: T0 });
     setup.store.dispatch({ type: "stage/started", id: 1, stage: "test", at: T0 });
     setup.store.dispatch({ type: "tests/result", id: 1, tests: [], changes: [] });
     setup.store.dispatch({ type: "stage/done", id: 1, stage: "test", at: T0 + 5, detail: "no smoke tests configured" });
     setup.store.dispatch({ type: "iteration/finished", id: 1, at: T0 + 5, result: "success" });
-    const { out, text } = collector();
-    startPlainPrinter({ store: setup.store, logs: setup.logs, holdReason: () => undefined, out, format: "json", now: setup.now }).stop();
-    const types = text().trim().split("\n").map((line) => (JSON.parse(line) as { type: string }).type);
-    expect(types).toEqual(["cluster.ready", "iteration.started", "stage.started", "tests.result", "stage.done", "iteration.finished"]);
+    await Promise.resolve();
+    printer.stop();
+    const events = text().trim().split("\n").map((line) => JSON.parse(line) as { type: string; detail?: string });
+    expect(events.map((event) => event.type)).toEqual(["cluster.progress", "cluster.progress", "cluster.progress", "cluster.ready", "iteration.started", "stage.started", "tests.result", "stage.done", "iteration.finished"]);
+    expect(events.slice(0, 3).map((event) => event.detail)).toEqual(["context 'dev@team': existing cluster", "this user may not list events in namespace ml", "this user may not list pods in all namespaces"]);
   });
 
   it("a watcher failure (the kernel's watch limit) is printed as watch.failed and a problem, in text and JSON", async () => {

@@ -1,10 +1,10 @@
 /**
- * The dev loop as a stream of events, derived by comparing two successive state snapshots: the
- * engine dispatches actions and never needs to know that a printer exists. docs/events.md
- * documents the vocabulary; fields are only ever added, never renamed or repurposed.
+ * The dev loop as a stream of events, one dispatched action at a time (engine/store.ts publishes
+ * each): the engine dispatches actions and never needs to know that a printer exists.
+ * docs/events.md documents the vocabulary; fields are only ever added, never renamed or repurposed.
  */
 import type { DiagnosticsSample } from "../../engine/diagnostics.js";
-import { outageReason, type DevState, type PruneWhere, type Iteration, type ProblemReport, type Route, type Stage, type StageState, type StepReport, type TestOutcome } from "../../core/dev/state.js";
+import { outageReason, type DevAction, type DevState, type PruneWhere, type Iteration, type ProblemReport, type Route, type Stage, type StageState, type StepReport, type TestOutcome } from "../../core/dev/state.js";
 
 export type DevEvent =
   | { type: "cluster.progress"; detail: string }
@@ -59,107 +59,103 @@ export interface StepEvent {
   bytes?: number | undefined;
 }
 
-/** What changed between two snapshots, in the order it happened within one iteration. */
-export function deriveEvents(previous: DevState, next: DevState): DevEvent[] {
-  const events: DevEvent[] = [];
-  const cluster = next.cluster;
-  if (cluster.status === "starting" && cluster.detail && cluster.detail !== previous.cluster.detail) {
-    events.push({ type: "cluster.progress", detail: cluster.detail });
+/**
+ * The events one dispatched action makes, in dispatch order: what the action says, with what it
+ * needs from the state just before and after it (a stage's duration, an iteration's summary, the
+ * totals). Every action is seen, so nothing that happens within one burst of dispatches is lost.
+ */
+export function eventsOf(action: DevAction, before: DevState, after: DevState): DevEvent[] {
+  const events = actionEvents(action, before, after);
+  // News any action can bring: an outage or its end, a new problem, what the pods run ahead of the image.
+  if (after.health.engine.status !== before.health.engine.status || after.health.cluster.status !== before.health.cluster.status) {
+    events.push({ type: "health", engine: after.health.engine.status, cluster: after.health.cluster.status, reason: outageReason(after.health) });
   }
-  if (cluster.retry && cluster.retry !== previous.cluster.retry) {
-    events.push({ type: "cluster.retry", attempt: cluster.retry.attempt, delayMs: cluster.retry.delayMs, message: next.problem?.message ?? "the cluster could not be started" });
-  }
-  const ready = cluster.status === "ready" ? cluster.info : undefined;
-  // A new endpoint replaces the info object too; only a (re)connected cluster is news here.
-  if (ready && (previous.cluster.status !== "ready" || previous.cluster.info?.context !== ready.context)) {
-    events.push({ type: "cluster.ready", provider: ready.provider, name: ready.name, context: ready.context, deliveryPath: ready.deliveryPath, deliveryReason: ready.deliveryReason });
-  }
-  for (const where of ["engine", "registry"] as const) {
-    const [was, now] = [previous.pruned[where], next.pruned[where]];
-    if (now.images === was.images && now.reclaimedBytes === was.reclaimedBytes) continue;
-    events.push({ type: "images.pruned", where, removed: now.images - was.images, reclaimedBytes: now.reclaimedBytes - was.reclaimedBytes, totalRemoved: now.images, totalReclaimedBytes: now.reclaimedBytes });
-  }
-  if (next.pruned.registryOff && next.pruned.registryOff !== previous.pruned.registryOff) events.push({ type: "images.registryPruningOff", reason: next.pruned.registryOff });
-  const url = cluster.info?.endpoint;
-  if (url && url !== previous.cluster.info?.endpoint) events.push({ type: "endpoint", url });
-  if (next.health.engine.status !== previous.health.engine.status || next.health.cluster.status !== previous.health.cluster.status) {
-    events.push({ type: "health", engine: next.health.engine.status, cluster: next.health.cluster.status, reason: outageReason(next.health) });
-  }
-  // Each failure is news, also a watcher that fails again before it was ever back.
-  const watchProblem = next.problem?.stage === "watch" && next.problem !== previous.problem ? next.problem : undefined;
-  if (next.watching !== "events" && (next.watching !== previous.watching || watchProblem)) {
-    events.push({ type: "watch.failed", message: watchProblem?.message ?? "file watching failed", watching: next.watching });
-  }
-  if (previous.watching === "stopped" && next.watching !== "stopped") events.push({ type: "watch.restored", watching: next.watching });
-  if (next.paused !== previous.paused) events.push({ type: next.paused ? "watch.paused" : "watch.resumed" });
-
-  const current = next.current;
-  const before = previous.current?.id === current?.id ? previous.current : undefined;
-  // An iteration that finished and was replaced between two snapshots still gets its summary first.
-  const finished = next.history.filter((entry) => !previous.history.some((old) => old.id === entry.id));
-  const finishedEarlier = finished.filter((entry) => entry.id !== current?.id);
-  events.push(...finishedEarlier.map(finishedEvent));
-
-  // Results belong next to the stage that produced them: the tests before the test stage's
-  // verdict, the serving image after the rollout.
-  const tests = current?.tests && current.tests !== before?.tests ? testsEvent(current, current.tests) : undefined;
-  let serving: DevEvent | undefined = next.serving && next.serving !== previous.serving ? { type: "serving", image: next.serving } : undefined;
-  let testsShown = false;
-  if (current) {
-    if (!before) events.push({ type: "iteration.started", iteration: current.id, trigger: current.trigger, stages: current.stages.map((stage) => stage.stage), route: current.route });
-    else if (current.route !== before.route && current.route?.kind === "rebuild" && before.route?.kind === "sync") {
-      const afterSync = current.stages.slice(current.stages.findIndex((stage) => stage.stage === "sync") + 1);
-      events.push({ type: "iteration.rerouted", iteration: current.id, reason: current.route.reason, stages: afterSync.map((stage) => stage.stage) });
-    }
-    for (const stage of current.stages) {
-      const { opening, closing } = stageEvents(current, before?.stages.find((old) => old.stage === stage.stage), stage);
-      events.push(...opening);
-      if (stage.stage === "test" && tests) {
-        events.push(tests);
-        testsShown = true;
-      }
-      events.push(...closing);
-      if (stage.stage === "rollout" && closing.length > 0 && serving) {
-        events.push(serving);
-        serving = undefined;
-      }
-    }
-  }
-  if (serving) events.push(serving);
-  if (tests && !testsShown) events.push(tests);
-  if (next.problem && next.problem !== previous.problem) {
-    const problem = next.problem;
+  if (after.problem && after.problem !== before.problem) {
+    const problem = after.problem;
     events.push({ type: "problem", stage: problem.stage, message: problem.message, details: problem.details, hint: problem.hint });
   }
-  if (next.live.ahead.join("\n") !== previous.live.ahead.join("\n") || next.live.off !== previous.live.off) {
-    events.push({ type: "live", ahead: next.live.ahead, image: next.serving, off: next.live.off });
+  if (after.live.ahead.join("\n") !== before.live.ahead.join("\n") || after.live.off !== before.live.off) {
+    events.push({ type: "live", ahead: after.live.ahead, image: after.serving, off: after.live.off });
   }
-  events.push(...finished.filter((entry) => entry.id === current?.id).map(finishedEvent));
   return events;
 }
 
-/** What one stage did: its start and progress, then its verdict. */
-function stageEvents(iteration: Iteration, before: StageState | undefined, stage: StageState): { opening: DevEvent[]; closing: DevEvent[] } {
-  const id = iteration.id;
-  const opening: DevEvent[] = [];
-  const closing: DevEvent[] = [];
-  const wasStarted = before?.status === "running" || before?.status === "done" || before?.status === "failed";
-  const ms = stage.finishedAt !== undefined && stage.startedAt !== undefined ? stage.finishedAt - stage.startedAt : 0;
-  // A stage can start and finish between two snapshots; it still reads as started, then done.
-  if (!wasStarted && stage.status !== "pending" && stage.status !== "skipped") opening.push({ type: "stage.started", iteration: id, stage: stage.stage });
-  // Each step once, when it finished: several can finish between two snapshots.
-  for (const step of stage.steps ?? []) {
-    const earlier = before?.steps?.find((known) => known.id === step.id);
-    if (step.status !== "running" && earlier?.status !== step.status) opening.push({ type: "stage.progress", iteration: id, stage: stage.stage, step: stepEvent(step) });
+function actionEvents(action: DevAction, before: DevState, after: DevState): DevEvent[] {
+  const current = after.current;
+  switch (action.type) {
+    case "cluster/progress":
+      return after.cluster.status === "starting" ? [{ type: "cluster.progress", detail: action.detail }] : [];
+    case "cluster/ready": {
+      const info = action.info;
+      // A reconnect to the same context is no news; its endpoint may be.
+      const ready: DevEvent[] =
+        before.cluster.status !== "ready" || before.cluster.info?.context !== info.context
+          ? [{ type: "cluster.ready", provider: info.provider, name: info.name, context: info.context, deliveryPath: info.deliveryPath, deliveryReason: info.deliveryReason }]
+          : [];
+      return [...ready, ...endpointEvent(before, after)];
+    }
+    case "endpoint/changed":
+      return endpointEvent(before, after);
+    case "cluster/retry":
+      return [{ type: "cluster.retry", attempt: action.attempt, delayMs: action.delayMs, message: action.problem.message }];
+    case "watch/failed":
+      return [{ type: "watch.failed", message: action.problem.message, watching: action.polling ? "polling" : "stopped" }];
+    case "watch/restored":
+      return [{ type: "watch.restored", watching: action.watching }];
+    case "key/pause":
+      return [{ type: after.paused ? "watch.paused" : "watch.resumed" }];
+    case "iteration/started":
+      return current ? [{ type: "iteration.started", iteration: current.id, trigger: current.trigger, stages: current.stages.map((stage) => stage.stage), route: current.route }] : [];
+    case "iteration/rerouted":
+      return [{ type: "iteration.rerouted", iteration: action.id, reason: action.reason, stages: action.stages }];
+    case "stage/started":
+      return [{ type: "stage.started", iteration: action.id, stage: action.stage }];
+    case "stage/progress": {
+      const events: DevEvent[] = [];
+      // A build step is news once it finished; the running detail is news while the stage runs.
+      if (action.step && action.step.status !== "running") events.push({ type: "stage.progress", iteration: action.id, stage: action.stage, step: stepEvent(action.step) });
+      const running = current?.stages.find((stage) => stage.stage === action.stage)?.status === "running";
+      if (running && (action.detail || action.progress)) {
+        events.push({ type: "stage.progress", iteration: action.id, stage: action.stage, detail: action.detail, current: action.progress?.current, total: action.progress?.total });
+      }
+      return events;
+    }
+    case "stage/done":
+      return [{ type: "stage.done", iteration: action.id, stage: action.stage, ms: stageMs(after, action.stage), detail: action.detail ?? stageOf(after, action.stage)?.detail }];
+    case "stage/failed":
+      return [{ type: "stage.failed", iteration: action.id, stage: action.stage, ms: stageMs(after, action.stage), message: action.problem.message }];
+    case "rollout/serving":
+      return after.serving !== before.serving && after.serving ? [{ type: "serving", image: after.serving }] : [];
+    case "tests/result":
+      return current ? [testsEvent(current, action.tests)] : [];
+    case "iteration/finished": {
+      const entry = after.history.find((row) => row.id === action.id);
+      return entry ? [finishedEvent(entry)] : [];
+    }
+    case "images/pruned": {
+      const total = after.pruned[action.where];
+      return [{ type: "images.pruned", where: action.where, removed: action.removed, reclaimedBytes: action.reclaimedBytes, totalRemoved: total.images, totalReclaimedBytes: total.reclaimedBytes }];
+    }
+    case "images/registryPruningOff":
+      return [{ type: "images.registryPruningOff", reason: action.reason }];
+    default:
+      // Changes queued, keys, results the stage's own events report, quitting: no event of their own.
+      return [];
   }
-  if (stage.status === "running" && (stage.detail !== before?.detail || stage.progress !== before?.progress) && (stage.detail || stage.progress)) {
-    opening.push({ type: "stage.progress", iteration: id, stage: stage.stage, detail: stage.detail, current: stage.progress?.current, total: stage.progress?.total });
-  }
-  if (stage.status === "done" && before?.status !== "done") closing.push({ type: "stage.done", iteration: id, stage: stage.stage, ms, detail: stage.detail });
-  if (stage.status === "failed" && before?.status !== "failed") {
-    closing.push({ type: "stage.failed", iteration: id, stage: stage.stage, ms, message: iteration.problem?.message ?? "failed" });
-  }
-  return { opening, closing };
+}
+
+function endpointEvent(before: DevState, after: DevState): DevEvent[] {
+  const url = after.cluster.info?.endpoint;
+  return url && url !== before.cluster.info?.endpoint ? [{ type: "endpoint", url }] : [];
+}
+
+function stageOf(state: DevState, stage: Stage): StageState | undefined {
+  return state.current?.stages.find((entry) => entry.stage === stage);
+}
+
+function stageMs(state: DevState, stage: Stage): number {
+  const entry = stageOf(state, stage);
+  return entry?.finishedAt !== undefined && entry.startedAt !== undefined ? entry.finishedAt - entry.startedAt : 0;
 }
 
 function stepEvent(step: StepReport): StepEvent {

@@ -6,12 +6,12 @@
  * pipe), the printer stops reading until it drains, the bounded store absorbs the burst, and what
  * it had to evict is reported as one "lines dropped" event instead of memory growing without end.
  */
-import { initialState, type DevAction, type DevState } from "../../core/dev/state.js";
+import type { DevAction, DevState } from "../../core/dev/state.js";
 import { describeLive, describeRoute } from "../../core/live/describe.js";
 import { describeAnsweredBy, verdictWord } from "../../core/verification.js";
 import type { LogStore } from "../../engine/log-store.js";
 import type { Store } from "../../engine/store.js";
-import { deriveEvents, type DevEvent, type StepEvent } from "./events.js";
+import { eventsOf, type DevEvent, type StepEvent } from "./events.js";
 import { formatBytes, formatCount, formatMs, logSource } from "./format.js";
 
 export interface PlainPrinterOptions {
@@ -35,9 +35,6 @@ export function startPlainPrinter(options: PlainPrinterOptions): PlainPrinter {
   const { store, logs, out } = options;
   const now = options.now ?? (() => new Date());
   const progressIntervalMs = options.progressIntervalMs ?? 1000;
-  // Starting from the initial state reports whatever already happened before the printer started.
-  // (Except live update's settings, which are not news: the first `live` event is a change.)
-  let previous: DevState = { ...initialState(store.getState().model), live: store.getState().live };
   let hold: string | undefined;
   let checkpoint = 1;
   let waitingForDrain = false;
@@ -83,10 +80,15 @@ export function startPlainPrinter(options: PlainPrinterOptions): PlainPrinter {
     return true;
   };
 
+  /** Events of the actions since the last print: printed together once the burst of dispatches is over. */
+  let unprinted: DevEvent[] = [];
+  const onAction = (action: DevAction, before: DevState, after: DevState) => {
+    unprinted.push(...eventsOf(action, before, after).filter(keepProgress));
+  };
+
   const printState = () => {
-    const state = store.getState();
-    const events = deriveEvents(previous, state).filter(keepProgress);
-    previous = state;
+    const events = unprinted;
+    unprinted = [];
     const reason = options.holdReason();
     if (reason && reason !== hold) events.push({ type: "hold", reason });
     hold = reason;
@@ -107,6 +109,8 @@ export function startPlainPrinter(options: PlainPrinterOptions): PlainPrinter {
     });
   };
 
+  // Started before the loop's first action (live update's rules, read earlier, are settings, not news).
+  const unsubscribeActions = store.onAction(onAction);
   const unsubscribeState = store.subscribe(printState);
   const unsubscribeLogs = logs.subscribe(printLogs);
   printState();
@@ -115,6 +119,7 @@ export function startPlainPrinter(options: PlainPrinterOptions): PlainPrinter {
     emit: (event) => void (stopped || write([event])),
     stop: () => {
       if (stopped) return;
+      unsubscribeActions();
       unsubscribeState();
       unsubscribeLogs();
       // The last changes and lines still go out: `--once` prints its result and then exits.
