@@ -3,7 +3,7 @@ import { followLogs, type LogLine } from "../adapters/kube/logs.js";
 import { loadConfig } from "../config/load.js";
 import { lineFilter, parseSearch, parseSourceQuery } from "../engine/log-filter.js";
 import { UserError } from "../errors.js";
-import { PRUNE_LABEL } from "../manifests/labels.js";
+import { PRUNE_LABEL, labelSelector } from "../manifests/labels.js";
 import { providerFor, type ClusterCommandOptions } from "./cluster-options.js";
 
 export interface LogsOptions extends ClusterCommandOptions {
@@ -31,7 +31,7 @@ export async function runLogsCommand(dir: string, options: LogsOptions): Promise
   const status = await provider.status();
   if (!status.running) throw new UserError("cluster", `The cluster of context '${provider.choice.context}' is not running.`, { hint: "Start it with 'mlkube up' (or 'mlkube dev', which also deploys the model)." });
   const kube = connectKube(provider.choice.context, readKubeConfig());
-  const selector = `${PRUNE_LABEL}=${config.name}`;
+  const selector = labelSelector({ [PRUNE_LABEL]: config.name });
   const pods = await kube.core.listNamespacedPod({ namespace: config.namespace, labelSelector: selector });
   if (pods.items.length === 0 && !options.follow) {
     throw new UserError("cluster", `No pods of ${config.name} in namespace ${config.namespace}.`, { hint: "Deploy the model with 'mlkube dev' first." });

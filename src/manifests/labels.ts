@@ -19,3 +19,8 @@ export function managedLabels(name: string): Record<string, string> {
 export function podSelector(name: string): Record<string, string> {
   return { [NAME_LABEL]: name, [PRUNE_LABEL]: name };
 }
+
+/** Labels as a label selector, the form the API's list and watch queries take: `key=value,key=value`. */
+export function labelSelector(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(",");
+}

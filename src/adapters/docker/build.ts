@@ -1,9 +1,10 @@
 import type Dockerode from "dockerode";
 import { readFile } from "node:fs/promises";
 import { relative, sep } from "node:path";
+import { displayPath } from "../../config/errors.js";
 import { UserError } from "../../errors.js";
 import { EXTERNAL_DOCKERFILE_NAME, FileHashCache, contextDigest, listContext, packContext, type ContextEntry } from "./build-context.js";
-import { cancelled, displayPath } from "./build-text.js";
+import { cancelled } from "./build-text.js";
 import { runBuildkitBuild } from "./buildkit-build.js";
 import { findBuildkitCli, type BuildkitCli, type BuildkitCliChoice } from "./buildkit-cli.js";
 import { buildkitFailure } from "./buildkit-errors.js";

@@ -6,10 +6,11 @@
 import type Dockerode from "dockerode";
 import { StringDecoder } from "node:string_decoder";
 import type { Readable } from "node:stream";
+import { displayPath } from "../../config/errors.js";
 import { UserError } from "../../errors.js";
 import type { BuildEvent } from "./build.js";
 import type { DockerfileInstruction } from "./dockerfile-check.js";
-import { cancelled, displayPath, oneLine } from "./build-text.js";
+import { cancelled, oneLine } from "./build-text.js";
 
 export interface ClassicBuildInput {
   context: Readable;
