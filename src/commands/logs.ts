@@ -6,7 +6,7 @@ import { UserError } from "../errors.js";
 import { PRUNE_LABEL, labelSelector } from "../manifests/labels.js";
 import { providerFor, type ClusterCommandOptions } from "./cluster-options.js";
 
-export interface LogsOptions extends ClusterCommandOptions {
+interface LogsOptions extends ClusterCommandOptions {
   follow?: boolean;
   since?: string;
   tail?: string;
@@ -66,7 +66,7 @@ export async function runLogsCommand(dir: string, options: LogsOptions): Promise
 }
 
 /** "90s", "10m", "2h" as seconds, as kubectl logs --since takes them. */
-export function parseDuration(text: string): number {
+function parseDuration(text: string): number {
   const match = /^(\d+)(s|m|h)$/.exec(text.trim());
   if (!match) throw new UserError("usage", `--since ${text} is not a duration.`, { hint: "Use a number with s, m or h, e.g. --since 10m." });
   return Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as "s" | "m" | "h"];

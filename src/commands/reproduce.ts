@@ -32,7 +32,7 @@ import { PLACEHOLDER_VALUE } from "../manifests/reproduce-secrets.js";
 import { recordAt, type KubeObject } from "../manifests/types.js";
 import { createStepPrinter } from "../ui/step-printer.js";
 
-export interface ReproduceCommandOptions extends ClusterFlags {
+interface ReproduceCommandOptions extends ClusterFlags {
   model?: string | undefined;
   requests?: string | undefined;
   dryRun?: boolean | undefined;

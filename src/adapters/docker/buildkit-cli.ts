@@ -24,7 +24,7 @@ export interface BuildkitCli {
 
 export type BuildkitCliChoice = { cli: BuildkitCli; note?: string | undefined } | { cli: undefined; reason: string };
 
-export interface FindCliOptions {
+interface FindCliOptions {
   env: Readonly<Record<string, string | undefined>>;
   exec?: Exec;
   /** The directories searched, in order; default: PATH. */

@@ -12,7 +12,7 @@ import type { BuildEvent } from "./build.js";
 import type { DockerfileInstruction } from "./dockerfile-check.js";
 import { cancelled, oneLine } from "./build-text.js";
 
-export interface ClassicBuildInput {
+interface ClassicBuildInput {
   context: Readable;
   dockerfileName: string;
   dockerfile: string;
@@ -46,7 +46,7 @@ export async function runClassicBuild(docker: Dockerode, input: ClassicBuildInpu
   return followBuild(stream, input);
 }
 
-export interface BuildProgress {
+interface BuildProgress {
   imageId: string;
   totalSteps: number;
   cachedSteps: number;

@@ -4,7 +4,7 @@ import type { Exec } from "../exec.js";
 import { KIND_VERSION } from "../tools/kind-release.js";
 import { findOnPath, isExecutable, pathDirectories } from "../tools/path-search.js";
 
-export interface ToolDeps {
+interface ToolDeps {
   env: NodeJS.ProcessEnv;
   exec: Exec;
   /** mlkube's own tool cache (~/.mlkube/bin), where `doctor --fix` puts kind. */

@@ -41,7 +41,7 @@ import type { KubeObject } from "../../manifests/types.js";
 import type { Pipeline, StageContext } from "../../engine/runner.js";
 
 /** What the live pipeline needs from the dev session, and what it tells it. */
-export interface LiveSession {
+interface LiveSession {
   config: ResolvedConfig;
   buildArgs: Readonly<Record<string, string>>;
   cluster: ReadyCluster;
