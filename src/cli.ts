@@ -26,7 +26,7 @@ function withClusterOptions(command: Command): Command {
     .option("--context <name>", "kube context to use");
 }
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command("mlkube")
     .description("The inner loop for machine-learning model servers on Kubernetes: edit, rebuild, redeploy, verify.")
     .version(version, "-v, --version")

@@ -4,7 +4,7 @@
  * show the fix on its own line. Anything that is not a UserError is a bug in mlkube and is
  * reported as one.
  */
-export type ErrorKind =
+type ErrorKind =
   | "config"
   | "dockerfile"
   | "build"

@@ -28,7 +28,7 @@ const REASONS: Record<string, string> = {
   ERR_TLS_CERT_ALTNAME_INVALID: "its TLS certificate is for another host name",
 };
 
-export interface ConnectionFailure {
+interface ConnectionFailure {
   /** The code Node (or the HTTP client) reported: ECONNREFUSED, ENOENT, ... */
   code: string;
   /** e.g. "nothing listens there (connection refused)". */

@@ -10,7 +10,7 @@ import { UserError } from "../errors.js";
  * tests record the exact argv of kind/minikube calls (where no real binary exists) and gives
  * every failure the same shape: the command, its exit code and the last lines it printed.
  */
-export interface ExecOptions {
+interface ExecOptions {
   input?: string | NodeJS.ReadableStream | undefined;
   env?: Readonly<Record<string, string | undefined>> | undefined;
   signal?: AbortSignal | undefined;

@@ -18,7 +18,7 @@ export interface Template {
 export const DEFAULT_TEMPLATE = "sklearn-flask";
 const MANIFEST = "template.json";
 
-export const TEMPLATES_DIR = join(PACKAGE_ROOT, "templates");
+const TEMPLATES_DIR = join(PACKAGE_ROOT, "templates");
 
 /** Every template, the default first. */
 export async function listTemplates(root: string = TEMPLATES_DIR): Promise<Template[]> {

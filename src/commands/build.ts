@@ -5,7 +5,7 @@ import { buildRequestFor } from "../adapters/docker/build-request.js";
 import type { BuildStep } from "../adapters/docker/buildkit-progress.js";
 import { formatBytes, formatMs } from "../ui/dev/format.js";
 
-export interface BuildCommandOptions {
+interface BuildCommandOptions {
   buildArg: string[];
   json?: boolean;
 }

@@ -1,7 +1,7 @@
 import { stringify } from "yaml";
 import { loadConfig, outsideWarning } from "../config/load.js";
 
-export interface ConfigCommandOptions {
+interface ConfigCommandOptions {
   json?: boolean;
 }
 

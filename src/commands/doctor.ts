@@ -7,7 +7,7 @@ import { loadClusterSettings, type ClusterSettings } from "../config/load.js";
 import { doctorExitCode, type DoctorCheck } from "../core/doctor.js";
 import { isUserError } from "../errors.js";
 
-export interface DoctorOptions {
+interface DoctorOptions {
   json?: boolean;
   fix?: boolean;
 }

@@ -6,7 +6,7 @@ import { nameFromDirectory } from "../config/load.js";
 import { closest } from "../core/suggest.js";
 import { isAbortError, UserError } from "../errors.js";
 
-export interface InitOptions {
+interface InitOptions {
   template?: string;
   list?: boolean;
 }

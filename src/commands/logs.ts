@@ -3,10 +3,10 @@ import { followLogs, type LogLine } from "../adapters/kube/logs.js";
 import { loadConfig } from "../config/load.js";
 import { lineFilter, parseSearch, parseSourceQuery } from "../engine/log-filter.js";
 import { UserError } from "../errors.js";
-import { PRUNE_LABEL } from "../manifests/labels.js";
+import { PRUNE_LABEL, labelSelector } from "../manifests/labels.js";
 import { providerFor, type ClusterCommandOptions } from "./cluster-options.js";
 
-export interface LogsOptions extends ClusterCommandOptions {
+interface LogsOptions extends ClusterCommandOptions {
   follow?: boolean;
   since?: string;
   tail?: string;
@@ -31,7 +31,7 @@ export async function runLogsCommand(dir: string, options: LogsOptions): Promise
   const status = await provider.status();
   if (!status.running) throw new UserError("cluster", `The cluster of context '${provider.choice.context}' is not running.`, { hint: "Start it with 'mlkube up' (or 'mlkube dev', which also deploys the model)." });
   const kube = connectKube(provider.choice.context, readKubeConfig());
-  const selector = `${PRUNE_LABEL}=${config.name}`;
+  const selector = labelSelector({ [PRUNE_LABEL]: config.name });
   const pods = await kube.core.listNamespacedPod({ namespace: config.namespace, labelSelector: selector });
   if (pods.items.length === 0 && !options.follow) {
     throw new UserError("cluster", `No pods of ${config.name} in namespace ${config.namespace}.`, { hint: "Deploy the model with 'mlkube dev' first." });
@@ -66,7 +66,7 @@ export async function runLogsCommand(dir: string, options: LogsOptions): Promise
 }
 
 /** "90s", "10m", "2h" as seconds, as kubectl logs --since takes them. */
-export function parseDuration(text: string): number {
+function parseDuration(text: string): number {
   const match = /^(\d+)(s|m|h)$/.exec(text.trim());
   if (!match) throw new UserError("usage", `--since ${text} is not a duration.`, { hint: "Use a number with s, m or h, e.g. --since 10m." });
   return Number(match[1]) * { s: 1, m: 60, h: 3600 }[match[2] as "s" | "m" | "h"];

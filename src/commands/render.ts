@@ -8,7 +8,7 @@ import { planManifests } from "../manifests/plan.js";
 import { renderYaml } from "../manifests/render.js";
 import type { WithheldSecret } from "../manifests/secrets.js";
 
-export interface RenderCommandOptions {
+interface RenderCommandOptions {
   from?: string[] | undefined;
   image?: string | undefined;
   includeSecrets?: boolean | undefined;

@@ -21,7 +21,7 @@ import { findingFromRollout, oomFindings, readinessFinding, throttlingFinding, t
 import { exitCodeOf, formatReport, judgeReplay, type ReproduceReport } from "../core/reproduce-report.js";
 import { parseRecordedRequests, type SmokeCase } from "../core/smoke-cases.js";
 import { isUserError, UserError } from "../errors.js";
-import { PRUNE_LABEL } from "../manifests/labels.js";
+import { PRUNE_LABEL, labelSelector } from "../manifests/labels.js";
 import { loadManifests } from "../manifests/load.js";
 import { configForManifests } from "../manifests/reproduce-config.js";
 import type { LocalCapacity } from "../manifests/reproduce-replicas.js";
@@ -32,7 +32,7 @@ import { PLACEHOLDER_VALUE } from "../manifests/reproduce-secrets.js";
 import { recordAt, type KubeObject } from "../manifests/types.js";
 import { createStepPrinter } from "../ui/step-printer.js";
 
-export interface ReproduceCommandOptions extends ClusterFlags {
+interface ReproduceCommandOptions extends ClusterFlags {
   model?: string | undefined;
   requests?: string | undefined;
   dryRun?: boolean | undefined;
@@ -197,7 +197,7 @@ async function runAndObserve(
   try {
     await waitUntilReachable(`${endpoint.url}${readinessPath(model)}`, { timeoutMs: 30_000 });
     const deployment = await cluster.kube.apps.readNamespacedDeployment({ name: model.name, namespace: model.namespace });
-    const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {}).map(([key, value]) => `${key}=${value}`).join(",");
+    const selector = labelSelector(deployment.spec?.selector.matchLabels ?? {});
     const target = { namespace: model.namespace, selector, container: settings.container };
     const findings: Finding[] = [];
     const started = readinessFinding(await podHistories(cluster.kube, target, note), settings);

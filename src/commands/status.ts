@@ -2,7 +2,7 @@ import type { V1Service } from "@kubernetes/client-node";
 import { connectKube, readKubeConfig } from "../adapters/kube/client.js";
 import { liveAhead } from "../adapters/kube/live-annotation.js";
 import { describeLive } from "../core/live/describe.js";
-import { PRUNE_LABEL } from "../manifests/labels.js";
+import { MANAGED_BY, MANAGED_BY_LABEL, PRUNE_LABEL, labelSelector } from "../manifests/labels.js";
 import { describeChoice, providerFor, type ClusterCommandOptions } from "./cluster-options.js";
 
 interface DeploymentStatus {
@@ -42,7 +42,7 @@ export async function runStatusCommand(dir: string, options: ClusterCommandOptio
 
 async function listModelDeployments(context: string, mappedNodePorts: number[], nodes: string[]): Promise<DeploymentStatus[]> {
   const kube = connectKube(context, readKubeConfig());
-  const selector = "app.kubernetes.io/managed-by=mlkube";
+  const selector = labelSelector({ [MANAGED_BY_LABEL]: MANAGED_BY });
   const [deployments, services] = await Promise.all([
     kube.apps.listDeploymentForAllNamespaces({ labelSelector: selector }),
     kube.core.listServiceForAllNamespaces({ labelSelector: selector }),

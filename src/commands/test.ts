@@ -14,7 +14,7 @@ import { caseFromTest, type SmokeCase } from "../core/smoke-cases.js";
 import type { SmokeResult } from "../core/smoke-results.js";
 import { UserError } from "../errors.js";
 
-export interface TestCommandOptions extends ClusterFlags {
+interface TestCommandOptions extends ClusterFlags {
   url?: string;
   json?: boolean;
   /** Print the tests generated from the server's description as mlkube.yaml text; run nothing. */

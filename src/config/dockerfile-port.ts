@@ -8,13 +8,13 @@ import { UserError } from "../errors.js";
 import { builtStageIndex, parentStageIndex, parseStages, stageNames, StageVariables } from "./dockerfile-stages.js";
 import { expand } from "./dockerfile-variables.js";
 
-export interface ExposedPort {
+interface ExposedPort {
   port: number;
   /** 1-based line of the EXPOSE instruction. */
   line: number;
 }
 
-export interface PortLookupOptions {
+interface PortLookupOptions {
   /** Build argument values, which override ARG defaults as with docker build. */
   buildArgs?: Readonly<Record<string, string>>;
   /** The stage that is built (build.target); the last stage when undefined. */

@@ -14,7 +14,7 @@ export interface DockerfileStage {
   template: ImageTemplate;
 }
 
-export interface ParsedStages {
+interface ParsedStages {
   stages: DockerfileStage[];
   /** ARGs before the first FROM: usable in a stage only when the stage declares the ARG again. */
   globalArgs: Map<string, string>;

@@ -55,9 +55,9 @@ export type ResolvedConfig = Omit<Config, "name" | "port" | "image" | "allowPath
 export type ProbeName = "readiness" | "liveness";
 
 /** `sync:` resolved: the rules' sources relative to the build context, as inferred rules have them. */
-export type ResolvedSync = { mode: "infer" } | { mode: "off" } | { mode: "rules"; rules: SyncRule[] };
+type ResolvedSync = { mode: "infer" } | { mode: "off" } | { mode: "rules"; rules: SyncRule[] };
 
-export interface LoadOverrides {
+interface LoadOverrides {
   /** From --build-arg; these win over build.args in mlkube.yaml. */
   buildArgs?: Readonly<Record<string, string>>;
 }

@@ -21,7 +21,7 @@ export interface PathFinding {
   text: string;
 }
 
-export interface PathCheck {
+interface PathCheck {
   errors: PathFinding[];
   /** Paths outside the model directory that `allowPathsOutside: true` lets through. */
   outside: PathFinding[];

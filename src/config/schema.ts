@@ -35,7 +35,7 @@ function expecting<T extends z.ZodType>(schema: T, expected: string): T {
  * be registered on that copy: this helper keeps the order right.
  */
 /** kind maps each port separately: a long range is a long `docker run` and many host ports taken. */
-export const MAX_MAPPED_NODE_PORTS = 20;
+const MAX_MAPPED_NODE_PORTS = 20;
 const NODE_PORT_RANGE_PHRASE = `a NodePort range FIRST-LAST within 30000-32767, at most ${MAX_MAPPED_NODE_PORTS} ports, such as "30180-30184"`;
 
 /** The ports of a validated cluster.nodePorts range. */
@@ -66,17 +66,17 @@ const jsonValue: z.ZodType<JsonValue> = z
   .meta({ id: "JsonValue", description: "Any JSON value." });
 
 /** Kubernetes object names (Deployments, Services, namespaces): a DNS-1123 label. */
-export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_LABEL_PHRASE = 'a DNS-1123 label (lowercase letters, digits and "-", at most 63 characters, e.g. "iris-model")';
 /** Service names are stricter than other names (DNS-1035): they must start with a letter. */
-export const SERVICE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const SERVICE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const SERVICE_NAME_PHRASE = 'a DNS-1035 label (starts with a lowercase letter; then letters, digits and "-", at most 63 characters, e.g. "iris-model")';
 
 /**
  * A Kubernetes resource quantity: a non-negative decimal with an optional binary (Ki, Mi, ...),
  * decimal (m, k, M, G, ...) or exponent (e3) suffix, as in "500m", "1", "256Mi", "1G".
  */
-export const QUANTITY = /^(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/;
+const QUANTITY = /^(\d+(\.\d*)?|\.\d+)([KMGTPE]i|[numkMGTPE]|[eE][+-]?\d+)?$/;
 const QUANTITY_PHRASE = 'a Kubernetes quantity such as "500m", "1", "256Mi" or "1G"';
 
 /** An image repository without tag or digest; mlkube picks the tag from the image content. */
@@ -89,7 +89,7 @@ const REGISTRY_PHRASE = '"auto", "off", or a registry address host[:port] such a
  * The response paths `expect.jsonPath` understands: dotted keys and [index] steps, optionally
  * starting at `$`, as in "prediction[0]", "$.scores[1].label" or "[0].label".
  */
-export const JSON_PATH = /^(\$|[A-Za-z_][\w-]*|\[\d+\])(\.[A-Za-z_][\w-]*|\[\d+\])*$/;
+const JSON_PATH = /^(\$|[A-Za-z_][\w-]*|\[\d+\])(\.[A-Za-z_][\w-]*|\[\d+\])*$/;
 
 const stringMap = (description: string) =>
   field(z.record(z.string(), z.string()), description, "a mapping of names to strings").default({});
@@ -152,7 +152,7 @@ const expectSchema = z
   .describe("What the response must look like.")
   .prefault({});
 
-export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
+const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
 export const smokeTestSchema = z
   .strictObject({
@@ -217,7 +217,7 @@ const buildSecret = z
   })
   .describe("A BuildKit build secret: given to the RUN instructions that mount it, never stored in the image, its tag, mlkube's output or its errors.");
 
-export const RESTART_MODES = ["auto", "process", "none"] as const;
+const RESTART_MODES = ["auto", "process", "none"] as const;
 
 export const configSchema = z
   .strictObject({

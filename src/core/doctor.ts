@@ -5,7 +5,7 @@
  */
 
 /** "skip": the check could not run because another failed first (no engine, no registry to ask). */
-export type CheckStatus = "ok" | "warn" | "fail" | "skip";
+type CheckStatus = "ok" | "warn" | "fail" | "skip";
 
 export interface DoctorCheck {
   name: string;

@@ -96,7 +96,7 @@ function capped(what: string, mismatches: Mismatch[]): Mismatch[] {
   return [...mismatches.slice(0, MAX_DIFFERENCES), { what, expected: "the values above", actual: `${rest} more difference${rest === 1 ? "" : "s"}` }];
 }
 
-export interface DiffOptions {
+interface DiffOptions {
   /** Numbers may differ by this much. */
   tolerance: number;
   /** Objects may have keys the expected value does not mention (recursively). */
@@ -131,7 +131,7 @@ export function diffJson(expected: JsonValue, actual: JsonValue, at: string, opt
   return expected === actual ? [] : [{ what: at, expected: formatValue(expected), actual: formatValue(actual) }];
 }
 
-export type PathLookup = { found: true; value: JsonValue } | { found: false; missing: string };
+type PathLookup = { found: true; value: JsonValue } | { found: false; missing: string };
 
 /** The value at a path such as `prediction[0]`, `$.scores[1].label` or `scores.setosa` (see JSON_PATH). */
 export function readJsonPath(root: JsonValue, path: string): PathLookup {

@@ -11,7 +11,7 @@ import { smokeTestSchema, type SmokeTest } from "../config/schema.js";
 import type { JsonValue } from "./expectations.js";
 
 /** A `tests:` entry as written in mlkube.yaml (what `mlkube test --print` prints). */
-export interface TestEntry {
+interface TestEntry {
   name: string;
   method?: "GET" | "POST";
   path: string;

@@ -15,9 +15,9 @@
 import { repositoryOf, sameRepository } from "../manifests/image-ref.js";
 
 export const MANAGED_LABEL = "dev.mlkube.managed";
-export const MODEL_LABEL = "dev.mlkube.model";
+const MODEL_LABEL = "dev.mlkube.model";
 /** The newest images kept besides the running ones: a rollback or a quick revert is a cache hit. */
-export const DEFAULT_KEEP = 3;
+const DEFAULT_KEEP = 3;
 
 const CONTENT_TAG = /^([0-9a-f]{16})(?:-live-[0-9a-f]{12})?$/;
 
@@ -41,7 +41,7 @@ export interface PruneScope {
   keep?: number | undefined;
 }
 
-export interface PruneDecision {
+interface PruneDecision {
   prune: BuiltImage[];
   /** The project's content-tagged images that stay, newest first. */
   kept: BuiltImage[];

@@ -20,7 +20,7 @@ export function missingKind(decision: ProviderDecision, installed: { kind: boole
   return { message: `kind is not installed, and the cluster is a kind cluster because ${decision.reason}.`, hint: `${INSTALL_KIND_HINT}.` };
 }
 
-export type KindOfferAction = "install" | "ask" | "refuse";
+type KindOfferAction = "install" | "ask" | "refuse";
 
 /** --yes installs without asking; a terminal both ways gets the question; without either, no install. */
 export function kindOfferAction(how: { yes: boolean; terminal: boolean }): KindOfferAction {

@@ -6,7 +6,7 @@
  * Used when the port mlkube probes refuses connections: a server on another port, or on the
  * loopback address only, is a mistake to name at once rather than wait out (issue #16.2).
  */
-export interface ListenAnnouncement {
+interface ListenAnnouncement {
   /** Undefined when the line names a port only ("listening on port 8080"): any address. */
   host: string | undefined;
   port: number;

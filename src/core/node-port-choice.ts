@@ -15,7 +15,7 @@ export interface NodePortClaim {
   model?: string | undefined;
 }
 
-export interface NodePortInput {
+interface NodePortInput {
   /** The model's Service, whose own claim never counts as taken. */
   model: { namespace: string; name: string };
   /** service.nodePort as written in mlkube.yaml, if it is. */
@@ -36,7 +36,7 @@ export interface NodePortChoice {
 }
 
 /** The NodePorts mlkube hands out on a cluster that maps none (minikube, an existing context). */
-export const DEFAULT_NODE_PORTS = [30080, 30081, 30082, 30083, 30084];
+const DEFAULT_NODE_PORTS = [30080, 30081, 30082, 30083, 30084];
 const NODE_PORT_MAX = 32767;
 
 export function chooseNodePort(input: NodePortInput): NodePortChoice {
@@ -70,7 +70,7 @@ export function chooseNodePort(input: NodePortInput): NodePortChoice {
 }
 
 /** A planned Service's NodePort that another Service already holds: the API server would refuse the apply. */
-export interface NodePortConflict {
+interface NodePortConflict {
   port: number;
   /** The planned Service, "default/iris". */
   planned: string;

@@ -6,7 +6,7 @@
  */
 import type { RolloutVerdict } from "./rollout.js";
 
-export type FindingKind = "oom-killed" | "readiness-too-early" | "cpu-throttling";
+type FindingKind = "oom-killed" | "readiness-too-early" | "cpu-throttling";
 
 export interface Finding {
   kind: FindingKind;
@@ -37,7 +37,7 @@ export interface PodHistory {
 }
 
 /** One replayed request as the throttling check needs it. */
-export interface TimedRequest {
+interface TimedRequest {
   name: string;
   latencyMs: number | undefined;
   recordedLatencyMs?: number | undefined;

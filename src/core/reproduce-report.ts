@@ -9,7 +9,7 @@ import type { RolloutVerdict } from "./rollout.js";
 import type { SmokeCase } from "./smoke-cases.js";
 import type { SmokeResult } from "./smoke-results.js";
 
-export interface ReplayVerdict {
+interface ReplayVerdict {
   name: string;
   method: string;
   path: string;
@@ -22,7 +22,7 @@ export interface ReplayVerdict {
   differences: string[];
 }
 
-export type RolloutSummary = Extract<RolloutVerdict, { state: "complete" | "failed" }>;
+type RolloutSummary = Extract<RolloutVerdict, { state: "complete" | "failed" }>;
 
 export interface ReproduceReport {
   rollout: RolloutSummary;

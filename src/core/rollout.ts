@@ -39,7 +39,7 @@ export interface PodSnapshot {
   imagePullPolicies: Record<string, string | undefined>;
 }
 
-export interface EventSnapshot {
+interface EventSnapshot {
   involvedName: string;
   reason: string;
   message: string;
@@ -62,14 +62,14 @@ export interface RolloutSnapshot {
   events: EventSnapshot[];
 }
 
-export type RolloutFailureKind = "image-pull" | "config" | "crash-loop" | "oom-killed" | "unschedulable" | "readiness" | "readiness-refused" | "port-closed" | "timeout" | "deadline";
+type RolloutFailureKind = "image-pull" | "config" | "crash-loop" | "oom-killed" | "unschedulable" | "readiness" | "readiness-refused" | "port-closed" | "timeout" | "deadline";
 
 /**
  * Readiness failures with one and the same 4xx, in a row, before mlkube calls the path wrong. A
  * 4xx is the server saying the request is wrong (no such route), not that it is still loading
  * (that is a 503, or a refused connection): waiting for the timeout changes nothing (issue #16.2).
  */
-export const SAME_CLIENT_ERROR_PROBES = 3;
+const SAME_CLIENT_ERROR_PROBES = 3;
 
 /**
  * How long a pod may stay unschedulable before mlkube calls it a dead end, when nothing visible is
@@ -77,7 +77,7 @@ export const SAME_CLIENT_ERROR_PROBES = 3;
  * change (kube-scheduler's queueing hints), so a pod of the new version waiting for an old one to
  * release its requests is usually bound within the old pod's grace period; this covers the rest.
  */
-export const UNSCHEDULABLE_GRACE_MS = 10_000;
+const UNSCHEDULABLE_GRACE_MS = 10_000;
 
 /**
  * Failed pulls of one pod before mlkube calls its image unreachable. The kubelet retries a failed
@@ -85,7 +85,7 @@ export const UNSCHEDULABLE_GRACE_MS = 10_000;
  * first failure can be the cluster still settling (a node just created, the registry just joined
  * the node's network); a second one is not.
  */
-export const PULL_FAILURES_TO_FAIL = 2;
+const PULL_FAILURES_TO_FAIL = 2;
 
 export type RolloutVerdict =
   | { state: "complete"; ready: number; desired: number; templateHash?: string | undefined }

@@ -8,7 +8,7 @@ import type { SmokeCase } from "./smoke-cases.js";
 /** One request of a case: its response, or why none came (refused, timed out). */
 export type RequestOutcome = { response: ResponseSnapshot } | { error: string };
 
-export interface Latency {
+interface Latency {
   p50: number;
   p95: number;
   max: number;
@@ -78,7 +78,7 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(rank, sorted.length) - 1] ?? 0;
 }
 
-export interface RunChange {
+interface RunChange {
   test: string;
   kind: "newly-failing" | "fixed" | "status" | "body" | "latency";
   message: string;

@@ -1,7 +1,7 @@
 /** "Did you mean ...?" for misspelled keys and enum values. */
 
 /** Levenshtein distance (insertions, deletions, substitutions), case-insensitive. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const left = a.toLowerCase();
   const right = b.toLowerCase();
   let previous = Array.from({ length: right.length + 1 }, (_, index) => index);

@@ -14,7 +14,7 @@ export interface VerificationRun {
   results: readonly SmokeResult[];
 }
 
-export interface VerifiedTest {
+interface VerifiedTest {
   name: string;
   passed: boolean;
   /** The latency a user's curl sees: the URL run's p50, else the slowest pod's. */
@@ -50,7 +50,7 @@ export function combineRuns(runs: readonly VerificationRun[]): VerifiedTest[] {
   });
 }
 
-export function describeTarget(run: Pick<VerificationRun, "target" | "via">): string {
+function describeTarget(run: Pick<VerificationRun, "target" | "via">): string {
   return run.via === "url" ? `via ${run.target}` : `pod ${run.target}`;
 }
 

@@ -16,7 +16,7 @@ export interface DiagnosticsSample {
 }
 
 /** Somewhere listeners pile up if a subscription is never undone. */
-export type ListenerSource = EventEmitter | { readonly subscriberCount: number };
+type ListenerSource = EventEmitter | { readonly subscriberCount: number };
 
 /** The interval asked for by MLKUBE_DIAGNOSTICS_MS, or undefined (unset, not a positive integer: off). */
 export function diagnosticsInterval(env: NodeJS.ProcessEnv): number | undefined {
@@ -41,7 +41,7 @@ export function listenerTotal(sources: readonly ListenerSource[]): number {
 
 const mb = (bytes: number) => Math.round((bytes / 1024 ** 2) * 10) / 10;
 
-export function sampleDiagnostics(sources: readonly ListenerSource[]): DiagnosticsSample {
+function sampleDiagnostics(sources: readonly ListenerSource[]): DiagnosticsSample {
   const memory = process.memoryUsage();
   return { heapUsedMb: mb(memory.heapUsed), rssMb: mb(memory.rss), activeResources: countByType(process.getActiveResourcesInfo()), listeners: listenerTotal(sources) };
 }

@@ -14,7 +14,7 @@ export interface HealthProbes {
   clusterExists(): Promise<boolean | undefined>;
 }
 
-export interface HealthMonitor {
+interface HealthMonitor {
   /** Checks at once (after a failure that smells of a lost connection). */
   checkNow(): void;
   stop(): void;

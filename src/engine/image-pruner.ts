@@ -10,12 +10,12 @@ import type { PruneScope } from "../core/image-pruning.js";
 import { repositoryOf } from "../manifests/image-ref.js";
 import type { Store } from "./store.js";
 
-export interface PruneOutcome {
+interface PruneOutcome {
   removed: string[];
   reclaimedBytes: number;
 }
 
-export interface ImagePrunerDeps {
+interface ImagePrunerDeps {
   prune(scope: PruneScope): Promise<PruneOutcome>;
   /** The local registry's part, where images are pushed to one; `unsupported` says why it cannot delete. */
   pruneRegistry?: ((scope: PruneScope) => Promise<PruneOutcome & { unsupported?: string | undefined }>) | undefined;

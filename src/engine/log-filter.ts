@@ -10,7 +10,7 @@ import { matcher, type LogEntry, type LogFilter, type LogStore } from "./log-sto
 
 export const REGEX_PREFIX = "re:";
 
-export type ParsedSearch =
+type ParsedSearch =
   | { search?: string | undefined; pattern?: RegExp | undefined; error?: undefined }
   | { error: string; search?: undefined; pattern?: undefined };
 
@@ -100,7 +100,7 @@ export function lastErrorSeq(logs: LogStore, filter: LogFilter, beforeSeq: numbe
 }
 
 /** A `--pod` value: "NAME" (any pod whose name contains it) or "NAME/CONTAINER" (and that container). */
-export interface SourceQuery {
+interface SourceQuery {
   pod: string;
   container: string | undefined;
 }

@@ -26,7 +26,7 @@ export interface LogEntry {
   kind: "log" | "notice";
 }
 
-export interface LogInput {
+interface LogInput {
   pod: string;
   container: string;
   text: string;
@@ -47,7 +47,7 @@ export interface LogFilter {
   fromSeq?: number | undefined;
 }
 
-export interface LogStoreOptions {
+interface LogStoreOptions {
   /** Lines kept; default 5,000. */
   capacity?: number | undefined;
   /** UTF-8 bytes of text kept; default 4 MiB. */

@@ -7,7 +7,7 @@ import type { ProbeName, ResolvedConfig } from "../config/load.js";
 import { managedLabels, podSelector } from "./labels.js";
 import type { KubeObject } from "./types.js";
 
-export interface GenerateOptions {
+interface GenerateOptions {
   /** Content-tagged image reference, e.g. `localhost:5001/iris-sklearn:3f2a...`. */
   image: string;
   /** NodePort of the Service. Default: config.service.nodePort. */
@@ -25,13 +25,13 @@ export interface GenerateOptions {
   readinessPath?: string | undefined;
 }
 
-export interface GeneratedObjects {
+interface GeneratedObjects {
   deployment: KubeObject;
   service: KubeObject;
 }
 
 /** Name of the container port, so probes and the Service follow a port change without edits. */
-export const PORT_NAME = "http";
+const PORT_NAME = "http";
 
 /** Old ReplicaSets kept for `kubectl rollout undo`; the dev loop creates one per edit, so few. */
 const REVISION_HISTORY_LIMIT = 3;
@@ -78,7 +78,7 @@ export function generateDeployment(config: ResolvedConfig, options: GenerateOpti
   return deployment;
 }
 
-export function generateService(config: ResolvedConfig, nodePort: number): KubeObject {
+function generateService(config: ResolvedConfig, nodePort: number): KubeObject {
   const { name, namespace, port } = config;
   const service = {
     apiVersion: "v1",

@@ -5,7 +5,7 @@
  * named here exists and describes an object with apiVersion and kind.
  */
 
-export interface KindInfo {
+interface KindInfo {
   apiVersion: string;
   kind: string;
   /** Name of the model class in @kubernetes/client-node, e.g. `V1Deployment`. */
@@ -66,7 +66,7 @@ export function kindInfo(apiVersion: string, kind: string): KindInfo | undefined
 }
 
 /** `apps` for `apps/v1`, "" for the core group (`v1`). */
-export function groupOf(apiVersion: string): string {
+function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf("/");
   return slash < 0 ? "" : apiVersion.slice(0, slash);
 }

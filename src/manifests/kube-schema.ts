@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 const MODELS_MODULE = "@kubernetes/client-node/dist/gen/models/all.js";
 
 /** One field of a model: its JSON name and the generator's type string. */
-export interface FieldInfo {
+interface FieldInfo {
   name: string;
   /** e.g. `string`, `number`, `V1PodSpec`, `Array<V1Container>`, `{ [key: string]: string; }`, `IntOrString`. */
   type: string;

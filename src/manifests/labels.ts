@@ -2,7 +2,7 @@
  * The labels mlkube puts on everything it applies. The pruner deletes objects that carry
  * PRUNE_LABEL for this model but are no longer rendered, so nothing without it is ever touched.
  */
-export const NAME_LABEL = "app.kubernetes.io/name";
+const NAME_LABEL = "app.kubernetes.io/name";
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
 export const MANAGED_BY = "mlkube";
 export const PRUNE_LABEL = "mlkube.dev/model";
@@ -18,4 +18,9 @@ export function managedLabels(name: string): Record<string, string> {
  */
 export function podSelector(name: string): Record<string, string> {
   return { [NAME_LABEL]: name, [PRUNE_LABEL]: name };
+}
+
+/** Labels as a label selector, the form the API's list and watch queries take: `key=value,key=value`. */
+export function labelSelector(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(",");
 }

@@ -8,7 +8,7 @@ import { LineCounter, parseAllDocuments, type Document } from "yaml";
 import { displayPath, yamlErrorDetails } from "../config/errors.js";
 import { UserError } from "../errors.js";
 
-export interface LoadedDocument {
+interface LoadedDocument {
   /** Absolute path of the file. */
   file: string;
   /** 1-based, counting every document in the file, empty ones included, as a reader counts `---`. */

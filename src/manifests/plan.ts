@@ -12,7 +12,7 @@ import { transformManifests } from "./transform.js";
 import type { KubeObject } from "./types.js";
 import { assertNoProblems, validateManifests } from "./validate.js";
 
-export interface PlanOptions {
+interface PlanOptions {
   /** The image reference the model runs, content-tagged. */
   image: string;
   /** Manifest files or directories. Default: config.manifests; none means generated objects. */
@@ -29,7 +29,7 @@ export interface PlanOptions {
   readinessPath?: string | undefined;
 }
 
-export interface ManifestPlan {
+interface ManifestPlan {
   objects: KubeObject[];
   notes: string[];
   withheldSecrets: WithheldSecret[];

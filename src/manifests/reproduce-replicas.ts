@@ -20,7 +20,7 @@ export interface LocalCapacity {
 /** Kinds whose spec.replicas sets how many pods run. */
 const SCALABLE_KINDS = new Set(["Deployment", "StatefulSet", "ReplicaSet", "ReplicationController"]);
 
-export interface FitResult {
+interface FitResult {
   substitutions: Substitution[];
   /** Decisions that kept production's value, said out loud all the same. */
   kept: string[];

@@ -13,7 +13,7 @@ import { podTemplate } from "./workloads.js";
 
 export const PLACEHOLDER_VALUE = "placeholder";
 
-export interface SecretOptions {
+interface SecretOptions {
   namespace: string;
   labels: Record<string, string>;
   withheld: readonly WithheldSecret[];

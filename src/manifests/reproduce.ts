@@ -20,7 +20,7 @@ import { transformManifests } from "./transform.js";
 import { describeObject, isRecord, listAt, recordAt, stringAt, type JsonRecord, type KubeObject } from "./types.js";
 import { assertNoProblems, validateManifests } from "./validate.js";
 
-export interface ReproduceOptions {
+interface ReproduceOptions {
   /** Manifest files or directories (absolute). */
   files: readonly string[];
   /** The image built from --model; undefined keeps the model's image as written. */
@@ -33,7 +33,7 @@ export interface ReproduceOptions {
 }
 
 /** The model's workload and container, as they will run: what the report judges the run against. */
-export interface ModelTarget {
+interface ModelTarget {
   kind: string;
   name: string;
   namespace: string;

@@ -19,7 +19,7 @@ export interface SourcedObject {
   origin: ObjectOrigin;
 }
 
-export interface TransformOptions {
+interface TransformOptions {
   /** The image reference the model's container runs; undefined keeps the image as written. */
   image?: string | undefined;
   /** Apply the Secrets in the manifests too. Default: withhold them. */
@@ -32,7 +32,7 @@ export interface TransformOptions {
   productionRepository?: string | undefined;
 }
 
-export interface TransformResult {
+interface TransformResult {
   objects: KubeObject[];
   /** What was changed and why, one line each: `Service iris: LoadBalancer -> NodePort 30080 (...)`. */
   notes: string[];

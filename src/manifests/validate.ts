@@ -15,7 +15,7 @@ import { checkAgainstSchema, type Path, type SchemaProblem } from "./schema-chec
 import { describeObject, isRecord, stringAt, type JsonRecord } from "./types.js";
 
 /** An object to validate, and the YAML it came from when it came from a file. */
-export interface ValidationInput {
+interface ValidationInput {
   value: unknown;
   file?: string | undefined;
   document?: number | undefined;
@@ -25,7 +25,7 @@ export interface ValidationInput {
   describedAs?: string | undefined;
 }
 
-export interface ManifestProblem {
+interface ManifestProblem {
   file?: string | undefined;
   document?: number | undefined;
   /** `line:column` in the file, when known. */
@@ -36,7 +36,7 @@ export interface ManifestProblem {
   message: string;
 }
 
-export interface ValidationResult {
+interface ValidationResult {
   problems: ManifestProblem[];
   /** Notes on objects mlkube could not check (custom resources). */
   notes: string[];

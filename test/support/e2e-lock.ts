@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
-export const LOCK = join(tmpdir(), "mlkube-e2e.lock");
+const LOCK = join(tmpdir(), "mlkube-e2e.lock");
 
 export async function acquireLock(say: (line: string) => void = () => undefined): Promise<void> {
   let announced = false;

@@ -5,7 +5,7 @@
  */
 import { request } from "node:http";
 
-export interface Answer {
+interface Answer {
   status: number;
   text: string;
 }

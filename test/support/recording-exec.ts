@@ -2,7 +2,7 @@ import type { Exec, ExecResult, ManagedProcess, Spawn } from "../../src/adapters
 import { CommandFailedError } from "../../src/adapters/exec.js";
 
 /** A scripted answer for one command line (matched by prefix of argv). */
-export interface ScriptedAnswer {
+interface ScriptedAnswer {
   argv: string[];
   stdout?: string;
   exitCode?: number;

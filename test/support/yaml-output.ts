@@ -3,7 +3,7 @@ import { expect } from "vitest";
 
 // Tests index freely into printed manifests; a full Kubernetes type would only add casts.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Json = any;
+type Json = any;
 
 /** The objects of a command's multi-document YAML output, failing the test on a YAML error. */
 export function objectsOf(stdout: string): Record<string, Json>[] {

@@ -14,7 +14,7 @@ import type { ClusterStep, StepReporter } from "./provider.js";
  * pkg/minikube/kubeconfig/context.go, DeleteContext). mlkube never needs the current context (it
  * names its context everywhere), so it puts back what a tool changed, and says so.
  */
-export interface ContextSnapshot {
+interface ContextSnapshot {
   /** current-context of each kubeconfig file, in $KUBECONFIG order ("" when unset). */
   files: { path: string; current: string }[];
   /** The effective current context: the first file that sets one wins (kubectl's merge rule). */
@@ -22,7 +22,7 @@ export interface ContextSnapshot {
   contexts: string[];
 }
 
-export function kubeconfigFiles(env: NodeJS.ProcessEnv = process.env): string[] {
+function kubeconfigFiles(env: NodeJS.ProcessEnv = process.env): string[] {
   const list = (env.KUBECONFIG ?? "").split(delimiter).filter(Boolean);
   return list.length > 0 ? [...new Set(list)] : [join(homedir(), ".kube", "config")];
 }

@@ -1,4 +1,5 @@
 import { UserError } from "../../errors.js";
+import { labelSelector } from "../../manifests/labels.js";
 import type { KubeAccess } from "../kube/client.js";
 import { forwardLocalPort } from "../kube/pod-forward.js";
 import { containerPortFor, isReadyAndStaying } from "../kube/version-pods.js";
@@ -33,7 +34,7 @@ export async function portForwardEndpoint(kube: KubeAccess, service: ServiceRef)
 
 async function readyPodFor(kube: KubeAccess, service: ServiceRef): Promise<{ pod: string; port: number }> {
   const spec = (await kube.core.readNamespacedService({ name: service.name, namespace: service.namespace })).spec;
-  const selector = Object.entries(spec?.selector ?? {}).map(([key, value]) => `${key}=${value}`).join(",");
+  const selector = labelSelector(spec?.selector ?? {});
   const servicePort = spec?.ports?.find((port) => port.nodePort === service.nodePort) ?? spec?.ports?.[0];
   const pods = (await kube.core.listNamespacedPod({ namespace: service.namespace, labelSelector: selector })).items;
   const ready = pods.find(isReadyAndStaying);

@@ -21,7 +21,7 @@ import { crictlImageId, ctrListCommand, ctrTargetDigest, matchLoadedImage, type 
 import { checkRegistryPort, connectRegistry, ensureRegistry, registryRunning, removeRegistry, type RegistrySettings } from "./local-registry.js";
 import type { BuiltImage, ClusterProvider, ClusterStatus, DeliveryResult, EnsureOptions, ReadyCluster, StepReporter, UpPlan } from "./provider.js";
 
-export interface KindSettings {
+interface KindSettings {
   /** NodePorts to map to 127.0.0.1 at creation (mappings cannot be added later). */
   nodePorts: number[];
   /** undefined: no registry (cluster.registry: off or an external one). */

@@ -11,7 +11,7 @@
  * content addresses, so neither can match a different image.
  */
 
-export type ImageMatch = "config digest (CRI)" | "target digest (containerd)";
+type ImageMatch = "config digest (CRI)" | "target digest (containerd)";
 
 export interface NodeImageReport {
   /** `crictl inspecti` status.id (or `minikube image ls` id): the config digest; may be truncated. */

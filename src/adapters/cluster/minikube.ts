@@ -14,7 +14,7 @@ import { remoteEngineOf, tunnelReason } from "../../core/node-reachability.js";
 import { ctrListCommand, ctrTargetDigest, matchLoadedImage } from "./loaded-image.js";
 import type { BuiltImage, ClusterProvider, ClusterStatus, DeliveryResult, Endpoint, EnsureOptions, ReadyCluster, ServiceRef, StepReporter, UpPlan } from "./provider.js";
 
-export interface MinikubeSettings {
+interface MinikubeSettings {
   registrySetting: string;
   /** process.platform: with the docker driver, the node's IP is reachable on Linux only (and not always there). */
   platform: NodeJS.Platform;

@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
  * NodePort it chose (the same model keeps its URL) and the health endpoint it detected (the
  * Deployment keeps its readiness probe). In $MLKUBE_HOME/models.json, keyed by absolute directory.
  */
-export interface RememberedModel {
+interface RememberedModel {
   nodePort?: number | undefined;
   readiness?: { path: string; protocol: string } | undefined;
 }
@@ -19,7 +19,7 @@ export interface ModelMemory {
   update(dir: string, change: RememberedModel): Promise<void>;
 }
 
-export function modelMemoryFile(env: NodeJS.ProcessEnv = process.env): string {
+function modelMemoryFile(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.MLKUBE_HOME ?? join(homedir(), ".mlkube"), "models.json");
 }
 

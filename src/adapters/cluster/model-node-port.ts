@@ -9,7 +9,7 @@ import { UserError } from "../../errors.js";
 import { PRUNE_LABEL } from "../../manifests/labels.js";
 import type { ModelMemory } from "./model-memory.js";
 
-export interface ModelNodePortInput {
+interface ModelNodePortInput {
   config: Pick<ResolvedConfig, "dir" | "name" | "namespace" | "service">;
   claims: readonly NodePortClaim[];
   /** NodePorts the cluster maps to this machine (ReadyCluster.mappedNodePorts). */

@@ -6,7 +6,7 @@ import { describePortHolder, findPortHolder, portIsFree } from "./port-holder.js
 export const KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster";
 
 /** What holds a host port a new kind cluster wants to map. */
-export interface TakenNodePort {
+interface TakenNodePort {
   port: number;
   /** "kind cluster 'other' (container other-control-plane)", "container web", "python3 (pid 7)". */
   holder: string;

@@ -2,7 +2,7 @@ import { readdir, readFile, readlink } from "node:fs/promises";
 import { createServer } from "node:net";
 
 /** The process listening on a port, as far as this user may see it. */
-export interface PortHolder {
+interface PortHolder {
   pid: number;
   /** The program's name as it was started (argv[0]'s last part), e.g. "python3" or "docker-proxy". */
   command: string;

@@ -1,5 +1,5 @@
-import { access, constants, readFile } from "node:fs/promises";
-import { delimiter, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { ClusterSettings } from "../../config/load.js";
 import { nodePortRange } from "../../config/schema.js";
 import { missingKind, type KindNeed } from "../../core/kind-offer.js";
@@ -10,6 +10,7 @@ import { engineEnvForTools } from "../docker/endpoint.js";
 import { runCommand, spawnManaged, type Exec, type Spawn } from "../exec.js";
 import { kubeContexts, readKubeConfig, readKubeConfigIfPresent } from "../kube/client.js";
 import { mlkubeBinDir } from "../tools/kind-release.js";
+import { findOnPath, isExecutable, pathDirectories } from "../tools/path-search.js";
 import { ContextProvider } from "./context.js";
 import { createdClusters, type CreatedClusters } from "./created-clusters.js";
 import { KindProvider } from "./kind.js";
@@ -97,20 +98,9 @@ type ToolPaths = Record<"kind" | "minikube", string | undefined>;
  * touching the user's PATH), else undefined: not installed.
  */
 export async function findTool(name: string, env: NodeJS.ProcessEnv, binDir: string): Promise<string | undefined> {
-  for (const dir of (env.PATH ?? "").split(delimiter)) {
-    if (dir && (await isExecutable(join(dir, name)))) return name;
-  }
+  if (await findOnPath(name, pathDirectories(env))) return name;
   const cached = join(binDir, name);
   return (await isExecutable(cached)) ? cached : undefined;
-}
-
-async function isExecutable(path: string): Promise<boolean> {
-  try {
-    await access(path, constants.X_OK);
-    return true;
-  } catch {
-    return false; // absent, or not executable by this user
-  }
 }
 
 function resolveTool(tools: ToolPaths, file: string): string {

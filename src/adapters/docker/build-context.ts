@@ -65,7 +65,7 @@ export async function listContext(contextDir: string, hashes: FileHashCache, doc
   return entries;
 }
 
-export interface DigestInputs {
+interface DigestInputs {
   entries: readonly ContextEntry[];
   dockerfileText: string;
   buildArgs: Readonly<Record<string, string>>;
@@ -82,7 +82,7 @@ export function contextDigest(inputs: DigestInputs): string {
   return hash.digest("hex");
 }
 
-export interface PackedContext {
+interface PackedContext {
   stream: Readable;
   /** Resolves once the whole tar was produced: the entries as actually read while packing. */
   packed: Promise<{ entries: ContextEntry[]; bytes: number }>;

@@ -10,7 +10,7 @@ import type { BuildSecretSource } from "./buildkit-build.js";
 /** One secret as configured: its id, and where its value is. */
 export type BuildSecret = BuildSecretSource;
 
-export interface ReadSecret extends BuildSecret {
+interface ReadSecret extends BuildSecret {
   value: string;
 }
 

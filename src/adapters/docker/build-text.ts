@@ -1,12 +1,6 @@
-import { relative } from "node:path";
 import { UserError } from "../../errors.js";
 
 /** Shared wording of the build path's messages. */
-
-export function displayPath(path: string): string {
-  const fromCwd = relative(process.cwd(), path);
-  return fromCwd.startsWith("..") ? path : fromCwd;
-}
 
 export function oneLine(text: string): string {
   // Counted in code points: cutting UTF-16 units could split an emoji's pair, drawn as "�".

@@ -1,9 +1,10 @@
 import type Dockerode from "dockerode";
 import { readFile } from "node:fs/promises";
 import { relative, sep } from "node:path";
+import { displayPath } from "../../config/errors.js";
 import { UserError } from "../../errors.js";
 import { EXTERNAL_DOCKERFILE_NAME, FileHashCache, contextDigest, listContext, packContext, type ContextEntry } from "./build-context.js";
-import { cancelled, displayPath } from "./build-text.js";
+import { cancelled } from "./build-text.js";
 import { runBuildkitBuild } from "./buildkit-build.js";
 import { findBuildkitCli, type BuildkitCli, type BuildkitCliChoice } from "./buildkit-cli.js";
 import { buildkitFailure } from "./buildkit-errors.js";
@@ -40,7 +41,7 @@ export type BuildEvent =
   | { type: "progress"; step: BuildStep }
   | { type: "output"; line: string };
 
-export interface BuildResult {
+interface BuildResult {
   /** repository:tag */
   reference: string;
   tag: string;
@@ -55,7 +56,7 @@ export interface BuildResult {
   builder: "buildkit" | "classic";
 }
 
-export interface BuildOptions {
+interface BuildOptions {
   signal?: AbortSignal | undefined;
   onEvent?: ((event: BuildEvent) => void) | undefined;
 }
@@ -64,9 +65,9 @@ export interface BuildOptions {
 export const TAG_LENGTH = 16;
 
 /** The engine to build on: its API client, and the environment that points a docker CLI at it. */
-export type BuildEngine = Pick<DockerConnection, "client" | "cliEnv">;
+type BuildEngine = Pick<DockerConnection, "client" | "cliEnv">;
 
-export interface ImageBuilderOptions {
+interface ImageBuilderOptions {
   /** `classic` forces the classic builder (to compare); `auto` (the default) uses BuildKit wherever it can. */
   builder?: "auto" | "classic" | undefined;
   /** How to find a docker CLI that can run BuildKit; replaced in tests. */
@@ -74,7 +75,7 @@ export interface ImageBuilderOptions {
 }
 
 /** Which builder an ImageBuilder uses, decided once from the engine and the docker CLI. */
-export type BuilderChoice =
+type BuilderChoice =
   | { builder: "buildkit"; cli: BuildkitCli; detail: string; heredocs: HeredocSupport }
   | { builder: "classic"; reason: string; detail: string; heredocs: HeredocSupport };
 

@@ -33,7 +33,7 @@ export interface BuildSecretSource {
   file?: string | undefined;
 }
 
-export interface BuildkitBuildInput {
+interface BuildkitBuildInput {
   cli: BuildkitCli;
   /** Selects the engine (DOCKER_HOST or DOCKER_CONTEXT, see dockerCliEnv); merged over process.env. */
   env: Readonly<Record<string, string | undefined>>;
@@ -49,7 +49,7 @@ export interface BuildkitBuildInput {
   onProgress?: ((event: ProgressEvent) => void) | undefined;
 }
 
-export interface BuildkitBuildOutcome {
+interface BuildkitBuildOutcome {
   reader: PlainProgressReader;
   /** The last output lines of each step, for an error. */
   outputOf(step: BuildStep): readonly string[];

@@ -8,9 +8,10 @@
  * DOCKER_BUILDKIT=1 (Debian's 20.10). A 23+ CLI without buildx cannot: it refuses
  * DOCKER_BUILDKIT=1 ("the buildx component is missing").
  */
-import { access, constants, realpath } from "node:fs/promises";
-import { delimiter, join } from "node:path";
+import { realpath } from "node:fs/promises";
+import { join } from "node:path";
 import { runCommand, type Exec } from "../exec.js";
+import { isExecutable, pathDirectories } from "../tools/path-search.js";
 
 export interface BuildkitCli {
   /** Absolute path of the docker binary. */
@@ -23,7 +24,7 @@ export interface BuildkitCli {
 
 export type BuildkitCliChoice = { cli: BuildkitCli; note?: string | undefined } | { cli: undefined; reason: string };
 
-export interface FindCliOptions {
+interface FindCliOptions {
   env: Readonly<Record<string, string | undefined>>;
   exec?: Exec;
   /** The directories searched, in order; default: PATH. */
@@ -39,7 +40,7 @@ const LAST_MAJOR_WITH_BUILTIN_BUILDKIT = 22;
  */
 export async function findBuildkitCli(options: FindCliOptions): Promise<BuildkitCliChoice> {
   const exec = options.exec ?? runCommand;
-  const candidates = await dockerBinaries(options.searchPath ?? (options.env.PATH ?? "").split(delimiter).filter(Boolean));
+  const candidates = await dockerBinaries(options.searchPath ?? pathDirectories(options.env));
   if (candidates.length === 0) return { cli: undefined, reason: "no docker CLI is on the PATH (mlkube runs BuildKit builds through it)" };
   const refusals: string[] = [];
   for (const path of candidates) {
@@ -87,7 +88,7 @@ async function dockerBinaries(dirs: readonly string[]): Promise<string[]> {
   const found = new Map<string, string>();
   for (const dir of dirs) {
     const path = join(dir, process.platform === "win32" ? "docker.exe" : "docker");
-    if (!(await access(path, constants.X_OK).then(() => true, () => false))) continue;
+    if (!(await isExecutable(path))) continue;
     // /bin is often a link to /usr/bin: the same binary twice would be asked twice.
     const real = await realpath(path);
     if (!found.has(real)) found.set(real, path);

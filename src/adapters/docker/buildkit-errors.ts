@@ -8,7 +8,7 @@ import type { BuildStep, PlainProgressReader } from "./buildkit-progress.js";
 import { oneLine } from "./build-text.js";
 import { syntaxDirective, type DockerfileInstruction } from "./dockerfile-check.js";
 
-export interface FailureContext {
+interface FailureContext {
   reader: PlainProgressReader;
   /** The failing step's last output lines, secrets already masked. */
   outputOf(step: BuildStep): readonly string[];

@@ -6,12 +6,13 @@
 import type Dockerode from "dockerode";
 import { StringDecoder } from "node:string_decoder";
 import type { Readable } from "node:stream";
+import { displayPath } from "../../config/errors.js";
 import { UserError } from "../../errors.js";
 import type { BuildEvent } from "./build.js";
 import type { DockerfileInstruction } from "./dockerfile-check.js";
-import { cancelled, displayPath, oneLine } from "./build-text.js";
+import { cancelled, oneLine } from "./build-text.js";
 
-export interface ClassicBuildInput {
+interface ClassicBuildInput {
   context: Readable;
   dockerfileName: string;
   dockerfile: string;
@@ -45,7 +46,7 @@ export async function runClassicBuild(docker: Dockerode, input: ClassicBuildInpu
   return followBuild(stream, input);
 }
 
-export interface BuildProgress {
+interface BuildProgress {
   imageId: string;
   totalSteps: number;
   cachedSteps: number;

@@ -65,7 +65,7 @@ export async function ensureDockerReachable(connection: DockerConnection): Promi
 }
 
 /** What to do when the engine does not answer, naming what chose it. */
-export function unreachableHint(endpoint: DockerEndpoint): string {
+function unreachableHint(endpoint: DockerEndpoint): string {
   switch (endpoint.source) {
     case "DOCKER_HOST":
       return "Start the engine DOCKER_HOST names, or unset DOCKER_HOST (a leftover 'minikube docker-env' is a common cause). 'docker info' should answer.";

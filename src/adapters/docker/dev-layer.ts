@@ -22,11 +22,11 @@ import { buildkitFailure } from "./buildkit-errors.js";
 import { checkDockerfile } from "./dockerfile-check.js";
 
 /** templates/live, shipped in the package. */
-export const SUPERVISOR_SOURCE_DIR = join(PACKAGE_ROOT, "templates", "live");
+const SUPERVISOR_SOURCE_DIR = join(PACKAGE_ROOT, "templates", "live");
 const SUPERVISOR_FILES = ["start.sh", "supervisor.py", "supervisor.sh"] as const;
 
 /** Where the layer puts the supervisor inside the image. */
-export const SUPERVISOR_DIR = "/usr/local/lib/mlkube-live";
+const SUPERVISOR_DIR = "/usr/local/lib/mlkube-live";
 /** The supervisor's state, written after every start, exit and restart (see SupervisorState). */
 export const LIVE_STATE_DIR = "/tmp/mlkube-live";
 export const LIVE_STATE_FILE = `${LIVE_STATE_DIR}/state.json`;
@@ -34,9 +34,9 @@ export const LIVE_STATE_FILE = `${LIVE_STATE_DIR}/state.json`;
 export const RESTART_COMMAND: readonly string[] = ["kill", "-HUP", "1"];
 /** Environment variable the supervisor reads its policy from: mlkube.yaml's `restart`. */
 export const RESTART_POLICY_ENV = "MLKUBE_RESTART";
-export type RestartPolicy = "auto" | "process" | "none";
+type RestartPolicy = "auto" | "process" | "none";
 /** Label on dev images, so they can be told from production ones. */
-export const DEV_LAYER_LABEL = "dev.mlkube.live";
+const DEV_LAYER_LABEL = "dev.mlkube.live";
 
 /** The content of LIVE_STATE_FILE. */
 export interface SupervisorState {
@@ -58,7 +58,7 @@ export interface SupervisorState {
   warmModules: number;
 }
 
-export interface DevLayerBase {
+interface DevLayerBase {
   imageId: string;
   /** e.g. `iris-sklearn` or `localhost:5001/iris-sklearn`; the dev image goes in the same repository. */
   repository: string;
@@ -74,7 +74,7 @@ export interface DevLayerResult {
   cached: boolean;
 }
 
-export interface DevLayerOptions {
+interface DevLayerOptions {
   signal?: AbortSignal | undefined;
   /**
    * Directories live update writes into (sync rule destinations): made the image user's, with the
@@ -88,7 +88,7 @@ export interface DevLayerOptions {
   buildkit?: DevLayerBuildkit | undefined;
 }
 
-export interface DevLayerBuildkit {
+interface DevLayerBuildkit {
   cli: BuildkitCli;
   /** Points the CLI at the engine (DOCKER_HOST or DOCKER_CONTEXT). */
   env: Readonly<Record<string, string | undefined>>;

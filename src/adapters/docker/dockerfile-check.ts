@@ -31,7 +31,7 @@ export function readInstructions(text: string): DockerfileInstruction[] {
     .filter((instruction) => !bodies.some(([first, last]) => instruction.line >= first && instruction.line <= last));
 }
 
-export interface Heredoc {
+interface Heredoc {
   /** 1-based line of the instruction that opens it. */
   line: number;
   keyword: string;

@@ -43,7 +43,7 @@ export interface DockerEndpoint {
   note?: string | undefined;
 }
 
-export interface EndpointTls {
+interface EndpointTls {
   /** false: TLS without checking the engine's certificate (DOCKER_TLS, or a context's SkipTLSVerify). */
   verify: boolean;
   ca?: Buffer | undefined;
@@ -51,7 +51,7 @@ export interface EndpointTls {
   key?: Buffer | undefined;
 }
 
-export const DEFAULT_CONTEXT = "default";
+const DEFAULT_CONTEXT = "default";
 
 export interface ResolveOptions {
   platform?: NodeJS.Platform;
@@ -72,7 +72,7 @@ export function resolveDockerEndpoint(env: DockerEnv, options: ResolveOptions = 
 }
 
 /** Where `docker` keeps its config: $DOCKER_CONFIG, else ~/.docker (docker/cli cli/config/config.go `Dir`). */
-export function dockerConfigDir(env: DockerEnv): string {
+function dockerConfigDir(env: DockerEnv): string {
   return nonEmpty(env.DOCKER_CONFIG) ?? join(nonEmpty(env.HOME) ?? nonEmpty(env.USERPROFILE) ?? homedir(), ".docker");
 }
 

@@ -7,7 +7,7 @@ import type Dockerode from "dockerode";
 import { imagesToPrune, MANAGED_LABEL, type BuiltImage, type PruneScope } from "../../core/image-pruning.js";
 import { repositoryOf, sameRepository } from "../../manifests/image-ref.js";
 
-export interface EnginePruneResult {
+interface EnginePruneResult {
   /** References removed (untagged, or deleted with their image). */
   removed: string[];
   /** The images those references named, each once (a build has two names with registry delivery). */

@@ -1,7 +1,7 @@
 import type Dockerode from "dockerode";
 import { UserError } from "../../errors.js";
 
-export interface PushResult {
+interface PushResult {
   reference: string;
   digest: string | undefined;
   /** Bytes of layers actually uploaded (layers the registry already had move nothing). */
@@ -11,7 +11,7 @@ export interface PushResult {
   durationMs: number;
 }
 
-export interface PushProgress {
+interface PushProgress {
   bytesPushed: number;
   layersPushed: number;
   layersSkipped: number;
@@ -79,7 +79,7 @@ function pushError(reference: string, message: string, cause?: unknown): UserErr
   });
 }
 
-export function splitReference(reference: string): { repo: string; tag: string } {
+function splitReference(reference: string): { repo: string; tag: string } {
   const slash = reference.lastIndexOf("/");
   const colon = reference.lastIndexOf(":");
   if (colon > slash) return { repo: reference.slice(0, colon), tag: reference.slice(colon + 1) };

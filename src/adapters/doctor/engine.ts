@@ -5,7 +5,7 @@ import { connectDocker, type DockerConnection, type DockerEnv } from "../docker/
 import { describeEndpoint, type DockerEndpoint } from "../docker/endpoint.js";
 import { withTimeout } from "./timeout.js";
 
-export interface Engine {
+interface Engine {
   connection: DockerConnection;
   /** Where the engine keeps images, on the engine's machine. */
   dataRoot: string;

@@ -14,7 +14,7 @@ export interface FixOutcome {
   hint?: string | undefined;
 }
 
-export interface FixDeps extends DoctorDeps {
+interface FixDeps extends DoctorDeps {
   /** The kind binary to install; by default the pinned release for this platform. */
   kindRelease?: PinnedDownload | undefined;
 }

@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import type { DoctorCheck } from "../../core/doctor.js";
 import { KIND_CLUSTER_LABEL } from "../cluster/node-ports.js";
 
-export interface PortNeed {
+interface PortNeed {
   port: number;
   /** What mlkube uses it for, for the message: "the registry", "NodePort 30080". */
   purpose: string;

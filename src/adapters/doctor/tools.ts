@@ -1,10 +1,10 @@
-import { access, constants } from "node:fs/promises";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import type { DoctorCheck } from "../../core/doctor.js";
 import type { Exec } from "../exec.js";
 import { KIND_VERSION } from "../tools/kind-release.js";
+import { findOnPath, isExecutable, pathDirectories } from "../tools/path-search.js";
 
-export interface ToolDeps {
+interface ToolDeps {
   env: NodeJS.ProcessEnv;
   exec: Exec;
   /** mlkube's own tool cache (~/.mlkube/bin), where `doctor --fix` puts kind. */
@@ -33,7 +33,7 @@ export async function checkTools(deps: ToolDeps): Promise<{ checks: DoctorCheck[
   const checks: DoctorCheck[] = [];
   const found: ToolsFound = { kind: false, minikube: false };
   for (const tool of TOOLS) {
-    const path = await findOnPath(tool.name, deps.env.PATH ?? "");
+    const path = await findOnPath(tool.name, pathDirectories(deps.env));
     if (path) {
       if (tool.name !== "kubectl") found[tool.name] = true;
       checks.push(await versionCheck(tool, path, deps.exec));
@@ -73,15 +73,4 @@ async function missingCheck(tool: Tool, deps: ToolDeps, found: ToolsFound): Prom
 /** The first version-looking word: "kind v0.30.0 go1.24 linux/amd64" gives v0.30.0; kubectl's JSON its gitVersion. */
 function versionIn(output: string): string | undefined {
   return /"gitVersion":\s*"([^"]+)"/.exec(output)?.[1] ?? /\bv?\d+\.\d+\.\d+[\w.+-]*/.exec(output)?.[0];
-}
-
-export async function findOnPath(name: string, path: string): Promise<string | undefined> {
-  for (const dir of path.split(delimiter)) {
-    if (dir && (await isExecutable(join(dir, name)))) return join(dir, name);
-  }
-  return undefined;
-}
-
-async function isExecutable(file: string): Promise<boolean> {
-  return access(file, constants.X_OK).then(() => true, () => false);
 }

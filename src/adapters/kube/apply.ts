@@ -12,7 +12,7 @@ const PRUNABLE_KINDS: readonly { apiVersion: string; kind: string }[] = [
   { apiVersion: "v1", kind: "ServiceAccount" },
 ];
 
-export interface ApplyResult {
+interface ApplyResult {
   applied: string[];
   pruned: string[];
 }

@@ -15,14 +15,14 @@ export interface KubeAccess {
 }
 
 /** Where the kubeconfig is read from, as kubectl reads it: the files in $KUBECONFIG, else ~/.kube/config. */
-export function kubeconfigLocation(env: NodeJS.ProcessEnv = process.env): { files: string[]; from: string } {
+function kubeconfigLocation(env: NodeJS.ProcessEnv = process.env): { files: string[]; from: string } {
   const listed = (env.KUBECONFIG ?? "").split(delimiter).filter(Boolean);
   if (listed.length > 0) return { files: listed, from: "from KUBECONFIG" };
   return { files: [join(env.HOME || homedir(), ".kube", "config")], from: "KUBECONFIG is not set" };
 }
 
 /** No kubeconfig file at all: a fresh machine, or KUBECONFIG pointing at the wrong place. */
-export class MissingKubeconfigError extends UserError {
+class MissingKubeconfigError extends UserError {
   constructor(files: readonly string[], from: string) {
     const what = files.length === 1 ? `The kubeconfig ${files[0]} (${from}) does not exist.` : `None of the kubeconfig files ${files.join(", ")} (${from}) exists.`;
     super("cluster", what, {

@@ -6,7 +6,7 @@
 import { PatchStrategy, setHeaderOptions, type V1Deployment } from "@kubernetes/client-node";
 import type { KubeAccess } from "./client.js";
 
-export const LIVE_AHEAD_ANNOTATION = "mlkube.dev/live-ahead";
+const LIVE_AHEAD_ANNOTATION = "mlkube.dev/live-ahead";
 
 /** Records FILES (model-directory paths) as ahead of the image; an empty list removes the record. */
 export async function recordLiveAhead(kube: KubeAccess, target: { namespace: string; name: string }, files: readonly string[]): Promise<void> {

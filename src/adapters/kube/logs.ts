@@ -20,7 +20,7 @@ export interface LogNotice {
   lines?: string[] | undefined;
 }
 
-export interface LogFollowOptions {
+interface LogFollowOptions {
   /** Lines of history per container when attaching; default 50. */
   tailLines?: number | undefined;
   sinceSeconds?: number | undefined;

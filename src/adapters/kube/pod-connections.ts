@@ -3,7 +3,7 @@ import type { KubeAccess } from "./client.js";
 import { forwardToPod, type LocalForward, type PodTarget } from "./pod-forward.js";
 
 /** A way to one named pod's port: a local port-forward and one kept-alive HTTP connection through it. */
-export interface PodConnection {
+interface PodConnection {
   url: string;
   /** Keeps one connection open between requests (when the server keeps it). */
   agent: Agent;

@@ -4,14 +4,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { UserError } from "../../errors.js";
 import { unreachableCluster, type KubeAccess } from "./client.js";
 
-export interface ExecTarget {
+interface ExecTarget {
   namespace: string;
   pod: string;
   /** Needed when the pod has more than one container. */
   container?: string | undefined;
 }
 
-export interface ExecOptions {
+interface ExecOptions {
   /**
    * Bytes for the command's stdin. On Kubernetes 1.30+ (WebSocket v5) their end closes the
    * command's stdin. Older API servers (v4) cannot close it without ending the session and losing

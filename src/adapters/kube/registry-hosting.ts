@@ -30,7 +30,7 @@ export async function readAnnouncedRegistry(kube: KubeAccess): Promise<Announced
   }
 }
 
-export interface RegistryAnnouncement {
+interface RegistryAnnouncement {
   host: string;
   hostFromClusterNetwork: string;
   help: string;

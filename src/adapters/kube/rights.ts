@@ -16,7 +16,7 @@ export interface Rights {
   listServicesEverywhere: boolean;
 }
 
-export interface RightsCheck {
+interface RightsCheck {
   rights: Rights;
   /** One line per right the user lacks, with what mlkube does instead; or why nothing was checked. */
   notes: string[];

@@ -2,11 +2,12 @@ import { Log, type CoreV1Event, type V1Deployment, type V1Pod, type V1ReplicaSet
 import { PassThrough } from "node:stream";
 import { judgeRollout, refusedPorts, type PodSnapshot, type RolloutSnapshot, type RolloutVerdict } from "../../core/rollout.js";
 import { UserError } from "../../errors.js";
+import { labelSelector } from "../../manifests/labels.js";
 import { lostConnection } from "../connection-errors.js";
 import type { KubeAccess } from "./client.js";
 import { watchList } from "./watch-list.js";
 
-export interface RolloutProgress {
+interface RolloutProgress {
   ready: number;
   desired: number;
   waitingFor: string;
@@ -15,7 +16,7 @@ export interface RolloutProgress {
 /** Failed watch requests in a row (0.5 + 1 + 2 + 4 s of back-off between them) before the wait gives up. */
 const WATCH_FAILURES_TOLERATED = 5;
 
-export type RolloutOutcome = Extract<RolloutVerdict, { state: "complete" | "failed" }>;
+type RolloutOutcome = Extract<RolloutVerdict, { state: "complete" | "failed" }>;
 
 /**
  * Waits for a Deployment's rollout by watching it, its ReplicaSets and pods (no polling loop):
@@ -36,7 +37,7 @@ export async function waitForRollout(
   const { namespace, name } = target;
   const started = performance.now();
   const deployment = await kube.apps.readNamespacedDeployment({ name, namespace });
-  const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {}).map(([key, value]) => `${key}=${value}`).join(",");
+  const selector = labelSelector(deployment.spec?.selector.matchLabels ?? {});
 
   return new Promise<RolloutOutcome>((resolve, reject) => {
     let settled = false;

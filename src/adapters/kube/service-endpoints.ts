@@ -1,7 +1,7 @@
 import type { V1Endpoints } from "@kubernetes/client-node";
 import { isNotFound, type KubeAccess } from "./client.js";
 
-export interface ServiceRouting {
+interface ServiceRouting {
   /** True once the Service's ready endpoints are new pods and nothing else. */
   settled: boolean;
   /** Ready endpoints that are not new pods, at the last look (old pods, or an IP without a pod). */

@@ -1,5 +1,6 @@
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import { UserError } from "../../errors.js";
+import { labelSelector } from "../../manifests/labels.js";
 import type { KubeAccess } from "./client.js";
 import type { PodRun } from "../../core/live/drift.js";
 import type { PodTarget } from "./pod-forward.js";
@@ -26,7 +27,7 @@ export async function servingVersion(kube: KubeAccess, target: { namespace: stri
     kube.apps.readNamespacedDeployment({ name, namespace }),
     target.service ? kube.core.readNamespacedService({ name: target.service, namespace }) : undefined,
   ]);
-  const selector = Object.entries(deployment.spec?.selector.matchLabels ?? {}).map(([key, value]) => `${key}=${value}`).join(",");
+  const selector = labelSelector(deployment.spec?.selector.matchLabels ?? {});
   const revision = deployment.metadata?.annotations?.["deployment.kubernetes.io/revision"];
   const [replicaSets, selected] = await Promise.all([
     kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector }).then((list) => list.items),

@@ -12,7 +12,7 @@ import type { KubeAccess } from "./client.js";
  * retried with the loop's back-off (0.5 s, doubling, at most 10 s): the caller decides what no
  * retry will fix, and a server that refuses the watch is not asked again at once, forever.
  */
-export interface WatchedList<T extends KubernetesObject> {
+interface WatchedList<T extends KubernetesObject> {
   items(): T[];
   /** Resolves after the first list arrived. */
   ready: Promise<void>;
@@ -20,7 +20,7 @@ export interface WatchedList<T extends KubernetesObject> {
 }
 
 /** Why a list or watch failed: `code` is the HTTP status (from the response or the ERROR event's Status), when there is one. */
-export class WatchFailure extends Error {
+class WatchFailure extends Error {
   constructor(
     message: string,
     readonly code: number | undefined,

@@ -12,7 +12,7 @@ import { containerLogTail } from "../kube/rollout.js";
 import { LIVE_STATE_FILE, type SupervisorState } from "../docker/dev-layer.js";
 import type { PodAccess } from "./sync-pods.js";
 
-export interface PodAccessOptions {
+interface PodAccessOptions {
   namespace: string;
   /**
    * The readiness path: a restarted server "answers" when this returns 2xx or 3xx, as the kubelet's

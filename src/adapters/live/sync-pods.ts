@@ -19,13 +19,13 @@ export interface PodAccess {
   logTail(pod: string): Promise<string[]>;
 }
 
-export interface SyncPlan {
+interface SyncPlan {
   copies: FileCopy[];
   /** Container paths of files deleted locally. */
   deletes: string[];
 }
 
-export interface SyncOptions {
+interface SyncOptions {
   /** "none": the server reloads by itself; mlkube waits for its new process, then for it to answer. */
   restart: "auto" | "process" | "none";
 }

@@ -5,7 +5,7 @@
  */
 import { deadline } from "./deadline.js";
 
-export interface ServerAnswer {
+interface ServerAnswer {
   status: number;
   /** The body as JSON; undefined when it is not JSON. */
   json: unknown;

@@ -1,4 +1,4 @@
-export interface Deadline {
+interface Deadline {
   signal: AbortSignal;
   /** True when the time ran out (not when the caller's own signal aborted). */
   readonly expired: boolean;

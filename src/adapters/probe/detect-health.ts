@@ -5,7 +5,7 @@
 import { healthCandidates, kserveModelNames, type HealthCandidate } from "../../core/health-endpoints.js";
 import { askServer, isSuccess } from "./ask-server.js";
 
-export interface DetectedHealth {
+interface DetectedHealth {
   found: HealthCandidate | undefined;
   /** The paths asked, in order, for the message when none answered. */
   tried: string[];

@@ -8,7 +8,7 @@ import { describeUnsettled, waitForServiceOnPods } from "../kube/service-endpoin
 import { servingVersion, type ServingVersion } from "../kube/version-pods.js";
 import { runSmokeTests, type RunOptions } from "./http.js";
 
-export interface VersionTarget {
+interface VersionTarget {
   namespace: string;
   deployment: string;
   /** The Service the model's URL reaches; without one only the pods are tested. */
@@ -18,7 +18,7 @@ export interface VersionTarget {
   urlError?: (() => string | undefined) | undefined;
 }
 
-export interface VerifyOptions {
+interface VerifyOptions {
   signal?: AbortSignal | undefined;
   progress?: ((detail: string) => void) | undefined;
   /** How long the Service may take to drop old pods from its endpoints. */

@@ -13,7 +13,7 @@ import { execInContainer } from "../docker/container-exec.js";
 import { RegistryApi, type TaggedManifest } from "./registry-api.js";
 import { registryLockDir, unlessPushing } from "./registry-lock.js";
 
-export interface RegistryPruneResult {
+interface RegistryPruneResult {
   /** References whose manifests were deleted. */
   removed: string[];
   /** What the garbage collector gave back this pass (0 when it could not run yet). */
@@ -22,7 +22,7 @@ export interface RegistryPruneResult {
   unsupported?: string | undefined;
 }
 
-export interface RegistryTarget {
+interface RegistryTarget {
   /** Where mlkube pushes: `localhost:5001`. */
   host: string;
   /** How the cluster's pods name the same registry (`localhost:5001` on kind, with hosts.toml). */

@@ -14,7 +14,7 @@ export interface PinnedDownload {
   sha256: string;
 }
 
-export interface DownloadOptions {
+interface DownloadOptions {
   signal?: AbortSignal | undefined;
   /** A tool binary is tens of MB; a server sending more is not sending the tool. */
   maxBytes?: number | undefined;

@@ -3,7 +3,7 @@ import { UserError } from "../../errors.js";
 import { installVerified, type PinnedDownload } from "./download.js";
 import { kindDownload } from "./kind-release.js";
 
-export interface KindInstall {
+interface KindInstall {
   /** mlkube's tool directory (~/.mlkube/bin), where selectProvider finds kind without a PATH change. */
   binDir: string;
   platform: NodeJS.Platform;

@@ -9,7 +9,7 @@ import { classifyChange, type ChangeKind } from "../../core/dev/changes.js";
  * Folders and files no model build needs and that churn or are huge: watching them burns CPU on
  * large trees (skaffold#8166, chokidar#860) or loops on the tool's own output (tilt#3514).
  */
-export const DEFAULT_IGNORES = [
+const DEFAULT_IGNORES = [
   "**/.git", "**/.hg", "**/.svn", "**/node_modules", "**/__pycache__", "**/*.pyc", "**/.venv", "**/venv",
   "**/.mypy_cache", "**/.pytest_cache", "**/.ruff_cache", "**/.ipynb_checkpoints", "**/.tox", "**/.idea",
   "**/.vscode", "**/*.swp", "**/*~", "**/.DS_Store", "**/*.egg-info", "**/dist", "**/build", "**/.mlkube",
@@ -25,7 +25,7 @@ const BURST_QUIET_MS = 400;
 /** A timer this late means the event loop was blocked. */
 const STALL_MS = 50;
 
-export interface WatchOptions {
+interface WatchOptions {
   dir: string;
   contextDir: string;
   /** Absolute path of the Dockerfile: a change to it is always a build change. */

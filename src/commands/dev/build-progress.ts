@@ -12,7 +12,7 @@ import type { StageContext } from "../../engine/runner.js";
 const NOTABLE_MS = 100;
 const NOTABLE_BYTES = 1_000_000;
 
-export interface BuildStageProgress {
+interface BuildStageProgress {
   onEvent(event: BuildEvent): void;
   /** Which builder built and why; set on the first build of a session, undefined after. */
   builderNote(): string | undefined;

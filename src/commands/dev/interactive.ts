@@ -1,4 +1,4 @@
-export interface UiFlags {
+interface UiFlags {
   /** False with --no-tui. */
   tui?: boolean | undefined;
   json?: boolean | undefined;

@@ -35,13 +35,13 @@ import type { LiveState, LiveSync } from "../../core/dev/state.js";
 import { planChange } from "../../core/live/plan-change.js";
 import { inContext } from "../../core/live/route.js";
 import type { SyncRule } from "../../core/live/sync-rules.js";
-import { PRUNE_LABEL } from "../../manifests/labels.js";
+import { PRUNE_LABEL, labelSelector } from "../../manifests/labels.js";
 import { planManifests } from "../../manifests/plan.js";
 import type { KubeObject } from "../../manifests/types.js";
 import type { Pipeline, StageContext } from "../../engine/runner.js";
 
 /** What the live pipeline needs from the dev session, and what it tells it. */
-export interface LiveSession {
+interface LiveSession {
   config: ResolvedConfig;
   buildArgs: Readonly<Record<string, string>>;
   cluster: ReadyCluster;
@@ -376,7 +376,7 @@ function modelDeployment(objects: readonly KubeObject[], config: ResolvedConfig)
   return {
     namespace: chosen.metadata.namespace ?? config.namespace,
     name: chosen.metadata.name,
-    selector: Object.entries(matchLabels).map(([key, value]) => `${key}=${value}`).join(","),
+    selector: labelSelector(matchLabels),
   };
 }
 

@@ -35,7 +35,7 @@ import { livePipeline } from "./live-pipeline.js";
 import { kindOffer } from "../kind-offer.js";
 import { checkRights } from "../../adapters/kube/rights.js";
 
-export interface DevOptions extends ClusterFlags {
+interface DevOptions extends ClusterFlags {
   buildArg: string[];
   tui?: boolean;
   json?: boolean;

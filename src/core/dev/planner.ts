@@ -6,7 +6,7 @@ import { isEmpty, type ChangeSet } from "./changes.js";
 import { planLiveRoute } from "../live/route.js";
 import { outageReason, type DevState, type Route, type Stage } from "./state.js";
 
-export type NextStep =
+type NextStep =
   | { kind: "start"; changes: ChangeSet; stages: Stage[]; route?: Route | undefined }
   | { kind: "cancel"; id: number; reason: string }
   | { kind: "hold"; reason: string }

@@ -81,7 +81,7 @@ export interface ProblemReport {
 }
 
 /** Whether the Docker engine and the cluster answer, watched all session long. */
-export interface Health {
+interface Health {
   engine: { status: "ok" } | { status: "down"; cause: string; since: number };
   cluster: { status: "ok" } | { status: "down"; cause: string; since: number } | { status: "deleted"; since: number };
   /**
@@ -133,7 +133,7 @@ export interface ClusterInfo {
 }
 
 export type PruneWhere = "engine" | "registry";
-export interface PrunedCount {
+interface PrunedCount {
   images: number;
   reclaimedBytes: number;
 }
@@ -418,7 +418,7 @@ function summarize(iteration: Iteration): IterationSummary {
   };
 }
 
-export function describeTrigger(changes: ChangeSet, id: number): string {
+function describeTrigger(changes: ChangeSet, id: number): string {
   if (changes.paths.length > 0) {
     const [first] = changes.paths;
     return changes.paths.length === 1 ? `${first} changed` : `${first} and ${changes.paths.length - 1} more changed`;

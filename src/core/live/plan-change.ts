@@ -12,7 +12,7 @@
 import { baseName, joinPosix } from "./posix-path.js";
 import type { SyncRule } from "./sync-rules.js";
 
-export type FileChangeKind = "added" | "changed" | "deleted";
+type FileChangeKind = "added" | "changed" | "deleted";
 
 export interface FileChange {
   /** Relative to the build context, POSIX. */
@@ -31,7 +31,7 @@ export interface ChangePlanInput {
   configChanged?: boolean | undefined;
 }
 
-export type ChangePlan =
+type ChangePlan =
   | { kind: "sync"; copies: { local: string; remote: string }[]; deletes: string[] }
   | { kind: "rebuild"; reason: string };
 

@@ -60,7 +60,7 @@ export interface InferOptions {
   displayPath?: string | undefined;
 }
 
-export interface InferredSync {
+interface InferredSync {
   rules: SyncRule[];
   /** One line per COPY or ADD that gives no rule, saying why: `Dockerfile:4 COPY --from=builder /w /w: ...`. */
   notes: string[];

@@ -20,7 +20,7 @@ import { Pipeline, pipelineRows } from "./pipeline.js";
 import { SmokeTests, smokeTestRows } from "./smoke-tests.js";
 import { ColorsProvider } from "./theme.js";
 
-export interface DevAppProps {
+interface DevAppProps {
   store: Store<DevState, DevAction>;
   logs: LogStore;
   /** The planner's reason for not starting the pending changes, if it holds. */

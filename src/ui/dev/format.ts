@@ -40,7 +40,7 @@ export function sparkline(values: readonly number[]): string {
  * A pod's distinguishing part: "iris-7d9f8c6b5-x2k4q" -> "x2k4q". Pods of one Deployment share
  * everything else, so on a narrow screen the suffix is what tells their lines apart.
  */
-export function shortPodName(pod: string): string {
+function shortPodName(pod: string): string {
   const dash = pod.lastIndexOf("-");
   return dash > 0 && dash < pod.length - 1 ? pod.slice(dash + 1) : pod;
 }
@@ -65,7 +65,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
  * (a terminal moves a tab to the next stop; Ink counts it as nothing), no presentation selectors
  * and no broken characters. Newlines stay, for the caller to wrap or join.
  */
-export function terminalText(text: string): string {
+function terminalText(text: string): string {
   return text.replace(/\r\n/g, "\n").replace(/\t/g, "  ").replace(CONTROL, "").replace(PRESENTATION_SELECTOR, "").replace(LONE_SURROGATE, "");
 }
 
@@ -84,7 +84,7 @@ export function cleanLogText(text: string): string {
 }
 
 /** The columns `text` takes in a terminal: wide (CJK, emoji) characters count two. */
-export function textWidth(text: string): number {
+function textWidth(text: string): number {
   return stringWidth(text);
 }
 
@@ -94,7 +94,7 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
  * The longest start of `text` that fits `width` columns, cut between graphemes: never inside a
  * character, a UTF-16 pair or an emoji sequence.
  */
-export function startWithin(text: string, width: number): string {
+function startWithin(text: string, width: number): string {
   let used = 0;
   let end = 0;
   for (const { segment, index } of graphemes.segment(text)) {

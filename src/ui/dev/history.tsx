@@ -62,7 +62,7 @@ function rowParts(entry: IterationSummary) {
 }
 
 /** "#3 ✓  8.0s  app.py changed   build 4.1s · deliver 1.2s · …" */
-export function HistoryRow({ entry }: { entry: IterationSummary }) {
+function HistoryRow({ entry }: { entry: IterationSummary }) {
   const row = rowParts(entry);
   const markColor = entry.result === "success" ? "green" : entry.result === "failed" ? "red" : undefined;
   return (

@@ -18,7 +18,7 @@ export function useStoreState<S, A, T>(store: Store<S, A>, selector: (state: S) 
   return useSyncExternalStore(subscribe, () => selector(store.getState()));
 }
 
-export interface TerminalSize {
+interface TerminalSize {
   columns: number;
   rows: number;
 }

@@ -4,7 +4,7 @@
  * those starting with "{", so the cost does not grow with the log rate.
  */
 
-export interface CompactJsonLine {
+interface CompactJsonLine {
   /** Upper case, as Python's logging prints levels; undefined when the object names none. */
   level: string | undefined;
   message: string;

@@ -66,7 +66,7 @@ export interface KeyContext {
 /** `q` asks to quit; Ctrl-C interrupts (the session then exits 130, as shells expect). */
 export type QuitRequest = "quit" | "interrupt";
 
-export interface KeyOutcome {
+interface KeyOutcome {
   view: ViewState;
   action?: DevAction | undefined;
   quit?: QuitRequest | undefined;

@@ -6,7 +6,7 @@
  * give way first on a small screen.
  */
 
-export interface SectionNeeds {
+interface SectionNeeds {
   header: number;
   pipeline: number;
   error: number;
@@ -16,7 +16,7 @@ export interface SectionNeeds {
   help: number;
 }
 
-export interface Layout {
+interface Layout {
   header: number;
   pipeline: number;
   footer: number;

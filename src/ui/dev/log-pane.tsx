@@ -13,14 +13,14 @@ import { foldedSeek, foldedTail, type FoldedLine } from "./log-fold.js";
 import { filterOf, type LogViewState } from "./keys.js";
 import { Text, podColor } from "./theme.js";
 
-export const LOG_REFRESH_MS = 100;
+const LOG_REFRESH_MS = 100;
 /**
  * Under a flood (more than a pane of new lines since the last redraw, so no line stays on screen
  * long enough to read) the pane redraws this often instead. A frame costs Ink ~25 ms at 120x40
  * (layout, text measuring, styling: profiled with a 5,000 lines/s flood), so ten a second were a
  * quarter of a core, and a key press waited for the frame already due.
  */
-export const LOG_FLOOD_REFRESH_MS = 333;
+const LOG_FLOOD_REFRESH_MS = 333;
 /** Wide enough to afford full pod names; narrower shows the pod's unique suffix. */
 const FULL_POD_COLUMNS = 100;
 

@@ -123,7 +123,7 @@ function StageRow({ stage, wide }: { stage: StageState; wide: boolean }) {
 const SLOW_STEP_MS = 1000;
 
 /** The build's slowest step that ran (not from the cache): "slowest: [4/6] RUN pip install … 12.3s". */
-export function slowestStep(steps: readonly StepReport[] | undefined): string | undefined {
+function slowestStep(steps: readonly StepReport[] | undefined): string | undefined {
   const ran = (steps ?? []).filter((step) => step.status === "done" || step.status === "failed");
   const slowest = ran.reduce<StepReport | undefined>((best, step) => ((step.ms ?? 0) > (best?.ms ?? 0) ? step : best), undefined);
   if (!slowest || (slowest.ms ?? 0) < SLOW_STEP_MS) return undefined;

@@ -14,7 +14,7 @@ import type { Store } from "../../engine/store.js";
 import { eventsOf, type DevEvent, type StepEvent } from "./events.js";
 import { formatBytes, formatCount, formatMs, logSource } from "./format.js";
 
-export interface PlainPrinterOptions {
+interface PlainPrinterOptions {
   store: Store<DevState, DevAction>;
   logs: LogStore;
   holdReason: () => string | undefined;
@@ -25,7 +25,7 @@ export interface PlainPrinterOptions {
   progressIntervalMs?: number | undefined;
 }
 
-export interface PlainPrinter {
+interface PlainPrinter {
   /** An event that does not come from the state (diagnostics), printed like the others. */
   emit(event: DevEvent): void;
   stop(): void;

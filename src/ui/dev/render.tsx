@@ -7,7 +7,7 @@ import { DevApp } from "./app.js";
 import type { QuitRequest } from "./keys.js";
 import { colorsFromEnvironment } from "./theme.js";
 
-export interface DevUiOptions {
+interface DevUiOptions {
   store: Store<DevState, DevAction>;
   logs: LogStore;
   holdReason: () => string | undefined;
@@ -19,7 +19,7 @@ export interface DevUiOptions {
   noColor?: boolean | undefined;
 }
 
-export interface DevUi {
+interface DevUi {
   unmount(): void;
   waitUntilExit(): Promise<void>;
 }

@@ -30,7 +30,7 @@ export async function modelDir(cluster: string, clusterExtra = "", topLevelExtra
   };
 }
 
-export interface Event {
+interface Event {
   type: string;
   [field: string]: unknown;
 }

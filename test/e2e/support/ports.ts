@@ -8,7 +8,7 @@ import { docker } from "../../support/engine.js";
 
 const SHARED = new Set([30080, 30081, 30082, 30083, 30084]);
 
-export async function holdersOfNodePorts(): Promise<string[]> {
+async function holdersOfNodePorts(): Promise<string[]> {
   const containers = await docker.listContainers();
   return containers.filter((container) => container.Ports.some((port) => port.PublicPort !== undefined && SHARED.has(port.PublicPort))).map((container) => container.Names.join(","));
 }
