@@ -274,8 +274,11 @@ describe("minikube invocations", () => {
       const endpoint = await ready.endpoint({ namespace: "ml", name: "iris", nodePort: 30080 });
       if (via === "tunnel") {
         expect(endpoint).toMatchObject({ url: "http://127.0.0.1:51001", via: "tunnel" });
+        // The user is told why the URL is not the node's, and that it lasts only while mlkube runs.
+        expect(endpoint.reason).toBe(`a 'minikube service iris --url' tunnel, open while mlkube runs: the node IP is out of reach (${info.OperatingSystem === "Docker Desktop" ? "Docker Desktop runs the engine in a VM" : "rootless Docker keeps the node in its own network namespace"})`);
       } else {
         expect(endpoint.url).toBe("http://192.168.49.2:30080");
+        expect(endpoint.reason).toBeUndefined();
         expect(recorded.calls.some((argv) => argv[1] === "service")).toBe(false);
       }
     });

@@ -194,14 +194,17 @@ export class MinikubeProvider implements ClusterProvider {
 
   /** The node IP where it is reachable; otherwise a `minikube service --url` tunnel kept alive by mlkube. */
   private async endpoint(kube: KubeAccess, service: ServiceRef): Promise<Endpoint> {
-    if (!(await this.needsTunnel())) {
+    const why = await this.needsTunnel();
+    if (!why) {
       const { stdout } = await this.deps.exec("minikube", ["ip", "-p", this.choice.clusterName]);
       return nodeIpEndpoint(stdout.trim(), service.nodePort);
     }
     const index = await portIndex(kube, service);
     const tunnel = this.deps.spawn("minikube", ["service", service.name, "--url", "-n", service.namespace, "-p", this.choice.clusterName]);
+    // The URL is not the node's, and it lives only as long as mlkube: the user is told why.
+    const reason = `a 'minikube service ${service.name} --url' tunnel, open while mlkube runs: the node IP is out of reach (${why})`;
     try {
-      return { url: await tunnel.line(index), via: "tunnel", refresh: async () => undefined, close: () => tunnel.stop() };
+      return { url: await tunnel.line(index), via: "tunnel", reason, refresh: async () => undefined, close: () => tunnel.stop() };
     } catch (error) {
       await tunnel.stop();
       throw error;

@@ -9,7 +9,7 @@ import { outageReason, type DevState, type PruneWhere, type Iteration, type Prob
 export type DevEvent =
   | { type: "cluster.progress"; detail: string }
   | { type: "cluster.ready"; provider: string; name: string; context: string; deliveryPath: string; deliveryReason: string }
-  | { type: "endpoint"; url: string }
+  | { type: "endpoint"; url: string; reason?: string | undefined }
   | { type: "health"; engine: "ok" | "down"; cluster: "ok" | "down" | "deleted"; reason?: string | undefined }
   | { type: "cluster.retry"; attempt: number; delayMs: number; message: string }
   | { type: "watch.failed"; message: string; watching: "polling" | "stopped" }
@@ -81,7 +81,7 @@ export function deriveEvents(previous: DevState, next: DevState): DevEvent[] {
   }
   if (next.pruned.registryOff && next.pruned.registryOff !== previous.pruned.registryOff) events.push({ type: "images.registryPruningOff", reason: next.pruned.registryOff });
   const url = cluster.info?.endpoint;
-  if (url && url !== previous.cluster.info?.endpoint) events.push({ type: "endpoint", url });
+  if (url && url !== previous.cluster.info?.endpoint) events.push({ type: "endpoint", url, ...(cluster.info?.endpointReason ? { reason: cluster.info.endpointReason } : {}) });
   if (next.health.engine.status !== previous.health.engine.status || next.health.cluster.status !== previous.health.cluster.status) {
     events.push({ type: "health", engine: next.health.engine.status, cluster: next.health.cluster.status, reason: outageReason(next.health) });
   }
