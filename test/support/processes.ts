@@ -22,6 +22,11 @@ export async function processesWith(matches: (args: string[]) => boolean): Promi
   return found;
 }
 
+/** Whether PID runs (a zombie, ended but not yet reaped, does not). */
+export async function isRunning(pid: number): Promise<boolean> {
+  return (await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")) !== "";
+}
+
 /** ssh's forward of LOCAL_PORT, as minikube passes it ("-L 40123:10.96.0.10:80", one argument). */
 export function forwardsPort(localPort: number): (args: string[]) => boolean {
   return (args) => args.some((arg, index) => (arg.startsWith("-L") ? arg.slice(2) : args[index - 1] === "-L" ? arg : "").trim().startsWith(`${localPort}:`));
