@@ -394,6 +394,7 @@ async function serviceTunnel(tunnel: { profile: string; namespace: string; name:
     "-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "IdentitiesOnly=yes", "-N", "docker@127.0.0.1", "-p", String(sshPort), "-i", sshKey,
     ...localPorts.map((local, index) => `-L ${local}:${tunnel.node.ip}:${tunnel.nodePorts[index]}`),
   ], { stdio: ["ignore", "pipe", "pipe"] });
+  if (ssh.pid !== undefined) await record({ type: "forward", pid: ssh.pid });
   // minikube's time.Sleep(1s) gives ssh time to listen; the stand-in also waits for its (slower,
   // Node.js) start-up, so a URL is never printed before its port listens where ssh's would.
   await new Promise<void>((resolve) => {

@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { DockerDesktopRelay } from "../../support/docker-desktop-relay.js";
-import { forwardsPort, listening, processesWith } from "../../support/processes.js";
+import { forwardsPort, isRunning, listening, processesWith } from "../../support/processes.js";
 import { hostDocker } from "../docker.js";
 import { ensureNodeImage } from "../images.js";
 import { readLedger, REPO_ROOT, SIM_LABEL, type DaemonInfo } from "../state.js";
@@ -35,6 +35,8 @@ describe.runIf(available)("the kind and minikube stand-ins", () => {
   let home: string;
   let env: NodeJS.ProcessEnv;
   let hostPort: number;
+  /** The tunnel child a SIGKILLed `minikube service` left behind. */
+  let orphanForward: number | undefined;
   const kind = (...args: string[]) => runTool("kind", args, env);
   const minikube = (...args: string[]) => runTool("minikube", args, env);
   const kubeconfig = async (): Promise<Kubeconfig> => parse(await readFile(join(home, "kubeconfig"), "utf8")) as Kubeconfig;
@@ -217,7 +219,8 @@ EOF`]);
       const orphans = await processesWith(forwardsPort(killedPort));
       expect(orphans).toHaveLength(1);
       expect(await listening(killedPort)).toBe(true);
-      for (const orphan of orphans) process.kill(orphan.pid, "SIGKILL");
+      // `sim down` ends it (checked there).
+      orphanForward = orphans[0]?.pid;
     } finally {
       await relay.stop();
     }
@@ -271,6 +274,8 @@ EOF`]);
     for (const entry of ledger) if (entry.type === "route") expect(routes).not.toContain(entry.cidr.replace("/24", ""));
     for (const entry of ledger) if (entry.type === "cgroup") expect(await access(`/sys/fs/cgroup/memory/${entry.path}`).then(() => true, () => false)).toBe(false);
     expect(await access(home).then(() => true, () => false)).toBe(false);
+    expect(orphanForward).toBeDefined();
+    await eventually(async () => ((await isRunning(orphanForward!)) ? undefined : true), 5_000);
     const leftovers = (await run("sh", ["-c", "ls -d /tmp/mlkube-sim-build-* 2>/dev/null || true"])).stdout.trim();
     expect(leftovers).toBe("");
   }, 240_000);
