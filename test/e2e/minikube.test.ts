@@ -178,6 +178,10 @@ describe.runIf(E2E_CLUSTER === "sim" || E2E_CLUSTER === "minikube")("minikube be
     const tests = events.find((event) => event.type === "tests.result") as { tests: { answeredBy?: string[] }[] } | undefined;
     expect(tests?.tests.every((test) => test.answeredBy?.includes("url"))).toBe(true);
     await expectNothingLeft(Number(new URL(endpoint!.url).port));
+    // Afterwards `mlkube status` offers no URL made of the node IP either, and says why.
+    const status = await mlkube(["status", fixture.dir], { env });
+    expect(status.stdout).toContain("out of this machine's reach: Docker Desktop runs the engine in a VM");
+    expect(status.stdout).not.toMatch(/http:\/\/192\.168\./);
   });
 
   it("dev: the prediction answers at the tunnel while mlkube runs; after SIGINT neither minikube nor its forward is left", async () => {

@@ -318,6 +318,15 @@ describe("minikube invocations", () => {
     ]);
     const provider = new MinikubeProvider(minikubeChoice, settings, { exec, spawn, docker: unusedDocker, record });
     expect(await provider.status()).toMatchObject({ exists: true, running: true, nodes: ["ml (192.168.49.2)"] });
+    // Behind Docker Desktop the node IP is named with why it is out of reach, so no URL is made of it.
+    const desktop = { ...unusedDocker, client: { info: async () => ({ OperatingSystem: "Docker Desktop" }) } } as unknown as DockerConnection;
+    const { exec: desktopExec } = recordingExec([
+      { argv: ["minikube", "profile", "list"], stdout: profiles },
+      { argv: ["minikube", "ip"], stdout: "192.168.49.2\n" },
+    ]);
+    expect((await new MinikubeProvider(minikubeChoice, { ...settings, platform: "linux", isWsl: false }, { exec: desktopExec, spawn, docker: desktop, record }).status()).nodes).toEqual([
+      "ml (192.168.49.2, out of this machine's reach: Docker Desktop runs the engine in a VM)",
+    ]);
     await provider.remove({ registry: false }, () => undefined);
     expect(calls).toEqual([
       ["minikube", "profile", "list", "-o", "json"],

@@ -215,11 +215,13 @@ export class MinikubeProvider implements ClusterProvider {
     const profile = await this.profile();
     let nodeIp: string | undefined;
     if (profile?.status === "Running" || profile?.status === "OK") nodeIp = (await this.deps.exec("minikube", ["ip", "-p", this.choice.clusterName])).stdout.trim();
+    // Where the node IP is out of reach, no URL may be made of it ('mlkube status' makes one from a bare IP).
+    const unreachable = nodeIp ? await this.needsTunnel() : undefined;
     return {
       choice: this.choice,
       exists: profile !== undefined,
       running: nodeIp !== undefined,
-      nodes: nodeIp ? [`${this.choice.clusterName} (${nodeIp})`] : [],
+      nodes: nodeIp ? [`${this.choice.clusterName} (${nodeIp}${unreachable ? `, out of this machine's reach: ${unreachable}` : ""})`] : [],
       mappedNodePorts: [],
     };
   }
