@@ -59,7 +59,7 @@ async function status(): Promise<void> {
 
 async function down(args: string[]): Promise<void> {
   const report = await simDown({ images: args.includes("--images") });
-  say(`stopped ${report.daemons} daemon(s); removed containers [${report.containers.join(", ")}], networks [${report.networks.join(", ")}], volumes [${report.volumes.join(", ")}]${report.images.length ? `, images [${report.images.join(", ")}]` : ""} and ${simHome()}`);
+  say(`stopped ${report.daemons} daemon(s)${report.forwards ? ` and ${report.forwards} tunnel forward(s)` : ""}; removed containers [${report.containers.join(", ")}], networks [${report.networks.join(", ")}], volumes [${report.volumes.join(", ")}]${report.images.length ? `, images [${report.images.join(", ")}]` : ""} and ${simHome()}`);
 }
 
 async function main(): Promise<void> {

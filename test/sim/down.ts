@@ -5,6 +5,7 @@
  * first, e.g. the kind-registry mlkube attached), pod routes, cgroups, kubeconfig entries written
  * outside the home, and the home directory itself. Images stay unless asked (they are a cache).
  */
+import { readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { stopDaemon } from "./daemon-control.js";
 import { hostDocker, isNotFound } from "./docker.js";
@@ -15,6 +16,7 @@ import { listClusters, loadDaemonInfo, readLedger, SIM_LABEL, simHome } from "./
 
 export interface DownReport {
   daemons: number;
+  forwards: number;
   containers: string[];
   networks: string[];
   volumes: string[];
@@ -24,7 +26,7 @@ export interface DownReport {
 export async function simDown(options: { images?: boolean } = {}): Promise<DownReport> {
   const home = simHome();
   const ledger = await readLedger();
-  const report: DownReport = { daemons: 0, containers: [], networks: [], volumes: [], images: [] };
+  const report: DownReport = { daemons: 0, forwards: 0, containers: [], networks: [], volumes: [], images: [] };
   const label = JSON.stringify({ label: [`${SIM_LABEL}=${home}`] });
 
   const pids = new Set<number>();
@@ -34,6 +36,13 @@ export async function simDown(options: { images?: boolean } = {}): Promise<DownR
   }
   for (const entry of ledger) if (entry.type === "daemon") pids.add(entry.pid);
   for (const pid of pids) if (await stopDaemon(pid)) report.daemons += 1;
+  // Tunnel children a minikube left behind (real minikube leaves its ssh too; the simulator's own
+  // clean-up removes what it started). Only a pid that still runs ssh-forward.ts is ours.
+  for (const entry of ledger) {
+    if (entry.type !== "forward" || !runsForward(entry.pid)) continue;
+    process.kill(entry.pid, "SIGKILL");
+    report.forwards += 1;
+  }
 
   for (const container of await hostDocker.listContainers({ all: true, filters: label })) {
     await hostDocker.getContainer(container.Id).remove({ force: true, v: true }).catch(ignoreMissing);
@@ -73,4 +82,12 @@ export async function simDown(options: { images?: boolean } = {}): Promise<DownR
 
 function ignoreMissing(error: unknown): void {
   if (!isNotFound(error)) throw error;
+}
+
+function runsForward(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("ssh-forward.ts");
+  } catch {
+    return false; // gone
+  }
 }

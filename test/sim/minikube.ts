@@ -4,14 +4,17 @@
  * progress on stdout, `❌  Exiting due to ID: ...` on stderr with minikube's exit codes
  * (reason/exitcodes.go). See README.md for what differs.
  */
+import { spawn } from "node:child_process";
 import { mkdir, readFile, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { apiGet, destroyCluster, provisionNodes, startClusterDaemon } from "./cluster.js";
 import { parseArgs, UsageError, type FlagSpecs, type FlagValues } from "./cli/args.js";
 import {
   clusterConfig, ensureDockerEnvCerts, KUBERNETES_VERSION, miniPath, MINIKUBE_COMMIT, MINIKUBE_VERSION, profileDir, profileExists, profilePki, writeProfilePki,
 } from "./cli/minikube-profile.js";
 import { parsePublish, setScript, table, unsetScript } from "./cli/minikube-format.js";
+import { daemonHostIp, forwardedPort, freePort, needsPortForward } from "./cli/minikube-reach.js";
 import { errorMessage } from "./cli/output.js";
 import { isOurDaemon } from "./daemon-control.js";
 import { hostDocker, isNotFound } from "./docker.js";
@@ -317,10 +320,16 @@ async function dockerEnv(argv: string[]): Promise<void> {
     throw new MinikubeExit(EX.usage, `The docker-env command is only compatible with the "docker" runtime, but this cluster was configured to use the "${state.cluster.containerRuntime}" runtime.`, "MK_USAGE");
   }
   const certs = await ensureDockerEnvCerts();
-  // On Linux the docker driver needs no port forward: the node's own address and port 2376.
+  // cmd/minikube/cmd/docker-env.go: with driver.NeedsPortForward, the port Docker published for the
+  // node's 2376 (oci.ForwardedPort) at the daemon's host (driver.ControlPlaneEndpoint: 127.0.0.1
+  // for a local engine); otherwise the node's own address and port 2376.
+  const node = state.cluster.nodes[0] as ClusterRecord["nodes"][number];
+  const engineAddress = (await needsPortForward())
+    ? `${await daemonHostIp()}:${await forwardedPort(node.container, ENGINE_PORT)}`
+    : `${node.ip}:${ENGINE_PORT}`;
   const values: [string, string][] = [
     ["DOCKER_TLS_VERIFY", "1"],
-    ["DOCKER_HOST", `tcp://${state.cluster.nodes[0]?.ip}:${ENGINE_PORT}`],
+    ["DOCKER_HOST", `tcp://${engineAddress}`],
     ["DOCKER_CERT_PATH", certs],
   ];
   if (!process.env.MINIKUBE_ACTIVE_DOCKERD) {
@@ -344,13 +353,74 @@ async function service(argv: string[]): Promise<void> {
     throw new MinikubeExit(EX.svcNotFound, `Service '${name}' was not found in '${namespace}' namespace.\nYou may select another namespace by using 'minikube service ${name} -n <namespace>'. Or list out all the services using 'minikube service list'`, "SVC_NOT_FOUND");
   }
   const ports = ((answer.body as { spec?: { ports?: { nodePort?: number; targetPort?: number | string; port: number }[] } }).spec?.ports ?? []).filter((port) => port.nodePort);
-  const ipAddress = state.cluster.nodes[0]?.ip ?? "";
+  const node = state.cluster.nodes[0] as ClusterRecord["nodes"][number];
   const template = (flags.format as string | undefined) ?? "http://{{.IP}}:{{.Port}}";
-  const urls = ports.map((port) => template.replace("{{.IP}}", ipAddress).replace("{{.Port}}", String(port.nodePort)).replace(/^http:/, flags.https ? "https:" : "http:"));
-  if (urls.length === 0) return void process.stderr.write(`😿  service ${namespace}/${name} has no node port\n`);
+  const format = (ip: string, port: number): string => template.replace("{{.IP}}", ip).replace("{{.Port}}", String(port)).replace(/^http:/, flags.https ? "https:" : "http:");
+  if (ports.length === 0) return void process.stderr.write(`😿  service ${namespace}/${name} has no node port\n`);
+  // cmd/minikube/cmd/service.go: where the node IP is out of reach, the node-IP URLs are never
+  // printed; a tunnel is started instead and minikube stays in the foreground.
+  if (await needsPortForward()) {
+    return serviceTunnel({ profile: profileOf(flags), namespace, name, node, nodePorts: ports.map((port) => port.nodePort as number), urlMode: Boolean(flags.url), format });
+  }
+  const urls = ports.map((port) => format(node.ip, port.nodePort as number));
   if (flags.url) return void process.stdout.write(urls.map((url) => `${url}\n`).join(""));
   process.stdout.write(table(["NAMESPACE", "NAME", "TARGET PORT", "URL"], ports.map((port, index) => [namespace, name, String(port.targetPort ?? port.port), urls[index] as string])));
   out(`🎉  Opening service ${namespace}/${name} in default browser...`);
+}
+
+/**
+ * cmd/minikube/cmd/service.go startKicServiceTunnel, for one Service: SIGINT is caught first
+ * (signal.Notify), the ssh child started (tunnel/kic/service_tunnel.go Start: one `-L` per port,
+ * each on a free local port, URLs http://127.0.0.1:PORT run through --format), one second of sleep,
+ * the URLs (stdout) and the warning (stderr), then nothing until SIGINT: the deferred Stop kills
+ * ssh (ssh_conn.go stop: Process.Kill) and minikube exits 0. With --url the tunnel's own messages
+ * are suppressed. Any other ending (SIGTERM, SIGKILL) leaves the ssh child running, as Go's
+ * default handling does in minikube.
+ *
+ * The simulator's difference: real ssh goes into the node and on to the Service's ClusterIP and
+ * port; the stand-in (ssh-forward.ts) connects from this machine to the node IP and NodePort,
+ * reaching the same pods (the nodes have no ClusterIPs: README item 9).
+ */
+async function serviceTunnel(tunnel: { profile: string; namespace: string; name: string; node: ClusterRecord["nodes"][number]; nodePorts: number[]; urlMode: boolean; format: (ip: string, port: number) => string }): Promise<void> {
+  const interrupted = new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+  const sshPort = await forwardedPort(tunnel.node.container, 22);
+  const sshKey = join(miniPath(), "machines", tunnel.profile, "id_rsa");
+  const localPorts: number[] = [];
+  for (let index = 0; index < tunnel.nodePorts.length; index += 1) localPorts.push(await freePort());
+  if (!tunnel.urlMode) out(`🔗  Starting tunnel for service ${tunnel.name}.`);
+  const started = Date.now();
+  const ssh = spawn(process.execPath, [
+    "--import", new URL("../../node_modules/tsx/dist/loader.mjs", import.meta.url).href, fileURLToPath(new URL("./ssh-forward.ts", import.meta.url)),
+    "-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "IdentitiesOnly=yes", "-N", "docker@127.0.0.1", "-p", String(sshPort), "-i", sshKey,
+    ...localPorts.map((local, index) => `-L ${local}:${tunnel.node.ip}:${tunnel.nodePorts[index]}`),
+  ], { stdio: ["ignore", "pipe", "pipe"] });
+  if (ssh.pid !== undefined) await record({ type: "forward", pid: ssh.pid });
+  // minikube's time.Sleep(1s) gives ssh time to listen; the stand-in also waits for its (slower,
+  // Node.js) start-up, so a URL is never printed before its port listens where ssh's would.
+  await new Promise<void>((resolve) => {
+    let listening = 0;
+    ssh.stderr.on("data", (chunk: Buffer) => {
+      listening += chunk.toString().split("\n").filter((line) => line.startsWith("Local forwarding listening")).length;
+      if (listening >= localPorts.length) resolve();
+    });
+    ssh.once("exit", () => resolve());
+    setTimeout(resolve, 10_000).unref();
+  });
+  ssh.stdout.resume();
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, 1000 - (Date.now() - started))));
+  const urls = localPorts.map((port) => tunnel.format("127.0.0.1", port));
+  if (tunnel.urlMode) out(urls.join("\n"));
+  else {
+    process.stdout.write(table(["NAMESPACE", "NAME", "TARGET PORT", "URL"], [[tunnel.namespace, tunnel.name, "", urls.join("\n")]]));
+    out(`🎉  Opening service ${tunnel.namespace}/${tunnel.name} in default browser...`);
+  }
+  const os = process.platform === "win32" ? "windows" : process.platform;
+  process.stderr.write(`❗  Because you are using a Docker driver on ${os}, the terminal needs to be open to run it.\n`);
+  await interrupted;
+  if (ssh.exitCode === null && ssh.signalCode === null) {
+    if (!tunnel.urlMode) out(`✋  Stopping tunnel for service ${tunnel.name}.`);
+    ssh.kill("SIGKILL");
+  } else if (!tunnel.urlMode) out(`✋  Stopped tunnel for service ${tunnel.name}.`);
 }
 
 function version(argv: string[]): void {

@@ -30,7 +30,9 @@ export type LedgerEntry =
   | { type: "route"; cidr: string }
   | { type: "cgroup"; path: string }
   | { type: "kubeconfig"; path: string; name: string }
-  | { type: "daemon"; pid: number; cluster: string };
+  | { type: "daemon"; pid: number; cluster: string }
+  /** A `minikube service` tunnel's child (ssh-forward.ts), which outlives a minikube not stopped by SIGINT. */
+  | { type: "forward"; pid: number };
 
 export async function record(entry: LedgerEntry): Promise<void> {
   await mkdir(simHome(), { recursive: true });

@@ -274,8 +274,11 @@ describe("minikube invocations", () => {
       const endpoint = await ready.endpoint({ namespace: "ml", name: "iris", nodePort: 30080 });
       if (via === "tunnel") {
         expect(endpoint).toMatchObject({ url: "http://127.0.0.1:51001", via: "tunnel" });
+        // The user is told why the URL is not the node's, and that it lasts only while mlkube runs.
+        expect(endpoint.reason).toBe(`a 'minikube service iris --url' tunnel, open while mlkube runs: the node IP is out of reach (${info.OperatingSystem === "Docker Desktop" ? "Docker Desktop runs the engine in a VM" : "rootless Docker keeps the node in its own network namespace"})`);
       } else {
         expect(endpoint.url).toBe("http://192.168.49.2:30080");
+        expect(endpoint.reason).toBeUndefined();
         expect(recorded.calls.some((argv) => argv[1] === "service")).toBe(false);
       }
     });
@@ -315,6 +318,15 @@ describe("minikube invocations", () => {
     ]);
     const provider = new MinikubeProvider(minikubeChoice, settings, { exec, spawn, docker: unusedDocker, record });
     expect(await provider.status()).toMatchObject({ exists: true, running: true, nodes: ["ml (192.168.49.2)"] });
+    // Behind Docker Desktop the node IP is named with why it is out of reach, so no URL is made of it.
+    const desktop = { ...unusedDocker, client: { info: async () => ({ OperatingSystem: "Docker Desktop" }) } } as unknown as DockerConnection;
+    const { exec: desktopExec } = recordingExec([
+      { argv: ["minikube", "profile", "list"], stdout: profiles },
+      { argv: ["minikube", "ip"], stdout: "192.168.49.2\n" },
+    ]);
+    expect((await new MinikubeProvider(minikubeChoice, { ...settings, platform: "linux", isWsl: false }, { exec: desktopExec, spawn, docker: desktop, record }).status()).nodes).toEqual([
+      "ml (192.168.49.2, out of this machine's reach: Docker Desktop runs the engine in a VM)",
+    ]);
     await provider.remove({ registry: false }, () => undefined);
     expect(calls).toEqual([
       ["minikube", "profile", "list", "-o", "json"],

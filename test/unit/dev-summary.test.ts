@@ -40,6 +40,12 @@ describe("the session's summary line", () => {
     );
   });
 
+  it("a tunnel's URL is not where the model keeps running: the tunnel closed with mlkube", () => {
+    const tunnel: DevAction = { type: "endpoint/changed", url: "http://127.0.0.1:51002", via: "tunnel", reason: "a 'minikube service iris --url' tunnel" };
+    const state = run([ready, tunnel], iteration(1, 0, "success"));
+    expect(summaryLine(state, end({}))).toContain("iris keeps running ('mlkube down' removes the cluster), but not at http://127.0.0.1:51002: that tunnel closed with mlkube");
+  });
+
   it("Ctrl-C during a build: the iteration is interrupted, not ok, and its time is not edit-to-verified", () => {
     const before = run([ready], iteration(1, 0, "success"), iteration(2, 10_000));
     const interrupted = runningIteration(before);

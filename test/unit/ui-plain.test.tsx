@@ -113,6 +113,22 @@ describe("plain printer", () => {
     ]);
   });
 
+  it("an endpoint reached another way than the plain one says why, in text and JSON", async () => {
+    const reason = "a 'minikube service iris --url' tunnel, open while mlkube runs: the node IP is out of reach (Docker Desktop runs the engine in a VM)";
+    const lines: Record<string, string> = {};
+    for (const format of ["text", "json"] as const) {
+      const setup = bench();
+      const { out, text } = collector();
+      const printer = startPlainPrinter({ store: setup.store, logs: setup.logs, holdReason: setup.holdReason, out, format, now: setup.now });
+      await setup.at(0, { type: "cluster/ready", info: { provider: "minikube", name: "ml", context: "ml", deliveryPath: "in-cluster-engine", deliveryReason: "minikube runs the docker runtime" } });
+      await setup.at(0, { type: "endpoint/changed", url: "http://127.0.0.1:51002", via: "tunnel", reason });
+      printer.stop();
+      lines[format] = text().split("\n").find((line) => line.includes("51002")) ?? "";
+    }
+    expect(lines.text).toBe(`2025-06-01T12:00:00.000Z endpoint http://127.0.0.1:51002 (${reason})`);
+    expect(JSON.parse(lines.json ?? "")).toMatchObject({ type: "endpoint", url: "http://127.0.0.1:51002", reason });
+  });
+
   it("json: one event per line with a stable vocabulary", async () => {
     const setup = bench();
     const { out, text } = collector();

@@ -194,14 +194,17 @@ export class MinikubeProvider implements ClusterProvider {
 
   /** The node IP where it is reachable; otherwise a `minikube service --url` tunnel kept alive by mlkube. */
   private async endpoint(kube: KubeAccess, service: ServiceRef): Promise<Endpoint> {
-    if (!(await this.needsTunnel())) {
+    const why = await this.needsTunnel();
+    if (!why) {
       const { stdout } = await this.deps.exec("minikube", ["ip", "-p", this.choice.clusterName]);
       return nodeIpEndpoint(stdout.trim(), service.nodePort);
     }
     const index = await portIndex(kube, service);
     const tunnel = this.deps.spawn("minikube", ["service", service.name, "--url", "-n", service.namespace, "-p", this.choice.clusterName]);
+    // The URL is not the node's, and it lives only as long as mlkube: the user is told why.
+    const reason = `a 'minikube service ${service.name} --url' tunnel, open while mlkube runs: the node IP is out of reach (${why})`;
     try {
-      return { url: await tunnel.line(index), via: "tunnel", refresh: async () => undefined, close: () => tunnel.stop() };
+      return { url: await tunnel.line(index), via: "tunnel", reason, refresh: async () => undefined, close: () => tunnel.stop() };
     } catch (error) {
       await tunnel.stop();
       throw error;
@@ -212,11 +215,13 @@ export class MinikubeProvider implements ClusterProvider {
     const profile = await this.profile();
     let nodeIp: string | undefined;
     if (profile?.status === "Running" || profile?.status === "OK") nodeIp = (await this.deps.exec("minikube", ["ip", "-p", this.choice.clusterName])).stdout.trim();
+    // Where the node IP is out of reach, no URL may be made of it ('mlkube status' makes one from a bare IP).
+    const unreachable = nodeIp ? await this.needsTunnel() : undefined;
     return {
       choice: this.choice,
       exists: profile !== undefined,
       running: nodeIp !== undefined,
-      nodes: nodeIp ? [`${this.choice.clusterName} (${nodeIp})`] : [],
+      nodes: nodeIp ? [`${this.choice.clusterName} (${nodeIp}${unreachable ? `, out of this machine's reach: ${unreachable}` : ""})`] : [],
       mappedNodePorts: [],
     };
   }

@@ -52,6 +52,8 @@ export interface Endpoint {
   url: string;
   /** How the URL reaches the Service: a mapped port, the node's IP, a tunnel or a port-forward. */
   via: "mapped-port" | "node-ip" | "tunnel" | "port-forward";
+  /** Why this way, where it is not the plain one (a tunnel because the node IP is out of reach): shown with the URL. */
+  reason?: string | undefined;
   /** Re-establish after a rollout (port-forwards die with their pod). */
   refresh(): Promise<void>;
   /**

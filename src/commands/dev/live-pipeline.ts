@@ -48,7 +48,7 @@ interface LiveSession {
   hashes: FileHashCache;
   /** Called once the model's Deployment exists, with its pod selector (logs follow from then on). */
   onDeployed(target: { namespace: string; name: string; selector: string }): void;
-  onEndpoint(url: string): void;
+  onEndpoint(endpoint: Pick<Endpoint, "url" | "via" | "reason">): void;
   onConfig(config: ResolvedConfig): void;
   /** Live update, from the dev loop's state: whether it is off, the sync rules, and what the pods run ahead of the image. */
   live(): Pick<LiveState, "off" | "sync" | "ahead">;
@@ -171,7 +171,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       await endpoint?.close();
       endpointPort = nodePort ?? session.config.service.nodePort;
       endpoint = await session.cluster.endpoint({ namespace: deployment.namespace, name: service ?? session.config.name, nodePort: endpointPort });
-      session.onEndpoint(endpoint.url);
+      session.onEndpoint(endpoint);
     } else {
       await endpoint.refresh();
     }

@@ -336,7 +336,7 @@ function startLiveCluster(
       logFollower?.stop();
       logFollower = followLogs(cluster.kube, target, (line) => logs.append(line), { follow: true, tailLines: 20, onNotice: (notice) => logs.appendNotice(notice) });
     },
-    onEndpoint: (url) => store.dispatch({ type: "endpoint/changed", url }),
+    onEndpoint: ({ url, via, reason }) => store.dispatch({ type: "endpoint/changed", url, via, reason }),
     onConfig: (next) => session.onConfig(next),
     live: () => store.getState().live,
     onSyncRules: (sync) => store.dispatch({ type: "live/rules", sync }),

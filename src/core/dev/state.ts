@@ -130,6 +130,10 @@ export interface ClusterInfo {
   deliveryPath: string;
   deliveryReason: string;
   endpoint?: string | undefined;
+  /** How the endpoint reaches the model; a tunnel or port-forward closes when mlkube ends. */
+  endpointVia?: "mapped-port" | "node-ip" | "tunnel" | "port-forward" | undefined;
+  /** Why the endpoint is reached that way (a tunnel: the node IP is out of reach). */
+  endpointReason?: string | undefined;
 }
 
 export type PruneWhere = "engine" | "registry";
@@ -186,7 +190,7 @@ export type DevAction =
   | { type: "health/cluster"; state: "ok"; at: number }
   | { type: "health/cluster"; state: "down"; cause: string; at: number }
   | { type: "health/cluster"; state: "deleted"; at: number }
-  | { type: "endpoint/changed"; url: string }
+  | { type: "endpoint/changed"; url: string; via?: ClusterInfo["endpointVia"]; reason?: string | undefined }
   | { type: "files/changed"; changes: { path: string; kind: ChangeKind }[]; at: number }
   | { type: "key/rebuild"; at: number }
   | { type: "key/test"; at: number }
@@ -275,7 +279,7 @@ export function reduce(state: DevState, action: DevAction): DevState {
     case "cluster/failed":
       return { ...state, cluster: { ...state.cluster, status: "failed" }, problem: action.problem };
     case "endpoint/changed":
-      return state.cluster.info ? { ...state, cluster: { ...state.cluster, info: { ...state.cluster.info, endpoint: action.url } } } : state;
+      return state.cluster.info ? { ...state, cluster: { ...state.cluster, info: { ...state.cluster.info, endpoint: action.url, endpointVia: action.via, endpointReason: action.reason } } } : state;
     case "files/changed":
       return { ...state, pending: addChanges(state.pending, action.changes, action.at) };
     case "key/rebuild":

@@ -9,7 +9,7 @@ import { outageReason, type DevAction, type DevState, type PruneWhere, type Iter
 export type DevEvent =
   | { type: "cluster.progress"; detail: string }
   | { type: "cluster.ready"; provider: string; name: string; context: string; deliveryPath: string; deliveryReason: string }
-  | { type: "endpoint"; url: string }
+  | { type: "endpoint"; url: string; reason?: string | undefined }
   | { type: "health"; engine: "ok" | "down"; cluster: "ok" | "down" | "deleted"; reason?: string | undefined }
   | { type: "cluster.retry"; attempt: number; delayMs: number; message: string }
   | { type: "watch.failed"; message: string; watching: "polling" | "stopped" }
@@ -145,8 +145,10 @@ function actionEvents(action: DevAction, before: DevState, after: DevState): Dev
 }
 
 function endpointEvent(before: DevState, after: DevState): DevEvent[] {
-  const url = after.cluster.info?.endpoint;
-  return url && url !== before.cluster.info?.endpoint ? [{ type: "endpoint", url }] : [];
+  const info = after.cluster.info;
+  const url = info?.endpoint;
+  if (!url || url === before.cluster.info?.endpoint) return [];
+  return [{ type: "endpoint", url, ...(info.endpointReason ? { reason: info.endpointReason } : {}) }];
 }
 
 function stageOf(state: DevState, stage: Stage): StageState | undefined {

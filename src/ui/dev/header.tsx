@@ -14,7 +14,8 @@ export function headerRows(info: ClusterInfo | undefined, why: boolean, columns:
 }
 
 function reasonLines(info: ClusterInfo | undefined, columns: number): string[] {
-  const text = info ? `why ${info.deliveryPath}: ${info.deliveryReason}` : "why: the delivery path is decided once the cluster is ready";
+  const endpoint = info?.endpointReason ? `; endpoint: ${info.endpointReason}` : "";
+  const text = info ? `why ${info.deliveryPath}: ${info.deliveryReason}${endpoint}` : "why: the delivery path is decided once the cluster is ready";
   return wrapText(text, columns).slice(0, MAX_REASON_LINES);
 }
 

@@ -153,7 +153,7 @@ function textLines(event: DevEvent): string[] {
     case "cluster.ready":
       return [`cluster ready: ${event.provider} ${event.name}, context ${event.context}; delivery ${event.deliveryPath} (${event.deliveryReason})`];
     case "endpoint":
-      return [`endpoint ${event.url}`];
+      return [`endpoint ${event.url}${event.reason ? ` (${event.reason})` : ""}`];
     case "images.pruned":
       return [`pruned ${event.removed} old image(s) of this model from the ${event.where}: ${formatBytes(event.reclaimedBytes)} reclaimed (${event.totalRemoved}, ${formatBytes(event.totalReclaimedBytes)} this session)`];
     case "images.registryPruningOff":

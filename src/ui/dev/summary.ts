@@ -75,7 +75,15 @@ export function summaryLine(state: DevState, end: SessionEnd): string {
   const verified = runs.findLast((run) => run.result === "success" && run.testsPassed > 0);
   parts.push(verified ? `last edit-to-verified ${(verified.totalMs / 1000).toFixed(1)} s (#${verified.id})` : "nothing verified yet");
   if (state.problem) parts.push(`last problem: ${state.problem.message}`);
-  if (state.serving && !end.cleanedUp) parts.push(`${state.model.name} keeps running${state.cluster.info?.endpoint ? ` at ${state.cluster.info.endpoint}` : ""} ('mlkube down' removes the cluster)`);
+  if (state.serving && !end.cleanedUp) parts.push(keepsRunning(state.model.name, state.cluster.info));
   if (end.cleanedUp) parts.push("the model's objects were deleted (--cleanup)");
   return `mlkube dev: ${parts.join("; ")}`;
+}
+
+/** What stays of the model after mlkube: not a tunnel's or port-forward's URL, which ended with mlkube. */
+function keepsRunning(name: string, info: DevState["cluster"]["info"]): string {
+  const down = "('mlkube down' removes the cluster)";
+  if (!info?.endpoint) return `${name} keeps running ${down}`;
+  if (info.endpointVia === "tunnel" || info.endpointVia === "port-forward") return `${name} keeps running ${down}, but not at ${info.endpoint}: that ${info.endpointVia} closed with mlkube`;
+  return `${name} keeps running at ${info.endpoint} ${down}`;
 }

@@ -3,12 +3,14 @@
  * streams and exit codes, node containers, kubeconfig files, and `sim down` leaving nothing behind.
  * The control plane here is stub-control-plane.ts, so these tests do not depend on apiserver/.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { DockerDesktopRelay } from "../../support/docker-desktop-relay.js";
+import { forwardsPort, isRunning, listening, processesWith } from "../../support/processes.js";
 import { hostDocker } from "../docker.js";
 import { ensureNodeImage } from "../images.js";
 import { readLedger, REPO_ROOT, SIM_LABEL, type DaemonInfo } from "../state.js";
@@ -33,6 +35,8 @@ describe.runIf(available)("the kind and minikube stand-ins", () => {
   let home: string;
   let env: NodeJS.ProcessEnv;
   let hostPort: number;
+  /** The tunnel child a SIGKILLed `minikube service` left behind. */
+  let orphanForward: number | undefined;
   const kind = (...args: string[]) => runTool("kind", args, env);
   const minikube = (...args: string[]) => runTool("minikube", args, env);
   const kubeconfig = async (): Promise<Kubeconfig> => parse(await readFile(join(home, "kubeconfig"), "utf8")) as Kubeconfig;
@@ -156,6 +160,8 @@ EOF`]);
     expect(await minikube("service", "stub-svc", "--url", "-p", profile)).toEqual({ code: 0, stdout: `http://${ip}:30080\n`, stderr: "" });
     expect(await minikube("service", "missing", "--url", "-p", profile)).toMatchObject({ code: 115, stderr: expect.stringContaining("Exiting due to SVC_NOT_FOUND: Service 'missing' was not found in 'default' namespace.") });
 
+    await expectTunnelsBehindDockerDesktop(ip);
+
     const config = await kubeconfig();
     expect(config["current-context"]).toBe(profile);
     expect(config.clusters.find((item) => item.name === profile)?.cluster["certificate-authority"]).toBe(join(home, "minikube/.minikube/ca.crt"));
@@ -168,6 +174,74 @@ EOF`]);
     expect((await hostDocker.listNetworks()).map((network) => network.Name)).not.toContain(profile);
     expect(await minikube("status", "-p", profile)).toMatchObject({ code: 85 });
   }, 180_000);
+
+  /**
+   * The same profile seen through an engine that says it is Docker Desktop (driver.go
+   * NeedsPortForward): docker-env names the node engine's port published on 127.0.0.1, and
+   * `service --url` is a tunnel that lives as long as minikube, stopped by SIGINT only.
+   */
+  async function expectTunnelsBehindDockerDesktop(ip: string): Promise<void> {
+    const relay = new DockerDesktopRelay(join(home, "desktop.sock"));
+    await relay.start();
+    const desktop = { ...env, DOCKER_HOST: relay.dockerHost };
+    try {
+      const published = (await hostDocker.getContainer(profile).inspect()).NetworkSettings.Ports["2376/tcp"]?.[0]?.HostPort;
+      const certPath = join(home, "minikube/.minikube/certs");
+      const dockerEnv = await runTool("minikube", ["docker-env", "-p", profile, "--shell", "none"], desktop);
+      expect(dockerEnv).toEqual({
+        code: 0, stderr: "",
+        stdout: `DOCKER_TLS_VERIFY=1\nDOCKER_HOST=tcp://127.0.0.1:${published}\nDOCKER_CERT_PATH=${certPath}\nMINIKUBE_EXISTING_DOCKER_HOST=${relay.dockerHost}\nMINIKUBE_ACTIVE_DOCKERD=${profile}\n`,
+      });
+      expect(relay.infoRequests).toBeGreaterThan(0);
+      // The published port reaches the node's own engine (the image loaded above is there).
+      const { stdout: inspected } = await run("docker", ["image", "inspect", "--format", "{{.Id}}", tinyImage], { env: { ...process.env, DOCKER_TLS_VERIFY: "1", DOCKER_HOST: `tcp://127.0.0.1:${published}`, DOCKER_CERT_PATH: certPath } });
+      expect(inspected.trim()).toBe((await hostDocker.getImage(tinyImage).inspect()).Id);
+
+      const tunnel = await startTunnel(desktop);
+      expect(tunnel.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(tunnel.url).not.toContain(ip);
+      const port = Number(new URL(tunnel.url).port);
+      expect(await tunnel.stderr()).toContain("❗  Because you are using a Docker driver on linux, the terminal needs to be open to run it.");
+      expect(await listening(port)).toBe(true);
+      const [ssh] = await processesWith(forwardsPort(port));
+      expect(ssh?.args.join(" ")).toContain(`-L ${port}:${ip}:30080`);
+      // SIGINT: minikube stops its ssh child and exits 0.
+      tunnel.child.kill("SIGINT");
+      expect(await tunnel.exit).toBe(0);
+      await eventually(async () => ((await processesWith(forwardsPort(port))).length === 0 ? true : undefined), 5_000);
+      expect(await listening(port)).toBe(false);
+
+      // Killed any other way, minikube leaves the child behind, holding the port, as Go's minikube leaves ssh.
+      const killed = await startTunnel(desktop);
+      const killedPort = Number(new URL(killed.url).port);
+      killed.child.kill("SIGKILL");
+      await killed.exit;
+      const orphans = await processesWith(forwardsPort(killedPort));
+      expect(orphans).toHaveLength(1);
+      expect(await listening(killedPort)).toBe(true);
+      // `sim down` ends it (checked there).
+      orphanForward = orphans[0]?.pid;
+    } finally {
+      await relay.stop();
+    }
+  }
+
+  /** `minikube service stub-svc --url` left running, with its first URL. */
+  async function startTunnel(extraEnv: NodeJS.ProcessEnv) {
+    const child = spawn(join(REPO_ROOT, "test/sim/bin/minikube"), ["service", "stub-svc", "--url", "-p", profile], { env: { ...process.env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exit = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString();
+        if (stdout.includes("\n")) resolve(stdout.split("\n")[0] as string);
+      });
+      void exit.then((code) => reject(new Error(`minikube service exited ${code}: ${stderr}`)));
+    });
+    return { child, url, exit, stderr: () => eventually(async () => (stderr.includes("❗") ? stderr : undefined), 5_000) };
+  }
 
   it("deletes the kind cluster with kind's report and cleans its kubeconfig entries", async () => {
     expect(await kind("delete", "cluster", "--name", cluster)).toEqual({ code: 0, stdout: "", stderr: `Deleting cluster "${cluster}" ...\nDeleted nodes: ["${cluster}-control-plane"]\n` });
@@ -200,6 +274,8 @@ EOF`]);
     for (const entry of ledger) if (entry.type === "route") expect(routes).not.toContain(entry.cidr.replace("/24", ""));
     for (const entry of ledger) if (entry.type === "cgroup") expect(await access(`/sys/fs/cgroup/memory/${entry.path}`).then(() => true, () => false)).toBe(false);
     expect(await access(home).then(() => true, () => false)).toBe(false);
+    expect(orphanForward).toBeDefined();
+    await eventually(async () => ((await isRunning(orphanForward!)) ? undefined : true), 5_000);
     const leftovers = (await run("sh", ["-c", "ls -d /tmp/mlkube-sim-build-* 2>/dev/null || true"])).stdout.trim();
     expect(leftovers).toBe("");
   }, 240_000);
