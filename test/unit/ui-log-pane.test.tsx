@@ -1,10 +1,13 @@
 import { render } from "ink-testing-library";
+import { useLayoutEffect } from "react";
 import { afterEach, describe, expect, it } from "vitest";
 import { EMPTY_CHANGES } from "../../src/core/dev/changes.js";
 import { initialState, reduce, type DevAction, type DevState } from "../../src/core/dev/state.js";
 import { LogStore } from "../../src/engine/log-store.js";
 import { Store } from "../../src/engine/store.js";
 import { DevApp } from "../../src/ui/dev/app.js";
+import { INITIAL_VIEW } from "../../src/ui/dev/keys.js";
+import { LogPane } from "../../src/ui/dev/log-pane.js";
 import { eventually } from "../support/eventually.js";
 
 const state: DevState = { ...initialState({ name: "iris-classifier", dir: "/models/iris" }), pending: EMPTY_CHANGES };
@@ -75,6 +78,25 @@ describe("log pane", () => {
     // 1.5 s at one redraw per 333 ms is 5-6 (and the last lines); at every 100 ms tick it was 15.
     expect(redraws.length).toBeLessThanOrEqual(8);
     expect(redraws.length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("a line that arrives as the pane changes size shows on the next tick", async () => {
+    const logs = new LogStore();
+    logs.append({ pod: "iris-a", container: "model", text: "before" });
+    function Pane({ rows }: { rows: number }) {
+      // After the frame at the new size is read, before React runs its effects (tens of
+      // milliseconds later in a busy UI): as when `c` dismisses the error panel above the pane.
+      useLayoutEffect(() => {
+        if (rows === 20) logs.append({ pod: "iris-a", container: "model", text: "after" });
+      }, [rows]);
+      return <LogPane logs={logs} view={INITIAL_VIEW.logView} focused={false} typing={undefined} rows={rows} columns={100} />;
+    }
+    const app = render(<Pane rows={10} />);
+    unmount = app.unmount;
+    await eventually(() => expect(app.lastFrame()).toContain("before"));
+    app.rerender(<Pane rows={20} />);
+    expect(app.lastFrame()).not.toContain("after");
+    await eventually(() => expect(app.lastFrame()).toContain("after"));
   });
 
   it("tells pods apart, by their unique suffix on a narrow screen", async () => {

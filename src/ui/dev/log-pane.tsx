@@ -4,7 +4,7 @@
  * pod printing thousands of lines per second costs ten small reads a second.
  */
 import { Box } from "ink";
-import { memo, useEffect, useMemo, useState } from "react";
+import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { MatchIndex, parseSearch, REGEX_PREFIX } from "../../engine/log-filter.js";
 import type { LogEntry, LogFilter, LogStore } from "../../engine/log-store.js";
 import { cleanLogText, fitWidth, formatCount, logSource } from "./format.js";
@@ -38,14 +38,18 @@ function useLogWindow(logs: LogStore, filter: LogFilter, fold: boolean, anchor: 
   // The timer only notices that lines arrived; the window itself is read during render, so a
   // scroll or a new filter shows at once, in the same frame as the title that announces it.
   const [latestSeq, setLatestSeq] = useState(logs.latestSeq);
+  // The seq last handed to the window, kept across the effect's restarts (a new pane size). Not
+  // the store's seq when the effect starts: React runs effects some time after the frame was read
+  // (tens of milliseconds in a busy UI), and a line arriving in between would count as shown
+  // without ever being read, hidden until the next line arrives (after `c`, say, which resizes).
+  const shown = useRef({ seq: latestSeq, at: 0 });
   useEffect(() => {
-    let shown = { seq: logs.latestSeq, at: 0 };
     const timer = setInterval(() => {
       const seq = logs.latestSeq;
-      if (seq === shown.seq) return;
+      if (seq === shown.current.seq) return;
       const now = Date.now();
-      if (seq - shown.seq > size && now - shown.at < LOG_FLOOD_REFRESH_MS) return;
-      shown = { seq, at: now };
+      if (seq - shown.current.seq > size && now - shown.current.at < LOG_FLOOD_REFRESH_MS) return;
+      shown.current = { seq, at: now };
       setLatestSeq(seq);
     }, LOG_REFRESH_MS);
     return () => clearInterval(timer);
