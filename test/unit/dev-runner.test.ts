@@ -4,6 +4,12 @@ import { startRunner, type Pipeline, type StageContext } from "../../src/engine/
 import { Store } from "../../src/engine/store.js";
 import { LiveUnavailable, UserError } from "../../src/errors.js";
 
+/**
+ * Lets every promise the runner has in flight settle. The runner runs on promises alone (no
+ * timers): one turn of the event loop, not a wait of some milliseconds, is what it needs.
+ */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
 /** A pipeline whose stages wait until the test releases them, recording what ran. */
 function fakePipeline() {
   const calls: string[] = [];
@@ -59,7 +65,7 @@ function fakePipeline() {
   };
   /** Lets the named stage finish once it is waiting. */
   const release = async (name: string) => {
-    for (let attempt = 0; attempt < 200 && !gates.has(name); attempt++) await new Promise((resolve) => setTimeout(resolve, 1));
+    for (let attempt = 0; attempt < 200 && !gates.has(name); attempt++) await settle();
     const open = gates.get(name);
     if (!open) throw new Error(`stage ${name} never started; calls: ${calls.join(" ")}`);
     gates.delete(name);
@@ -100,9 +106,9 @@ describe("the dev loop runner", () => {
     await finishIteration();
     await runner.idle();
     change("app.py");
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await settle();
     change("app.py"); // saved again while building
-    await new Promise((resolve) => setTimeout(resolve, 5)); // let the abort land before releasing stages
+    await settle(); // let the abort land before releasing stages
     await finishIteration();
     await runner.idle();
     expect(calls.filter((call) => call.startsWith("build"))).toEqual(["build#1", "build#2", "build#3"]);
@@ -153,7 +159,7 @@ describe("the dev loop runner", () => {
     failNext("build", new UserError("dockerfile", "Dockerfile does not parse.", { details: ["Dockerfile:3:1 unknown instruction 'RUNN'"], hint: "Fix line 3" }));
     change("Dockerfile");
     await runner.idle();
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await settle();
     let state = store.getState();
     expect(state.history.at(-1)?.result).toBe("failed");
     expect(state.serving).toBe("localhost:5001/iris:v1");
@@ -176,7 +182,7 @@ describe("the dev loop runner", () => {
     change("app.py");
     await finishIteration(["build", "deliver"]);
     await runner.idle();
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await settle();
     expect(store.getState().problem?.message).toBe("mlkube hit an internal error during apply (a bug in mlkube, not in your model).");
     change("app.py");
     await finishIteration();
@@ -256,7 +262,7 @@ describe("the dev loop runner", () => {
       failNext("sync", new UserError("sync", "The changed files did not start on pod iris-1: the server exited. Its previous files are back and it answers again."));
       change("app.py");
       await runner.idle();
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await settle();
       expect(store.getState().current).toMatchObject({ result: "failed", problem: { stage: "sync" } });
       expect(store.getState().live.off).toBeUndefined();
       change("app.py");

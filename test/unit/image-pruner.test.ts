@@ -22,8 +22,8 @@ function recordEvents(store: Store<DevState, DevAction>): DevEvent[] {
   return events;
 }
 
-/** Lets the store's notification and the pass's promises run. */
-const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+/** Lets the store's notification (a microtask) and the pass's promises run: no timer is involved. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("pruning old images after verified iterations", () => {
   it("prunes once per verified iteration, keeping what the cluster runs, and adds up what it reclaimed", async () => {

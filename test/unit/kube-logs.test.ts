@@ -6,7 +6,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { connectKube } from "../../src/adapters/kube/client.js";
 import { followLogs, type LogFollower, type LogLine, type LogNotice } from "../../src/adapters/kube/logs.js";
 
@@ -75,11 +75,29 @@ function linesSince(sinceTime: string | null) {
 
 const wire = (lines: typeof LINES) => lines.map((line) => `${line.time} ${line.text}\n`).join("");
 
-async function until(check: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * The follower's reconnects and back-offs run on timers, faked so that the tests move the clock
+ * instead of sleeping through them. The HTTP traffic stays real: it is real socket I/O, waited for
+ * in real time (`io`, `until`).
+ */
+function useFakeClock(): void {
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
+}
+
+const realSetTimeout = globalThis.setTimeout;
+/** A real pause, for real socket I/O to arrive. */
+const io = (ms: number) => new Promise((resolve) => realSetTimeout(resolve, ms));
+
+/**
+ * Waits in real time until `check` holds. With `stepMs`, each look also moves the fake clock that
+ * much, so whatever the follower does on a timer (reconnect, back-off) comes at once.
+ */
+async function until(check: () => boolean, timeoutMs: number, what: () => string, stepMs = 0): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (performance.now() > deadline) throw new Error(`timed out: ${what()}`);
+    if (stepMs > 0) await vi.advanceTimersByTimeAsync(stepMs);
+    await io(10);
   }
 }
 
@@ -91,6 +109,7 @@ describe("following a container's log", () => {
     follower?.stop();
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
+    vi.useRealTimers();
   });
 
   it.each([
@@ -98,12 +117,14 @@ describe("following a container's log", () => {
     [401, "the cluster did not accept the credentials"],
     [404, "the pod or container no longer exists"],
   ])("a log request answered %i is said once and not asked again", async (status, says) => {
+    useFakeClock();
     const fake = await fakeApiServer(() => undefined, () => status);
     server = fake.server;
     const notices: LogNotice[] = [];
     follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, () => undefined, { follow: true, onNotice: (notice) => notices.push(notice) });
     await until(() => notices.some((notice) => notice.message.includes(`HTTP ${status}`)), 5_000, () => JSON.stringify(notices));
-    await new Promise((resolve) => setTimeout(resolve, 2_000)); // the old code asked again every 500 ms
+    await vi.advanceTimersByTimeAsync(2_000); // the old code asked again every 500 ms
+    await io(100); // a request asked on a timer would have reached the server by now
     expect(fake.logRequests).toHaveLength(1);
     expect(notices.find((notice) => notice.message.includes(`HTTP ${status}`))?.message).toBe(`logs of container model: ${says} (HTTP ${status}); not asked again until the model's pods change`);
   });
@@ -124,10 +145,13 @@ describe("following a container's log", () => {
     server = fake.server;
     const lines: LogLine[] = [];
     const notices: LogNotice[] = [];
+    useFakeClock();
     follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true, onNotice: (notice) => notices.push(notice) });
 
-    await until(() => lines.length >= 10, 10_000, () => `${lines.length} lines: ${lines.map((line) => line.text).join(", ")}; ${fake.logRequests.length} log request(s)`);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // anything repeated would arrive now
+    await until(() => lines.length >= 5, 10_000, () => `${lines.length} lines`); // the first stream's lines are in
+    await vi.advanceTimersByTimeAsync(100); // the connection goes away
+    await until(() => lines.length >= 10, 10_000, () => `${lines.length} lines: ${lines.map((line) => line.text).join(", ")}; ${fake.logRequests.length} log request(s)`, 100);
+    await io(300); // anything repeated would arrive now (the resumed stream is real socket I/O)
     expect(lines.map((line) => line.text)).toEqual(LINES.map((line) => line.text));
     expect(lines[0]).toEqual({ pod: POD.metadata.name, container: "model", time: LINES[0]!.time, text: "line 1" });
     expect(fake.logRequests[1]?.query.get("sinceTime")).toBe(LINES[4]!.time);
@@ -147,9 +171,12 @@ describe("following a container's log", () => {
     });
     server = fake.server;
     const lines: LogLine[] = [];
+    useFakeClock();
     follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true });
-    await until(() => lines.length >= 10, 10_000, () => lines.map((line) => line.text).join(", "));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await until(() => lines.length >= 5, 10_000, () => `${lines.length} lines`); // the first stream's whole lines are in
+    await vi.advanceTimersByTimeAsync(100); // the connection goes away
+    await until(() => lines.length >= 10, 10_000, () => lines.map((line) => line.text).join(", "), 100);
+    await io(300);
     expect(lines.map((line) => line.text)).toEqual(LINES.map((line) => line.text));
   });
 
@@ -160,8 +187,9 @@ describe("following a container's log", () => {
     });
     server = fake.server;
     const lines: LogLine[] = [];
+    useFakeClock(); // each ended stream is asked again after 0.5 s
     follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true });
-    await until(() => lines.length >= 2 && fake.logRequests.length >= 4, 10_000, () => lines.map((line) => line.text).join(", "));
+    await until(() => lines.length >= 2 && fake.logRequests.length >= 4, 10_000, () => lines.map((line) => line.text).join(", "), 100);
     expect(lines.map((line) => line.text)).toEqual(["line 1", "Traceback: out of"]);
   });
 
@@ -199,9 +227,12 @@ describe("following a container's log", () => {
     });
     server = fake.server;
     const lines: LogLine[] = [];
+    useFakeClock();
     follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true });
-    await until(() => lines.length >= 2, 10_000, () => `${lines.length} lines`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await until(() => lines.length >= 1, 10_000, () => `${lines.length} lines`); // the first stream's line is in
+    await vi.advanceTimersByTimeAsync(100); // the connection goes away
+    await until(() => lines.length >= 2, 10_000, () => `${lines.length} lines`, 100);
+    await io(300);
     expect(lines.map((line) => line.time)).toEqual(repeated.map((line) => line.time));
   });
 });
@@ -256,6 +287,7 @@ describe("following logs the API server refuses", () => {
     follower?.stop();
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
+    vi.useRealTimers();
   });
 
   it("a stream refused with 403 is asked again when the model's pods change (a rollout that came with the rights), and its lines follow", async () => {
@@ -263,9 +295,11 @@ describe("following logs the API server refuses", () => {
     server = fake.server;
     const lines: LogLine[] = [];
     const notices: LogNotice[] = [];
+    useFakeClock();
     follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true, onNotice: (notice) => notices.push(notice) });
     await until(() => notices.some((notice) => notice.message.includes("HTTP 403")) && fake.watching(), 5_000, () => JSON.stringify(notices));
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await vi.advanceTimersByTimeAsync(1_000);
+    await io(100); // a request asked on a timer would have reached the server by now
     expect(fake.logRequests).toEqual([POD.metadata.name]);
 
     fake.addPod("iris-7d9f-fghij");
@@ -277,11 +311,18 @@ describe("following logs the API server refuses", () => {
     const fake = await drivenApiServer({ listStatus: 403, logStatus: () => 200 });
     server = fake.server;
     const notices: LogNotice[] = [];
+    useFakeClock();
+    const started = Date.now();
     follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, () => undefined, { follow: true, onNotice: (notice) => notices.push(notice) });
-    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    // Each request's refusal comes back over the socket (real time), then the clock goes to the next ask.
+    const askedAt: number[] = [];
+    while (Date.now() - started <= 4_000) {
+      await until(() => fake.listRequests() > askedAt.length && vi.getTimerCount() > 0, 5_000, () => `${fake.listRequests()} list requests, ${vi.getTimerCount()} timers`);
+      askedAt.push(Date.now() - started);
+      await vi.advanceTimersToNextTimerAsync();
+    }
     // 0 s, 0.5 s, 1.5 s, 3.5 s: four requests in 4 s.
-    expect(fake.listRequests()).toBeGreaterThanOrEqual(3);
-    expect(fake.listRequests()).toBeLessThanOrEqual(4);
+    expect(askedAt).toEqual([0, 500, 1_500, 3_500]);
     expect(notices).toHaveLength(1);
     expect(notices[0]?.message).toMatch(/^logs: cannot list the model's pods \(HTTP 403: .*pods is forbidden.*\); asking again, at most every 10 s$/);
   });
@@ -291,8 +332,9 @@ describe("following logs the API server refuses", () => {
     server = fake.server;
     const lines: LogLine[] = [];
     const notices: LogNotice[] = [];
+    useFakeClock(); // asked again after 0.5 s, 1 s, 2 s
     follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true, onNotice: (notice) => notices.push(notice) });
-    await until(() => lines.length >= 2, 15_000, () => `${fake.logRequests.length} requests; ${JSON.stringify(notices)}`);
+    await until(() => lines.length >= 2, 15_000, () => `${fake.logRequests.length} requests; ${JSON.stringify(notices)}`, 100);
     const failures = notices.filter((notice) => notice.message.includes("HTTP 500"));
     expect(failures.map((notice) => notice.message)).toEqual([expect.stringMatching(/^logs of container model: HTTP 500.*; asking again, at most every 10 s$/)]);
   });

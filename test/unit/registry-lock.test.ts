@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { eligibleBlobs } from "../../src/adapters/registry/prune-registry.js";
 import { unlessPushing, whilePushing } from "../../src/adapters/registry/registry-lock.js";
 
@@ -14,6 +14,7 @@ describe("pushes and the registry's garbage collection never overlap", () => {
     dir = await mkdtemp(join(tmpdir(), "mlkube-registry-lock-"));
   });
   afterEach(async () => {
+    vi.useRealTimers();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -28,6 +29,7 @@ describe("pushes and the registry's garbage collection never overlap", () => {
   });
 
   it("holds a push back until a running collection has finished", async () => {
+    vi.useFakeTimers(); // a held-back push looks again every 100 ms
     const order: string[] = [];
     let finishCollection!: () => void;
     const collection = unlessPushing(dir, async () => {
@@ -35,11 +37,12 @@ describe("pushes and the registry's garbage collection never overlap", () => {
       await new Promise<void>((resolve) => (finishCollection = resolve));
       order.push("collect end");
     });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await vi.advanceTimersByTimeAsync(20);
     const push = whilePushing(dir, async () => void order.push("push"));
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await vi.advanceTimersByTimeAsync(250);
     expect(order).toEqual(["collect start"]);
     finishCollection();
+    await vi.advanceTimersByTimeAsync(100); // the push's next look
     await Promise.all([collection, push]);
     expect(order).toEqual(["collect start", "collect end", "push"]);
   });
@@ -54,9 +57,15 @@ describe("pushes and the registry's garbage collection never overlap", () => {
   });
 
   it("gives up waiting when the push is cancelled", async () => {
+    vi.useFakeTimers();
     const collection = unlessPushing(dir, () => new Promise((resolve) => setTimeout(resolve, 1_000)));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    await expect(whilePushing(dir, async () => "pushed", AbortSignal.timeout(150))).rejects.toThrow(/timed? ?out|abort/i);
+    await vi.advanceTimersByTimeAsync(20);
+    // Cancelled after 150 ms, as AbortSignal.timeout(150) would (its timer is not one vitest fakes).
+    const cancel = new AbortController();
+    setTimeout(() => cancel.abort(new DOMException("The operation timed out.", "TimeoutError")), 150);
+    const gaveUp = expect(whilePushing(dir, async () => "pushed", cancel.signal)).rejects.toThrow(/timed? ?out|abort/i);
+    await vi.advanceTimersByTimeAsync(1_000); // the collection ends: a push still waiting would run now
+    await gaveUp;
     await collection;
   });
 });

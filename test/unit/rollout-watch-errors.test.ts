@@ -5,7 +5,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterEach, expect, it } from "vitest";
+import { afterEach, expect, it, vi } from "vitest";
 import { connectKube } from "../../src/adapters/kube/client.js";
 import { waitForRollout } from "../../src/adapters/kube/rollout.js";
 import { UserError } from "../../src/errors.js";
@@ -22,6 +22,7 @@ let server: Server | undefined;
 afterEach(() => {
   server?.closeAllConnections();
   server?.close();
+  vi.useRealTimers();
 });
 
 /** An API server that answers the Deployment once and then, for the lists, `listStatus` (or goes away when 0). */
@@ -96,8 +97,21 @@ it("lists allowed but watching forbidden (403 on the watch itself): the wait end
 
 it("a watch that keeps failing (ERROR events with a 500) is retried with back-off, then ends the wait with the API server's words, not at the timeout", async () => {
   const api = await watchFailingApiServer({ eventCode: 500 });
+  // The back-off (0.5 s, 1 s, 2 s, 4 s) runs on a fake clock; the API server's answers are real
+  // socket I/O: in real time, look every 10 ms whether the wait ended, moving the clock 100 ms each time.
+  const realSetTimeout = globalThis.setTimeout;
+  vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] });
   const started = Date.now();
-  const outcome = await waitForRollout(kubeAt(api.url), { namespace: "default", name: "iris" }, { timeoutMs: 60_000 }).catch((error: unknown) => error);
+  let outcome: unknown;
+  let ended = false;
+  void waitForRollout(kubeAt(api.url), { namespace: "default", name: "iris" }, { timeoutMs: 60_000 }).then(
+    (result) => (outcome = result),
+    (error: unknown) => (outcome = error),
+  ).finally(() => (ended = true));
+  for (const deadline = performance.now() + 20_000; !ended && performance.now() < deadline; ) {
+    await vi.advanceTimersByTimeAsync(100);
+    await new Promise((resolve) => realSetTimeout(resolve, 10));
+  }
   expect(outcome).toBeInstanceOf(UserError);
   expect((outcome as UserError).message).toContain("failed 5 times in a row");
   expect((outcome as UserError).message).toContain("etcdserver: request timed out (HTTP 500)");

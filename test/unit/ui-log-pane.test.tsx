@@ -1,6 +1,6 @@
 import { render } from "ink-testing-library";
 import { useLayoutEffect } from "react";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { EMPTY_CHANGES } from "../../src/core/dev/changes.js";
 import { initialState, reduce, type DevAction, type DevState } from "../../src/core/dev/state.js";
 import { LogStore } from "../../src/engine/log-store.js";
@@ -25,8 +25,9 @@ const logLines = (frame: string) => frame.split("\n").filter((line) => line.incl
 describe("log pane", () => {
   let unmount: (() => void) | undefined;
   afterEach(() => {
-    unmount?.();
+    unmount?.(); // before the timers turn real: the pane's refresh timer is cleared with the fake clock that made it
     unmount = undefined;
+    vi.useRealTimers();
   });
 
   it("shows only the newest lines that fit, and how many the store dropped", async () => {
@@ -55,23 +56,20 @@ describe("log pane", () => {
   });
 
   it("redraws about three times a second under a flood, not at every 100 ms tick", async () => {
+    vi.useFakeTimers(); // the pane's refresh timer and its clock, and the flood's, move with the test
     const logs = new LogStore();
     const app = renderWithLogs(logs, { columns: 100, rows: 20 });
     unmount = app.unmount;
-    await eventually(() => expect(app.frame()).toContain("no log lines yet"));
+    await vi.waitFor(() => expect(app.frame()).toContain("no log lines yet"));
     const framesBefore = app.frames.length;
     // 2,000 lines a second for 1.5 s: a pane's worth (14 lines) arrives every 7 ms.
     let sent = 0;
-    const started = Date.now();
-    await new Promise<void>((resolve) => {
-      const timer = setInterval(() => {
-        for (let index = 0; index < 20; index++) logs.append({ pod: "iris-a", container: "model", text: `flood ${++sent}` });
-        if (Date.now() - started < 1_500) return;
-        clearInterval(timer);
-        resolve();
-      }, 10);
-    });
-    await eventually(() => expect(app.frame()).toContain(`flood ${sent}`));
+    const timer = setInterval(() => {
+      for (let index = 0; index < 20; index++) logs.append({ pod: "iris-a", container: "model", text: `flood ${++sent}` });
+    }, 10);
+    await vi.advanceTimersByTimeAsync(1_500);
+    clearInterval(timer);
+    await vi.waitFor(() => expect(app.frame()).toContain(`flood ${sent}`));
     // The cluster's spinner redraws the screen on its own: count the redraws of the lines.
     const panes = app.frames.slice(framesBefore).map((frame) => logLines(frame).join("\n"));
     const redraws = panes.filter((pane, index) => pane !== panes[index - 1]);

@@ -77,6 +77,7 @@ class FakeStdout extends EventEmitter {
 describe("NO_COLOR", () => {
   afterEach(() => {
     vi.unstubAllGlobals();
+    vi.useRealTimers();
   });
   afterAll(() => {
     for (const [name, value] of Object.entries(saved)) {
@@ -117,6 +118,7 @@ describe("NO_COLOR", () => {
     const { Console } = await import("node:console");
     vi.stubGlobal("console", Object.assign(Object.create(console) as Console, { Console }));
     process.env["NO_COLOR"] = "1";
+    vi.useFakeTimers(); // Ink throttles what it writes to a terminal: its timer moves with the test
     const stdout = new FakeStdout();
     const ui = renderDevUi({
       store: new Store<DevState, DevAction>(colourful, reduce),
@@ -126,9 +128,11 @@ describe("NO_COLOR", () => {
       stdin: new FakeStdin() as unknown as NodeJS.ReadStream,
       stdout: stdout as unknown as NodeJS.WriteStream,
     });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await vi.advanceTimersByTimeAsync(150);
     ui.unmount();
-    await ui.waitUntilExit();
+    const exited = ui.waitUntilExit();
+    await vi.advanceTimersByTimeAsync(1_000); // Ink's last write after unmount, throttled too
+    await exited;
     expect(stdout.output).toContain("iris-classifier");
     expect(stdout.output).toContain("hello");
     expect(stdout.output).not.toMatch(SGR);

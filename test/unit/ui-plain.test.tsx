@@ -1,5 +1,5 @@
 import { Writable } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { EMPTY_CHANGES } from "../../src/core/dev/changes.js";
 import { initialState, reduce, type DevAction, type DevState, type Stage } from "../../src/core/dev/state.js";
 import { LogStore } from "../../src/engine/log-store.js";
@@ -73,6 +73,10 @@ async function failingIteration({ at, logs }: ReturnType<typeof bench>) {
 }
 
 describe("plain printer", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("text: a timestamped line for every change and every log line", async () => {
     const setup = bench();
     const { out, text } = collector();
@@ -227,6 +231,7 @@ describe("plain printer", () => {
   });
 
   it("pauses reading logs while the output pushes back, and reports what the store had to drop", async () => {
+    vi.useFakeTimers(); // the log store tells its readers on a timer
     const setup = bench();
     const logs = new LogStore({ capacity: 10, notifyIntervalMs: 0 });
     const chunks: string[] = [];
@@ -241,12 +246,12 @@ describe("plain printer", () => {
     });
     const printer = startPlainPrinter({ store: setup.store, logs, holdReason: () => undefined, out, format: "text", now: setup.now });
     for (let index = 1; index <= 5; index++) logs.append({ pod: "p", container: "c", text: `first ${index}`, time: "t" });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await vi.advanceTimersByTimeAsync(10);
     for (let index = 1; index <= 25; index++) logs.append({ pod: "p", container: "c", text: `flood ${index}`, time: "t" });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await vi.advanceTimersByTimeAsync(10);
     expect(chunks.join("")).not.toContain("flood");
     while (pendingCallbacks.length > 0) pendingCallbacks.shift()?.();
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await vi.advanceTimersByTimeAsync(10);
     printer.stop();
     const printed = chunks.join("").split("\n");
     expect(printed).toContain("2025-06-01T12:00:00.000Z logs: 15 lines dropped (the output could not keep up)");
@@ -256,6 +261,14 @@ describe("plain printer", () => {
 });
 
 describe("plain printer: throttled progress", () => {
+  // The throttle runs on the clock and a timer: both fake, moved by the test.
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   /** A JSON printer throttling progress to one line per 100 ms, with a rollout stage running. */
   function rolloutPrinter() {
     const store = new Store<DevState, DevAction>(initialState({ name: "iris", dir: "/models/iris" }), reduce);
@@ -266,7 +279,7 @@ describe("plain printer: throttled progress", () => {
     /** Dispatches, then lets the store's once-per-burst notification run. */
     const dispatch = async (action: DevAction) => {
       store.dispatch(action);
-      await new Promise((resolve) => setTimeout(resolve, 0));
+      await vi.advanceTimersByTimeAsync(0);
     };
     return { printer, text, dispatch };
   }
@@ -277,7 +290,9 @@ describe("plain printer: throttled progress", () => {
     await dispatch({ type: "stage/progress", id: 1, stage: "rollout", detail: "ready 0/1: pod p: unschedulable (node not ready)" });
     const details = () => text().trim().split("\n").map((line) => JSON.parse(line) as { type: string; detail?: string }).filter((event) => event.type === "stage.progress").map((event) => event.detail);
     expect(details()).toEqual(["ready 0/1: the Deployment controller to start the new version"]);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await vi.advanceTimersByTimeAsync(99);
+    expect(details()).toEqual(["ready 0/1: the Deployment controller to start the new version"]);
+    await vi.advanceTimersByTimeAsync(1);
     expect(details()).toEqual(["ready 0/1: the Deployment controller to start the new version", "ready 0/1: pod p: unschedulable (node not ready)"]);
     printer.stop();
   });
@@ -287,7 +302,7 @@ describe("plain printer: throttled progress", () => {
     await dispatch({ type: "stage/progress", id: 1, stage: "rollout", detail: "first" });
     await dispatch({ type: "stage/progress", id: 1, stage: "rollout", detail: "second" });
     await dispatch({ type: "stage/done", id: 1, stage: "rollout", at: Date.now(), detail: "ready 1/1" });
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    await vi.advanceTimersByTimeAsync(150);
     expect(text()).not.toContain('"detail":"second"');
     printer.stop();
   });
