@@ -89,9 +89,8 @@ describe.runIf(E2E_CLUSTER === "sim" || E2E_CLUSTER === "minikube")("minikube: b
 
 /**
  * The Service with two ports: `minikube service --url` prints one tunnel URL per port, in this
- * order, and only the model's reaches it (nothing listens on 9100). The model's port comes first
- * here: with it second, mlkube's pod test asks port 9100 (src/adapters/kube/version-pods.ts
- * servicePortOn takes the first port with a nodePort, and every port of a NodePort Service has one).
+ * order, and only the model's reaches it (nothing listens on 9100). The metrics port comes first,
+ * so both the tunnel URL and the port the pods are tested on must be picked by the model's NodePort.
  */
 const TWO_PORT_MANIFESTS = `apiVersion: apps/v1
 kind: Deployment
@@ -119,8 +118,8 @@ spec:
   type: NodePort
   selector: { app.kubernetes.io/name: iris-sklearn }
   ports:
-    - { name: http, port: 80, targetPort: 5000 }
     - { name: metrics, port: 9100, targetPort: 9100, nodePort: 30091 }
+    - { name: http, port: 80, targetPort: 5000 }
 `;
 
 /**

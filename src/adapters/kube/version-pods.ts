@@ -20,7 +20,10 @@ export interface ServingVersion {
  * ReplicaSets' pods may still run and answer for a while (until their grace period ends), so the
  * pod-template-hash, not the label selector alone, says which version a pod is.
  */
-export async function servingVersion(kube: KubeAccess, target: { namespace: string; deployment: string; service: string | undefined }): Promise<ServingVersion> {
+export async function servingVersion(
+  kube: KubeAccess,
+  target: { namespace: string; deployment: string; service: string | undefined; nodePort?: number | undefined },
+): Promise<ServingVersion> {
   const { namespace, deployment: name } = target;
   // Two rounds of requests, not four: this runs on every sync and every test, where it is waited for.
   const [deployment, service] = await Promise.all([
@@ -45,7 +48,7 @@ export async function servingVersion(kube: KubeAccess, target: { namespace: stri
   const pods = selected.filter((pod) => pod.metadata?.labels?.["pod-template-hash"] === templateHash);
   return {
     templateHash,
-    pods: pods.filter(isReadyAndStaying).map((pod) => ({ pod: pod.metadata?.name ?? "", port: servicePortOn(pod, service) })),
+    pods: pods.filter(isReadyAndStaying).map((pod) => ({ pod: pod.metadata?.name ?? "", port: servicePortOn(pod, service, target.nodePort) })),
     runs: pods
       .filter((pod) => !pod.metadata?.deletionTimestamp)
       .map((pod) => ({ name: pod.metadata?.name ?? "", restarts: (pod.status?.containerStatuses ?? []).reduce((sum, container) => sum + container.restartCount, 0) })),
@@ -57,9 +60,14 @@ export function isReadyAndStaying(pod: V1Pod): boolean {
   return !pod.metadata?.deletionTimestamp && (pod.status?.conditions?.some((condition) => condition.type === "Ready" && condition.status === "True") ?? false);
 }
 
-/** The container port the Service's (first) port sends to; without a Service, the first declared port. */
-function servicePortOn(pod: V1Pod, service: V1Service | undefined): number {
-  const servicePort = service?.spec?.ports?.find((port) => port.nodePort) ?? service?.spec?.ports?.[0];
+/**
+ * The container port the model's Service port sends to: the one on the model's NodePort (every port
+ * of a NodePort Service has a nodePort, and a metrics port may come first), else the first; without
+ * a Service, the first declared port.
+ */
+function servicePortOn(pod: V1Pod, service: V1Service | undefined, nodePort: number | undefined): number {
+  const ports = service?.spec?.ports ?? [];
+  const servicePort = ports.find((port) => nodePort !== undefined && port.nodePort === nodePort) ?? ports.find((port) => port.nodePort) ?? ports[0];
   return containerPortFor(pod, servicePort?.targetPort ?? servicePort?.port);
 }
 

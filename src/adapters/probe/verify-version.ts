@@ -13,6 +13,8 @@ interface VersionTarget {
   deployment: string;
   /** The Service the model's URL reaches; without one only the pods are tested. */
   service: string | undefined;
+  /** The model's NodePort on that Service: which of its ports the pods are asked on. */
+  nodePort?: number | undefined;
   url: string;
   /** Why the URL's port-forward failed, when the URL is one (Endpoint.lastError). */
   urlError?: (() => string | undefined) | undefined;

@@ -93,8 +93,8 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
    * while it is fresh (ANTICIPATION_MAX_AGE_MS), else asks again.
    */
   let anticipated: { at: number; target: string; version: Promise<ServingVersion> } | undefined;
-  const versionTarget = () => (deployment ? { namespace: deployment.namespace, deployment: deployment.name, service } : undefined);
-  const takeAnticipated = (target: { namespace: string; deployment: string; service: string | undefined }): Promise<ServingVersion> | undefined => {
+  const versionTarget = () => (deployment ? { namespace: deployment.namespace, deployment: deployment.name, service, nodePort } : undefined);
+  const takeAnticipated = (target: { namespace: string; deployment: string; service: string | undefined; nodePort: number | undefined }): Promise<ServingVersion> | undefined => {
     const taken = anticipated;
     anticipated = undefined;
     const fresh = taken && taken.target === JSON.stringify(target) && performance.now() - taken.at <= ANTICIPATION_MAX_AGE_MS;
@@ -292,7 +292,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       const plan = planChange({ changes, rules: live.sync.rules, dockerfile: live.sync.dockerfile });
       if (plan.kind === "rebuild") throw new LiveUnavailable(plan.reason);
       const kube = session.cluster.kube;
-      const target = { namespace: deployment.namespace, deployment: deployment.name, service };
+      const target = { namespace: deployment.namespace, deployment: deployment.name, service, nodePort };
       const version = (await takeAnticipated(target)?.catch(() => undefined)) ?? (await servingVersion(kube, target));
       const what = paths.length === 1 ? paths[0] : `${paths.length} files`;
       context.progress(`${what} to ${countPods(version.pods.length)}`);
@@ -339,7 +339,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       cases = found.tests.map((test) => caseFromTest(test.test));
       detail = found.tests.length > 0 ? describeGenerated(found.tests) : `no smoke tests configured, and the server describes none (${noTestsFound(found)})`;
     }
-    const target = { namespace: deployment.namespace, deployment: deployment.name, service, url: endpoint.url, urlError: endpoint.lastError };
+    const target = { namespace: deployment.namespace, deployment: deployment.name, service, nodePort, url: endpoint.url, urlError: endpoint.lastError };
     const runs = await verifyNewVersion(session.cluster.kube, target, cases, { signal: context.signal, progress: (detail) => context.progress(detail), version: after?.version, connections: after?.connections });
     // Changes since the last iteration compare answers of one new pod each time: attributable.
     const results = runs[0]?.results ?? [];
