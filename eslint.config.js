@@ -6,7 +6,21 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: "readonly", console: "readonly", setTimeout: "readonly", clearTimeout: "readonly", setInterval: "readonly", clearInterval: "readonly", Buffer: "readonly", URL: "readonly", AbortController: "readonly", AbortSignal: "readonly", fetch: "readonly" } },
+    languageOptions: {
+      globals: {
+        process: "readonly",
+        console: "readonly",
+        setTimeout: "readonly",
+        clearTimeout: "readonly",
+        setInterval: "readonly",
+        clearInterval: "readonly",
+        Buffer: "readonly",
+        URL: "readonly",
+        AbortController: "readonly",
+        AbortSignal: "readonly",
+        fetch: "readonly",
+      },
+    },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "no-empty": ["error", { allowEmptyCatch: false }],
@@ -26,13 +40,19 @@ export default tseslint.config(
     // core/ is the pure decision layer: no I/O, no adapters, no React. Tests cover it as tables.
     files: ["src/core/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", {
-        patterns: [
-          { group: ["node:*", "fs", "path", "child_process", "net", "http", "https", "os", "stream"], message: "core/ is pure: no Node I/O. Put effects in engine/ or adapters/." },
-          { group: ["**/adapters/**", "**/engine/**", "**/ui/**", "**/commands/**"], message: "core/ must not depend on adapters, engine, ui or commands." },
-          { group: ["dockerode", "execa", "chokidar", "@kubernetes/*", "ink", "react"], message: "core/ is pure: no I/O libraries or React." },
-        ],
-      }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["node:*", "fs", "path", "child_process", "net", "http", "https", "os", "stream"],
+              message: "core/ is pure: no Node I/O. Put effects in engine/ or adapters/.",
+            },
+            { group: ["**/adapters/**", "**/engine/**", "**/ui/**", "**/commands/**"], message: "core/ must not depend on adapters, engine, ui or commands." },
+            { group: ["dockerode", "execa", "chokidar", "@kubernetes/*", "ink", "react"], message: "core/ is pure: no I/O libraries or React." },
+          ],
+        },
+      ],
     },
   },
 );

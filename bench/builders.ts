@@ -22,7 +22,12 @@ export interface BuilderRow {
   buildkitDetail: string;
 }
 
-export async function compareBuilders(counts: Partial<Record<ChangeKind, number>>, nonce: string, models: ModelVariants, say: (line: string) => void): Promise<Record<string, BuilderRow>> {
+export async function compareBuilders(
+  counts: Partial<Record<ChangeKind, number>>,
+  nonce: string,
+  models: ModelVariants,
+  say: (line: string) => void,
+): Promise<Record<string, BuilderRow>> {
   const sides = await Promise.all(
     BUILDERS.map(async (name) => ({
       name,
@@ -33,7 +38,8 @@ export async function compareBuilders(counts: Partial<Record<ChangeKind, number>
   );
   const rows: Record<string, BuilderRow> = {};
   try {
-    const build = (side: (typeof sides)[number]) => side.builder.build({ contextDir: side.copy.dir, dockerfile: `${side.copy.dir}/Dockerfile`, buildArgs: { BASE_IMAGE }, repository: side.repository });
+    const build = (side: (typeof sides)[number]) =>
+      side.builder.build({ contextDir: side.copy.dir, dockerfile: `${side.copy.dir}/Dockerfile`, buildArgs: { BASE_IMAGE }, repository: side.repository });
     // The first build of each side is not measured: it fills that builder's cache from the base image.
     for (const side of sides) await build(side);
     const choice = await sides[0]!.builder.builder();
@@ -49,7 +55,9 @@ export async function compareBuilders(counts: Partial<Record<ChangeKind, number>
           if (result.cached) throw new Error(`the ${kind} edit left the ${side.name} image unchanged`);
           samples[side.name].push(result.durationMs);
         }
-        say(`builders ${kind} #${index + 1}/${iterations}: BuildKit ${Math.round(samples.buildkit.at(-1)!)} ms, classic ${Math.round(samples.classic.at(-1)!)} ms`);
+        say(
+          `builders ${kind} #${index + 1}/${iterations}: BuildKit ${Math.round(samples.buildkit.at(-1)!)} ms, classic ${Math.round(samples.classic.at(-1)!)} ms`,
+        );
       }
       const buildkit = { ...summarize(samples.buildkit), samples: samples.buildkit.map(Math.round) };
       const classic = { ...summarize(samples.classic), samples: samples.classic.map(Math.round) };

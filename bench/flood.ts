@@ -69,7 +69,10 @@ async function keyLatency(tmux: Tmux, key: string, answered: (screen: string) =>
 export async function logFlood(dir: string, rate: number, seconds: number, say: (line: string) => void): Promise<FloodResult> {
   const script = join(dirname(dir), "run-dev-tui.sh");
   // exec: the pane's process is mlkube itself, so its pid is the one measured.
-  await writeFile(script, ["#!/bin/sh", "unset CI", `cd '${REPO_ROOT}'`, `exec '${process.execPath}' '${CLI}' dev '${dir}' --build-arg 'BASE_IMAGE=${BASE_IMAGE}'`, ""].join("\n"));
+  await writeFile(
+    script,
+    ["#!/bin/sh", "unset CI", `cd '${REPO_ROOT}'`, `exec '${process.execPath}' '${CLI}' dev '${dir}' --build-arg 'BASE_IMAGE=${BASE_IMAGE}'`, ""].join("\n"),
+  );
   await chmod(script, 0o755);
   const env = { ...process.env };
   delete env.CI;
@@ -98,7 +101,10 @@ export async function logFlood(dir: string, rate: number, seconds: number, say: 
     let written = 0;
     while (performance.now() - floodStart < seconds * 1000) {
       await sleep(1_000);
-      for (const [key, answered] of [["?", (screen: string) => screen.includes("rebuild now")], ["?", (screen: string) => !screen.includes("rebuild now")]] as const) {
+      for (const [key, answered] of [
+        ["?", (screen: string) => screen.includes("rebuild now")],
+        ["?", (screen: string) => !screen.includes("rebuild now")],
+      ] as const) {
         const ms = await keyLatency(tmux, key, answered);
         if (ms === undefined) timeouts++;
         else latencies.push(ms);

@@ -26,7 +26,13 @@ function imageRef(target: HandTarget, label: string): string {
 }
 
 function manifest(image: string): string {
-  const probe = (initialDelaySeconds: number, periodSeconds: number, timeoutSeconds: number, failureThreshold: number) => ({ httpGet: { path: "/", port: 5000 }, initialDelaySeconds, periodSeconds, timeoutSeconds, failureThreshold });
+  const probe = (initialDelaySeconds: number, periodSeconds: number, timeoutSeconds: number, failureThreshold: number) => ({
+    httpGet: { path: "/", port: 5000 },
+    initialDelaySeconds,
+    periodSeconds,
+    timeoutSeconds,
+    failureThreshold,
+  });
   const deployment = {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -66,7 +72,10 @@ function manifest(image: string): string {
 async function buildAndDeliver(target: HandTarget, image: string): Promise<void> {
   // As `docker build` builds on Docker 23+ and Desktop: with BuildKit (buildx where the CLI has it,
   // the built-in client on a 20.10 CLI), so the mlkube / hand ratio compares like with like.
-  await run("docker", ["build", "-q", "-t", image, "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, target.dir], { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, DOCKER_BUILDKIT: "1" } });
+  await run("docker", ["build", "-q", "-t", image, "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, target.dir], {
+    maxBuffer: 16 * 1024 * 1024,
+    env: { ...process.env, DOCKER_BUILDKIT: "1" },
+  });
   if (target.path === "registry") await run("docker", ["push", image], { maxBuffer: 16 * 1024 * 1024 });
   else await run("kind", ["load", "docker-image", image, "--name", target.cluster], { maxBuffer: 16 * 1024 * 1024 });
 }
@@ -77,7 +86,9 @@ export async function deployHand(target: HandTarget, label: string): Promise<voi
   await buildAndDeliver(target, image);
   await new Promise<void>((resolve, reject) => {
     // --validate=false: the simulator's API server serves no OpenAPI document to validate against.
-    const apply = execFile("kubectl", ["--context", `kind-${target.cluster}`, "apply", "--validate=false", "-f", "-"], (error, _stdout, stderr) => (error ? reject(new Error(`kubectl apply: ${stderr || error.message}`)) : resolve()));
+    const apply = execFile("kubectl", ["--context", `kind-${target.cluster}`, "apply", "--validate=false", "-f", "-"], (error, _stdout, stderr) =>
+      error ? reject(new Error(`kubectl apply: ${stderr || error.message}`)) : resolve(),
+    );
     apply.stdin!.end(manifest(image));
   });
   await untilServing(await fingerprint(target.dir), 300_000);
@@ -100,7 +111,12 @@ async function untilServing(version: string, timeoutMs: number): Promise<void> {
     try {
       const answer = await (await fetch(`${base}/version`, { signal: AbortSignal.timeout(2_000) })).text();
       if (answer === version) {
-        const response = await fetch(`${base}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ features: [5.1, 3.5, 1.4, 0.2] }), signal: AbortSignal.timeout(2_000) });
+        const response = await fetch(`${base}/predict`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ features: [5.1, 3.5, 1.4, 0.2] }),
+          signal: AbortSignal.timeout(2_000),
+        });
         const body = (await response.json()) as { prediction?: number[] };
         if (response.status === 200 && body.prediction?.[0] === 0) return;
       }

@@ -36,7 +36,14 @@ export interface LiveRunHooks {
  * plus the restart supervisor) and rolls it out, unmeasured; then `counts` edits of each kind.
  * `re-exec` writes `restart: process` into the directory's mlkube.yaml first.
  */
-export async function liveRun(dir: string, method: RestartMethod, counts: Partial<Record<ChangeKind, number>>, models: ModelVariants, label: string, hooks: LiveRunHooks): Promise<Record<string, LiveRecord[]>> {
+export async function liveRun(
+  dir: string,
+  method: RestartMethod,
+  counts: Partial<Record<ChangeKind, number>>,
+  models: ModelVariants,
+  label: string,
+  hooks: LiveRunHooks,
+): Promise<Record<string, LiveRecord[]>> {
   if (method === "re-exec") await appendFile(join(dir, "mlkube.yaml"), "\nrestart: process\n");
   hooks.say(`live (${method}): mlkube dev, first iteration (builds and rolls out the dev image)`);
   const started = await startDev(dir, { live: true });
@@ -53,7 +60,9 @@ export async function liveRun(dir: string, method: RestartMethod, counts: Partia
         record.restartMs = restartOf(record.syncDetail)?.ms;
         if (!record.invalid && record.result === "success") record.invalid = restartProblem(record.syncDetail, method) ?? (await staleVersion(dir));
         records[kind].push(record);
-        hooks.say(`live (${method}) ${kind} #${index + 1}/${iterations}: ${record.totalMs} ms (${record.result}${record.invalid ? `, not counted: ${record.invalid}` : ""}; ${record.syncDetail ?? "no sync"})`);
+        hooks.say(
+          `live (${method}) ${kind} #${index + 1}/${iterations}: ${record.totalMs} ms (${record.result}${record.invalid ? `, not counted: ${record.invalid}` : ""}; ${record.syncDetail ?? "no sync"})`,
+        );
         await sleep(1_000);
       }
     }

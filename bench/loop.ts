@@ -47,17 +47,34 @@ export async function startDev(dir: string, options: { live: boolean; env?: Node
 }
 
 function record(event: DevEvent): IterationRecord {
-  return { result: String(event.result), totalMs: Number(event.totalMs), stageMs: (event.stageMs ?? {}) as Record<string, number>, trigger: String(event.trigger) };
+  return {
+    result: String(event.result),
+    totalMs: Number(event.totalMs),
+    stageMs: (event.stageMs ?? {}) as Record<string, number>,
+    trigger: String(event.trigger),
+  };
 }
 
 /**
  * One edit and the iteration it causes; a cancelled iteration is followed to the one that completes.
  * An iteration that did not take `route` is marked invalid: its time belongs to another row.
  */
-export async function mlkubeIteration(dev: DevProcess, dir: string, kind: ChangeKind, label: string, models: ModelVariants, route: Route): Promise<IterationRecord> {
+export async function mlkubeIteration(
+  dev: DevProcess,
+  dir: string,
+  kind: ChangeKind,
+  label: string,
+  models: ModelVariants,
+  route: Route,
+): Promise<IterationRecord> {
   const from = dev.mark();
   await applyEdit(dir, kind, label, models);
-  const done = await dev.waitFor((event) => event.type === "iteration.finished" && event.result !== "cancelled", ITERATION_TIMEOUT_MS, from, `the iteration after a ${kind} edit`);
+  const done = await dev.waitFor(
+    (event) => event.type === "iteration.finished" && event.result !== "cancelled",
+    ITERATION_TIMEOUT_MS,
+    from,
+    `the iteration after a ${kind} edit`,
+  );
   const events = dev.events.slice(from).filter((event) => event.iteration === done.iteration);
   const started = events.find((event) => event.type === "iteration.started");
   const iteration: IterationRecord = {
@@ -66,7 +83,11 @@ export async function mlkubeIteration(dev: DevProcess, dir: string, kind: Change
     stages: started?.stages as string[] | undefined,
     syncDetail: events.find((event) => event.type === "stage.done" && event.stage === "sync")?.detail as string | undefined,
   };
-  iteration.invalid = routeProblem(iteration, route, events.some((event) => event.type === "iteration.rerouted"));
+  iteration.invalid = routeProblem(
+    iteration,
+    route,
+    events.some((event) => event.type === "iteration.rerouted"),
+  );
   return iteration;
 }
 
@@ -74,7 +95,8 @@ export async function mlkubeIteration(dev: DevProcess, dir: string, kind: Change
 export function routeProblem(iteration: IterationRecord, route: Route, rerouted: boolean): string | undefined {
   const said = `route ${iteration.route ?? "(none)"}, stages ${(iteration.stages ?? []).join(",")}`;
   if (route === "sync") {
-    if (iteration.route !== "sync" || rerouted || iteration.stages?.join(",") !== "sync,test") return `did not take the sync route (${said}${rerouted ? ", rerouted to a rebuild" : ""})`;
+    if (iteration.route !== "sync" || rerouted || iteration.stages?.join(",") !== "sync,test")
+      return `did not take the sync route (${said}${rerouted ? ", rerouted to a rebuild" : ""})`;
   } else if (iteration.route !== "rebuild" || !iteration.stages?.includes("build")) {
     return `did not rebuild (${said})`;
   }

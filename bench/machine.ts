@@ -31,5 +31,8 @@ export function describeMachine(): Machine {
     node: process.version,
     loadAverage: Math.round(loadavg()[0]! * 100) / 100,
   };
-  return { ...machine, description: `${machine.cpu}, ${machine.cores} cores, ${machine.ramGb} GB RAM, ${machine.kernel}, Docker ${machine.docker}, Node.js ${machine.node}` };
+  return {
+    ...machine,
+    description: `${machine.cpu}, ${machine.cores} cores, ${machine.ramGb} GB RAM, ${machine.kernel}, Docker ${machine.docker}, Node.js ${machine.node}`,
+  };
 }

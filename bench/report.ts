@@ -85,19 +85,54 @@ export function targets(results: Results): Target[] {
   const liveModel = results.live?.model?.["warm fork"];
   const liveCode = results.live?.code?.["warm fork"];
   return [
-    { what: "model change, live update (warm fork): edit → verified p50", aim: "≤ 0.5 s", measured: seconds(liveModel?.p50), met: check(liveModel?.p50, (v) => v <= 500) },
-    { what: "code change, live update (warm fork): edit → verified p50", aim: "≤ 0.8 s", measured: seconds(liveCode?.p50), met: check(liveCode?.p50, (v) => v <= 800) },
-    { what: "model change: rebuild p50 / live update (warm fork) p50", aim: "≥ 5x", measured: num(liveModel?.speedup, "x"), met: check(liveModel?.speedup, (v) => v >= 5) },
-    { what: "code change: rebuild p50 / live update (warm fork) p50", aim: "≥ 5x", measured: num(liveCode?.speedup, "x"), met: check(liveCode?.speedup, (v) => v >= 5) },
+    {
+      what: "model change, live update (warm fork): edit → verified p50",
+      aim: "≤ 0.5 s",
+      measured: seconds(liveModel?.p50),
+      met: check(liveModel?.p50, (v) => v <= 500),
+    },
+    {
+      what: "code change, live update (warm fork): edit → verified p50",
+      aim: "≤ 0.8 s",
+      measured: seconds(liveCode?.p50),
+      met: check(liveCode?.p50, (v) => v <= 800),
+    },
+    {
+      what: "model change: rebuild p50 / live update (warm fork) p50",
+      aim: "≥ 5x",
+      measured: num(liveModel?.speedup, "x"),
+      met: check(liveModel?.speedup, (v) => v >= 5),
+    },
+    {
+      what: "code change: rebuild p50 / live update (warm fork) p50",
+      aim: "≥ 5x",
+      measured: num(liveCode?.speedup, "x"),
+      met: check(liveCode?.speedup, (v) => v >= 5),
+    },
     { what: "code change, registry: edit → verified p50", aim: "< 2.5 s", measured: seconds(code?.p50), met: check(code?.p50, (v) => v < 2_500) },
     { what: "code change, registry: mlkube / hand-run (p50 of pairs)", aim: "≤ 1.10", measured: num(ratio), met: check(ratio, (v) => v <= 1.1) },
     { what: "code change: load p50 / registry p50", aim: "≥ 5x", measured: num(speedup, "x"), met: check(speedup, (v) => v >= 5) },
-    { what: "burst of 500 writes in < 1 s: iterations", aim: "exactly 1", measured: num(results.burst?.iterations), met: check(results.burst?.iterations, (v) => v === 1) },
+    {
+      what: "burst of 500 writes in < 1 s: iterations",
+      aim: "exactly 1",
+      measured: num(results.burst?.iterations),
+      met: check(results.burst?.iterations, (v) => v === 1),
+    },
     // Issue #15's aims (the whole process tree, 5,000 lines/s for 60 s).
     { what: "log flood: mlkube CPU (one core = 100%)", aim: "≤ 15%", measured: num(flood?.cpuPercent, "%"), met: check(flood?.cpuPercent, (v) => v <= 15) },
     { what: "log flood: peak resident memory", aim: "≤ 150 MB", measured: num(flood?.rssMb, " MB"), met: check(flood?.rssMb, (v) => v <= 150) },
-    { what: "log flood: key press → screen p95", aim: "≤ 100 ms", measured: num(flood?.keyLatencyP95, " ms"), met: check(flood?.keyLatencyP95, (v) => v <= 100) },
-    { what: "log flood: lines lost without being counted", aim: "0", measured: num(flood?.linesLostSilently), met: check(flood?.linesLostSilently, (v) => v === 0) },
+    {
+      what: "log flood: key press → screen p95",
+      aim: "≤ 100 ms",
+      measured: num(flood?.keyLatencyP95, " ms"),
+      met: check(flood?.keyLatencyP95, (v) => v <= 100),
+    },
+    {
+      what: "log flood: lines lost without being counted",
+      aim: "0",
+      measured: num(flood?.linesLostSilently),
+      met: check(flood?.linesLostSilently, (v) => v === 0),
+    },
     { what: "`mlkube --help`", aim: "< 300 ms", measured: num(results.startup.helpMs, " ms"), met: check(results.startup.helpMs, (v) => v < 300) },
     ...soakTargets(results.soak),
   ];
@@ -105,40 +140,56 @@ export function targets(results: Results): Target[] {
 
 export function markdown(results: Results): string {
   const lines: string[] = [];
-  lines.push(`Measured ${results.date.slice(0, 10)}${results.quick ? " (quick run: a few iterations, no whole-image-load cluster, a 10 s log flood)" : ""} on ${results.machine.description}; load average ${results.machine.loadAverage} at the start. Simulated kind cluster (test/sim), the ${results.settings.baseImage} base image (about 800 MB). Edit → verified is mlkube's \`totalMs\`: first file event to smoke tests passed. The hand-run is \`docker build\`, \`docker push\` or \`kind load docker-image\`, \`kubectl set image\`, then HTTP requests until the new version predicts, timed from the file write, in the same run, alternating with mlkube.`);
+  lines.push(
+    `Measured ${results.date.slice(0, 10)}${results.quick ? " (quick run: a few iterations, no whole-image-load cluster, a 10 s log flood)" : ""} on ${results.machine.description}; load average ${results.machine.loadAverage} at the start. Simulated kind cluster (test/sim), the ${results.settings.baseImage} base image (about 800 MB). Edit → verified is mlkube's \`totalMs\`: first file event to smoke tests passed. The hand-run is \`docker build\`, \`docker push\` or \`kind load docker-image\`, \`kubectl set image\`, then HTTP requests until the new version predicts, timed from the file write, in the same run, alternating with mlkube.`,
+  );
   lines.push("");
-  lines.push("| change | delivery | mlkube p50 | mlkube p95 | hand p50 | hand p95 | mlkube / hand (p50 of pairs) | n | build / deliver / apply / rollout / test / other |");
+  lines.push(
+    "| change | delivery | mlkube p50 | mlkube p95 | hand p50 | hand p95 | mlkube / hand (p50 of pairs) | n | build / deliver / apply / rollout / test / other |",
+  );
   lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const [kind, paths] of Object.entries(results.editToVerified)) {
     for (const [path, arm] of Object.entries(paths)) {
       const hand = results.handRun[kind]?.[path];
-      const share = arm.stageShare ? ["build", "deliver", "apply", "rollout", "test", "other"].map((stage) => `${arm.stageShare![stage] ?? 0}%`).join(" / ") : "–";
+      const share = arm.stageShare
+        ? ["build", "deliver", "apply", "rollout", "test", "other"].map((stage) => `${arm.stageShare![stage] ?? 0}%`).join(" / ")
+        : "–";
       const failures = arm.failures + (hand?.failures ?? 0);
-      lines.push(`| ${kind} | ${path} | ${seconds(arm.p50)} | ${seconds(arm.p95)} | ${seconds(hand?.p50)} | ${seconds(hand?.p95)} | ${num(results.ratio[kind]?.[path]?.p50)} | ${arm.n}${failures ? ` (${failures} failed)` : ""} | ${share} |`);
+      lines.push(
+        `| ${kind} | ${path} | ${seconds(arm.p50)} | ${seconds(arm.p95)} | ${seconds(hand?.p50)} | ${seconds(hand?.p95)} | ${num(results.ratio[kind]?.[path]?.p50)} | ${arm.n}${failures ? ` (${failures} failed)` : ""} | ${share} |`,
+      );
     }
   }
   if (results.live && Object.keys(results.live).length > 0) {
     lines.push("");
-    lines.push("Live update (issue #11), same run and registry cluster, after the rebuild iterations: changed files copied into the running pod, server restarted in place (warm fork: `restart: auto`; re-exec: `restart: process`). The rebuild path is the registry row above (`--no-live`).");
+    lines.push(
+      "Live update (issue #11), same run and registry cluster, after the rebuild iterations: changed files copied into the running pod, server restarted in place (warm fork: `restart: auto`; re-exec: `restart: process`). The rebuild path is the registry row above (`--no-live`).",
+    );
     lines.push("");
     lines.push("| change | restart | live p50 | live p95 | rebuild p50 | rebuild / live | supervisor: signal → new process p50 | n | sync / test / other |");
     lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const [kind, methods] of Object.entries(results.live)) {
       for (const [method, live] of Object.entries(methods)) {
         const share = live.stageShare ? ["sync", "test", "other"].map((stage) => `${live.stageShare![stage] ?? 0}%`).join(" / ") : "–";
-        lines.push(`| ${kind} | ${method} | ${seconds(live.p50)} | ${seconds(live.p95)} | ${seconds(live.rebuildP50)} | ${num(live.speedup, "x")} | ${num(live.restartMsP50, " ms")} | ${live.n}${live.failures ? ` (${live.failures} failed or not synced)` : ""} | ${share} |`);
+        lines.push(
+          `| ${kind} | ${method} | ${seconds(live.p50)} | ${seconds(live.p95)} | ${seconds(live.rebuildP50)} | ${num(live.speedup, "x")} | ${num(live.restartMsP50, " ms")} | ${live.n}${live.failures ? ` (${live.failures} failed or not synced)` : ""} | ${share} |`,
+        );
       }
     }
   }
   if (results.builders && Object.keys(results.builders).length > 0) {
     const detail = Object.values(results.builders)[0]?.buildkitDetail ?? "";
     lines.push("");
-    lines.push(`Builders (issue #12), same run and engine, build stage only (\`ImageBuilder.build\`: context listed and streamed, image built and tagged), each builder on its own copy of the model with the same edits in alternation. BuildKit: ${detail}. Classic: the Engine API's builder, as mlkube used before BuildKit.`);
+    lines.push(
+      `Builders (issue #12), same run and engine, build stage only (\`ImageBuilder.build\`: context listed and streamed, image built and tagged), each builder on its own copy of the model with the same edits in alternation. BuildKit: ${detail}. Classic: the Engine API's builder, as mlkube used before BuildKit.`,
+    );
     lines.push("");
     lines.push("| change | BuildKit p50 | BuildKit p95 | classic p50 | classic p95 | classic / BuildKit | n |");
     lines.push("| --- | --- | --- | --- | --- | --- | --- |");
     for (const [kind, row] of Object.entries(results.builders)) {
-      lines.push(`| ${kind} | ${seconds(row.buildkit.p50)} | ${seconds(row.buildkit.p95)} | ${seconds(row.classic.p50)} | ${seconds(row.classic.p95)} | ${num(row.classicOverBuildkit, "x")} | ${row.buildkit.n} |`);
+      lines.push(
+        `| ${kind} | ${seconds(row.buildkit.p50)} | ${seconds(row.buildkit.p95)} | ${seconds(row.classic.p50)} | ${seconds(row.classic.p95)} | ${num(row.classicOverBuildkit, "x")} | ${row.buildkit.n} |`,
+      );
     }
   }
   lines.push("");
@@ -146,18 +197,27 @@ export function markdown(results: Results): string {
   const flood = results.logFlood;
   lines.push("| measure | result |");
   lines.push("| --- | --- |");
-  if (burst) lines.push(`| burst: ${burst.writes} writes of app.py in ${burst.writeMs} ms | ${burst.iterations} iteration(s) (${burst.results.join(", ") || "none finished"}; ${burst.cancelled} cancelled) |`);
+  if (burst)
+    lines.push(
+      `| burst: ${burst.writes} writes of app.py in ${burst.writeMs} ms | ${burst.iterations} iteration(s) (${burst.results.join(", ") || "none finished"}; ${burst.cancelled} cancelled) |`,
+    );
   if (flood) {
-    lines.push(`| log flood: ${flood.rate} lines/s for ${flood.seconds} s, interactive UI in a pty | CPU ${num(flood.cpuPercent, "%")} of a core; peak RSS ${num(flood.rssMb, " MB")}; key → screen p50 ${num(flood.keyLatencyP50, " ms")}, p95 ${num(flood.keyLatencyP95, " ms")} (${flood.keyPresses} presses, ${flood.keyTimeouts} timed out) |`);
-    lines.push(`| log flood: lines | ${num(flood.linesWritten)} written, ${num(flood.linesReceived)} reached the log store, ${num(flood.linesDropped)} of them counted dropped, ${num(flood.linesLostSilently)} lost uncounted |`);
+    lines.push(
+      `| log flood: ${flood.rate} lines/s for ${flood.seconds} s, interactive UI in a pty | CPU ${num(flood.cpuPercent, "%")} of a core; peak RSS ${num(flood.rssMb, " MB")}; key → screen p50 ${num(flood.keyLatencyP50, " ms")}, p95 ${num(flood.keyLatencyP95, " ms")} (${flood.keyPresses} presses, ${flood.keyTimeouts} timed out) |`,
+    );
+    lines.push(
+      `| log flood: lines | ${num(flood.linesWritten)} written, ${num(flood.linesReceived)} reached the log store, ${num(flood.linesDropped)} of them counted dropped, ${num(flood.linesLostSilently)} lost uncounted |`,
+    );
   }
   lines.push(`| \`mlkube --help\` (p50 of ${results.startup.helpSamples.length}) | ${num(results.startup.helpMs, " ms")} |`);
-  for (const [path, ms] of Object.entries(results.startup.devToFirstBuildMs)) lines.push(`| \`mlkube dev\` start → first build started (cluster exists, ${path}) | ${ms} ms |`);
+  for (const [path, ms] of Object.entries(results.startup.devToFirstBuildMs))
+    lines.push(`| \`mlkube dev\` start → first build started (cluster exists, ${path}) | ${ms} ms |`);
   if (results.soak) lines.push("", ...soakMarkdown(results.soak));
   lines.push("");
   lines.push("| target | aim | measured | met |");
   lines.push("| --- | --- | --- | --- |");
-  for (const target of targets(results)) lines.push(`| ${target.what} | ${target.aim} | ${target.measured} | ${target.met === null ? "not measured" : target.met ? "yes" : "**no**"} |`);
+  for (const target of targets(results))
+    lines.push(`| ${target.what} | ${target.aim} | ${target.measured} | ${target.met === null ? "not measured" : target.met ? "yes" : "**no**"} |`);
   if (results.errors.length) {
     lines.push("");
     lines.push(`Errors during the run: ${results.errors.map((error) => error.split("\n")[0]).join("; ")}`);
@@ -175,7 +235,8 @@ export async function writeReports(results: Results): Promise<void> {
   if (readme.includes(START) && readme.includes(END)) {
     next = readme.slice(0, readme.indexOf(START)) + section + readme.slice(readme.indexOf(END) + END.length);
   } else {
-    const intro = "## Benchmarks\n`npm run bench` measures the dev loop on the cluster simulator against the same steps done by hand, in one run, and writes `bench/results/latest.json`, a dated copy and the tables below (about 30 minutes here; `npm run bench -- --quick`, about 5 minutes, leaves out the whole-image-load cluster). Benchmarks report, they never fail: they are not part of `npm test`. They take the e2e suite's lock while they use the simulator. How each number is measured: [bench/README.md](bench/README.md).\n\n";
+    const intro =
+      "## Benchmarks\n`npm run bench` measures the dev loop on the cluster simulator against the same steps done by hand, in one run, and writes `bench/results/latest.json`, a dated copy and the tables below (about 30 minutes here; `npm run bench -- --quick`, about 5 minutes, leaves out the whole-image-load cluster). Benchmarks report, they never fail: they are not part of `npm test`. They take the e2e suite's lock while they use the simulator. How each number is measured: [bench/README.md](bench/README.md).\n\n";
     const at = readme.indexOf("## Development");
     next = at < 0 ? `${readme.trimEnd()}\n\n${intro}${section}\n` : `${readme.slice(0, at)}${intro}${section}\n\n${readme.slice(at)}`;
   }

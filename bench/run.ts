@@ -43,7 +43,13 @@ const iterationsArg = process.argv.indexOf("--iterations");
  * rebuilds fill the layer cache, the log stream, pod connections and the V8 heap settle. The pod
  * logs 50 lines/s all along, a busy service rather than the flood part's stress.
  */
-const SOAK: SoakSettings = { iterations: iterationsArg > 0 ? Number(process.argv[iterationsArg + 1]) : 200, warmUp: 20, sampleEvery: 10, floodRate: 50, floodSeconds: 3_600 };
+const SOAK: SoakSettings = {
+  iterations: iterationsArg > 0 ? Number(process.argv[iterationsArg + 1]) : 200,
+  warmUp: 20,
+  sampleEvery: 10,
+  floodRate: 50,
+  floodSeconds: 3_600,
+};
 type Counts = Partial<Record<ChangeKind, number>>;
 /**
  * Iterations per change kind and delivery. Every whole-image load costs tens of seconds here, so:
@@ -53,8 +59,26 @@ type Counts = Partial<Record<ChangeKind, number>>;
  * restart method give the p95 some meaning (5 in --quick).
  */
 const SETTINGS = quick
-  ? { registry: { code: 2, model: 1, deps: 1 } as Counts, load: {} as Counts, live: { code: 5, model: 5 } as Counts, builders: { code: 3, deps: 3 } as Counts, burstWrites: 500, floodRate: 5_000, floodSeconds: 10, helpRuns: 5 }
-  : { registry: { code: 10, model: 10, deps: 10 } as Counts, load: { code: 10, model: 2, deps: 2 } as Counts, live: { code: 20, model: 20 } as Counts, builders: { code: 10, deps: 10 } as Counts, burstWrites: 500, floodRate: 5_000, floodSeconds: 60, helpRuns: 10 };
+  ? {
+      registry: { code: 2, model: 1, deps: 1 } as Counts,
+      load: {} as Counts,
+      live: { code: 5, model: 5 } as Counts,
+      builders: { code: 3, deps: 3 } as Counts,
+      burstWrites: 500,
+      floodRate: 5_000,
+      floodSeconds: 10,
+      helpRuns: 5,
+    }
+  : {
+      registry: { code: 10, model: 10, deps: 10 } as Counts,
+      load: { code: 10, model: 2, deps: 2 } as Counts,
+      live: { code: 20, model: 20 } as Counts,
+      builders: { code: 10, deps: 10 } as Counts,
+      burstWrites: 500,
+      floodRate: 5_000,
+      floodSeconds: 60,
+      helpRuns: 10,
+    };
 const REBUILD_STAGES = ["build", "deliver", "apply", "rollout", "test"];
 const LIVE_STAGES = ["sync", "test"];
 
@@ -143,11 +167,13 @@ async function runArm(path: "registry" | "load", counts: Counts, models: ModelVa
         const label = `${nonce}-${path}-hand-${kind}-${index}`;
         const editedAt = Date.now();
         await applyEdit(handDir.dir, kind, label, models);
-        const handMs = !hand ? undefined : await handIteration(target, label, editedAt).catch((error: unknown) => {
-          arm.handFailures[kind]!++;
-          errors.push(`hand ${path} ${kind} #${index}: ${(error as Error).message}`);
-          return undefined;
-        });
+        const handMs = !hand
+          ? undefined
+          : await handIteration(target, label, editedAt).catch((error: unknown) => {
+              arm.handFailures[kind]!++;
+              errors.push(`hand ${path} ${kind} #${index}: ${(error as Error).message}`);
+              return undefined;
+            });
         if (handMs !== undefined) arm.hand[kind]!.push(handMs);
         say(`${path} ${kind} #${index + 1}/${iterations}: mlkube ${record.totalMs} ms (${record.result}), hand ${handMs ?? "failed"} ms`);
         await sleep(1_000);
@@ -249,7 +275,9 @@ async function main(): Promise<void> {
     say("simulator up");
     startSimulator();
     // Each model edit (mlkube's, the hand-run's, each live run's) takes a model never used before.
-    const models = await ModelVariants.train(2 * ((SETTINGS.registry.model ?? 0) + (SETTINGS.load.model ?? 0)) + RESTART_METHODS.length * (SETTINGS.live.model ?? 0) + 2);
+    const models = await ModelVariants.train(
+      2 * ((SETTINGS.registry.model ?? 0) + (SETTINGS.load.model ?? 0)) + RESTART_METHODS.length * (SETTINGS.live.model ?? 0) + 2,
+    );
     live.models = models.dir;
 
     // The builders first: on the engine alone, before any cluster loads the machine.
@@ -272,7 +300,11 @@ async function main(): Promise<void> {
           for (const method of RESTART_METHODS) {
             checkInterrupted();
             const records = await part(`live update (${method})`, () =>
-              liveRun(dir, method, SETTINGS.live, models, `${nonce}-live-${method.replace(" ", "-")}`, { say, onDev: (dev) => (live.dev = dev), checkInterrupted }),
+              liveRun(dir, method, SETTINGS.live, models, `${nonce}-live-${method.replace(" ", "-")}`, {
+                say,
+                onDev: (dev) => (live.dev = dev),
+                checkInterrupted,
+              }),
             );
             if (records) liveRecords[method] = records;
           }
@@ -313,11 +345,13 @@ async function main(): Promise<void> {
   };
   for (const arm of arms) {
     for (const [kind, records] of Object.entries(arm.mlkube)) {
-      ((results.editToVerified[kind] ??= {})[arm.path] = armResult(records));
+      (results.editToVerified[kind] ??= {})[arm.path] = armResult(records);
       const hand = arm.hand[kind] ?? [];
       (results.handRun[kind] ??= {})[arm.path] = { ...summarize(hand), samples: hand, failures: arm.handFailures[kind] ?? 0 };
       // Pairs are the i-th mlkube and i-th hand iteration that both succeeded.
-      const pairs = records.flatMap((record, index) => (record.result === "success" && hand[index] !== undefined ? [round(record.totalMs / hand[index]!, 2)!] : []));
+      const pairs = records.flatMap((record, index) =>
+        record.result === "success" && hand[index] !== undefined ? [round(record.totalMs / hand[index]!, 2)!] : [],
+      );
       (results.ratio[kind] ??= {})[arm.path] = { pairs, p50: round(percentile(pairs, 50), 2) };
     }
   }

@@ -38,7 +38,12 @@ export function soakTargets(soak: SoakResult | null | undefined): Target[] {
   if (!soak) return [];
   const rows: Target[] = GROWTH_MEASURES_SHOWN.map((measure) => {
     const growth = soak.growth[measure];
-    return { what: `soak: ${MEASURES[measure].label}, growth after warm-up`, aim: `≤ ${GROWTH_AIM_PERCENT}%`, measured: growthText(measure, growth), met: withinAim(growth, GROWTH_AIM_PERCENT) };
+    return {
+      what: `soak: ${MEASURES[measure].label}, growth after warm-up`,
+      aim: `≤ ${GROWTH_AIM_PERCENT}%`,
+      measured: growthText(measure, growth),
+      met: withinAim(growth, GROWTH_AIM_PERCENT),
+    };
   });
   rows.push({
     what: `soak: iterations as expected (mistakes fail, everything else succeeds)`,
@@ -73,17 +78,25 @@ export function soakMarkdown(soak: SoakResult): string[] {
   lines.push("| --- | --- | --- | --- | --- | --- |");
   for (const measure of GROWTH_MEASURES_SHOWN) {
     const growth = soak.growth[measure];
-    lines.push(`| ${MEASURES[measure].label} | ${value(measure, growth.atWarmUp)} | ${value(measure, growth.max)} | ${value(measure, growth.last)} | ${percent(growth.percent)} | ${percent(growth.lastPercent)} |`);
+    lines.push(
+      `| ${MEASURES[measure].label} | ${value(measure, growth.atWarmUp)} | ${value(measure, growth.max)} | ${value(measure, growth.last)} | ${percent(growth.percent)} | ${percent(growth.lastPercent)} |`,
+    );
   }
   lines.push("");
   lines.push("| edit | n | as expected | succeeded | failed | route | edit → verdict p50 | p95 |");
   lines.push("| --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const [edit, kind] of Object.entries(soak.kinds)) {
-    const routes = Object.entries(kind.routes).map(([route, count]) => `${route} ${count}`).join(", ");
-    lines.push(`| ${edit} | ${kind.n} | ${kind.asExpected} | ${kind.success} | ${kind.failed} | ${routes} | ${kind.p50Ms === null ? "–" : `${(kind.p50Ms / 1000).toFixed(2)} s`} | ${kind.p95Ms === null ? "–" : `${(kind.p95Ms / 1000).toFixed(2)} s`} |`);
+    const routes = Object.entries(kind.routes)
+      .map(([route, count]) => `${route} ${count}`)
+      .join(", ");
+    lines.push(
+      `| ${edit} | ${kind.n} | ${kind.asExpected} | ${kind.success} | ${kind.failed} | ${routes} | ${kind.p50Ms === null ? "–" : `${(kind.p50Ms / 1000).toFixed(2)} s`} | ${kind.p95Ms === null ? "–" : `${(kind.p95Ms / 1000).toFixed(2)} s`} |`,
+    );
   }
   lines.push("");
-  lines.push("| after iteration | minutes | RSS | heap | fds | handles | listeners | children | dangling images | build cache | image layers | model's images | their tags |");
+  lines.push(
+    "| after iteration | minutes | RSS | heap | fds | handles | listeners | children | dangling images | build cache | image layers | model's images | their tags |",
+  );
   lines.push("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
   for (const sample of soak.samples) {
     const cells = GROWTH_MEASURES_SHOWN.map((measure) => value(measure, sample[measure]));
@@ -94,13 +107,19 @@ export function soakMarkdown(soak: SoakResult): string[] {
   const last = soak.samples.at(-1);
   if (reference && last && last !== reference) {
     const types = [...new Set([...Object.keys(reference.activeResources), ...Object.keys(last.activeResources)])].sort();
-    lines.push(`Active resources by type, end of warm-up → last sample: ${types.map((type) => `${type} ${reference.activeResources[type] ?? 0} → ${last.activeResources[type] ?? 0}`).join(", ")}.`);
+    lines.push(
+      `Active resources by type, end of warm-up → last sample: ${types.map((type) => `${type} ${reference.activeResources[type] ?? 0} → ${last.activeResources[type] ?? 0}`).join(", ")}.`,
+    );
     lines.push("");
   }
   const start = soak.docker.start;
   const end = soak.docker.end;
   const others = Object.entries(soak.otherIterations).map(([trigger, count]) => `${count}× "${trigger}"`);
-  const registry = soak.registryPruned ? `; from the registry ${soak.registryPruned.images}, ${mb(soak.registryPruned.reclaimedBytes)} given back by its garbage collector` : "";
-  lines.push(`Old images pruned by mlkube from the engine: ${soak.pruned.images} in ${soak.pruned.passes} passes, ${mb(soak.pruned.reclaimedBytes)} reclaimed as its \`images.pruned\` events count it (the images' own layers; an engine older than API 1.42 reports no shared size, and whole images are counted)${registry}. Docker, first sample → after quit: image layers on disk ${start ? mb(start.imageLayersBytes) : "–"} → ${end ? mb(end.imageLayersBytes) : "–"}, dangling images ${start?.danglingImages ?? "–"} → ${end?.danglingImages ?? "–"}, build cache ${start ? mb(start.buildCacheBytes) : "–"} → ${end ? mb(end.buildCacheBytes) : "–"}, the model's images ${start?.modelImages ?? "–"} → ${end?.modelImages ?? "–"} (tags ${start?.modelImageTags ?? "–"} → ${end?.modelImageTags ?? "–"}). Iterations mlkube started on its own: ${others.join(", ") || "none"}.${soak.unexpected.length ? ` Not as expected: ${soak.unexpected.slice(0, 10).join("; ")}${soak.unexpected.length > 10 ? "; ..." : ""}.` : ""}${soak.errors.length ? ` Errors: ${soak.errors.map((error) => error.split("\n")[0]).join("; ")}` : ""}`);
+  const registry = soak.registryPruned
+    ? `; from the registry ${soak.registryPruned.images}, ${mb(soak.registryPruned.reclaimedBytes)} given back by its garbage collector`
+    : "";
+  lines.push(
+    `Old images pruned by mlkube from the engine: ${soak.pruned.images} in ${soak.pruned.passes} passes, ${mb(soak.pruned.reclaimedBytes)} reclaimed as its \`images.pruned\` events count it (the images' own layers; an engine older than API 1.42 reports no shared size, and whole images are counted)${registry}. Docker, first sample → after quit: image layers on disk ${start ? mb(start.imageLayersBytes) : "–"} → ${end ? mb(end.imageLayersBytes) : "–"}, dangling images ${start?.danglingImages ?? "–"} → ${end?.danglingImages ?? "–"}, build cache ${start ? mb(start.buildCacheBytes) : "–"} → ${end ? mb(end.buildCacheBytes) : "–"}, the model's images ${start?.modelImages ?? "–"} → ${end?.modelImages ?? "–"} (tags ${start?.modelImageTags ?? "–"} → ${end?.modelImageTags ?? "–"}). Iterations mlkube started on its own: ${others.join(", ") || "none"}.${soak.unexpected.length ? ` Not as expected: ${soak.unexpected.slice(0, 10).join("; ")}${soak.unexpected.length > 10 ? "; ..." : ""}.` : ""}${soak.errors.length ? ` Errors: ${soak.errors.map((error) => error.split("\n")[0]).join("; ")}` : ""}`,
+  );
   return lines;
 }

@@ -63,11 +63,23 @@ export async function dockerObjects(docker: Dockerode, repository: string | unde
   const ofModel = (tag: string) => repository !== undefined && imageName(repositoryOf(tag)) === imageName(repository);
   const modelTags = built.map((image) => (image.RepoTags ?? []).filter(ofModel).length);
   const buildCacheBytes = (df.BuildCache ?? []).reduce((sum, entry) => sum + (entry.Size ?? 0), 0);
-  return { danglingImages: dangling.length, buildCacheBytes, imageLayersBytes: df.LayersSize ?? 0, modelImages: modelTags.filter((tags) => tags > 0).length, modelImageTags: modelTags.reduce((sum, tags) => sum + tags, 0) };
+  return {
+    danglingImages: dangling.length,
+    buildCacheBytes,
+    imageLayersBytes: df.LayersSize ?? 0,
+    modelImages: modelTags.filter((tags) => tags > 0).length,
+    modelImageTags: modelTags.reduce((sum, tags) => sum + tags, 0),
+  };
 }
 
 /** Waits one heap window (the loop idle, the logs flowing), then reads everything at its end. */
-export async function takeSample(dev: DevProcess, iteration: number, startedAt: number, docker: Dockerode, repository: string | undefined): Promise<SoakSample> {
+export async function takeSample(
+  dev: DevProcess,
+  iteration: number,
+  startedAt: number,
+  docker: Dockerode,
+  repository: string | undefined,
+): Promise<SoakSample> {
   const from = dev.mark();
   await sleep(HEAP_WINDOW_MS);
   const diagnostics = dev.events.slice(from).filter((event) => event.type === "diagnostics") as unknown as Diagnostics[];

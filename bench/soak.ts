@@ -60,8 +60,31 @@ export interface KindSummary {
   p95Ms: number | null;
 }
 
-export type GrowthMeasure = "rssMb" | "heapUsedMb" | "fds" | "handles" | "listeners" | "childProcesses" | "danglingImages" | "buildCacheBytes" | "imageLayersBytes" | "modelImages" | "modelImageTags";
-export const GROWTH_MEASURES: readonly GrowthMeasure[] = ["rssMb", "heapUsedMb", "fds", "handles", "listeners", "childProcesses", "danglingImages", "buildCacheBytes", "imageLayersBytes", "modelImages", "modelImageTags"];
+export type GrowthMeasure =
+  | "rssMb"
+  | "heapUsedMb"
+  | "fds"
+  | "handles"
+  | "listeners"
+  | "childProcesses"
+  | "danglingImages"
+  | "buildCacheBytes"
+  | "imageLayersBytes"
+  | "modelImages"
+  | "modelImageTags";
+export const GROWTH_MEASURES: readonly GrowthMeasure[] = [
+  "rssMb",
+  "heapUsedMb",
+  "fds",
+  "handles",
+  "listeners",
+  "childProcesses",
+  "danglingImages",
+  "buildCacheBytes",
+  "imageLayersBytes",
+  "modelImages",
+  "modelImageTags",
+];
 
 export interface SoakResult {
   date: string;
@@ -101,9 +124,24 @@ export interface SoakHooks {
 }
 
 /** The file each edit writes: the trigger of the iteration it causes names it. */
-const EDITED_FILE: Record<SoakEdit, string> = { code: "app.py", model: "model.pkl", deps: "requirements.txt", "broken build": "Dockerfile", "build fix": "Dockerfile", "crashing pod": "app.py", "crash fix": "app.py" };
+const EDITED_FILE: Record<SoakEdit, string> = {
+  code: "app.py",
+  model: "model.pkl",
+  deps: "requirements.txt",
+  "broken build": "Dockerfile",
+  "build fix": "Dockerfile",
+  "crashing pod": "app.py",
+  "crash fix": "app.py",
+};
 
-export async function runSoak(settings: SoakSettings, models: ModelVariants, nonce: string, docker: Dockerode, machine: Machine, hooks: SoakHooks): Promise<SoakResult> {
+export async function runSoak(
+  settings: SoakSettings,
+  models: ModelVariants,
+  nonce: string,
+  docker: Dockerode,
+  machine: Machine,
+  hooks: SoakHooks,
+): Promise<SoakResult> {
   const { say } = hooks;
   const cluster = `bench-soak-${nonce}`.slice(0, 30);
   const model = await modelCopy(cluster);
@@ -122,7 +160,12 @@ export async function runSoak(settings: SoakSettings, models: ModelVariants, non
 
   const startFlood = async () => {
     try {
-      const response = await fetch(`${MODEL_URL}/flood`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ rate: settings.floodRate, seconds: settings.floodSeconds }), signal: AbortSignal.timeout(5_000) });
+      const response = await fetch(`${MODEL_URL}/flood`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ rate: settings.floodRate, seconds: settings.floodSeconds }),
+        signal: AbortSignal.timeout(5_000),
+      });
       // 409: this server process is flooding already (the edit did not restart it).
       if (response.status === 202) flood.starts++;
       else if (response.status !== 409) flood.failures++;
@@ -149,12 +192,16 @@ export async function runSoak(settings: SoakSettings, models: ModelVariants, non
       hooks.checkInterrupted();
       const record = await soakIteration(dev, model.dir, iteration, `${nonce}-soak-${iteration}`, models, dockerfile);
       records.push(record);
-      say(`soak #${iteration}/${settings.iterations} ${record.edit}: ${record.result} in ${record.totalMs} ms (${record.route ?? "no route"}${record.rerouted ? ", rerouted" : ""})${record.asExpected ? "" : `, NOT AS EXPECTED: ${record.failedStage ?? ""} ${record.message ?? ""}`}`);
+      say(
+        `soak #${iteration}/${settings.iterations} ${record.edit}: ${record.result} in ${record.totalMs} ms (${record.route ?? "no route"}${record.rerouted ? ", rerouted" : ""})${record.asExpected ? "" : `, NOT AS EXPECTED: ${record.failedStage ?? ""} ${record.message ?? ""}`}`,
+      );
       await startFlood();
       if (iteration % settings.sampleEvery === 0 || iteration === settings.iterations) {
         const sample = await takeSample(dev, iteration, sessionStart, docker, repository);
         samples.push(sample);
-        say(`soak sample @${iteration}: rss ${sample.rssMb} MB, heap ${sample.heapUsedMb} MB, fds ${sample.fds}, handles ${sample.handles}, listeners ${sample.listeners}, children ${sample.childProcesses}, dangling ${sample.danglingImages}, build cache ${Math.round(sample.buildCacheBytes / 1e6)} MB, model images ${sample.modelImages} (${sample.modelImageTags} tags), log lines ${sample.logLines}`);
+        say(
+          `soak sample @${iteration}: rss ${sample.rssMb} MB, heap ${sample.heapUsedMb} MB, fds ${sample.fds}, handles ${sample.handles}, listeners ${sample.listeners}, children ${sample.childProcesses}, dangling ${sample.danglingImages}, build cache ${Math.round(sample.buildCacheBytes / 1e6)} MB, model images ${sample.modelImages} (${sample.modelImageTags} tags), log lines ${sample.logLines}`,
+        );
       } else {
         await sleep(1_000);
       }
@@ -180,7 +227,14 @@ function dockerPart({ danglingImages, buildCacheBytes, imageLayersBytes, modelIm
 }
 
 /** One edit and the iteration it caused (not one mlkube started on its own meanwhile). */
-async function soakIteration(dev: DevProcess, dir: string, iteration: number, label: string, models: ModelVariants, dockerfile: string): Promise<SoakIteration> {
+async function soakIteration(
+  dev: DevProcess,
+  dir: string,
+  iteration: number,
+  label: string,
+  models: ModelVariants,
+  dockerfile: string,
+): Promise<SoakIteration> {
   const edit = editAt(iteration);
   const file = EDITED_FILE[edit];
   const from = dev.mark();
@@ -229,7 +283,15 @@ interface Collected {
 }
 
 function summarize({ settings, machine, records, samples, errors, exit, dockerEnd, flood, dev, sessionMs }: Collected): SoakResult {
-  const growth = Object.fromEntries(GROWTH_MEASURES.map((measure) => [measure, growthAfterWarmUp(samples.map((sample) => ({ iteration: sample.iteration, value: sample[measure] })), settings.warmUp)])) as Record<GrowthMeasure, Growth>;
+  const growth = Object.fromEntries(
+    GROWTH_MEASURES.map((measure) => [
+      measure,
+      growthAfterWarmUp(
+        samples.map((sample) => ({ iteration: sample.iteration, value: sample[measure] })),
+        settings.warmUp,
+      ),
+    ]),
+  ) as Record<GrowthMeasure, Growth>;
   const kinds: SoakResult["kinds"] = {};
   for (const edit of new Set(SOAK_CYCLE)) {
     const ofKind = records.filter((record) => record.edit === edit);
@@ -272,16 +334,28 @@ function summarize({ settings, machine, records, samples, errors, exit, dockerEn
     iterations: records.length,
     rssGrowthPercent: growth.rssMb.percent,
     growth,
-    results: { success: records.filter((record) => record.result === "success").length, failed: records.filter((record) => record.result === "failed").length, asExpected, unexpected: records.length - asExpected },
+    results: {
+      success: records.filter((record) => record.result === "success").length,
+      failed: records.filter((record) => record.result === "failed").length,
+      asExpected,
+      unexpected: records.length - asExpected,
+    },
     kinds,
     otherIterations,
     samples,
     docker: { start: samples[0] ? dockerPart(samples[0]) : null, end: dockerEnd },
     pruned: { images: Number(lastPruned?.totalRemoved ?? 0), reclaimedBytes: Number(lastPruned?.totalReclaimedBytes ?? 0), passes: pruned.length },
     registryPruned: { images: Number(lastRegistryPruned?.totalRemoved ?? 0), reclaimedBytes: Number(lastRegistryPruned?.totalReclaimedBytes ?? 0) },
-    logs: { rate: settings.floodRate, floodStarts: flood.starts, floodFailures: flood.failures, linesReceived: events.filter((event) => event.type === "log").length },
+    logs: {
+      rate: settings.floodRate,
+      floodStarts: flood.starts,
+      floodFailures: flood.failures,
+      linesReceived: events.filter((event) => event.type === "log").length,
+    },
     exit,
-    unexpected: records.filter((record) => !record.asExpected).map((record) => `#${record.iteration} ${record.edit}: ${record.result}${record.failedStage ? ` (${record.failedStage}: ${record.message ?? ""})` : ""}`),
+    unexpected: records
+      .filter((record) => !record.asExpected)
+      .map((record) => `#${record.iteration} ${record.edit}: ${record.result}${record.failedStage ? ` (${record.failedStage}: ${record.message ?? ""})` : ""}`),
     errors,
   };
 }

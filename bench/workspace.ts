@@ -44,7 +44,9 @@ export class ModelVariants {
   static async train(count: number): Promise<ModelVariants> {
     const dir = await mkdtemp(join(tmpdir(), "mlkube-bench-models-"));
     // Inside the base image: the pickles must match the scikit-learn the service runs.
-    execFileSync("docker", ["run", "--rm", "-v", `${dir}:/out`, "-v", `${TRAIN}:/train.py:ro`, BASE_IMAGE, "python3", "/train.py", String(count)], { stdio: ["ignore", "ignore", "inherit"] });
+    execFileSync("docker", ["run", "--rm", "-v", `${dir}:/out`, "-v", `${TRAIN}:/train.py:ro`, BASE_IMAGE, "python3", "/train.py", String(count)], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
     return new ModelVariants(dir, count);
   }
 

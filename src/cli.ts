@@ -43,12 +43,30 @@ function buildProgram(): Command {
       .option("--json", "one JSON object per event (NDJSON; see docs/events.md)")
       .option("--once", "run one full iteration, print the results, exit 0 only if the rollout and every smoke test passed")
       .option("--cleanup", "delete the model's objects from the cluster on exit")
-      .option("-y, --yes", "do not ask: install the pinned kind into ~/.mlkube/bin if no cluster tool is installed, and re-create the cluster if it is deleted during the session")
+      .option(
+        "-y, --yes",
+        "do not ask: install the pinned kind into ~/.mlkube/bin if no cluster tool is installed, and re-create the cluster if it is deleted during the session",
+      )
       .option("--no-live", "rebuild the image for every change instead of copying changed files into the running container"),
-  ).action(async (dir: string, options: { buildArg: string[]; provider?: ProviderKind; context?: string; tui?: boolean; json?: boolean; once?: boolean; cleanup?: boolean; yes?: boolean; live?: boolean }) => {
-    const { runDevCommand } = await import("./commands/dev/session.js");
-    process.exitCode = await runDevCommand(dir, options);
-  });
+  ).action(
+    async (
+      dir: string,
+      options: {
+        buildArg: string[];
+        provider?: ProviderKind;
+        context?: string;
+        tui?: boolean;
+        json?: boolean;
+        once?: boolean;
+        cleanup?: boolean;
+        yes?: boolean;
+        live?: boolean;
+      },
+    ) => {
+      const { runDevCommand } = await import("./commands/dev/session.js");
+      process.exitCode = await runDevCommand(dir, options);
+    },
+  );
 
   program
     .command("build")
@@ -104,7 +122,10 @@ function buildProgram(): Command {
       .argument("[dir]", "model directory", ".")
       .option("--url <url>", "test the model server at this base URL instead of the cluster's deployment")
       .option("--json", "print the results as JSON")
-      .option("--print", "print the smoke tests generated from the server's description (OpenAPI, Open Inference Protocol, KServe v1) as mlkube.yaml text; run nothing"),
+      .option(
+        "--print",
+        "print the smoke tests generated from the server's description (OpenAPI, Open Inference Protocol, KServe v1) as mlkube.yaml text; run nothing",
+      ),
   ).action(async (dir: string, options: { provider?: ProviderKind; context?: string; url?: string; json?: boolean; print?: boolean }) => {
     const { runTestCommand } = await import("./commands/test.js");
     process.exitCode = await runTestCommand(dir, options);
@@ -119,10 +140,15 @@ function buildProgram(): Command {
       .option("--tail <lines>", "lines of history per container (default 100)")
       .option("--grep <text>", "only lines containing this text (any case); re:EXPR for a regular expression")
       .option("--pod <name>", "only pods whose name contains NAME; NAME/CONTAINER for one container"),
-  ).action(async (dir: string, options: { provider?: ProviderKind; context?: string; follow?: boolean; since?: string; tail?: string; grep?: string; pod?: string }) => {
-    const { runLogsCommand } = await import("./commands/logs.js");
-    process.exitCode = await runLogsCommand(dir, options);
-  });
+  ).action(
+    async (
+      dir: string,
+      options: { provider?: ProviderKind; context?: string; follow?: boolean; since?: string; tail?: string; grep?: string; pod?: string },
+    ) => {
+      const { runLogsCommand } = await import("./commands/logs.js");
+      process.exitCode = await runLogsCommand(dir, options);
+    },
+  );
   program
     .command("render")
     .description("Print the Kubernetes objects dev would apply, as YAML")
@@ -179,10 +205,25 @@ function buildProgram(): Command {
       .option("--build-arg <KEY=VALUE>", "build argument for --model (repeatable), as with docker build", collectBuildArg, [])
       .option("--cleanup", "delete the reproduction from the cluster after the report")
       .option("--json", "print the plan and the report as one JSON object"),
-  ).action(async (files: string[], options: { model?: string; requests?: string; dryRun?: boolean; includeSecrets?: boolean; buildArg: string[]; cleanup?: boolean; json?: boolean; provider?: ProviderKind; context?: string }) => {
-    const { runReproduceCommand } = await import("./commands/reproduce.js");
-    process.exitCode = await runReproduceCommand(files, options);
-  });
+  ).action(
+    async (
+      files: string[],
+      options: {
+        model?: string;
+        requests?: string;
+        dryRun?: boolean;
+        includeSecrets?: boolean;
+        buildArg: string[];
+        cleanup?: boolean;
+        json?: boolean;
+        provider?: ProviderKind;
+        context?: string;
+      },
+    ) => {
+      const { runReproduceCommand } = await import("./commands/reproduce.js");
+      process.exitCode = await runReproduceCommand(files, options);
+    },
+  );
 
   return program;
 }

@@ -61,7 +61,8 @@ export const runCommand: Exec = async (file, args, options = {}) => {
     throw new UserError("missing-tool", `'${file}' is not installed or not on the PATH.`, { hint: installHint(file) });
   }
   if (result.isCanceled) throw new UserError("cancelled", `'${command}' was cancelled.`);
-  if (result.timedOut) throw new CommandFailedError(command, -1, String(result.all ?? ""), `It did not finish within ${Math.round((options.timeoutMs ?? 0) / 1000)} s.`);
+  if (result.timedOut)
+    throw new CommandFailedError(command, -1, String(result.all ?? ""), `It did not finish within ${Math.round((options.timeoutMs ?? 0) / 1000)} s.`);
   const exitCode = result.exitCode ?? -1;
   if (exitCode !== 0) throw new CommandFailedError(command, exitCode, String(result.all ?? ""));
   return { stdout: String(result.stdout ?? ""), stderr: String(result.stderr ?? ""), exitCode };
@@ -87,7 +88,10 @@ function forwardLines(child: Pick<ResultPromise, "stdout" | "stderr">, onLine: (
 }
 
 function lastLines(text: string, count: number): string[] {
-  return text.split(/\r?\n/).filter((line) => line.trim() !== "").slice(-count);
+  return text
+    .split(/\r?\n/)
+    .filter((line) => line.trim() !== "")
+    .slice(-count);
 }
 
 function installHint(file: string): string {
@@ -133,7 +137,15 @@ const signalForwarders = new Set<(...args: never[]) => unknown>();
 export const spawnManaged: Spawn = (file, args, options = {}) => {
   // Windows has neither process groups nor SIGINT: there the child itself is terminated.
   const grouped = process.platform !== "win32";
-  const child = execa(file, [...args], { env: { ...process.env, ...options.env }, extendEnv: false, stdin: "ignore", reject: false, all: true, detached: grouped, cleanup: false });
+  const child = execa(file, [...args], {
+    env: { ...process.env, ...options.env },
+    extendEnv: false,
+    stdin: "ignore",
+    reject: false,
+    all: true,
+    detached: grouped,
+    cleanup: false,
+  });
   const signalAll = (signal: NodeJS.Signals) => {
     if (!grouped || child.pid === undefined) return void child.kill(signal);
     try {
@@ -169,9 +181,10 @@ export const spawnManaged: Spawn = (file, args, options = {}) => {
     changed();
   });
   void child.then((result) => {
-    ended = (result as { code?: string }).code === "ENOENT"
-      ? new UserError("missing-tool", `'${file}' is not installed or not on the PATH.`, { hint: installHint(file) })
-      : new CommandFailedError([file, ...args].join(" "), result.exitCode ?? -1, String(result.all ?? ""));
+    ended =
+      (result as { code?: string }).code === "ENOENT"
+        ? new UserError("missing-tool", `'${file}' is not installed or not on the PATH.`, { hint: installHint(file) })
+        : new CommandFailedError([file, ...args].join(" "), result.exitCode ?? -1, String(result.all ?? ""));
     changed();
   });
   const line = (index: number) =>

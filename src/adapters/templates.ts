@@ -50,18 +50,30 @@ export async function listTemplates(root: string = TEMPLATES_DIR): Promise<Templ
 export async function scaffold(template: Template, target: string, values: { name: string }): Promise<string[]> {
   const targetInfo = await lstat(target).catch(() => undefined);
   if (targetInfo && !targetInfo.isDirectory()) {
-    throw new UserError("usage", `${displayPath(target)} exists and is not a directory.`, { hint: "Pass a new directory, or an existing one, to create the model in." });
+    throw new UserError("usage", `${displayPath(target)} exists and is not a directory.`, {
+      hint: "Pass a new directory, or an existing one, to create the model in.",
+    });
   }
   const files = (await filesIn(template.dir)).filter((file) => file !== MANIFEST);
   const existing: string[] = [];
   for (const file of files) {
-    if (await lstat(join(target, file)).then(() => true, () => false)) existing.push(file);
+    if (
+      await lstat(join(target, file)).then(
+        () => true,
+        () => false,
+      )
+    )
+      existing.push(file);
   }
   if (existing.length > 0) {
-    throw new UserError("usage", `${displayPath(target)} already has ${existing.length === 1 ? "a file" : "files"} the ${template.name} template would write; nothing was written.`, {
-      details: existing,
-      hint: "Run 'mlkube init NEW-DIR' for a fresh directory, or move those files away first.",
-    });
+    throw new UserError(
+      "usage",
+      `${displayPath(target)} already has ${existing.length === 1 ? "a file" : "files"} the ${template.name} template would write; nothing was written.`,
+      {
+        details: existing,
+        hint: "Run 'mlkube init NEW-DIR' for a fresh directory, or move those files away first.",
+      },
+    );
   }
   for (const file of files) {
     const text = (await readFile(join(template.dir, file), "utf8")).replaceAll("{{name}}", values.name);

@@ -24,12 +24,18 @@ export async function runBuildCommand(dir: string, options: BuildCommandOptions)
     const result = await new ImageBuilder(docker).build(buildRequestFor(config), {
       signal: controller.signal,
       // With --json stdout is for the result; warnings still go to stderr.
-      onEvent: options.json ? (event) => event.type === "output" && event.line.startsWith("warning: ") && process.stderr.write(`${event.line}\n`) : printProgress,
+      onEvent: options.json
+        ? (event) => event.type === "output" && event.line.startsWith("warning: ") && process.stderr.write(`${event.line}\n`)
+        : printProgress,
     });
     if (options.json) {
-      process.stdout.write(`${JSON.stringify({ reference: result.reference, imageId: result.imageId, cached: result.cached, durationMs: Math.round(result.durationMs), totalSteps: result.totalSteps, cachedSteps: result.cachedSteps, contextBytes: result.contextBytes, builder: result.builder })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ reference: result.reference, imageId: result.imageId, cached: result.cached, durationMs: Math.round(result.durationMs), totalSteps: result.totalSteps, cachedSteps: result.cachedSteps, contextBytes: result.contextBytes, builder: result.builder })}\n`,
+      );
     } else {
-      const how = result.cached ? "unchanged, image already built" : `built in ${(result.durationMs / 1000).toFixed(1)} s, ${result.cachedSteps}/${result.totalSteps} steps from cache`;
+      const how = result.cached
+        ? "unchanged, image already built"
+        : `built in ${(result.durationMs / 1000).toFixed(1)} s, ${result.cachedSteps}/${result.totalSteps} steps from cache`;
       process.stderr.write(`${how}\n`);
       process.stdout.write(`${result.reference}\n`);
     }

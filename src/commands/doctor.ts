@@ -15,7 +15,15 @@ interface DoctorOptions {
 /** `mlkube doctor`: one line per check with its fix; exit 1 when any check fails. */
 export async function runDoctorCommand(dir: string, options: DoctorOptions): Promise<number> {
   const { settings, problem } = await readSettings(dir);
-  const deps: DoctorDeps = { env: process.env, platform: process.platform, exec: runCommand, cwd: process.cwd(), binDir: mlkubeBinDir(), registry: DEFAULT_REGISTRY, settings };
+  const deps: DoctorDeps = {
+    env: process.env,
+    platform: process.platform,
+    exec: runCommand,
+    cwd: process.cwd(),
+    binDir: mlkubeBinDir(),
+    registry: DEFAULT_REGISTRY,
+    settings,
+  };
   let checks = await runChecks(deps);
   let fixes: FixOutcome[] = [];
   if (options.fix) {
@@ -37,7 +45,10 @@ export async function runDoctorCommand(dir: string, options: DoctorOptions): Pro
 /** `ok   docker      engine 20.10.24 at unix:///var/run/docker.sock`, and `     fix: ...` under a problem. */
 function formatChecks(checks: readonly DoctorCheck[]): string[] {
   const width = Math.max(...checks.map((check) => check.name.length));
-  const lines = checks.flatMap((check) => [`${check.status.padEnd(4)} ${check.name.padEnd(width)}  ${check.detail}`, ...(check.fix && check.status !== "ok" ? [`     fix: ${check.fix}`] : [])]);
+  const lines = checks.flatMap((check) => [
+    `${check.status.padEnd(4)} ${check.name.padEnd(width)}  ${check.detail}`,
+    ...(check.fix && check.status !== "ok" ? [`     fix: ${check.fix}`] : []),
+  ]);
   const count = (status: DoctorCheck["status"]) => checks.filter((check) => check.status === status).length;
   const skipped = count("skip") > 0 ? `, ${count("skip")} skipped` : "";
   return [...lines, `${count("ok")} ok, ${count("warn")} warn, ${count("fail")} fail${skipped}`];
@@ -49,6 +60,9 @@ async function readSettings(dir: string): Promise<{ settings: ClusterSettings | 
     return { settings: await loadClusterSettings(dir), problem: undefined };
   } catch (error) {
     if (!isUserError(error) || error.kind !== "config") throw error;
-    return { settings: undefined, problem: { name: "config", status: "fail", detail: error.message, fix: `mlkube config ${dir}   (lists each error with its line and column)` } };
+    return {
+      settings: undefined,
+      problem: { name: "config", status: "fail", detail: error.message, fix: `mlkube config ${dir}   (lists each error with its line and column)` },
+    };
   }
 }

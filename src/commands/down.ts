@@ -44,14 +44,22 @@ async function ensureCreatedByMlkube(record: CreatedClusters, kind: "kind" | "mi
   if (found.listed) return;
   const command = kind === "kind" ? `kind delete cluster --name ${clusterName}` : `minikube delete -p ${clusterName}`;
   if (!found.damage) {
-    throw new UserError("cluster", `The ${kind} cluster '${clusterName}' was not created by mlkube, so mlkube leaves it alone.`, { hint: `Delete it yourself if you mean to: '${command}'.` });
+    throw new UserError("cluster", `The ${kind} cluster '${clusterName}' was not created by mlkube, so mlkube leaves it alone.`, {
+      hint: `Delete it yourself if you mean to: '${command}'.`,
+    });
   }
   const where = `mlkube's record of the clusters it created, ${found.file}, is unreadable (${found.damage})`;
   if (await carriesCreationMark(context)) {
-    process.stdout.write(`${where}; the ${kind} cluster '${clusterName}' carries mlkube's creation mark (ConfigMap ${CREATION_MARK.namespace}/${CREATION_MARK.name}), so it is mlkube's to delete.\n`);
+    process.stdout.write(
+      `${where}; the ${kind} cluster '${clusterName}' carries mlkube's creation mark (ConfigMap ${CREATION_MARK.namespace}/${CREATION_MARK.name}), so it is mlkube's to delete.\n`,
+    );
     return;
   }
-  throw new UserError("config", `${where}, and neither what can be read of it nor a mark in the cluster says mlkube created the ${kind} cluster '${clusterName}'.`, {
-    hint: `Fix the file (a JSON list such as ["kind/mlkube"]) or delete it. To delete the cluster yourself: '${command}'.`,
-  });
+  throw new UserError(
+    "config",
+    `${where}, and neither what can be read of it nor a mark in the cluster says mlkube created the ${kind} cluster '${clusterName}'.`,
+    {
+      hint: `Fix the file (a JSON list such as ["kind/mlkube"]) or delete it. To delete the cluster yourself: '${command}'.`,
+    },
+  );
 }

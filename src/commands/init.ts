@@ -21,13 +21,21 @@ export async function runInitCommand(dir: string, options: InitOptions): Promise
     }
     return 0;
   }
-  const template = options.template !== undefined ? named(templates, options.template) : process.stdin.isTTY && process.stdout.isTTY ? await ask(templates) : defaultOf(templates);
+  const template =
+    options.template !== undefined
+      ? named(templates, options.template)
+      : process.stdin.isTTY && process.stdout.isTTY
+        ? await ask(templates)
+        : defaultOf(templates);
   const target = resolve(dir);
   const written = await scaffold(template, target, { name: nameFromDirectory(basename(target)) });
   const shown = displayPath(target);
   const lines = [`Created ${written.length} files in ${shown} from the ${template.name} template:`, ...written.map((file) => `  ${file}`), "Next:"];
   if (target !== process.cwd()) lines.push(`  cd ${shown}`);
-  lines.push("  mlkube dev     # build, deploy to a local cluster and run the smoke tests, on every change", "  mlkube doctor  # if anything is missing on this machine");
+  lines.push(
+    "  mlkube dev     # build, deploy to a local cluster and run the smoke tests, on every change",
+    "  mlkube doctor  # if anything is missing on this machine",
+  );
   process.stdout.write(`${lines.join("\n")}\n`);
   return 0;
 }
@@ -35,7 +43,10 @@ export async function runInitCommand(dir: string, options: InitOptions): Promise
 function named(templates: Template[], name: string): Template {
   const found = templates.find((template) => template.name === name);
   if (found) return found;
-  const guess = closest(name, templates.map((template) => template.name));
+  const guess = closest(
+    name,
+    templates.map((template) => template.name),
+  );
   throw new UserError("usage", `There is no template '${name}'.${guess ? ` Did you mean '${guess}'?` : ""}`, {
     details: templates.map((template) => `${template.name}: ${template.description}`),
     hint: "Pick one of the templates above with --template NAME ('mlkube init --list' lists them).",

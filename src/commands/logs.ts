@@ -22,14 +22,19 @@ export async function runLogsCommand(dir: string, options: LogsOptions): Promise
   const sinceSeconds = options.since ? parseDuration(options.since) : undefined;
   const grep = parseSearch(options.grep ?? "");
   if (grep.error !== undefined) {
-    throw new UserError("usage", `--grep ${options.grep}: ${grep.error}.`, { hint: "Fix the expression, or drop the re: prefix to search for the text as written." });
+    throw new UserError("usage", `--grep ${options.grep}: ${grep.error}.`, {
+      hint: "Fix the expression, or drop the re: prefix to search for the text as written.",
+    });
   }
   const source = options.pod ? parseSourceQuery(options.pod) : undefined;
   const shows = lineFilter(grep, source);
   const config = await loadConfig(dir);
   const provider = await providerFor(dir, options);
   const status = await provider.status();
-  if (!status.running) throw new UserError("cluster", `The cluster of context '${provider.choice.context}' is not running.`, { hint: "Start it with 'mlkube up' (or 'mlkube dev', which also deploys the model)." });
+  if (!status.running)
+    throw new UserError("cluster", `The cluster of context '${provider.choice.context}' is not running.`, {
+      hint: "Start it with 'mlkube up' (or 'mlkube dev', which also deploys the model).",
+    });
   const kube = connectKube(provider.choice.context, readKubeConfig());
   const selector = labelSelector({ [PRUNE_LABEL]: config.name });
   const pods = await kube.core.listNamespacedPod({ namespace: config.namespace, labelSelector: selector });

@@ -44,7 +44,8 @@ export async function runRenderCommand(
     readinessPath: readiness?.path,
   });
   if (readiness) err.write(`# note: readiness: GET ${readiness.path} (${readiness.protocol}), detected by 'mlkube dev'\n`);
-  if (remembered !== undefined) err.write(`# note: NodePort ${remembered}: this model's port in earlier 'mlkube dev' sessions (service.nodePort in mlkube.yaml fixes one)\n`);
+  if (remembered !== undefined)
+    err.write(`# note: NodePort ${remembered}: this model's port in earlier 'mlkube dev' sessions (service.nodePort in mlkube.yaml fixes one)\n`);
   for (const note of plan.notes) err.write(`# note: ${note}\n`);
   for (const secret of plan.withheldSecrets) err.write(`${withheldLine(secret)}\n`);
   out.write(renderYaml(plan.objects));

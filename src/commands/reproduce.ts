@@ -48,13 +48,22 @@ interface ReproduceCommandOptions extends ClusterFlags {
  * carries what was changed and the report (or, with --json, one object). Exit 1 when the rollout
  * fails or a replayed response differs from its recording.
  */
-export async function runReproduceCommand(files: string[], options: ReproduceCommandOptions, out: NodeJS.WritableStream = process.stdout, err: NodeJS.WriteStream = process.stderr): Promise<number> {
+export async function runReproduceCommand(
+  files: string[],
+  options: ReproduceCommandOptions,
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WriteStream = process.stderr,
+): Promise<number> {
   const paths = await manifestPaths(files);
   // Read the requests before anything else, so a bad line fails fast and touches nothing.
   const cases = options.requests === undefined ? undefined : await loadRequests(options.requests);
-  const config = options.model !== undefined
-    ? await loadConfig(options.model, { buildArgs: parseBuildArgs(options.buildArg ?? []) })
-    : configForManifests((await loadManifests(paths)).map((document) => document.value), process.cwd());
+  const config =
+    options.model !== undefined
+      ? await loadConfig(options.model, { buildArgs: parseBuildArgs(options.buildArg ?? []) })
+      : configForManifests(
+          (await loadManifests(paths)).map((document) => document.value),
+          process.cwd(),
+        );
   if (options.dryRun) return dryRun(paths, config, options, out);
   // Invalid manifests, or a model mlkube cannot watch, must not cost a cluster creation or a build.
   const preflight = await planReproduction(config, { files: paths, includeSecrets: options.includeSecrets, capacity: machineCapacity() });
@@ -76,7 +85,10 @@ export async function runReproduceCommand(files: string[], options: ReproduceCom
 
   const image = options.model === undefined ? undefined : await buildAndDeliver(cluster, config, progress);
   const existingSecrets = await existingSecretNames(cluster.kube, config.namespace, config.name);
-  if (existingSecrets === "unknown") note(`this user may not list Secrets in namespace ${config.namespace}: no placeholder Secret is made, and those the pods need are used as the cluster has them`);
+  if (existingSecrets === "unknown")
+    note(
+      `this user may not list Secrets in namespace ${config.namespace}: no placeholder Secret is made, and those the pods need are used as the cluster has them`,
+    );
   const plan = await planReproduction(config, {
     files: paths,
     image,
@@ -95,7 +107,9 @@ export async function runReproduceCommand(files: string[], options: ReproduceCom
     const deleted = await deleteModelObjects(cluster.kube, config.namespace, { label: PRUNE_LABEL, model: config.name });
     progress(`cleanup: deleted ${deleted.join(", ") || "nothing"}`);
   } else if (!options.json) {
-    out.write(`\nThe reproduction keeps running in context ${cluster.choice.context} (namespace ${plan.model.namespace}); --cleanup removes it after the report.\n`);
+    out.write(
+      `\nThe reproduction keeps running in context ${cluster.choice.context} (namespace ${plan.model.namespace}); --cleanup removes it after the report.\n`,
+    );
   }
   return exitCodeOf(report);
 }
@@ -137,7 +151,8 @@ async function loadRequests(file: string): Promise<SmokeCase[]> {
     });
   }
   const cases = parseRecordedRequests(text, displayPath(file));
-  if (cases.length === 0) throw new UserError("usage", `--requests ${displayPath(file)} holds no requests.`, { hint: "Add one recorded request per line, or leave out --requests." });
+  if (cases.length === 0)
+    throw new UserError("usage", `--requests ${displayPath(file)} holds no requests.`, { hint: "Add one recorded request per line, or leave out --requests." });
   return cases;
 }
 
@@ -151,7 +166,10 @@ async function dryRun(paths: string[], config: ResolvedConfig, options: Reproduc
     out.write(`${JSON.stringify({ ...jsonPlan(plan), objects })}\n`);
     return 0;
   }
-  const comments = changesText(plan, image === undefined).trimEnd().split("\n").map((line) => `# ${line}`.trimEnd());
+  const comments = changesText(plan, image === undefined)
+    .trimEnd()
+    .split("\n")
+    .map((line) => `# ${line}`.trimEnd());
   const header = "# mlkube reproduce --dry-run: nothing was applied. Replicas are fitted to this machine; a real run asks the cluster's nodes.";
   out.write(`${header}\n${comments.join("\n")}\n${renderYaml(objects)}`);
   return 0;
@@ -239,7 +257,11 @@ async function onlyNewVersionRouted(cluster: ReadyCluster, model: ReproducePlan[
   const target = { namespace: model.namespace, deployment: model.name, service: model.service };
   const version = await servingVersion(cluster.kube, target);
   progress(`waiting for Service ${model.service} to route to the new pods only`);
-  const routing = await waitForServiceOnPods(cluster.kube, { namespace: model.namespace, service: model.service, pods: version.pods.map((pod) => pod.pod) }, { timeoutMs: 30_000 });
+  const routing = await waitForServiceOnPods(
+    cluster.kube,
+    { namespace: model.namespace, service: model.service, pods: version.pods.map((pod) => pod.pod) },
+    { timeoutMs: 30_000 },
+  );
   if (!routing.settled) {
     return `Service ${model.namespace}/${model.service} ${describeUnsettled(routing)} 30 s after the rollout, so a replay could not tell which version answered`;
   }
@@ -250,7 +272,9 @@ async function onlyNewVersionRouted(cluster: ReadyCluster, model: ReproducePlan[
 /** What changed for the local cluster and what was kept, one line each. */
 function changesText(plan: ReproducePlan, imageKept: boolean): string {
   const kept = [
-    ...(imageKept ? [`${plan.model.kind} ${plan.model.name}: image ${String(plan.model.container.image)} kept as written (no --model): the node must be able to pull it`] : []),
+    ...(imageKept
+      ? [`${plan.model.kind} ${plan.model.name}: image ${String(plan.model.container.image)} kept as written (no --model): the node must be able to pull it`]
+      : []),
     ...plan.kept,
     "resources, probes, env and command of every container, except what is listed above",
   ];
@@ -259,7 +283,12 @@ function changesText(plan: ReproducePlan, imageKept: boolean): string {
 }
 
 function jsonPlan(plan: ReproducePlan): Record<string, unknown> {
-  return { notes: plan.notes, substitutions: plan.substitutions, kept: plan.kept, model: { kind: plan.model.kind, name: plan.model.name, namespace: plan.model.namespace } };
+  return {
+    notes: plan.notes,
+    substitutions: plan.substitutions,
+    kept: plan.kept,
+    model: { kind: plan.model.kind, name: plan.model.name, namespace: plan.model.namespace },
+  };
 }
 
 /** Secret values are never printed, not even the ones --include-secrets applies; placeholders are not secret. */

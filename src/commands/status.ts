@@ -29,7 +29,8 @@ export async function runStatusCommand(dir: string, options: ClusterCommandOptio
     `state: ${status.running ? "running" : status.exists ? "stopped" : "not created (run 'mlkube up')"}`,
     `nodes: ${status.nodes.join(", ") || "none"}`,
   ];
-  if (status.registry) lines.push(`registry: ${status.registry.container} on ${status.registry.listen} (${status.registry.running ? "running" : "not running"})`);
+  if (status.registry)
+    lines.push(`registry: ${status.registry.container} on ${status.registry.listen} (${status.registry.running ? "running" : "not running"})`);
   if (status.mappedNodePorts.length > 0) lines.push(`node ports on 127.0.0.1: ${status.mappedNodePorts.join(", ")}`);
   lines.push(deployments.length === 0 ? "deployments: none from mlkube" : "deployments:");
   for (const deployment of deployments) {
@@ -54,7 +55,9 @@ async function listModelDeployments(context: string, mappedNodePorts: number[], 
     // The generated Service is named like the Deployment; one from the user's manifests carries the model's label.
     const model = deployment.metadata?.labels?.[PRUNE_LABEL];
     const inNamespace = services.items.filter((candidate) => candidate.metadata?.namespace === namespace);
-    const service = inNamespace.find((candidate) => candidate.metadata?.name === name) ?? inNamespace.find((candidate) => model !== undefined && candidate.metadata?.labels?.[PRUNE_LABEL] === model);
+    const service =
+      inNamespace.find((candidate) => candidate.metadata?.name === name) ??
+      inNamespace.find((candidate) => model !== undefined && candidate.metadata?.labels?.[PRUNE_LABEL] === model);
     return {
       namespace,
       name,

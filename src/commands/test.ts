@@ -71,12 +71,16 @@ async function discoverOrExplain(url: string, config: ResolvedConfig, purpose: s
   const where = config.configFile ? displayPath(config.configFile) : `${displayPath(config.dir)} (no mlkube.yaml)`;
   const lead = purpose === "to run" ? `There are no smoke tests to run: ${where} has neither tests nor requests, and` : "There is nothing to print:";
   throw new UserError("config", `${lead} the server at ${url} describes no request to test (${noTestsFound(discovered)}).`, {
-    hint: 'Add tests to mlkube.yaml, e.g.\n  tests:\n    - path: /predict\n      body: { features: [5.1, 3.5, 1.4, 0.2] }\n      expect: { status: 200 }',
+    hint: "Add tests to mlkube.yaml, e.g.\n  tests:\n    - path: /predict\n      body: { features: [5.1, 3.5, 1.4, 0.2] }\n      expect: { status: 200 }",
   });
 }
 
 function formatResult(result: SmokeResult, width: number): string {
-  const latency = !result.latency ? "-" : result.requests > 1 ? `p50 ${ms(result.latency.p50)}, p95 ${ms(result.latency.p95)} (${result.requests} requests)` : ms(result.latency.p50);
+  const latency = !result.latency
+    ? "-"
+    : result.requests > 1
+      ? `p50 ${ms(result.latency.p50)}, p95 ${ms(result.latency.p95)} (${result.requests} requests)`
+      : ms(result.latency.p50);
   const lines = [`${result.passed ? "pass" : "FAIL"}  ${result.name.padEnd(width)}  ${latency}`];
   const indent = "      ";
   if (!result.passed && result.requests > 1) lines.push(`${indent}failed on ${result.failedRequests} of ${result.requests} requests; the worst:`);

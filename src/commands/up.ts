@@ -31,10 +31,13 @@ export async function runUpCommand(dir: string, options: ClusterCommandOptions &
   const steps: ClusterStep[] = [];
   const printer = createStepPrinter(process.stderr, started);
   // up makes the cluster as configured: a registry that cannot start is an error here, not a fallback.
-  const ready = await provider.ensure((step) => {
-    steps.push(step);
-    printer(step);
-  }, { withoutRegistry: "fail" });
+  const ready = await provider.ensure(
+    (step) => {
+      steps.push(step);
+      printer(step);
+    },
+    { withoutRegistry: "fail" },
+  );
   printer.finish();
   const changed = steps.some((step) => step.status === "done");
   const seconds = ((performance.now() - started) / 1000).toFixed(1);

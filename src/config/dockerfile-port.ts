@@ -38,7 +38,10 @@ export function exposedPort(text: string, options: PortLookupOptions = {}): Expo
   if (index < 0) {
     const names = stageNames(stages);
     throw new UserError("config", `build.target "${target}" is not a stage of ${displayPath}.`, {
-      hint: names.length > 0 ? `Set build.target to one of: ${names.join(", ")}.` : `Name the stage in ${displayPath} (FROM image AS ${target}), or remove build.target.`,
+      hint:
+        names.length > 0
+          ? `Set build.target to one of: ${names.join(", ")}.`
+          : `Name the stage in ${displayPath} (FROM image AS ${target}), or remove build.target.`,
     });
   }
 

@@ -6,13 +6,16 @@
 export function expand(text: string | null, lookup: (name: string) => string | undefined): string | undefined {
   if (text === null) return undefined;
   let unresolved = false;
-  const result = text.replace(/\$(?:\{([A-Za-z_]\w*)(?::?([-+])([^}]*))?\}|([A-Za-z_]\w*))/g, (_match, braced?: string, modifier?: string, word?: string, bare?: string) => {
-    const value = lookup(braced ?? bare ?? "");
-    const isSet = value !== undefined && value !== "";
-    if (modifier === "-") return isSet ? value : (word ?? "");
-    if (modifier === "+") return isSet ? (word ?? "") : "";
-    if (value === undefined) unresolved = true;
-    return value ?? "";
-  });
+  const result = text.replace(
+    /\$(?:\{([A-Za-z_]\w*)(?::?([-+])([^}]*))?\}|([A-Za-z_]\w*))/g,
+    (_match, braced?: string, modifier?: string, word?: string, bare?: string) => {
+      const value = lookup(braced ?? bare ?? "");
+      const isSet = value !== undefined && value !== "";
+      if (modifier === "-") return isSet ? value : (word ?? "");
+      if (modifier === "+") return isSet ? (word ?? "") : "";
+      if (value === undefined) unresolved = true;
+      return value ?? "";
+    },
+  );
   return unresolved ? undefined : result;
 }

@@ -44,9 +44,8 @@ function messageFor(issue: z.core.$ZodRawIssue, found: string): string | undefin
       return undefined; // refinements carry their own message
     default: {
       if (issue.input === undefined) return `required, expected ${expectedOf(owner)}`;
-      const quoteHint = owner instanceof z.ZodString && (typeof issue.input === "number" || typeof issue.input === "boolean")
-        ? " (put it in quotes to make it a string)"
-        : "";
+      const quoteHint =
+        owner instanceof z.ZodString && (typeof issue.input === "number" || typeof issue.input === "boolean") ? " (put it in quotes to make it a string)" : "";
       return `expected ${expectedOf(owner)}, found ${found}${quoteHint}`;
     }
   }
@@ -129,9 +128,7 @@ export function issueDetails(issues: readonly z.core.$ZodIssue[], source: Config
       located.push({ offset, text: path === "" ? issue.message : `${path}: ${issue.message}` });
     }
   }
-  const lines = located
-    .sort((a, b) => a.offset - b.offset)
-    .map(({ offset, text }) => `${source.displayPath}:${position(source.lineCounter, offset)} ${text}`);
+  const lines = located.sort((a, b) => a.offset - b.offset).map(({ offset, text }) => `${source.displayPath}:${position(source.lineCounter, offset)} ${text}`);
   // Two checks on one value (too long, and not a DNS label) read the same: say it once.
   return [...new Set(lines)];
 }

@@ -80,7 +80,9 @@ export async function loadConfig(dir: string, overrides: LoadOverrides = {}): Pr
     context: at(config.build.context),
     dockerfile: at(config.build.dockerfile),
     args: { ...config.build.args, ...overrides.buildArgs },
-    secrets: config.build.secrets.map((secret) => (secret.file === undefined ? secret : { ...secret, file: secret.file.startsWith("~/") ? join(homedir(), secret.file.slice(2)) : at(secret.file) })),
+    secrets: config.build.secrets.map((secret) =>
+      secret.file === undefined ? secret : { ...secret, file: secret.file.startsWith("~/") ? join(homedir(), secret.file.slice(2)) : at(secret.file) },
+    ),
   };
   const port = config.port ?? (await portFromDockerfile(build, modelDir, configFile));
   const sync = parsed ? resolveSync(parsed, modelDir, build.context) : { mode: "infer" as const };
@@ -143,7 +145,9 @@ function resolveSync({ config, source }: ParsedConfig, modelDir: string, context
     const fromContext = relative(contextDir, resolve(modelDir, rule.src)).split(sep).join("/");
     if (fromContext === ".." || fromContext.startsWith("../") || isAbsolute(fromContext)) {
       const at = ["sync", index, "src"];
-      outside.push(`${source.displayPath}:${position(source.lineCounter, valueOffset(source.doc, at))} ${formatPath(at)}: ${JSON.stringify(rule.src)} is outside the build context ${contextDir}, so it is not in the image`);
+      outside.push(
+        `${source.displayPath}:${position(source.lineCounter, valueOffset(source.doc, at))} ${formatPath(at)}: ${JSON.stringify(rule.src)} is outside the build context ${contextDir}, so it is not in the image`,
+      );
     }
     const dest = normalizeAbsolute(rule.dest);
     // As in a Dockerfile, "/app/" and "/app/." name a directory.
@@ -151,7 +155,11 @@ function resolveSync({ config, source }: ParsedConfig, modelDir: string, context
     return { src: fromContext === "" ? "." : fromContext, dest: isDirectory ? `${dest}/` : dest, origin: `${source.displayPath} sync[${index}]` };
   });
   if (outside.length > 0) {
-    throw configError(source.displayPath, outside, `Sync only files of the build context (build.context), or move them into it; src is relative to ${source.displayPath}.`);
+    throw configError(
+      source.displayPath,
+      outside,
+      `Sync only files of the build context (build.context), or move them into it; src is relative to ${source.displayPath}.`,
+    );
   }
   return { mode: "rules", rules };
 }
@@ -198,7 +206,11 @@ function parseConfigSource(text: string, shownAs: string): ParsedConfig {
     data = doc.toJS() ?? {};
   } catch (error) {
     // toJS throws for aliases it cannot expand: an unknown anchor, or far too many expansions.
-    throw configError(shownAs, [`${shownAs}:1:1 ${error instanceof Error ? error.message : String(error)}`], `Check the YAML anchors (&name) and aliases (*name) in ${shownAs}.`);
+    throw configError(
+      shownAs,
+      [`${shownAs}:1:1 ${error instanceof Error ? error.message : String(error)}`],
+      `Check the YAML anchors (&name) and aliases (*name) in ${shownAs}.`,
+    );
   }
   const source = { displayPath: shownAs, text, doc, lineCounter };
   const result = configSchema.safeParse(data, { error: configErrorMap((path) => writtenAt(source, path)) });
@@ -245,7 +257,13 @@ async function findConfigFile(modelDir: string): Promise<string | null> {
   const found: string[] = [];
   for (const fileName of CONFIG_FILE_NAMES) {
     const file = resolve(modelDir, fileName);
-    if (await stat(file).then((info) => info.isFile(), () => false)) found.push(file);
+    if (
+      await stat(file).then(
+        (info) => info.isFile(),
+        () => false,
+      )
+    )
+      found.push(file);
   }
   if (found.length > 1) {
     throw new UserError("config", `${displayPath(modelDir)} has both mlkube.yaml and mlkube.yml.`, {

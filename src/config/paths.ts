@@ -60,9 +60,13 @@ function namedPaths(config: Config): NamedPath[] {
     { at: ["build", "context"], written: config.build.context, kind: "directory" },
     { at: ["build", "dockerfile"], written: config.build.dockerfile, kind: "file" },
     ...config.manifests.map((manifest, index): NamedPath => ({ at: ["manifests", index], written: manifest, kind: "file or directory" })),
-    ...config.tests.flatMap((test, index): NamedPath[] => (test.bodyFile === undefined ? [] : [{ at: ["tests", index, "bodyFile"], written: test.bodyFile, kind: "file" }])),
+    ...config.tests.flatMap((test, index): NamedPath[] =>
+      test.bodyFile === undefined ? [] : [{ at: ["tests", index, "bodyFile"], written: test.bodyFile, kind: "file" }],
+    ),
     ...(config.requests === undefined ? [] : [{ at: ["requests"], written: config.requests, kind: "file" } satisfies NamedPath]),
-    ...(Array.isArray(config.sync) ? config.sync.map((rule, index): NamedPath => ({ at: ["sync", index, "src"], written: fixedPart(rule.src), kind: "file or directory" })) : []),
+    ...(Array.isArray(config.sync)
+      ? config.sync.map((rule, index): NamedPath => ({ at: ["sync", index, "src"], written: fixedPart(rule.src), kind: "file or directory" }))
+      : []),
   ];
 }
 

@@ -91,17 +91,13 @@ const REGISTRY_PHRASE = '"auto", "off", or a registry address host[:port] such a
  */
 const JSON_PATH = /^(\$|[A-Za-z_][\w-]*|\[\d+\])(\.[A-Za-z_][\w-]*|\[\d+\])*$/;
 
-const stringMap = (description: string) =>
-  field(z.record(z.string(), z.string()), description, "a mapping of names to strings").default({});
+const stringMap = (description: string) => field(z.record(z.string(), z.string()), description, "a mapping of names to strings").default({});
 
 /**
  * Quantities are strings, but YAML turns `cpu: 1` or `cpu: 0.5` into numbers, and Kubernetes
  * accepts those in its own manifests, so numbers are accepted and normalized to strings.
  */
-const quantity = expecting(
-  z.union([expecting(z.string().regex(QUANTITY), QUANTITY_PHRASE), expecting(z.number().min(0), QUANTITY_PHRASE)]),
-  QUANTITY_PHRASE,
-)
+const quantity = expecting(z.union([expecting(z.string().regex(QUANTITY), QUANTITY_PHRASE), expecting(z.number().min(0), QUANTITY_PHRASE)]), QUANTITY_PHRASE)
   .transform(String)
   .optional();
 
@@ -139,7 +135,11 @@ const expectSchema = z
   .strictObject({
     status: field(z.int().min(100).max(599), "Expected HTTP status code. Default: 200.").default(200),
     json: jsonValue.optional().describe("The response body must equal this JSON value exactly (numbers within `tolerance`)."),
-    jsonSubset: field(z.record(z.string(), jsonValue), "The response must be a JSON object containing these keys with these values (recursively).", "a mapping of response keys to expected JSON values").optional(),
+    jsonSubset: field(
+      z.record(z.string(), jsonValue),
+      "The response must be a JSON object containing these keys with these values (recursively).",
+      "a mapping of response keys to expected JSON values",
+    ).optional(),
     jsonPath: field(
       z.record(expecting(z.string().regex(JSON_PATH), 'a path such as "prediction[0]" or "$.scores[1].label"'), jsonValue),
       'Expected values at paths in the JSON response, e.g. `"prediction[0]": 1`.',
@@ -147,7 +147,11 @@ const expectSchema = z
     ).optional(),
     tolerance: field(z.number().min(0), "Allowed absolute difference when comparing numbers. Default: 0.").default(0),
     contains: z.string().optional().describe("The response body must contain this text."),
-    latencyMs: field(z.number().positive(), "Fail when the response takes longer than this many milliseconds.", "a number of milliseconds greater than 0").optional(),
+    latencyMs: field(
+      z.number().positive(),
+      "Fail when the response takes longer than this many milliseconds.",
+      "a number of milliseconds greater than 0",
+    ).optional(),
   })
   .describe("What the response must look like.")
   .prefault({});
@@ -208,8 +212,16 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const buildSecret = z
   .strictObject({
     id: field(z.string().regex(SECRET_ID), "The id a `RUN --mount=type=secret,id=ID` asks for.", 'letters, digits, ".", "_" and "-", such as "pip-token"'),
-    env: field(z.string().regex(ENV_NAME), "Take the value from this environment variable of the shell that runs mlkube.", 'an environment variable name, such as "PIP_TOKEN"').optional(),
-    file: z.string().min(1).optional().describe("Take the value from this file: relative to mlkube.yaml, absolute, or under ~/ (it may lie outside the model directory)."),
+    env: field(
+      z.string().regex(ENV_NAME),
+      "Take the value from this environment variable of the shell that runs mlkube.",
+      'an environment variable name, such as "PIP_TOKEN"',
+    ).optional(),
+    file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Take the value from this file: relative to mlkube.yaml, absolute, or under ~/ (it may lie outside the model directory)."),
   })
   .refine((secret) => (secret.env === undefined) !== (secret.file === undefined), {
     message: "give exactly one of env (an environment variable) or file (a path)",
@@ -221,7 +233,11 @@ const RESTART_MODES = ["auto", "process", "none"] as const;
 
 export const configSchema = z
   .strictObject({
-    name: field(z.string().max(63).regex(SERVICE_NAME), "Name of the Deployment and Service. Default: the directory name, made DNS-safe.", SERVICE_NAME_PHRASE).optional(),
+    name: field(
+      z.string().max(63).regex(SERVICE_NAME),
+      "Name of the Deployment and Service. Default: the directory name, made DNS-safe.",
+      SERVICE_NAME_PHRASE,
+    ).optional(),
     namespace: field(z.string().max(63).regex(DNS_LABEL), 'Kubernetes namespace to deploy into. Default: "default".', DNS_LABEL_PHRASE).default("default"),
     build: z
       .strictObject({
@@ -239,7 +255,11 @@ export const configSchema = z
       .prefault({}),
     image: z
       .strictObject({
-        repository: field(z.string().regex(REPOSITORY), "Image repository, without tag (mlkube tags images by content). Default: the name.", 'an image repository without tag, such as "iris-model" or "localhost:5001/team/iris-model"').optional(),
+        repository: field(
+          z.string().regex(REPOSITORY),
+          "Image repository, without tag (mlkube tags images by content). Default: the name.",
+          'an image repository without tag, such as "iris-model" or "localhost:5001/team/iris-model"',
+        ).optional(),
       })
       .describe("The image mlkube builds.")
       .prefault({}),
@@ -276,7 +296,10 @@ export const configSchema = z
       .prefault({}),
     cluster: z
       .strictObject({
-        provider: z.enum(["auto", "kind", "minikube", "context"]).default("auto").describe('Which cluster to use: a local kind or minikube cluster, an existing kube context, or "auto" to pick what is installed. Default: "auto".'),
+        provider: z
+          .enum(["auto", "kind", "minikube", "context"])
+          .default("auto")
+          .describe('Which cluster to use: a local kind or minikube cluster, an existing kube context, or "auto" to pick what is installed. Default: "auto".'),
         name: field(z.string().max(63).regex(DNS_LABEL), 'Name of the local cluster mlkube creates. Default: "mlkube".', DNS_LABEL_PHRASE).default("mlkube"),
         context: z.string().min(1).optional().describe("Kube context to use (provider: context). Default: the current context."),
         nodePorts: field(
@@ -301,7 +324,10 @@ export const configSchema = z
     watch: z
       .strictObject({
         ignore: z.array(z.string()).default([]).describe("Glob patterns, relative to the model directory, of files whose changes do not trigger a rebuild."),
-        debounceMs: field(z.int().min(0), `Milliseconds of quiet to wait for more changes before rebuilding (a burst of writes, such as a git checkout, gets at least 400). Default: ${DEFAULT_DEBOUNCE_MS}.`).default(DEFAULT_DEBOUNCE_MS),
+        debounceMs: field(
+          z.int().min(0),
+          `Milliseconds of quiet to wait for more changes before rebuilding (a burst of writes, such as a git checkout, gets at least 400). Default: ${DEFAULT_DEBOUNCE_MS}.`,
+        ).default(DEFAULT_DEBOUNCE_MS),
       })
       .describe("What `mlkube dev` watches.")
       .prefault({}),
@@ -313,14 +339,21 @@ export const configSchema = z
     restart: z
       .enum(RESTART_MODES)
       .default("auto")
-      .describe('What happens after files are synced: "process" restarts the server process in the container, "none" leaves it to the server (a reloader that watches its files), "auto" lets mlkube choose. Default: "auto".'),
-    manifests: z.array(z.string().min(1)).default([]).describe("Your own Kubernetes manifests (files or directories), relative to mlkube.yaml, applied with the model."),
+      .describe(
+        'What happens after files are synced: "process" restarts the server process in the container, "none" leaves it to the server (a reloader that watches its files), "auto" lets mlkube choose. Default: "auto".',
+      ),
+    manifests: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("Your own Kubernetes manifests (files or directories), relative to mlkube.yaml, applied with the model."),
     tests: z.array(smokeTestSchema).default([]).describe("Smoke tests run against the model after each rollout."),
     requests: z.string().min(1).optional().describe("A JSON Lines file of recorded requests and responses to replay as tests, relative to mlkube.yaml."),
     allowPathsOutside: z
       .boolean()
       .default(false)
-      .describe("Let build.context, build.dockerfile, manifests, tests[].bodyFile and requests point outside the model directory (directly or through a symlink); mlkube warns about each. Default: false (such a path is an error)."),
+      .describe(
+        "Let build.context, build.dockerfile, manifests, tests[].bodyFile and requests point outside the model directory (directly or through a symlink); mlkube warns about each. Default: false (such a path is an error).",
+      ),
   })
   .meta({
     title: "mlkube.yaml",

@@ -44,7 +44,10 @@ export function chooseDelivery(inputs: DeliveryInputs): DeliveryDecision {
   }
   if (registrySetting === "auto" && inputs.localRegistryUnavailable && inputs.provider === "kind") {
     // An announcement left from an earlier session names a registry that is not running now.
-    return { path: "load", reason: `the local registry could not start (${inputs.localRegistryUnavailable}): loading the whole image into the node for this session (slower); fix that and restart to use the registry` };
+    return {
+      path: "load",
+      reason: `the local registry could not start (${inputs.localRegistryUnavailable}): loading the whole image into the node for this session (slower); fix that and restart to use the registry`,
+    };
   }
   if (registrySetting === "auto" && inputs.nodesCannotPull && inputs.provider === "kind") {
     // Checked before the announcement: an older session may have announced a registry these nodes never reached.
@@ -70,7 +73,8 @@ export function chooseDelivery(inputs: DeliveryInputs): DeliveryDecision {
   }
   if (inputs.announced === "forbidden") {
     return {
-      error: "No way to get the image into this cluster: this user may not read the registry it may announce (ConfigMap kube-public/local-registry-hosting), and none is configured.",
+      error:
+        "No way to get the image into this cluster: this user may not read the registry it may announce (ConfigMap kube-public/local-registry-hosting), and none is configured.",
       hint: "Set cluster.registry in mlkube.yaml to a registry both this machine can push to and the cluster can pull from (e.g. registry.example.com/team), or ask the cluster's admin which one that is.",
     };
   }

@@ -83,7 +83,10 @@ export function proxyCheck(env: Readonly<Record<string, string | undefined>>): D
   const proxies = PROXY_VARIABLES.filter((name) => env[name]?.trim());
   if (proxies.length === 0) return { name: "proxy", status: "ok", detail: "no proxy variables set" };
   const noProxyName = env.NO_PROXY !== undefined ? "NO_PROXY" : "no_proxy";
-  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? "").split(",").map((entry) => entry.trim()).filter(Boolean);
+  const noProxy = (env.NO_PROXY ?? env.no_proxy ?? "")
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   const covers = (host: string) => noProxy.includes("*") || noProxy.includes(host) || (host.startsWith("127.") && noProxy.includes("127.0.0.0/8"));
   const missing = LOCAL_HOSTS.filter((host) => !covers(host));
   const set = proxies.join(", ");

@@ -61,7 +61,11 @@ export function checkResponse(expect: Expectations, response: ResponseSnapshot):
     mismatches.push(...withJson(response, "json", (json) => capped("json", diffJson(expect.json as JsonValue, json, "json", { tolerance, subset: false }))));
   }
   if (expect.jsonSubset !== undefined) {
-    mismatches.push(...withJson(response, "jsonSubset", (json) => capped("jsonSubset", diffJson(expect.jsonSubset as JsonValue, json, "jsonSubset", { tolerance, subset: true }))));
+    mismatches.push(
+      ...withJson(response, "jsonSubset", (json) =>
+        capped("jsonSubset", diffJson(expect.jsonSubset as JsonValue, json, "jsonSubset", { tolerance, subset: true })),
+      ),
+    );
   }
   for (const [path, expected] of Object.entries(expect.jsonPath ?? {})) {
     const what = `jsonPath ${path}`;
@@ -122,7 +126,9 @@ export function diffJson(expected: JsonValue, actual: JsonValue, at: string, opt
   }
   if (isObject(expected) && isObject(actual)) {
     const differences = Object.entries(expected).flatMap(([key, value]) =>
-      key in actual ? diffJson(value, actual[key] as JsonValue, childPath(at, key), options) : [{ what: childPath(at, key), expected: formatValue(value), actual: "nothing (no such key)" }],
+      key in actual
+        ? diffJson(value, actual[key] as JsonValue, childPath(at, key), options)
+        : [{ what: childPath(at, key), expected: formatValue(value), actual: "nothing (no such key)" }],
     );
     if (options.subset) return differences;
     const extra = Object.keys(actual).filter((key) => !(key in expected));
@@ -151,7 +157,9 @@ export function readJsonPath(root: JsonValue, path: string): PathLookup {
 }
 
 function pathSteps(path: string): (string | number)[] {
-  return [...path.replace(/^\$/, "").matchAll(/\.?([A-Za-z_][\w-]*)|\[(\d+)\]/g)].map((match) => (match[2] !== undefined ? Number(match[2]) : (match[1] as string)));
+  return [...path.replace(/^\$/, "").matchAll(/\.?([A-Za-z_][\w-]*)|\[(\d+)\]/g)].map((match) =>
+    match[2] !== undefined ? Number(match[2]) : (match[1] as string),
+  );
 }
 
 function childPath(at: string, key: string): string {

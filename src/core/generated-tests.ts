@@ -59,7 +59,8 @@ export function oipInferTest(metadata: unknown, askedPath: string): GeneratedTes
     if (!OIP_DATATYPES.has(input.datatype)) return { reason: `input ${input.name} has datatype ${input.datatype}, which the protocol does not define` };
     const shape = input.shape.map((size) => (size > 0 ? size : 1));
     const elements = shape.reduce((product, size) => product * size, 1);
-    if (elements > MAX_TENSOR_ELEMENTS) return { reason: `input ${input.name} has ${elements} elements (shape [${shape.join(", ")}]): too big for a generated request` };
+    if (elements > MAX_TENSOR_ELEMENTS)
+      return { reason: `input ${input.name} has ${elements} elements (shape [${shape.join(", ")}]): too big for a generated request` };
     request.push({ name: input.name, shape, datatype: input.datatype, data: Array.from({ length: elements }, () => zeroOf(input.datatype)) });
   }
   const outputs = tensors(record.outputs) ?? [];
@@ -110,7 +111,12 @@ export function kserveV1Tests(names: readonly string[]): GeneratedTest[] {
 export function torchServeTests(ping: unknown): GeneratedTest[] {
   const status = asRecord(ping)?.status;
   if (status !== "Healthy") return [];
-  return [generated({ name: "GET /ping", path: "/ping", expect: { status: 200, jsonSubset: { status: "Healthy" } } }, "TorchServe health check (GET /ping; its inference port describes no model inputs)")];
+  return [
+    generated(
+      { name: "GET /ping", path: "/ping", expect: { status: 200, jsonSubset: { status: "Healthy" } } },
+      "TorchServe health check (GET /ping; its inference port describes no model inputs)",
+    ),
+  ];
 }
 
 /** Paths that look like a prediction; the first POSTs of an OpenAPI document otherwise. */
@@ -144,9 +150,15 @@ export function openApiTests(document: unknown, askedPath: string): { tests: Gen
       continue;
     }
     const content = asRecord(asRecord(asRecord(resolver.resolve(operation.requestBody))?.content)?.["application/json"]);
-    const body = content ? exampleOf(content) ?? resolver.sample(content.schema) : undefined;
+    const body = content ? (exampleOf(content) ?? resolver.sample(content.schema)) : undefined;
     const status = Number(Object.keys(asRecord(operation.responses) ?? {}).find((code) => /^2\d\d$/.test(code)) ?? 200);
-    const entry: TestEntry = { name: `POST ${concrete.path}`, method: "POST", path: concrete.path, ...(body === undefined ? {} : { body }), expect: { status } };
+    const entry: TestEntry = {
+      name: `POST ${concrete.path}`,
+      method: "POST",
+      path: concrete.path,
+      ...(body === undefined ? {} : { body }),
+      expect: { status },
+    };
     tests.push(generated(entry, `OpenAPI document (GET ${askedPath})`));
   }
   if (operations.length === 0) reasons.push(`${askedPath} has no POST operation`);
@@ -160,7 +172,8 @@ function fillPathParameters(path: string, operation: Record<string, unknown>, re
     if (param?.in !== "path" || typeof param.name !== "string") continue;
     const schema = asRecord(resolver.resolve(param.schema));
     const value = param.example ?? schema?.example ?? schema?.default ?? (Array.isArray(schema?.enum) ? schema.enum[0] : undefined);
-    if (value === undefined || value === null || typeof value === "object") return { reason: `path parameter ${param.name} has no example, default or enum to fill it with` };
+    if (value === undefined || value === null || typeof value === "object")
+      return { reason: `path parameter ${param.name} has no example, default or enum to fill it with` };
     filled = filled.replace(`{${param.name}}`, encodeURIComponent(String(value)));
   }
   return /\{[^}]+\}/.test(filled) ? { reason: "a path parameter is not described" } : { path: filled };

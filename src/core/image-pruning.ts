@@ -56,9 +56,7 @@ export function imagesToPrune(images: readonly BuiltImage[], scope: PruneScope):
     const base = /^(.*):([0-9a-f]{16})-live-[0-9a-f]{12}$/.exec(reference);
     if (base) running.add(`${base[1]}:${base[2]}`);
   }
-  const ours = images
-    .filter((image) => isOurs(image, scope))
-    .sort((a, b) => b.created - a.created);
+  const ours = images.filter((image) => isOurs(image, scope)).sort((a, b) => b.created - a.created);
   const keep = Math.max(0, scope.keep ?? DEFAULT_KEEP);
   const prune: BuiltImage[] = [];
   const kept: BuiltImage[] = [];

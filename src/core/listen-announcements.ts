@@ -24,7 +24,10 @@ export function listenAnnouncements(lines: readonly string[]): ListenAnnouncemen
   for (const raw of lines) {
     const line = raw.trim();
     if (!ANNOUNCING.test(line)) continue;
-    const addresses = [...line.matchAll(URL_ADDRESS), ...line.matchAll(BARE_ADDRESS)].map((match) => ({ host: match[1]!.replace(/^\[|\]$/g, ""), port: Number(match[2]) }));
+    const addresses = [...line.matchAll(URL_ADDRESS), ...line.matchAll(BARE_ADDRESS)].map((match) => ({
+      host: match[1]!.replace(/^\[|\]$/g, ""),
+      port: Number(match[2]),
+    }));
     if (addresses.length > 0) {
       for (const address of addresses) found.push({ ...address, line });
       continue;

@@ -50,15 +50,26 @@ export function chooseProvider(inputs: ProviderInputs): ProviderDecision {
   }
   if (explicitProvider === "context") {
     const context = explicitContext ?? inputs.currentContext;
-    if (!context) return { error: "cluster.provider is 'context' but no context was named and the kubeconfig has no current context.", hint: "Pass --context NAME (see 'kubectl config get-contexts') or set cluster.context in mlkube.yaml." };
-    return { kind: "context", clusterName: context, context, reason: `${source} is context; using ${explicitContext ? contextSource : "the current context"} '${context}'` };
+    if (!context)
+      return {
+        error: "cluster.provider is 'context' but no context was named and the kubeconfig has no current context.",
+        hint: "Pass --context NAME (see 'kubectl config get-contexts') or set cluster.context in mlkube.yaml.",
+      };
+    return {
+      kind: "context",
+      clusterName: context,
+      context,
+      reason: `${source} is context; using ${explicitContext ? contextSource : "the current context"} '${context}'`,
+    };
   }
 
   if (explicitContext) return classifyContext(explicitContext, inputs, `${contextSource} names`);
   const current = inputs.currentContext;
   if (current && isLocal(current, inputs)) return classifyContext(current, inputs, "the current kube context is");
 
-  const notLocal = current ? `; the current context '${current}' is not a local cluster, so mlkube leaves it alone (use --provider context --context ${current} to deploy there)` : "";
+  const notLocal = current
+    ? `; the current context '${current}' is not a local cluster, so mlkube leaves it alone (use --provider context --context ${current} to deploy there)`
+    : "";
   if (inputs.installed.kind) return kind(inputs.configured.clusterName, `kind is installed${notLocal}`);
   if (inputs.installed.minikube) return minikube(inputs.configured.clusterName, `minikube is installed and kind is not${notLocal}`);
   return {

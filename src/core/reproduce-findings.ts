@@ -66,13 +66,18 @@ export function findingFromRollout(verdict: Extract<RolloutVerdict, { state: "fa
 
 /** OOM kills seen on pods that did roll out: under load (the replay) rather than at start. */
 export function oomFindings(pods: readonly PodHistory[], settings: ModelSettings, during: string): Finding[] {
-  const killed = pods.flatMap((pod) => pod.containers.filter((container) => container.lastTerminated?.reason === "OOMKilled").map((container) => ({ pod, container })));
+  const killed = pods.flatMap((pod) =>
+    pod.containers.filter((container) => container.lastTerminated?.reason === "OOMKilled").map((container) => ({ pod, container })),
+  );
   if (killed.length === 0) return [];
   return [
     {
       kind: "oom-killed",
       message: `OOMKilled ${during} under the production memory limit${settings.memoryLimit ? ` (${settings.memoryLimit})` : ""}.`,
-      evidence: killed.map(({ pod, container }) => `pod ${pod.name}, container ${container.name}: OOMKilled, exit code ${container.lastTerminated?.exitCode ?? 137}, restarted ${container.restartCount} time(s)`),
+      evidence: killed.map(
+        ({ pod, container }) =>
+          `pod ${pod.name}, container ${container.name}: OOMKilled, exit code ${container.lastTerminated?.exitCode ?? 137}, restarted ${container.restartCount} time(s)`,
+      ),
       hint: `Raise resources.limits.memory of container ${settings.container} in the production manifest, or lower the model's peak memory (batch size, lazy loading).`,
     },
   ];
@@ -86,14 +91,18 @@ export function oomFindings(pods: readonly PodHistory[], settings: ModelSettings
 export function readinessFinding(pods: readonly PodHistory[], settings: ModelSettings): Finding | undefined {
   const early = pods.filter((pod) => pod.readinessFailures.length > 0 && pod.readyAtMs !== undefined);
   if (early.length === 0) return undefined;
-  const loadSeconds = Math.max(...early.map((pod) => (pod.startedAtMs !== undefined && pod.readyAtMs !== undefined ? (pod.readyAtMs - pod.startedAtMs) / 1000 : 0)));
+  const loadSeconds = Math.max(
+    ...early.map((pod) => (pod.startedAtMs !== undefined && pod.readyAtMs !== undefined ? (pod.readyAtMs - pod.startedAtMs) / 1000 : 0)),
+  );
   const delay = settings.readiness?.initialDelaySeconds ?? 0;
   const failures = early.reduce((sum, pod) => sum + pod.readinessFailures.reduce((count, failure) => count + failure.count, 0), 0);
   const loaded = loadSeconds > 0 ? `; it answered after about ${Math.ceil(loadSeconds)} s` : "";
   return {
     kind: "readiness-too-early",
     message: `The readiness probe fired before the model had loaded: ${failures} failed probe(s) before ${early.length === 1 ? "the pod" : `${early.length} pods`} became ready (initialDelaySeconds ${delay}${loaded}).`,
-    evidence: early.flatMap((pod) => pod.readinessFailures.slice(-2).map((failure) => `pod ${pod.name}: ${failure.message}${failure.count > 1 ? ` (x${failure.count})` : ""}`)),
+    evidence: early.flatMap((pod) =>
+      pod.readinessFailures.slice(-2).map((failure) => `pod ${pod.name}: ${failure.message}${failure.count > 1 ? ` (x${failure.count})` : ""}`),
+    ),
     hint: `Raise readinessProbe.initialDelaySeconds of container ${settings.container}${loadSeconds > delay ? ` to at least ${Math.ceil(loadSeconds)}` : ""}, or add a startupProbe that allows for the model's load time.`,
   };
 }
@@ -110,17 +119,26 @@ const CFS_PERIOD_MS = 100;
 export function throttlingFinding(requests: readonly TimedRequest[], settings: ModelSettings): Finding | undefined {
   if (settings.cpuLimit === undefined) return undefined;
   const limit = settings.cpuLimitText ?? String(settings.cpuLimit);
-  const slower = requests.filter((request) => request.latencyMs !== undefined && request.recordedLatencyMs !== undefined && request.latencyMs > 2 * request.recordedLatencyMs && request.latencyMs - request.recordedLatencyMs > SLOWER_BY_MS);
+  const slower = requests.filter(
+    (request) =>
+      request.latencyMs !== undefined &&
+      request.recordedLatencyMs !== undefined &&
+      request.latencyMs > 2 * request.recordedLatencyMs &&
+      request.latencyMs - request.recordedLatencyMs > SLOWER_BY_MS,
+  );
   const hint = `Re-run with a higher resources.limits.cpu for container ${settings.container} in a copy of the manifest: if the latency drops, the limit is the cause (a limit below the model's CPU need stalls each request in ${CFS_PERIOD_MS} ms periods).`;
   if (slower.length > 0) {
     return {
       kind: "cpu-throttling",
       message: `CPU throttling is likely: ${slower.length} of ${requests.length} request(s) took more than twice their recorded latency under the production CPU limit (${limit}).`,
-      evidence: slower.map((request) => `${request.name}: ${Math.round(request.latencyMs ?? 0)} ms here, ${Math.round(request.recordedLatencyMs ?? 0)} ms recorded`),
+      evidence: slower.map(
+        (request) => `${request.name}: ${Math.round(request.latencyMs ?? 0)} ms here, ${Math.round(request.recordedLatencyMs ?? 0)} ms recorded`,
+      ),
       hint,
     };
   }
-  const stalled = settings.cpuLimit < 1 ? requests.filter((request) => request.recordedLatencyMs === undefined && (request.latencyMs ?? 0) >= CFS_PERIOD_MS) : [];
+  const stalled =
+    settings.cpuLimit < 1 ? requests.filter((request) => request.recordedLatencyMs === undefined && (request.latencyMs ?? 0) >= CFS_PERIOD_MS) : [];
   if (stalled.length === 0) return undefined;
   return {
     kind: "cpu-throttling",

@@ -75,7 +75,12 @@ export function formatReport(report: ReproduceReport): string {
     }
   }
 
-  lines.push("", report.findings.length === 0 ? "production settings: nothing they caused here stands out (no OOM kill, no early readiness failures, no throttling seen)" : "production settings caused:");
+  lines.push(
+    "",
+    report.findings.length === 0
+      ? "production settings: nothing they caused here stands out (no OOM kill, no early readiness failures, no throttling seen)"
+      : "production settings caused:",
+  );
   for (const finding of report.findings) {
     lines.push(`  ${finding.kind}: ${finding.message}`, ...finding.evidence.map((line) => `    ${line}`), `    fix: ${finding.hint}`);
   }

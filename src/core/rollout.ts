@@ -62,7 +62,8 @@ export interface RolloutSnapshot {
   events: EventSnapshot[];
 }
 
-type RolloutFailureKind = "image-pull" | "config" | "crash-loop" | "oom-killed" | "unschedulable" | "readiness" | "readiness-refused" | "port-closed" | "timeout" | "deadline";
+type RolloutFailureKind =
+  "image-pull" | "config" | "crash-loop" | "oom-killed" | "unschedulable" | "readiness" | "readiness-refused" | "port-closed" | "timeout" | "deadline";
 
 /**
  * Readiness failures with one and the same 4xx, in a row, before mlkube calls the path wrong. A
@@ -108,7 +109,13 @@ export function judgeRollout(snapshot: RolloutSnapshot, timing: { elapsedMs: num
 
   const waitingFor = describeWaiting(snapshot, newPods, readyNew);
   if (snapshot.progressingReason === "ProgressDeadlineExceeded") {
-    return { state: "failed", kind: "deadline", message: `The Deployment exceeded its progress deadline: ${waitingFor}.`, evidence: readinessEvidence(newPods, snapshot.events), hint: "Check the evidence above; raise spec.progressDeadlineSeconds only if the model really needs longer to start." };
+    return {
+      state: "failed",
+      kind: "deadline",
+      message: `The Deployment exceeded its progress deadline: ${waitingFor}.`,
+      evidence: readinessEvidence(newPods, snapshot.events),
+      hint: "Check the evidence above; raise spec.progressDeadlineSeconds only if the model really needs longer to start.",
+    };
   }
   if (timing.elapsedMs >= timing.timeoutMs) {
     const readiness = readinessEvidence(newPods, snapshot.events);
@@ -118,16 +125,21 @@ export function judgeRollout(snapshot: RolloutSnapshot, timing: { elapsedMs: num
       kind,
       message: `The rollout did not finish within ${Math.round(timing.timeoutMs / 1000)} s: still waiting for ${waitingFor}.`,
       evidence: readiness,
-      hint: kind === "readiness"
-        ? "The readiness probe keeps failing: check the probe path and port, and give a slow-loading model more time (deploy.probes.readiness.initialDelaySeconds)."
-        : "Raise deploy.rolloutTimeoutSeconds if the model needs longer to start, or check 'mlkube logs'.",
+      hint:
+        kind === "readiness"
+          ? "The readiness probe keeps failing: check the probe path and port, and give a slow-loading model more time (deploy.probes.readiness.initialDelaySeconds)."
+          : "Raise deploy.rolloutTimeoutSeconds if the model needs longer to start, or check 'mlkube logs'.",
     };
   }
   return { state: "progressing", ready: readyNew, desired, waitingFor };
 }
 
 /** States that will not resolve by waiting (or, at the timeout, that waiting did not resolve). */
-function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapshot[], state: { timedOut: boolean; othersTerminating: boolean }): RolloutVerdict | undefined {
+function firstDeadEnd(
+  pods: readonly PodSnapshot[],
+  events: readonly EventSnapshot[],
+  state: { timedOut: boolean; othersTerminating: boolean },
+): RolloutVerdict | undefined {
   const { timedOut } = state;
   for (const pod of pods) {
     if (pod.unschedulableMessage && (timedOut || !schedulingMayResolve(pod, state.othersTerminating))) {
@@ -150,7 +162,9 @@ function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapsh
           kind: "oom-killed",
           message: `Container ${container.name} of pod ${pod.name} was OOMKilled${limit ? ` (memory limit ${limit})` : ""}, exit code ${terminated.exitCode ?? 137}.`,
           evidence: tail(container.previousLogTail),
-          hint: limit ? `The model needs more than ${limit}: raise deploy.resources.limits.memory (or the manifest's limit), or load a smaller model.` : "Set a memory limit large enough for the model.",
+          hint: limit
+            ? `The model needs more than ${limit}: raise deploy.resources.limits.memory (or the manifest's limit), or load a smaller model.`
+            : "Set a memory limit large enough for the model.",
         };
       }
       const waitingReason = container.waiting?.reason;
@@ -170,7 +184,8 @@ function firstDeadEnd(pods: readonly PodSnapshot[], events: readonly EventSnapsh
       }
       const unconfigured = waitingReason === "CreateContainerConfigError" ? unconfigurable(pod.name, container, events, timedOut) : undefined;
       if (unconfigured) return unconfigured;
-      const refused = container.running && !container.ready ? (refusedReadiness(pod.name, container, events) ?? closedPort(pod.name, container, events)) : undefined;
+      const refused =
+        container.running && !container.ready ? (refusedReadiness(pod.name, container, events) ?? closedPort(pod.name, container, events)) : undefined;
       if (refused) return refused;
       if (waitingReason === "CrashLoopBackOff" || (terminated && container.restartCount > 0 && !container.running && !container.ready)) {
         const exit = terminated ? `exit code ${terminated.exitCode ?? "?"}${terminated.reason ? ` (${terminated.reason})` : ""}` : "it keeps exiting";
@@ -202,7 +217,9 @@ function schedulingMayResolve(pod: PodSnapshot, othersTerminating: boolean): boo
 
 /** How many times the kubelet reported a failed pull for the pod (its events, counted). */
 function pullFailures(events: readonly EventSnapshot[], podName: string): number {
-  return events.filter((event) => event.involvedName === podName && event.reason === "Failed" && event.message.startsWith("Failed to pull image")).reduce((sum, event) => sum + event.count, 0);
+  return events
+    .filter((event) => event.involvedName === podName && event.reason === "Failed" && event.message.startsWith("Failed to pull image"))
+    .reduce((sum, event) => sum + event.count, 0);
 }
 
 /**
@@ -239,10 +256,12 @@ function unconfigurable(podName: string, container: ContainerSnapshot, events: r
 function refusedReadiness(podName: string, container: ContainerSnapshot, events: readonly EventSnapshot[]): RolloutVerdict | undefined {
   const path = container.readinessPath;
   if (path === undefined) return undefined;
-  const clientErrors = events.filter((event) => event.involvedName === podName && event.reason === "Unhealthy").flatMap((event) => {
-    const status = /^Readiness probe failed: HTTP probe failed with statuscode: (4\d\d)$/.exec(event.message)?.[1];
-    return status ? [{ status, count: event.count, line: `${event.reason}: ${event.message}${event.count > 1 ? ` (x${event.count})` : ""}` }] : [];
-  });
+  const clientErrors = events
+    .filter((event) => event.involvedName === podName && event.reason === "Unhealthy")
+    .flatMap((event) => {
+      const status = /^Readiness probe failed: HTTP probe failed with statuscode: (4\d\d)$/.exec(event.message)?.[1];
+      return status ? [{ status, count: event.count, line: `${event.reason}: ${event.message}${event.count > 1 ? ` (x${event.count})` : ""}` }] : [];
+    });
   const statuses = new Set(clientErrors.map((error) => error.status));
   const count = clientErrors.reduce((sum, error) => sum + error.count, 0);
   const status = [...statuses][0];
@@ -313,7 +332,9 @@ function describeWaiting(snapshot: RolloutSnapshot, newPods: readonly PodSnapsho
   if (notReady) {
     const waiting = notReady.containers.find((container) => container.waiting?.reason)?.waiting?.reason;
     const unschedulable = notReady.unschedulableMessage && `unschedulable (${notReady.unschedulableMessage.split(/\. preemption:/)[0]})`;
-    parts.push(`pod ${notReady.name}: ${unschedulable || waiting || (notReady.phase === "Running" ? "running, not ready yet" : (notReady.phase ?? "pending"))}`);
+    parts.push(
+      `pod ${notReady.name}: ${unschedulable || waiting || (notReady.phase === "Running" ? "running, not ready yet" : (notReady.phase ?? "pending"))}`,
+    );
   }
   const old = snapshot.replicas - snapshot.updatedReplicas;
   if (old > 0 && readyNew >= snapshot.desiredReplicas) parts.push(`${old} old replica(s) to terminate`);
@@ -325,7 +346,9 @@ function readinessEvidence(pods: readonly PodSnapshot[], events: readonly EventS
 }
 
 function eventsOf(events: readonly EventSnapshot[], name: string, reasons: string[]): string[] {
-  return events.filter((event) => event.involvedName === name && reasons.includes(event.reason)).map((event) => `${event.reason}: ${event.message}${event.count > 1 ? ` (x${event.count})` : ""}`);
+  return events
+    .filter((event) => event.involvedName === name && reasons.includes(event.reason))
+    .map((event) => `${event.reason}: ${event.message}${event.count > 1 ? ` (x${event.count})` : ""}`);
 }
 
 function tail(lines: readonly string[] | undefined): string[] {

@@ -53,13 +53,18 @@ export function caseFromTest(test: SmokeTest, bodyFileText?: string): SmokeCase 
   };
 }
 
-const jsonValue: z.ZodType<JsonValue> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]));
+const jsonValue: z.ZodType<JsonValue> = z.lazy(() =>
+  z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]),
+);
 
 // Loose objects: recorders add their own fields (timestamps, ids); those are ignored.
 const recordedLine = z.object({
   name: z.string().min(1).optional(),
   request: z.object({
-    method: z.string().regex(/^[A-Za-z]+$/, "a method such as POST").optional(),
+    method: z
+      .string()
+      .regex(/^[A-Za-z]+$/, "a method such as POST")
+      .optional(),
     path: z.string().regex(/^\//, 'a path starting with "/"'),
     headers: z.record(z.string(), z.string()).optional(),
     body: jsonValue.optional(),

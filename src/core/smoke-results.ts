@@ -38,8 +38,15 @@ export function summarizeCase(smokeCase: SmokeCase, outcomes: readonly RequestOu
     failures: "error" in outcome ? [{ what: "response", expected: "an answer", actual: outcome.error }] : checkResponse(smokeCase.expect, outcome.response),
   }));
   // Every response is checked; the worst one is reported: no answer, then most failures, then slowest.
-  const rank = (entry: (typeof judged)[number]) => ["error" in entry.outcome ? 1 : 0, entry.failures.length, "response" in entry.outcome ? entry.outcome.response.latencyMs : 0];
-  const worst = judged.reduce<(typeof judged)[number] | undefined>((kept, entry) => (kept === undefined || isGreater(rank(entry), rank(kept)) ? entry : kept), undefined);
+  const rank = (entry: (typeof judged)[number]) => [
+    "error" in entry.outcome ? 1 : 0,
+    entry.failures.length,
+    "response" in entry.outcome ? entry.outcome.response.latencyMs : 0,
+  ];
+  const worst = judged.reduce<(typeof judged)[number] | undefined>(
+    (kept, entry) => (kept === undefined || isGreater(rank(entry), rank(kept)) ? entry : kept),
+    undefined,
+  );
   const failedRequests = judged.filter((entry) => entry.failures.length > 0).length;
   const reported = failedRequests > 0 ? worst : judged[0];
   const latencies = outcomes.flatMap((outcome) => ("response" in outcome ? [outcome.response.latencyMs] : []));
@@ -120,7 +127,8 @@ function compareResults(then: SmokeResult, now: SmokeResult): RunChange[] {
   }
   if (!then.passed && now.passed) changes.push({ test, kind: "fixed", message: "now passing" });
   if (then.response && now.response) {
-    if (then.response.status !== now.response.status) changes.push({ test, kind: "status", message: `status ${then.response.status} -> ${now.response.status}` });
+    if (then.response.status !== now.response.status)
+      changes.push({ test, kind: "status", message: `status ${then.response.status} -> ${now.response.status}` });
     changes.push(...bodyChanges(test, then.response, now.response));
   }
   if (then.latency && now.latency) {
@@ -137,7 +145,9 @@ function compareResults(then: SmokeResult, now: SmokeResult): RunChange[] {
 function bodyChanges(test: string, then: ResponseSnapshot, now: ResponseSnapshot): RunChange[] {
   if (then.json !== undefined && now.json !== undefined) {
     const differences = diffJson(then.json, now.json, "body", { tolerance: FLOAT_NOISE, subset: false });
-    const listed = differences.slice(0, MAX_BODY_CHANGES).map((difference) => ({ test, kind: "body" as const, message: `${difference.what}: ${difference.expected} -> ${difference.actual}` }));
+    const listed = differences
+      .slice(0, MAX_BODY_CHANGES)
+      .map((difference) => ({ test, kind: "body" as const, message: `${difference.what}: ${difference.expected} -> ${difference.actual}` }));
     const rest = differences.length - listed.length;
     return rest > 0 ? [...listed, { test, kind: "body", message: `body: ${rest} more change${rest === 1 ? "" : "s"}` }] : listed;
   }

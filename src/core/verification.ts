@@ -34,7 +34,9 @@ export function combineRuns(runs: readonly VerificationRun[]): VerifiedTest[] {
   if (!first) return [];
   const named = runs.length > 1;
   return first.results.map((result, index) => {
-    const perTarget = runs.map((run) => ({ run, result: run.results[index] })).filter((entry): entry is { run: VerificationRun; result: SmokeResult } => entry.result !== undefined);
+    const perTarget = runs
+      .map((run) => ({ run, result: run.results[index] }))
+      .filter((entry): entry is { run: VerificationRun; result: SmokeResult } => entry.result !== undefined);
     const failing = perTarget.filter((entry) => !entry.result.passed);
     const viaUrl = perTarget.find((entry) => entry.run.via === "url");
     const latencies = perTarget.filter((entry) => entry.run.via === "pod").map((entry) => entry.result.latency?.p50 ?? 0);

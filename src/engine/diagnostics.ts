@@ -43,7 +43,12 @@ const mb = (bytes: number) => Math.round((bytes / 1024 ** 2) * 10) / 10;
 
 function sampleDiagnostics(sources: readonly ListenerSource[]): DiagnosticsSample {
   const memory = process.memoryUsage();
-  return { heapUsedMb: mb(memory.heapUsed), rssMb: mb(memory.rss), activeResources: countByType(process.getActiveResourcesInfo()), listeners: listenerTotal(sources) };
+  return {
+    heapUsedMb: mb(memory.heapUsed),
+    rssMb: mb(memory.rss),
+    activeResources: countByType(process.getActiveResourcesInfo()),
+    listeners: listenerTotal(sources),
+  };
 }
 
 /** Samples every `intervalMs`; the timer does not keep the process alive. */

@@ -89,7 +89,11 @@ async function answer(probe: (signal: AbortSignal) => Promise<unknown>, timeoutM
 }
 
 function describeFailure(error: unknown): string {
-  for (let current = error as { code?: unknown; address?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; current && depth < 4; current = current.cause as typeof current, depth++) {
+  for (
+    let current = error as { code?: unknown; address?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0;
+    current && depth < 4;
+    current = current.cause as typeof current, depth++
+  ) {
     if (typeof current.code === "string") return `${current.code}${typeof current.address === "string" ? ` ${current.address}` : ""}`;
   }
   return error instanceof Error ? error.message : String(error);

@@ -49,11 +49,13 @@ export function startImagePruner(store: Store<DevState, DevAction>, deps: ImageP
     const scope = { model, repository, running };
     // Housekeeping: a part that fails is tried again after the next verified iteration.
     const engine = await deps.prune(scope).catch(() => undefined);
-    if (engine && engine.removed.length > 0 && !stopped) store.dispatch({ type: "images/pruned", where: "engine", removed: engine.removed.length, reclaimedBytes: engine.reclaimedBytes });
+    if (engine && engine.removed.length > 0 && !stopped)
+      store.dispatch({ type: "images/pruned", where: "engine", removed: engine.removed.length, reclaimedBytes: engine.reclaimedBytes });
     if (!deps.pruneRegistry || registryOff || stopped) return;
     const registry = await deps.pruneRegistry(scope).catch(() => undefined);
     if (!registry || stopped) return;
-    if (registry.removed.length > 0 || registry.reclaimedBytes > 0) store.dispatch({ type: "images/pruned", where: "registry", removed: registry.removed.length, reclaimedBytes: registry.reclaimedBytes });
+    if (registry.removed.length > 0 || registry.reclaimedBytes > 0)
+      store.dispatch({ type: "images/pruned", where: "registry", removed: registry.removed.length, reclaimedBytes: registry.reclaimedBytes });
     if (registry.unsupported) {
       registryOff = true;
       store.dispatch({ type: "images/registryPruningOff", reason: registry.unsupported });

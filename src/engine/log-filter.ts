@@ -11,8 +11,7 @@ import { matcher, type LogEntry, type LogFilter, type LogStore } from "./log-sto
 export const REGEX_PREFIX = "re:";
 
 type ParsedSearch =
-  | { search?: string | undefined; pattern?: RegExp | undefined; error?: undefined }
-  | { error: string; search?: undefined; pattern?: undefined };
+  { search?: string | undefined; pattern?: RegExp | undefined; error?: undefined } | { error: string; search?: undefined; pattern?: undefined };
 
 /** "" → no search; "re:…" → a regex (or why it is not one); anything else → a substring. */
 export function parseSearch(input: string): ParsedSearch {
@@ -80,7 +79,9 @@ export class MatchIndex {
 // is not a level. "ValueError: …" is deliberately not here: it ends a traceback, whose start is
 // the line worth jumping to.
 const LEVEL = "(?:error|ERROR|Error|critical|CRITICAL|fatal|FATAL)";
-const ERROR_LINE = new RegExp(`\\b(?:ERROR|CRITICAL|FATAL|PANIC)\\b|level=${LEVEL}\\b|"(?:level|levelname|severity)":\\s*"${LEVEL}"|^\\s*Traceback \\(most recent call last\\)`);
+const ERROR_LINE = new RegExp(
+  `\\b(?:ERROR|CRITICAL|FATAL|PANIC)\\b|level=${LEVEL}\\b|"(?:level|levelname|severity)":\\s*"${LEVEL}"|^\\s*Traceback \\(most recent call last\\)`,
+);
 
 /** Whether a line starts an error report: what `e` jumps to. */
 export function isErrorLine(text: string): boolean {

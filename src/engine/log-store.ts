@@ -91,9 +91,10 @@ export class LogStore {
   }
 
   append(input: LogInput): void {
-    const text = input.text.length > this.maxLineLength
-      ? `${input.text.slice(0, this.maxLineLength)}… (${input.text.length - this.maxLineLength} more characters)`
-      : input.text;
+    const text =
+      input.text.length > this.maxLineLength
+        ? `${input.text.slice(0, this.maxLineLength)}… (${input.text.length - this.maxLineLength} more characters)`
+        : input.text;
     const entry: LogEntry = {
       seq: this.nextSeq,
       pod: input.pod,

@@ -44,11 +44,7 @@ export interface RunnerHandle {
   stop(): Promise<void>;
 }
 
-export function startRunner(
-  store: Store<DevState, DevAction>,
-  pipeline: Pipeline,
-  options: PlannerOptions & { now?: () => number },
-): RunnerHandle {
+export function startRunner(store: Store<DevState, DevAction>, pipeline: Pipeline, options: PlannerOptions & { now?: () => number }): RunnerHandle {
   const now = options.now ?? (() => Date.now());
   let running: { id: number; controller: AbortController; done: Promise<void> } | undefined;
   let stopped = false;
@@ -95,7 +91,14 @@ export function startRunner(
           // The same iteration goes on as a rebuild: build … rollout, then the tests it had planned.
           const remaining = [...REBUILD_STAGES, ...stages.slice(index + 1).filter((next) => !REBUILD_STAGES.includes(next))];
           stages.splice(index + 1, stages.length, ...remaining);
-          store.dispatch({ type: "iteration/rerouted", id, reason: error.reason, stages: remaining, at: now(), liveOff: error.forSession ? error.reason : undefined });
+          store.dispatch({
+            type: "iteration/rerouted",
+            id,
+            reason: error.reason,
+            stages: remaining,
+            at: now(),
+            liveOff: error.forSession ? error.reason : undefined,
+          });
           continue;
         }
         if (isAbortError(error) || signal.aborted) {
@@ -146,7 +149,9 @@ export function startRunner(
           store.dispatch({ type: "tests/result", id, tests, changes });
           const failed = tests.filter((test) => !test.passed);
           if (failed.length > 0) {
-            throw Object.assign(new Error(`${failed.length} of ${tests.length} smoke test(s) failed: ${failed.map((test) => test.name).join(", ")}`), { smokeTests: true });
+            throw Object.assign(new Error(`${failed.length} of ${tests.length} smoke test(s) failed: ${failed.map((test) => test.name).join(", ")}`), {
+              smokeTests: true,
+            });
           }
           if (tests.length === 0) return detail ?? "no smoke tests configured";
           return detail ? `${tests.length} passed; ${detail}` : `${tests.length} passed`;

@@ -10,7 +10,10 @@ export class Store<S, A> {
   private readonly actionListeners = new Set<(action: A, before: S, after: S) => void>();
   private notifyScheduled = false;
 
-  constructor(initial: S, private readonly reducer: (state: S, action: A) => S) {
+  constructor(
+    initial: S,
+    private readonly reducer: (state: S, action: A) => S,
+  ) {
     this.state = initial;
   }
 

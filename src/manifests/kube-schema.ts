@@ -54,11 +54,14 @@ function schemaFrom(models: Record<string, unknown>): KubeSchema {
     model(name) {
       if (!cache.has(name)) {
         const attributes = (models[name] as ModelClass | undefined)?.attributeTypeMap;
-        cache.set(name, attributes && {
+        cache.set(
           name,
-          fields: new Map(attributes.map((field) => [field.baseName, { name: field.baseName, type: field.type, format: field.format }])),
-          required: requiredFields(join(declarationsDir, `${name}.d.ts`)),
-        });
+          attributes && {
+            name,
+            fields: new Map(attributes.map((field) => [field.baseName, { name: field.baseName, type: field.type, format: field.format }])),
+            required: requiredFields(join(declarationsDir, `${name}.d.ts`)),
+          },
+        );
       }
       return cache.get(name);
     },

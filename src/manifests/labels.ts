@@ -22,5 +22,7 @@ export function podSelector(name: string): Record<string, string> {
 
 /** Labels as a label selector, the form the API's list and watch queries take: `key=value,key=value`. */
 export function labelSelector(labels: Readonly<Record<string, string>>): string {
-  return Object.entries(labels).map(([key, value]) => `${key}=${value}`).join(",");
+  return Object.entries(labels)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(",");
 }

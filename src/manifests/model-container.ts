@@ -48,10 +48,14 @@ export function findModelContainers(
   const named = candidates.filter((ref) => ref.container.name === config.name);
   if (named.length === 1 && named[0]) return [{ ...named[0], reason: `it is named ${config.name}` }];
 
-  throw new UserError("manifest", `mlkube cannot tell which container runs the model: none uses the image ${config.image.repository}, and there are ${candidates.length} containers.`, {
-    details: candidates.map((ref) => `${where(ref)}: container ${String(ref.container.name)} (image ${String(ref.container.image)})`),
-    hint: `Set image.repository in mlkube.yaml to the repository of the model's image (as written in the manifests), or name the model's container "${config.name}".`,
-  });
+  throw new UserError(
+    "manifest",
+    `mlkube cannot tell which container runs the model: none uses the image ${config.image.repository}, and there are ${candidates.length} containers.`,
+    {
+      details: candidates.map((ref) => `${where(ref)}: container ${String(ref.container.name)} (image ${String(ref.container.image)})`),
+      hint: `Set image.repository in mlkube.yaml to the repository of the model's image (as written in the manifests), or name the model's container "${config.name}".`,
+    },
+  );
 }
 
 function where(ref: { object: KubeObject; origin: ObjectOrigin }): string {

@@ -44,7 +44,13 @@ export async function planManifests(config: ResolvedConfig, options: PlanOptions
 }
 
 function generatedPlan(config: ResolvedConfig, options: PlanOptions): ManifestPlan {
-  const { deployment, service } = generateObjects(config, { image: options.image, replicas: options.replicas, runAsUser: options.runAsUser, nodePort: options.nodePort, readinessPath: options.readinessPath });
+  const { deployment, service } = generateObjects(config, {
+    image: options.image,
+    replicas: options.replicas,
+    runAsUser: options.runAsUser,
+    nodePort: options.nodePort,
+    readinessPath: options.readinessPath,
+  });
   const security = securityNote(options.runAsUser);
   return { objects: [deployment, service], notes: security === undefined ? [] : [`Deployment ${config.name}: ${security}`], withheldSecrets: [] };
 }
@@ -57,7 +63,13 @@ async function userPlan(config: ResolvedConfig, options: PlanOptions, paths: rea
     // Validation guarantees every document is an object with an apiVersion, a kind and a name.
     documents.map((document) => ({ object: document.value as KubeObject, origin: { file: document.file, document: document.document } })),
     config,
-    { image: options.image, includeSecrets: options.includeSecrets, replicas: options.replicas, productionRepository: options.productionRepository, nodePort: options.nodePort },
+    {
+      image: options.image,
+      includeSecrets: options.includeSecrets,
+      replicas: options.replicas,
+      productionRepository: options.productionRepository,
+      nodePort: options.nodePort,
+    },
   );
   return { ...result, notes: [...written.notes, ...result.notes] };
 }

@@ -23,12 +23,32 @@ const CLOUD_ONLY_KINDS: Readonly<Record<string, string>> = {
 const PORTABLE_NODE_LABELS = new Set(["kubernetes.io/os", "kubernetes.io/arch"]);
 
 /** Volume sources backed by production storage. */
-const CLOUD_VOLUMES = ["persistentVolumeClaim", "awsElasticBlockStore", "gcePersistentDisk", "azureDisk", "azureFile", "csi", "nfs", "cephfs", "rbd", "iscsi", "fc", "glusterfs", "cinder", "portworxVolume", "ephemeral"];
+const CLOUD_VOLUMES = [
+  "persistentVolumeClaim",
+  "awsElasticBlockStore",
+  "gcePersistentDisk",
+  "azureDisk",
+  "azureFile",
+  "csi",
+  "nfs",
+  "cephfs",
+  "rbd",
+  "iscsi",
+  "fc",
+  "glusterfs",
+  "cinder",
+  "portworxVolume",
+  "ephemeral",
+];
 
 export function withoutCloudOnlyParts(objects: readonly KubeObject[]): { objects: KubeObject[]; substitutions: Substitution[] } {
   const substitutions: Substitution[] = [];
   const kept = objects.filter((object) => {
-    const why = CLOUD_ONLY_KINDS[object.kind] ?? (kindInfo(object.apiVersion, object.kind) ? undefined : `a custom resource of ${object.apiVersion}: its definition and operator are not on the local cluster`);
+    const why =
+      CLOUD_ONLY_KINDS[object.kind] ??
+      (kindInfo(object.apiVersion, object.kind)
+        ? undefined
+        : `a custom resource of ${object.apiVersion}: its definition and operator are not on the local cluster`);
     if (why !== undefined) substitutions.push({ object: describeObject(object), setting: "", production: "", local: "not applied", why });
     return why === undefined;
   });
@@ -36,7 +56,8 @@ export function withoutCloudOnlyParts(objects: readonly KubeObject[]): { objects
     const template = podTemplate(object);
     const spec = recordAt(template, "spec");
     if (spec === undefined) continue;
-    const row = (setting: string, production: string, local: string, why: string) => substitutions.push({ object: describeObject(object), setting, production, local, why });
+    const row = (setting: string, production: string, local: string, why: string) =>
+      substitutions.push({ object: describeObject(object), setting, production, local, why });
     scheduling(spec, row);
     devices(spec, row);
     volumes(spec, row);
@@ -55,7 +76,12 @@ function scheduling(spec: JsonRecord, row: Row): void {
       const written = labelsText(selector);
       for (const key of cloud) delete selector[key];
       if (Object.keys(selector).length === 0) delete spec.nodeSelector;
-      row("nodeSelector", written, Object.keys(selector).length === 0 ? "none" : labelsText(selector), "the local node has none of the production node pools' labels");
+      row(
+        "nodeSelector",
+        written,
+        Object.keys(selector).length === 0 ? "none" : labelsText(selector),
+        "the local node has none of the production node pools' labels",
+      );
     }
   }
   const affinity = recordAt(spec, "affinity");
@@ -79,7 +105,10 @@ function scheduling(spec: JsonRecord, row: Row): void {
     const keys = strict.map((constraint) => stringAt(constraint, "topologyKey") ?? "?").join(", ");
     row("topologySpreadConstraints (DoNotSchedule)", keys, "removed", "the local cluster has no such zones or nodes to spread over");
   }
-  for (const [field, what] of [["priorityClassName", "PriorityClass"], ["runtimeClassName", "RuntimeClass"]] as const) {
+  for (const [field, what] of [
+    ["priorityClassName", "PriorityClass"],
+    ["runtimeClassName", "RuntimeClass"],
+  ] as const) {
     const name = stringAt(spec, field);
     if (name === undefined) continue;
     delete spec[field];
@@ -109,7 +138,12 @@ function volumes(spec: JsonRecord, row: Row): void {
     const claim = stringAt(recordAt(volume, "persistentVolumeClaim"), "claimName");
     delete volume[source];
     volume.emptyDir = {};
-    row(`volume ${String(volume.name)}`, claim ? `persistentVolumeClaim ${claim}` : source, "emptyDir", "the data lives in production storage: the pod starts with an empty directory; put what the model needs in the image");
+    row(
+      `volume ${String(volume.name)}`,
+      claim ? `persistentVolumeClaim ${claim}` : source,
+      "emptyDir",
+      "the data lives in production storage: the pod starts with an empty directory; put what the model needs in the image",
+    );
   }
 }
 
@@ -129,5 +163,7 @@ function claimTemplates(object: KubeObject, spec: JsonRecord, row: Row): void {
 }
 
 function labelsText(labels: JsonRecord): string {
-  return Object.entries(labels).map(([key, value]) => `${key}=${String(value)}`).join(",");
+  return Object.entries(labels)
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join(",");
 }

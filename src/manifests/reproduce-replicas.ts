@@ -54,7 +54,14 @@ export function fitReplicas(objects: readonly KubeObject[], capacity: LocalCapac
       spec.replicas = fit;
     } else {
       substitutions.push(...lowerRequests(object, pod, free, capacity.source));
-      if (written !== 1) substitutions.push({ object: name, setting: "replicas", production: String(written), local: "1", why: `not even one pod fits as written: ${each}; ${has()}` });
+      if (written !== 1)
+        substitutions.push({
+          object: name,
+          setting: "replicas",
+          production: String(written),
+          local: "1",
+          why: `not even one pod fits as written: ${each}; ${has()}`,
+        });
       spec.replicas = 1;
       free = { cpu: 0, memory: 0 };
       continue;
@@ -88,12 +95,18 @@ function requestOf(container: JsonRecord, resource: "cpu" | "memory"): number | 
  */
 function lowerRequests(object: KubeObject, pod: { cpu: number; memory: number }, free: { cpu: number; memory: number }, source: string): Substitution[] {
   const rows: Substitution[] = [];
-  const ratios = { cpu: pod.cpu > free.cpu ? Math.max(free.cpu, 0) / pod.cpu : 1, memory: pod.memory > free.memory ? Math.max(free.memory, 0) / pod.memory : 1 };
+  const ratios = {
+    cpu: pod.cpu > free.cpu ? Math.max(free.cpu, 0) / pod.cpu : 1,
+    memory: pod.memory > free.memory ? Math.max(free.memory, 0) / pod.memory : 1,
+  };
   for (const { container } of containersOf(object)) {
     for (const resource of ["cpu", "memory"] as const) {
       const request = requestOf(container, resource);
       if (request === undefined || ratios[resource] >= 1) continue;
-      const lowered = resource === "cpu" ? Math.max(0.001, Math.floor(request * ratios[resource] * 1000) / 1000) : Math.max(2 ** 20, Math.floor((request * ratios[resource]) / 2 ** 20) * 2 ** 20);
+      const lowered =
+        resource === "cpu"
+          ? Math.max(0.001, Math.floor(request * ratios[resource] * 1000) / 1000)
+          : Math.max(2 ** 20, Math.floor((request * ratios[resource]) / 2 ** 20) * 2 ** 20);
       const resources = (container.resources = isRecord(container.resources) ? container.resources : {}) as JsonRecord;
       const requests = (resources.requests = isRecord(resources.requests) ? resources.requests : {}) as JsonRecord;
       const format = resource === "cpu" ? formatCpu : formatMemory;

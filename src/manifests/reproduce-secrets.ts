@@ -25,7 +25,10 @@ interface SecretOptions {
 }
 
 /** Placeholder Secrets to add, and a row for every withheld or substituted Secret. */
-export function placeholderSecrets(objects: readonly KubeObject[], options: SecretOptions): { objects: KubeObject[]; substitutions: Substitution[]; kept: string[] } {
+export function placeholderSecrets(
+  objects: readonly KubeObject[],
+  options: SecretOptions,
+): { objects: KubeObject[]; substitutions: Substitution[]; kept: string[] } {
   const needed = secretReferences(objects);
   const provided = new Set(objects.filter((object) => object.kind === "Secret").map((object) => object.metadata.name));
   const added: KubeObject[] = [];
@@ -35,7 +38,9 @@ export function placeholderSecrets(objects: readonly KubeObject[], options: Secr
   for (const [name, keys] of needed) {
     if (provided.has(name)) continue;
     if (options.existing === "unknown") {
-      kept.push(`Secret ${name}: not made, as this user may not list Secrets to see whether it exists; without it the pods stop with CreateContainerConfigError`);
+      kept.push(
+        `Secret ${name}: not made, as this user may not list Secrets to see whether it exists; without it the pods stop with CreateContainerConfigError`,
+      );
       continue;
     }
     if (options.existing.includes(name)) {

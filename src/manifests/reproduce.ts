@@ -88,7 +88,10 @@ export async function planReproduction(config: ResolvedConfig, options: Reproduc
 }
 
 function modelTarget(objects: readonly KubeObject[], config: ResolvedConfig): ModelTarget {
-  const [model] = findModelContainers(objects.map((object) => ({ object, origin: {} })), config);
+  const [model] = findModelContainers(
+    objects.map((object) => ({ object, origin: {} })),
+    config,
+  );
   if (!model) throw new UserError("manifest", "None of the manifests runs the model's container.");
   const onNodePort = (port: unknown) => isRecord(port) && port.nodePort === config.service.nodePort;
   const nodePortService = objects.find((object) => object.kind === "Service" && listAt(recordAt(object, "spec"), "ports").some(onNodePort));
@@ -98,7 +101,9 @@ function modelTarget(objects: readonly KubeObject[], config: ResolvedConfig): Mo
     namespace: model.object.metadata.namespace ?? config.namespace,
     container: model.container,
     service: nodePortService?.metadata.name,
-    selector: Object.fromEntries(Object.entries(recordAt(recordAt(model.object.spec, "selector"), "matchLabels") ?? {}).map(([key, value]) => [key, String(value)])),
+    selector: Object.fromEntries(
+      Object.entries(recordAt(recordAt(model.object.spec, "selector"), "matchLabels") ?? {}).map(([key, value]) => [key, String(value)]),
+    ),
   };
 }
 
@@ -117,7 +122,11 @@ export function modelSettings(target: ModelTarget): ModelSettings {
     memoryLimit: limits?.memory === undefined ? undefined : String(limits.memory),
     cpuLimit: parseQuantity(cpu),
     cpuLimitText: cpu === undefined ? undefined : String(cpu),
-    readiness: probe && { initialDelaySeconds: seconds("initialDelaySeconds", 0), periodSeconds: seconds("periodSeconds", 10), failureThreshold: seconds("failureThreshold", 3) },
+    readiness: probe && {
+      initialDelaySeconds: seconds("initialDelaySeconds", 0),
+      periodSeconds: seconds("periodSeconds", 10),
+      failureThreshold: seconds("failureThreshold", 3),
+    },
   };
 }
 

@@ -26,10 +26,20 @@ export function checkName(object: JsonRecord): SchemaProblem[] {
   if (typeof name !== "string") return []; // the schema check reports the type
   if (object.kind === "Service") {
     if (name.length > 63 || !DNS_LABEL_1035.test(name)) {
-      return [{ path: ["metadata", "name"], message: `"${name}" is not a valid Service name: lowercase letters, digits and "-", starting with a letter, at most 63 characters` }];
+      return [
+        {
+          path: ["metadata", "name"],
+          message: `"${name}" is not a valid Service name: lowercase letters, digits and "-", starting with a letter, at most 63 characters`,
+        },
+      ];
     }
   } else if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-    return [{ path: ["metadata", "name"], message: `"${name}" is not a valid name: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit` }];
+    return [
+      {
+        path: ["metadata", "name"],
+        message: `"${name}" is not a valid name: lowercase letters, digits, "-" and ".", starting and ending with a letter or digit`,
+      },
+    ];
   }
   return [];
 }
@@ -64,15 +74,21 @@ function checkSelector(object: JsonRecord): SchemaProblem[] {
   }
   const labels = recordAt(recordAt(podTemplate(object), "metadata"), "labels") ?? {};
   const mismatches = [
-    ...Object.entries(matchLabels).filter(([key, value]) => labels[key] !== value).map(([key, value]) => `${key}=${String(value)}`),
+    ...Object.entries(matchLabels)
+      .filter(([key, value]) => labels[key] !== value)
+      .map(([key, value]) => `${key}=${String(value)}`),
     ...expressions.filter((expression) => !matchesExpression(expression, labels)).map(describeExpression),
   ];
   if (mismatches.length === 0) return [];
-  const templateLabels = Object.entries(labels).map(([key, value]) => `${key}=${String(value)}`).join(", ");
-  return [{
-    path: ["spec", "selector"],
-    message: `the selector does not match the pod template's labels: it requires ${mismatches.join(", ")}, but the template has ${templateLabels === "" ? "no labels" : templateLabels}`,
-  }];
+  const templateLabels = Object.entries(labels)
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join(", ");
+  return [
+    {
+      path: ["spec", "selector"],
+      message: `the selector does not match the pod template's labels: it requires ${mismatches.join(", ")}, but the template has ${templateLabels === "" ? "no labels" : templateLabels}`,
+    },
+  ];
 }
 
 function matchesExpression(expression: JsonRecord, labels: JsonRecord): boolean {

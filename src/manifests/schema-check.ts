@@ -78,7 +78,10 @@ function checkValue(value: unknown, type: string, format: string, path: Path, qu
   switch (type) {
     case "string":
       if (typeof value === "string" || (quantity && typeof value === "number")) return;
-      return expected(quantity ? 'a quantity such as "500m" or "256Mi"' : "a string", typeof value === "number" || typeof value === "boolean" ? " (put it in quotes to make it a string)" : "");
+      return expected(
+        quantity ? 'a quantity such as "500m" or "256Mi"' : "a string",
+        typeof value === "number" || typeof value === "boolean" ? " (put it in quotes to make it a string)" : "",
+      );
     case "Date":
       if (typeof value !== "string") expected("a date-time string");
       return;

@@ -71,6 +71,10 @@ export function serviceForModel(name: string, namespace: string, selector: Recor
     apiVersion: "v1",
     kind: "Service",
     metadata: { name, namespace },
-    spec: { type: "NodePort", selector, ports: [{ name: "http", port: port.containerPort, targetPort: port.name ?? port.containerPort, nodePort, protocol: "TCP" }] },
+    spec: {
+      type: "NodePort",
+      selector,
+      ports: [{ name: "http", port: port.containerPort, targetPort: port.name ?? port.containerPort, nodePort, protocol: "TCP" }],
+    },
   };
 }

@@ -92,7 +92,10 @@ function useImage(model: ModelContainer, image: string, note: (object: KubeObjec
   // The tag is unique per content, so a node that has it never needs to pull it again; Always
   // would make nodes without a registry (kind load) fail to start the pod.
   if (container.imagePullPolicy !== undefined && container.imagePullPolicy !== "IfNotPresent") {
-    note(model.object, `container ${String(container.name)}: imagePullPolicy ${String(container.imagePullPolicy)} -> IfNotPresent (the tag is unique per content)`);
+    note(
+      model.object,
+      `container ${String(container.name)}: imagePullPolicy ${String(container.imagePullPolicy)} -> IfNotPresent (the tag is unique per content)`,
+    );
   }
   container.imagePullPolicy = "IfNotPresent";
 }
@@ -108,7 +111,12 @@ function setReplicas(object: KubeObject, replicas: number, note: (object: KubeOb
  * Adapts every Service, pinning the nodePort on the first one that routes to the model. Returns
  * that Service, or undefined when none does.
  */
-function exposeModel(objects: readonly KubeObject[], pods: ModelPods, nodePort: number, note: (object: KubeObject, text: string) => void): KubeObject | undefined {
+function exposeModel(
+  objects: readonly KubeObject[],
+  pods: ModelPods,
+  nodePort: number,
+  note: (object: KubeObject, text: string) => void,
+): KubeObject | undefined {
   let exposing: KubeObject | undefined;
   for (const service of objects.filter((object) => object.kind === "Service")) {
     const isModelService = exposing === undefined && selectsModel(service, pods);
@@ -122,9 +130,11 @@ function exposeModel(objects: readonly KubeObject[], pods: ModelPods, nodePort: 
 function modelPods(models: readonly ModelContainer[], defaultPort: number): ModelPods {
   const template = models[0] ? podTemplate(models[0].object) : undefined;
   const labels = Object.fromEntries(Object.entries(recordAt(recordAt(template, "metadata"), "labels") ?? {}).map(([key, value]) => [key, String(value)]));
-  const ports = models.flatMap((model) => listAt(model.container, "ports").filter(isRecord)).flatMap((port): ContainerPort[] =>
-    typeof port.containerPort === "number" ? [{ containerPort: port.containerPort, name: typeof port.name === "string" ? port.name : undefined }] : [],
-  );
+  const ports = models
+    .flatMap((model) => listAt(model.container, "ports").filter(isRecord))
+    .flatMap((port): ContainerPort[] =>
+      typeof port.containerPort === "number" ? [{ containerPort: port.containerPort, name: typeof port.name === "string" ? port.name : undefined }] : [],
+    );
   // A container that declares no ports still listens: on the port mlkube.yaml (or EXPOSE) names.
   const [first = { containerPort: defaultPort }, ...rest] = ports;
   return { labels, ports: [first, ...rest] };

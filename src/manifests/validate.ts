@@ -81,7 +81,11 @@ function checkObject(value: unknown, schema: KubeSchema): { problems: SchemaProb
   const identity = checkIdentity(value, schema);
   if ("problems" in identity) return identity;
   // A custom resource still needs a name: mlkube labels, applies and prunes it by name.
-  if (identity.model === undefined) return { problems: checkName(value), note: `a custom resource (${String(value.apiVersion)}): mlkube cannot check its fields, and the cluster needs its CustomResourceDefinition` };
+  if (identity.model === undefined)
+    return {
+      problems: checkName(value),
+      note: `a custom resource (${String(value.apiVersion)}): mlkube cannot check its fields, and the cluster needs its CustomResourceDefinition`,
+    };
   const explainRoot = String(value.kind).toLowerCase();
   return { problems: [...checkAgainstSchema(value, identity.model, schema, explainRoot), ...checkRules(value)] };
 }
@@ -91,8 +95,19 @@ function checkIdentity(object: JsonRecord, schema: KubeSchema): { model: string 
   const apiVersion = object.apiVersion;
   const kind = object.kind;
   const problems: SchemaProblem[] = [];
-  if (typeof apiVersion !== "string") problems.push({ path: ["apiVersion"], message: apiVersion === undefined ? "required field is missing (e.g. apps/v1 for a Deployment, v1 for a Service)" : `expected a string, found ${describeValue(apiVersion)}` });
-  if (typeof kind !== "string") problems.push({ path: ["kind"], message: kind === undefined ? "required field is missing (e.g. Deployment, Service)" : `expected a string, found ${describeValue(kind)}` });
+  if (typeof apiVersion !== "string")
+    problems.push({
+      path: ["apiVersion"],
+      message:
+        apiVersion === undefined
+          ? "required field is missing (e.g. apps/v1 for a Deployment, v1 for a Service)"
+          : `expected a string, found ${describeValue(apiVersion)}`,
+    });
+  if (typeof kind !== "string")
+    problems.push({
+      path: ["kind"],
+      message: kind === undefined ? "required field is missing (e.g. Deployment, Service)" : `expected a string, found ${describeValue(kind)}`,
+    });
   if (typeof apiVersion !== "string" || typeof kind !== "string") return { problems };
 
   const known = kindInfo(apiVersion, kind);
@@ -107,7 +122,10 @@ function checkIdentity(object: JsonRecord, schema: KubeSchema): { model: string 
   const conventional = conventionalModel(apiVersion, kind);
   if (schema.model(conventional)?.fields.has("kind")) return { model: conventional };
   if (KINDS.some((info) => info.apiVersion === apiVersion)) {
-    const suggestion = closest(kind, KINDS.map((info) => info.kind));
+    const suggestion = closest(
+      kind,
+      KINDS.map((info) => info.kind),
+    );
     return { problems: [{ path: ["kind"], message: `unknown kind ${kind} in ${apiVersion}${suggestion ? `, did you mean ${suggestion}?` : ""}` }] };
   }
   const suggestion = closest(apiVersion, [...new Set(KINDS.map((info) => info.apiVersion))]);
@@ -128,7 +146,9 @@ function duplicates(inputs: readonly ValidationInput[]): ManifestProblem[] {
       seen.set(key, input);
       continue;
     }
-    problems.push(...locate([{ path: ["metadata", "name"], message: `${describeObject(input.value)} is defined twice; the first is ${whereFrom(first)}` }], input));
+    problems.push(
+      ...locate([{ path: ["metadata", "name"], message: `${describeObject(input.value)} is defined twice; the first is ${whereFrom(first)}` }], input),
+    );
   }
   return problems;
 }

@@ -60,7 +60,11 @@ describe.runIf(hasEngine)("a docker context selected in ~/.docker/config.json", 
   it("doctor shows the context's engine and why it was chosen", async () => {
     const result = await mlkube(["doctor"]);
     const line = result.stdout.split("\n").find((candidate) => /^\w+\s+docker\s/.test(candidate));
-    expect(line).toMatch(new RegExp(`^ok +docker +engine \\S+ at ${relay.dockerHost.replace(/[.]/g, "\\.")} from docker context 'colima' \\(~/\\.docker/config\\.json currentContext\\)$`));
+    expect(line).toMatch(
+      new RegExp(
+        `^ok +docker +engine \\S+ at ${relay.dockerHost.replace(/[.]/g, "\\.")} from docker context 'colima' \\(~/\\.docker/config\\.json currentContext\\)$`,
+      ),
+    );
   });
 
   it("build goes to that engine", async () => {
@@ -76,12 +80,18 @@ describe.runIf(hasEngine)("a docker context selected in ~/.docker/config.json", 
     try {
       const build = await mlkube(["build", fixture.dir, "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`]);
       expect(build.code).toBe(1);
-      expect(build.stderr).toContain(`Cannot reach the Docker engine at ${relay.dockerHost} from docker context 'colima' (~/.docker/config.json currentContext): no socket exists at that path.`);
+      expect(build.stderr).toContain(
+        `Cannot reach the Docker engine at ${relay.dockerHost} from docker context 'colima' (~/.docker/config.json currentContext): no socket exists at that path.`,
+      );
       expect(build.stderr).toMatch(/^fix: Start the engine of docker context 'colima', or switch with 'docker context use NAME'/m);
       const doctor = await mlkube(["doctor"]);
       expect(doctor.code).toBe(1);
-      expect(doctor.stdout).toContain(`fail docker      no engine answers at ${relay.dockerHost} from docker context 'colima' (~/.docker/config.json currentContext) (ENOENT)`);
-      expect(doctor.stdout).toContain("     fix: colima start   (starts the engine of docker context 'colima'; or switch: docker context use NAME; 'docker context ls' lists the contexts)");
+      expect(doctor.stdout).toContain(
+        `fail docker      no engine answers at ${relay.dockerHost} from docker context 'colima' (~/.docker/config.json currentContext) (ENOENT)`,
+      );
+      expect(doctor.stdout).toContain(
+        "     fix: colima start   (starts the engine of docker context 'colima'; or switch: docker context use NAME; 'docker context ls' lists the contexts)",
+      );
     } finally {
       await relay.start();
     }

@@ -49,7 +49,6 @@ function mlkube(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
   });
 }
 
-
 const kubeconfig = (port: number) => `apiVersion: v1
 kind: Config
 current-context: ${CONTEXT}
@@ -65,7 +64,10 @@ beforeAll(async () => {
   await mkdir(join(work, "model"));
   await writeFile(join(work, "model", "Dockerfile"), "FROM scratch\nCOPY hello.txt /\nEXPOSE 5000\n");
   await writeFile(join(work, "model", "hello.txt"), "hello\n");
-  await writeFile(join(work, "model", "mlkube.yaml"), `name: faults\nimage: { repository: ${IMAGE} }\ntests:\n  - { path: /predict, body: { features: [1] }, expect: { status: 200 } }\n`);
+  await writeFile(
+    join(work, "model", "mlkube.yaml"),
+    `name: faults\nimage: { repository: ${IMAGE} }\ntests:\n  - { path: /predict, body: { features: [1] }, expect: { status: 200 } }\n`,
+  );
   await cp(join(FIXTURE_DIR, "production"), join(work, "production"), { recursive: true });
   await mkdir(join(work, "home"));
   deadPort = await closedPort();
@@ -114,9 +116,14 @@ const COMMANDS: Record<string, (dir: string, manifests: string, fault: Fault) =>
 const missingDir = () => join(work, "no-such-dir");
 
 /** What each fault must say: a RegExp for the message (exit 1), or "ok" (exit 0). */
-const NO_KUBECONFIG = () => new RegExp(`The kubeconfig ${join(work, "nowhere", "config")} \\(from KUBECONFIG\\) does not exist\\.\\n.*fix: .*mlkube up.*KUBECONFIG`);
-const REFUSED = () => new RegExp(`The cluster at https://127\\.0\\.0\\.1:${deadPort} \\(context ${CONTEXT}\\) cannot be reached: nothing listens there \\(connection refused\\)\\.\\n.*fix: .*mlkube up`);
-const NO_ENGINE = () => new RegExp(`Cannot reach the Docker engine at unix://${join(work, "none.sock")} from DOCKER_HOST: no socket exists at that path\\.\\n.*fix: .*DOCKER_HOST`);
+const NO_KUBECONFIG = () =>
+  new RegExp(`The kubeconfig ${join(work, "nowhere", "config")} \\(from KUBECONFIG\\) does not exist\\.\\n.*fix: .*mlkube up.*KUBECONFIG`);
+const REFUSED = () =>
+  new RegExp(
+    `The cluster at https://127\\.0\\.0\\.1:${deadPort} \\(context ${CONTEXT}\\) cannot be reached: nothing listens there \\(connection refused\\)\\.\\n.*fix: .*mlkube up`,
+  );
+const NO_ENGINE = () =>
+  new RegExp(`Cannot reach the Docker engine at unix://${join(work, "none.sock")} from DOCKER_HOST: no socket exists at that path\\.\\n.*fix: .*DOCKER_HOST`);
 // Shown as given, or relative to the working directory.
 const MISSING = () => /error: (\/.*\/)?no-such-dir does not exist\.\nfix: /;
 
@@ -124,26 +131,69 @@ type Expectation = "ok" | (() => RegExp);
 
 const EXPECTED: Record<Fault, Record<keyof typeof COMMANDS, Expectation>> = {
   "no kubeconfig": {
-    dev: NO_KUBECONFIG, build: "ok", up: NO_KUBECONFIG, "up --dry-run": NO_KUBECONFIG, down: NO_KUBECONFIG, status: NO_KUBECONFIG,
-    test: NO_KUBECONFIG, logs: NO_KUBECONFIG, render: "ok", config: "ok", init: "ok", "reproduce --dry-run": "ok", reproduce: NO_KUBECONFIG,
+    dev: NO_KUBECONFIG,
+    build: "ok",
+    up: NO_KUBECONFIG,
+    "up --dry-run": NO_KUBECONFIG,
+    down: NO_KUBECONFIG,
+    status: NO_KUBECONFIG,
+    test: NO_KUBECONFIG,
+    logs: NO_KUBECONFIG,
+    render: "ok",
+    config: "ok",
+    init: "ok",
+    "reproduce --dry-run": "ok",
+    reproduce: NO_KUBECONFIG,
     // Without kind or minikube on PATH and no kubeconfig, there is nothing to deploy to.
     doctor: () => /fail context +nothing to run the model on: no kind, no minikube, and no kube context/,
   },
   "dead context": {
-    dev: REFUSED, build: "ok", up: REFUSED, "up --dry-run": "ok", status: REFUSED, test: REFUSED, logs: REFUSED,
+    dev: REFUSED,
+    build: "ok",
+    up: REFUSED,
+    "up --dry-run": "ok",
+    status: REFUSED,
+    test: REFUSED,
+    logs: REFUSED,
     // mlkube never deletes a context it did not create, so down has nothing to ask the cluster.
     down: "ok",
-    render: "ok", config: "ok", init: "ok", "reproduce --dry-run": "ok", reproduce: REFUSED,
+    render: "ok",
+    config: "ok",
+    init: "ok",
+    "reproduce --dry-run": "ok",
+    reproduce: REFUSED,
     doctor: () => new RegExp(`fail context +.*${CONTEXT} does not answer at https://127\\.0\\.0\\.1:${deadPort} \\(ECONNREFUSED\\)`),
   },
   "no engine": {
-    dev: NO_ENGINE, build: NO_ENGINE, up: NO_ENGINE, "up --dry-run": NO_ENGINE, down: NO_ENGINE, status: NO_ENGINE, test: NO_ENGINE,
-    logs: NO_ENGINE, render: "ok", config: "ok", init: "ok", "reproduce --dry-run": "ok", reproduce: NO_ENGINE,
+    dev: NO_ENGINE,
+    build: NO_ENGINE,
+    up: NO_ENGINE,
+    "up --dry-run": NO_ENGINE,
+    down: NO_ENGINE,
+    status: NO_ENGINE,
+    test: NO_ENGINE,
+    logs: NO_ENGINE,
+    render: "ok",
+    config: "ok",
+    init: "ok",
+    "reproduce --dry-run": "ok",
+    reproduce: NO_ENGINE,
     doctor: () => new RegExp(`fail docker +no engine answers at unix://${join(work, "none.sock")} from DOCKER_HOST \\(ENOENT\\)`),
   },
   "missing directory": {
-    dev: MISSING, build: MISSING, up: MISSING, "up --dry-run": MISSING, down: MISSING, status: MISSING, test: MISSING, logs: MISSING,
-    render: MISSING, config: MISSING, doctor: MISSING, "reproduce --dry-run": MISSING, reproduce: MISSING,
+    dev: MISSING,
+    build: MISSING,
+    up: MISSING,
+    "up --dry-run": MISSING,
+    down: MISSING,
+    status: MISSING,
+    test: MISSING,
+    logs: MISSING,
+    render: MISSING,
+    config: MISSING,
+    doctor: MISSING,
+    "reproduce --dry-run": MISSING,
+    reproduce: MISSING,
     init: "ok", // init makes the directory it is given (and its parents)
   },
 };

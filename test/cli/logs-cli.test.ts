@@ -29,7 +29,14 @@ function pod(name: string) {
     spec: { containers: containers.map((container) => ({ name: container, image: "iris:1" })) },
     status: {
       phase: "Running",
-      containerStatuses: containers.map((container) => ({ name: container, ready: true, restartCount: 0, image: "iris:1", imageID: "", state: { running: { startedAt: "2026-12-05T12:00:00Z" } } })),
+      containerStatuses: containers.map((container) => ({
+        name: container,
+        ready: true,
+        restartCount: 0,
+        image: "iris:1",
+        imageID: "",
+        state: { running: { startedAt: "2026-12-05T12:00:00Z" } },
+      })),
     },
   };
 }
@@ -43,7 +50,8 @@ beforeAll(async () => {
     const json = (body: unknown) => response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
     const log = /^\/api\/v1\/namespaces\/default\/pods\/([^/]+)\/log$/.exec(url.pathname);
     if (url.pathname === "/api/v1/nodes") return json({ kind: "NodeList", apiVersion: "v1", metadata: {}, items: [{ metadata: { name: "node-1" } }] });
-    if (url.pathname === "/api/v1/namespaces/default/pods") return json({ kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "5" }, items: Object.keys(PODS).map(pod) });
+    if (url.pathname === "/api/v1/namespaces/default/pods")
+      return json({ kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "5" }, items: Object.keys(PODS).map(pod) });
     if (log) {
       const lines = PODS[log[1] ?? ""]?.[url.searchParams.get("container") ?? ""] ?? [];
       response.writeHead(200, { "content-type": "text/plain" });
@@ -57,13 +65,16 @@ beforeAll(async () => {
   await mkdir(join(work, "model"));
   await writeFile(join(work, "model", "mlkube.yaml"), "name: iris\nimage: { repository: iris }\n");
   await writeFile(join(work, "model", "Dockerfile"), "FROM scratch\nEXPOSE 5000\n");
-  await writeFile(join(work, "kubeconfig"), `apiVersion: v1
+  await writeFile(
+    join(work, "kubeconfig"),
+    `apiVersion: v1
 kind: Config
 current-context: ${CONTEXT}
 clusters: [{ name: ${CONTEXT}, cluster: { server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true } }]
 contexts: [{ name: ${CONTEXT}, context: { cluster: ${CONTEXT}, user: ${CONTEXT} } }]
 users: [{ name: ${CONTEXT}, user: { token: not-a-secret } }]
-`);
+`,
+  );
 });
 
 afterAll(async () => {
@@ -92,7 +103,11 @@ function mlkubeLogs(...args: string[]): Promise<{ code: number | null; stdout: s
 }
 
 /** The printed log lines, sorted: containers are read in parallel. */
-const lines = (stdout: string) => stdout.split("\n").filter((line) => line.includes(" | ")).sort();
+const lines = (stdout: string) =>
+  stdout
+    .split("\n")
+    .filter((line) => line.includes(" | "))
+    .sort();
 
 describe("mlkube logs filters", () => {
   it("prints every container's lines without filters", async () => {
@@ -123,7 +138,9 @@ describe("mlkube logs filters", () => {
   it("an invalid regular expression or a pod that does not exist is a usage error that says which", async () => {
     const invalid = await mlkubeLogs("--grep", "re:(predict");
     expect(invalid.code).toBe(1);
-    expect(invalid.stderr).toBe("error: --grep re:(predict: invalid regular expression “(predict”: Unterminated group.\nfix: Fix the expression, or drop the re: prefix to search for the text as written.\n");
+    expect(invalid.stderr).toBe(
+      "error: --grep re:(predict: invalid regular expression “(predict”: Unterminated group.\nfix: Fix the expression, or drop the re: prefix to search for the text as written.\n",
+    );
     const noPod = await mlkubeLogs("--pod", "zzz");
     expect(noPod.code).toBe(1);
     expect(noPod.stderr).toBe("error: --pod zzz: no pod of iris has 'zzz' in its name.\nfix: Its pods: iris-7d9f8c6b5-x2k4q, iris-7d9f8c6b5-pp9sd.\n");

@@ -11,7 +11,6 @@ import { objectsOf } from "../support/yaml-output.js";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const cli = join(root, "dist", "cli.js");
 
-
 function mlkube(...args: string[]) {
   return spawnSync(process.execPath, [cli, ...args], { cwd: root, encoding: "utf8" });
 }
@@ -31,7 +30,10 @@ describe("mlkube render", () => {
     const home = mkdtempSync(join(tmpdir(), "mlkube-home-"));
     try {
       const dir = join(root, "fixtures", "kserve-v1-iris");
-      writeFileSync(join(home, "models.json"), JSON.stringify({ [dir]: { nodePort: 30082, readiness: { path: "/v1/models/iris", protocol: "KServe v1 model readiness" } } }));
+      writeFileSync(
+        join(home, "models.json"),
+        JSON.stringify({ [dir]: { nodePort: 30082, readiness: { path: "/v1/models/iris", protocol: "KServe v1 model readiness" } } }),
+      );
       const result = spawnSync(process.execPath, [cli, "render", dir], { cwd: root, encoding: "utf8", env: { ...process.env, MLKUBE_HOME: home } });
       expect(result.status, result.stderr).toBe(0);
       const [deployment, service] = objectsOf(result.stdout);
@@ -47,7 +49,16 @@ describe("mlkube render", () => {
   });
 
   it("uses --image, --replicas and --from", () => {
-    const result = mlkube("render", "fixtures/iris-sklearn", "--image", "localhost:5001/iris-sklearn:abc", "--replicas", "2", "--from", "fixtures/iris-sklearn/production");
+    const result = mlkube(
+      "render",
+      "fixtures/iris-sklearn",
+      "--image",
+      "localhost:5001/iris-sklearn:abc",
+      "--replicas",
+      "2",
+      "--from",
+      "fixtures/iris-sklearn/production",
+    );
     expect(result.status).toBe(0);
     const [deployment, service] = objectsOf(result.stdout);
     expect(deployment?.spec.template.spec.containers[0].image).toBe("localhost:5001/iris-sklearn:abc");
@@ -60,7 +71,9 @@ describe("mlkube render", () => {
     const result = mlkube("render", "fixtures/iris-sklearn", "--from", "fixtures/manifests/with-secret");
     expect(result.status).toBe(0);
     expect(objectsOf(result.stdout).map((object) => object.kind)).toEqual(["Deployment", "ConfigMap", "Service"]);
-    expect(result.stderr).toContain("# withheld: Secret iris-credentials (fixtures/manifests/with-secret/secret.yaml, document 1) with keys api-key, db-password is not applied");
+    expect(result.stderr).toContain(
+      "# withheld: Secret iris-credentials (fixtures/manifests/with-secret/secret.yaml, document 1) with keys api-key, db-password is not applied",
+    );
     expect(result.stdout + result.stderr).not.toMatch(/ZmFrZS1hcGkta2V5LXZhbHVl|fake-db-password-value/);
   });
 
@@ -69,7 +82,9 @@ describe("mlkube render", () => {
     expect(result.status).toBe(1);
     expect(result.stdout).toBe("");
     expect(result.stderr).toContain("error: The Kubernetes manifests have 1 error; nothing was applied.\n");
-    expect(result.stderr).toContain("  fixtures/manifests/invalid.yaml:16:15 (document 1, Deployment iris-sklearn) spec.template.spec.containers[0].ports[0].containerport: unknown field, did you mean `containerPort`?\n");
+    expect(result.stderr).toContain(
+      "  fixtures/manifests/invalid.yaml:16:15 (document 1, Deployment iris-sklearn) spec.template.spec.containers[0].ports[0].containerport: unknown field, did you mean `containerPort`?\n",
+    );
   });
 
   it("rejects a --replicas that is not a whole number", () => {

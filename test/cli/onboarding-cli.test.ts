@@ -34,9 +34,16 @@ afterAll(async () => {
   await rm(workDir, { recursive: true, force: true });
 });
 
-async function mlkube(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function mlkube(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: options.cwd ?? workDir, env: options.env ?? env, timeout: options.timeoutMs ?? 0 });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      cwd: options.cwd ?? workDir,
+      env: options.env ?? env,
+      timeout: options.timeoutMs ?? 0,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };
@@ -53,13 +60,25 @@ describe("mlkube doctor", () => {
     expect(lines).toContain("fail docker      no engine answers at unix:///nonexistent/docker.sock from DOCKER_HOST (ENOENT)");
     expect(lines).toContain("     fix: unset DOCKER_HOST   (DOCKER_HOST=unix:///nonexistent/docker.sock; or start the engine it names)");
     expect(lines).toContain("warn kind        not installed: mlkube creates local clusters with kind");
-    expect(lines).toContain(`     fix: mlkube doctor --fix   (installs kind v0.30.0 into ${join(workDir, "home", ".mlkube", "bin")}, checksum verified; or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation)`);
+    expect(lines).toContain(
+      `     fix: mlkube doctor --fix   (installs kind v0.30.0 into ${join(workDir, "home", ".mlkube", "bin")}, checksum verified; or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation)`,
+    );
     expect(lines).toContain("warn minikube    not installed (optional when kind is installed)");
     expect(lines).toContain("     fix: install minikube: https://minikube.sigs.k8s.io/docs/start/");
     expect(lines).toContain("fail context     nothing to run the model on: no kind, no minikube, and no kube context");
     expect(lines).toContain("skip registry    not checked: the Docker engine does not answer");
     expect(lines.filter((line) => /^(ok|warn|fail|skip) /.test(line)).map((line) => line.split(/\s+/)[1])).toEqual([
-      "docker", "disk", "kind", "minikube", "kubectl", "context", "registry", "port", "port", "watch", "proxy",
+      "docker",
+      "disk",
+      "kind",
+      "minikube",
+      "kubectl",
+      "context",
+      "registry",
+      "port",
+      "port",
+      "watch",
+      "proxy",
     ]);
     // The port checks depend on this machine (a simulated cluster of a concurrent suite may hold
     // 5001 or 30080); every other failure is the engine's and the context's.
@@ -74,7 +93,10 @@ describe("mlkube doctor", () => {
     const report = JSON.parse(result.stdout) as { ok: boolean; checks: { name: string; status: string; fix?: string }[] };
     expect(report.ok).toBe(false);
     expect(report.checks.find((check) => check.name === "docker")).toMatchObject({ status: "fail", fix: expect.stringMatching(/^unset DOCKER_HOST/) });
-    expect(report.checks.find((check) => check.name === "proxy")).toMatchObject({ status: "warn", fix: 'export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"' });
+    expect(report.checks.find((check) => check.name === "proxy")).toMatchObject({
+      status: "warn",
+      fix: 'export NO_PROXY="127.0.0.1,localhost" no_proxy="127.0.0.1,localhost"',
+    });
   });
 
   it("fails the port the model needs when another program holds it", async () => {
@@ -86,8 +108,12 @@ describe("mlkube doctor", () => {
       await writeFile(join(dir, "mlkube.yaml"), `service:\n  nodePort: ${port}\n`);
       const result = await mlkube(["doctor", dir]);
       expect(result.code).toBe(1);
-      expect(result.stdout).toContain(`fail port ${port}  127.0.0.1:${port}, needed for NodePort ${port}, the model's URL, is taken by another program (EADDRINUSE)\n`);
-      expect(result.stdout).toContain(`     fix: sudo ss -ltnp 'sport = :${port}'   (shows the program to stop; or set service.nodePort in mlkube.yaml to a free port in 30000-32767)\n`);
+      expect(result.stdout).toContain(
+        `fail port ${port}  127.0.0.1:${port}, needed for NodePort ${port}, the model's URL, is taken by another program (EADDRINUSE)\n`,
+      );
+      expect(result.stdout).toContain(
+        `     fix: sudo ss -ltnp 'sport = :${port}'   (shows the program to stop; or set service.nodePort in mlkube.yaml to a free port in 30000-32767)\n`,
+      );
     } finally {
       await new Promise((resolve) => holder.close(resolve));
     }
@@ -108,7 +134,9 @@ describe("mlkube init", () => {
   it("lists the templates", async () => {
     const result = await mlkube(["init", "--list"]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/^sklearn-flask {4}scikit-learn .*service \(default\)\nsklearn-fastapi {2}scikit-learn .*ASGI.*\nsklearn-oip {6}scikit-learn .*Open Inference Protocol.*\n$/);
+    expect(result.stdout).toMatch(
+      /^sklearn-flask {4}scikit-learn .*service \(default\)\nsklearn-fastapi {2}scikit-learn .*ASGI.*\nsklearn-oip {6}scikit-learn .*Open Inference Protocol.*\n$/,
+    );
   });
 
   it("writes the default template when not asked interactively, then refuses to overwrite it", async () => {
@@ -155,7 +183,9 @@ describe("mlkube test", () => {
     await new Promise((resolve) => closed.close(resolve));
     const result = await mlkube(["test", dir, "--url", `http://127.0.0.1:${port}`]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`error: The model at http://127.0.0.1:${port} does not answer: connection refused.\nfix: Check that the model server runs and listens on that address ('mlkube status' shows the cluster's URLs, 'mlkube logs' the server's output).\n`);
+    expect(result.stderr).toBe(
+      `error: The model at http://127.0.0.1:${port} does not answer: connection refused.\nfix: Check that the model server runs and listens on that address ('mlkube status' shows the cluster's URLs, 'mlkube logs' the server's output).\n`,
+    );
   });
 });
 
@@ -184,8 +214,12 @@ describe("mlkube dev and up with Docker but no kind, no minikube, no kube contex
     const result = await mlkube(["dev", modelDir], { env: engineEnv, timeoutMs: 30_000 });
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toMatch(/^error: No local cluster to use: neither kind nor minikube is installed, and the current kube context is not a local cluster\.\n/);
-    expect(result.stderr).toMatch(/\nfix: Add --yes \('mlkube dev --yes'\) to install it and go on without being asked\. Run 'mlkube doctor --fix': it installs the kind release mlkube pins/);
+    expect(result.stderr).toMatch(
+      /^error: No local cluster to use: neither kind nor minikube is installed, and the current kube context is not a local cluster\.\n/,
+    );
+    expect(result.stderr).toMatch(
+      /\nfix: Add --yes \('mlkube dev --yes'\) to install it and go on without being asked\. Run 'mlkube doctor --fix': it installs the kind release mlkube pins/,
+    );
     await expect(readdir(binDir)).rejects.toThrow(/ENOENT/);
   });
 

@@ -15,7 +15,6 @@ const scratch = mkdtempSync(join(tmpdir(), "mlkube-reproduce-cli-"));
 // No cluster and no engine: a dry run must not need either, and a real run must not get far.
 const OFFLINE = { ...process.env, KUBECONFIG: join(scratch, "no-kubeconfig"), DOCKER_HOST: "unix:///nonexistent.sock" };
 
-
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function mlkube(...args: string[]) {
@@ -31,7 +30,9 @@ describe("mlkube reproduce --dry-run", () => {
     expect(comments.slice(0, 4)).toEqual([
       "# mlkube reproduce --dry-run: nothing was applied. Replicas are fitted to this machine; a real run asks the cluster's nodes.",
       "# Changed for the local cluster:",
-      expect.stringMatching(/^# {3}Deployment iris-sklearn: container iris-sklearn: image registry\.example\.com\/ml\/iris-sklearn:1\.4\.2 -> iris-sklearn:[0-9a-f]{16} \(its image is named iris-sklearn\)$/),
+      expect.stringMatching(
+        /^# {3}Deployment iris-sklearn: container iris-sklearn: image registry\.example\.com\/ml\/iris-sklearn:1\.4\.2 -> iris-sklearn:[0-9a-f]{16} \(its image is named iris-sklearn\)$/,
+      ),
       "#   Service iris-sklearn: LoadBalancer -> NodePort 30080 (no load balancer on a local cluster)",
     ]);
     expect(comments).toContain("# Kept as in production:");
@@ -53,7 +54,9 @@ describe("mlkube reproduce --dry-run", () => {
       expect(result.stdout).toContain("#   Deployment iris-gpu: image registry.example.com/ml/iris-gpu:2.0.1 kept as written (no --model)");
       expect(result.stdout).not.toMatch(/fake-production-api-key|fake-production-db-password/);
       const secret = objectsOf(result.stdout).find((object) => object.metadata?.name === "iris-credentials");
-      expect(secret?.stringData).toEqual(flags.length === 0 ? { "api-key": "placeholder", "db-password": "placeholder" } : { "api-key": "<redacted>", "db-password": "<redacted>" });
+      expect(secret?.stringData).toEqual(
+        flags.length === 0 ? { "api-key": "placeholder", "db-password": "placeholder" } : { "api-key": "<redacted>", "db-password": "<redacted>" },
+      );
     }
   });
 
@@ -62,7 +65,9 @@ describe("mlkube reproduce --dry-run", () => {
     expect(result.status, result.stderr).toBe(0);
     const plan = JSON.parse(result.stdout) as { substitutions: { object: string; setting: string }[]; objects: { kind: string }[]; model: { name: string } };
     expect(plan.model.name).toBe("iris-gpu");
-    expect(plan.substitutions).toContainEqual(expect.objectContaining({ object: "Deployment iris-gpu", setting: "volume models", production: "persistentVolumeClaim model-store", local: "emptyDir" }));
+    expect(plan.substitutions).toContainEqual(
+      expect.objectContaining({ object: "Deployment iris-gpu", setting: "volume models", production: "persistentVolumeClaim model-store", local: "emptyDir" }),
+    );
     expect(plan.objects.map((object) => object.kind)).toEqual(["Deployment", "Service", "Secret", "Secret"]);
   });
 });
@@ -74,7 +79,9 @@ describe("mlkube reproduce input errors", () => {
     const result = mlkube("reproduce", "fixtures/iris-sklearn/production", "--requests", requests);
     expect(result.status).toBe(1);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toMatch(/^error: .*recorded\.jsonl has 2 bad lines\n {2}.*recorded\.jsonl:2 request\.path: a path starting with "\/"\n {2}.*recorded\.jsonl:3 is not JSON: /);
+    expect(result.stderr).toMatch(
+      /^error: .*recorded\.jsonl has 2 bad lines\n {2}.*recorded\.jsonl:2 request\.path: a path starting with "\/"\n {2}.*recorded\.jsonl:3 is not JSON: /,
+    );
     expect(result.stderr).toMatch(/\nfix: Each line must be a JSON object like/);
   });
 
@@ -96,7 +103,9 @@ describe("mlkube reproduce input errors", () => {
   it("checks the manifests before it touches Docker or a cluster", () => {
     const result = mlkube("reproduce", "fixtures/manifests/invalid.yaml");
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^error: The Kubernetes manifests have 1 error; nothing was applied\.\n {2}fixtures\/manifests\/invalid\.yaml:16:15 .*containerport: unknown field, did you mean `containerPort`\?/);
+    expect(result.stderr).toMatch(
+      /^error: The Kubernetes manifests have 1 error; nothing was applied\.\n {2}fixtures\/manifests\/invalid\.yaml:16:15 .*containerport: unknown field, did you mean `containerPort`\?/,
+    );
   });
 
   it("says when the manifests run no container", () => {
@@ -106,6 +115,8 @@ describe("mlkube reproduce input errors", () => {
     writeFileSync(join(dir, "config.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: b\n");
     const result = mlkube("reproduce", dir, "--dry-run");
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^error: None of the manifests runs a container .*\nfix: Pass the files or directories that hold the model's Deployment\.\n$/);
+    expect(result.stderr).toMatch(
+      /^error: None of the manifests runs a container .*\nfix: Pass the files or directories that hold the model's Deployment\.\n$/,
+    );
   });
 });

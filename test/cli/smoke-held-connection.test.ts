@@ -33,7 +33,9 @@ describe.runIf(hasEngine)("a published port whose server is not up", () => {
       () => ({ code: 0, stderr: "" }),
       (error: { code: number; stderr: string }) => error,
     );
-    expect(failed.stderr).toMatch(new RegExp(`^error: The model at ${container.url} does not answer: (no answer within 500 ms|the connection was closed without an answer)\\.$`, "m"));
+    expect(failed.stderr).toMatch(
+      new RegExp(`^error: The model at ${container.url} does not answer: (no answer within 500 ms|the connection was closed without an answer)\\.$`, "m"),
+    );
     expect(failed.code).toBe(1);
   });
 });

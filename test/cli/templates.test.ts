@@ -85,7 +85,12 @@ describe.runIf(hasEngine)("templates build, serve and pass their own smoke tests
       // scripts/build-base-image.sh installs these; a base image without them is a set-up bug, not a skip.
       expect(baseHasModules, `${BASE_IMAGE} must provide ${modules.join(", ")}`).toBe(true);
       const config = await loadConfig(dir, { buildArgs: { BASE_IMAGE } });
-      const built = await new ImageBuilder(engine).build({ contextDir: config.build.context, dockerfile: config.build.dockerfile, buildArgs: config.build.args, repository });
+      const built = await new ImageBuilder(engine).build({
+        contextDir: config.build.context,
+        dockerfile: config.build.dockerfile,
+        buildArgs: config.build.args,
+        repository,
+      });
       const user = (await docker.getImage(built.imageId).inspect()).Config.User;
       expect(user).toMatch(/^[1-9]\d*$/);
 
@@ -93,14 +98,21 @@ describe.runIf(hasEngine)("templates build, serve and pass their own smoke tests
       await waitForHttp(model.url);
       if (config.tests.length > 0) {
         const results = await runSmokeTests(model.url, await loadSmokeCases(config));
-        expect(results.map((result) => ({ name: result.name, failures: result.failures }))).toEqual(config.tests.map((test) => ({ name: test.name, failures: [] })));
+        expect(results.map((result) => ({ name: result.name, failures: result.failures }))).toEqual(
+          config.tests.map((test) => ({ name: test.name, failures: [] })),
+        );
         expect(results.every((result) => result.passed)).toBe(true);
       } else {
         // No written tests: the ones its server describes must pass.
         const found = await discoverSmokeTests(model.url, config.name);
         expect(found.tests.map((test) => test.origin)).toEqual([describedBy]);
-        const results = await runSmokeTests(model.url, found.tests.map((test) => caseFromTest(test.test)));
-        expect(results.map((result) => ({ name: result.name, passed: result.passed, failures: result.failures }))).toEqual([{ name: found.tests[0]!.entry.name, passed: true, failures: [] }]);
+        const results = await runSmokeTests(
+          model.url,
+          found.tests.map((test) => caseFromTest(test.test)),
+        );
+        expect(results.map((result) => ({ name: result.name, passed: result.passed, failures: result.failures }))).toEqual([
+          { name: found.tests[0]!.entry.name, passed: true, failures: [] },
+        ]);
       }
     });
 
@@ -118,7 +130,9 @@ describe.runIf(hasEngine)("templates build, serve and pass their own smoke tests
           );
           return;
         }
-        expect(generated.stdout).toContain(`1 smoke test generated from the server's description: ${describedBy} ('mlkube test --print' writes them as mlkube.yaml)\n`);
+        expect(generated.stdout).toContain(
+          `1 smoke test generated from the server's description: ${describedBy} ('mlkube test --print' writes them as mlkube.yaml)\n`,
+        );
         expect(generated.stdout).toMatch(/^pass {2}POST \/\S+ +\d+ ms$/m);
         expect(generated.code, generated.stdout + generated.stderr).toBe(0);
 

@@ -128,7 +128,9 @@ describeKind("mlkube up / status / down on kind", () => {
 
 /** A program other than the registry listening on 127.0.0.1:PORT; resolves once it listens. */
 async function holdPort(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["-e", `require("net").createServer().listen(${port}, "127.0.0.1", () => console.log("listening"))`], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["-e", `require("net").createServer().listen(${port}, "127.0.0.1", () => console.log("listening"))`], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   await new Promise<void>((resolve, reject) => {
     child.stdout?.once("data", () => resolve());
     child.once("exit", (code) => reject(new Error(`the port holder exited with ${code}: is ${port} already taken?`)));
@@ -144,7 +146,10 @@ describeKind("issue 17.6: the registry port held by another program", () => {
   beforeAll(async () => {
     model = await modelDir(name);
     // The registry of an earlier file would hold the port itself; this file needs it held by a stranger.
-    await docker.getContainer("kind-registry").remove({ force: true }).catch(() => undefined);
+    await docker
+      .getContainer("kind-registry")
+      .remove({ force: true })
+      .catch(() => undefined);
     holder = await holdPort(5001);
   });
 
@@ -170,7 +175,9 @@ describeKind("issue 17.6: the registry port held by another program", () => {
     const dev = await devOnce(model.dir);
     const ready = dev.of("cluster.ready")[0];
     expect(ready, dev.stdout.slice(-3000) + dev.stderr).toMatchObject({ deliveryPath: "load" });
-    expect(ready?.deliveryReason).toContain(`the local registry could not start (port 127.0.0.1:5001, where mlkube runs its local registry (kind-registry), is taken by node (pid ${holder.pid}))`);
+    expect(ready?.deliveryReason).toContain(
+      `the local registry could not start (port 127.0.0.1:5001, where mlkube runs its local registry (kind-registry), is taken by node (pid ${holder.pid}))`,
+    );
     expect(dev.of("iteration.finished")[0]).toMatchObject({ result: "success", deliveryPath: "load" });
     expect(dev.code).toBe(0);
     expect(await containerExists("kind-registry")).toBe(false);
@@ -200,10 +207,15 @@ describeKind("issue 13.1: an existing kind cluster whose nodes cannot pull from 
   it("dev says which cluster it chose and why, finds the nodes ignore hosts.toml, and loads the image instead", async () => {
     const dev = await devOnce(model.dir);
     const output = dev.stdout.slice(-3000) + dev.stderr;
-    expect(dev.of("cluster.progress").map((event) => event.detail), output).toContainEqual(`kind '${name}': the current kube context is 'kind-${name}', a kind cluster`);
+    expect(
+      dev.of("cluster.progress").map((event) => event.detail),
+      output,
+    ).toContainEqual(`kind '${name}': the current kube context is 'kind-${name}', a kind cluster`);
     const ready = dev.of("cluster.ready")[0];
     expect(ready, output).toMatchObject({ deliveryPath: "load" });
-    expect(ready?.deliveryReason).toContain(`node ${name}-control-plane cannot pull from the local registry: its containerd (1.x) has no registry config_path, so it ignores hosts.toml`);
+    expect(ready?.deliveryReason).toContain(
+      `node ${name}-control-plane cannot pull from the local registry: its containerd (1.x) has no registry config_path, so it ignores hosts.toml`,
+    );
     expect(ready?.deliveryReason).toContain("'--provider kind'");
     expect(dev.of("iteration.finished")[0], output).toMatchObject({ result: "success", deliveryPath: "load" });
     expect(dev.code, output).toBe(0);
@@ -230,7 +242,9 @@ describeKind("issue 13.4: NodePorts held by another program", () => {
   it("up fails before kind create, naming the holder and a free range; with that range in mlkube.yaml the model serves on it", async () => {
     const up = await mlkube(["up", model.dir]);
     expect(up.code, up.stdout + up.stderr).toBe(1);
-    expect(up.stderr).toContain(`kind cluster '${name}' cannot be created: it maps its NodePorts to the same ports on 127.0.0.1, and 127.0.0.1:30082 is held by node (pid ${holder.pid}).`);
+    expect(up.stderr).toContain(
+      `kind cluster '${name}' cannot be created: it maps its NodePorts to the same ports on 127.0.0.1, and 127.0.0.1:30082 is held by node (pid ${holder.pid}).`,
+    );
     const offered = /cluster\.nodePorts: (3\d{4})-(3\d{4}) in mlkube\.yaml; \1-\2 are free now/.exec(up.stderr);
     expect(offered, up.stderr).not.toBeNull();
     expect(await kindClusters()).not.toContain(name);

@@ -25,11 +25,15 @@ const CONTEXT = `kind-${NAME}`;
 function http(url: string, options: { method?: string; body?: unknown } = {}): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const req = request(url, { method: options.method ?? "GET", agent: false, headers: body ? { "content-type": "application/json" } : {}, timeout: 10_000 }, (res) => {
-      let text = "";
-      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = request(
+      url,
+      { method: options.method ?? "GET", agent: false, headers: body ? { "content-type": "application/json" } : {}, timeout: 10_000 },
+      (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on("timeout", () => req.destroy(new Error(`no answer from ${url} within 10 s`)));
     req.on("error", reject);
     req.end(body);
@@ -79,7 +83,10 @@ describeKind("an existing context (--provider context)", () => {
       // Not the NodePort: a port-forward listens on its own port of 127.0.0.1.
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(url).not.toBe("http://127.0.0.1:30080");
-      expect(await http(`${url}/predict`, { method: "POST", body: { features: [5.1, 3.5, 1.4, 0.2] } })).toEqual({ status: 200, text: expect.stringMatching(/"prediction":\s*\[\s*0\s*\]/) });
+      expect(await http(`${url}/predict`, { method: "POST", body: { features: [5.1, 3.5, 1.4, 0.2] } })).toEqual({
+        status: 200,
+        text: expect.stringMatching(/"prediction":\s*\[\s*0\s*\]/),
+      });
       expect((await http(url)).text).toBe("Iris model service is running\n");
 
       const mark = dev.mark();
@@ -169,7 +176,10 @@ describeKind("an existing context (--provider context)", () => {
 
     /** mlkube's own notices in the log pane (--json: log events of kind notice) about this user's rights. */
     const notices = (run: DevRun): string[] =>
-      run.of("log").filter((event) => event.kind === "notice" && /^this user /.test(String(event.text))).map((event) => String(event.text));
+      run
+        .of("log")
+        .filter((event) => event.kind === "notice" && /^this user /.test(String(event.text)))
+        .map((event) => String(event.text));
 
     afterAll(async () => {
       for (const user of users) await user.remove();

@@ -53,13 +53,19 @@ describe("mlkube dev --json", () => {
     // The rebuild path (live update has its own suite, live.test.ts).
     dev = new DevProcess(["dev", model.dir, "--json", "--no-live", ...BUILD_ARG]);
     const done = await dev.waitFor(finished(1), FIRST_ITERATION_MS, 0, "iteration #1 to finish");
-    const summary = dev.events.filter((event) => event.type !== "log" && event.type !== "stage.progress").map((event) => JSON.stringify(event)).join("\n");
+    const summary = dev.events
+      .filter((event) => event.type !== "log" && event.type !== "stage.progress")
+      .map((event) => JSON.stringify(event))
+      .join("\n");
     expect(done.trigger, summary).toBe("start");
     // Product bug (see the report): the first iteration's smoke tests run the moment the rollout is
     // ready, before the new NodePort forwards, so they may fail with "connection closed"; the
     // stages up to the rollout must succeed.
     for (const stage of ["build", "deliver", "apply", "rollout"]) {
-      expect(dev.iteration(1).some((event) => event.type === "stage.done" && event.stage === stage), `${stage} done\n${summary}`).toBe(true);
+      expect(
+        dev.iteration(1).some((event) => event.type === "stage.done" && event.stage === stage),
+        `${stage} done\n${summary}`,
+      ).toBe(true);
     }
     expect(typeof done.image).toBe("string");
     firstImage = done.image as string;

@@ -98,7 +98,9 @@ function trafficTo(url: string, loops: number): { stop(): Promise<number> } {
   let sent = 0;
   const loop = async () => {
     while (running) {
-      await fetch(url, { signal: AbortSignal.timeout(2_000) }).then((response) => response.arrayBuffer()).catch(() => undefined);
+      await fetch(url, { signal: AbortSignal.timeout(2_000) })
+        .then((response) => response.arrayBuffer())
+        .catch(() => undefined);
       sent++;
     }
   };

@@ -19,7 +19,6 @@ const NAME = uniqueName("e2e-faults").slice(0, 30);
 const CONTEXT = `kind-${NAME}`;
 const describeKind = describe.runIf(PROVIDER === "kind");
 
-
 function expectNamedFault(result: Awaited<ReturnType<typeof mlkube>>, message: string): void {
   const output = result.stdout + result.stderr;
   expect(output).not.toMatch(/internal error| {4}at /);
@@ -63,7 +62,10 @@ describeKind("a kind cluster whose kubeconfig is gone or points at a dead server
   it.each(["status", "test", "logs", "dev"])("mlkube %s names the server that refuses connections", async (command) => {
     const args = command === "dev" ? ["dev", model.dir, "--once", "--no-tui"] : [command, model.dir];
     const result = await mlkube(args, { env: { KUBECONFIG: join(work, "dead.kubeconfig") }, timeoutMs: 60_000 });
-    expectNamedFault(result, `The cluster at https://127.0.0.1:${deadPort} (context ${CONTEXT}) cannot be reached: nothing listens there (connection refused).`);
+    expectNamedFault(
+      result,
+      `The cluster at https://127.0.0.1:${deadPort} (context ${CONTEXT}) cannot be reached: nothing listens there (connection refused).`,
+    );
   });
 
   it("mlkube up restores the context into a missing kubeconfig", async () => {

@@ -57,8 +57,11 @@ async function prepareModel(name: string, replicas: number): Promise<ModelDir> {
 /** A pickled model (trained in the base image, so scikit-learn matches) that answers class 0 to everything. */
 function constantModel(path: string): void {
   const dir = path.slice(0, path.lastIndexOf("/"));
-  const script = "import pickle; from sklearn.dummy import DummyClassifier; m = DummyClassifier(strategy='constant', constant=0).fit([[0, 0, 0, 0], [1, 1, 1, 1]], [0, 2]); pickle.dump(m, open('/out/model.pkl', 'wb'))";
-  execFileSync("docker", ["run", "--rm", "-u", `${process.getuid?.() ?? 0}`, "-v", `${dir}:/out`, BASE_IMAGE, "python3", "-c", script], { stdio: ["ignore", "ignore", "inherit"] });
+  const script =
+    "import pickle; from sklearn.dummy import DummyClassifier; m = DummyClassifier(strategy='constant', constant=0).fit([[0, 0, 0, 0], [1, 1, 1, 1]], [0, 2]); pickle.dump(m, open('/out/model.pkl', 'wb'))";
+  execFileSync("docker", ["run", "--rm", "-u", `${process.getuid?.() ?? 0}`, "-v", `${dir}:/out`, BASE_IMAGE, "python3", "-c", script], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 }
 
 async function get(path: string): Promise<{ status: number; text: string }> {
@@ -120,7 +123,9 @@ describeKind("live update on three replicas (dev --json)", () => {
     const tests = events.find((event) => event.type === "tests.result")?.tests as { answeredBy: string[] }[];
     expect(new Set(tests[0]?.answeredBy)).toEqual(new Set([...podsBefore, "url"]));
     // Every pod holds exactly the local file.
-    const local = createHash("sha256").update(await readFile(join(model.dir, "app.py"))).digest("hex");
+    const local = createHash("sha256")
+      .update(await readFile(join(model.dir, "app.py")))
+      .digest("hex");
     const kube = connectKube(context);
     for (const pod of podsBefore) {
       const sum = await execInPod(kube, { namespace: NAMESPACE, pod }, ["sha256sum", "/app/app.py"]);
@@ -164,8 +169,13 @@ describeKind("live update on three replicas (dev --json)", () => {
     const fixed = await nextIteration("fixing app.py");
     const trace = JSON.stringify(events);
     expect(done.result, trace).toBe("failed");
-    expect(events.find((event) => event.type === "stage.failed"), trace).toMatchObject({ stage: "sync" });
-    expect(problem?.message as string, trace).toMatch(/^The changed files did not start on pod iris-sklearn-\S+: .*Its previous files are back and it answers again\.$/);
+    expect(
+      events.find((event) => event.type === "stage.failed"),
+      trace,
+    ).toMatchObject({ stage: "sync" });
+    expect(problem?.message as string, trace).toMatch(
+      /^The changed files did not start on pod iris-sklearn-\S+: .*Its previous files are back and it answers again\.$/,
+    );
     expect((problem?.details as string[]).join("\n"), JSON.stringify(problem)).toContain("SyntaxError");
     expect(answer).toEqual({ status: 200, text: "Iris model service is running (v2)\n" });
     expect(fixed.done.result, JSON.stringify(fixed.events)).toBe("success");
@@ -175,7 +185,10 @@ describeKind("live update on three replicas (dev --json)", () => {
     // In the build context (not ignored), but no COPY takes it.
     await model.write("settings.cfg", "threshold = 0.5\n");
     const uncovered = await nextIteration("writing settings.cfg");
-    expect(uncovered.started, JSON.stringify(uncovered.events)).toMatchObject({ route: { kind: "rebuild", reason: "settings.cfg is not covered by a sync rule" }, stages: ["build", "deliver", "apply", "rollout", "test"] });
+    expect(uncovered.started, JSON.stringify(uncovered.events)).toMatchObject({
+      route: { kind: "rebuild", reason: "settings.cfg is not covered by a sync rule" },
+      stages: ["build", "deliver", "apply", "rollout", "test"],
+    });
     expect(uncovered.done.result).toBe("success");
     // The rollout put an image with every file on the pods: nothing is ahead of it.
     expect(dev!.events.filter((event) => event.type === "live").at(-1)).toMatchObject({ ahead: [] });
@@ -198,7 +211,9 @@ describeKind("live update on three replicas (dev --json)", () => {
     await config.makeApiClient(CoreV1Api).deleteNamespacedPod({ name: victim!, namespace: NAMESPACE });
     const converged = await nextIteration(`deleting pod ${victim}`);
     // The replacement (a new name) is the pod that started from the image.
-    expect(converged.started, JSON.stringify(converged.events)).toMatchObject({ route: { kind: "rebuild", reason: expect.stringMatching(/^pod iris-sklearn-\S+ started from the image, without app\.py$/) } });
+    expect(converged.started, JSON.stringify(converged.events)).toMatchObject({
+      route: { kind: "rebuild", reason: expect.stringMatching(/^pod iris-sklearn-\S+ started from the image, without app\.py$/) },
+    });
     expect((converged.started.route as { reason: string }).reason).not.toContain(victim!);
     expect(converged.done.result).toBe("success");
     for (let attempt = 0; attempt < 10; attempt++) expect(await get("/")).toEqual({ status: 200, text: "Iris model service is running (v3)\n" });
@@ -248,10 +263,18 @@ describeKind("live update off: an image without tar, and --no-live", () => {
     expect(execFileSync("docker", ["image", "inspect", "--format", "{{.Id}}", serving], { encoding: "utf8" })).toMatch(/^sha256:/);
     // And from the local registry they were pushed to (mlkube started it with deletes on); what
     // serves is still there to pull.
-    const fromRegistry = await dev.waitFor((event) => event.type === "images.pruned" && event.where === "registry", 30_000, 0, "old images to be pruned from the registry");
+    const fromRegistry = await dev.waitFor(
+      (event) => event.type === "images.pruned" && event.where === "registry",
+      30_000,
+      0,
+      "old images to be pruned from the registry",
+    );
     expect(Number(fromRegistry.removed)).toBeGreaterThan(0);
     const [, registry, path, tag] = /^([^/]+)\/(.+):([^:]+)$/.exec(serving)!;
-    const manifest = await fetch(`http://${registry}/v2/${path}/manifests/${tag}`, { method: "HEAD", headers: { accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" } });
+    const manifest = await fetch(`http://${registry}/v2/${path}/manifests/${tag}`, {
+      method: "HEAD",
+      headers: { accept: "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json" },
+    });
     expect(manifest.status).toBe(200);
     await dev.stop(5_000);
     dev = undefined;
@@ -263,7 +286,10 @@ describeKind("live update off: an image without tar, and --no-live", () => {
     const from = dev.mark();
     await model.edit("app.py", /running \(v\d\)/, "running (v4)");
     const started = await dev.waitFor((event) => event.type === "iteration.started", 30_000, from, "iteration #2");
-    expect(started).toMatchObject({ route: { kind: "rebuild", reason: "live update is off (--no-live)" }, stages: ["build", "deliver", "apply", "rollout", "test"] });
+    expect(started).toMatchObject({
+      route: { kind: "rebuild", reason: "live update is off (--no-live)" },
+      stages: ["build", "deliver", "apply", "rollout", "test"],
+    });
     expect((await dev.waitFor(finished(2), ITERATION_MS, from, "iteration #2")).result).toBe("success");
   });
 });

@@ -13,15 +13,18 @@ import { DevProcess, type DevEvent } from "./support/dev-process.js";
 
 /** A kubeconfig of the user's own, whose current context (my-laptop) is not the cluster's. */
 async function writeUserKubeconfig(path: string): Promise<void> {
-  await writeFile(path, [
-    "apiVersion: v1",
-    "kind: Config",
-    "clusters: [{name: my-laptop, cluster: {server: 'https://127.0.0.1:1'}}]",
-    "users: [{name: my-laptop, user: {token: x}}]",
-    "contexts: [{name: my-laptop, context: {cluster: my-laptop, user: my-laptop}}]",
-    "current-context: my-laptop",
-    "",
-  ].join("\n"));
+  await writeFile(
+    path,
+    [
+      "apiVersion: v1",
+      "kind: Config",
+      "clusters: [{name: my-laptop, cluster: {server: 'https://127.0.0.1:1'}}]",
+      "users: [{name: my-laptop, user: {token: x}}]",
+      "contexts: [{name: my-laptop, context: {cluster: my-laptop, user: my-laptop}}]",
+      "current-context: my-laptop",
+      "",
+    ].join("\n"),
+  );
 }
 
 /**
@@ -67,7 +70,10 @@ describe.runIf(E2E_CLUSTER === "sim" || E2E_CLUSTER === "minikube")("minikube: b
   it("loads a base image only this machine's engine has into minikube's, builds inside it, rolls out and passes the smoke tests", async () => {
     // The node's engine has no base image and (here) cannot pull one: mlkube loads it from the host's engine.
     const dev = await mlkube(["dev", fixture.dir, "--once", "--json", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`], { env });
-    const events = dev.stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const events = dev.stdout
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const finished = events.find((event) => event.type === "iteration.finished");
     expect(finished, dev.stdout.slice(-2000) + dev.stderr).toMatchObject({ result: "success", deliveryPath: "in-cluster-engine" });
     expect(dev.code).toBe(0);
@@ -146,7 +152,10 @@ describe.runIf(E2E_CLUSTER === "sim" || E2E_CLUSTER === "minikube")("minikube be
     fixture = await copyFixture();
     await writeFile(join(fixture.dir, "k8s.yaml"), TWO_PORT_MANIFESTS);
     const config = join(fixture.dir, "mlkube.yaml");
-    await writeFile(config, `${(await readFile(config, "utf8")).replace(/^name: iris-sklearn$/m, "name: iris-sklearn\nmanifests: [k8s.yaml]")}\ncluster:\n  provider: minikube\n  name: ${profile}\n`);
+    await writeFile(
+      config,
+      `${(await readFile(config, "utf8")).replace(/^name: iris-sklearn$/m, "name: iris-sklearn\nmanifests: [k8s.yaml]")}\ncluster:\n  provider: minikube\n  name: ${profile}\n`,
+    );
     relay = new DockerDesktopRelay(join(fixture.dir, "..", "docker.sock"));
     await relay.start();
     env = { KUBECONFIG: join(fixture.dir, "..", "kubeconfig"), DOCKER_HOST: relay.dockerHost };
@@ -165,8 +174,14 @@ describe.runIf(E2E_CLUSTER === "sim" || E2E_CLUSTER === "minikube")("minikube be
 
   it("dev --once: the endpoint is the tunnel to the model's port (one of two), the smoke tests pass there, mlkube says why, and the tunnel ends with mlkube", async () => {
     const dev = await mlkube(["dev", fixture.dir, "--once", "--json", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`], { env });
-    const events = dev.stdout.split("\n").filter((line) => line.startsWith("{")).map((line) => JSON.parse(line) as DevEvent);
-    expect(events.find((event) => event.type === "iteration.finished"), dev.stdout.slice(-2000) + dev.stderr).toMatchObject({ result: "success", deliveryPath: "in-cluster-engine" });
+    const events = dev.stdout
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as DevEvent);
+    expect(
+      events.find((event) => event.type === "iteration.finished"),
+      dev.stdout.slice(-2000) + dev.stderr,
+    ).toMatchObject({ result: "success", deliveryPath: "in-cluster-engine" });
     expect(dev.code).toBe(0);
     // mlkube asked the engine (through the relay), not the platform alone.
     expect(relay.infoRequests).toBeGreaterThan(0);

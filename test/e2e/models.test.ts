@@ -69,7 +69,9 @@ describeKind("several models on one cluster", () => {
 
     const second = await devOnce(b.dir);
     expectVerified(second);
-    expect(applyDetail(second)).toContain("NodePort 30081: the first free port the cluster maps to 127.0.0.1 (30080: Service default/model-a (mlkube model model-a))");
+    expect(applyDetail(second)).toContain(
+      "NodePort 30081: the first free port the cluster maps to 127.0.0.1 (30080: Service default/model-a (mlkube model model-a))",
+    );
     expect(second.of("endpoint")[0]?.url).toBe("http://127.0.0.1:30081");
 
     // Both answer, each on its own port, as a user's curl would see them.
@@ -103,7 +105,9 @@ describeKind("several models on one cluster", () => {
     const run = await devOnce(c.dir);
     expect(run.code, run.stdout + run.stderr).toBe(1);
     const problem = problemText(run, "apply");
-    expect(problem).toContain('NodePort 30081 of Service default/model-c is already taken by Service default/model-b (mlkube model model-b); the cluster would refuse it ("provided port is already allocated"). Nothing was applied.');
+    expect(problem).toContain(
+      'NodePort 30081 of Service default/model-c is already taken by Service default/model-b (mlkube model model-b); the cluster would refuse it ("provided port is already allocated"). Nothing was applied.',
+    );
     expect(problem).toContain("Remove service.nodePort from mlkube.yaml so mlkube picks a free port (free now: 30082, 30083, 30084)");
     expect(problem).toContain("kubectl delete deployment,service -n default -l mlkube.dev/model=model-b");
     const deployments = await apps().listNamespacedDeployment({ namespace: "default" });

@@ -34,7 +34,8 @@ describeKind("the engine and the cluster go away during mlkube dev", () => {
   let relayDir: string;
   let relay: DockerRelay;
   let dev: DevProcess | undefined;
-  const finished = (iteration?: number) => (event: DevEvent) => event.type === "iteration.finished" && (iteration === undefined || event.iteration === iteration);
+  const finished = (iteration?: number) => (event: DevEvent) =>
+    event.type === "iteration.finished" && (iteration === undefined || event.iteration === iteration);
 
   beforeAll(async () => {
     await waitForFreeNodePorts(480_000);
@@ -57,7 +58,10 @@ describeKind("the engine and the cluster go away during mlkube dev", () => {
   });
 
   it("deploys and verifies through the relay", async () => {
-    dev = new DevProcess(["dev", model.dir, "--json", "--yes", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`], { DOCKER_HOST: relay.dockerHost, MLKUBE_SIM_FAST_BACKOFF: "1" });
+    dev = new DevProcess(["dev", model.dir, "--json", "--yes", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`], {
+      DOCKER_HOST: relay.dockerHost,
+      MLKUBE_SIM_FAST_BACKOFF: "1",
+    });
     const done = await dev.waitFor(finished(1), 300_000, 0, "iteration #1 to finish");
     expect(done.result, JSON.stringify(dev.events.filter((event) => event.type !== "log"))).toBe("success");
   });
@@ -71,13 +75,26 @@ describeKind("the engine and the cluster go away during mlkube dev", () => {
     expect(String(down.reason)).toContain(relay.path);
 
     await model.edit("app.py", '"Iris model service is running\\n"', '"Iris model service is running (after the outage)\\n"');
-    const held = await dev!.waitFor((event) => event.type === "hold" && String(event.reason).includes("the Docker engine does not answer"), 15_000, from, "the change to be held");
+    const held = await dev!.waitFor(
+      (event) => event.type === "hold" && String(event.reason).includes("the Docker engine does not answer"),
+      15_000,
+      from,
+      "the change to be held",
+    );
     expect(String(held.reason)).toContain("changes are held");
     await sleep(3_000);
-    expect(dev!.events.slice(from).some((event) => event.type === "iteration.started"), "no iteration may start while the engine is away").toBe(false);
+    expect(
+      dev!.events.slice(from).some((event) => event.type === "iteration.started"),
+      "no iteration may start while the engine is away",
+    ).toBe(false);
 
     await relay.start();
-    await dev!.waitFor((event) => event.type === "health" && event.engine === "ok" && event.cluster === "ok", NOTICED_WITHIN_MS, from, "the engine to be seen again");
+    await dev!.waitFor(
+      (event) => event.type === "health" && event.engine === "ok" && event.cluster === "ok",
+      NOTICED_WITHIN_MS,
+      from,
+      "the engine to be seen again",
+    );
     const started = await dev!.waitFor((event) => event.type === "iteration.started", 15_000, from, "the held change to run");
     expect(started.trigger).toBe("app.py changed");
     const done = await dev!.waitFor(finished(started.iteration as number), 180_000, from, "the held change's iteration to finish");

@@ -106,21 +106,27 @@ describeKind("readiness that fits the server", () => {
     expect(failed, run.stdout).toBeDefined();
     expect(Number(failed?.ms)).toBeLessThan(10_000);
     const problem = problemText(run, "rollout");
-    expect(problem).toMatch(/its readiness probe GET \/health answers 404 every time \(\d+ probes\); the server has no route at \/health\. The previous version keeps serving\./);
+    expect(problem).toMatch(
+      /its readiness probe GET \/health answers 404 every time \(\d+ probes\); the server has no route at \/health\. The previous version keeps serving\./,
+    );
     // The hint names the path the pod does answer, found by asking it.
-    expect(problem).toContain("The server answers GET /v1/models/iris with 200 (KServe v1 model readiness): set deploy.probes.readiness.path: /v1/models/iris in mlkube.yaml");
+    expect(problem).toContain(
+      "The server answers GET /v1/models/iris with 200 (KServe v1 model readiness): set deploy.probes.readiness.path: /v1/models/iris in mlkube.yaml",
+    );
     const answer = await httpRequest("http://127.0.0.1:30080/v1/models/iris:predict", { json: { instances: [[6.7, 3.0, 5.2, 2.3]] } });
     expect(answer).toEqual({ status: 200, text: '{"predictions": [2]}' });
   });
 
   it("a server listening on another port than the probed one fails in seconds, naming the port its log gives", async () => {
-    await config("deploy:\n  env: { PORT: \"9090\" }\n");
+    await config('deploy:\n  env: { PORT: "9090" }\n');
     const run = await devOnce(model.dir);
     expect(run.code, run.stdout + run.stderr).toBe(1);
     const failed = run.of("stage.failed").find((event) => event.stage === "rollout");
     expect(Number(failed?.ms), run.stdout).toBeLessThan(30_000);
     const problem = problemText(run, "rollout");
-    expect(problem).toMatch(/nothing accepts connections on port 8080 \(its readiness probe was refused \d+ times\), but the server's log says it listens on port 9090\./);
+    expect(problem).toMatch(
+      /nothing accepts connections on port 8080 \(its readiness probe was refused \d+ times\), but the server's log says it listens on port 9090\./,
+    );
     expect(problem).toContain("log: KServe v1 server for model iris listening on port 9090");
     expect(problem).toContain("Start the server on port 8080, or set port: 9090 in mlkube.yaml");
     // The previous version keeps serving.
@@ -134,7 +140,9 @@ describeKind("readiness that fits the server", () => {
     const finished = run.of("iteration.finished")[0];
     expect(finished?.result, run.stdout + run.stderr).toBe("success");
     expect(finished?.testsPassed, run.stdout).toBe(1);
-    expect(stageDetail(run, "test")).toBe("1 passed; 1 smoke test generated from the server's description: KServe v1 model list (GET /v1/models) ('mlkube test --print' writes them as mlkube.yaml)");
+    expect(stageDetail(run, "test")).toBe(
+      "1 passed; 1 smoke test generated from the server's description: KServe v1 model list (GET /v1/models) ('mlkube test --print' writes them as mlkube.yaml)",
+    );
   });
 
   it("the Open Inference Protocol template, with no tests and its own NodePort, is verified by the infer request its model metadata describes", async () => {
@@ -147,10 +155,14 @@ describeKind("readiness that fits the server", () => {
     const finished = run.of("iteration.finished")[0];
     expect(finished?.result, run.stdout + run.stderr).toBe("success");
     expect(finished?.testsPassed, run.stdout).toBe(1);
-    expect(stageDetail(run, "test")).toContain(`1 smoke test generated from the server's description: Open Inference Protocol metadata (GET /v2/models/${OIP_MODEL})`);
+    expect(stageDetail(run, "test")).toContain(
+      `1 smoke test generated from the server's description: Open Inference Protocol metadata (GET /v2/models/${OIP_MODEL})`,
+    );
     // A user's curl gets the model's answer on the port mlkube chose.
     const url = String(run.of("endpoint")[0]?.url);
-    const answer = await httpRequest(`${url}/v2/models/${OIP_MODEL}/infer`, { json: { inputs: [{ name: "input-0", shape: [1, 4], datatype: "FP32", data: [6.7, 3.0, 5.2, 2.3] }] } });
+    const answer = await httpRequest(`${url}/v2/models/${OIP_MODEL}/infer`, {
+      json: { inputs: [{ name: "input-0", shape: [1, 4], datatype: "FP32", data: [6.7, 3.0, 5.2, 2.3] }] },
+    });
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.text)).toMatchObject({ model_name: OIP_MODEL, outputs: [{ name: "predict", datatype: "INT64", shape: [1], data: [2] }] });
   });

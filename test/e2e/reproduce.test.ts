@@ -99,16 +99,24 @@ describeKind("reproduce production manifests", () => {
   it("reports a readiness probe that fires before the model has loaded", async () => {
     const slow = await variant((copy) => copy.edit("app.py", /^/, SLOW_LOAD));
     const manifests = await production("production-early-probe", (text) =>
-      text.replace("replicas: 3", "replicas: 1").replace("initialDelaySeconds: 5\n            periodSeconds: 5", "initialDelaySeconds: 1\n            periodSeconds: 1"),
+      text
+        .replace("replicas: 3", "replicas: 1")
+        .replace("initialDelaySeconds: 5\n            periodSeconds: 5", "initialDelaySeconds: 1\n            periodSeconds: 1"),
     );
     const run = await reproduce(manifests, slow.dir, "--json");
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    const report = JSON.parse(run.stdout) as { exitCode: number; findings: { kind: string; message: string; evidence: string[]; hint: string }[]; replay: { same: boolean }[] };
+    const report = JSON.parse(run.stdout) as {
+      exitCode: number;
+      findings: { kind: string; message: string; evidence: string[]; hint: string }[];
+      replay: { same: boolean }[];
+    };
     expect(report.exitCode).toBe(0);
     expect(report.replay.every((verdict) => verdict.same)).toBe(true);
     const early = report.findings.find((finding) => finding.kind === "readiness-too-early");
     expect(early, run.stdout).toBeDefined();
-    expect(early?.message).toMatch(/^The readiness probe fired before the model had loaded: \d+ failed probe\(s\) before the pod became ready \(initialDelaySeconds 1; it answered after about \d+ s\)\.$/);
+    expect(early?.message).toMatch(
+      /^The readiness probe fired before the model had loaded: \d+ failed probe\(s\) before the pod became ready \(initialDelaySeconds 1; it answered after about \d+ s\)\.$/,
+    );
     expect(early?.evidence.join("\n")).toMatch(/Readiness probe failed/);
     expect(early?.hint).toMatch(/Raise readinessProbe.initialDelaySeconds of container iris-sklearn to at least \d+/);
   });
@@ -126,7 +134,9 @@ describeKind("reproduce production manifests", () => {
   it("without --model keeps the production image, and the rollout says the node cannot pull it", async () => {
     const run = await mlkube(["reproduce", join(model.dir, "production"), "--context", `kind-${NAME}`, "--cleanup"], { env: FAST });
     expect(run.code, run.stdout + run.stderr).toBe(1);
-    expect(run.stdout).toContain("Deployment iris-sklearn: image registry.example.com/ml/iris-sklearn:1.4.2 kept as written (no --model): the node must be able to pull it");
+    expect(run.stdout).toContain(
+      "Deployment iris-sklearn: image registry.example.com/ml/iris-sklearn:1.4.2 kept as written (no --model): the node must be able to pull it",
+    );
     expect(run.stdout).toMatch(/rollout: FAILED \(image-pull\): .*registry\.example\.com\/ml\/iris-sklearn:1\.4\.2/);
   });
 });

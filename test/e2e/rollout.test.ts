@@ -145,8 +145,14 @@ describeKind("rollout, apply, prune and logs", () => {
     const core = kube.makeApiClient(CoreV1Api);
     const apps = kube.makeApiClient(AppsV1Api);
     await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "not-mlkubes" }, data: { keep: "me" } } });
-    await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "another-models", labels: { "mlkube.dev/model": "another-model" } }, data: { keep: "me too" } } });
-    await core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: "left-over", labels: { "mlkube.dev/model": MODEL } }, data: { stale: "yes" } } });
+    await core.createNamespacedConfigMap({
+      namespace: "default",
+      body: { metadata: { name: "another-models", labels: { "mlkube.dev/model": "another-model" } }, data: { keep: "me too" } },
+    });
+    await core.createNamespacedConfigMap({
+      namespace: "default",
+      body: { metadata: { name: "left-over", labels: { "mlkube.dev/model": MODEL } }, data: { stale: "yes" } },
+    });
     const before = await apps.readNamespacedDeployment({ name: MODEL, namespace: "default" });
 
     const second = await devOnce(good.dir);
@@ -231,7 +237,11 @@ describeKind("rollout, apply, prune and logs", () => {
     const logs = followLogsOf(good.dir);
     try {
       // Two containers' lines: the one running (or last crashed) at attach, and one started later.
-      await logs.until((output) => [...output.matchAll(crashLine)].length >= 2 && /restarted \(restart \d+, exit code 3/.test(output), 120_000, "a second container's line and a restart notice");
+      await logs.until(
+        (output) => [...output.matchAll(crashLine)].length >= 2 && /restarted \(restart \d+, exit code 3/.test(output),
+        120_000,
+        "a second container's line and a restart notice",
+      );
     } finally {
       logs.stop();
     }
@@ -239,7 +249,12 @@ describeKind("rollout, apply, prune and logs", () => {
     const shown = [...output.matchAll(crashLine)].map((match) => match[0]);
     expect(new Set(shown).size, output).toBe(shown.length);
     expect(new Set([...output.matchAll(crashLine)].map((match) => match[1])).size).toBe(1);
-    expect(output).toMatch(new RegExp(`^${MODEL}-[a-z0-9]+-[a-z0-9]+: container ${MODEL} restarted \\(restart \\d+, exit code 3, Error\\); its last lines:\n    loading weights failed`, "m"));
+    expect(output).toMatch(
+      new RegExp(
+        `^${MODEL}-[a-z0-9]+-[a-z0-9]+: container ${MODEL} restarted \\(restart \\d+, exit code 3, Error\\); its last lines:\n    loading weights failed`,
+        "m",
+      ),
+    );
   });
 
   it("OOMKilled names the memory limit", async () => {
@@ -283,7 +298,9 @@ describeKind("rollout, apply, prune and logs", () => {
     const run = await devOnce(slow.dir);
     const { message, evidence } = rolloutFailure(run);
     expect(Date.now() - started).toBeLessThan(150_000);
-    expect(message).toMatch(new RegExp(`did not finish within 15 s: still waiting for 0 of 1 new replica\\(s\\) ready; pod ${MODEL}-[a-z0-9]+-[a-z0-9]+: running, not ready yet`));
+    expect(message).toMatch(
+      new RegExp(`did not finish within 15 s: still waiting for 0 of 1 new replica\\(s\\) ready; pod ${MODEL}-[a-z0-9]+-[a-z0-9]+: running, not ready yet`),
+    );
     expect(evidence).toContain("deploy.rolloutTimeoutSeconds");
     expect(await predict(30080)).toEqual({ status: 200, body: { prediction: [0] } });
   });
@@ -302,7 +319,9 @@ describeKind("rollout, apply, prune and logs", () => {
     expect(message).toContain("pull policy Always");
     // The kubelet's event with containerd's answer (the node tries the local registry, then
     // localhost:5001 itself, where nothing listens inside the node, as on kind).
-    expect(evidence).toMatch(/Failed: Failed to pull image "localhost:5001\/metrics-exporter:0\.3": failed to pull and unpack image "localhost:5001\/metrics-exporter:0\.3": failed to resolve reference/);
+    expect(evidence).toMatch(
+      /Failed: Failed to pull image "localhost:5001\/metrics-exporter:0\.3": failed to pull and unpack image "localhost:5001\/metrics-exporter:0\.3": failed to resolve reference/,
+    );
     expect(evidence).toContain("Check that localhost:5001/metrics-exporter:0.3 exists in a registry the node pulls from");
     expect(await predict(30080)).toEqual({ status: 200, body: { prediction: [0] } });
   });
@@ -317,7 +336,9 @@ describeKind("rollout, apply, prune and logs", () => {
     const { message, evidence } = rolloutFailure(await devOnce(unconfigured.dir));
     // The kubelet retries a failed sync after 10 s (± 50 %): one retry, not the 150 s timeout.
     expect(Date.now() - started).toBeLessThan(120_000);
-    expect(message).toMatch(new RegExp(`The kubelet cannot configure container ${MODEL} of pod ${MODEL}-[a-z0-9]+-[a-z0-9]+: configmap "iris-settings" not found`));
+    expect(message).toMatch(
+      new RegExp(`The kubelet cannot configure container ${MODEL} of pod ${MODEL}-[a-z0-9]+-[a-z0-9]+: configmap "iris-settings" not found`),
+    );
     expect(evidence).toContain('Failed: Error: configmap "iris-settings" not found');
     expect(evidence).toContain("Create the ConfigMap iris-settings");
     expect(await predict(30080)).toEqual({ status: 200, body: { prediction: [0] } });
@@ -343,8 +364,16 @@ describeKind("issue 13: a cluster with real timings (a node not Ready yet; the k
   it("the rollout waits while the scheduler names the not-ready taint, and passes once the node is Ready", async () => {
     const dev = await devOnce(model.dir, FAST);
     const output = dev.stdout.slice(-4000) + dev.stderr;
-    const rolloutProgress = dev.of("stage.progress").filter((event) => event.stage === "rollout").map((event) => String(event.detail));
-    expect(rolloutProgress.some((detail) => detail.includes("unschedulable (0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: })")), output).toBe(true);
+    const rolloutProgress = dev
+      .of("stage.progress")
+      .filter((event) => event.stage === "rollout")
+      .map((event) => String(event.detail));
+    expect(
+      rolloutProgress.some((detail) =>
+        detail.includes("unschedulable (0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: })"),
+      ),
+      output,
+    ).toBe(true);
     expect(dev.of("iteration.finished")[0], output).toMatchObject({ result: "success" });
     expect(dev.code, output).toBe(0);
   });

@@ -33,7 +33,11 @@ async function tolerantModelServer(model: ModelDir): Promise<void> {
       "",
     ].join("\n"),
   );
-  await model.edit("app.py", "    prediction = model.predict([features])", '    if model is None:\n        return jsonify({"error": "Model not loaded."}), 500\n    prediction = model.predict([features])');
+  await model.edit(
+    "app.py",
+    "    prediction = model.predict([features])",
+    '    if model is None:\n        return jsonify({"error": "Model not loaded."}), 500\n    prediction = model.predict([features])',
+  );
 }
 
 async function breakModel(model: ModelDir): Promise<void> {
@@ -87,11 +91,22 @@ describeKind("three replicas, delivery by registry (dev --json)", () => {
     const done = await dev!.waitFor(finished(id), ITERATION_MS, from, "the broken model's iteration to finish");
     const events = JSON.stringify(dev!.iteration(id));
     expect(done.result, events).toBe("failed");
-    expect(dev!.iteration(id).find((event) => event.type === "stage.failed"), events).toMatchObject({ stage: "test" });
-    const setosa = (dev!.iteration(id).find((event) => event.type === "tests.result")?.tests as { name: string; passed: boolean; failures: { what: string; actual: string }[] }[]).find((test) => test.name === "setosa");
+    expect(
+      dev!.iteration(id).find((event) => event.type === "stage.failed"),
+      events,
+    ).toMatchObject({ stage: "test" });
+    const setosa = (
+      dev!.iteration(id).find((event) => event.type === "tests.result")?.tests as {
+        name: string;
+        passed: boolean;
+        failures: { what: string; actual: string }[];
+      }[]
+    ).find((test) => test.name === "setosa");
     expect(setosa?.passed, events).toBe(false);
     // Every new pod answered 500: each is named; the old pods (still terminating) are not.
-    const failingPods = (setosa?.failures ?? []).filter((failure) => failure.what.startsWith("pod ") && failure.what.endsWith(": status")).map((failure) => failure.actual);
+    const failingPods = (setosa?.failures ?? [])
+      .filter((failure) => failure.what.startsWith("pod ") && failure.what.endsWith(": status"))
+      .map((failure) => failure.actual);
     expect(failingPods, events).toEqual(["500", "500", "500"]);
     // The user's own curl agrees with the verdict.
     expect(await predict()).toEqual({ status: 500, body: { error: "Model not loaded." } });
@@ -140,7 +155,10 @@ describeKind("one replica, delivery by load (dev --once)", () => {
     const tests = broken.of("tests.result")[0]?.tests as { name: string; passed: boolean; answeredBy?: string[] }[];
     const newPod = tests[0]?.answeredBy?.[0] ?? "";
     expect(newPod, broken.stdout).toMatch(/^iris-sklearn-[a-z0-9]+-[a-z0-9]{5}$/);
-    expect(tests.find((test) => test.name === "setosa"), broken.stdout).toMatchObject({ passed: false, answeredBy: [newPod, "url"] });
+    expect(
+      tests.find((test) => test.name === "setosa"),
+      broken.stdout,
+    ).toMatchObject({ passed: false, answeredBy: [newPod, "url"] });
     expect(await readFile(join(model.dir, "model.pkl.good"))).toBeTruthy();
 
     await restoreModel(model);

@@ -95,7 +95,9 @@ describe.runIf(hasEngine)("image builds on the real Docker engine with the class
       const dockerfile = join(broken.dir, "Dockerfile");
       const typoLine = (await readFile(dockerfile, "utf8")).split("\n").length; // the line the append lands on
       await appendFile(dockerfile, "RUNN echo typo\n");
-      const error = await builder.build({ ...request(), contextDir: broken.dir, dockerfile: join(broken.dir, "Dockerfile") }).catch((caught: unknown) => caught);
+      const error = await builder
+        .build({ ...request(), contextDir: broken.dir, dockerfile: join(broken.dir, "Dockerfile") })
+        .catch((caught: unknown) => caught);
       expect(isUserError(error)).toBe(true);
       const userError = error as UserError;
       expect(userError.kind).toBe("dockerfile");
@@ -110,8 +112,13 @@ describe.runIf(hasEngine)("image builds on the real Docker engine with the class
     try {
       await writeFile(join(broken.dir, "requirements.txt"), "scikit-learn==9.9.9\n");
       // No network here, so the pip fallback fails, as it would with a typo'd version offline.
-      await writeFile(join(broken.dir, "Dockerfile"), `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nWORKDIR /app\nCOPY requirements.txt .\nRUN python3 -c "import sys; sys.exit(3)"\n`);
-      const error = await builder.build({ ...request(), contextDir: broken.dir, dockerfile: join(broken.dir, "Dockerfile") }).catch((caught: unknown) => caught);
+      await writeFile(
+        join(broken.dir, "Dockerfile"),
+        `ARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nWORKDIR /app\nCOPY requirements.txt .\nRUN python3 -c "import sys; sys.exit(3)"\n`,
+      );
+      const error = await builder
+        .build({ ...request(), contextDir: broken.dir, dockerfile: join(broken.dir, "Dockerfile") })
+        .catch((caught: unknown) => caught);
       expect(isUserError(error)).toBe(true);
       const userError = error as UserError;
       expect(userError.kind).toBe("build");
@@ -128,9 +135,13 @@ describe.runIf(hasEngine)("image builds on the real Docker engine with the class
     const mount = await copyFixture(fixture.dir);
     try {
       await writeFile(join(mount.dir, "Dockerfile"), "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN --mount=type=cache,target=/root/.cache/pip true\n");
-      const error = (await builder.build({ ...request(), contextDir: mount.dir, dockerfile: join(mount.dir, "Dockerfile") }).catch((caught: unknown) => caught)) as UserError;
+      const error = (await builder
+        .build({ ...request(), contextDir: mount.dir, dockerfile: join(mount.dir, "Dockerfile") })
+        .catch((caught: unknown) => caught)) as UserError;
       expect(error.message).toMatch(/requires BuildKit/);
-      expect(error.hint).toBe("The Dockerfile is right: line 3's RUN --mount needs BuildKit, and mlkube builds with the classic builder here because the classic builder was asked for.");
+      expect(error.hint).toBe(
+        "The Dockerfile is right: line 3's RUN --mount needs BuildKit, and mlkube builds with the classic builder here because the classic builder was asked for.",
+      );
     } finally {
       await mount.cleanup();
     }
@@ -146,7 +157,12 @@ describe.runIf(hasEngine)("image builds on the real Docker engine with the class
       const started = Date.now();
       const building = builder.build(
         { ...request(), contextDir: slow.dir, dockerfile: join(slow.dir, "Dockerfile"), repository: slowRepository },
-        { signal: controller.signal, onEvent: (event) => { if (event.type === "output" && event.line.includes(marker)) controller.abort(); } },
+        {
+          signal: controller.signal,
+          onEvent: (event) => {
+            if (event.type === "output" && event.line.includes(marker)) controller.abort();
+          },
+        },
       );
       const error = await building.catch((caught: unknown) => caught);
       expect(error).toMatchObject({ kind: "cancelled" });
@@ -216,7 +232,9 @@ describe.runIf(hasEngine)("large build contexts", () => {
       const builder = new ImageBuilder(engine);
       const baseline = process.memoryUsage().rss;
       let peak = baseline;
-      const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 20);
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }, 20);
       const events: BuildEvent[] = [];
       const request = { contextDir: fixture.dir, dockerfile: join(fixture.dir, "Dockerfile"), buildArgs: { BASE_IMAGE }, repository };
       const result = await builder.build(request, { onEvent: (event) => events.push(event) }).finally(() => clearInterval(sampler));

@@ -31,10 +31,20 @@ describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine 
   });
   const buildCollecting = async (buildRequest: BuildRequest, options: { signal?: AbortSignal; onEvent?: (event: BuildEvent) => void } = {}) => {
     const events: BuildEvent[] = [];
-    const result = await builder.build(buildRequest, { signal: options.signal, onEvent: (event) => { events.push(event); options.onEvent?.(event); } });
+    const result = await builder.build(buildRequest, {
+      signal: options.signal,
+      onEvent: (event) => {
+        events.push(event);
+        options.onEvent?.(event);
+      },
+    });
     return { result, events, steps: finalSteps(events) };
   };
-  const failure = (buildRequest: BuildRequest) => builder.build(buildRequest).then(() => undefined, (error: unknown) => error as UserError);
+  const failure = (buildRequest: BuildRequest) =>
+    builder.build(buildRequest).then(
+      () => undefined,
+      (error: unknown) => error as UserError,
+    );
 
   beforeAll(async () => {
     fixture = await copyFixture();
@@ -49,7 +59,9 @@ describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine 
     const first = await buildCollecting(request());
     expect(first.events[0]).toMatchObject({ type: "builder", builder: "buildkit" });
     expect((first.events[0] as { detail: string }).detail).toMatch(/^BuildKit on Docker \S+ through /);
-    expect((first.events[0] as { detail: string }).detail).toContain(cli.mode === "buildx" ? `${cli.path} buildx` : `${cli.path} ${cli.version} (its built-in BuildKit client)`);
+    expect((first.events[0] as { detail: string }).detail).toContain(
+      cli.mode === "buildx" ? `${cli.path} buildx` : `${cli.path} ${cli.version} (its built-in BuildKit client)`,
+    );
     expect(first.result.totalSteps).toBe(6); // FROM, WORKDIR, COPY, RUN, RUN, COPY
     expect(first.result.reference).toMatch(new RegExp(`^${repository}:[0-9a-f]{16}$`));
 
@@ -101,12 +113,15 @@ describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine 
 
   it("keeps a cache mount between builds: the second build's RUN finds the first one's work", async () => {
     const marker = uniqueName("pip");
-    await writeFile(join(fixture.dir, "Dockerfile.cache"), [
-      "ARG BASE_IMAGE",
-      "FROM ${BASE_IMAGE}",
-      "COPY requirements.txt /tmp/",
-      `RUN --mount=type=cache,target=/root/.cache/${marker} sh -c 'if [ -f /root/.cache/${marker}/wheel ]; then echo reused-cache; else echo downloading; touch /root/.cache/${marker}/wheel; fi'`,
-    ].join("\n"));
+    await writeFile(
+      join(fixture.dir, "Dockerfile.cache"),
+      [
+        "ARG BASE_IMAGE",
+        "FROM ${BASE_IMAGE}",
+        "COPY requirements.txt /tmp/",
+        `RUN --mount=type=cache,target=/root/.cache/${marker} sh -c 'if [ -f /root/.cache/${marker}/wheel ]; then echo reused-cache; else echo downloading; touch /root/.cache/${marker}/wheel; fi'`,
+      ].join("\n"),
+    );
     const first = await buildCollecting(request("Dockerfile.cache"));
     expect(outputLines(first.events)).toContain("downloading");
     // requirements.txt changes: the RUN's layer is rebuilt, but its cache mount survives.
@@ -118,15 +133,10 @@ describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine 
   });
 
   it("builds the stage --target names, and only what it needs", async () => {
-    await writeFile(join(fixture.dir, "Dockerfile.stages"), [
-      "ARG BASE_IMAGE",
-      "FROM ${BASE_IMAGE} AS base",
-      "ENV STAGE=base",
-      "FROM base AS test",
-      "ENV STAGE=test",
-      "FROM base AS final",
-      "RUN exit 9",
-    ].join("\n"));
+    await writeFile(
+      join(fixture.dir, "Dockerfile.stages"),
+      ["ARG BASE_IMAGE", "FROM ${BASE_IMAGE} AS base", "ENV STAGE=base", "FROM base AS test", "ENV STAGE=test", "FROM base AS final", "RUN exit 9"].join("\n"),
+    );
     const { result, steps } = await buildCollecting({ ...request("Dockerfile.stages"), target: "test" });
     const env = (await docker.getImage(result.imageId).inspect()).Config.Env;
     expect(env).toContain("STAGE=test");
@@ -143,14 +153,20 @@ describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine 
     const variable = `MLKUBE_TEST_TOKEN_${process.pid}`;
     process.env[variable] = value;
     try {
-      await writeFile(join(fixture.dir, "Dockerfile.secret"), [
-        "ARG BASE_IMAGE",
-        "FROM ${BASE_IMAGE}",
-        `ENV TEST_RUN=${uniqueName("run")}`, // a RUN this build must run, not find in the cache of an earlier test run
-        // Uses both secrets (their lengths land in the image), and prints one: the output must mask it.
-        "RUN --mount=type=secret,id=token --mount=type=secret,id=netrc sh -c 'wc -c < /run/secrets/token > /token-length && wc -c < /run/secrets/netrc > /netrc-length && echo got $(cat /run/secrets/token)'",
-      ].join("\n"));
-      const secrets = [{ id: "token", env: variable }, { id: "netrc", file: secretFile }];
+      await writeFile(
+        join(fixture.dir, "Dockerfile.secret"),
+        [
+          "ARG BASE_IMAGE",
+          "FROM ${BASE_IMAGE}",
+          `ENV TEST_RUN=${uniqueName("run")}`, // a RUN this build must run, not find in the cache of an earlier test run
+          // Uses both secrets (their lengths land in the image), and prints one: the output must mask it.
+          "RUN --mount=type=secret,id=token --mount=type=secret,id=netrc sh -c 'wc -c < /run/secrets/token > /token-length && wc -c < /run/secrets/netrc > /netrc-length && echo got $(cat /run/secrets/token)'",
+        ].join("\n"),
+      );
+      const secrets = [
+        { id: "token", env: variable },
+        { id: "netrc", file: secretFile },
+      ];
       const { result, events } = await buildCollecting({ ...request("Dockerfile.secret"), secrets });
       expect(outputLines(events)).toContain("got ***");
 
@@ -167,7 +183,10 @@ describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine 
       expect((await builder.build({ ...request("Dockerfile.secret"), secrets })).reference).toBe(result.reference);
 
       // A failing RUN that prints the secret: the error masks it too.
-      await writeFile(join(fixture.dir, "Dockerfile.secret-fails"), "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN --mount=type=secret,id=token sh -c 'echo leaked $(cat /run/secrets/token); exit 4'\n");
+      await writeFile(
+        join(fixture.dir, "Dockerfile.secret-fails"),
+        "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN --mount=type=secret,id=token sh -c 'echo leaked $(cat /run/secrets/token); exit 4'\n",
+      );
       const error = await failure({ ...request("Dockerfile.secret-fails"), secrets });
       expect(error?.message).toMatch(/^Dockerfile line 3 \(RUN --mount=type=secret,id=token .*\) failed: .*exit code: 4/);
       expect(error?.details).toContain(`leaked ***`);
@@ -178,20 +197,28 @@ describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine 
   });
 
   it("says which secret mlkube.yaml lacks when a RUN needs one the build does not provide", async () => {
-    await writeFile(join(fixture.dir, "Dockerfile.missing-secret"), "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN --mount=type=secret,id=pip,required=true cat /run/secrets/pip\n");
+    await writeFile(
+      join(fixture.dir, "Dockerfile.missing-secret"),
+      "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN --mount=type=secret,id=pip,required=true cat /run/secrets/pip\n",
+    );
     const error = await failure(request("Dockerfile.missing-secret"));
     expect(error?.message).toMatch(/^Dockerfile line 3 /);
     expect(error?.hint).toMatch(/secret 'pip'.*build\.secrets in mlkube\.yaml/);
   });
 
   it("locates a failing RUN at its line, with a hint about the command, not the instruction", async () => {
-    await writeFile(join(fixture.dir, "Dockerfile.fails"), "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nWORKDIR /app\nRUN --mount=type=cache,target=/root/.cache sh -c 'echo about to fail; exit 3'\n");
+    await writeFile(
+      join(fixture.dir, "Dockerfile.fails"),
+      "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nWORKDIR /app\nRUN --mount=type=cache,target=/root/.cache sh -c 'echo about to fail; exit 3'\n",
+    );
     const error = await failure(request("Dockerfile.fails"));
     expect(isUserError(error)).toBe(true);
     expect(error?.kind).toBe("build");
     expect(error?.message).toMatch(/^Dockerfile line 4 \(RUN --mount=type=cache.*\) failed: .*exit code: 3$/);
     expect(error?.details).toContain("about to fail");
-    expect(error?.hint).toBe("The command at line 4 exited with code 3; its last output is shown above. Fix the command (or what it needs), then save to rebuild.");
+    expect(error?.hint).toBe(
+      "The command at line 4 exited with code 3; its last output is shown above. Fix the command (or what it needs), then save to rebuild.",
+    );
   });
 
   it("locates a Dockerfile syntax error the engine reports at its line", async () => {
@@ -207,7 +234,9 @@ describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine 
     await writeFile(join(fixture.dir, "Dockerfile.heredoc"), "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY <<EOT /app/x.txt\nhello\nEOT\n");
     const error = await failure(request("Dockerfile.heredoc"));
     expect(error?.kind).toBe("dockerfile");
-    expect(error?.message).toMatch(/Dockerfile\.heredoc:3: the COPY uses a heredoc \(<<\), which the Dockerfile frontend built into the engine \(Docker 2\d\.[^)]*\) is too old to read\./);
+    expect(error?.message).toMatch(
+      /Dockerfile\.heredoc:3: the COPY uses a heredoc \(<<\), which the Dockerfile frontend built into the engine \(Docker 2\d\.[^)]*\) is too old to read\./,
+    );
     expect(error?.hint).toMatch(/# syntax=docker\/dockerfile:1/);
     expect(error?.hint).toMatch(/Docker Engine 23 or newer/);
   });
@@ -216,7 +245,10 @@ describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine 
   it.runIf(process.env.MLKUBE_TEST_SYNTAX_FRONTEND)("builds with the '# syntax=' frontend the Dockerfile names, heredocs included", async () => {
     const frontend = process.env.MLKUBE_TEST_SYNTAX_FRONTEND ?? "";
     const text = uniqueName("via-frontend");
-    await writeFile(join(fixture.dir, "Dockerfile.syntax-ok"), `# syntax=${frontend}\nARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nCOPY <<EOT /app/hello.txt\n${text}\nEOT\n`);
+    await writeFile(
+      join(fixture.dir, "Dockerfile.syntax-ok"),
+      `# syntax=${frontend}\nARG BASE_IMAGE\nFROM \${BASE_IMAGE}\nCOPY <<EOT /app/hello.txt\n${text}\nEOT\n`,
+    );
     const { result, steps } = await buildCollecting(request("Dockerfile.syntax-ok"));
     expect(steps.some((step) => step.name.includes(frontend))).toBe(true);
     const { stdout } = await promisify(execFile)("docker", ["run", "--rm", "--entrypoint", "cat", result.reference, "/app/hello.txt"]);
@@ -229,7 +261,9 @@ describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine 
     const error = await failure(request("Dockerfile.frontend"));
     expect(error?.kind).toBe("dockerfile");
     expect(error?.message).toContain(`The Dockerfile frontend '${frontend}' named by the '# syntax=' line of`);
-    expect(error?.hint).toBe(`The frontend image ${frontend} must be pullable by the Docker engine (check its network and 'docker login'), or remove the '# syntax=' line to build with the engine's built-in frontend.`);
+    expect(error?.hint).toBe(
+      `The frontend image ${frontend} must be pullable by the Docker engine (check its network and 'docker login'), or remove the '# syntax=' line to build with the engine's built-in frontend.`,
+    );
   });
 
   it("stops a cancelled build: the docker CLI and the RUN's processes end, nothing is tagged", async () => {
@@ -243,7 +277,15 @@ describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine 
       controller.abort();
     };
     const error = await builder
-      .build({ ...request("Dockerfile.slow"), repository: cancelRepository }, { signal: controller.signal, onEvent: (event) => { if (event.type === "output" && event.line === marker) cancel(); } })
+      .build(
+        { ...request("Dockerfile.slow"), repository: cancelRepository },
+        {
+          signal: controller.signal,
+          onEvent: (event) => {
+            if (event.type === "output" && event.line === marker) cancel();
+          },
+        },
+      )
       .catch((caught: unknown) => caught);
     try {
       expect(error).toMatchObject({ kind: "cancelled" });
@@ -269,7 +311,8 @@ describe.runIf(hasEngine).each(clis)("BuildKit builds on the real Docker engine 
 /** buildx, which scripts/setup-engine.sh installs; with an engine older than 23, also its own CLI's built-in client. */
 async function clisToTest(): Promise<{ label: string; cli: BuildkitCli }[]> {
   const found = await findBuildkitCli({ env: process.env });
-  if (found.cli?.mode !== "buildx") throw new Error(`no docker CLI with the buildx plugin (scripts/setup-engine.sh installs it): ${found.cli ? `${found.cli.path} has none` : found.reason}`);
+  if (found.cli?.mode !== "buildx")
+    throw new Error(`no docker CLI with the buildx plugin (scripts/setup-engine.sh installs it): ${found.cli ? `${found.cli.path} has none` : found.reason}`);
   const clis = [{ label: `buildx (${found.cli.path} ${found.cli.version})`, cli: found.cli }];
   if (engineMajor < 23) {
     // Debian's docker.io puts the engine's own CLI at /usr/bin/docker.
@@ -299,7 +342,9 @@ async function imageContains(imageId: string, texts: readonly string[]): Promise
   let carry = Buffer.alloc(0);
   for await (const chunk of await docker.getImage(imageId).get()) {
     const window = Buffer.concat([carry, chunk as Buffer]);
-    needles.forEach((needle, index) => { if (window.includes(needle)) found.add(texts[index] as string); });
+    needles.forEach((needle, index) => {
+      if (window.includes(needle)) found.add(texts[index] as string);
+    });
     carry = window.subarray(Math.max(0, window.length - overlap));
   }
   return texts.filter((text) => found.has(text));

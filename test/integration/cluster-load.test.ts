@@ -34,7 +34,11 @@ describe.runIf(hasEngine)("whole-image load delivery", () => {
 
   it("kind: loads with 'kind load docker-image' and refuses when a node lacks that exact image", async () => {
     const { exec, calls } = recordingExec([{ argv: ["kind", "get", "nodes"], stdout: "mlkube-e2e-no-such-node\n" }]);
-    const provider = new KindProvider({ kind: "kind", clusterName: "mlkube", context: "kind-mlkube", reason: "" }, { nodePorts: [30080], registry: undefined, registrySetting: "off" }, { exec, docker: engine, record: noRecord });
+    const provider = new KindProvider(
+      { kind: "kind", clusterName: "mlkube", context: "kind-mlkube", reason: "" },
+      { nodePorts: [30080], registry: undefined, registrySetting: "off" },
+      { exec, docker: engine, record: noRecord },
+    );
     const load = (provider as unknown as { load(image: unknown): Promise<unknown> }).load.bind(provider);
     // The node container does not exist, so crictl finds nothing: the delivery must fail, not succeed silently.
     await expect(load(image)).rejects.toThrow(`After 'kind load docker-image', node mlkube-e2e-no-such-node has no image for ${BASE_IMAGE}`);
@@ -73,7 +77,11 @@ describe.runIf(hasEngine)("whole-image load delivery", () => {
       { argv: ["minikube", "image", "ls"], stdout: listed },
       { argv: ["minikube", "ssh"], stdout: ctrRow },
     ]);
-    const provider = new MinikubeProvider({ kind: "minikube", clusterName: "ml", context: "ml", reason: "" }, { registrySetting: "off", platform: "linux", isWsl: false }, { exec, spawn, docker: engine, record: noRecord });
+    const provider = new MinikubeProvider(
+      { kind: "minikube", clusterName: "ml", context: "ml", reason: "" },
+      { registrySetting: "off", platform: "linux", isWsl: false },
+      { exec, spawn, docker: engine, record: noRecord },
+    );
     const result = await (provider as unknown as { load(image: unknown): Promise<{ path: string }> }).load(image);
     expect(result).toMatchObject({ path: "load", podImage: BASE_IMAGE });
     expect(calls.at(-1)).toEqual(["minikube", "ssh", "-p", "ml", "--", "sudo", "ctr", "--namespace=k8s.io", "images", "ls", `name==docker.io/${BASE_IMAGE}`]);
@@ -97,14 +105,20 @@ describe.runIf(hasEngine)("whole-image load delivery", () => {
     };
     const provider = (nodeName: string) => {
       const { exec } = recordingExec([{ argv: ["kind", "get", "nodes"], stdout: `${nodeName}\n` }]);
-      const kind = new KindProvider({ kind: "kind", clusterName: "mlkube", context: "kind-mlkube", reason: "" }, { nodePorts: [30080], registry: undefined, registrySetting: "off" }, { exec, docker: engine, record: noRecord });
+      const kind = new KindProvider(
+        { kind: "kind", clusterName: "mlkube", context: "kind-mlkube", reason: "" },
+        { nodePorts: [30080], registry: undefined, registrySetting: "off" },
+        { exec, docker: engine, record: noRecord },
+      );
       return (kind as unknown as { load(image: unknown): Promise<{ path: string }> }).load.bind(kind);
     };
     const good = await nodeFor(image.imageId);
     const stale = await nodeFor(`sha256:${"0ld".repeat(21)}0`);
     try {
       expect(await provider(good.name)(image)).toMatchObject({ path: "load", podImage: BASE_IMAGE });
-      await expect(provider(stale.name)(image)).rejects.toThrow(`After 'kind load docker-image', node ${stale.name} has image ${configDigest.slice(0, 19)} (target sha256:0ld0ld0ld0ld) for ${BASE_IMAGE}`);
+      await expect(provider(stale.name)(image)).rejects.toThrow(
+        `After 'kind load docker-image', node ${stale.name} has image ${configDigest.slice(0, 19)} (target sha256:0ld0ld0ld0ld) for ${BASE_IMAGE}`,
+      );
     } finally {
       await Promise.all([good.remove(), stale.remove()]);
     }
@@ -112,9 +126,15 @@ describe.runIf(hasEngine)("whole-image load delivery", () => {
 
   it("minikube off Linux: the endpoint is a 'minikube service --url' tunnel mlkube keeps and stops", async () => {
     const { exec, spawn, calls } = recordingExec([{ argv: ["minikube", "service"], stdout: "http://127.0.0.1:51234\n" }]);
-    const provider = new MinikubeProvider({ kind: "minikube", clusterName: "ml", context: "ml", reason: "" }, { registrySetting: "auto", platform: "darwin", isWsl: false }, { exec, spawn, docker: engine, record: noRecord });
+    const provider = new MinikubeProvider(
+      { kind: "minikube", clusterName: "ml", context: "ml", reason: "" },
+      { registrySetting: "auto", platform: "darwin", isWsl: false },
+      { exec, spawn, docker: engine, record: noRecord },
+    );
     const kube = { core: { readNamespacedService: async () => ({ spec: { ports: [{ port: 8080, nodePort: 30080 }] } }) } };
-    const endpoint = await (provider as unknown as { endpoint(kube: unknown, service: unknown): Promise<{ url: string; via: string; close(): Promise<void> }> }).endpoint(kube, { namespace: "default", name: "iris", nodePort: 30080 });
+    const endpoint = await (
+      provider as unknown as { endpoint(kube: unknown, service: unknown): Promise<{ url: string; via: string; close(): Promise<void> }> }
+    ).endpoint(kube, { namespace: "default", name: "iris", nodePort: 30080 });
     expect(endpoint).toMatchObject({ url: "http://127.0.0.1:51234", via: "tunnel" });
     await endpoint.close();
     expect(calls).toEqual([["minikube", "service", "iris", "--url", "-n", "default", "-p", "ml"]]);

@@ -37,7 +37,7 @@ describe.runIf(available)("a Docker API relay that says Docker Desktop", () => {
     const direct = await cli(["info", "--format", "{{.OperatingSystem}}"], { DOCKER_HOST: "unix:///var/run/docker.sock" });
     expect(direct.trim()).not.toBe("Docker Desktop");
     // Everything else in the answer is the engine's own.
-    const [viaRelay, engine] = [JSON.parse(await dockerCli(["info", "--format", "{{json .}}"])) as { ID: string }, await docker.info() as { ID: string }];
+    const [viaRelay, engine] = [JSON.parse(await dockerCli(["info", "--format", "{{json .}}"])) as { ID: string }, (await docker.info()) as { ID: string }];
     expect(viaRelay.ID).toBe(engine.ID);
   });
 
@@ -67,7 +67,10 @@ describe.runIf(available)("a Docker API relay that says Docker Desktop", () => {
       const pushed = await dockerCli(["push", tag]);
       expect(pushed).toMatch(/digest: sha256:[0-9a-f]{64}/);
     } finally {
-      await docker.getImage(tag).remove().catch(() => undefined);
+      await docker
+        .getImage(tag)
+        .remove()
+        .catch(() => undefined);
     }
   });
 

@@ -10,15 +10,27 @@ import { docker, engineAvailable, uniqueName } from "../support/engine.js";
 
 const REGISTRY_IMAGE = "registry:2";
 const hasEngine = await engineAvailable();
-const hasRegistryImage = hasEngine && (await docker.getImage(REGISTRY_IMAGE).inspect().then(() => true, () => false));
+const hasRegistryImage =
+  hasEngine &&
+  (await docker
+    .getImage(REGISTRY_IMAGE)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    ));
 // CI runs the whole suite, whose e2e set-up (the simulator) builds registry:2 first: a skip there
 // would hide that this test never ran.
-if (!hasRegistryImage && process.env.CI) throw new Error(`CI=true but ${REGISTRY_IMAGE} is missing: 'npm test' builds it in the e2e set-up (test/sim/images.ts).`);
+if (!hasRegistryImage && process.env.CI)
+  throw new Error(`CI=true but ${REGISTRY_IMAGE} is missing: 'npm test' builds it in the e2e set-up (test/sim/images.ts).`);
 
 describe.runIf(hasRegistryImage)("doctor --fix on the real engine", () => {
   const registry = { container: uniqueName("mlkube-test-registry"), hostPort: 0, image: REGISTRY_IMAGE };
   afterAll(async () => {
-    await docker.getContainer(registry.container).remove({ force: true }).catch(() => undefined);
+    await docker
+      .getContainer(registry.container)
+      .remove({ force: true })
+      .catch(() => undefined);
   });
 
   it("starts a registry that was not running, after which the registry check passes", async () => {

@@ -100,7 +100,10 @@ describe.runIf(usable)("live update copies files into a running container", () =
     await writeFile(join(local, "app.py"), "v2\n");
     await writeFile(join(local, "extra file.py"), "new\n");
     const plan = {
-      copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }, { local: join(local, "extra file.py"), remote: "/app/extra file.py" }],
+      copies: [
+        { local: join(local, "app.py"), remote: "/app/app.py" },
+        { local: join(local, "extra file.py"), remote: "/app/extra file.py" },
+      ],
       deletes: ["/app/old.txt"],
     };
     const result = await syncToPods([{ pod: "pod-a", port: 8080 }], plan, access(container), { restart: "auto" });
@@ -117,8 +120,17 @@ describe.runIf(usable)("live update copies files into a running container", () =
     failingStarts = 1;
     execs.length = 0;
     const failure = syncToPods(
-      [{ pod: "pod-a", port: 8080 }, { pod: "pod-b", port: 8080 }],
-      { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }, { local: join(local, "helper.py"), remote: "/app/helper.py" }], deletes: ["/app/model.pkl"] },
+      [
+        { pod: "pod-a", port: 8080 },
+        { pod: "pod-b", port: 8080 },
+      ],
+      {
+        copies: [
+          { local: join(local, "app.py"), remote: "/app/app.py" },
+          { local: join(local, "helper.py"), remote: "/app/helper.py" },
+        ],
+        deletes: ["/app/model.pkl"],
+      },
       access(container),
       { restart: "auto" },
     );
@@ -140,7 +152,12 @@ describe.runIf(usable)("live update copies files into a running container", () =
     const before = await generation();
     // The checksum the script compares with (the argument after the path) no longer matches.
     const corrupt = (command: string[]) => command.map((arg, index) => (command[index - 1] === "/app/app.py" ? "0".repeat(64) : arg));
-    const failure = syncToPods([{ pod: "pod-a", port: 8080 }], { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }], deletes: [] }, access(container, corrupt), { restart: "auto" });
+    const failure = syncToPods(
+      [{ pod: "pod-a", port: 8080 }],
+      { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }], deletes: [] },
+      access(container, corrupt),
+      { restart: "auto" },
+    );
     await expect(failure).rejects.toBeInstanceOf(LiveUnavailable);
     await expect(failure).rejects.toMatchObject({ reason: "after the copy, /app/app.py in pod pod-a differ from the local files" });
     expect(await read("/app/app.py")).toBe("v2");
@@ -148,14 +165,24 @@ describe.runIf(usable)("live update copies files into a running container", () =
   });
 
   it("with restart: none, leaves the server alone and waits for its own reload: a new process that stays", async () => {
-    const reloading = await docker.createContainer({ Image: BASE_IMAGE, Entrypoint: ["sh", "-c", FAKE_RELOADER], Cmd: [], name: uniqueName("mlkube-live-reload") });
+    const reloading = await docker.createContainer({
+      Image: BASE_IMAGE,
+      Entrypoint: ["sh", "-c", FAKE_RELOADER],
+      Cmd: [],
+      name: uniqueName("mlkube-live-reload"),
+    });
     await reloading.start();
     try {
       await writeFile(join(local, "app.py"), "v6\n");
       const serverPid = async () => (await dockerExec(reloading, ["sh", "-c", "cat /tmp/server.pid"])).stdout.trim();
       await new Promise((resolve) => setTimeout(resolve, 300)); // the reloader has started its server
       const before = await serverPid();
-      const result = await syncToPods([{ pod: "pod-r", port: 8080 }], { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }], deletes: [] }, access(reloading), { restart: "none" });
+      const result = await syncToPods(
+        [{ pod: "pod-r", port: 8080 }],
+        { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }], deletes: [] },
+        access(reloading),
+        { restart: "none" },
+      );
       const after = await serverPid();
       expect(after).not.toBe(before);
       expect(result.restarts).toEqual([`reloaded by the server itself (new process ${after})`]);
@@ -170,9 +197,17 @@ describe.runIf(usable)("live update copies files into a running container", () =
     const before = await generation();
     const started = Date.now();
     // PID 1 here starts a short-lived sleep every 50 ms: processes that come and go are not a reload.
-    const failure = syncToPods([{ pod: "pod-a", port: 8080 }], { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }], deletes: [] }, access(container), { restart: "none" });
+    const failure = syncToPods(
+      [{ pod: "pod-a", port: 8080 }],
+      { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }], deletes: [] },
+      access(container),
+      { restart: "none" },
+    );
     await expect(failure).rejects.toBeInstanceOf(LiveUnavailable);
-    await expect(failure).rejects.toMatchObject({ reason: "no new server process started in pod pod-a within 10 s of the copy (restart: none expects the server to reload by itself), so the old code may still be serving" });
+    await expect(failure).rejects.toMatchObject({
+      reason:
+        "no new server process started in pod pod-a within 10 s of the copy (restart: none expects the server to reload by itself), so the old code may still be serving",
+    });
     expect(Date.now() - started).toBeGreaterThanOrEqual(9_000);
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(await generation()).toBe(before);
@@ -184,7 +219,12 @@ describe.runIf(usable)("live update copies files into a running container", () =
     try {
       await dockerExec(plain, ["sh", "-c", "mkdir -p /app && echo v1 > /app/app.py"]);
       await writeFile(join(local, "app.py"), "v7\n");
-      const failure = syncToPods([{ pod: "pod-d", port: 8080 }], { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }], deletes: [] }, access(plain), { restart: "auto" });
+      const failure = syncToPods(
+        [{ pod: "pod-d", port: 8080 }],
+        { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }], deletes: [] },
+        access(plain),
+        { restart: "auto" },
+      );
       await expect(failure).rejects.toMatchObject({ reason: "pod pod-d runs no restart supervisor (it was started from an image without mlkube's dev layer)" });
       expect((await dockerExec(plain, ["cat", "/app/app.py"])).stdout.trim()).toBe("v1");
     } finally {
@@ -198,7 +238,12 @@ describe.runIf(usable)("live update copies files into a running container", () =
     try {
       await dockerExec(bare, ["sh", "-c", "rm -f /bin/tar /usr/bin/tar"]);
       await writeFile(join(local, "app.py"), "v4\n");
-      const failure = syncToPods([{ pod: "pod-c", port: 8080 }], { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }], deletes: [] }, access(bare), { restart: "auto" });
+      const failure = syncToPods(
+        [{ pod: "pod-c", port: 8080 }],
+        { copies: [{ local: join(local, "app.py"), remote: "/app/app.py" }], deletes: [] },
+        access(bare),
+        { restart: "auto" },
+      );
       await expect(failure).rejects.toBeInstanceOf(LiveUnavailable);
       await expect(failure).rejects.toMatchObject({ reason: "live update needs tar in the image", forSession: true });
     } finally {

@@ -9,7 +9,15 @@ import tarFs from "tar-fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ImageBuilder } from "../../src/adapters/docker/build.js";
 import { execInContainer } from "../../src/adapters/docker/container-exec.js";
-import { addDevLayer, LIVE_STATE_DIR, LIVE_STATE_FILE, RESTART_COMMAND, RESTART_POLICY_ENV, type DevLayerResult, type SupervisorState } from "../../src/adapters/docker/dev-layer.js";
+import {
+  addDevLayer,
+  LIVE_STATE_DIR,
+  LIVE_STATE_FILE,
+  RESTART_COMMAND,
+  RESTART_POLICY_ENV,
+  type DevLayerResult,
+  type SupervisorState,
+} from "../../src/adapters/docker/dev-layer.js";
 import { demuxedLogs, readAll } from "../sim/node/logs.js";
 import { BASE_IMAGE, copyFixture, docker, engine, engineAvailable, removeRepository, uniqueName } from "../support/engine.js";
 import { eventually } from "../support/eventually.js";
@@ -44,7 +52,8 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
     await removeRepository(shellRepository);
     await fixture.cleanup();
     for (const [method, samples] of Object.entries(timings)) {
-      if (samples.length > 0) console.log(`restart to first answer by ${method}: ${samples.map((ms) => `${ms.toFixed(0)} ms`).join(", ")} (median ${median(samples).toFixed(0)} ms)`);
+      if (samples.length > 0)
+        console.log(`restart to first answer by ${method}: ${samples.map((ms) => `${ms.toFixed(0)} ms`).join(", ")} (median ${median(samples).toFixed(0)} ms)`);
     }
   });
 
@@ -73,11 +82,15 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
     const server = await runDev(dev.reference);
     expect(await eventually(() => predictAt(server.url, undefined, 1_000), 30_000, 100)).toEqual({ status: 200, body: { prediction: [0] } });
     // The parent imports what the first child imported (numpy, sklearn, flask) once it settles.
-    const warm = await eventually(async () => {
-      const state = await server.state();
-      expect(state.warmModules).toBeGreaterThan(100);
-      return state;
-    }, 30_000, 200);
+    const warm = await eventually(
+      async () => {
+        const state = await server.state();
+        expect(state.warmModules).toBeGreaterThan(100);
+        return state;
+      },
+      30_000,
+      200,
+    );
     expect(warm).toMatchObject({ supervisor: "python", mode: "warm-fork", generation: 1, running: true });
     // The libraries the server used, never the project's own module.
     const learned = JSON.parse(await execInContainer(docker, server.id, ["cat", `${LIVE_STATE_DIR}/modules.json`])) as string[];
@@ -98,12 +111,19 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
     const server = await runDev(dev.reference);
     await eventually(() => predictAt(server.url, undefined, 1_000), 30_000, 100);
     await server.copyApp(`${originalApp}\ndef broken(:\n`);
-    await docker.getContainer(server.id).exec({ Cmd: [...RESTART_COMMAND] }).then((exec) => exec.start({}));
-    const died = await eventually(async () => {
-      const state = await server.state();
-      expect(state).toMatchObject({ generation: 2, running: false, lastExit: { generation: 2, status: 1, requested: false } });
-      return state;
-    }, 20_000, 100);
+    await docker
+      .getContainer(server.id)
+      .exec({ Cmd: [...RESTART_COMMAND] })
+      .then((exec) => exec.start({}));
+    const died = await eventually(
+      async () => {
+        const state = await server.state();
+        expect(state).toMatchObject({ generation: 2, running: false, lastExit: { generation: 2, status: 1, requested: false } });
+        return state;
+      },
+      20_000,
+      100,
+    );
     expect(died.lastExit!.afterSeconds).toBeLessThan(5);
     // A Python error is the code's fault, not the fork's: the next restart still forks.
     expect(died.mode).toBe("warm-fork");
@@ -126,13 +146,21 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
     await server.copyApp(forkUnsafe);
     await server.restartUntil(9);
     const state = await server.state();
-    expect(state).toMatchObject({ mode: "re-exec", modeReason: "warm-forked children died at once 2 times in a row", running: true, lastRestart: { method: "re-exec" } });
+    expect(state).toMatchObject({
+      mode: "re-exec",
+      modeReason: "warm-forked children died at once 2 times in a row",
+      running: true,
+      lastRestart: { method: "re-exec" },
+    });
     expect(state.lastExit).toMatchObject({ signal: "SIGABRT", requested: false });
     expect(await server.logs()).toContain("mlkube-supervisor: falling back to re-exec: warm-forked children died at once 2 times in a row");
   });
 
   it("warm-forks `python3 -m flask run` and a console script (`flask run`) alike", async () => {
-    for (const cmd of [["python3", "-m", "flask", "--app", "app", "run", "--host", "0.0.0.0"], ["flask", "--app", "app", "run", "--host", "0.0.0.0"]]) {
+    for (const cmd of [
+      ["python3", "-m", "flask", "--app", "app", "run", "--host", "0.0.0.0"],
+      ["flask", "--app", "app", "run", "--host", "0.0.0.0"],
+    ]) {
       await server(cmd);
     }
     async function server(cmd: string[]) {
@@ -152,10 +180,14 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
     // The exec'd shell exits at once; its background sleep is re-parented to PID 1 and ends soon after.
     await execInContainer(docker, server.id, ["sh", "-c", "sleep 0.3 & echo $! > /tmp/orphan"]);
     const orphan = (await execInContainer(docker, server.id, ["cat", "/tmp/orphan"])).trim();
-    await eventually(async () => {
-      const status = await execInContainer(docker, server.id, ["sh", "-c", `cat /proc/${orphan}/status 2>/dev/null || echo gone`]);
-      expect(status.trim()).toBe("gone"); // a zombie would still have a /proc entry, in state Z
-    }, 10_000, 100);
+    await eventually(
+      async () => {
+        const status = await execInContainer(docker, server.id, ["sh", "-c", `cat /proc/${orphan}/status 2>/dev/null || echo gone`]);
+        expect(status.trim()).toBe("gone"); // a zombie would still have a /proc entry, in state Z
+      },
+      10_000,
+      100,
+    );
   });
 
   it("tells which commands it can warm-fork, and why not the others", async () => {
@@ -179,7 +211,11 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
       "    launch = Launch(argv)",
       "    print(('re-exec: ' + launch.no_fork_reason) if launch.no_fork_reason else ('module ' + launch.module) if launch.module else ('script ' + launch.script))",
     ].join("\n");
-    const container = await docker.createContainer({ Image: dev.reference, Entrypoint: ["python3", "-c", probe, JSON.stringify(cases.map(([argv]) => argv))], Cmd: [] });
+    const container = await docker.createContainer({
+      Image: dev.reference,
+      Entrypoint: ["python3", "-c", probe, JSON.stringify(cases.map(([argv]) => argv))],
+      Cmd: [],
+    });
     containers.push(container);
     await container.start();
     await container.wait();
@@ -204,7 +240,13 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
       await server.copyApp(appAnswering(originalApp, marker));
       timings["re-exec"].push(await server.restartUntil(marker));
     }
-    expect(await server.state()).toMatchObject({ supervisor: "python", mode: "re-exec", modeReason: "restart: process", warmModules: 0, lastRestart: { method: "re-exec" } });
+    expect(await server.state()).toMatchObject({
+      supervisor: "python",
+      mode: "re-exec",
+      modeReason: "restart: process",
+      warmModules: 0,
+      lastRestart: { method: "re-exec" },
+    });
     expect(await server.logs()).toMatch(/mlkube-supervisor: restarted app\.py by re-exec \(restart: process\) in \d+ ms/);
     expect(median(timings["warm fork"])).toBeLessThan(median(timings["re-exec"]));
   });
@@ -213,7 +255,10 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
     const server = await runDev(dev.reference, [`${RESTART_POLICY_ENV}=none`]);
     await eventually(() => predictAt(server.url, undefined, 1_000), 30_000, 100);
     expect(await server.state()).toMatchObject({ policy: "none", mode: "re-exec", generation: 1 });
-    await docker.getContainer(server.id).exec({ Cmd: [...RESTART_COMMAND] }).then((exec) => exec.start({}));
+    await docker
+      .getContainer(server.id)
+      .exec({ Cmd: [...RESTART_COMMAND] })
+      .then((exec) => exec.start({}));
     // Flask does not handle SIGHUP, so it dies of it, and the container ends with it: 128 + 1.
     const { StatusCode } = (await docker.getContainer(server.id).wait()) as { StatusCode: number };
     expect(StatusCode).toBe(129);
@@ -224,7 +269,12 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
     const dir = join(fixture.dir, "shell-server");
     await import("node:fs/promises").then(({ mkdir }) => mkdir(dir));
     await writeFile(join(dir, "Dockerfile"), 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nUSER 10001\nCMD while :; do echo "tick $$"; sleep 0.2; done\n');
-    const built = await new ImageBuilder(engine).build({ contextDir: dir, dockerfile: join(dir, "Dockerfile"), buildArgs: { BASE_IMAGE }, repository: shellRepository });
+    const built = await new ImageBuilder(engine).build({
+      contextDir: dir,
+      dockerfile: join(dir, "Dockerfile"),
+      buildArgs: { BASE_IMAGE },
+      repository: shellRepository,
+    });
     const shellDev = await addDevLayer(docker, { imageId: built.imageId, repository: shellRepository, tag: built.tag }); // the classic builder
     expect((await docker.getImage(shellDev.reference).inspect()).Config.Cmd).toEqual(["/bin/sh", "-c", 'while :; do echo "tick $$"; sleep 0.2; done']);
     expect((await docker.getImage(shellDev.reference).history())[0]?.Comment).not.toBe("buildkit.dockerfile.v0");
@@ -232,12 +282,25 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
     const server = await runDev(shellDev.reference);
     const first = await eventually(() => server.state(), 10_000, 100);
     expect(first).toMatchObject({ supervisor: "sh", mode: "re-exec", modeReason: "not a Python command", generation: 1, running: true });
-    await docker.getContainer(server.id).exec({ Cmd: [...RESTART_COMMAND] }).then((exec) => exec.start({}));
-    const restarted = await eventually(async () => {
-      const state = await server.state();
-      expect(state).toMatchObject({ generation: 2, restarts: 1, running: true, lastRestart: { method: "re-exec" }, lastExit: { pid: first.childPid, requested: true } });
-      return state;
-    }, 10_000, 100);
+    await docker
+      .getContainer(server.id)
+      .exec({ Cmd: [...RESTART_COMMAND] })
+      .then((exec) => exec.start({}));
+    const restarted = await eventually(
+      async () => {
+        const state = await server.state();
+        expect(state).toMatchObject({
+          generation: 2,
+          restarts: 1,
+          running: true,
+          lastRestart: { method: "re-exec" },
+          lastExit: { pid: first.childPid, requested: true },
+        });
+        return state;
+      },
+      10_000,
+      100,
+    );
     expect(restarted.childPid).not.toBe(first.childPid);
     const logs = await server.logs();
     expect(logs).toMatch(/mlkube-supervisor: restarted sh -c by re-exec \(not a Python command\) in \d+ ms/);
@@ -279,10 +342,14 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
         const started = performance.now();
         const exec = await container.exec({ Cmd: [...RESTART_COMMAND] });
         await exec.start({});
-        await eventually(async () => {
-          const answer = await predictAt(url, undefined, 1_000);
-          expect(answer.body).toMatchObject({ marker });
-        }, 20_000, 5);
+        await eventually(
+          async () => {
+            const answer = await predictAt(url, undefined, 1_000);
+            expect(answer.body).toMatchObject({ marker });
+          },
+          20_000,
+          5,
+        );
         return performance.now() - started;
       },
     };
@@ -291,7 +358,10 @@ describe.runIf(hasEngine)("the dev image's restart supervisor", () => {
 
 /** The fixture's app.py answering predictions with an extra `marker`, so each version is recognisable. */
 function appAnswering(app: string, marker: number): string {
-  const changed = app.replace('return jsonify({"prediction": [int(value) for value in prediction]})', `return jsonify({"prediction": [int(value) for value in prediction], "marker": ${marker}})`);
+  const changed = app.replace(
+    'return jsonify({"prediction": [int(value) for value in prediction]})',
+    `return jsonify({"prediction": [int(value) for value in prediction], "marker": ${marker}})`,
+  );
   if (changed === app) throw new Error("the fixture's app.py no longer has the line this test edits");
   return changed;
 }

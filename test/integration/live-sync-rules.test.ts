@@ -76,8 +76,13 @@ describe.runIf(hasEngine)("inferred sync rules match where the engine puts files
     const plan = planChange({ changes: Object.keys(FILES).map((path) => ({ path, kind: "changed" })), rules });
     if (plan.kind !== "sync") throw new Error(`expected a sync, got a rebuild: ${plan.reason}`);
 
-    const inImage = await readInImage(reference, plan.copies.map((copy) => copy.remote));
-    const expected = Object.fromEntries(await Promise.all(plan.copies.map(async (copy) => [copy.remote, await readFile(join(contextDir, copy.local), "utf8")] as const)));
+    const inImage = await readInImage(
+      reference,
+      plan.copies.map((copy) => copy.remote),
+    );
+    const expected = Object.fromEntries(
+      await Promise.all(plan.copies.map(async (copy) => [copy.remote, await readFile(join(contextDir, copy.local), "utf8")] as const)),
+    );
     expect(inImage).toEqual(expected);
 
     // The places that exercise Docker's rules, so a planner that forgot them cannot pass by luck.
@@ -100,7 +105,8 @@ describe.runIf(hasEngine)("inferred sync rules match where the engine puts files
 
 /** The content of each path in a container of the image; null where there is no file. */
 async function readInImage(image: string, paths: readonly string[]): Promise<Record<string, string | null>> {
-  const script = "import json, sys\ndef read(p):\n    try:\n        return open(p).read()\n    except OSError:\n        return None\nprint(json.dumps({p: read(p) for p in sys.argv[1:]}))";
+  const script =
+    "import json, sys\ndef read(p):\n    try:\n        return open(p).read()\n    except OSError:\n        return None\nprint(json.dumps({p: read(p) for p in sys.argv[1:]}))";
   const container = await docker.createContainer({ Image: image, Cmd: ["sleep", "120"] });
   try {
     await container.start();

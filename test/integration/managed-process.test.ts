@@ -90,7 +90,10 @@ describe.runIf(process.platform !== "win32")("a managed child (a minikube tunnel
     const path = await writeTunnel(TUNNEL.replace(/^trap .*$/m, CLEANING_TRAP));
     const exec = resolve("src/adapters/exec.ts");
     const main = join(dir, "main.mts");
-    await writeFile(main, `import { spawnManaged } from ${JSON.stringify(exec)};\nconsole.log(await spawnManaged(${JSON.stringify(path)}, [], { env: { DIR: ${JSON.stringify(dir)} } }).line(0));\nsetInterval(() => undefined, 1000);\n`);
+    await writeFile(
+      main,
+      `import { spawnManaged } from ${JSON.stringify(exec)};\nconsole.log(await spawnManaged(${JSON.stringify(path)}, [], { env: { DIR: ${JSON.stringify(dir)} } }).line(0));\nsetInterval(() => undefined, 1000);\n`,
+    );
     const mlkube = execa(process.execPath, ["--import", "tsx", main], { reject: false, cwd: resolve(".") });
     const started = new Promise<void>((ready) => mlkube.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("http://") && ready()));
     await Promise.race([started, mlkube.then((result) => Promise.reject(new Error(`exited early: ${result.stderr}`)))]);

@@ -24,7 +24,10 @@ const CTR = "/opt/mlkube-docker26/bin/ctr";
 const newerDocker = new Dockerode({ socketPath: `${NEWER_RUN}/docker.sock` });
 const newerEngine = { client: newerDocker, cliEnv: { DOCKER_HOST: NEWER_HOST, DOCKER_CONTEXT: undefined } };
 
-const hasNewer = await newerDocker.version().then((version) => Number(version.Version.split(".")[0]) >= 23, () => false);
+const hasNewer = await newerDocker.version().then(
+  (version) => Number(version.Version.split(".")[0]) >= 23,
+  () => false,
+);
 // CI must run these: a missing second engine is a broken set-up, not a reason to skip.
 if (process.env.CI && !hasNewer) throw new Error(`no Docker 23+ engine answers on ${NEWER_HOST}: scripts/setup-engine.sh starts one`);
 const hasMain = await engineAvailable();
@@ -41,17 +44,26 @@ describe.runIf(hasNewer)("Docker 26 with the containerd image store", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "mlkube-newer-engine-"));
     // No base image: the second engine has none, and nothing can be pulled here.
-    await writeFile(join(dir, "Dockerfile"), `FROM scratch\nCOPY <<EOT /hello.txt\nhello from a heredoc ${uniqueName("run")}\nEOT\nCOPY app.py /\nEXPOSE 8080\nCMD ["/app.py"]\n`);
+    await writeFile(
+      join(dir, "Dockerfile"),
+      `FROM scratch\nCOPY <<EOT /hello.txt\nhello from a heredoc ${uniqueName("run")}\nEOT\nCOPY app.py /\nEXPOSE 8080\nCMD ["/app.py"]\n`,
+    );
     await writeFile(join(dir, "app.py"), "print('hi')\n");
     // For the main engine too, whose frontend (20.10) reads no heredocs.
     await writeFile(join(dir, "Dockerfile.plain"), `FROM scratch\nCOPY app.py /\nLABEL run=${uniqueName("run")}\nEXPOSE 8080\nCMD ["/app.py"]\n`);
   });
   afterAll(async () => {
-    for (const reference of containerdRefs) await run(CTR, ["-a", `${NEWER_RUN}/containerd.sock`, "-n", "k8s.io", "images", "rm", reference]).catch(() => undefined);
+    for (const reference of containerdRefs)
+      await run(CTR, ["-a", `${NEWER_RUN}/containerd.sock`, "-n", "k8s.io", "images", "rm", reference]).catch(() => undefined);
     for (const repository of repositories) {
       for (const client of [newerDocker, docker]) {
         const images = await client.listImages({ filters: JSON.stringify({ reference: [repository] }) }).catch(() => []);
-        for (const image of images) for (const tag of image.RepoTags ?? []) await client.getImage(tag).remove({ force: true }).catch(() => undefined);
+        for (const image of images)
+          for (const tag of image.RepoTags ?? [])
+            await client
+              .getImage(tag)
+              .remove({ force: true })
+              .catch(() => undefined);
       }
     }
     await rm(dir, { recursive: true, force: true });
@@ -90,13 +102,18 @@ describe.runIf(hasNewer)("Docker 26 with the containerd image store", () => {
   });
 
   it("matches an image loaded into a node's containerd by either digest: the target for this store, the config for the classic one", async () => {
-    const stores: { name: string; host: string; builder: ImageBuilder; expected: string }[] = [{ name: "containerd store", host: NEWER_HOST, builder: new ImageBuilder(newerEngine), expected: "target digest (containerd)" }];
-    if (hasMain) stores.push({ name: "classic store", host: "unix:///var/run/docker.sock", builder: new ImageBuilder(engine), expected: "config digest (CRI)" });
+    const stores: { name: string; host: string; builder: ImageBuilder; expected: string }[] = [
+      { name: "containerd store", host: NEWER_HOST, builder: new ImageBuilder(newerEngine), expected: "target digest (containerd)" },
+    ];
+    if (hasMain)
+      stores.push({ name: "classic store", host: "unix:///var/run/docker.sock", builder: new ImageBuilder(engine), expected: "config digest (CRI)" });
     for (const store of stores) {
       const built = await image(store.builder, uniqueName("mlkube-test-load"), "Dockerfile.plain");
       const saved = await savedDigests(store.host, built.reference);
       // What `kind load` does on a node: the `docker save` imported into containerd's k8s.io namespace.
-      await run("sh", ["-c", `docker save ${built.reference} | ${CTR} -a ${NEWER_RUN}/containerd.sock -n k8s.io images import --all-platforms --digests -`], { env: { ...process.env, DOCKER_HOST: store.host } });
+      await run("sh", ["-c", `docker save ${built.reference} | ${CTR} -a ${NEWER_RUN}/containerd.sock -n k8s.io images import --all-platforms --digests -`], {
+        env: { ...process.env, DOCKER_HOST: store.host },
+      });
       containerdRefs.push(fullReference(built.reference));
       const [, ...listArgs] = ctrListCommand(built.reference);
       const { stdout } = await run(CTR, ["-a", `${NEWER_RUN}/containerd.sock`, ...listArgs]);
@@ -117,6 +134,9 @@ async function savedDigests(host: string, reference: string): Promise<{ config: 
   const env = { ...process.env, DOCKER_HOST: host };
   const manifest = JSON.parse((await run("sh", ["-c", `docker save ${reference} | tar -xO manifest.json`], { env })).stdout) as { Config: string }[];
   const config = `sha256:${(manifest[0]?.Config ?? "").replace(/^blobs\/sha256\//, "").replace(/\.json$/, "")}`;
-  const index = await run("sh", ["-c", `docker save ${reference} | tar -xO index.json 2>/dev/null`], { env }).then((result) => JSON.parse(result.stdout) as { manifests: { digest: string }[] }, () => undefined);
+  const index = await run("sh", ["-c", `docker save ${reference} | tar -xO index.json 2>/dev/null`], { env }).then(
+    (result) => JSON.parse(result.stdout) as { manifests: { digest: string }[] },
+    () => undefined,
+  );
   return { config, target: index?.manifests[0]?.digest };
 }

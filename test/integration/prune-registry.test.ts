@@ -16,9 +16,18 @@ import { docker, engineAvailable, removeRepository, uniqueName } from "../suppor
 
 const REGISTRY_IMAGE = "registry:2";
 const hasEngine = await engineAvailable();
-const hasRegistryImage = hasEngine && (await docker.getImage(REGISTRY_IMAGE).inspect().then(() => true, () => false));
+const hasRegistryImage =
+  hasEngine &&
+  (await docker
+    .getImage(REGISTRY_IMAGE)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    ));
 // As doctor-fix.test.ts: in CI the e2e set-up builds registry:2 first, so a skip would hide a test that never ran.
-if (!hasRegistryImage && process.env.CI) throw new Error(`CI=true but ${REGISTRY_IMAGE} is missing: 'npm test' builds it in the e2e set-up (test/sim/images.ts).`);
+if (!hasRegistryImage && process.env.CI)
+  throw new Error(`CI=true but ${REGISTRY_IMAGE} is missing: 'npm test' builds it in the e2e set-up (test/sim/images.ts).`);
 
 describe.runIf(hasRegistryImage)("pruning old images from the local registry", () => {
   const settings = { container: uniqueName("mlkube-test-registry"), hostPort: 0, image: REGISTRY_IMAGE };
@@ -33,18 +42,26 @@ describe.runIf(hasRegistryImage)("pruning old images from the local registry", (
   /** Builds an image with 64 KiB of its own, labelled as mlkube labels its builds, and pushes it. */
   const push = async (reference: string, model = "iris") => {
     await writeFile(join(context, "weights.bin"), randomBytes(64 * 1024));
-    execFileSync("docker", ["build", "-q", "-t", reference, "--label", "dev.mlkube.managed=true", "--label", `dev.mlkube.model=${model}`, context], { env: { ...process.env, DOCKER_BUILDKIT: "0" }, stdio: "pipe" });
+    execFileSync("docker", ["build", "-q", "-t", reference, "--label", "dev.mlkube.managed=true", "--label", `dev.mlkube.model=${model}`, context], {
+      env: { ...process.env, DOCKER_BUILDKIT: "0" },
+      stdio: "pipe",
+    });
     execFileSync("docker", ["push", "-q", reference], { stdio: "pipe" });
     // Config creation times are in whole seconds: one per second keeps the order known.
     await new Promise((resolve) => setTimeout(resolve, 1_100));
   };
   const tags = async (registry = host) => ((await (await fetch(`http://${registry}/v2/${name}/tags/list`)).json()) as { tags: string[] }).tags.sort();
   const digestOf = async (reference: string) => {
-    const response = await fetch(`http://${host}/v2/${name}/manifests/${reference}`, { method: "HEAD", headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" } });
+    const response = await fetch(`http://${host}/v2/${name}/manifests/${reference}`, {
+      method: "HEAD",
+      headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" },
+    });
     return response.headers.get("docker-content-digest")!;
   };
   const layerOf = async (reference: string) => {
-    const response = await fetch(`http://${host}/v2/${name}/manifests/${reference}`, { headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" } });
+    const response = await fetch(`http://${host}/v2/${name}/manifests/${reference}`, {
+      headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" },
+    });
     return ((await response.json()) as { layers: { digest: string; size: number }[] }).layers.at(-1)!;
   };
   const blobStatus = async (digest: string) => (await fetch(`http://${host}/v2/${name}/blobs/${digest}`, { method: "HEAD" })).status;
@@ -61,7 +78,11 @@ describe.runIf(hasRegistryImage)("pruning old images from the local registry", (
   }, 60_000);
 
   afterAll(async () => {
-    for (const container of [settings.container, withoutDeletes]) await docker.getContainer(container).remove({ force: true }).catch(() => undefined);
+    for (const container of [settings.container, withoutDeletes])
+      await docker
+        .getContainer(container)
+        .remove({ force: true })
+        .catch(() => undefined);
     await removeRepository(`${host}/${name}`);
     if (savedHome === undefined) delete process.env.MLKUBE_HOME;
     else process.env.MLKUBE_HOME = savedHome;
@@ -120,13 +141,21 @@ describe.runIf(hasRegistryImage)("pruning old images from the local registry", (
 
   it("says the registry refuses deletes when it runs as the registry:2 image does by default", async () => {
     const port = await closedPort();
-    const created = await docker.createContainer({ name: withoutDeletes, Image: REGISTRY_IMAGE, HostConfig: { PortBindings: { "5000/tcp": [{ HostIp: "127.0.0.1", HostPort: String(port) }] } } });
+    const created = await docker.createContainer({
+      name: withoutDeletes,
+      Image: REGISTRY_IMAGE,
+      HostConfig: { PortBindings: { "5000/tcp": [{ HostIp: "127.0.0.1", HostPort: String(port) }] } },
+    });
     await created.start();
     const plain = `127.0.0.1:${port}`;
     await registryAnswers(plain);
     for (const n of [1, 2, 3, 4, 5]) await push(`${plain}/${name}:${tag(n)}`);
     expect(await collectableRegistryOn(docker, port)).toBeUndefined(); // its collector would leave a stale cache
-    const result = await new RegistryPruner(docker, { host: plain, pullAs: plain, container: withoutDeletes }).prune({ model: "iris", repository: `${plain}/${name}`, running: [] });
+    const result = await new RegistryPruner(docker, { host: plain, pullAs: plain, container: withoutDeletes }).prune({
+      model: "iris",
+      repository: `${plain}/${name}`,
+      running: [],
+    });
     expect(result.unsupported).toBe(`the registry ${plain} does not allow deletes (it runs without storage.delete.enabled)`);
     expect(result.removed).toEqual([]);
     expect(await tags(plain)).toHaveLength(5);

@@ -128,14 +128,18 @@ describe("watching a model directory (real file system)", () => {
 
   /** Another process writes app.py `writes` times, 3 ms apart, pausing `pauseMs` halfway. */
   const writeInAnotherProcess = (writes: number, pauseMs: number) =>
-    execa("node", ["-e", `
+    execa("node", [
+      "-e",
+      `
       const { readFileSync, writeFileSync } = require("node:fs");
       const base = readFileSync(process.argv[1], "utf8");
       const sleep = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
       for (let write = 0; write < ${writes}; write++) {
         writeFileSync(process.argv[1], base + "# write " + write + "\\n");
         sleep(write === ${Math.floor(writes / 2)} ? ${pauseMs} : 3);
-      }`, join(fixture.dir, "app.py")]);
+      }`,
+      join(fixture.dir, "app.py"),
+    ]);
 
   it("keeps a burst together when the writer pauses mid-burst for longer than the normal window", async () => {
     await start();

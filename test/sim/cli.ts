@@ -53,13 +53,17 @@ async function status(): Promise<void> {
   for (const cluster of clusters) {
     const daemon = await loadDaemonInfo(cluster.key);
     const state = daemon && isOurDaemon(daemon.pid) ? `running at ${daemon.url} (pid ${daemon.pid})` : "daemon not running";
-    process.stdout.write(`${cluster.tool} ${cluster.name}: ${state}; nodes ${cluster.nodes.map((node) => `${node.container} ${node.ip} pods ${node.podCIDR}`).join(", ")}\n`);
+    process.stdout.write(
+      `${cluster.tool} ${cluster.name}: ${state}; nodes ${cluster.nodes.map((node) => `${node.container} ${node.ip} pods ${node.podCIDR}`).join(", ")}\n`,
+    );
   }
 }
 
 async function down(args: string[]): Promise<void> {
   const report = await simDown({ images: args.includes("--images") });
-  say(`stopped ${report.daemons} daemon(s)${report.forwards ? ` and ${report.forwards} tunnel forward(s)` : ""}; removed containers [${report.containers.join(", ")}], networks [${report.networks.join(", ")}], volumes [${report.volumes.join(", ")}]${report.images.length ? `, images [${report.images.join(", ")}]` : ""} and ${simHome()}`);
+  say(
+    `stopped ${report.daemons} daemon(s)${report.forwards ? ` and ${report.forwards} tunnel forward(s)` : ""}; removed containers [${report.containers.join(", ")}], networks [${report.networks.join(", ")}], volumes [${report.volumes.join(", ")}]${report.images.length ? `, images [${report.images.join(", ")}]` : ""} and ${simHome()}`,
+  );
 }
 
 async function main(): Promise<void> {

@@ -24,22 +24,24 @@ function log(message: string): void {
 async function buildRuntimes(key: string): Promise<DockerNodeRuntime[]> {
   const cluster = await loadCluster(key);
   if (!cluster) throw new Error(`no cluster ${key} in the simulator's state`);
-  return Promise.all(cluster.nodes.map(async (node) => {
-    const engine = nodeEngine(node.ip);
-    const info = (await engine.info()) as { NCPU?: number; MemTotal?: number };
-    return new DockerNodeRuntime({
-      node: {
-        name: node.container,
-        internalIP: node.ip,
-        architecture: `linux/${process.arch === "x64" ? "amd64" : process.arch}`,
-        allocatable: { cpu: String(info.NCPU ?? 1), memory: `${Math.floor((info.MemTotal ?? 2 ** 31) / 1024)}Ki`, pods: "110" },
-      },
-      nodeContainer: node.container,
-      host: hostDocker,
-      engine,
-      pullMode: cluster.pullMode,
-    });
-  }));
+  return Promise.all(
+    cluster.nodes.map(async (node) => {
+      const engine = nodeEngine(node.ip);
+      const info = (await engine.info()) as { NCPU?: number; MemTotal?: number };
+      return new DockerNodeRuntime({
+        node: {
+          name: node.container,
+          internalIP: node.ip,
+          architecture: `linux/${process.arch === "x64" ? "amd64" : process.arch}`,
+          allocatable: { cpu: String(info.NCPU ?? 1), memory: `${Math.floor((info.MemTotal ?? 2 ** 31) / 1024)}Ki`, pods: "110" },
+        },
+        nodeContainer: node.container,
+        host: hostDocker,
+        engine,
+        pullMode: cluster.pullMode,
+      });
+    }),
+  );
 }
 
 async function clusterStillExists(key: string): Promise<boolean> {
@@ -99,6 +101,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  log(`fatal: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+  log(`fatal: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   process.exit(1);
 });

@@ -44,9 +44,7 @@ export interface ContainerSpec {
   runAsNonRoot?: boolean | undefined;
 }
 
-export type PullResult =
-  | { ok: true; imageId: string }
-  | { ok: false; reason: "ErrImagePull" | "ErrImageNeverPull"; message: string };
+export type PullResult = { ok: true; imageId: string } | { ok: false; reason: "ErrImagePull" | "ErrImageNeverPull"; message: string };
 
 export interface ContainerState {
   status: "created" | "running" | "exited";

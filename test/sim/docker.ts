@@ -31,7 +31,9 @@ export async function execIn(docker: Dockerode, container: string, cmd: string[]
 export async function mustExecIn(docker: Dockerode, container: string, cmd: string[]): Promise<string> {
   const result = await execIn(docker, container, cmd);
   if (result.exitCode !== 0) {
-    throw new Error(`command "docker exec ${container} ${cmd.join(" ")}" failed with exit code ${result.exitCode}: ${result.stderr.trim() || result.stdout.trim()}`);
+    throw new Error(
+      `command "docker exec ${container} ${cmd.join(" ")}" failed with exit code ${result.exitCode}: ${result.stderr.trim() || result.stdout.trim()}`,
+    );
   }
   return result.stdout;
 }

@@ -78,19 +78,22 @@ export async function ensureNodeImage(log: Log = () => undefined): Promise<void>
     await writeFile(join(dir, "entrypoint"), entrypoint, { mode: 0o755 });
     await writeFile(join(dir, "crictl"), crictl, { mode: 0o755 });
     await writeFile(join(dir, "containerd"), containerd, { mode: 0o755 });
-    await writeFile(join(dir, "Dockerfile"), [
-      `FROM ${NODE_ROOTFS_IMAGE}`,
-      "COPY etc/ /etc/",
-      "COPY kind/ /kind/",
-      "COPY entrypoint /usr/local/bin/entrypoint",
-      // kind nodes have crictl; mlkube uses it to verify a load by image ID.
-      "COPY crictl /usr/local/bin/crictl",
-      // mlkube asks `containerd config dump` where the node reads hosts.toml; kind writes the config at create.
-      "COPY containerd /usr/local/bin/containerd",
-      'ENTRYPOINT ["/usr/local/bin/entrypoint"]',
-      `LABEL ${IMAGE_LABEL}=node ${RECIPE_LABEL}=${recipe}`,
-      "",
-    ].join("\n"));
+    await writeFile(
+      join(dir, "Dockerfile"),
+      [
+        `FROM ${NODE_ROOTFS_IMAGE}`,
+        "COPY etc/ /etc/",
+        "COPY kind/ /kind/",
+        "COPY entrypoint /usr/local/bin/entrypoint",
+        // kind nodes have crictl; mlkube uses it to verify a load by image ID.
+        "COPY crictl /usr/local/bin/crictl",
+        // mlkube asks `containerd config dump` where the node reads hosts.toml; kind writes the config at create.
+        "COPY containerd /usr/local/bin/containerd",
+        'ENTRYPOINT ["/usr/local/bin/entrypoint"]',
+        `LABEL ${IMAGE_LABEL}=node ${RECIPE_LABEL}=${recipe}`,
+        "",
+      ].join("\n"),
+    );
     await chmod(join(dir, "entrypoint"), 0o755);
     await chmod(join(dir, "crictl"), 0o755);
     await chmod(join(dir, "containerd"), 0o755);
@@ -146,17 +149,20 @@ export async function ensureRegistryImage(log: Log = () => undefined): Promise<v
     await writeFile(join(root, "etc/docker/registry/config.yml"), REGISTRY_CONFIG);
     await writeFile(join(root, "entrypoint.sh"), REGISTRY_ENTRYPOINT, { mode: 0o755 });
     for (const file of ["bin/registry", "bin/sh", "lib64/ld-linux-x86-64.so.2", "entrypoint.sh"]) await chmod(join(root, file), 0o755);
-    await writeFile(join(dir, "Dockerfile"), [
-      "FROM scratch",
-      "COPY rootfs/ /",
-      "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-      'VOLUME ["/var/lib/registry"]',
-      "EXPOSE 5000",
-      'ENTRYPOINT ["/entrypoint.sh"]',
-      'CMD ["/etc/docker/registry/config.yml"]',
-      `LABEL ${IMAGE_LABEL}=registry`,
-      "",
-    ].join("\n"));
+    await writeFile(
+      join(dir, "Dockerfile"),
+      [
+        "FROM scratch",
+        "COPY rootfs/ /",
+        "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        'VOLUME ["/var/lib/registry"]',
+        "EXPOSE 5000",
+        'ENTRYPOINT ["/entrypoint.sh"]',
+        'CMD ["/etc/docker/registry/config.yml"]',
+        `LABEL ${IMAGE_LABEL}=registry`,
+        "",
+      ].join("\n"),
+    );
     await buildFromDir(dir, REGISTRY_IMAGE);
   });
 }
@@ -168,7 +174,10 @@ export async function removeSimImages(): Promise<string[]> {
     const labels = await imageLabels(image);
     const ours = labels?.[IMAGE_LABEL] !== undefined || image === NODE_ROOTFS_IMAGE;
     if (labels && ours) {
-      await hostDocker.getImage(image).remove({ force: true }).catch(() => undefined);
+      await hostDocker
+        .getImage(image)
+        .remove({ force: true })
+        .catch(() => undefined);
       removed.push(image);
     }
   }

@@ -22,7 +22,12 @@ import { clusterDir, loadCluster, loadDaemonInfo, record, type ClusterRecord } f
 const KIND_VERSION = "kind v0.27.0 go1.23.6 linux/amd64";
 const CLUSTER_LABEL = "io.x-k8s.kind.cluster";
 const ROLE_LABEL = "io.x-k8s.kind.role";
-const GLOBAL_FLAGS: FlagSpecs = { verbosity: { type: "string", short: "v" }, quiet: { type: "bool", short: "q" }, loglevel: { type: "string" }, help: { type: "bool", short: "h" } };
+const GLOBAL_FLAGS: FlagSpecs = {
+  verbosity: { type: "string", short: "v" },
+  quiet: { type: "bool", short: "q" },
+  loglevel: { type: "string" },
+  help: { type: "bool", short: "h" },
+};
 const NAME_FLAG: FlagSpecs = { name: { type: "string", short: "n" } };
 
 class KindError extends Error {}
@@ -33,8 +38,13 @@ const info = (line: string): void => void process.stderr.write(`${line}\n`);
 
 async function createCluster(argv: string[]): Promise<void> {
   const { flags } = parseArgs(argv, {
-    ...GLOBAL_FLAGS, ...NAME_FLAG, config: { type: "string" }, image: { type: "string" }, retain: { type: "bool" },
-    wait: { type: "string" }, kubeconfig: { type: "string" },
+    ...GLOBAL_FLAGS,
+    ...NAME_FLAG,
+    config: { type: "string" },
+    image: { type: "string" },
+    retain: { type: "bool" },
+    wait: { type: "string" },
+    kubeconfig: { type: "string" },
   });
   const configText = flags.config === "-" ? await readStdin() : flags.config ? await readFile(String(flags.config), "utf8") : undefined;
   let config;
@@ -44,7 +54,8 @@ async function createCluster(argv: string[]): Promise<void> {
     throw new KindError(`failed to create cluster: ${errorMessage(error)}`);
   }
   const name = (flags.name as string | undefined) || process.env.KIND_CLUSTER_NAME || config.name || "kind";
-  if (!/^[a-z0-9.-]+$/.test(name)) throw new KindError(`failed to create cluster: '${name}' is not a valid cluster name, cluster names must match \`^[a-z0-9.-]+$\``);
+  if (!/^[a-z0-9.-]+$/.test(name))
+    throw new KindError(`failed to create cluster: '${name}' is not a valid cluster name, cluster names must match \`^[a-z0-9.-]+$\``);
   if ((await labelledContainers(`${CLUSTER_LABEL}=${name}`)).length > 0) {
     throw new KindError(`failed to create cluster: node(s) already exist for a cluster with the name "${name}"`);
   }
@@ -60,10 +71,19 @@ async function createCluster(argv: string[]): Promise<void> {
     status.start(`Preparing nodes ${"📦 ".repeat(names.length).trim()}`);
     const kubeconfigPath = await kubeconfigPathFor(`kind-${name}`, flags.kubeconfig as string | undefined);
     const cluster = await provisionNodes({
-      key, tool: "kind", name, network: "kind", pullMode: "containerd-hosts", kubeconfigPath, apiServerPort: config.apiServerPort,
+      key,
+      tool: "kind",
+      name,
+      network: "kind",
+      pullMode: "containerd-hosts",
+      kubeconfigPath,
+      apiServerPort: config.apiServerPort,
       pki: {
-        ca: join(pkiDir, "ca.crt"), apiServerCert: join(pkiDir, "apiserver.crt"), apiServerKey: join(pkiDir, "apiserver.key"),
-        clientCert: join(pkiDir, "admin.crt"), clientKey: join(pkiDir, "admin.key"),
+        ca: join(pkiDir, "ca.crt"),
+        apiServerCert: join(pkiDir, "apiserver.crt"),
+        apiServerKey: join(pkiDir, "apiserver.key"),
+        clientCert: join(pkiDir, "admin.crt"),
+        clientKey: join(pkiDir, "admin.key"),
       },
       nodeSpecs: config.nodes.map((node, index) => ({
         container: names[index] as string,
@@ -95,7 +115,9 @@ async function createCluster(argv: string[]): Promise<void> {
   }
   const context = `kind-${name}`;
   info(`Set kubectl context to "${context}"`);
-  info(`You can now use your cluster with:\n\nkubectl cluster-info --context ${context}${flags.kubeconfig ? ` --kubeconfig ${String(flags.kubeconfig)}` : ""}\n`);
+  info(
+    `You can now use your cluster with:\n\nkubectl cluster-info --context ${context}${flags.kubeconfig ? ` --kubeconfig ${String(flags.kubeconfig)}` : ""}\n`,
+  );
   info("Have a nice day! 👋");
 }
 
@@ -114,18 +136,35 @@ async function writeClusterPki(cluster: ClusterRecord): Promise<void> {
   await ensureCA(pki.ca, pki.ca.replace(/\.crt$/, ".key"), "kubernetes");
   const controlPlane = cluster.nodes.find((node) => node.role === "control-plane");
   await issueCert({
-    caCert: pki.ca, caKey: pki.ca.replace(/\.crt$/, ".key"), certPath: pki.apiServerCert, keyPath: pki.apiServerKey,
-    commonName: "kube-apiserver", usage: "server",
-    dnsNames: ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost", `${cluster.name}-control-plane`],
+    caCert: pki.ca,
+    caKey: pki.ca.replace(/\.crt$/, ".key"),
+    certPath: pki.apiServerCert,
+    keyPath: pki.apiServerKey,
+    commonName: "kube-apiserver",
+    usage: "server",
+    dnsNames: [
+      "kubernetes",
+      "kubernetes.default",
+      "kubernetes.default.svc",
+      "kubernetes.default.svc.cluster.local",
+      "localhost",
+      `${cluster.name}-control-plane`,
+    ],
     ips: ["10.96.0.1", "127.0.0.1", ...(controlPlane ? [controlPlane.ip] : [])],
   });
   await issueCert({
-    caCert: pki.ca, caKey: pki.ca.replace(/\.crt$/, ".key"), certPath: pki.clientCert, keyPath: pki.clientKey,
-    commonName: "kubernetes-admin", organization: "kubeadm:cluster-admins", usage: "client",
+    caCert: pki.ca,
+    caKey: pki.ca.replace(/\.crt$/, ".key"),
+    certPath: pki.clientCert,
+    keyPath: pki.clientKey,
+    commonName: "kubernetes-admin",
+    organization: "kubeadm:cluster-admins",
+    usage: "client",
   });
   // kubeadm leaves the CA in /etc/kubernetes/pki of each control-plane node; a cluster admin signs
   // other users' certificates with it (kubernetes.io/docs/tasks/administer-cluster/certificates).
-  const script = 'mkdir -p /etc/kubernetes/pki && printf "%s" "$1" > /etc/kubernetes/pki/ca.crt && printf "%s" "$2" > /etc/kubernetes/pki/ca.key && chmod 600 /etc/kubernetes/pki/ca.key';
+  const script =
+    'mkdir -p /etc/kubernetes/pki && printf "%s" "$1" > /etc/kubernetes/pki/ca.crt && printf "%s" "$2" > /etc/kubernetes/pki/ca.key && chmod 600 /etc/kubernetes/pki/ca.key';
   const [caCert, caKey] = await Promise.all([readFile(pki.ca, "utf8"), readFile(pki.ca.replace(/\.crt$/, ".key"), "utf8")]);
   for (const node of cluster.nodes.filter((n) => n.role === "control-plane")) {
     const result = await execIn(hostDocker, node.container, ["sh", "-c", script, "sh", caCert, caKey]);
@@ -214,15 +253,17 @@ async function getKubeconfig(argv: string[]): Promise<void> {
   // --internal: the address other containers on the `kind` network use (see README: nothing answers there).
   const server = flags.internal ? `https://${name}-control-plane:6443` : url;
   const entry = await kubeconfigEntry(cluster, server);
-  process.stdout.write(stringify({
-    apiVersion: "v1",
-    clusters: [{ cluster: entry.cluster, name: entry.name }],
-    contexts: [{ context: entry.context, name: entry.name }],
-    "current-context": entry.name,
-    kind: "Config",
-    preferences: {},
-    users: [{ name: entry.name, user: entry.user }],
-  }));
+  process.stdout.write(
+    stringify({
+      apiVersion: "v1",
+      clusters: [{ cluster: entry.cluster, name: entry.name }],
+      contexts: [{ context: entry.context, name: entry.name }],
+      "current-context": entry.name,
+      kind: "Config",
+      preferences: {},
+      users: [{ name: entry.name, user: entry.user }],
+    }),
+  );
 }
 
 async function exportKubeconfig(argv: string[]): Promise<void> {
@@ -277,7 +318,10 @@ async function loadDockerImage(argv: string[]): Promise<void> {
 function readStdin(): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
-    process.stdin.on("data", (chunk: Buffer) => chunks.push(chunk)).on("end", () => resolve(Buffer.concat(chunks).toString("utf8"))).on("error", reject);
+    process.stdin
+      .on("data", (chunk: Buffer) => chunks.push(chunk))
+      .on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
+      .on("error", reject);
   });
 }
 

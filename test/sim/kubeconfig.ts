@@ -15,7 +15,10 @@ import { delimiter, dirname, join } from "node:path";
 import { parse, stringify } from "yaml";
 import { sleep } from "./docker.js";
 
-interface Named { name: string; [key: string]: unknown }
+interface Named {
+  name: string;
+  [key: string]: unknown;
+}
 interface KubeconfigFile {
   apiVersion?: string;
   kind?: string;
@@ -36,7 +39,10 @@ export interface KubeconfigEntry {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function read(path: string): Promise<KubeconfigFile> {
@@ -96,7 +102,7 @@ export async function writeKubeconfigEntry(path: string, entry: KubeconfigEntry,
       ...config,
       clusters: upsert(config.clusters, { cluster: entry.cluster, name: entry.name }),
       contexts: upsert(config.contexts, { context: entry.context, name: entry.name }),
-      "current-context": setCurrent ? entry.name : config["current-context"] ?? "",
+      "current-context": setCurrent ? entry.name : (config["current-context"] ?? ""),
       kind: "Config",
       preferences: config.preferences ?? {},
       users: upsert(config.users, { name: entry.name, user: entry.user }),
@@ -115,7 +121,7 @@ export async function removeKubeconfigEntry(path: string, name: string): Promise
       clusters: without(config.clusters),
       contexts: without(config.contexts),
       users: without(config.users),
-      "current-context": config["current-context"] === name ? "" : config["current-context"] ?? "",
+      "current-context": config["current-context"] === name ? "" : (config["current-context"] ?? ""),
     });
   });
 }

@@ -11,7 +11,16 @@ import { fileURLToPath } from "node:url";
 import { apiGet, destroyCluster, provisionNodes, startClusterDaemon } from "./cluster.js";
 import { parseArgs, UsageError, type FlagSpecs, type FlagValues } from "./cli/args.js";
 import {
-  clusterConfig, ensureDockerEnvCerts, KUBERNETES_VERSION, miniPath, MINIKUBE_COMMIT, MINIKUBE_VERSION, profileDir, profileExists, profilePki, writeProfilePki,
+  clusterConfig,
+  ensureDockerEnvCerts,
+  KUBERNETES_VERSION,
+  miniPath,
+  MINIKUBE_COMMIT,
+  MINIKUBE_VERSION,
+  profileDir,
+  profileExists,
+  profilePki,
+  writeProfilePki,
 } from "./cli/minikube-profile.js";
 import { parsePublish, setScript, table, unsetScript } from "./cli/minikube-format.js";
 import { daemonHostIp, forwardedPort, freePort, needsPortForward } from "./cli/minikube-reach.js";
@@ -30,14 +39,26 @@ import { loadCluster, loadDaemonInfo, record, SIM_LABEL, simHome, writeJson, typ
 const EX = { usage: 14, driverUnsupported: 56, guestError: 80, guestConflict: 81, guestNotRunning: 83, guestNotFound: 85, svcNotFound: 115 };
 
 class MinikubeExit extends Error {
-  constructor(readonly code: number, message: string, readonly id?: string, readonly stdout = false) {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly id?: string,
+    readonly stdout = false,
+  ) {
     super(message);
   }
 }
 
 const GLOBAL: FlagSpecs = {
-  profile: { type: "string", short: "p" }, alsologtostderr: { type: "bool" }, logtostderr: { type: "bool" }, v: { type: "string", short: "v" },
-  user: { type: "string" }, "skip-audit": { type: "bool" }, rootless: { type: "bool" }, log_dir: { type: "string" }, log_file: { type: "string" },
+  profile: { type: "string", short: "p" },
+  alsologtostderr: { type: "bool" },
+  logtostderr: { type: "bool" },
+  v: { type: "string", short: "v" },
+  user: { type: "string" },
+  "skip-audit": { type: "bool" },
+  rootless: { type: "bool" },
+  log_dir: { type: "string" },
+  log_file: { type: "string" },
   help: { type: "bool", short: "h" },
 };
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -46,7 +67,12 @@ const profileOf = (flags: FlagValues): string => (flags.profile as string | unde
 const startHint = (profile: string): string => (profile === "minikube" ? "minikube start" : `minikube start -p ${profile}`);
 
 function notFound(profile: string): MinikubeExit {
-  return new MinikubeExit(EX.guestNotFound, `🤷  Profile "${profile}" not found. Run "minikube profile list" to view all profiles.\n👉  To start a cluster, run: "${startHint(profile)}"`, undefined, true);
+  return new MinikubeExit(
+    EX.guestNotFound,
+    `🤷  Profile "${profile}" not found. Run "minikube profile list" to view all profiles.\n👉  To start a cluster, run: "${startHint(profile)}"`,
+    undefined,
+    true,
+  );
 }
 
 interface ProfileState {
@@ -74,7 +100,12 @@ async function mustBeRunning(profile: string): Promise<Required<ProfileState>> {
   const state = await profileState(profile);
   if (!state) throw notFound(profile);
   if (state.host !== "Running" || !state.url) {
-    throw new MinikubeExit(EX.guestNotRunning, `🤷  The control-plane node ${profile} host is not running: state=${state.host === "Running" ? "Stopped" : state.host}\n👉  To start a cluster, run: "${startHint(profile)}"`, undefined, true);
+    throw new MinikubeExit(
+      EX.guestNotRunning,
+      `🤷  The control-plane node ${profile} host is not running: state=${state.host === "Running" ? "Stopped" : state.host}\n👉  To start a cluster, run: "${startHint(profile)}"`,
+      undefined,
+      true,
+    );
   }
   return state as Required<ProfileState>;
 }
@@ -96,7 +127,11 @@ async function ensureProfileNetwork(profile: string): Promise<number> {
   for (let octet = 49; octet < 255; octet += 9) {
     if (taken.has(`192.168.${octet}.0/24`)) continue;
     try {
-      await ensureNetwork(profile, { subnet: `192.168.${octet}.0/24`, gateway: `192.168.${octet}.1`, labels: { "created_by.minikube.sigs.k8s.io": "true", "name.minikube.sigs.k8s.io": profile } });
+      await ensureNetwork(profile, {
+        subnet: `192.168.${octet}.0/24`,
+        gateway: `192.168.${octet}.1`,
+        labels: { "created_by.minikube.sigs.k8s.io": "true", "name.minikube.sigs.k8s.io": profile },
+      });
       return octet;
     } catch (error) {
       // Another network (perhaps created a moment ago) or a host route holds this subnet: next.
@@ -108,18 +143,45 @@ async function ensureProfileNetwork(profile: string): Promise<number> {
 
 async function start(argv: string[]): Promise<void> {
   const { flags } = parseArgs(argv, {
-    ...GLOBAL, driver: { type: "string", short: "d" }, "vm-driver": { type: "string" }, "container-runtime": { type: "string" }, ports: { type: "strings" },
-    "kubernetes-version": { type: "string" }, memory: { type: "string" }, cpus: { type: "string" }, "insecure-registry": { type: "strings" },
-    "registry-mirror": { type: "strings" }, addons: { type: "strings" }, wait: { type: "strings" }, "wait-timeout": { type: "string" },
-    "embed-certs": { type: "bool" }, nodes: { type: "string", short: "n" }, "listen-address": { type: "string" }, force: { type: "bool" },
-    "delete-on-failure": { type: "bool" }, "install-addons": { type: "bool" }, "keep-context": { type: "bool" }, interactive: { type: "bool" },
-    "base-image": { type: "string" }, "extra-config": { type: "strings" }, "feature-gates": { type: "string" }, cni: { type: "string" },
-    preload: { type: "bool" }, "image-repository": { type: "string" }, "disk-size": { type: "string" }, "static-ip": { type: "string" },
-    subnet: { type: "string" }, network: { type: "string" }, "apiserver-port": { type: "string" }, "dry-run": { type: "bool" }, "no-kubernetes": { type: "bool" },
+    ...GLOBAL,
+    driver: { type: "string", short: "d" },
+    "vm-driver": { type: "string" },
+    "container-runtime": { type: "string" },
+    ports: { type: "strings" },
+    "kubernetes-version": { type: "string" },
+    memory: { type: "string" },
+    cpus: { type: "string" },
+    "insecure-registry": { type: "strings" },
+    "registry-mirror": { type: "strings" },
+    addons: { type: "strings" },
+    wait: { type: "strings" },
+    "wait-timeout": { type: "string" },
+    "embed-certs": { type: "bool" },
+    nodes: { type: "string", short: "n" },
+    "listen-address": { type: "string" },
+    force: { type: "bool" },
+    "delete-on-failure": { type: "bool" },
+    "install-addons": { type: "bool" },
+    "keep-context": { type: "bool" },
+    interactive: { type: "bool" },
+    "base-image": { type: "string" },
+    "extra-config": { type: "strings" },
+    "feature-gates": { type: "string" },
+    cni: { type: "string" },
+    preload: { type: "bool" },
+    "image-repository": { type: "string" },
+    "disk-size": { type: "string" },
+    "static-ip": { type: "string" },
+    subnet: { type: "string" },
+    network: { type: "string" },
+    "apiserver-port": { type: "string" },
+    "dry-run": { type: "bool" },
+    "no-kubernetes": { type: "bool" },
   });
   const profile = profileOf(flags);
   const driver = (flags.driver ?? flags["vm-driver"] ?? "docker") as string;
-  if (driver !== "docker") throw new MinikubeExit(EX.driverUnsupported, `The driver '${driver}' is not supported by the simulator (docker only)`, "DRV_UNSUPPORTED_OS");
+  if (driver !== "docker")
+    throw new MinikubeExit(EX.driverUnsupported, `The driver '${driver}' is not supported by the simulator (docker only)`, "DRV_UNSUPPORTED_OS");
   if (Number(flags.nodes ?? 1) > 1) throw new MinikubeExit(EX.usage, "the simulator runs single-node minikube profiles only", "MK_USAGE");
   const runtime = (flags["container-runtime"] as string | undefined) ?? "docker";
   const memory = Number(String(flags.memory ?? "3900").replace(/mb?$/i, "")) || 3900;
@@ -143,25 +205,51 @@ async function start(argv: string[]): Promise<void> {
   await ensureNodeImage();
   out(`🔥  Creating docker container (CPUs=${cpus}, Memory=${memory}MB) ...`);
   const volume = profile;
-  await hostDocker.createVolume({ Name: volume, Labels: { "created_by.minikube.sigs.k8s.io": "true", "name.minikube.sigs.k8s.io": profile, [SIM_LABEL]: simHome() } });
+  await hostDocker.createVolume({
+    Name: volume,
+    Labels: { "created_by.minikube.sigs.k8s.io": "true", "name.minikube.sigs.k8s.io": profile, [SIM_LABEL]: simHome() },
+  });
   await record({ type: "volume", name: volume });
   const userPorts = (flags.ports as string[] | undefined) ?? [];
   // minikube publishes ssh, the engine, the registry addon, the API server and the ingress port on random 127.0.0.1 ports.
-  const kicPorts = [22, ENGINE_PORT, 5000, 8443, 32443].map((port): PortMapping => ({ containerPort: port, hostPort: 0, listenAddress: "127.0.0.1", protocol: "TCP" }));
+  const kicPorts = [22, ENGINE_PORT, 5000, 8443, 32443].map((port): PortMapping => ({
+    containerPort: port,
+    hostPort: 0,
+    listenAddress: "127.0.0.1",
+    protocol: "TCP",
+  }));
   const kubeconfigPath = await kubeconfigPathFor(profile);
   let cluster: ClusterRecord;
   try {
     const octet = await ensureProfileNetwork(profile);
     cluster = await provisionNodes({
-      key: keyFor(profile), tool: "minikube", name: profile, network: profile, containerRuntime: runtime,
-      pullMode: runtime === "docker" ? "dockerd" : "containerd-hosts", kubeconfigPath, apiServerPort: 0, pki: profilePki(profile),
-      nodeSpecs: [{
-        container: profile, role: "control-plane", ip: `192.168.${octet}.2`, volume,
-        labels: { "created_by.minikube.sigs.k8s.io": "true", "name.minikube.sigs.k8s.io": profile, "role.minikube.sigs.k8s.io": "", "mode.minikube.sigs.k8s.io": profile },
-        ports: [...kicPorts, ...userPorts.map(parsePublish)], mounts: [],
-        // minikube always trusts the service CIDR's registries, plus --insecure-registry.
-        insecureRegistries: ["10.96.0.0/12", ...((flags["insecure-registry"] as string[] | undefined) ?? [])],
-      }],
+      key: keyFor(profile),
+      tool: "minikube",
+      name: profile,
+      network: profile,
+      containerRuntime: runtime,
+      pullMode: runtime === "docker" ? "dockerd" : "containerd-hosts",
+      kubeconfigPath,
+      apiServerPort: 0,
+      pki: profilePki(profile),
+      nodeSpecs: [
+        {
+          container: profile,
+          role: "control-plane",
+          ip: `192.168.${octet}.2`,
+          volume,
+          labels: {
+            "created_by.minikube.sigs.k8s.io": "true",
+            "name.minikube.sigs.k8s.io": profile,
+            "role.minikube.sigs.k8s.io": "",
+            "mode.minikube.sigs.k8s.io": profile,
+          },
+          ports: [...kicPorts, ...userPorts.map(parsePublish)],
+          mounts: [],
+          // minikube always trusts the service CIDR's registries, plus --insecure-registry.
+          insecureRegistries: ["10.96.0.0/12", ...((flags["insecure-registry"] as string[] | undefined) ?? [])],
+        },
+      ],
     });
     const node = cluster.nodes[0] as ClusterRecord["nodes"][number];
     out(`🐳  Preparing Kubernetes ${KUBERNETES_VERSION} on Docker 20.10.24 ...`);
@@ -179,7 +267,11 @@ async function start(argv: string[]): Promise<void> {
   } catch (error) {
     await destroyCluster(keyFor(profile), `name.minikube.sigs.k8s.io=${profile}`, profile).catch(() => undefined);
     await removeProfileLeftovers(profile);
-    throw new MinikubeExit(EX.guestError, `Failed to start docker container. Running "minikube delete -p ${profile}" may fix it: ${errorMessage(error)}`, "GUEST_PROVISION");
+    throw new MinikubeExit(
+      EX.guestError,
+      `Failed to start docker container. Running "minikube delete -p ${profile}" may fix it: ${errorMessage(error)}`,
+      "GUEST_PROVISION",
+    );
   }
   out("🌟  Enabled addons: storage-provisioner, default-storageclass");
   done(profile);
@@ -190,7 +282,9 @@ function done(profile: string): void {
 }
 
 async function writeProfileKubeconfig(cluster: ClusterRecord, server: string): Promise<void> {
-  const extension = [{ extension: { "last-update": new Date().toUTCString(), provider: "minikube.sigs.k8s.io", version: MINIKUBE_VERSION }, name: "cluster_info" }];
+  const extension = [
+    { extension: { "last-update": new Date().toUTCString(), provider: "minikube.sigs.k8s.io", version: MINIKUBE_VERSION }, name: "cluster_info" },
+  ];
   const entry: KubeconfigEntry = {
     name: cluster.name,
     cluster: { "certificate-authority": cluster.pki.ca, extensions: extension, server },
@@ -203,7 +297,10 @@ async function writeProfileKubeconfig(cluster: ClusterRecord, server: string): P
 
 /** What `minikube delete` removes beyond the node: the network, the volume, the profile's files. */
 async function removeProfileLeftovers(profile: string): Promise<void> {
-  await hostDocker.getVolume(profile).remove().catch(() => undefined);
+  await hostDocker
+    .getVolume(profile)
+    .remove()
+    .catch(() => undefined);
   try {
     const network = hostDocker.getNetwork(profile);
     if ((await network.inspect()).Labels?.["name.minikube.sigs.k8s.io"] === profile) await network.remove();
@@ -243,23 +340,39 @@ async function listProfiles(): Promise<string[]> {
 }
 
 async function status(argv: string[]): Promise<void> {
-  const { flags } = parseArgs(argv, { ...GLOBAL, output: { type: "string", short: "o" }, format: { type: "string", short: "f" }, layout: { type: "string", short: "l" }, node: { type: "string", short: "n" }, watch: { type: "string", short: "w" } });
+  const { flags } = parseArgs(argv, {
+    ...GLOBAL,
+    output: { type: "string", short: "o" },
+    format: { type: "string", short: "f" },
+    layout: { type: "string", short: "l" },
+    node: { type: "string", short: "n" },
+    watch: { type: "string", short: "w" },
+  });
   const profile = profileOf(flags);
   const state = await profileState(profile);
   if (!state) throw notFound(profile);
   const api = state.url && (await apiGet(state.cluster, state.url, "/version")) ? "Running" : "Stopped";
   const kubeconfig = await readKubeconfig(state.cluster.kubeconfigPath);
-  const configured = (kubeconfig.clusters ?? []).some((entry) => entry.name === profile && (entry.cluster as { server?: string } | undefined)?.server === state.url);
+  const configured = (kubeconfig.clusters ?? []).some(
+    (entry) => entry.name === profile && (entry.cluster as { server?: string } | undefined)?.server === state.url,
+  );
   const host = state.host === "Running" ? "Running" : state.host;
   const st = {
-    Name: profile, Host: host, Kubelet: state.kubelet, APIServer: api,
-    Kubeconfig: host !== "Running" ? "Stopped" : configured ? "Configured" : "Misconfigured", Worker: false,
+    Name: profile,
+    Host: host,
+    Kubelet: state.kubelet,
+    APIServer: api,
+    Kubeconfig: host !== "Running" ? "Stopped" : configured ? "Configured" : "Misconfigured",
+    Worker: false,
     ...(process.env.MINIKUBE_ACTIVE_DOCKERD === profile ? { DockerEnv: "in-use" } : {}),
   };
   if (String(flags.output ?? "text").toLowerCase() === "json") process.stdout.write(JSON.stringify(st));
   else {
-    out(`${st.Name}\ntype: Control Plane\nhost: ${st.Host}\nkubelet: ${st.Kubelet}\napiserver: ${st.APIServer}\nkubeconfig: ${st.Kubeconfig}${st.DockerEnv ? `\ndocker-env: ${st.DockerEnv}` : ""}\n`);
-    if (st.Kubeconfig === "Misconfigured") out("\nWARNING: Your kubectl is pointing to stale minikube-vm.\nTo fix the kubectl context, run `minikube update-context`");
+    out(
+      `${st.Name}\ntype: Control Plane\nhost: ${st.Host}\nkubelet: ${st.Kubelet}\napiserver: ${st.APIServer}\nkubeconfig: ${st.Kubeconfig}${st.DockerEnv ? `\ndocker-env: ${st.DockerEnv}` : ""}\n`,
+    );
+    if (st.Kubeconfig === "Misconfigured")
+      out("\nWARNING: Your kubectl is pointing to stale minikube-vm.\nTo fix the kubectl context, run `minikube update-context`");
   }
   // Bits: 1 host not running, 2 cluster not running, 4 kubeconfig not configured (status.go exitCode).
   const code = (st.Host !== "Running" ? 1 : 0) | (st.APIServer !== "Running" || st.Kubelet !== "Running" ? 2 : 0) | (st.Kubeconfig !== "Configured" ? 4 : 0);
@@ -281,7 +394,13 @@ async function profileList(argv: string[]): Promise<void> {
     const state = await profileState(profile);
     const config = JSON.parse(await readFile(join(profileDir(profile), "config.json"), "utf8")) as Record<string, unknown>;
     const statusName = flags.light ? "Skipped" : state?.host === "Running" && state.url ? "OK" : "Stopped";
-    valid.push({ Name: profile, Status: statusName, Config: config, Active: profile === current, ActiveKubeContext: kubeconfig["current-context"] === profile });
+    valid.push({
+      Name: profile,
+      Status: statusName,
+      Config: config,
+      Active: profile === current,
+      ActiveKubeContext: kubeconfig["current-context"] === profile,
+    });
   }
   const output = String(flags.output ?? "table").toLowerCase();
   if (output === "json") return void process.stdout.write(JSON.stringify({ invalid: [], valid }));
@@ -290,18 +409,37 @@ async function profileList(argv: string[]): Promise<void> {
   const rows = valid.map((profile) => {
     const node = ((profile.Config.Nodes as { IP: string; Port: number }[] | undefined) ?? [])[0];
     const runtime = (profile.Config.KubernetesConfig as { ContainerRuntime?: string } | undefined)?.ContainerRuntime ?? "docker";
-    return [profile.Name, "docker", runtime, node?.IP ?? "", String(node?.Port ?? 8443), KUBERNETES_VERSION, profile.Status, "1", profile.Active ? "*" : "", profile.ActiveKubeContext ? "*" : ""];
+    return [
+      profile.Name,
+      "docker",
+      runtime,
+      node?.IP ?? "",
+      String(node?.Port ?? 8443),
+      KUBERNETES_VERSION,
+      profile.Status,
+      "1",
+      profile.Active ? "*" : "",
+      profile.ActiveKubeContext ? "*" : "",
+    ];
   });
   process.stdout.write(table(["Profile", "VM Driver", "Runtime", "IP", "Port", "Version", "Status", "Nodes", "Active Profile", "Active Kubecontext"], rows));
 }
 
 async function imageLoad(argv: string[]): Promise<void> {
-  const { positionals, flags } = parseArgs(argv, { ...GLOBAL, overwrite: { type: "bool" }, daemon: { type: "bool" }, remote: { type: "bool" }, pull: { type: "bool" } });
+  const { positionals, flags } = parseArgs(argv, {
+    ...GLOBAL,
+    overwrite: { type: "bool" },
+    daemon: { type: "bool" },
+    remote: { type: "bool" },
+    pull: { type: "bool" },
+  });
   const state = await mustBeRunning(profileOf(flags));
-  if (positionals.length === 0) throw new MinikubeExit(EX.usage, "Please provide an image in your local daemon to load into minikube via <minikube image load IMAGE_NAME>", "MK_USAGE");
+  if (positionals.length === 0)
+    throw new MinikubeExit(EX.usage, "Please provide an image in your local daemon to load into minikube via <minikube image load IMAGE_NAME>", "MK_USAGE");
   const node = state.cluster.nodes[0] as ClusterRecord["nodes"][number];
   for (const image of positionals) {
-    if (!(await hostImageId(image))) throw new MinikubeExit(EX.guestError, `Failed to load image: ${image}: image not found in the local daemon`, "GUEST_IMAGE_LOAD");
+    if (!(await hostImageId(image)))
+      throw new MinikubeExit(EX.guestError, `Failed to load image: ${image}: image not found in the local daemon`, "GUEST_IMAGE_LOAD");
     // --overwrite=false keeps an image already tagged so on the node (minikube#11276's behaviour).
     if (flags.overwrite === false && (await nodeImageId(nodeEngine(node.ip), image))) continue;
     await loadImage(node.container, image).catch((error: unknown) => {
@@ -311,13 +449,24 @@ async function imageLoad(argv: string[]): Promise<void> {
 }
 
 async function dockerEnv(argv: string[]): Promise<void> {
-  const { flags } = parseArgs(argv, { ...GLOBAL, shell: { type: "string" }, unset: { type: "bool", short: "u" }, "no-proxy": { type: "bool" }, "ssh-host": { type: "bool" }, "ssh-add": { type: "bool" } });
+  const { flags } = parseArgs(argv, {
+    ...GLOBAL,
+    shell: { type: "string" },
+    unset: { type: "bool", short: "u" },
+    "no-proxy": { type: "bool" },
+    "ssh-host": { type: "bool" },
+    "ssh-add": { type: "bool" },
+  });
   const shell = (flags.shell as string | undefined) || (process.env.SHELL ? (process.env.SHELL.split("/").pop() as string) : "bash");
   if (flags.unset) return void process.stdout.write(unsetScript(shell, ["DOCKER_TLS_VERIFY", "DOCKER_HOST", "DOCKER_CERT_PATH", "MINIKUBE_ACTIVE_DOCKERD"]));
   const profile = profileOf(flags);
   const state = await mustBeRunning(profile);
   if ((state.cluster.containerRuntime ?? "docker") !== "docker") {
-    throw new MinikubeExit(EX.usage, `The docker-env command is only compatible with the "docker" runtime, but this cluster was configured to use the "${state.cluster.containerRuntime}" runtime.`, "MK_USAGE");
+    throw new MinikubeExit(
+      EX.usage,
+      `The docker-env command is only compatible with the "docker" runtime, but this cluster was configured to use the "${state.cluster.containerRuntime}" runtime.`,
+      "MK_USAGE",
+    );
   }
   const certs = await ensureDockerEnvCerts();
   // cmd/minikube/cmd/docker-env.go: with driver.NeedsPortForward, the port Docker published for the
@@ -343,28 +492,60 @@ async function dockerEnv(argv: string[]): Promise<void> {
 }
 
 async function service(argv: string[]): Promise<void> {
-  const { positionals, flags } = parseArgs(argv, { ...GLOBAL, url: { type: "bool" }, namespace: { type: "string", short: "n" }, https: { type: "bool" }, format: { type: "string" }, all: { type: "bool" }, interval: { type: "string" }, wait: { type: "string" } });
+  const { positionals, flags } = parseArgs(argv, {
+    ...GLOBAL,
+    url: { type: "bool" },
+    namespace: { type: "string", short: "n" },
+    https: { type: "bool" },
+    format: { type: "string" },
+    all: { type: "bool" },
+    interval: { type: "string" },
+    wait: { type: "string" },
+  });
   const [name] = positionals;
   if (!name) throw new MinikubeExit(EX.usage, "You must specify service name(s) or --all", "MK_USAGE");
   const namespace = (flags.namespace as string | undefined) ?? "default";
   const state = await mustBeRunning(profileOf(flags));
   const answer = await apiGet(state.cluster, state.url, `/api/v1/namespaces/${namespace}/services/${name}`);
   if (!answer || answer.status === 404) {
-    throw new MinikubeExit(EX.svcNotFound, `Service '${name}' was not found in '${namespace}' namespace.\nYou may select another namespace by using 'minikube service ${name} -n <namespace>'. Or list out all the services using 'minikube service list'`, "SVC_NOT_FOUND");
+    throw new MinikubeExit(
+      EX.svcNotFound,
+      `Service '${name}' was not found in '${namespace}' namespace.\nYou may select another namespace by using 'minikube service ${name} -n <namespace>'. Or list out all the services using 'minikube service list'`,
+      "SVC_NOT_FOUND",
+    );
   }
-  const ports = ((answer.body as { spec?: { ports?: { nodePort?: number; targetPort?: number | string; port: number }[] } }).spec?.ports ?? []).filter((port) => port.nodePort);
+  const ports = ((answer.body as { spec?: { ports?: { nodePort?: number; targetPort?: number | string; port: number }[] } }).spec?.ports ?? []).filter(
+    (port) => port.nodePort,
+  );
   const node = state.cluster.nodes[0] as ClusterRecord["nodes"][number];
   const template = (flags.format as string | undefined) ?? "http://{{.IP}}:{{.Port}}";
-  const format = (ip: string, port: number): string => template.replace("{{.IP}}", ip).replace("{{.Port}}", String(port)).replace(/^http:/, flags.https ? "https:" : "http:");
+  const format = (ip: string, port: number): string =>
+    template
+      .replace("{{.IP}}", ip)
+      .replace("{{.Port}}", String(port))
+      .replace(/^http:/, flags.https ? "https:" : "http:");
   if (ports.length === 0) return void process.stderr.write(`😿  service ${namespace}/${name} has no node port\n`);
   // cmd/minikube/cmd/service.go: where the node IP is out of reach, the node-IP URLs are never
   // printed; a tunnel is started instead and minikube stays in the foreground.
   if (await needsPortForward()) {
-    return serviceTunnel({ profile: profileOf(flags), namespace, name, node, nodePorts: ports.map((port) => port.nodePort as number), urlMode: Boolean(flags.url), format });
+    return serviceTunnel({
+      profile: profileOf(flags),
+      namespace,
+      name,
+      node,
+      nodePorts: ports.map((port) => port.nodePort as number),
+      urlMode: Boolean(flags.url),
+      format,
+    });
   }
   const urls = ports.map((port) => format(node.ip, port.nodePort as number));
   if (flags.url) return void process.stdout.write(urls.map((url) => `${url}\n`).join(""));
-  process.stdout.write(table(["NAMESPACE", "NAME", "TARGET PORT", "URL"], ports.map((port, index) => [namespace, name, String(port.targetPort ?? port.port), urls[index] as string])));
+  process.stdout.write(
+    table(
+      ["NAMESPACE", "NAME", "TARGET PORT", "URL"],
+      ports.map((port, index) => [namespace, name, String(port.targetPort ?? port.port), urls[index] as string]),
+    ),
+  );
   out(`🎉  Opening service ${namespace}/${name} in default browser...`);
 }
 
@@ -381,7 +562,15 @@ async function service(argv: string[]): Promise<void> {
  * port; the stand-in (ssh-forward.ts) connects from this machine to the node IP and NodePort,
  * reaching the same pods (the nodes have no ClusterIPs: README item 9).
  */
-async function serviceTunnel(tunnel: { profile: string; namespace: string; name: string; node: ClusterRecord["nodes"][number]; nodePorts: number[]; urlMode: boolean; format: (ip: string, port: number) => string }): Promise<void> {
+async function serviceTunnel(tunnel: {
+  profile: string;
+  namespace: string;
+  name: string;
+  node: ClusterRecord["nodes"][number];
+  nodePorts: number[];
+  urlMode: boolean;
+  format: (ip: string, port: number) => string;
+}): Promise<void> {
   const interrupted = new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
   const sshPort = await forwardedPort(tunnel.node.container, 22);
   const sshKey = join(miniPath(), "machines", tunnel.profile, "id_rsa");
@@ -389,18 +578,38 @@ async function serviceTunnel(tunnel: { profile: string; namespace: string; name:
   for (let index = 0; index < tunnel.nodePorts.length; index += 1) localPorts.push(await freePort());
   if (!tunnel.urlMode) out(`🔗  Starting tunnel for service ${tunnel.name}.`);
   const started = Date.now();
-  const ssh = spawn(process.execPath, [
-    "--import", new URL("../../node_modules/tsx/dist/loader.mjs", import.meta.url).href, fileURLToPath(new URL("./ssh-forward.ts", import.meta.url)),
-    "-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no", "-o", "IdentitiesOnly=yes", "-N", "docker@127.0.0.1", "-p", String(sshPort), "-i", sshKey,
-    ...localPorts.map((local, index) => `-L ${local}:${tunnel.node.ip}:${tunnel.nodePorts[index]}`),
-  ], { stdio: ["ignore", "pipe", "pipe"] });
+  const ssh = spawn(
+    process.execPath,
+    [
+      "--import",
+      new URL("../../node_modules/tsx/dist/loader.mjs", import.meta.url).href,
+      fileURLToPath(new URL("./ssh-forward.ts", import.meta.url)),
+      "-o",
+      "UserKnownHostsFile=/dev/null",
+      "-o",
+      "StrictHostKeyChecking=no",
+      "-o",
+      "IdentitiesOnly=yes",
+      "-N",
+      "docker@127.0.0.1",
+      "-p",
+      String(sshPort),
+      "-i",
+      sshKey,
+      ...localPorts.map((local, index) => `-L ${local}:${tunnel.node.ip}:${tunnel.nodePorts[index]}`),
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
   if (ssh.pid !== undefined) await record({ type: "forward", pid: ssh.pid });
   // minikube's time.Sleep(1s) gives ssh time to listen; the stand-in also waits for its (slower,
   // Node.js) start-up, so a URL is never printed before its port listens where ssh's would.
   await new Promise<void>((resolve) => {
     let listening = 0;
     ssh.stderr.on("data", (chunk: Buffer) => {
-      listening += chunk.toString().split("\n").filter((line) => line.startsWith("Local forwarding listening")).length;
+      listening += chunk
+        .toString()
+        .split("\n")
+        .filter((line) => line.startsWith("Local forwarding listening")).length;
       if (listening >= localPorts.length) resolve();
     });
     ssh.once("exit", () => resolve());
@@ -441,13 +650,20 @@ async function main(argv: string[]): Promise<void> {
     return index >= 0 ? rest.filter((_, position) => position !== index) : undefined;
   };
   switch (verb) {
-    case "start": return start(rest);
-    case "delete": return deleteProfile(rest);
-    case "status": return status(rest);
-    case "ip": return ip(rest);
-    case "docker-env": return dockerEnv(rest);
-    case "service": return service(rest);
-    case "version": return version(rest);
+    case "start":
+      return start(rest);
+    case "delete":
+      return deleteProfile(rest);
+    case "status":
+      return status(rest);
+    case "ip":
+      return ip(rest);
+    case "docker-env":
+      return dockerEnv(rest);
+    case "service":
+      return service(rest);
+    case "version":
+      return version(rest);
     case "profile": {
       const args = sub("list");
       if (args) return profileList(args);
@@ -463,7 +679,9 @@ async function main(argv: string[]): Promise<void> {
     default:
       throw new UsageError(`unknown command "${verb}" for "minikube"`);
   }
-  process.stdout.write("minikube provisions and manages local Kubernetes clusters (mlkube cluster simulator stand-in: see test/sim/README.md)\n\nCommands: start, delete, status, ip, profile list, image load, docker-env, service, version\n");
+  process.stdout.write(
+    "minikube provisions and manages local Kubernetes clusters (mlkube cluster simulator stand-in: see test/sim/README.md)\n\nCommands: start, delete, status, ip, profile list, image load, docker-env, service, version\n",
+  );
 }
 
 main(process.argv.slice(2)).then(

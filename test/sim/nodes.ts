@@ -21,8 +21,18 @@ const run = promisify(execFile);
 
 /** What a Docker engine inside a container needs on these machines, in place of --privileged (README, "Every way"). */
 const NODE_CAPABILITIES = [
-  "SYS_ADMIN", "NET_ADMIN", "NET_RAW", "MKNOD", "SYS_PTRACE", "SYS_MODULE", "SETFCAP",
-  "SYS_CHROOT", "DAC_READ_SEARCH", "IPC_LOCK", "NET_BIND_SERVICE", "SYS_NICE",
+  "SYS_ADMIN",
+  "NET_ADMIN",
+  "NET_RAW",
+  "MKNOD",
+  "SYS_PTRACE",
+  "SYS_MODULE",
+  "SETFCAP",
+  "SYS_CHROOT",
+  "DAC_READ_SEARCH",
+  "IPC_LOCK",
+  "NET_BIND_SERVICE",
+  "SYS_NICE",
 ];
 
 export interface PortMapping {
@@ -86,7 +96,10 @@ export async function createNode(spec: NodeSpec): Promise<NodeRecord> {
     exposed[key] = {};
     (bindings[key] ??= []).push({ HostIp: port.listenAddress, HostPort: port.hostPort > 0 ? String(port.hostPort) : "" });
   }
-  const hasModules = await access("/lib/modules").then(() => true, () => false);
+  const hasModules = await access("/lib/modules").then(
+    () => true,
+    () => false,
+  );
   await record({ type: "container", name: spec.container });
   const container = await hostDocker.createContainer({
     name: spec.container,
@@ -135,11 +148,7 @@ async function configureNode(spec: NodeSpec, ip: string, podCIDR: string): Promi
   const certDir = join(clusterDir(spec.clusterKey), "nodes", spec.container);
   await issueEngineServerCert(certDir, spec.container, ip);
   await record({ type: "cgroup", path: `mlkube-sim/${spec.container}` });
-  const env = [
-    `POD_BRIDGE_CIDR=${podCIDR.replace(/\.0\/24$/, ".1/24")}`,
-    `CGROUP_PARENT=/mlkube-sim/${spec.container}`,
-    "",
-  ].join("\n");
+  const env = [`POD_BRIDGE_CIDR=${podCIDR.replace(/\.0\/24$/, ".1/24")}`, `CGROUP_PARENT=/mlkube-sim/${spec.container}`, ""].join("\n");
   const files = [
     await readFile(join(enginePkiDir(), "ca.pem"), "utf8"),
     await readFile(join(certDir, "server-cert.pem"), "utf8"),
@@ -149,11 +158,16 @@ async function configureNode(spec: NodeSpec, ip: string, podCIDR: string): Promi
   ];
   // node.env last: the entrypoint starts the engine as soon as it appears.
   const script = [
-    "set -e", "d=/etc/mlkube-sim/engine", 'mkdir -p "$d" /etc/docker',
-    'printf "%s" "$1" > "$d/ca.pem"', 'printf "%s" "$2" > "$d/server-cert.pem"',
-    'printf "%s" "$3" > "$d/server-key.pem"', 'chmod 600 "$d/server-key.pem"',
+    "set -e",
+    "d=/etc/mlkube-sim/engine",
+    'mkdir -p "$d" /etc/docker',
+    'printf "%s" "$1" > "$d/ca.pem"',
+    'printf "%s" "$2" > "$d/server-cert.pem"',
+    'printf "%s" "$3" > "$d/server-key.pem"',
+    'chmod 600 "$d/server-key.pem"',
     'printf "%s" "$4" > /etc/docker/daemon.json',
-    'printf "%s" "$5" > /etc/mlkube-sim/node.env.tmp', "mv /etc/mlkube-sim/node.env.tmp /etc/mlkube-sim/node.env",
+    'printf "%s" "$5" > /etc/mlkube-sim/node.env.tmp',
+    "mv /etc/mlkube-sim/node.env.tmp /etc/mlkube-sim/node.env",
   ].join("\n");
   const written = await execIn(hostDocker, spec.container, ["sh", "-c", script, "sh", ...files]);
   if (written.exitCode !== 0) throw new Error(`could not configure node ${spec.container}: ${written.stderr}`);
@@ -199,9 +213,12 @@ export async function removeRoute(cidr: string): Promise<void> {
  * engine made (with cgroupns=host they live in the host's hierarchy and outlive the container).
  */
 export async function removeNode(node: { container: string; podCIDR?: string }): Promise<void> {
-  await hostDocker.getContainer(node.container).remove({ force: true, v: true }).catch((error: unknown) => {
-    if (!isNotFound(error)) throw error;
-  });
+  await hostDocker
+    .getContainer(node.container)
+    .remove({ force: true, v: true })
+    .catch((error: unknown) => {
+      if (!isNotFound(error)) throw error;
+    });
   if (node.podCIDR) await removeRoute(node.podCIDR);
   await removeCgroups(`mlkube-sim/${node.container}`);
 }
@@ -227,5 +244,8 @@ async function removeTree(dir: string): Promise<boolean> {
     return true;
   }
   for (const entry of entries) if (entry.isDirectory()) await removeTree(join(dir, entry.name));
-  return rmdir(dir).then(() => true, () => false);
+  return rmdir(dir).then(
+    () => true,
+    () => false,
+  );
 }

@@ -20,7 +20,10 @@ async function openssl(args: string[]): Promise<void> {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return access(path).then(() => true, () => false);
+  return access(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** A random positive serial: openssl's -CAcreateserial would leave .srl files next to the CA. */
@@ -33,10 +36,24 @@ export async function ensureCA(certPath: string, keyPath: string, commonName: st
   if ((await exists(certPath)) && (await exists(keyPath))) return;
   await mkdir(dirname(certPath), { recursive: true });
   await openssl([
-    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-sha256", "-days", "3650",
-    "-keyout", keyPath, "-out", certPath, "-subj", `/CN=${commonName}`,
-    "-addext", "basicConstraints=critical,CA:TRUE",
-    "-addext", "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign",
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-sha256",
+    "-days",
+    "3650",
+    "-keyout",
+    keyPath,
+    "-out",
+    certPath,
+    "-subj",
+    `/CN=${commonName}`,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign",
   ]);
 }
 
@@ -67,8 +84,23 @@ export async function issueCert(request: CertRequest): Promise<void> {
     await writeFile(`${scratch}.ext`, `${extensions.join("\n")}\n`);
     await openssl(["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", request.keyPath, "-out", `${scratch}.csr`, "-subj", subject]);
     await openssl([
-      "x509", "-req", "-sha256", "-days", "365", "-in", `${scratch}.csr`, "-CA", request.caCert, "-CAkey", request.caKey,
-      "-set_serial", serial(), "-extfile", `${scratch}.ext`, "-out", request.certPath,
+      "x509",
+      "-req",
+      "-sha256",
+      "-days",
+      "365",
+      "-in",
+      `${scratch}.csr`,
+      "-CA",
+      request.caCert,
+      "-CAkey",
+      request.caKey,
+      "-set_serial",
+      serial(),
+      "-extfile",
+      `${scratch}.ext`,
+      "-out",
+      request.certPath,
     ]);
   } finally {
     await rm(`${scratch}.ext`, { force: true });

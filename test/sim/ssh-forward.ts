@@ -27,7 +27,10 @@ const forwards = process.argv.slice(2).flatMap((arg, index, all) => {
 for (const forward of forwards) {
   const server = createServer((client) => {
     const upstream = connect(forward.port, forward.host);
-    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
+    for (const [from, to] of [
+      [client, upstream],
+      [upstream, client],
+    ] as const) {
       from.on("error", () => to.destroy());
       from.on("close", () => to.destroy());
     }

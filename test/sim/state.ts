@@ -42,7 +42,10 @@ export async function record(entry: LedgerEntry): Promise<void> {
 
 export async function readLedger(): Promise<LedgerEntry[]> {
   const text = await readFile(join(simHome(), "ledger.jsonl"), "utf8").catch(() => "");
-  return text.split("\n").filter(Boolean).map((line) => JSON.parse(line) as LedgerEntry);
+  return text
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LedgerEntry);
 }
 
 export interface NodeRecord {

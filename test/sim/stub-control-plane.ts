@@ -22,7 +22,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       return send(200, { kind: "Node", apiVersion: "v1", metadata: { name: node[1] }, status: { conditions: [{ type: "Ready", status: "True" }] } });
     }
     if (service && service[2] === "stub-svc") {
-      return send(200, { kind: "Service", apiVersion: "v1", metadata: { name: "stub-svc", namespace: service[1] }, spec: { type: "NodePort", ports: [{ port: 80, targetPort: 5000, nodePort: 30080 }] } });
+      return send(200, {
+        kind: "Service",
+        apiVersion: "v1",
+        metadata: { name: "stub-svc", namespace: service[1] },
+        spec: { type: "NodePort", ports: [{ port: 80, targetPort: 5000, nodePort: 30080 }] },
+      });
     }
     send(404, { kind: "Status", apiVersion: "v1", status: "Failure", reason: "NotFound", code: 404 });
   });

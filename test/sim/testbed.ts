@@ -51,7 +51,9 @@ export function freePort(): Promise<number> {
 
 export function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const server = createServer().once("error", () => resolve(false)).listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    const server = createServer()
+      .once("error", () => resolve(false))
+      .listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }
 
@@ -65,7 +67,11 @@ export async function buildFixtureImage(tag = FIXTURE_IMAGE): Promise<string> {
 }
 
 /** Runs a stand-in executable the way mlkube would: by name on PATH. */
-export async function runTool(tool: "kind" | "minikube", args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runTool(
+  tool: "kind" | "minikube",
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(join(REPO_ROOT, "test/sim/bin", tool), args, { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
     return { code: 0, stdout, stderr };
@@ -76,7 +82,12 @@ export async function runTool(tool: "kind" | "minikube", args: string[], env: No
 }
 
 export async function postPredict(url: string, features = [5.1, 3.5, 1.4, 0.2]): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ features }), signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ features }),
+    signal: AbortSignal.timeout(10_000),
+  });
   return { status: response.status, body: await response.json() };
 }
 

@@ -19,7 +19,8 @@ export const engine = { client: docker, cliEnv: { DOCKER_HOST: "unix:///var/run/
  */
 export async function engineAvailable(): Promise<boolean> {
   const problem = await engineProblem();
-  if (problem && process.env.CI) throw new Error(`CI=true but ${problem}. .ci/run must start the engine (scripts/setup-engine.sh) and build the base image (scripts/build-base-image.sh).`);
+  if (problem && process.env.CI)
+    throw new Error(`CI=true but ${problem}. .ci/run must start the engine (scripts/setup-engine.sh) and build the base image (scripts/build-base-image.sh).`);
   return problem === undefined;
 }
 
@@ -50,7 +51,11 @@ export async function removeRepository(repository: string): Promise<void> {
   const images = await docker.listImages({ filters: JSON.stringify({ reference: [repository] }) });
   for (const image of images) {
     for (const tag of image.RepoTags ?? []) {
-      if (tag.startsWith(`${repository}:`)) await docker.getImage(tag).remove().catch(() => undefined);
+      if (tag.startsWith(`${repository}:`))
+        await docker
+          .getImage(tag)
+          .remove()
+          .catch(() => undefined);
     }
   }
 }

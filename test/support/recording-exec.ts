@@ -27,7 +27,10 @@ export function recordingExec(script: ScriptedAnswer[] = []): { exec: Exec; spaw
   const spawn: Spawn = (file, args): ManagedProcess => {
     const result = answer(file, args);
     const lines = result.stdout.split("\n").filter((line) => line.trim() !== "");
-    return { line: async (index) => lines[index] ?? Promise.reject(new Error(`${[file, ...args].join(" ")} printed no line ${index}`)), stop: async () => undefined };
+    return {
+      line: async (index) => lines[index] ?? Promise.reject(new Error(`${[file, ...args].join(" ")} printed no line ${index}`)),
+      stop: async () => undefined,
+    };
   };
   return { exec, spawn, calls };
 }

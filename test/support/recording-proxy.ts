@@ -20,10 +20,14 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
   const server: Server = createServer((incoming, outgoing) => {
     requests.push(`${incoming.method} ${incoming.url}`);
     authorizations.push(incoming.headers["proxy-authorization"]);
-    const forwarded = request(incoming.url ?? "", { method: incoming.method, headers: { ...incoming.headers, host: new URL(incoming.url ?? "").host } }, (answer) => {
-      outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(outgoing);
-    });
+    const forwarded = request(
+      incoming.url ?? "",
+      { method: incoming.method, headers: { ...incoming.headers, host: new URL(incoming.url ?? "").host } },
+      (answer) => {
+        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(outgoing);
+      },
+    );
     forwarded.on("error", () => outgoing.writeHead(502).end());
     incoming.pipe(forwarded);
   });
@@ -37,9 +41,10 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     requests,
     authorizations,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

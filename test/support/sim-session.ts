@@ -8,7 +8,13 @@ import { join } from "node:path";
 import { REPO_ROOT } from "./engine.js";
 
 function simCli(args: string[], output: "pipe" | "ignore" | "inherit"): string {
-  return execFileSync(process.execPath, ["--import", "tsx", join(REPO_ROOT, "test/sim/cli.ts"), ...args], { cwd: REPO_ROOT, encoding: "utf8", stdio: ["ignore", output, "inherit"] }) ?? "";
+  return (
+    execFileSync(process.execPath, ["--import", "tsx", join(REPO_ROOT, "test/sim/cli.ts"), ...args], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      stdio: ["ignore", output, "inherit"],
+    }) ?? ""
+  );
 }
 
 /** Clears what a run that died left (its clusters would hold the NodePorts every new cluster maps), then brings the simulator up. */

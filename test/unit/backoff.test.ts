@@ -14,7 +14,12 @@ describe("the capped exponential back-off", () => {
         if (calls < 6) throw new Error(`failure ${calls}`);
         return "up";
       },
-      { initialMs: 1_000, maxMs: 8_000, sleep: async (ms) => void delays.push(ms), onRetry: (error, attempt, delayMs) => reported.push([(error as Error).message, attempt, delayMs]) },
+      {
+        initialMs: 1_000,
+        maxMs: 8_000,
+        sleep: async (ms) => void delays.push(ms),
+        onRetry: (error, attempt, delayMs) => reported.push([(error as Error).message, attempt, delayMs]),
+      },
     );
     expect(value).toBe("up");
     expect(delays).toEqual([1_000, 2_000, 4_000, 8_000, 8_000]);
@@ -38,7 +43,9 @@ describe("the capped exponential back-off", () => {
   });
 
   it("a final error (retry says no) and an abort end the retries with the last error", async () => {
-    await expect(withBackoff(async () => Promise.reject(new Error("no kind")), { retry: () => false, sleep: async () => undefined })).rejects.toThrow("no kind");
+    await expect(withBackoff(async () => Promise.reject(new Error("no kind")), { retry: () => false, sleep: async () => undefined })).rejects.toThrow(
+      "no kind",
+    );
     const controller = new AbortController();
     let calls = 0;
     const attempt = withBackoff(
@@ -56,11 +63,20 @@ describe("the capped exponential back-off", () => {
 describe("a failed cluster start in the loop's state", () => {
   it("says which attempt failed and when the next comes, instead of suggesting a wait that never ends", () => {
     const retry: DevAction = { type: "cluster/retry", attempt: 2, delayMs: 4_000, problem: { stage: "cluster", message: "kind create failed", details: [] } };
-    const state = [retry, { type: "files/changed", changes: [{ path: "app.py", kind: "build" }], at: 1 } as DevAction].reduce(reduce, initialState({ name: "iris", dir: "/m" }));
+    const state = [retry, { type: "files/changed", changes: [{ path: "app.py", kind: "build" }], at: 1 } as DevAction].reduce(
+      reduce,
+      initialState({ name: "iris", dir: "/m" }),
+    );
     expect(state.cluster.status).toBe("failed");
     expect(state.problem?.message).toBe("kind create failed");
-    expect(nextStep(state, { abortBuildOnChange: true })).toEqual({ kind: "hold", reason: "waiting: the cluster is not available (see the error); attempt 3 in 4 s" });
-    const ready = reduce(state, { type: "cluster/ready", info: { provider: "kind", name: "k", context: "kind-k", deliveryPath: "registry", deliveryReason: "" } });
+    expect(nextStep(state, { abortBuildOnChange: true })).toEqual({
+      kind: "hold",
+      reason: "waiting: the cluster is not available (see the error); attempt 3 in 4 s",
+    });
+    const ready = reduce(state, {
+      type: "cluster/ready",
+      info: { provider: "kind", name: "k", context: "kind-k", deliveryPath: "registry", deliveryReason: "" },
+    });
     expect(nextStep(ready, { abortBuildOnChange: true }).kind).toBe("start");
   });
 });

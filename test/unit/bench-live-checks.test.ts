@@ -8,7 +8,14 @@ import { restartOf, restartProblem } from "../../bench/live.js";
 import { routeProblem, type IterationRecord } from "../../bench/loop.js";
 import { markdown, targets, type LiveResult, type Results } from "../../bench/report.js";
 
-const iteration = (route: string | undefined, stages: string[]): IterationRecord => ({ result: "success", totalMs: 600, stageMs: {}, trigger: "app.py changed", route, stages });
+const iteration = (route: string | undefined, stages: string[]): IterationRecord => ({
+  result: "success",
+  totalMs: 600,
+  stageMs: {},
+  trigger: "app.py changed",
+  route,
+  stages,
+});
 
 describe("routeProblem", () => {
   it("accepts a sync iteration with exactly the sync and test stages", () => {
@@ -16,7 +23,9 @@ describe("routeProblem", () => {
   });
 
   it("rejects a rebuild, a rerouted sync or extra stages in a live row", () => {
-    expect(routeProblem(iteration("rebuild", ["build", "deliver", "apply", "rollout", "test"]), "sync", false)).toMatch(/did not take the sync route \(route rebuild/);
+    expect(routeProblem(iteration("rebuild", ["build", "deliver", "apply", "rollout", "test"]), "sync", false)).toMatch(
+      /did not take the sync route \(route rebuild/,
+    );
     expect(routeProblem(iteration("sync", ["sync", "test"]), "sync", true)).toMatch(/rerouted to a rebuild/);
     expect(routeProblem(iteration("sync", ["config", "sync", "test"]), "sync", false)).toMatch(/stages config,sync,test/);
     expect(routeProblem(iteration(undefined, ["sync", "test"]), "sync", false)).toMatch(/route \(none\)/);
@@ -44,7 +53,19 @@ describe("restartProblem", () => {
 });
 
 function live(p50: number, rebuildP50: number, speedup: number): LiveResult {
-  return { n: 5, p50, p95: p50, min: p50, max: p50, samples: [p50], failures: 0, stageShare: { sync: 70, test: 20, other: 10 }, restartMsP50: 40, rebuildP50, speedup };
+  return {
+    n: 5,
+    p50,
+    p95: p50,
+    min: p50,
+    max: p50,
+    samples: [p50],
+    failures: 0,
+    stageShare: { sync: 70, test: 20, other: 10 },
+    restartMsP50: 40,
+    rebuildP50,
+    speedup,
+  };
 }
 
 function results(liveRows: Results["live"]): Results {
@@ -82,7 +103,11 @@ describe("live-update targets", () => {
 
   it("say 'not measured' for a run without live rows (results from before issue #11)", () => {
     const old = results(undefined);
-    expect(targets(old).filter((target) => target.what.includes("live update")).map((target) => target.met)).toEqual([null, null, null, null]);
+    expect(
+      targets(old)
+        .filter((target) => target.what.includes("live update"))
+        .map((target) => target.met),
+    ).toEqual([null, null, null, null]);
     expect(markdown(old)).not.toContain("Live update (issue #11)");
   });
 });

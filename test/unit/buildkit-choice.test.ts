@@ -56,39 +56,86 @@ describe("the docker CLI that runs BuildKit builds", () => {
 
   it("passes over a 23+ CLI without buildx for a later one that can, and says so", async () => {
     const searchPath = await pathWith(["local", "debian"]);
-    const choice = await findBuildkitCli({ env: {}, searchPath, exec: fakeDockers({ local: { version: "28.2.2", buildx: false }, debian: { version: "20.10.24+dfsg1", buildx: false } }) });
+    const choice = await findBuildkitCli({
+      env: {},
+      searchPath,
+      exec: fakeDockers({ local: { version: "28.2.2", buildx: false }, debian: { version: "20.10.24+dfsg1", buildx: false } }),
+    });
     expect(choice.cli?.path).toBe(join(searchPath[1] ?? "", "docker"));
-    expect(choice).toMatchObject({ note: `not ${join(searchPath[0] ?? "", "docker")} (28.2.2): it has no buildx plugin, which BuildKit needs since Docker 23` });
+    expect(choice).toMatchObject({
+      note: `not ${join(searchPath[0] ?? "", "docker")} (28.2.2): it has no buildx plugin, which BuildKit needs since Docker 23`,
+    });
   });
 
   it("gives the reason when no CLI can", async () => {
     const searchPath = await pathWith(["local"]);
     const choice = await findBuildkitCli({ env: {}, searchPath, exec: fakeDockers({ local: { version: "28.2.2", buildx: false } }) });
-    expect(choice).toEqual({ cli: undefined, reason: `${join(searchPath[0] ?? "", "docker")} (28.2.2): it has no buildx plugin, which BuildKit needs since Docker 23; install the buildx plugin (docker-buildx-plugin, or Docker's docker-buildx package) to build with BuildKit` });
-    expect(await findBuildkitCli({ env: {}, searchPath: [], exec: fakeDockers({}) })).toEqual({ cli: undefined, reason: "no docker CLI is on the PATH (mlkube runs BuildKit builds through it)" });
+    expect(choice).toEqual({
+      cli: undefined,
+      reason: `${join(searchPath[0] ?? "", "docker")} (28.2.2): it has no buildx plugin, which BuildKit needs since Docker 23; install the buildx plugin (docker-buildx-plugin, or Docker's docker-buildx package) to build with BuildKit`,
+    });
+    expect(await findBuildkitCli({ env: {}, searchPath: [], exec: fakeDockers({}) })).toEqual({
+      cli: undefined,
+      reason: "no docker CLI is on the PATH (mlkube runs BuildKit builds through it)",
+    });
   });
 });
 
 describe("the docker CLI's arguments and environment", () => {
   it("gives the CLI the context directory and passes secrets by reference, never by value", () => {
-    const args = buildkitArgs({
-      cli: { path: "/usr/bin/docker", mode: "builtin", version: "20.10.24" },
-      contextDir: "/home/u/models/iris",
-      dockerfile: "/home/u/models/iris/Dockerfile",
-      buildArgs: { BASE_IMAGE: "python:3.12" },
-      target: "serve",
-      labels: { "dev.mlkube.managed": "true" },
-      secrets: [{ id: "pip", env: "PIP_TOKEN" }, { id: "netrc", file: "/home/u/a,b/.netrc" }],
-    }, "/tmp/x/image-id");
-    expect(args).toEqual(["build", "--progress=plain", "--iidfile", "/tmp/x/image-id", "-f", "/home/u/models/iris/Dockerfile", "--target", "serve", "--build-arg", "BASE_IMAGE=python:3.12", "--label", "dev.mlkube.managed=true", "--secret", "id=pip,env=PIP_TOKEN", "--secret", 'id=netrc,"src=/home/u/a,b/.netrc"', "--", "/home/u/models/iris"]);
-    expect(buildkitArgs({ cli: { path: "docker", mode: "buildx", version: "27.0.0" }, contextDir: "/m", dockerfile: "/m/D", buildArgs: {}, labels: {}, secrets: [] }, "/i").slice(0, 3)).toEqual(["buildx", "build", "--load"]);
+    const args = buildkitArgs(
+      {
+        cli: { path: "/usr/bin/docker", mode: "builtin", version: "20.10.24" },
+        contextDir: "/home/u/models/iris",
+        dockerfile: "/home/u/models/iris/Dockerfile",
+        buildArgs: { BASE_IMAGE: "python:3.12" },
+        target: "serve",
+        labels: { "dev.mlkube.managed": "true" },
+        secrets: [
+          { id: "pip", env: "PIP_TOKEN" },
+          { id: "netrc", file: "/home/u/a,b/.netrc" },
+        ],
+      },
+      "/tmp/x/image-id",
+    );
+    expect(args).toEqual([
+      "build",
+      "--progress=plain",
+      "--iidfile",
+      "/tmp/x/image-id",
+      "-f",
+      "/home/u/models/iris/Dockerfile",
+      "--target",
+      "serve",
+      "--build-arg",
+      "BASE_IMAGE=python:3.12",
+      "--label",
+      "dev.mlkube.managed=true",
+      "--secret",
+      "id=pip,env=PIP_TOKEN",
+      "--secret",
+      'id=netrc,"src=/home/u/a,b/.netrc"',
+      "--",
+      "/home/u/models/iris",
+    ]);
+    expect(
+      buildkitArgs(
+        { cli: { path: "docker", mode: "buildx", version: "27.0.0" }, contextDir: "/m", dockerfile: "/m/D", buildArgs: {}, labels: {}, secrets: [] },
+        "/i",
+      ).slice(0, 3),
+    ).toEqual(["buildx", "build", "--load"]);
   });
 
   it("points the CLI at the engine mlkube resolved: DOCKER_HOST as given, else the context by name", () => {
     const env = { DOCKER_HOST: "tcp://192.168.49.2:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/home/u/.minikube/certs", HOME: "/nonexistent" };
     const tls = { ...env };
     // minikube docker-env's variables travel as they are (the CLI reads the certificates itself).
-    expect(dockerCliEnv(tls, { host: "tcp://192.168.49.2:2376", tls: undefined, context: "default", source: "DOCKER_HOST", configFile: "" })).toMatchObject({ DOCKER_HOST: env.DOCKER_HOST, DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: env.DOCKER_CERT_PATH, DOCKER_CONTEXT: undefined });
+    expect(dockerCliEnv(tls, { host: "tcp://192.168.49.2:2376", tls: undefined, context: "default", source: "DOCKER_HOST", configFile: "" })).toMatchObject({
+      DOCKER_HOST: env.DOCKER_HOST,
+      DOCKER_TLS_VERIFY: "1",
+      DOCKER_CERT_PATH: env.DOCKER_CERT_PATH,
+      DOCKER_CONTEXT: undefined,
+    });
     const resolved = resolveDockerEndpoint({ HOME: "/nonexistent" });
     expect(dockerCliEnv({ HOME: "/nonexistent", DOCKER_HOST: "" }, resolved)).toMatchObject({ DOCKER_HOST: undefined, DOCKER_CONTEXT: "default" });
   });
@@ -98,14 +145,23 @@ describe("heredocs and the # syntax= line", () => {
   const text = "FROM x\nCOPY <<EOT /app/x.txt\nhello\nRUNN not an instruction\nEOT\nRUN <<-EOF cat > /a\n\tbody\n\tEOF\nRUN echo after\n";
 
   it("finds heredoc bodies and does not read them as instructions", () => {
-    expect(heredocs(text)).toEqual([{ line: 2, keyword: "COPY", body: [3, 5] }, { line: 6, keyword: "RUN", body: [7, 8] }]);
+    expect(heredocs(text)).toEqual([
+      { line: 2, keyword: "COPY", body: [3, 5] },
+      { line: 6, keyword: "RUN", body: [7, 8] },
+    ]);
     expect(readInstructions(text).map((instruction) => `${instruction.line} ${instruction.keyword}`)).toEqual(["1 FROM", "2 COPY", "6 RUN", "9 RUN"]);
   });
 
   it("rejects a heredoc before the build where the frontend is too old, naming both ways out", () => {
     const fix = "Add '# syntax=docker/dockerfile:1' ... or build on Docker Engine 23 or newer";
-    expect(() => checkDockerfile(text, "Dockerfile", { supported: false, frontend: "the Dockerfile frontend built into the engine (Docker 20.10.24)", fix })).toThrow(
-      expect.objectContaining({ kind: "dockerfile", message: "Dockerfile:2: the COPY uses a heredoc (<<), which the Dockerfile frontend built into the engine (Docker 20.10.24) is too old to read.", hint: fix }),
+    expect(() =>
+      checkDockerfile(text, "Dockerfile", { supported: false, frontend: "the Dockerfile frontend built into the engine (Docker 20.10.24)", fix }),
+    ).toThrow(
+      expect.objectContaining({
+        kind: "dockerfile",
+        message: "Dockerfile:2: the COPY uses a heredoc (<<), which the Dockerfile frontend built into the engine (Docker 20.10.24) is too old to read.",
+        hint: fix,
+      }),
     );
     // A newer frontend, or one the # syntax= line names, reads it.
     expect(() => checkDockerfile(text, "Dockerfile")).not.toThrow();
@@ -133,7 +189,10 @@ describe("build secrets", () => {
       kind: "config",
       message: "The build secret 'pip' comes from the environment variable MLKUBE_TEST_UNSET_VARIABLE, which is not set.",
     });
-    await expect(readSecrets([{ id: "netrc", file: "/nonexistent/.netrc" }])).rejects.toMatchObject({ kind: "config", message: "The build secret 'netrc' comes from /nonexistent/.netrc, which cannot be read (ENOENT)." });
+    await expect(readSecrets([{ id: "netrc", file: "/nonexistent/.netrc" }])).rejects.toMatchObject({
+      kind: "config",
+      message: "The build secret 'netrc' comes from /nonexistent/.netrc, which cannot be read (ENOENT).",
+    });
     expect(await readSecrets([{ id: "pip", env: "T" }], { T: "value" })).toEqual([{ id: "pip", env: "T", value: "value" }]);
   });
 });
@@ -146,7 +205,10 @@ describe("which builder an ImageBuilder uses", () => {
     const modern = await new ImageBuilder(engine({ Version: "27.3.1", ApiVersion: "1.47", Os: "linux" }), undefined, { findCli: buildx }).builder();
     expect(modern).toMatchObject({ builder: "buildkit", detail: "BuildKit on Docker 27.3.1 through /usr/bin/docker buildx", heredocs: { supported: true } });
     const debian = await new ImageBuilder(engine({ Version: "20.10.24+dfsg1", ApiVersion: "1.41", Os: "linux" }), undefined, { findCli: buildx }).builder();
-    expect(debian).toMatchObject({ builder: "buildkit", heredocs: { supported: false, frontend: "the Dockerfile frontend built into the engine (Docker 20.10.24+dfsg1)" } });
+    expect(debian).toMatchObject({
+      builder: "buildkit",
+      heredocs: { supported: false, frontend: "the Dockerfile frontend built into the engine (Docker 20.10.24+dfsg1)" },
+    });
   });
 
   it("the classic builder only where BuildKit cannot be, with the reason", async () => {
@@ -155,12 +217,22 @@ describe("which builder an ImageBuilder uses", () => {
       builder: "classic",
       detail: "classic builder, because no docker CLI is on the PATH (mlkube runs BuildKit builds through it)",
     });
-    expect(await new ImageBuilder(engine({ Version: "27.3.1", ApiVersion: "1.47", Os: "windows" }), undefined, { findCli: buildx }).builder()).toMatchObject({ builder: "classic", reason: "the engine builds windows images, which BuildKit does not" });
-    expect(await new ImageBuilder(engine({ Version: "18.06.3", ApiVersion: "1.38", Os: "linux" }), undefined, { findCli: buildx }).builder()).toMatchObject({ builder: "classic", reason: "the engine (Docker 18.06.3) predates BuildKit" });
+    expect(await new ImageBuilder(engine({ Version: "27.3.1", ApiVersion: "1.47", Os: "windows" }), undefined, { findCli: buildx }).builder()).toMatchObject({
+      builder: "classic",
+      reason: "the engine builds windows images, which BuildKit does not",
+    });
+    expect(await new ImageBuilder(engine({ Version: "18.06.3", ApiVersion: "1.38", Os: "linux" }), undefined, { findCli: buildx }).builder()).toMatchObject({
+      builder: "classic",
+      reason: "the engine (Docker 18.06.3) predates BuildKit",
+    });
   });
 
   it("asks the engine again after it did not answer", async () => {
-    const builder = new ImageBuilder({ client: { version: versions([new Error("connect ECONNREFUSED"), { Version: "27.3.1", ApiVersion: "1.47", Os: "linux" }]) } as never, cliEnv: {} }, undefined, { findCli: buildx });
+    const builder = new ImageBuilder(
+      { client: { version: versions([new Error("connect ECONNREFUSED"), { Version: "27.3.1", ApiVersion: "1.47", Os: "linux" }]) } as never, cliEnv: {} },
+      undefined,
+      { findCli: buildx },
+    );
     await expect(builder.builder()).rejects.toThrow("ECONNREFUSED");
     await expect(builder.builder()).resolves.toMatchObject({ builder: "buildkit" });
   });

@@ -65,15 +65,28 @@ describe("BuildKit's plain progress, as buildx 0.13 prints it (recorded)", () =>
     ]);
     expect(reader.instructionSteps()[4]).toMatchObject({ stage: "stage-1", index: 1, total: 1, instruction: "COPY app.py ." });
     // buildx's own vertices (the stdin tar as a remote context, its copy, the export) are not instructions.
-    expect(reader.all().map((step) => step.name)).toEqual(expect.arrayContaining(["[internal] load remote build context", "copy /context /", "exporting to image"]));
+    expect(reader.all().map((step) => step.name)).toEqual(
+      expect.arrayContaining(["[internal] load remote build context", "copy /context /", "exporting to image"]),
+    );
   });
 
   it("locates a failing RUN of an unnamed stage by its text: the engine's BuildKit (20.10) gives buildx no line", () => {
-    const dockerfile = "FROM mlkube-test/python-sklearn:bookworm-2\nWORKDIR /app\nCOPY requirements.txt .\n# dependencies, cached across builds\nRUN --mount=type=cache,target=/root/.cache/pip sh -c 'echo \"ERROR: No matching distribution found for scikit-learn==9.9.9\" >&2; exit 1'\n";
+    const dockerfile =
+      "FROM mlkube-test/python-sklearn:bookworm-2\nWORKDIR /app\nCOPY requirements.txt .\n# dependencies, cached across builds\nRUN --mount=type=cache,target=/root/.cache/pip sh -c 'echo \"ERROR: No matching distribution found for scikit-learn==9.9.9\" >&2; exit 1'\n";
     const { reader, events } = readAll(fixture("buildx-0.13-run-fails"));
     const outputs = events.flatMap((event) => (event.type === "output" ? [event.line] : []));
-    const error = buildkitFailure({ reader, outputOf: () => outputs, instructions: readInstructions(dockerfile), dockerfileText: dockerfile, dockerfilePath: "Dockerfile", contextPath: "models/iris", mask: (text) => text });
-    expect(error.message).toMatch(/^Dockerfile line 5 \(RUN --mount=type=cache,target=\/root\/.cache\/pip sh -c .*\) failed: executor failed running .*exit code: 1$/);
+    const error = buildkitFailure({
+      reader,
+      outputOf: () => outputs,
+      instructions: readInstructions(dockerfile),
+      dockerfileText: dockerfile,
+      dockerfilePath: "Dockerfile",
+      contextPath: "models/iris",
+      mask: (text) => text,
+    });
+    expect(error.message).toMatch(
+      /^Dockerfile line 5 \(RUN --mount=type=cache,target=\/root\/.cache\/pip sh -c .*\) failed: executor failed running .*exit code: 1$/,
+    );
     expect(error.details).toEqual(["ERROR: No matching distribution found for scikit-learn==9.9.9"]);
     expect(error.hint).toMatch(/^The command at line 5 exited with code 1/);
   });
@@ -81,7 +94,15 @@ describe("BuildKit's plain progress, as buildx 0.13 prints it (recorded)", () =>
   it("locates a parse error from buildx's one-line summary", () => {
     const { reader } = readAll(fixture("buildx-0.13-parse-error"));
     const dockerfile = "FROM mlkube-test/python-sklearn:bookworm-2\nRUN echo ok\nCOPY app.py\n";
-    const error = buildkitFailure({ reader, outputOf: () => [], instructions: readInstructions(dockerfile), dockerfileText: dockerfile, dockerfilePath: "Dockerfile.bad", contextPath: "models/iris", mask: (text) => text });
+    const error = buildkitFailure({
+      reader,
+      outputOf: () => [],
+      instructions: readInstructions(dockerfile),
+      dockerfileText: dockerfile,
+      dockerfilePath: "Dockerfile.bad",
+      contextPath: "models/iris",
+      mask: (text) => text,
+    });
     expect(error.kind).toBe("dockerfile");
     expect(error.message).toBe("Dockerfile.bad:3: COPY requires at least two arguments, but only one was provided. Destination could not be determined");
   });
@@ -118,16 +139,28 @@ describe("a failed BuildKit build, located", () => {
   };
 
   it("maps a failing RUN to its Dockerfile line by its text (Docker 20.10 prints no line)", () => {
-    const error = failure("docker-20.10-run-fails", "FROM mlkube-test/python-sklearn:bookworm-2\nWORKDIR /app\nRUN echo before\nRUN sh -c 'echo failing-output; exit 3'\n");
+    const error = failure(
+      "docker-20.10-run-fails",
+      "FROM mlkube-test/python-sklearn:bookworm-2\nWORKDIR /app\nRUN echo before\nRUN sh -c 'echo failing-output; exit 3'\n",
+    );
     expect(error.kind).toBe("build");
-    expect(error.message).toBe("Dockerfile line 4 (RUN sh -c 'echo failing-output; exit 3') failed: executor failed running [/bin/sh -c sh -c 'echo failing-output; exit 3']: exit code: 3");
+    expect(error.message).toBe(
+      "Dockerfile line 4 (RUN sh -c 'echo failing-output; exit 3') failed: executor failed running [/bin/sh -c sh -c 'echo failing-output; exit 3']: exit code: 3",
+    );
     expect(error.details).toEqual(["failing-output"]);
-    expect(error.hint).toBe("The command at line 4 exited with code 3; its last output is shown above. Fix the command (or what it needs), then save to rebuild.");
+    expect(error.hint).toBe(
+      "The command at line 4 exited with code 3; its last output is shown above. Fix the command (or what it needs), then save to rebuild.",
+    );
   });
 
   it("takes the line buildx prints, and does not blame a RUN --mount for the command's failure", () => {
-    const error = failure("buildx-run-fails", "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n# dependencies, cached across builds\nRUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt\n");
-    expect(error.message).toMatch(/^Dockerfile line 5 \(RUN --mount=type=cache,target=\/root\/.cache\/pip pip install -r requirements.txt\) failed: process .* exit code: 1$/);
+    const error = failure(
+      "buildx-run-fails",
+      "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\n# dependencies, cached across builds\nRUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt\n",
+    );
+    expect(error.message).toMatch(
+      /^Dockerfile line 5 \(RUN --mount=type=cache,target=\/root\/.cache\/pip pip install -r requirements.txt\) failed: process .* exit code: 1$/,
+    );
     expect(error.details).toContain("ERROR: No matching distribution found for scikit-learn==9.9.9");
     expect(error.hint).toMatch(/^The command at line 5 exited with code 1/);
   });
@@ -146,7 +179,9 @@ describe("a failed BuildKit build, located", () => {
 
   it("names a '# syntax=' frontend that cannot be pulled", () => {
     const error = failure("docker-20.10-syntax-unpullable", "# syntax=docker/dockerfile:1.4\nFROM x\nRUN echo hi\n");
-    expect(error.message).toMatch(/^The Dockerfile frontend 'docker\/dockerfile:1.4' named by the '# syntax=' line of Dockerfile could not be pulled: failed to do request: Head/);
+    expect(error.message).toMatch(
+      /^The Dockerfile frontend 'docker\/dockerfile:1.4' named by the '# syntax=' line of Dockerfile could not be pulled: failed to do request: Head/,
+    );
     expect(error.hint).toMatch(/^The frontend image docker\/dockerfile:1.4 must be pullable .*or remove the '# syntax=' line/);
   });
 });

@@ -76,7 +76,11 @@ describe("kind invocations", () => {
     // The registry's port and the NodePorts must be free before anything is created; 5001 or
     // 30080 may be busy on this machine, so the test takes free ones.
     const [low, high] = [await freePort(), await freePort()].sort((a, b) => a - b) as [number, number];
-    const provider = new KindProvider(kindChoice, { ...settings, nodePorts: [low, high], registry: { ...DEFAULT_REGISTRY, hostPort: await freePort() } }, { exec: recordConfig, docker: noRegistryDocker, record });
+    const provider = new KindProvider(
+      kindChoice,
+      { ...settings, nodePorts: [low, high], registry: { ...DEFAULT_REGISTRY, hostPort: await freePort() } },
+      { exec: recordConfig, docker: noRegistryDocker, record },
+    );
     const steps: ClusterStep[] = [];
     // After kind creates the cluster, the (empty) kubeconfig lacks its context: a clear error, after the exact calls.
     await expect(provider.ensure((step) => steps.push(step))).rejects.toThrow("The kubeconfig has no context 'kind-mlkube'.");
@@ -88,10 +92,15 @@ describe("kind invocations", () => {
       kind: "Cluster",
       apiVersion: "kind.x-k8s.io/v1alpha4",
       name: "mlkube",
-      nodes: [{ role: "control-plane", extraPortMappings: [
-        { containerPort: low, hostPort: low, listenAddress: "127.0.0.1", protocol: "TCP" },
-        { containerPort: high, hostPort: high, listenAddress: "127.0.0.1", protocol: "TCP" },
-      ] }],
+      nodes: [
+        {
+          role: "control-plane",
+          extraPortMappings: [
+            { containerPort: low, hostPort: low, listenAddress: "127.0.0.1", protocol: "TCP" },
+            { containerPort: high, hostPort: high, listenAddress: "127.0.0.1", protocol: "TCP" },
+          ],
+        },
+      ],
       containerdConfigPatches: ['[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"'],
     });
     expect(steps.map((step) => `${step.status} ${step.title}`)).toContain("done kind cluster 'mlkube'");
@@ -105,9 +114,15 @@ describe("kind invocations", () => {
     const port = (holder.address() as AddressInfo).port;
     try {
       const { exec, calls } = recordingExec([{ argv: ["kind", "get", "clusters"], stdout: "" }]);
-      const provider = new KindProvider(kindChoice, { ...settings, nodePorts: [await freePort()], registry: { ...DEFAULT_REGISTRY, hostPort: port } }, { exec, docker: noRegistryDocker, record });
+      const provider = new KindProvider(
+        kindChoice,
+        { ...settings, nodePorts: [await freePort()], registry: { ...DEFAULT_REGISTRY, hostPort: port } },
+        { exec, docker: noRegistryDocker, record },
+      );
       const failure = provider.ensure(() => undefined);
-      await expect(failure).rejects.toThrow(`Port 127.0.0.1:${port}, where mlkube runs its local registry (kind-registry), is taken by node (pid ${process.pid}).`);
+      await expect(failure).rejects.toThrow(
+        `Port 127.0.0.1:${port}, where mlkube runs its local registry (kind-registry), is taken by node (pid ${process.pid}).`,
+      );
       await expect(failure).rejects.toMatchObject({ hint: expect.stringContaining("cluster.registry: off") });
       expect(calls).toEqual([["kind", "get", "clusters"]]);
       expect((await record.lookup("kind", "mlkube")).listed).toBe(false);
@@ -120,16 +135,25 @@ describe("kind invocations", () => {
     const other = {
       client: {
         listContainers: async () => [
-          { Id: "abc", Names: ["/ml2-control-plane"], Labels: { "io.x-k8s.kind.cluster": "ml2" }, Ports: [30080, 30081].map((port) => ({ IP: "127.0.0.1", PrivatePort: port, PublicPort: port, Type: "tcp" })) },
+          {
+            Id: "abc",
+            Names: ["/ml2-control-plane"],
+            Labels: { "io.x-k8s.kind.cluster": "ml2" },
+            Ports: [30080, 30081].map((port) => ({ IP: "127.0.0.1", PrivatePort: port, PublicPort: port, Type: "tcp" })),
+          },
         ],
       },
     } as unknown as DockerConnection;
     const { exec, calls } = recordingExec([{ argv: ["kind", "get", "clusters"], stdout: "ml2\n" }]);
     const failure = new KindProvider(kindChoice, { ...settings, registry: undefined }, { exec, docker: other, record }).ensure(() => undefined);
-    await expect(failure).rejects.toThrow("kind cluster 'mlkube' cannot be created: it maps its NodePorts to the same ports on 127.0.0.1, and 127.0.0.1:30080, 30081 are held by kind cluster 'ml2' (container ml2-control-plane).");
+    await expect(failure).rejects.toThrow(
+      "kind cluster 'mlkube' cannot be created: it maps its NodePorts to the same ports on 127.0.0.1, and 127.0.0.1:30080, 30081 are held by kind cluster 'ml2' (container ml2-control-plane).",
+    );
     await expect(failure).rejects.toMatchObject({
       // The offered range is the first block of two ports from 30100 up that nothing on this machine holds.
-      hint: expect.stringMatching(/^Share the cluster that holds them \(cluster\.name: ml2 in mlkube\.yaml\), delete it \('kind delete cluster --name ml2', or 'mlkube down' in the model directory that made it\), give this cluster other ports \(cluster\.nodePorts: (3\d{4})-(3\d{4}) in mlkube\.yaml; \1-\2 are free now\), or use a cluster that exists \(cluster\.provider: context\)\.$/),
+      hint: expect.stringMatching(
+        /^Share the cluster that holds them \(cluster\.name: ml2 in mlkube\.yaml\), delete it \('kind delete cluster --name ml2', or 'mlkube down' in the model directory that made it\), give this cluster other ports \(cluster\.nodePorts: (3\d{4})-(3\d{4}) in mlkube\.yaml; \1-\2 are free now\), or use a cluster that exists \(cluster\.provider: context\)\.$/,
+      ),
     });
     expect(calls).toEqual([["kind", "get", "clusters"]]);
     expect((await record.lookup("kind", "mlkube")).listed).toBe(false);
@@ -141,9 +165,15 @@ describe("kind invocations", () => {
     const port = (holder.address() as AddressInfo).port;
     try {
       const { exec } = recordingExec([{ argv: ["kind", "get", "clusters"], stdout: "" }]);
-      const failure = new KindProvider(kindChoice, { ...settings, nodePorts: [port], registry: undefined }, { exec, docker: noRegistryDocker, record }).ensure(() => undefined);
+      const failure = new KindProvider(kindChoice, { ...settings, nodePorts: [port], registry: undefined }, { exec, docker: noRegistryDocker, record }).ensure(
+        () => undefined,
+      );
       await expect(failure).rejects.toThrow(`127.0.0.1:${port} is held by node (pid ${process.pid}).`);
-      await expect(failure).rejects.toMatchObject({ hint: expect.stringMatching(/^Stop what holds them, give this cluster other ports \(cluster\.nodePorts: 3\d{4}-3\d{4} in mlkube\.yaml; 3\d{4}-3\d{4} are free now\), or use a cluster that exists/) });
+      await expect(failure).rejects.toMatchObject({
+        hint: expect.stringMatching(
+          /^Stop what holds them, give this cluster other ports \(cluster\.nodePorts: 3\d{4}-3\d{4} in mlkube\.yaml; 3\d{4}-3\d{4} are free now\), or use a cluster that exists/,
+        ),
+      });
     } finally {
       holder.close();
     }
@@ -154,7 +184,11 @@ describe("kind invocations", () => {
       { argv: ["kind", "get", "clusters"], stdout: "" },
       { argv: ["kind", "create"], exitCode: 1, stdout: "ERROR: failed to create cluster" },
     ]);
-    const provider = new KindProvider(kindChoice, { ...settings, nodePorts: [await freePort()], registry: undefined }, { exec, docker: noRegistryDocker, record });
+    const provider = new KindProvider(
+      kindChoice,
+      { ...settings, nodePorts: [await freePort()], registry: undefined },
+      { exec, docker: noRegistryDocker, record },
+    );
     await expect(provider.ensure(() => undefined)).rejects.toThrow("'kind create cluster --name mlkube");
     expect((await record.lookup("kind", "mlkube")).listed).toBe(false);
   });
@@ -163,7 +197,10 @@ describe("kind invocations", () => {
     const { exec, calls } = recordingExec([{ argv: ["kind", "get", "clusters"], stdout: "mlkube\n" }]);
     const provider = new KindProvider(kindChoice, settings, { exec, docker: unusedDocker, record });
     await expect(provider.ensure(() => undefined)).rejects.toThrow(/no context 'kind-mlkube'/);
-    expect(calls).toEqual([["kind", "get", "clusters"], ["kind", "export", "kubeconfig", "--name", "mlkube"]]);
+    expect(calls).toEqual([
+      ["kind", "get", "clusters"],
+      ["kind", "export", "kubeconfig", "--name", "mlkube"],
+    ]);
   });
 
   it("lists nodes and deletes only an existing cluster", async () => {
@@ -184,7 +221,9 @@ describe("kind invocations", () => {
   it("does not call delete for a cluster that does not exist", async () => {
     const { exec, calls } = recordingExec([{ argv: ["kind", "get", "clusters"], stdout: "" }]);
     const steps: ClusterStep[] = [];
-    await new KindProvider(kindChoice, { ...settings, registry: undefined }, { exec, docker: unusedDocker, record }).remove({ registry: false }, (step) => steps.push(step));
+    await new KindProvider(kindChoice, { ...settings, registry: undefined }, { exec, docker: unusedDocker, record }).remove({ registry: false }, (step) =>
+      steps.push(step),
+    );
     expect(calls).toEqual([["kind", "get", "clusters"]]);
     expect(steps).toEqual([{ title: "kind cluster 'mlkube'", status: "skipped", detail: "does not exist" }]);
   });
@@ -200,7 +239,10 @@ describe("kind invocations", () => {
 
 describe("minikube invocations", () => {
   const settings = { registrySetting: "auto", platform: "linux" as const, isWsl: false };
-  const profiles = JSON.stringify({ invalid: [], valid: [{ Name: "ml", Status: "Running", Config: { Driver: "docker", KubernetesConfig: { ContainerRuntime: "docker" } } }] });
+  const profiles = JSON.stringify({
+    invalid: [],
+    valid: [{ Name: "ml", Status: "Running", Config: { Driver: "docker", KubernetesConfig: { ContainerRuntime: "docker" } } }],
+  });
 
   it("starts a missing profile with the docker driver and runtime", async () => {
     const { exec, spawn, calls } = recordingExec([{ argv: ["minikube", "profile", "list", "-o", "json"], exitCode: 85, stdout: "no profiles" }]);
@@ -223,16 +265,27 @@ describe("minikube invocations", () => {
       if (args[0] === "image" && args[1] === "load") minikubeEngine.images.add(args[2]!);
       return exec(file, args, options);
     };
-    const provider = new MinikubeProvider(minikubeChoice, settings, { exec: loadingExec, spawn, docker: fakeEngine(["host/base:1", "already/there:1"]), record });
+    const provider = new MinikubeProvider(minikubeChoice, settings, {
+      exec: loadingExec,
+      spawn,
+      docker: fakeEngine(["host/base:1", "already/there:1"]),
+      record,
+    });
     // Builds go to minikube's engine (docker-env): only then does the hook exist.
     const ready = await (provider as unknown as { ready(kube: unknown, runtime: string): Promise<ReadyCluster> }).ready(fakeKube, "docker");
     expect(ready.delivery.path).toBe("in-cluster-engine");
     expect(ready.provideBaseImages).toBeTypeOf("function");
     // What the hook does, against a stand-in for the node's engine (docker-env names an unreachable IP here).
     const progress: string[] = [];
-    const done = await (provider as unknown as { provideBaseImages(engine: unknown, images: string[], options: unknown): Promise<string[]> }).provideBaseImages(minikubeEngine, ["host/base:1", "already/there:1", "nowhere/image:1"], { progress: (line: string) => progress.push(line) });
+    const done = await (provider as unknown as { provideBaseImages(engine: unknown, images: string[], options: unknown): Promise<string[]> }).provideBaseImages(
+      minikubeEngine,
+      ["host/base:1", "already/there:1", "nowhere/image:1"],
+      { progress: (line: string) => progress.push(line) },
+    );
     expect(done).toEqual(["loaded the base image host/base:1 into minikube's engine (it was only in this machine's engine)"]);
-    expect(progress).toEqual(["minikube's engine lacks the base image host/base:1, which this machine's engine has: loading it there once ('minikube image load host/base:1 -p ml')"]);
+    expect(progress).toEqual([
+      "minikube's engine lacks the base image host/base:1, which this machine's engine has: loading it there once ('minikube image load host/base:1 -p ml')",
+    ]);
     expect(calls.filter((argv) => argv[1] === "image")).toEqual([["minikube", "image", "load", "host/base:1", "-p", "ml"]]);
   });
 
@@ -247,12 +300,24 @@ describe("minikube invocations", () => {
         { argv: ["minikube", "docker-env"], stdout: 'DOCKER_HOST="tcp://127.0.0.1:50123"\n' },
         { argv: ["minikube", "service"], stdout: tunnelUrls },
       ]);
-      const provider = new MinikubeProvider(minikubeChoice, { ...settings, platform: "darwin" }, { exec: recorded.exec, spawn: recorded.spawn, docker: unusedDocker, record });
-      return { ready: await (provider as unknown as { ready(kube: unknown, runtime: string): Promise<ReadyCluster> }).ready(kube, "docker"), calls: recorded.calls };
+      const provider = new MinikubeProvider(
+        minikubeChoice,
+        { ...settings, platform: "darwin" },
+        { exec: recorded.exec, spawn: recorded.spawn, docker: unusedDocker, record },
+      );
+      return {
+        ready: await (provider as unknown as { ready(kube: unknown, runtime: string): Promise<ReadyCluster> }).ready(kube, "docker"),
+        calls: recorded.calls,
+      };
     };
 
     it("takes the URL at the index of the port whose nodePort is the model's, not the first", async () => {
-      const { ready, calls } = await readyOffLinux(withService([{ name: "metrics", port: 9090, nodePort: 31990 }, { name: "http", port: 8080, nodePort: 30080 }]));
+      const { ready, calls } = await readyOffLinux(
+        withService([
+          { name: "metrics", port: 9090, nodePort: 31990 },
+          { name: "http", port: 8080, nodePort: 30080 },
+        ]),
+      );
       const endpoint = await ready.endpoint({ namespace: "ml", name: "iris", nodePort: 30080 });
       expect(endpoint).toMatchObject({ url: "http://127.0.0.1:51002", via: "tunnel" });
       expect(calls.at(-1)).toEqual(["minikube", "service", "iris", "--url", "-n", "ml", "-p", "ml"]);
@@ -261,7 +326,11 @@ describe("minikube invocations", () => {
     it.each<[string, string, Record<string, unknown>]>([
       ["an engine on Linux", "node-ip", { OperatingSystem: "Debian GNU/Linux 12 (bookworm)", SecurityOptions: ["name=seccomp,profile=default"] }],
       ["Docker Desktop for Linux", "tunnel", { OperatingSystem: "Docker Desktop", SecurityOptions: ["name=seccomp,profile=builtin"] }],
-      ["rootless Docker", "tunnel", { OperatingSystem: "Ubuntu 24.04 LTS", SecurityOptions: ["name=seccomp,profile=builtin", "name=rootless", "name=cgroupns"] }],
+      [
+        "rootless Docker",
+        "tunnel",
+        { OperatingSystem: "Ubuntu 24.04 LTS", SecurityOptions: ["name=seccomp,profile=builtin", "name=rootless", "name=cgroupns"] },
+      ],
     ])("on Linux with %s: %s", async (_name, via, info) => {
       const recorded = recordingExec([
         { argv: ["minikube", "docker-env"], stdout: 'DOCKER_HOST="tcp://127.0.0.1:50123"\n' },
@@ -269,13 +338,22 @@ describe("minikube invocations", () => {
         { argv: ["minikube", "service"], stdout: tunnelUrls },
       ]);
       const docker = { ...unusedDocker, client: { info: async () => info } } as unknown as DockerConnection;
-      const provider = new MinikubeProvider(minikubeChoice, { ...settings, platform: "linux", isWsl: false }, { exec: recorded.exec, spawn: recorded.spawn, docker, record });
-      const ready = await (provider as unknown as { ready(kube: unknown, runtime: string): Promise<ReadyCluster> }).ready(withService([{ name: "http", port: 8080, nodePort: 30080 }]), "docker");
+      const provider = new MinikubeProvider(
+        minikubeChoice,
+        { ...settings, platform: "linux", isWsl: false },
+        { exec: recorded.exec, spawn: recorded.spawn, docker, record },
+      );
+      const ready = await (provider as unknown as { ready(kube: unknown, runtime: string): Promise<ReadyCluster> }).ready(
+        withService([{ name: "http", port: 8080, nodePort: 30080 }]),
+        "docker",
+      );
       const endpoint = await ready.endpoint({ namespace: "ml", name: "iris", nodePort: 30080 });
       if (via === "tunnel") {
         expect(endpoint).toMatchObject({ url: "http://127.0.0.1:51001", via: "tunnel" });
         // The user is told why the URL is not the node's, and that it lasts only while mlkube runs.
-        expect(endpoint.reason).toBe(`a 'minikube service iris --url' tunnel, open while mlkube runs: the node IP is out of reach (${info.OperatingSystem === "Docker Desktop" ? "Docker Desktop runs the engine in a VM" : "rootless Docker keeps the node in its own network namespace"})`);
+        expect(endpoint.reason).toBe(
+          `a 'minikube service iris --url' tunnel, open while mlkube runs: the node IP is out of reach (${info.OperatingSystem === "Docker Desktop" ? "Docker Desktop runs the engine in a VM" : "rootless Docker keeps the node in its own network namespace"})`,
+        );
       } else {
         expect(endpoint.url).toBe("http://192.168.49.2:30080");
         expect(endpoint.reason).toBeUndefined();
@@ -284,7 +362,12 @@ describe("minikube invocations", () => {
     });
 
     it("says which ports the Service has when none is the model's nodePort, and starts no tunnel", async () => {
-      const { ready, calls } = await readyOffLinux(withService([{ name: "metrics", port: 9090, nodePort: 31990 }, { name: "http", port: 8080 }]));
+      const { ready, calls } = await readyOffLinux(
+        withService([
+          { name: "metrics", port: 9090, nodePort: 31990 },
+          { name: "http", port: 8080 },
+        ]),
+      );
       await expect(ready.endpoint({ namespace: "ml", name: "iris", nodePort: 30080 })).rejects.toThrow(
         "Service ml/iris has no port with nodePort 30080 (its ports: metrics (nodePort 31990), http), so mlkube cannot tell which of the URLs 'minikube service --url' prints is the model's.",
       );
@@ -301,13 +384,20 @@ describe("minikube invocations", () => {
 
   it("parses docker-env for an in-process client without touching process.env", async () => {
     const before = process.env.DOCKER_HOST;
-    const { exec, spawn, calls } = recordingExec([{
-      argv: ["minikube", "docker-env"],
-      stdout: 'DOCKER_TLS_VERIFY="1"\nDOCKER_HOST="tcp://192.168.49.2:2376"\nDOCKER_CERT_PATH="/home/me/.minikube/certs"\nMINIKUBE_ACTIVE_DOCKERD="ml"\n',
-    }]);
+    const { exec, spawn, calls } = recordingExec([
+      {
+        argv: ["minikube", "docker-env"],
+        stdout: 'DOCKER_TLS_VERIFY="1"\nDOCKER_HOST="tcp://192.168.49.2:2376"\nDOCKER_CERT_PATH="/home/me/.minikube/certs"\nMINIKUBE_ACTIVE_DOCKERD="ml"\n',
+      },
+    ]);
     const env = await new MinikubeProvider(minikubeChoice, settings, { exec, spawn, docker: unusedDocker, record }).dockerEnv();
     expect(calls).toEqual([["minikube", "docker-env", "-p", "ml", "--shell", "none"]]);
-    expect(env).toEqual({ DOCKER_TLS_VERIFY: "1", DOCKER_HOST: "tcp://192.168.49.2:2376", DOCKER_CERT_PATH: "/home/me/.minikube/certs", MINIKUBE_ACTIVE_DOCKERD: "ml" });
+    expect(env).toEqual({
+      DOCKER_TLS_VERIFY: "1",
+      DOCKER_HOST: "tcp://192.168.49.2:2376",
+      DOCKER_CERT_PATH: "/home/me/.minikube/certs",
+      MINIKUBE_ACTIVE_DOCKERD: "ml",
+    });
     expect(process.env.DOCKER_HOST).toBe(before);
   });
 
@@ -324,9 +414,15 @@ describe("minikube invocations", () => {
       { argv: ["minikube", "profile", "list"], stdout: profiles },
       { argv: ["minikube", "ip"], stdout: "192.168.49.2\n" },
     ]);
-    expect((await new MinikubeProvider(minikubeChoice, { ...settings, platform: "linux", isWsl: false }, { exec: desktopExec, spawn, docker: desktop, record }).status()).nodes).toEqual([
-      "ml (192.168.49.2, out of this machine's reach: Docker Desktop runs the engine in a VM)",
-    ]);
+    expect(
+      (
+        await new MinikubeProvider(
+          minikubeChoice,
+          { ...settings, platform: "linux", isWsl: false },
+          { exec: desktopExec, spawn, docker: desktop, record },
+        ).status()
+      ).nodes,
+    ).toEqual(["ml (192.168.49.2, out of this machine's reach: Docker Desktop runs the engine in a VM)"]);
     await provider.remove({ registry: false }, () => undefined);
     expect(calls).toEqual([
       ["minikube", "profile", "list", "-o", "json"],

@@ -29,7 +29,12 @@ function setUp() {
     return step.kind === "hold" ? step.reason : undefined;
   };
   const printer = startPlainPrinter({ store, logs: new LogStore(), holdReason, out, format: "text", now: () => new Date(0) });
-  const lines = () => chunks.join("").split("\n").filter(Boolean).map((line) => line.replace(/^\S+ /, ""));
+  const lines = () =>
+    chunks
+      .join("")
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => line.replace(/^\S+ /, ""));
   return { store, printer, lines, holdReason };
 }
 
@@ -46,7 +51,10 @@ describe("bringing the cluster up for the dev loop", () => {
       store.dispatch({ type: "cluster/progress", detail: "kind 'mlkube': creating" });
       await Promise.resolve(); // the printer hears of the progress before the attempt ends
       if (attempts < 3) throw new UserError("cluster", `kind create cluster failed (attempt ${attempts})`, { hint: "Is Docker running?" });
-      store.dispatch({ type: "cluster/ready", info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "registry", deliveryReason: "r" } });
+      store.dispatch({
+        type: "cluster/ready",
+        info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "registry", deliveryReason: "r" },
+      });
     };
     const up = bringUpCluster(connect, (action) => store.dispatch(action), {
       signal: new AbortController().signal,
@@ -92,7 +100,11 @@ describe("bringing the cluster up for the dev loop", () => {
     const ending = setUp();
     const controller = new AbortController();
     const actions: DevAction[] = [];
-    const result = bringUpCluster(failing, (action) => actions.push(action), { signal: controller.signal, retry: true, backoff: { sleep: async () => controller.abort() } });
+    const result = bringUpCluster(failing, (action) => actions.push(action), {
+      signal: controller.signal,
+      retry: true,
+      backoff: { sleep: async () => controller.abort() },
+    });
     await expect(result).resolves.toBe(false);
     expect(actions.map((action) => action.type)).toEqual(["cluster/retry"]);
     ending.printer.stop();

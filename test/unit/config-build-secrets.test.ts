@@ -33,7 +33,9 @@ function details(text: string): readonly string[] {
 
 describe("build.secrets in mlkube.yaml", () => {
   it("takes an id from an environment variable or a file; file paths are relative to mlkube.yaml, or under ~/", async () => {
-    const dir = await modelDir("build:\n  secrets:\n    - { id: pip-token, env: PIP_TOKEN }\n    - { id: netrc, file: ../secrets/netrc }\n    - { id: aws, file: ~/.aws/credentials }\n");
+    const dir = await modelDir(
+      "build:\n  secrets:\n    - { id: pip-token, env: PIP_TOKEN }\n    - { id: netrc, file: ../secrets/netrc }\n    - { id: aws, file: ~/.aws/credentials }\n",
+    );
     const config = await loadConfig(dir);
     expect(config.build.secrets).toEqual([
       { id: "pip-token", env: "PIP_TOKEN" },
@@ -52,6 +54,8 @@ describe("build.secrets in mlkube.yaml", () => {
       'mlkube.yaml:3:13 build.secrets[0].id: expected letters, digits, ".", "_" and "-", such as "pip-token", found "my token"',
       'mlkube.yaml:3:30 build.secrets[0].env: expected an environment variable name, such as "PIP_TOKEN", found "PIP-TOKEN"',
     ]);
-    expect(details("build:\n  secrets:\n    - { id: a, env: A }\n    - { id: a, env: B }\n")).toEqual(["mlkube.yaml:3:5 build.secrets: each secret id may appear once"]);
+    expect(details("build:\n  secrets:\n    - { id: a, env: A }\n    - { id: a, env: B }\n")).toEqual([
+      "mlkube.yaml:3:5 build.secrets: each secret id may appear once",
+    ]);
   });
 });

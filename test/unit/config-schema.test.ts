@@ -36,11 +36,21 @@ const GOOD_CONFIG = {
   watch: { ignore: ["*.ipynb"], debounceMs: 300 },
   manifests: ["k8s/"],
   tests: [
-    { name: "predict", path: "/predict", body: { x: [[5.1, 3.5, 1.4, 0.2]] }, headers: { "x-key": "k" }, repeat: 3, expect: { status: 200, jsonPath: { "prediction[0]": 0 }, tolerance: 0.01, latencyMs: 500 } },
+    {
+      name: "predict",
+      path: "/predict",
+      body: { x: [[5.1, 3.5, 1.4, 0.2]] },
+      headers: { "x-key": "k" },
+      repeat: 3,
+      expect: { status: 200, jsonPath: { "prediction[0]": 0 }, tolerance: 0.01, latencyMs: 500 },
+    },
     { path: "/health", method: "GET", expect: { contains: "ok", json: { status: "ok" }, jsonSubset: { status: "ok" } } },
   ],
   requests: "recorded.jsonl",
-  sync: [{ src: "app.py", dest: "/app/" }, { src: "conf/*.yaml", dest: "/etc/model/" }],
+  sync: [
+    { src: "app.py", dest: "/app/" },
+    { src: "conf/*.yaml", dest: "/etc/model/" },
+  ],
   restart: "process",
 };
 
@@ -69,17 +79,25 @@ describe("JSON Schema", () => {
   });
 
   it("flags unknown keys, wrong types and bad values the way mlkube does", () => {
-    const bad = { deploy: { replica: 2, resources: { limits: { memory: "256MB" } } }, port: 0, cluster: { provider: "kinde" }, sync: [{ src: "app.py", dest: "app/" }], restart: "always" };
+    const bad = {
+      deploy: { replica: 2, resources: { limits: { memory: "256MB" } } },
+      port: 0,
+      cluster: { provider: "kinde" },
+      sync: [{ src: "app.py", dest: "app/" }],
+      restart: "always",
+    };
     expect(configSchema.safeParse(bad).success).toBe(false);
-    expect(check(schema, bad)).toEqual(expect.arrayContaining([
-      "/cluster/provider: enum",
-      "/deploy/replica: additionalProperties",
-      "/deploy/resources/limits/memory: anyOf",
-      "/port: minimum",
-      "/restart: enum",
-      "/sync: anyOf",
-      "/sync/0/dest: pattern",
-    ]));
+    expect(check(schema, bad)).toEqual(
+      expect.arrayContaining([
+        "/cluster/provider: enum",
+        "/deploy/replica: additionalProperties",
+        "/deploy/resources/limits/memory: anyOf",
+        "/port: minimum",
+        "/restart: enum",
+        "/sync: anyOf",
+        "/sync/0/dest: pattern",
+      ]),
+    );
     expect(check(schema, { sync: true })).toEqual(["/sync: anyOf", "/sync: const", "/sync: type"]);
     expect(check(schema, { sync: false })).toEqual([]);
   });

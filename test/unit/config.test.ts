@@ -25,7 +25,10 @@ afterEach(async () => {
 });
 
 async function rejection(promise: Promise<unknown>): Promise<UserError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   if (!(error instanceof UserError)) throw new Error(`expected a UserError, got ${String(error)}`);
   return error;
 }
@@ -131,8 +134,26 @@ describe("loadConfig defaults", () => {
     expect(config.manifests).toEqual([join(dir, "k8s"), join(dir, "extra.yaml")]);
     expect(config.requests).toBe(join(dir, "recorded.jsonl"));
     expect(config.tests).toEqual([
-      { name: "POST /predict", method: "POST", path: "/predict", headers: {}, body: undefined, bodyFile: join(dir, "samples/one.json"), repeat: 1, expect: { status: 200, tolerance: 0 } },
-      { name: "GET /health", method: "GET", path: "/health", headers: {}, body: undefined, bodyFile: undefined, repeat: 1, expect: { status: 204, tolerance: 0 } },
+      {
+        name: "POST /predict",
+        method: "POST",
+        path: "/predict",
+        headers: {},
+        body: undefined,
+        bodyFile: join(dir, "samples/one.json"),
+        repeat: 1,
+        expect: { status: 200, tolerance: 0 },
+      },
+      {
+        name: "GET /health",
+        method: "GET",
+        path: "/health",
+        headers: {},
+        body: undefined,
+        bodyFile: undefined,
+        repeat: 1,
+        expect: { status: 204, tolerance: 0 },
+      },
       { name: "put", method: "PUT", path: "/x", headers: {}, body: [1, 2], bodyFile: undefined, repeat: 1, expect: { status: 200, tolerance: 0 } },
     ]);
   });
@@ -184,11 +205,15 @@ describe("configuration errors", () => {
   });
 
   it("reports values out of range", () => {
-    expect(parseError("service:\n  nodePort: 80\n").details).toEqual(["mlkube.yaml:2:13 service.nodePort: expected a whole number from 30000 to 32767, found 80"]);
+    expect(parseError("service:\n  nodePort: 80\n").details).toEqual([
+      "mlkube.yaml:2:13 service.nodePort: expected a whole number from 30000 to 32767, found 80",
+    ]);
     expect(parseError("port: 70000\n").details).toEqual(["mlkube.yaml:1:7 port: expected a whole number from 1 to 65535, found 70000"]);
     expect(parseError("deploy: {replicas: -1}\n").details).toEqual(["mlkube.yaml:1:20 deploy.replicas: expected a whole number >= 0, found -1"]);
     for (const range of ["30080", "29000-29004", "30100-30000", "30000-30020"]) {
-      expect(parseError(`cluster:\n  nodePorts: "${range}"\n`).details).toEqual([`mlkube.yaml:2:14 cluster.nodePorts: expected a NodePort range FIRST-LAST within 30000-32767, at most 20 ports, such as "30180-30184", found "${range}"`]);
+      expect(parseError(`cluster:\n  nodePorts: "${range}"\n`).details).toEqual([
+        `mlkube.yaml:2:14 cluster.nodePorts: expected a NodePort range FIRST-LAST within 30000-32767, at most 20 ports, such as "30180-30184", found "${range}"`,
+      ]);
     }
   });
 
@@ -204,17 +229,15 @@ describe("configuration errors", () => {
 
   it("reports an invalid enum value with the options and a suggestion", () => {
     const error = parseError("cluster:\n  provider: kinde\n");
-    expect(error.details).toEqual(['mlkube.yaml:2:13 cluster.provider: expected one of "auto", "kind", "minikube", "context", found "kinde" (did you mean "kind"?)']);
+    expect(error.details).toEqual([
+      'mlkube.yaml:2:13 cluster.provider: expected one of "auto", "kind", "minikube", "context", found "kinde" (did you mean "kind"?)',
+    ]);
   });
 
   it("reports Kubernetes quantities, names and registries that do not parse", () => {
-    const error = parseError([
-      "name: Iris_Model",
-      "deploy:",
-      "  resources:",
-      "    limits: {memory: 256MB, cpu: true}",
-      "cluster: {registry: 'bad host!'}",
-    ].join("\n"));
+    const error = parseError(
+      ["name: Iris_Model", "deploy:", "  resources:", "    limits: {memory: 256MB, cpu: true}", "cluster: {registry: 'bad host!'}"].join("\n"),
+    );
     expect(error.details).toEqual([
       'mlkube.yaml:1:7 name: expected a DNS-1035 label (starts with a lowercase letter; then letters, digits and "-", at most 63 characters, e.g. "iris-model"), found "Iris_Model"',
       'mlkube.yaml:4:22 deploy.resources.limits.memory: expected a Kubernetes quantity such as "500m", "1", "256Mi" or "1G", found "256MB"',
@@ -246,21 +269,23 @@ describe("configuration errors", () => {
   });
 
   it("reports every problem at once, in file order", () => {
-    const error = parseError([
-      "cluster:",
-      "  provider: kinde", // 2
-      "deploy:",
-      "  replica: 2", // 4
-      "  replicas: three", // 5
-      "tests:",
-      "  - path: predict", // 7
-      "    body: {x: 1}",
-      "    bodyFile: x.json", // 9
-      "    repeat: 0", // 10
-      "    expect:",
-      "      jsonPath: {'bad path': 1, 'prediction[0]': 1}", // 12
-      "  - name: missing path", // 13
-    ].join("\n"));
+    const error = parseError(
+      [
+        "cluster:",
+        "  provider: kinde", // 2
+        "deploy:",
+        "  replica: 2", // 4
+        "  replicas: three", // 5
+        "tests:",
+        "  - path: predict", // 7
+        "    body: {x: 1}",
+        "    bodyFile: x.json", // 9
+        "    repeat: 0", // 10
+        "    expect:",
+        "      jsonPath: {'bad path': 1, 'prediction[0]': 1}", // 12
+        "  - name: missing path", // 13
+      ].join("\n"),
+    );
     expect(error.message).toBe("mlkube.yaml has 8 errors");
     expect(error.details).toEqual([
       'mlkube.yaml:2:13 cluster.provider: expected one of "auto", "kind", "minikube", "context", found "kinde" (did you mean "kind"?)',
@@ -288,7 +313,7 @@ describe("configuration errors", () => {
 
 describe("missing pieces", () => {
   it("says so when no port is set or exposed", async () => {
-    const dir = await modelDir({ Dockerfile: "FROM python:3.11\nCMD [\"python\", \"serve.py\"]\n" });
+    const dir = await modelDir({ Dockerfile: 'FROM python:3.11\nCMD ["python", "serve.py"]\n' });
     const error = await rejection(loadConfig(dir));
     expect(error.kind).toBe("config");
     expect(error.message).toMatch(/which port the model listens on: there is no mlkube\.yaml, and .*Dockerfile has no EXPOSE/);
@@ -505,9 +530,15 @@ describe("live update: sync and restart", () => {
   });
 
   it("rejects a sync source outside the build context, where the image does not take files from", async () => {
-    const dir = await modelDir({ "app/Dockerfile": DOCKERFILE_5000, "notes.txt": "", "mlkube.yaml": "build:\n  context: app\n  dockerfile: app/Dockerfile\nsync:\n  - src: notes.txt\n    dest: /app/\n" });
+    const dir = await modelDir({
+      "app/Dockerfile": DOCKERFILE_5000,
+      "notes.txt": "",
+      "mlkube.yaml": "build:\n  context: app\n  dockerfile: app/Dockerfile\nsync:\n  - src: notes.txt\n    dest: /app/\n",
+    });
     const error = await rejection(loadConfig(dir));
-    expect(error.details).toEqual([`${join(dir, "mlkube.yaml")}:5:10 sync[0].src: "notes.txt" is outside the build context ${join(dir, "app")}, so it is not in the image`]);
+    expect(error.details).toEqual([
+      `${join(dir, "mlkube.yaml")}:5:10 sync[0].src: "notes.txt" is outside the build context ${join(dir, "app")}, so it is not in the image`,
+    ]);
     expect(error.hint).toMatch(/^Sync only files of the build context \(build.context\), or move them into it; src is relative to .*mlkube\.yaml\.$/);
   });
 
@@ -523,8 +554,17 @@ describe("live update: sync and restart", () => {
         'mlkube.yaml:4:10 sync[1].src: expected a file, directory or pattern relative to mlkube.yaml, such as "app.py" or "src/", found ""',
       ],
     ],
-    ["sync:\n  - src: app.py\n    dst: /app/\n", ["mlkube.yaml:2:5 sync[0].dest: required, expected an absolute container path such as \"/app/\" or \"/app/model.pkl\"", "mlkube.yaml:3:5 sync[0].dst: unknown key, did you mean `dest`?"]],
-    ["sync:\n  - src: '*.py'\n    dest: /app/main.py\n", ['mlkube.yaml:3:11 sync[0].dest: a pattern can match several files, so dest must be a directory: end it with "/"']],
+    [
+      "sync:\n  - src: app.py\n    dst: /app/\n",
+      [
+        'mlkube.yaml:2:5 sync[0].dest: required, expected an absolute container path such as "/app/" or "/app/model.pkl"',
+        "mlkube.yaml:3:5 sync[0].dst: unknown key, did you mean `dest`?",
+      ],
+    ],
+    [
+      "sync:\n  - src: '*.py'\n    dest: /app/main.py\n",
+      ['mlkube.yaml:3:11 sync[0].dest: a pattern can match several files, so dest must be a directory: end it with "/"'],
+    ],
     ["restart: always\n", ['mlkube.yaml:1:10 restart: expected one of "auto", "process", "none", found "always"']],
     ["restart: proces\n", ['mlkube.yaml:1:10 restart: expected one of "auto", "process", "none", found "proces" (did you mean "process"?)']],
   ])("reports %j at the value", (yaml, details) => {

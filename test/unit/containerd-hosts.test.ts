@@ -34,7 +34,10 @@ root = '/var/lib/containerd'
 describe("hostsSupport: does a kind node's containerd read hosts.toml", () => {
   it("containerd 1.7 without kind's patch: no, and says why", () => {
     const support = hostsSupport(CONTAINERD17);
-    expect(support).toEqual({ reads: false, why: expect.stringMatching(/containerd \(1\.x\) has no registry config_path, so it ignores hosts\.toml \(kind node images before v0\.27/) });
+    expect(support).toEqual({
+      reads: false,
+      why: expect.stringMatching(/containerd \(1\.x\) has no registry config_path, so it ignores hosts\.toml \(kind node images before v0\.27/),
+    });
   });
 
   it("containerd 1.7 with the patch mlkube and kind's guide apply: yes, from the directory it names", () => {

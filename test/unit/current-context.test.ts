@@ -47,7 +47,11 @@ describe("the user's current kube context", () => {
     await writeFile(file, kubeconfig([], undefined));
     const before = await snapshotCurrentContext(env);
     await writeFile(file, kubeconfig(["kind-mlkube"], "kind-mlkube"));
-    expect(await restoreCurrentContext(before, "kind-mlkube", env)).toEqual({ title: "kube context", status: "done", detail: "your current context is now 'kind-mlkube' (you had none)" });
+    expect(await restoreCurrentContext(before, "kind-mlkube", env)).toEqual({
+      title: "kube context",
+      status: "done",
+      detail: "your current context is now 'kind-mlkube' (you had none)",
+    });
     expect(await readFile(file, "utf8")).toContain("current-context: kind-mlkube");
   });
 
@@ -57,15 +61,22 @@ describe("the user's current kube context", () => {
     // What `kind delete cluster` does: removes its entries and unsets current-context.
     await writeFile(file, kubeconfig(["prod"], ""));
     const step = await restoreCurrentContext(before, "kind-mlkube", env);
-    expect(step?.detail).toBe("your current context 'kind-mlkube' was removed with the cluster; none is current now. Pick one with 'kubectl config use-context NAME' (prod)");
+    expect(step?.detail).toBe(
+      "your current context 'kind-mlkube' was removed with the cluster; none is current now. Pick one with 'kubectl config use-context NAME' (prod)",
+    );
   });
 
   it("is restored after a delete that unset it although it still exists", async () => {
     await writeFile(file, kubeconfig(["prod", "ml"], "prod"));
     const steps: ClusterStep[] = [];
-    await keepingCurrentContext("ml", (step) => steps.push(step), async () => {
-      await writeFile(file, kubeconfig(["prod"], ""));
-    }, env);
+    await keepingCurrentContext(
+      "ml",
+      (step) => steps.push(step),
+      async () => {
+        await writeFile(file, kubeconfig(["prod"], ""));
+      },
+      env,
+    );
     expect((await snapshotCurrentContext(env)).current).toBe("prod");
     expect(steps.map((step) => step.detail)).toEqual(["kept your current context 'prod' (mlkube uses 'ml' by name)"]);
   });
@@ -73,7 +84,12 @@ describe("the user's current kube context", () => {
   it("says nothing when nothing changed", async () => {
     await writeFile(file, kubeconfig(["prod"], "prod"));
     const steps: ClusterStep[] = [];
-    await keepingCurrentContext("kind-mlkube", (step) => steps.push(step), async () => undefined, env);
+    await keepingCurrentContext(
+      "kind-mlkube",
+      (step) => steps.push(step),
+      async () => undefined,
+      env,
+    );
     expect(steps).toEqual([]);
   });
 
@@ -94,10 +110,15 @@ describe("the user's current kube context", () => {
 
   it("keeps the work's own failure when the work fails", async () => {
     await writeFile(file, kubeconfig(["prod"], "prod"));
-    const failing = keepingCurrentContext("kind-mlkube", () => undefined, async () => {
-      await writeFile(file, kubeconfig(["prod", "kind-mlkube"], "kind-mlkube"));
-      throw new Error("kind create failed");
-    }, env);
+    const failing = keepingCurrentContext(
+      "kind-mlkube",
+      () => undefined,
+      async () => {
+        await writeFile(file, kubeconfig(["prod", "kind-mlkube"], "kind-mlkube"));
+        throw new Error("kind create failed");
+      },
+      env,
+    );
     await expect(failing).rejects.toThrow("kind create failed");
     expect((await snapshotCurrentContext(env)).current).toBe("prod");
   });

@@ -10,7 +10,10 @@ const rules: ClassifyRules = {
   inBuildContext: (path) => !path.startsWith("notebooks/") && !path.startsWith("docker/") && path !== "train.py",
   ignored: (path) => path.startsWith(".git/") || path.includes("__pycache__/"),
 };
-const clusterReady: DevAction = { type: "cluster/ready", info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "registry", deliveryReason: "r" } };
+const clusterReady: DevAction = {
+  type: "cluster/ready",
+  info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "registry", deliveryReason: "r" },
+};
 const options = { abortBuildOnChange: true };
 
 function run(...actions: DevAction[]): DevState {
@@ -53,27 +56,48 @@ describe("the planner", () => {
   });
 
   it("does nothing for ignored files", () => {
-    const state = run(clusterReady, { type: "iteration/started", id: 1, changes: changes({ force: true }), stages: ["build"], at: 0 }, { type: "iteration/finished", id: 1, at: 1, result: "success" },
-      { type: "files/changed", changes: [{ path: "train.py", kind: "ignored" }], at: 5 });
+    const state = run(
+      clusterReady,
+      { type: "iteration/started", id: 1, changes: changes({ force: true }), stages: ["build"], at: 0 },
+      { type: "iteration/finished", id: 1, at: 1, result: "success" },
+      { type: "files/changed", changes: [{ path: "train.py", kind: "ignored" }], at: 5 },
+    );
     expect(nextStep(state, options)).toEqual({ kind: "idle" });
   });
 
   it("merges a burst into one iteration that starts at the first event", () => {
-    let state = run(clusterReady, { type: "iteration/started", id: 1, changes: changes({ force: true }), stages: ["build"], at: 0 }, { type: "iteration/finished", id: 1, at: 1, result: "success" });
-    for (let index = 0; index < 500; index++) state = reduce(state, { type: "files/changed", changes: [{ path: `src/f${index % 7}.py`, kind: "build" }], at: 100 + index });
+    let state = run(
+      clusterReady,
+      { type: "iteration/started", id: 1, changes: changes({ force: true }), stages: ["build"], at: 0 },
+      { type: "iteration/finished", id: 1, at: 1, result: "success" },
+    );
+    for (let index = 0; index < 500; index++)
+      state = reduce(state, { type: "files/changed", changes: [{ path: `src/f${index % 7}.py`, kind: "build" }], at: 100 + index });
     const step = nextStep(state, options);
     expect(step).toMatchObject({ kind: "start", changes: { build: true, firstEventAt: 100 } });
     expect((step as { changes: ChangeSet }).changes.paths).toHaveLength(7);
   });
 
   it("cancels a running build when new build changes arrive, but queues during a rollout", () => {
-    const started: DevAction[] = [clusterReady, { type: "iteration/started", id: 1, changes: changes({ force: true }), stages: ["build", "deliver", "apply", "rollout", "test"], at: 0 }];
-    const duringBuild = run(...started, { type: "stage/started", id: 1, stage: "build", at: 1 }, { type: "files/changed", changes: [{ path: "app.py", kind: "build" }], at: 2 });
+    const started: DevAction[] = [
+      clusterReady,
+      { type: "iteration/started", id: 1, changes: changes({ force: true }), stages: ["build", "deliver", "apply", "rollout", "test"], at: 0 },
+    ];
+    const duringBuild = run(
+      ...started,
+      { type: "stage/started", id: 1, stage: "build", at: 1 },
+      { type: "files/changed", changes: [{ path: "app.py", kind: "build" }], at: 2 },
+    );
     expect(nextStep(duringBuild, options)).toEqual({ kind: "cancel", id: 1, reason: "newer changes arrived during the build" });
     expect(nextStep(duringBuild, { abortBuildOnChange: false })).toEqual({ kind: "hold", reason: "queued: runs after iteration #1" });
 
-    const duringRollout = run(...started, { type: "stage/done", id: 1, stage: "build", at: 1 }, { type: "stage/started", id: 1, stage: "rollout", at: 2 },
-      { type: "files/changed", changes: [{ path: "app.py", kind: "build" }], at: 3 }, { type: "files/changed", changes: [{ path: "model.pkl", kind: "build" }], at: 4 });
+    const duringRollout = run(
+      ...started,
+      { type: "stage/done", id: 1, stage: "build", at: 1 },
+      { type: "stage/started", id: 1, stage: "rollout", at: 2 },
+      { type: "files/changed", changes: [{ path: "app.py", kind: "build" }], at: 3 },
+      { type: "files/changed", changes: [{ path: "model.pkl", kind: "build" }], at: 4 },
+    );
     expect(nextStep(duringRollout, options)).toEqual({ kind: "hold", reason: "queued: runs after iteration #1" });
     const after = reduce(duringRollout, { type: "iteration/finished", id: 1, at: 5, result: "success" });
     expect(nextStep(after, options)).toMatchObject({ kind: "start", changes: { paths: ["app.py", "model.pkl"] } });
@@ -87,32 +111,61 @@ describe("the planner", () => {
 });
 
 describe("the reducer", () => {
-  const first: DevAction[] = [clusterReady, { type: "iteration/started", id: 1, changes: changes({ force: true }), stages: ["build", "deliver", "apply", "rollout", "test"], at: 0 }];
+  const first: DevAction[] = [
+    clusterReady,
+    { type: "iteration/started", id: 1, changes: changes({ force: true }), stages: ["build", "deliver", "apply", "rollout", "test"], at: 0 },
+  ];
 
   it("keeps the serving image when a later iteration fails, and shows the problem", () => {
     const state = run(
       ...first,
       { type: "rollout/serving", id: 1, image: "iris:aaa" },
       { type: "iteration/finished", id: 1, at: 10, result: "success" },
-      { type: "iteration/started", id: 2, changes: changes({ build: true, paths: ["Dockerfile"], firstEventAt: 20 }), stages: ["build", "deliver", "apply", "rollout", "test"], at: 21 },
+      {
+        type: "iteration/started",
+        id: 2,
+        changes: changes({ build: true, paths: ["Dockerfile"], firstEventAt: 20 }),
+        stages: ["build", "deliver", "apply", "rollout", "test"],
+        at: 21,
+      },
       { type: "stage/started", id: 2, stage: "build", at: 21 },
-      { type: "stage/failed", id: 2, stage: "build", at: 22, problem: { stage: "build", message: "Dockerfile does not parse.", details: ["Dockerfile:3:1 unknown instruction 'RUNN'"] } },
+      {
+        type: "stage/failed",
+        id: 2,
+        stage: "build",
+        at: 22,
+        problem: { stage: "build", message: "Dockerfile does not parse.", details: ["Dockerfile:3:1 unknown instruction 'RUNN'"] },
+      },
       { type: "iteration/finished", id: 2, at: 22, result: "failed" },
     );
     expect(state.serving).toBe("iris:aaa");
     expect(state.problem?.message).toBe("Dockerfile does not parse.");
     expect(state.current?.stages.map((stage) => stage.status)).toEqual(["failed", "skipped", "skipped", "skipped", "skipped"]);
-    expect(state.history.map((row) => [row.trigger, row.result, row.totalMs])).toEqual([["start", "success", 10], ["Dockerfile changed", "failed", 2]]);
+    expect(state.history.map((row) => [row.trigger, row.result, row.totalMs])).toEqual([
+      ["start", "success", 10],
+      ["Dockerfile changed", "failed", 2],
+    ]);
   });
 
   it("clears the problem after a successful iteration", () => {
-    const failed = run(...first, { type: "stage/failed", id: 1, stage: "rollout", at: 2, problem: { stage: "rollout", message: "crash", details: [] } }, { type: "iteration/finished", id: 1, at: 3, result: "failed" });
-    const fixed = [{ type: "iteration/started", id: 2, changes: changes({ build: true }), stages: ["test"], at: 4 }, { type: "iteration/finished", id: 2, at: 5, result: "success" }] as DevAction[];
+    const failed = run(
+      ...first,
+      { type: "stage/failed", id: 1, stage: "rollout", at: 2, problem: { stage: "rollout", message: "crash", details: [] } },
+      { type: "iteration/finished", id: 1, at: 3, result: "failed" },
+    );
+    const fixed = [
+      { type: "iteration/started", id: 2, changes: changes({ build: true }), stages: ["test"], at: 4 },
+      { type: "iteration/finished", id: 2, at: 5, result: "success" },
+    ] as DevAction[];
     expect(fixed.reduce(reduce, failed).problem).toBeUndefined();
   });
 
   it("ignores stale actions from an older iteration", () => {
-    const state = run(...first, { type: "iteration/finished", id: 1, at: 1, result: "cancelled" }, { type: "iteration/started", id: 2, changes: changes({ build: true }), stages: ["build"], at: 2 });
+    const state = run(
+      ...first,
+      { type: "iteration/finished", id: 1, at: 1, result: "cancelled" },
+      { type: "iteration/started", id: 2, changes: changes({ build: true }), stages: ["build"], at: 2 },
+    );
     expect(reduce(state, { type: "stage/done", id: 1, stage: "build", at: 3 })).toBe(state);
   });
 

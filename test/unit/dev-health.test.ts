@@ -8,7 +8,10 @@ import { initialState, reduce, type DevAction, type DevState } from "../../src/c
 import { startHealthMonitor, type HealthProbes } from "../../src/engine/health-monitor.js";
 import { problemFrom } from "../../src/engine/runner.js";
 
-const clusterReady: DevAction = { type: "cluster/ready", info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "registry", deliveryReason: "r" } };
+const clusterReady: DevAction = {
+  type: "cluster/ready",
+  info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "registry", deliveryReason: "r" },
+};
 const options = { abortBuildOnChange: true };
 const edit: DevAction = { type: "files/changed", changes: [{ path: "app.py", kind: "build" }], at: 100 };
 const engineDown: DevAction = { type: "health/engine", up: false, cause: "ENOENT /var/run/docker.sock", at: 50 };
@@ -22,7 +25,13 @@ function run(recreate: DevState["health"]["recreate"], ...actions: DevAction[]):
 function firstIteration(result: "success" | "failed", problem?: DevAction): DevAction[] {
   return [
     clusterReady,
-    { type: "iteration/started", id: 1, changes: { build: false, config: false, manifests: false, tests: false, force: true, paths: [], firstEventAt: 1 }, stages: ["build"], at: 1 },
+    {
+      type: "iteration/started",
+      id: 1,
+      changes: { build: false, config: false, manifests: false, tests: false, force: true, paths: [], firstEventAt: 1 },
+      stages: ["build"],
+      at: 1,
+    },
     ...(problem ? [problem] : []),
     { type: "iteration/finished", id: 1, at: 2, result },
   ];
@@ -31,13 +40,22 @@ function firstIteration(result: "success" | "failed", problem?: DevAction): DevA
 describe("an engine or cluster outage in the loop's state", () => {
   it("holds a change while the engine is down, naming the cause, and runs it once the engine is back", () => {
     const down = run("explain", ...firstIteration("success"), engineDown, edit);
-    expect(nextStep(down, options)).toEqual({ kind: "hold", reason: "waiting: the Docker engine does not answer (ENOENT /var/run/docker.sock); changes are held and run when it is back" });
+    expect(nextStep(down, options)).toEqual({
+      kind: "hold",
+      reason: "waiting: the Docker engine does not answer (ENOENT /var/run/docker.sock); changes are held and run when it is back",
+    });
     const back = reduce(down, engineUp);
     expect(nextStep(back, options)).toMatchObject({ kind: "start", changes: { build: true, paths: ["app.py"] } });
   });
 
   it("re-runs an iteration that failed because the engine went away, once it is back", () => {
-    const lost: DevAction = { type: "stage/failed", id: 1, stage: "build", at: 2, problem: { stage: "build", message: "lost", details: [], lostConnection: true } };
+    const lost: DevAction = {
+      type: "stage/failed",
+      id: 1,
+      stage: "build",
+      at: 2,
+      problem: { stage: "build", message: "lost", details: [], lostConnection: true },
+    };
     const down = run("explain", ...firstIteration("failed", lost), engineDown);
     expect(nextStep(down, options)).toEqual({ kind: "idle" });
     expect(nextStep(reduce(down, engineUp), options)).toMatchObject({ kind: "start", changes: { force: true } });
@@ -82,9 +100,24 @@ describe("an engine or cluster outage in the loop's state", () => {
 
 describe("a stage that lost its connection is a user-facing problem, not a bug", () => {
   it.each([
-    { error: Object.assign(new Error("connect ECONNREFUSED /var/run/docker.sock"), { code: "ECONNREFUSED", syscall: "connect", address: "/var/run/docker.sock" }), says: "lost its connection to /var/run/docker.sock: nothing listens there (connection refused)" },
-    { error: Object.assign(new Error("connect ENOENT /var/run/docker.sock"), { code: "ENOENT", syscall: "connect", address: "/var/run/docker.sock" }), says: "lost its connection to /var/run/docker.sock: no socket exists at that path" },
-    { error: new Error("fetch failed", { cause: Object.assign(new Error("x"), { code: "ECONNREFUSED", syscall: "connect", address: "127.0.0.1", port: 34567 }) }), says: "lost its connection to 127.0.0.1:34567: nothing listens there (connection refused)" },
+    {
+      error: Object.assign(new Error("connect ECONNREFUSED /var/run/docker.sock"), {
+        code: "ECONNREFUSED",
+        syscall: "connect",
+        address: "/var/run/docker.sock",
+      }),
+      says: "lost its connection to /var/run/docker.sock: nothing listens there (connection refused)",
+    },
+    {
+      error: Object.assign(new Error("connect ENOENT /var/run/docker.sock"), { code: "ENOENT", syscall: "connect", address: "/var/run/docker.sock" }),
+      says: "lost its connection to /var/run/docker.sock: no socket exists at that path",
+    },
+    {
+      error: new Error("fetch failed", {
+        cause: Object.assign(new Error("x"), { code: "ECONNREFUSED", syscall: "connect", address: "127.0.0.1", port: 34567 }),
+      }),
+      says: "lost its connection to 127.0.0.1:34567: nothing listens there (connection refused)",
+    },
   ])("$says", ({ error, says }) => {
     const problem = problemFrom("build", error);
     expect(problem.message).toContain(says);
@@ -113,7 +146,14 @@ describe("the health monitor", () => {
     vi.useFakeTimers();
     let engineAnswers = false;
     const actions: DevAction[] = [];
-    const monitor = startHealthMonitor(probes({ pingEngine: async () => (engineAnswers ? "OK" : Promise.reject(Object.assign(new Error("no"), { code: "ECONNREFUSED", address: "/var/run/docker.sock" }))) }), (action) => actions.push(action), { intervalMs: 1_000, now: () => 7 });
+    const monitor = startHealthMonitor(
+      probes({
+        pingEngine: async () =>
+          engineAnswers ? "OK" : Promise.reject(Object.assign(new Error("no"), { code: "ECONNREFUSED", address: "/var/run/docker.sock" })),
+      }),
+      (action) => actions.push(action),
+      { intervalMs: 1_000, now: () => 7 },
+    );
     await tick(1_000);
     expect(actions).toContainEqual({ type: "health/engine", up: false, cause: "ECONNREFUSED /var/run/docker.sock", at: 7 });
     engineAnswers = true;
@@ -128,7 +168,14 @@ describe("the health monitor", () => {
     const exists = vi.fn(async () => false);
     const actions: DevAction[] = [];
     let clusterAnswers = true;
-    const monitor = startHealthMonitor(probes({ pingCluster: async () => (clusterAnswers ? {} : Promise.reject(Object.assign(new Error("x"), { code: "ECONNREFUSED" }))), clusterExists: exists }), (action) => actions.push(action), { intervalMs: 1_000, now: () => 9 });
+    const monitor = startHealthMonitor(
+      probes({
+        pingCluster: async () => (clusterAnswers ? {} : Promise.reject(Object.assign(new Error("x"), { code: "ECONNREFUSED" }))),
+        clusterExists: exists,
+      }),
+      (action) => actions.push(action),
+      { intervalMs: 1_000, now: () => 9 },
+    );
     await tick(1_000);
     expect(exists).not.toHaveBeenCalled();
     clusterAnswers = false;
@@ -141,7 +188,11 @@ describe("the health monitor", () => {
   it("a probe that hangs counts as down after the timeout", async () => {
     vi.useFakeTimers();
     const actions: DevAction[] = [];
-    const monitor = startHealthMonitor(probes({ pingEngine: () => new Promise(() => undefined) }), (action) => actions.push(action), { intervalMs: 1_000, timeoutMs: 500, now: () => 1 });
+    const monitor = startHealthMonitor(probes({ pingEngine: () => new Promise(() => undefined) }), (action) => actions.push(action), {
+      intervalMs: 1_000,
+      timeoutMs: 500,
+      now: () => 1,
+    });
     await tick(1_600);
     expect(actions).toContainEqual({ type: "health/engine", up: false, cause: "no answer within 0.5 s", at: 1 });
     monitor.stop();

@@ -24,7 +24,11 @@ describe("devLayerDockerfile", () => {
   });
 
   it("gives a non-root image user the sync destinations, then runs as that user again; bakes in a restart policy other than auto", () => {
-    const text = devLayerDockerfile("iris:0123abcd", [], ["python3", "app.py"], { writableDirs: ["/app", "/srv/my models"], restart: "process", user: "10001" });
+    const text = devLayerDockerfile("iris:0123abcd", [], ["python3", "app.py"], {
+      writableDirs: ["/app", "/srv/my models"],
+      restart: "process",
+      user: "10001",
+    });
     expect(text.split("\n").slice(2, 6)).toEqual([
       "USER root",
       `RUN ["/bin/sh","-c","owner=\\"$1\\"; shift; for dir in \\"$@\\"; do mkdir -p \\"$dir\\" && find \\"$dir\\" -type d -exec chown \\"$owner\\" {} +; done","sh","10001","/app","/srv/my models"]`,
@@ -39,7 +43,9 @@ describe("devLayerDockerfile", () => {
   it("tags differently when the layer's settings differ", () => {
     const files = new Map([["start.sh", Buffer.from("x")]]);
     const base = { imageId: "sha256:abc", repository: "iris", tag: "1234" };
-    expect(devLayerTag(base, files, { writableDirs: ["/app"], restart: "auto" })).not.toBe(devLayerTag(base, files, { writableDirs: ["/app"], restart: "process" }));
+    expect(devLayerTag(base, files, { writableDirs: ["/app"], restart: "auto" })).not.toBe(
+      devLayerTag(base, files, { writableDirs: ["/app"], restart: "process" }),
+    );
   });
 
   it("writes no CMD when the image has only an ENTRYPOINT", () => {

@@ -28,10 +28,14 @@ function fakePipeline() {
         return;
       }
       gates.set(name, resolve);
-      context.signal.addEventListener("abort", () => {
-        if (gates.get(name) === resolve) gates.delete(name);
-        reject(Object.assign(new Error("aborted"), { name: "AbortError" }));
-      }, { once: true });
+      context.signal.addEventListener(
+        "abort",
+        () => {
+          if (gates.get(name) === resolve) gates.delete(name);
+          reject(Object.assign(new Error("aborted"), { name: "AbortError" }));
+        },
+        { once: true },
+      );
     });
   const pipeline: Pipeline = {
     reloadConfig: async (context) => gate("config", context),
@@ -156,7 +160,10 @@ describe("the dev loop runner", () => {
     await runner.idle();
     expect(store.getState().serving).toBe("localhost:5001/iris:v1");
 
-    failNext("build", new UserError("dockerfile", "Dockerfile does not parse.", { details: ["Dockerfile:3:1 unknown instruction 'RUNN'"], hint: "Fix line 3" }));
+    failNext(
+      "build",
+      new UserError("dockerfile", "Dockerfile does not parse.", { details: ["Dockerfile:3:1 unknown instruction 'RUNN'"], hint: "Fix line 3" }),
+    );
     change("Dockerfile");
     await runner.idle();
     await settle();
@@ -206,7 +213,17 @@ describe("the dev loop runner", () => {
     /** A loop that has served once, with the fixture's rules (model.pkl and app.py copied into /app). */
     async function served() {
       const loop = setUp();
-      loop.store.dispatch({ type: "live/rules", sync: { rules: [{ src: "model.pkl", dest: "/app/", origin: "Dockerfile:9 COPY" }, { src: "app.py", dest: "/app/", origin: "Dockerfile:9 COPY" }], context: "", dockerfile: "Dockerfile" } });
+      loop.store.dispatch({
+        type: "live/rules",
+        sync: {
+          rules: [
+            { src: "model.pkl", dest: "/app/", origin: "Dockerfile:9 COPY" },
+            { src: "app.py", dest: "/app/", origin: "Dockerfile:9 COPY" },
+          ],
+          context: "",
+          dockerfile: "Dockerfile",
+        },
+      });
       await loop.finishIteration();
       await loop.runner.idle();
       return loop;
@@ -248,7 +265,14 @@ describe("the dev loop runner", () => {
       expect(calls.slice(-6)).toEqual(["sync#2", "build#2", "deliver#2", "apply#2", "rollout#2", "test#2"]);
       const current = store.getState().current;
       expect(current).toMatchObject({ result: "success", route: { kind: "rebuild", reason: "live update needs tar in the image" } });
-      expect(current?.stages.map((stage) => `${stage.stage}:${stage.status}`)).toEqual(["sync:skipped", "build:done", "deliver:done", "apply:done", "rollout:done", "test:done"]);
+      expect(current?.stages.map((stage) => `${stage.stage}:${stage.status}`)).toEqual([
+        "sync:skipped",
+        "build:done",
+        "deliver:done",
+        "apply:done",
+        "rollout:done",
+        "test:done",
+      ]);
       expect(store.getState().live.off).toBe("live update needs tar in the image");
       change("app.py");
       await finishIteration();
@@ -259,7 +283,10 @@ describe("the dev loop runner", () => {
 
     it("a sync that fails (the server did not come back) fails the iteration and keeps live update on", async () => {
       const { store, runner, change, failNext, release } = await served();
-      failNext("sync", new UserError("sync", "The changed files did not start on pod iris-1: the server exited. Its previous files are back and it answers again."));
+      failNext(
+        "sync",
+        new UserError("sync", "The changed files did not start on pod iris-1: the server exited. Its previous files are back and it answers again."),
+      );
       change("app.py");
       await runner.idle();
       await settle();

@@ -15,9 +15,19 @@ import { runSmokeTests } from "../../src/adapters/probe/http.js";
 import { caseFromTest } from "../../src/core/smoke-cases.js";
 
 const FIXTURES = [
-  { fixture: "kserve-v1-iris", script: "server.py", readiness: "/v1/models/iris", tests: [{ name: "GET /v1/models/iris", origin: "KServe v1 model list (GET /v1/models)" }] },
+  {
+    fixture: "kserve-v1-iris",
+    script: "server.py",
+    readiness: "/v1/models/iris",
+    tests: [{ name: "GET /v1/models/iris", origin: "KServe v1 model list (GET /v1/models)" }],
+  },
   { fixture: "bentoml-iris", script: "service.py", readiness: "/readyz", tests: [{ name: "POST /classify", origin: "OpenAPI document (GET /docs.json)" }] },
-  { fixture: "torchserve-iris", script: "server.py", readiness: "/ping", tests: [{ name: "GET /ping", origin: "TorchServe health check (GET /ping; its inference port describes no model inputs)" }] },
+  {
+    fixture: "torchserve-iris",
+    script: "server.py",
+    readiness: "/ping",
+    tests: [{ name: "GET /ping", origin: "TorchServe health check (GET /ping; its inference port describes no model inputs)" }],
+  },
 ];
 
 describe.each(FIXTURES)("zero configuration against $fixture", ({ fixture, script, readiness, tests }) => {
@@ -26,7 +36,11 @@ describe.each(FIXTURES)("zero configuration against $fixture", ({ fixture, scrip
 
   beforeAll(async () => {
     const port = await freePort();
-    server = spawn("python3", [script], { cwd: fileURLToPath(new URL(`../../fixtures/${fixture}`, import.meta.url)), env: { ...process.env, PORT: String(port) }, stdio: ["ignore", "pipe", "inherit"] });
+    server = spawn("python3", [script], {
+      cwd: fileURLToPath(new URL(`../../fixtures/${fixture}`, import.meta.url)),
+      env: { ...process.env, PORT: String(port) },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     await once(server.stdout!, "data"); // it prints once it listens
     url = `http://127.0.0.1:${port}`;
   });
@@ -42,8 +56,13 @@ describe.each(FIXTURES)("zero configuration against $fixture", ({ fixture, scrip
   it("generates smoke tests from what the server describes, and they pass against it", async () => {
     const found = await discoverSmokeTests(url, "model");
     expect(found.tests.map((test) => ({ name: test.entry.name, origin: test.origin }))).toEqual(tests);
-    const results = await runSmokeTests(url, found.tests.map((test) => caseFromTest(test.test)));
-    expect(results.map((result) => ({ name: result.name, passed: result.passed, failures: result.failures }))).toEqual(tests.map(({ name }) => ({ name, passed: true, failures: [] })));
+    const results = await runSmokeTests(
+      url,
+      found.tests.map((test) => caseFromTest(test.test)),
+    );
+    expect(results.map((result) => ({ name: result.name, passed: result.passed, failures: result.failures }))).toEqual(
+      tests.map(({ name }) => ({ name, passed: true, failures: [] })),
+    );
   });
 });
 

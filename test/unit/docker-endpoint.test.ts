@@ -38,10 +38,19 @@ beforeEach(async () => {
 const contextId = (name: string) => createHash("sha256").update(name).digest("hex");
 
 /** A context as `docker context create NAME --docker host=HOST[,skip-tls-verify=true]` stores it. */
-async function storeContext(configDir: string, name: string, host: string, options: { skipTlsVerify?: boolean; tls?: Record<string, string> } = {}): Promise<void> {
+async function storeContext(
+  configDir: string,
+  name: string,
+  host: string,
+  options: { skipTlsVerify?: boolean; tls?: Record<string, string> } = {},
+): Promise<void> {
   const dir = join(configDir, "contexts", "meta", contextId(name));
   await mkdir(dir, { recursive: true });
-  const meta = { Name: name, Metadata: { Description: `${name} engine` }, Endpoints: { docker: { Host: host, SkipTLSVerify: options.skipTlsVerify ?? false } } };
+  const meta = {
+    Name: name,
+    Metadata: { Description: `${name} engine` },
+    Endpoints: { docker: { Host: host, SkipTLSVerify: options.skipTlsVerify ?? false } },
+  };
   await writeFile(join(dir, "meta.json"), JSON.stringify(meta));
   if (options.tls) {
     const tlsDir = join(configDir, "contexts", "tls", contextId(name), "docker");
@@ -70,7 +79,9 @@ describe("resolving the engine as the docker CLI does", () => {
     await useContext(join(home, ".docker"), "colima");
     const endpoint = resolveDockerEndpoint({ HOME: home }, { platform: "darwin" });
     expect(endpoint).toMatchObject({ host: "unix:///home/u/.colima/default/docker.sock", context: "colima", source: "config", tls: undefined });
-    expect(describeEndpoint(endpoint, home)).toBe("unix:///home/u/.colima/default/docker.sock from docker context 'colima' (~/.docker/config.json currentContext)");
+    expect(describeEndpoint(endpoint, home)).toBe(
+      "unix:///home/u/.colima/default/docker.sock from docker context 'colima' (~/.docker/config.json currentContext)",
+    );
   });
 
   it("DOCKER_CONTEXT overrides the config file", async () => {
@@ -95,7 +106,11 @@ describe("resolving the engine as the docker CLI does", () => {
     await storeContext(configDir, "desktop-linux", "unix:///home/u/.docker/desktop/docker.sock");
     await useContext(configDir, "desktop-linux");
     await useContext(join(home, ".docker"), "ignored");
-    expect(resolveDockerEndpoint({ HOME: home, DOCKER_CONFIG: configDir })).toMatchObject({ host: "unix:///home/u/.docker/desktop/docker.sock", context: "desktop-linux", configFile: join(configDir, "config.json") });
+    expect(resolveDockerEndpoint({ HOME: home, DOCKER_CONFIG: configDir })).toMatchObject({
+      host: "unix:///home/u/.docker/desktop/docker.sock",
+      context: "desktop-linux",
+      configFile: join(configDir, "config.json"),
+    });
   });
 
   it("falls back to the platform default with no DOCKER_HOST, DOCKER_CONTEXT or currentContext", async () => {
@@ -108,14 +123,20 @@ describe("resolving the engine as the docker CLI does", () => {
 
   it("treats the context named 'default' as DOCKER_HOST or the platform default", async () => {
     await useContext(join(home, ".docker"), "default");
-    expect(resolveDockerEndpoint({ HOME: home }, { platform: "linux" })).toMatchObject({ host: "unix:///var/run/docker.sock", context: "default", source: "config" });
+    expect(resolveDockerEndpoint({ HOME: home }, { platform: "linux" })).toMatchObject({
+      host: "unix:///var/run/docker.sock",
+      context: "default",
+      source: "config",
+    });
   });
 
   it("goes on with the default when the config file is not JSON, as docker does, and says so", async () => {
     await writeFile(join(home, ".docker", "config.json"), "{ currentContext: colima");
     const endpoint = resolveDockerEndpoint({ HOME: home }, { platform: "linux" });
     expect(endpoint).toMatchObject({ host: "unix:///var/run/docker.sock", source: "default" });
-    expect(describeEndpoint(endpoint, home)).toMatch(/, the default \(no DOCKER_HOST, DOCKER_CONTEXT or current docker context; .*config\.json is not valid JSON .*docker ignores it too\)$/);
+    expect(describeEndpoint(endpoint, home)).toMatch(
+      /, the default \(no DOCKER_HOST, DOCKER_CONTEXT or current docker context; .*config\.json is not valid JSON .*docker ignores it too\)$/,
+    );
   });
 
   it("writes DOCKER_HOST in docker's canonical form", () => {
@@ -133,7 +154,11 @@ describe("a docker context that cannot be used", () => {
     await useContext(join(home, ".docker"), "colima");
     const error = thrown(() => resolveDockerEndpoint({ HOME: home }));
     expect(error.kind).toBe("docker-unavailable");
-    expect(error.message).toMatch(new RegExp(`^The docker context 'colima' \\(currentContext in ${join(home, ".docker", "config.json")}\\) does not exist: .*/contexts/meta/${contextId("colima")}/meta\\.json cannot be read\\.$`));
+    expect(error.message).toMatch(
+      new RegExp(
+        `^The docker context 'colima' \\(currentContext in ${join(home, ".docker", "config.json")}\\) does not exist: .*/contexts/meta/${contextId("colima")}/meta\\.json cannot be read\\.$`,
+      ),
+    );
     expect(error.hint).toBe("'docker context ls' lists the contexts there are; choose one with 'docker context use NAME'.");
   });
 
@@ -146,7 +171,12 @@ describe("a docker context that cannot be used", () => {
   it("doctor reports it as the engine check's failure, not a crash", async () => {
     const { check, engine } = await checkDocker({ HOME: home, DOCKER_CONTEXT: "nope" }, "linux");
     expect(engine).toBeUndefined();
-    expect(check).toMatchObject({ name: "docker", status: "fail", detail: expect.stringMatching(/^The docker context 'nope'/), fix: expect.stringContaining("docker context ls") });
+    expect(check).toMatchObject({
+      name: "docker",
+      status: "fail",
+      detail: expect.stringMatching(/^The docker context 'nope'/),
+      fix: expect.stringContaining("docker context ls"),
+    });
   });
 });
 
@@ -156,15 +186,27 @@ describe("TLS", () => {
     await mkdir(certs);
     await Promise.all(["ca.pem", "cert.pem", "key.pem"].map((file) => writeFile(join(certs, file), `${file} content`)));
     const endpoint = resolveDockerEndpoint({ HOME: home, DOCKER_HOST: "tcp://192.168.49.2:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: certs });
-    expect(endpoint.tls).toEqual({ verify: true, ca: Buffer.from("ca.pem content"), cert: Buffer.from("cert.pem content"), key: Buffer.from("key.pem content") });
+    expect(endpoint.tls).toEqual({
+      verify: true,
+      ca: Buffer.from("ca.pem content"),
+      cert: Buffer.from("cert.pem content"),
+      key: Buffer.from("key.pem content"),
+    });
     const { client } = connectDocker({ HOME: home, DOCKER_HOST: "tcp://192.168.49.2:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: certs });
     expect(client.modem).toMatchObject({ protocol: "https", host: "192.168.49.2", port: "2376" });
   });
 
   it("without DOCKER_CERT_PATH the files come from the docker config directory; a missing ca.pem is an error", async () => {
     await writeFile(join(home, ".docker", "ca.pem"), "ca");
-    expect(resolveDockerEndpoint({ HOME: home, DOCKER_HOST: "tcp://h:2376", DOCKER_TLS_VERIFY: "1" }).tls).toEqual({ verify: true, ca: Buffer.from("ca"), cert: undefined, key: undefined });
-    const error = thrown(() => resolveDockerEndpoint({ HOME: home, DOCKER_HOST: "tcp://h:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: join(home, "none") }));
+    expect(resolveDockerEndpoint({ HOME: home, DOCKER_HOST: "tcp://h:2376", DOCKER_TLS_VERIFY: "1" }).tls).toEqual({
+      verify: true,
+      ca: Buffer.from("ca"),
+      cert: undefined,
+      key: undefined,
+    });
+    const error = thrown(() =>
+      resolveDockerEndpoint({ HOME: home, DOCKER_HOST: "tcp://h:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: join(home, "none") }),
+    );
     expect(error.message).toBe(`Cannot read ca.pem for the Docker engine's TLS in DOCKER_CERT_PATH=${join(home, "none")}.`);
   });
 
@@ -184,12 +226,20 @@ describe("TLS", () => {
     await storeContext(join(home, ".docker"), "remote", "tcp://build.example:2376", { tls: { "ca.pem": "CA", "cert.pem": "CERT", "key.pem": "KEY" } });
     await storeContext(join(home, ".docker"), "lab", "tcp://lab.example:2376", { skipTlsVerify: true });
     await storeContext(join(home, ".docker"), "plain", "tcp://plain.example:2375");
-    expect(resolveDockerEndpoint({ HOME: home, DOCKER_CONTEXT: "remote" }).tls).toEqual({ verify: true, ca: Buffer.from("CA"), cert: Buffer.from("CERT"), key: Buffer.from("KEY") });
+    expect(resolveDockerEndpoint({ HOME: home, DOCKER_CONTEXT: "remote" }).tls).toEqual({
+      verify: true,
+      ca: Buffer.from("CA"),
+      cert: Buffer.from("CERT"),
+      key: Buffer.from("KEY"),
+    });
     expect(resolveDockerEndpoint({ HOME: home, DOCKER_CONTEXT: "lab" }).tls).toEqual({ verify: false, ca: undefined, cert: undefined, key: undefined });
     expect(resolveDockerEndpoint({ HOME: home, DOCKER_CONTEXT: "plain" }).tls).toBeUndefined();
     // TLS variables belong to the default context only.
     expect(resolveDockerEndpoint({ HOME: home, DOCKER_CONTEXT: "plain", DOCKER_TLS_VERIFY: "1" }).tls).toBeUndefined();
-    const lab = connectDocker({ HOME: home, DOCKER_CONTEXT: "lab" }).client.modem as unknown as { protocol: string; agent?: { options?: { rejectUnauthorized?: boolean } } };
+    const lab = connectDocker({ HOME: home, DOCKER_CONTEXT: "lab" }).client.modem as unknown as {
+      protocol: string;
+      agent?: { options?: { rejectUnauthorized?: boolean } };
+    };
     expect(lab.protocol).toBe("https");
     expect(lab.agent?.options?.rejectUnauthorized).toBe(false);
   });
@@ -219,7 +269,11 @@ describe("doctor and errors name the endpoint and the context", () => {
       await storeContext(join(home, ".docker"), "colima", `unix://${socket}`);
       await useContext(join(home, ".docker"), "colima");
       const { check } = await checkDocker({ HOME: home }, "darwin");
-      expect(check).toEqual({ name: "docker", status: "ok", detail: `engine 29.0.1 at unix://${socket} from docker context 'colima' (~/.docker/config.json currentContext)` });
+      expect(check).toEqual({
+        name: "docker",
+        status: "ok",
+        detail: `engine 29.0.1 at unix://${socket} from docker context 'colima' (~/.docker/config.json currentContext)`,
+      });
       expect(engine.requests.some((url) => url.endsWith("/version"))).toBe(true);
     } finally {
       engine.server.close();
@@ -238,7 +292,9 @@ describe("doctor and errors name the endpoint and the context", () => {
     });
     await storeContext(join(home, ".docker"), "team-box", `unix://${join(home, "stopped.sock")}`);
     const other = await checkDocker({ HOME: home, DOCKER_CONTEXT: "team-box" }, "linux");
-    expect(other.check.fix).toBe("start the engine of docker context 'team-box' ('docker context inspect team-box' shows where it is), or unset DOCKER_CONTEXT; 'docker context ls' lists the contexts");
+    expect(other.check.fix).toBe(
+      "start the engine of docker context 'team-box' ('docker context inspect team-box' shows where it is), or unset DOCKER_CONTEXT; 'docker context ls' lists the contexts",
+    );
   });
 
   it("with nothing chosen, the fix names the default context and how to pick another", async () => {
@@ -259,7 +315,9 @@ describe("doctor and errors name the endpoint and the context", () => {
       () => undefined,
       (failure: UserError) => failure,
     );
-    expect(error?.message).toBe(`Cannot reach the Docker engine at unix://${join(home, "stopped.sock")} from docker context 'rootless' (${join(home, ".docker", "config.json")} currentContext): no socket exists at that path.`);
+    expect(error?.message).toBe(
+      `Cannot reach the Docker engine at unix://${join(home, "stopped.sock")} from docker context 'rootless' (${join(home, ".docker", "config.json")} currentContext): no socket exists at that path.`,
+    );
     expect(error?.hint).toMatch(/^Start the engine of docker context 'rootless', or switch with 'docker context use NAME'/);
   });
 });
@@ -286,7 +344,11 @@ describe("kind and minikube reach the same engine", () => {
         return { stdout: "", stderr: "", exitCode: 0 };
       };
       const config = configSchema.parse({});
-      const provider = await selectProvider({ cluster: config.cluster, service: config.service }, {}, { docker: connectDocker({ HOME: home }), exec, env: { PATH: pathDir }, binDir: join(home, "nobin") });
+      const provider = await selectProvider(
+        { cluster: config.cluster, service: config.service },
+        {},
+        { docker: connectDocker({ HOME: home }), exec, env: { PATH: pathDir }, binDir: join(home, "nobin") },
+      );
       expect(provider).toBeInstanceOf(KindProvider);
       await (provider as KindProvider).exists();
       expect(envs.at(-1)).toEqual({ DOCKER_CONTEXT: "colima" });

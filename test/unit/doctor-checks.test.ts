@@ -61,12 +61,20 @@ describe("the Docker engine check", () => {
   it("says why a TCP engine does not answer", async () => {
     const closedPort = await freePort();
     const { check } = await checkDocker({ DOCKER_HOST: `tcp://127.0.0.1:${closedPort}` }, "linux");
-    expect(check).toMatchObject({ status: "fail", detail: `no engine answers at tcp://127.0.0.1:${closedPort} from DOCKER_HOST (ECONNREFUSED)`, fix: expect.stringMatching(/^unset DOCKER_HOST/) });
+    expect(check).toMatchObject({
+      status: "fail",
+      detail: `no engine answers at tcp://127.0.0.1:${closedPort} from DOCKER_HOST (ECONNREFUSED)`,
+      fix: expect.stringMatching(/^unset DOCKER_HOST/),
+    });
   });
 
   it("fails on an unusable DOCKER_HOST with connectDocker's hint", async () => {
     const { check } = await checkDocker({ DOCKER_HOST: "tcp://[bad" }, "linux");
-    expect(check).toMatchObject({ status: "fail", detail: "DOCKER_HOST=tcp://[bad is not a valid address (not HOST:PORT).", fix: expect.stringContaining("unix:///path/to/docker.sock") });
+    expect(check).toMatchObject({
+      status: "fail",
+      detail: "DOCKER_HOST=tcp://[bad is not a valid address (not HOST:PORT).",
+      fix: expect.stringContaining("unix:///path/to/docker.sock"),
+    });
   });
 });
 
@@ -89,20 +97,43 @@ describe("the port checks", () => {
       detail: `127.0.0.1:${takenPort}, needed for NodePort ${takenPort}, the model's URL, is taken by another program (EADDRINUSE)`,
       fix: `sudo ss -ltnp 'sport = :${takenPort}'   (shows the program to stop; or set service.nodePort in mlkube.yaml to a free port in 30000-32767)`,
     });
-    expect((await checkPort(registryPort("kind-registry", takenPort), undefined, "darwin")).fix).toBe(`lsof -nP -iTCP:${takenPort} -sTCP:LISTEN   (shows the program to stop)`);
+    expect((await checkPort(registryPort("kind-registry", takenPort), undefined, "darwin")).fix).toBe(
+      `lsof -nP -iTCP:${takenPort} -sTCP:LISTEN   (shows the program to stop)`,
+    );
   });
 
   it("passes a free port", async () => {
     const port = await freePort();
-    expect(await checkPort(registryPort("kind-registry", port), [], "linux")).toMatchObject({ status: "ok", detail: `127.0.0.1:${port} is free (for the local registry)` });
+    expect(await checkPort(registryPort("kind-registry", port), [], "linux")).toMatchObject({
+      status: "ok",
+      detail: `127.0.0.1:${port} is free (for the local registry)`,
+    });
   });
 
   it("passes a port held by mlkube's own registry or a kind node, and fails one another container holds", async () => {
-    const container = (name: string, port: number, labels: Record<string, string> = {}) => ({ Names: [`/${name}`], Labels: labels, Ports: [{ IP: "127.0.0.1", PrivatePort: 5000, PublicPort: port, Type: "tcp" }] }) as unknown as Dockerode.ContainerInfo;
-    const containers = [container("kind-registry", takenPort), container("mlkube-control-plane", 30080, { "io.x-k8s.kind.cluster": "mlkube" }), container("postgres", 30081)];
-    expect(await checkPort(registryPort("kind-registry", takenPort), containers, "linux")).toMatchObject({ status: "ok", detail: expect.stringContaining("held by kind-registry") });
-    expect(await checkPort(nodePortNeed(30080), containers, "linux")).toMatchObject({ status: "ok", detail: expect.stringContaining("held by mlkube-control-plane") });
-    expect(await checkPort(nodePortNeed(30081), containers, "linux")).toMatchObject({ status: "fail", fix: "docker stop postgres   (or set service.nodePort in mlkube.yaml to a free port in 30000-32767)" });
+    const container = (name: string, port: number, labels: Record<string, string> = {}) =>
+      ({
+        Names: [`/${name}`],
+        Labels: labels,
+        Ports: [{ IP: "127.0.0.1", PrivatePort: 5000, PublicPort: port, Type: "tcp" }],
+      }) as unknown as Dockerode.ContainerInfo;
+    const containers = [
+      container("kind-registry", takenPort),
+      container("mlkube-control-plane", 30080, { "io.x-k8s.kind.cluster": "mlkube" }),
+      container("postgres", 30081),
+    ];
+    expect(await checkPort(registryPort("kind-registry", takenPort), containers, "linux")).toMatchObject({
+      status: "ok",
+      detail: expect.stringContaining("held by kind-registry"),
+    });
+    expect(await checkPort(nodePortNeed(30080), containers, "linux")).toMatchObject({
+      status: "ok",
+      detail: expect.stringContaining("held by mlkube-control-plane"),
+    });
+    expect(await checkPort(nodePortNeed(30081), containers, "linux")).toMatchObject({
+      status: "fail",
+      fix: "docker stop postgres   (or set service.nodePort in mlkube.yaml to a free port in 30000-32767)",
+    });
     expect(await checkPort(registryPort("kind-registry", 30081), containers, "linux")).toMatchObject({ status: "fail", fix: "docker stop postgres" });
     // Another kind cluster's node: this model's cluster could not be created beside it.
     expect(await checkPort(nodePortNeed(30080, "iris"), containers, "linux")).toMatchObject({
@@ -126,8 +157,18 @@ describe("the cluster tool checks", () => {
         fix: `mlkube doctor --fix   (installs kind v0.30.0 into ${join(workDir, "cache-empty")}, checksum verified; or see https://kind.sigs.k8s.io/docs/user/quick-start/#installation)`,
         autoFix: "install-kind",
       },
-      { name: "minikube", status: "warn", detail: "not installed (optional when kind is installed)", fix: "install minikube: https://minikube.sigs.k8s.io/docs/start/" },
-      { name: "kubectl", status: "warn", detail: "not installed: mlkube does not need it, but the fixes it suggests use it", fix: "install kubectl: https://kubernetes.io/docs/tasks/tools/" },
+      {
+        name: "minikube",
+        status: "warn",
+        detail: "not installed (optional when kind is installed)",
+        fix: "install minikube: https://minikube.sigs.k8s.io/docs/start/",
+      },
+      {
+        name: "kubectl",
+        status: "warn",
+        detail: "not installed: mlkube does not need it, but the fixes it suggests use it",
+        fix: "install kubectl: https://kubernetes.io/docs/tasks/tools/",
+      },
     ]);
   });
 
@@ -148,13 +189,21 @@ describe("the cluster tool checks", () => {
     const cache = join(workDir, "cache-with-kind");
     await fakeTool(cache, "kind", "kind v0.30.0");
     const { checks } = await checkTools({ env: { PATH: emptyPath }, exec: runCommand, binDir: cache });
-    expect(checks[0]).toEqual({ name: "kind", status: "ok", detail: `installed by mlkube at ${join(cache, "kind")} (mlkube uses it from there; to run kind yourself: export PATH="${cache}:$PATH")` });
+    expect(checks[0]).toEqual({
+      name: "kind",
+      status: "ok",
+      detail: `installed by mlkube at ${join(cache, "kind")} (mlkube uses it from there; to run kind yourself: export PATH="${cache}:$PATH")`,
+    });
   });
 });
 
 describe("the context check", () => {
   it("fails when there is nothing to deploy to: no kind, no minikube, no context", async () => {
-    expect(await checkContext({ kind: false, minikube: false })).toMatchObject({ status: "fail", detail: "nothing to run the model on: no kind, no minikube, and no kube context", fix: expect.stringMatching(/^mlkube doctor --fix/) });
+    expect(await checkContext({ kind: false, minikube: false })).toMatchObject({
+      status: "fail",
+      detail: "nothing to run the model on: no kind, no minikube, and no kube context",
+      fix: expect.stringMatching(/^mlkube doctor --fix/),
+    });
   });
 
   it("is fine without a context when a cluster tool can create one", async () => {
@@ -163,19 +212,27 @@ describe("the context check", () => {
 
   it("warns about a context whose API server does not answer, with the command that restarts it", async () => {
     const port = await freePort();
-    await writeFile(kubeconfig, [
-      "apiVersion: v1", "kind: Config", "current-context: kind-mlkube",
-      "clusters: [{name: kind-mlkube, cluster: {server: 'https://127.0.0.1:" + port + "'}}]",
-      "contexts: [{name: kind-mlkube, context: {cluster: kind-mlkube, user: kind-mlkube}}]",
-      "users: [{name: kind-mlkube, user: {token: x}}]",
-    ].join("\n"));
+    await writeFile(
+      kubeconfig,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "current-context: kind-mlkube",
+        "clusters: [{name: kind-mlkube, cluster: {server: 'https://127.0.0.1:" + port + "'}}]",
+        "contexts: [{name: kind-mlkube, context: {cluster: kind-mlkube, user: kind-mlkube}}]",
+        "users: [{name: kind-mlkube, user: {token: x}}]",
+      ].join("\n"),
+    );
     expect(await checkContext({ kind: true, minikube: false })).toEqual({
       name: "context",
       status: "warn",
       detail: `kind-mlkube does not answer at https://127.0.0.1:${port} (ECONNREFUSED)`,
       fix: "docker start mlkube-control-plane   (or 'mlkube up' if the cluster was deleted)",
     });
-    expect(await checkContext({ kind: false, minikube: false })).toMatchObject({ status: "fail", detail: expect.stringMatching(/^nothing to run the model on: .*kind-mlkube does not answer/) });
+    expect(await checkContext({ kind: false, minikube: false })).toMatchObject({
+      status: "fail",
+      detail: expect.stringMatching(/^nothing to run the model on: .*kind-mlkube does not answer/),
+    });
   });
 });
 
@@ -192,8 +249,17 @@ describe("all checks", () => {
       inotifyDir: join(workDir, "no-proc"),
     });
     expect(checks.map((check) => `${check.status} ${check.name}`)).toEqual([
-      "fail docker", "ok disk", "warn kind", "warn minikube", "warn kubectl", "fail context", "skip registry",
-      expect.stringMatching(/^(ok|fail) port 5001$/), expect.stringMatching(/^(ok|fail) port 30080$/), "warn watch", "ok proxy",
+      "fail docker",
+      "ok disk",
+      "warn kind",
+      "warn minikube",
+      "warn kubectl",
+      "fail context",
+      "skip registry",
+      expect.stringMatching(/^(ok|fail) port 5001$/),
+      expect.stringMatching(/^(ok|fail) port 30080$/),
+      "warn watch",
+      "ok proxy",
     ]);
     expect(checks.find((check) => check.name === "disk")?.detail).toContain("(the current directory)");
     expect(doctorExitCode(checks)).toBe(1);

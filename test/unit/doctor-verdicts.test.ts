@@ -3,7 +3,12 @@ import { diskCheck, doctorExitCode, inotifyCheck, proxyCheck } from "../../src/c
 
 describe("inotify limits", () => {
   it.each([
-    { limits: { maxUserWatches: 524288, maxUserInstances: 512 }, status: "ok", detail: "inotify max_user_watches 524288, max_user_instances 512", fix: undefined },
+    {
+      limits: { maxUserWatches: 524288, maxUserInstances: 512 },
+      status: "ok",
+      detail: "inotify max_user_watches 524288, max_user_instances 512",
+      fix: undefined,
+    },
     {
       limits: { maxUserWatches: 8192, maxUserInstances: 512 },
       status: "warn",
@@ -35,9 +40,24 @@ describe("inotify limits", () => {
 describe("proxy variables", () => {
   it.each([
     { env: {}, status: "ok", detail: "no proxy variables set", fix: undefined },
-    { env: { HTTPS_PROXY: "http://proxy:3128", NO_PROXY: "localhost,127.0.0.1,.corp" }, status: "ok", detail: "HTTPS_PROXY set; NO_PROXY covers 127.0.0.1 and localhost", fix: undefined },
-    { env: { http_proxy: "http://proxy:3128", no_proxy: "*" }, status: "ok", detail: "http_proxy set; no_proxy covers 127.0.0.1 and localhost", fix: undefined },
-    { env: { HTTP_PROXY: "http://p:1", NO_PROXY: "localhost, 127.0.0.0/8" }, status: "ok", detail: "HTTP_PROXY set; NO_PROXY covers 127.0.0.1 and localhost", fix: undefined },
+    {
+      env: { HTTPS_PROXY: "http://proxy:3128", NO_PROXY: "localhost,127.0.0.1,.corp" },
+      status: "ok",
+      detail: "HTTPS_PROXY set; NO_PROXY covers 127.0.0.1 and localhost",
+      fix: undefined,
+    },
+    {
+      env: { http_proxy: "http://proxy:3128", no_proxy: "*" },
+      status: "ok",
+      detail: "http_proxy set; no_proxy covers 127.0.0.1 and localhost",
+      fix: undefined,
+    },
+    {
+      env: { HTTP_PROXY: "http://p:1", NO_PROXY: "localhost, 127.0.0.0/8" },
+      status: "ok",
+      detail: "HTTP_PROXY set; NO_PROXY covers 127.0.0.1 and localhost",
+      fix: undefined,
+    },
     {
       env: { HTTPS_PROXY: "http://proxy:3128" },
       status: "warn",
@@ -72,6 +92,17 @@ describe("free disk", () => {
 });
 
 it("exits 1 only when a check fails", () => {
-  expect(doctorExitCode([{ name: "a", status: "ok", detail: "" }, { name: "b", status: "warn", detail: "" }, { name: "c", status: "skip", detail: "" }])).toBe(0);
-  expect(doctorExitCode([{ name: "a", status: "ok", detail: "" }, { name: "b", status: "fail", detail: "" }])).toBe(1);
+  expect(
+    doctorExitCode([
+      { name: "a", status: "ok", detail: "" },
+      { name: "b", status: "warn", detail: "" },
+      { name: "c", status: "skip", detail: "" },
+    ]),
+  ).toBe(0);
+  expect(
+    doctorExitCode([
+      { name: "a", status: "ok", detail: "" },
+      { name: "b", status: "fail", detail: "" },
+    ]),
+  ).toBe(1);
 });

@@ -44,14 +44,21 @@ describe("tests from Open Inference Protocol model metadata", () => {
       ],
     };
     const test = generatedOrFail(oipInferTest(metadata, "/v2/models/text"));
-    expect(test.entry.body).toEqual({ inputs: [{ name: "flag", shape: [2], datatype: "BOOL", data: [false, false] }, { name: "text", shape: [1], datatype: "BYTES", data: [""] }] });
+    expect(test.entry.body).toEqual({
+      inputs: [
+        { name: "flag", shape: [2], datatype: "BOOL", data: [false, false] },
+        { name: "text", shape: [1], datatype: "BYTES", data: [""] },
+      ],
+    });
     expect(test.entry.expect).toEqual({ status: 200, jsonSubset: { model_name: "text" } });
   });
 
   it("says why when the metadata cannot give a valid request", () => {
     expect(oipInferTest({ detail: "Not Found" }, "/v2/models/x")).toEqual({ reason: "/v2/models/x is not Open Inference Protocol model metadata (no name)" });
     expect(oipInferTest({ name: "x", inputs: [] }, "/v2/models/x")).toEqual({ reason: "/v2/models/x lists no inputs with a name, datatype and shape" });
-    expect(oipInferTest({ name: "x", inputs: [{ name: "i", datatype: "FLOAT", shape: [1] }] }, "/v2/models/x")).toEqual({ reason: "input i has datatype FLOAT, which the protocol does not define" });
+    expect(oipInferTest({ name: "x", inputs: [{ name: "i", datatype: "FLOAT", shape: [1] }] }, "/v2/models/x")).toEqual({
+      reason: "input i has datatype FLOAT, which the protocol does not define",
+    });
     expect(oipInferTest({ name: "x", inputs: [{ name: "image", datatype: "UINT8", shape: [-1, 3, 1024, 1024] }] }, "/v2/models/x")).toEqual({
       reason: "input image has 3145728 elements (shape [1, 3, 1024, 1024]): too big for a generated request",
     });
@@ -78,7 +85,12 @@ const FASTAPI_DOCUMENT = {
         responses: { "200": { description: "Successful Response" }, "422": { description: "Validation Error" } },
       },
     },
-    "/feedback": { post: { requestBody: { content: { "application/json": { schema: { $ref: "#/components/schemas/Feedback" } } } }, responses: { "201": { description: "Created" } } } },
+    "/feedback": {
+      post: {
+        requestBody: { content: { "application/json": { schema: { $ref: "#/components/schemas/Feedback" } } } },
+        responses: { "201": { description: "Created" } },
+      },
+    },
   },
   components: {
     schemas: {
@@ -86,7 +98,15 @@ const FASTAPI_DOCUMENT = {
         title: "PredictRequest",
         required: ["features"],
         type: "object",
-        properties: { features: { title: "Features", anyOf: [{ type: "array", items: { type: "array", items: { type: "number" } } }, { type: "array", items: { type: "number" } }] } },
+        properties: {
+          features: {
+            title: "Features",
+            anyOf: [
+              { type: "array", items: { type: "array", items: { type: "number" } } },
+              { type: "array", items: { type: "number" } },
+            ],
+          },
+        },
         example: { features: [5.1, 3.5, 1.4, 0.2] },
       },
       Feedback: {
@@ -108,7 +128,9 @@ describe("tests from an OpenAPI document", () => {
   it("prefers prediction routes, and takes the body from the schema's example", () => {
     const { tests, reasons } = openApiTests(FASTAPI_DOCUMENT, "/openapi.json");
     expect(reasons).toEqual([]);
-    expect(tests.map((test) => test.entry)).toEqual([{ name: "POST /predict", method: "POST", path: "/predict", body: { features: [5.1, 3.5, 1.4, 0.2] }, expect: { status: 200 } }]);
+    expect(tests.map((test) => test.entry)).toEqual([
+      { name: "POST /predict", method: "POST", path: "/predict", body: { features: [5.1, 3.5, 1.4, 0.2] }, expect: { status: 200 } },
+    ]);
     expect(tests[0]?.origin).toBe("OpenAPI document (GET /openapi.json)");
   });
 
@@ -116,7 +138,13 @@ describe("tests from an OpenAPI document", () => {
     const document = { ...FASTAPI_DOCUMENT, paths: { "/feedback": FASTAPI_DOCUMENT.paths["/feedback"] } };
     const { tests } = openApiTests(document, "/openapi.json");
     expect(tests.map((test) => test.entry)).toEqual([
-      { name: "POST /feedback", method: "POST", path: "/feedback", body: { label: "good", score: 1, when: "2026-01-01T00:00:00Z", tags: ["x", "x"] }, expect: { status: 201 } },
+      {
+        name: "POST /feedback",
+        method: "POST",
+        path: "/feedback",
+        body: { label: "good", score: 1, when: "2026-01-01T00:00:00Z", tags: ["x", "x"] },
+        expect: { status: 201 },
+      },
     ]);
   });
 
@@ -124,7 +152,9 @@ describe("tests from an OpenAPI document", () => {
     const document = {
       openapi: "3.1.0",
       paths: {
-        "/v1/models/{model_name}:predict": { post: { parameters: [{ name: "model_name", in: "path", required: true, schema: { type: "string", enum: ["iris"] } }], responses: { "200": {} } } },
+        "/v1/models/{model_name}:predict": {
+          post: { parameters: [{ name: "model_name", in: "path", required: true, schema: { type: "string", enum: ["iris"] } }], responses: { "200": {} } },
+        },
         "/v1/things/{id}/infer": { post: { parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }], responses: { "200": {} } } },
       },
     };

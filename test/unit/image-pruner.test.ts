@@ -42,7 +42,14 @@ describe("pruning old images after verified iterations", () => {
     await pruner.idle();
     expect(scopes).toEqual([{ model: "iris", repository: "localhost:5001/iris", running: [IMAGE, "sha256:running"] }]);
     expect(store.getState().pruned.engine).toEqual({ images: 2, reclaimedBytes: 5_000_000 });
-    expect(events).toContainEqual({ type: "images.pruned", where: "engine", removed: 2, reclaimedBytes: 5_000_000, totalRemoved: 2, totalReclaimedBytes: 5_000_000 });
+    expect(events).toContainEqual({
+      type: "images.pruned",
+      where: "engine",
+      removed: 2,
+      reclaimedBytes: 5_000_000,
+      totalRemoved: 2,
+      totalReclaimedBytes: 5_000_000,
+    });
 
     store.dispatch({ type: "key/pause" }); // any later state change: no second pass for the same iteration
     iteration(store, 2, "failed");
@@ -107,7 +114,14 @@ describe("pruning old images after verified iterations", () => {
     expect(registryPasses).toBe(3); // the fourth pass does not ask a registry that refused
     expect(store.getState().pruned.registry).toEqual({ images: 1, reclaimedBytes: 3_000_000 });
     expect(store.getState().pruned.engine).toEqual({ images: 0, reclaimedBytes: 0 });
-    expect(seen[1]).toContainEqual({ type: "images.pruned", where: "registry", removed: 0, reclaimedBytes: 3_000_000, totalRemoved: 1, totalReclaimedBytes: 3_000_000 });
+    expect(seen[1]).toContainEqual({
+      type: "images.pruned",
+      where: "registry",
+      removed: 0,
+      reclaimedBytes: 3_000_000,
+      totalRemoved: 1,
+      totalReclaimedBytes: 3_000_000,
+    });
     expect(seen[2]).toContainEqual({ type: "images.registryPruningOff", reason: "the registry localhost:5001 does not allow deletes" });
     expect(seen[3]).toEqual([]);
     pruner.stop();

@@ -8,7 +8,14 @@ let clock = 0;
 /** An image mlkube built for the iris project, newer than the one before. */
 function built(tag: string, change: Partial<BuiltImage> = {}): BuiltImage {
   clock += 1000;
-  return { reference: `${REPO}:${tag}`, imageId: `sha256:${tag.padEnd(64, "0").slice(0, 64)}`, labels: { "dev.mlkube.managed": "true", "dev.mlkube.model": "iris" }, created: clock, sizeBytes: 100 * MB, ...change };
+  return {
+    reference: `${REPO}:${tag}`,
+    imageId: `sha256:${tag.padEnd(64, "0").slice(0, 64)}`,
+    labels: { "dev.mlkube.managed": "true", "dev.mlkube.model": "iris" },
+    created: clock,
+    sizeBytes: 100 * MB,
+    ...change,
+  };
 }
 
 const tag = (n: number) => n.toString(16).padStart(16, "a");

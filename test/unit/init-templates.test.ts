@@ -30,7 +30,11 @@ describe.each(["sklearn-flask", "sklearn-fastapi", "sklearn-oip"])("the %s templ
   let written: string[];
   beforeAll(async () => {
     dir = join(workDir, `My ${name} Model`);
-    written = await scaffold(templates.find((template) => template.name === name)!, dir, { name: "my-model" });
+    written = await scaffold(
+      templates.find((template) => template.name === name)!,
+      dir,
+      { name: "my-model" },
+    );
   });
 
   it("writes a complete model directory, and nothing else", async () => {

@@ -33,7 +33,10 @@ describe("missingKind: when kind is what is missing", () => {
 
   it("no cluster tool and no local context: kind, with the no-tool error", () => {
     const decision = chooseProvider(inputs({ currentContext: "prod-eks" }));
-    expect(missingKind(decision, { kind: false })).toEqual({ message: expect.stringContaining("neither kind nor minikube is installed"), hint: expect.stringContaining("mlkube doctor --fix") });
+    expect(missingKind(decision, { kind: false })).toEqual({
+      message: expect.stringContaining("neither kind nor minikube is installed"),
+      hint: expect.stringContaining("mlkube doctor --fix"),
+    });
   });
 
   it("a kind cluster chosen (--provider kind, a kind- context) while kind is not installed", () => {
@@ -75,7 +78,10 @@ describe("kindRefusal", () => {
     });
   });
   it("says a declined offer installed nothing", () => {
-    expect(kindRefusal(need, "up", true)).toMatchObject({ message: "No local cluster to use. You declined installing kind; nothing was installed.", hint: expect.stringContaining("'mlkube up --yes'") });
+    expect(kindRefusal(need, "up", true)).toMatchObject({
+      message: "No local cluster to use. You declined installing kind; nothing was installed.",
+      hint: expect.stringContaining("'mlkube up --yes'"),
+    });
   });
 });
 
@@ -164,7 +170,10 @@ describe("selectProvider with the offer: kind missing, no minikube, no kube cont
     const recorded = recordingExec([{ argv: [installed, "get", "clusters"], stdout: "" }]);
     const provider = await select(kindOffer("dev", false, offerIo), recorded.exec);
     expect(asked).toEqual([`kind is not installed. Install kind ${KIND_VERSION} (checksum verified) into ${binDir} now? [Y/n] `]);
-    expect(said).toEqual([`downloading kind ${KIND_VERSION} into ${binDir} (checksum verified)`, `installed kind ${KIND_VERSION} at ${installed} (sha256 verified)`]);
+    expect(said).toEqual([
+      `downloading kind ${KIND_VERSION} into ${binDir} (checksum verified)`,
+      `installed kind ${KIND_VERSION} at ${installed} (sha256 verified)`,
+    ]);
     expect(provider.choice).toMatchObject({ kind: "kind", clusterName: "mlkube", reason: "kind is installed" });
     // The providers run the kind just installed, by its full path.
     await (provider as KindProvider).exists();
@@ -204,7 +213,10 @@ describe("selectProvider with the offer: kind missing, no minikube, no kube cont
 
   it("a download that fails its checksum: its error, and nothing left behind", async () => {
     const { offerIo } = io(false, undefined, "0".repeat(64));
-    await expect(select(kindOffer("dev", true, offerIo))).rejects.toMatchObject({ kind: "download", message: expect.stringContaining("does not match its pinned checksum") });
+    await expect(select(kindOffer("dev", true, offerIo))).rejects.toMatchObject({
+      kind: "download",
+      message: expect.stringContaining("does not match its pinned checksum"),
+    });
     expect(await readdir(binDir)).toEqual([]);
   });
 });

@@ -13,7 +13,12 @@ import { followLogs, type LogFollower, type LogLine, type LogNotice } from "../.
 const POD = {
   metadata: { name: "iris-7d9f-abcde", namespace: "default", resourceVersion: "5", labels: { app: "iris" } },
   spec: { containers: [{ name: "model", image: "iris:1" }] },
-  status: { phase: "Running", containerStatuses: [{ name: "model", ready: true, restartCount: 0, image: "iris:1", imageID: "", state: { running: { startedAt: "2026-01-01T00:00:00Z" } } }] },
+  status: {
+    phase: "Running",
+    containerStatuses: [
+      { name: "model", ready: true, restartCount: 0, image: "iris:1", imageID: "", state: { running: { startedAt: "2026-01-01T00:00:00Z" } } },
+    ],
+  },
 };
 
 /** Ten lines, two per second, with the kubelet's fixed-width nanosecond timestamps. */
@@ -27,7 +32,10 @@ interface LogRequest {
 }
 
 /** Serves the pod list, an idle watch, and the log; `onLog` decides what each log request gets. */
-async function fakeApiServer(onLog: (request: LogRequest, response: ServerResponse, index: number) => void, logStatus: (index: number) => number = () => 200): Promise<{ server: Server; url: string; logRequests: LogRequest[] }> {
+async function fakeApiServer(
+  onLog: (request: LogRequest, response: ServerResponse, index: number) => void,
+  logStatus: (index: number) => number = () => 200,
+): Promise<{ server: Server; url: string; logRequests: LogRequest[] }> {
   const logRequests: LogRequest[] = [];
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? "/", "http://localhost");
@@ -42,7 +50,9 @@ async function fakeApiServer(onLog: (request: LogRequest, response: ServerRespon
       logRequests.push(logRequest);
       const status = logStatus(logRequests.length - 1);
       if (status !== 200) {
-        response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: status }));
+        response
+          .writeHead(status, { "content-type": "application/json" })
+          .end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: status }));
         return;
       }
       response.writeHead(200, { "content-type": "text/plain", "transfer-encoding": "chunked" });
@@ -118,15 +128,27 @@ describe("following a container's log", () => {
     [404, "the pod or container no longer exists"],
   ])("a log request answered %i is said once and not asked again", async (status, says) => {
     useFakeClock();
-    const fake = await fakeApiServer(() => undefined, () => status);
+    const fake = await fakeApiServer(
+      () => undefined,
+      () => status,
+    );
     server = fake.server;
     const notices: LogNotice[] = [];
-    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, () => undefined, { follow: true, onNotice: (notice) => notices.push(notice) });
-    await until(() => notices.some((notice) => notice.message.includes(`HTTP ${status}`)), 5_000, () => JSON.stringify(notices));
+    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, () => undefined, {
+      follow: true,
+      onNotice: (notice) => notices.push(notice),
+    });
+    await until(
+      () => notices.some((notice) => notice.message.includes(`HTTP ${status}`)),
+      5_000,
+      () => JSON.stringify(notices),
+    );
     await vi.advanceTimersByTimeAsync(2_000); // the old code asked again every 500 ms
     await io(100); // a request asked on a timer would have reached the server by now
     expect(fake.logRequests).toHaveLength(1);
-    expect(notices.find((notice) => notice.message.includes(`HTTP ${status}`))?.message).toBe(`logs of container model: ${says} (HTTP ${status}); not asked again until the model's pods change`);
+    expect(notices.find((notice) => notice.message.includes(`HTTP ${status}`))?.message).toBe(
+      `logs of container model: ${says} (HTTP ${status}); not asked again until the model's pods change`,
+    );
   });
 
   it.each([
@@ -146,11 +168,23 @@ describe("following a container's log", () => {
     const lines: LogLine[] = [];
     const notices: LogNotice[] = [];
     useFakeClock();
-    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true, onNotice: (notice) => notices.push(notice) });
+    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), {
+      follow: true,
+      onNotice: (notice) => notices.push(notice),
+    });
 
-    await until(() => lines.length >= 5, 10_000, () => `${lines.length} lines`); // the first stream's lines are in
+    await until(
+      () => lines.length >= 5,
+      10_000,
+      () => `${lines.length} lines`,
+    ); // the first stream's lines are in
     await vi.advanceTimersByTimeAsync(100); // the connection goes away
-    await until(() => lines.length >= 10, 10_000, () => `${lines.length} lines: ${lines.map((line) => line.text).join(", ")}; ${fake.logRequests.length} log request(s)`, 100);
+    await until(
+      () => lines.length >= 10,
+      10_000,
+      () => `${lines.length} lines: ${lines.map((line) => line.text).join(", ")}; ${fake.logRequests.length} log request(s)`,
+      100,
+    );
     await io(300); // anything repeated would arrive now (the resumed stream is real socket I/O)
     expect(lines.map((line) => line.text)).toEqual(LINES.map((line) => line.text));
     expect(lines[0]).toEqual({ pod: POD.metadata.name, container: "model", time: LINES[0]!.time, text: "line 1" });
@@ -173,9 +207,18 @@ describe("following a container's log", () => {
     const lines: LogLine[] = [];
     useFakeClock();
     follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true });
-    await until(() => lines.length >= 5, 10_000, () => `${lines.length} lines`); // the first stream's whole lines are in
+    await until(
+      () => lines.length >= 5,
+      10_000,
+      () => `${lines.length} lines`,
+    ); // the first stream's whole lines are in
     await vi.advanceTimersByTimeAsync(100); // the connection goes away
-    await until(() => lines.length >= 10, 10_000, () => lines.map((line) => line.text).join(", "), 100);
+    await until(
+      () => lines.length >= 10,
+      10_000,
+      () => lines.map((line) => line.text).join(", "),
+      100,
+    );
     await io(300);
     expect(lines.map((line) => line.text)).toEqual(LINES.map((line) => line.text));
   });
@@ -189,7 +232,12 @@ describe("following a container's log", () => {
     const lines: LogLine[] = [];
     useFakeClock(); // each ended stream is asked again after 0.5 s
     follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true });
-    await until(() => lines.length >= 2 && fake.logRequests.length >= 4, 10_000, () => lines.map((line) => line.text).join(", "), 100);
+    await until(
+      () => lines.length >= 2 && fake.logRequests.length >= 4,
+      10_000,
+      () => lines.map((line) => line.text).join(", "),
+      100,
+    );
     expect(lines.map((line) => line.text)).toEqual(["line 1", "Traceback: out of"]);
   });
 
@@ -205,7 +253,11 @@ describe("following a container's log", () => {
     server = fake.server;
     const lines: LogLine[] = [];
     follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true });
-    await until(() => lines.length >= 3, 10_000, () => `${lines.length} lines`);
+    await until(
+      () => lines.length >= 3,
+      10_000,
+      () => `${lines.length} lines`,
+    );
     expect(lines.map((line) => line.text.slice(0, 12))).toEqual(["line 1", "xxxxxxxxxxxx", "modèle charg"]);
     expect(lines[1]!.text.length).toBeLessThan(70 * 1024);
     expect(lines[1]!.text).toMatch(/… \(line cut at 64 KiB\)$/);
@@ -229,9 +281,18 @@ describe("following a container's log", () => {
     const lines: LogLine[] = [];
     useFakeClock();
     follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true });
-    await until(() => lines.length >= 1, 10_000, () => `${lines.length} lines`); // the first stream's line is in
+    await until(
+      () => lines.length >= 1,
+      10_000,
+      () => `${lines.length} lines`,
+    ); // the first stream's line is in
     await vi.advanceTimersByTimeAsync(100); // the connection goes away
-    await until(() => lines.length >= 2, 10_000, () => `${lines.length} lines`, 100);
+    await until(
+      () => lines.length >= 2,
+      10_000,
+      () => `${lines.length} lines`,
+      100,
+    );
     await io(300);
     expect(lines.map((line) => line.time)).toEqual(repeated.map((line) => line.time));
   });
@@ -255,14 +316,19 @@ async function drivenApiServer(options: { listStatus?: number; logStatus: (pod: 
     } else if (url.pathname === "/api/v1/namespaces/default/pods") {
       listRequests++;
       const status = options.listStatus ?? 200;
-      const body = status === 200 ? { kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "5" }, items: [POD] } : { kind: "Status", apiVersion: "v1", status: "Failure", code: status, message: `pods is forbidden: User "dev" cannot list resource "pods"` };
+      const body =
+        status === 200
+          ? { kind: "PodList", apiVersion: "v1", metadata: { resourceVersion: "5" }, items: [POD] }
+          : { kind: "Status", apiVersion: "v1", status: "Failure", code: status, message: `pods is forbidden: User "dev" cannot list resource "pods"` };
       response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
     } else if (logPath) {
       const pod = logPath[1]!;
       const status = options.logStatus(pod, logRequests.filter((name) => name === pod).length);
       logRequests.push(pod);
       if (status !== 200) {
-        response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: status }));
+        response
+          .writeHead(status, { "content-type": "application/json" })
+          .end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", code: status }));
         return;
       }
       response.writeHead(200, { "content-type": "text/plain", "transfer-encoding": "chunked" });
@@ -276,7 +342,14 @@ async function drivenApiServer(options: { listStatus?: number; logStatus: (pod: 
     const pod = { ...POD, metadata: { ...POD.metadata, name, resourceVersion: "6" } };
     for (const watch of watches) watch.write(`${JSON.stringify({ type: "ADDED", object: pod })}\n`);
   };
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, logRequests, listRequests: () => listRequests, watching: () => watches.length > 0, addPod };
+  return {
+    server,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    logRequests,
+    listRequests: () => listRequests,
+    watching: () => watches.length > 0,
+    addPod,
+  };
 }
 
 describe("following logs the API server refuses", () => {
@@ -296,14 +369,25 @@ describe("following logs the API server refuses", () => {
     const lines: LogLine[] = [];
     const notices: LogNotice[] = [];
     useFakeClock();
-    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true, onNotice: (notice) => notices.push(notice) });
-    await until(() => notices.some((notice) => notice.message.includes("HTTP 403")) && fake.watching(), 5_000, () => JSON.stringify(notices));
+    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), {
+      follow: true,
+      onNotice: (notice) => notices.push(notice),
+    });
+    await until(
+      () => notices.some((notice) => notice.message.includes("HTTP 403")) && fake.watching(),
+      5_000,
+      () => JSON.stringify(notices),
+    );
     await vi.advanceTimersByTimeAsync(1_000);
     await io(100); // a request asked on a timer would have reached the server by now
     expect(fake.logRequests).toEqual([POD.metadata.name]);
 
     fake.addPod("iris-7d9f-fghij");
-    await until(() => lines.some((line) => line.pod === POD.metadata.name), 5_000, () => `${JSON.stringify(fake.logRequests)} ${JSON.stringify(notices)}`);
+    await until(
+      () => lines.some((line) => line.pod === POD.metadata.name),
+      5_000,
+      () => `${JSON.stringify(fake.logRequests)} ${JSON.stringify(notices)}`,
+    );
     expect(fake.logRequests.filter((pod) => pod === POD.metadata.name)).toHaveLength(2);
   });
 
@@ -313,11 +397,18 @@ describe("following logs the API server refuses", () => {
     const notices: LogNotice[] = [];
     useFakeClock();
     const started = Date.now();
-    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, () => undefined, { follow: true, onNotice: (notice) => notices.push(notice) });
+    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, () => undefined, {
+      follow: true,
+      onNotice: (notice) => notices.push(notice),
+    });
     // Each request's refusal comes back over the socket (real time), then the clock goes to the next ask.
     const askedAt: number[] = [];
     while (Date.now() - started <= 4_000) {
-      await until(() => fake.listRequests() > askedAt.length && vi.getTimerCount() > 0, 5_000, () => `${fake.listRequests()} list requests, ${vi.getTimerCount()} timers`);
+      await until(
+        () => fake.listRequests() > askedAt.length && vi.getTimerCount() > 0,
+        5_000,
+        () => `${fake.listRequests()} list requests, ${vi.getTimerCount()} timers`,
+      );
       askedAt.push(Date.now() - started);
       await vi.advanceTimersToNextTimerAsync();
     }
@@ -333,9 +424,19 @@ describe("following logs the API server refuses", () => {
     const lines: LogLine[] = [];
     const notices: LogNotice[] = [];
     useFakeClock(); // asked again after 0.5 s, 1 s, 2 s
-    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), { follow: true, onNotice: (notice) => notices.push(notice) });
-    await until(() => lines.length >= 2, 15_000, () => `${fake.logRequests.length} requests; ${JSON.stringify(notices)}`, 100);
+    follower = followLogs(kubeFor(fake.url), { namespace: "default", selector: "app=iris" }, (line) => lines.push(line), {
+      follow: true,
+      onNotice: (notice) => notices.push(notice),
+    });
+    await until(
+      () => lines.length >= 2,
+      15_000,
+      () => `${fake.logRequests.length} requests; ${JSON.stringify(notices)}`,
+      100,
+    );
     const failures = notices.filter((notice) => notice.message.includes("HTTP 500"));
-    expect(failures.map((notice) => notice.message)).toEqual([expect.stringMatching(/^logs of container model: HTTP 500.*; asking again, at most every 10 s$/)]);
+    expect(failures.map((notice) => notice.message)).toEqual([
+      expect.stringMatching(/^logs of container model: HTTP 500.*; asking again, at most every 10 s$/),
+    ]);
   });
 });

@@ -37,7 +37,12 @@ describe("live update's copy archive", () => {
       { local: join(dir, "model.pkl"), remote: "/srv/models/a long directory name/model.pkl" },
     ];
     const archive = await archiveCopies(copies);
-    expect(archive.checksums).toEqual(new Map([["/app/app.py", await sha256(copies[0]!.local)], ["/srv/models/a long directory name/model.pkl", await sha256(copies[1]!.local)]]));
+    expect(archive.checksums).toEqual(
+      new Map([
+        ["/app/app.py", await sha256(copies[0]!.local)],
+        ["/srv/models/a long directory name/model.pkl", await sha256(copies[1]!.local)],
+      ]),
+    );
 
     let sent = 0;
     let peakBuffers = 0;

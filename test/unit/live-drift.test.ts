@@ -12,7 +12,9 @@ describe("drift: pods that no longer run the synced files", () => {
     expect(driftReason(synced, [...synced], ["app.py"])).toBeUndefined();
     expect(driftReason(synced, [synced[0]!], ["app.py"])).toBeUndefined(); // a pod gone is not serving anything
     expect(driftReason(synced, [synced[0]!, { name: "iris-abc-3", restarts: 0 }], ["app.py"])).toBe("pod iris-abc-3 started from the image, without app.py");
-    expect(driftReason(synced, [{ name: "iris-abc-1", restarts: 1 }, synced[1]!], ["app.py", "model.pkl"])).toBe("pod iris-abc-1 restarted from the image, without 2 synced files");
+    expect(driftReason(synced, [{ name: "iris-abc-1", restarts: 1 }, synced[1]!], ["app.py", "model.pkl"])).toBe(
+      "pod iris-abc-1 restarted from the image, without 2 synced files",
+    );
   });
 
   it("says nothing when nothing is ahead of the image", () => {
@@ -20,8 +22,18 @@ describe("drift: pods that no longer run the synced files", () => {
   });
 
   it("turns drift into one forced rebuild, named as the trigger; the rollout clears what was ahead", () => {
-    let state: DevState = { ...initialState({ name: "iris", dir: "/m" }), pending: { build: false, config: false, manifests: false, tests: false, force: false, paths: [], firstEventAt: undefined } };
-    state = reduce(state, { type: "iteration/started", id: 1, changes: { ...state.pending, build: true, paths: ["app.py"] }, stages: ["sync", "test"], route: { kind: "sync", reason: "app.py covered" }, at: 1 });
+    let state: DevState = {
+      ...initialState({ name: "iris", dir: "/m" }),
+      pending: { build: false, config: false, manifests: false, tests: false, force: false, paths: [], firstEventAt: undefined },
+    };
+    state = reduce(state, {
+      type: "iteration/started",
+      id: 1,
+      changes: { ...state.pending, build: true, paths: ["app.py"] },
+      stages: ["sync", "test"],
+      route: { kind: "sync", reason: "app.py covered" },
+      at: 1,
+    });
     state = reduce(state, { type: "live/synced", id: 1, files: ["app.py"], pods: synced });
     expect(state.live).toMatchObject({ ahead: ["app.py"], pods: synced });
     state = reduce(state, { type: "live/drifted", reason: "pod iris-abc-3 started from the image, without app.py", at: 5 });

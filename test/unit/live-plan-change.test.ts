@@ -104,13 +104,19 @@ describe("planChange", () => {
   });
 
   it("rebuilds for a Dockerfile elsewhere in the context, and not for one that is not the build's", () => {
-    expect(plan({ changes: [changed("docker/Dockerfile.dev")], dockerfile: "docker/Dockerfile.dev" })).toEqual({ kind: "rebuild", reason: "docker/Dockerfile.dev changed" });
+    expect(plan({ changes: [changed("docker/Dockerfile.dev")], dockerfile: "docker/Dockerfile.dev" })).toEqual({
+      kind: "rebuild",
+      reason: "docker/Dockerfile.dev changed",
+    });
     expect(planChange({ changes: [changed("Dockerfile.old")], rules: [rule(".", "/app/")], dockerfile: "Dockerfile" }).kind).toBe("sync");
   });
 
   it("rebuilds when live update is off, before looking at the files", () => {
     expect(plan({ changes: [changed("app.py")], liveOff: "--no-live" })).toEqual({ kind: "rebuild", reason: "live update is off (--no-live)" });
-    expect(plan({ changes: [changed("app.py")], liveOff: "sync: false" })).toEqual({ kind: "rebuild", reason: "live update is off (sync: false in mlkube.yaml)" });
+    expect(plan({ changes: [changed("app.py")], liveOff: "sync: false" })).toEqual({
+      kind: "rebuild",
+      reason: "live update is off (sync: false in mlkube.yaml)",
+    });
   });
 
   it("rebuilds when mlkube.yaml changed (build args, rules or the Dockerfile may differ now)", () => {
@@ -122,7 +128,8 @@ describe("planChange", () => {
   });
 
   it("plans the iris-sklearn fixture: app.py and model.pkl sync, requirements.txt rebuilds", () => {
-    const dockerfile = "ARG BASE_IMAGE=python:3.11-slim\nFROM ${BASE_IMAGE}\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\nCOPY model.pkl app.py ./\n";
+    const dockerfile =
+      "ARG BASE_IMAGE=python:3.11-slim\nFROM ${BASE_IMAGE}\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\nCOPY model.pkl app.py ./\n";
     const inferred = inferSyncRules(dockerfile).rules;
     expect(planChange({ changes: [changed("app.py"), changed("model.pkl")], rules: inferred, dockerfile: "Dockerfile" })).toEqual({
       kind: "sync",
@@ -136,6 +143,9 @@ describe("planChange", () => {
       kind: "rebuild",
       reason: "requirements.txt changed (dependencies are installed at build time)",
     });
-    expect(planChange({ changes: [changed("train.py")], rules: inferred, dockerfile: "Dockerfile" })).toEqual({ kind: "rebuild", reason: "train.py is not covered by a sync rule" });
+    expect(planChange({ changes: [changed("train.py")], rules: inferred, dockerfile: "Dockerfile" })).toEqual({
+      kind: "rebuild",
+      reason: "train.py is not covered by a sync rule",
+    });
   });
 });

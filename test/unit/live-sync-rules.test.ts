@@ -40,7 +40,11 @@ describe("inferSyncRules: WORKDIR", () => {
       "FROM python\nWORKDIR /app\nCOPY app.py .\nWORKDIR /etc/model\nCOPY conf.yaml ./\n",
       ["app.py -> /app/", "conf.yaml -> /etc/model/"],
     ],
-    ["a relative destination path", "FROM python\nWORKDIR /app\nCOPY static/ static/\nCOPY main.py bin/main.py\n", ["static -> /app/static/", "main.py -> /app/bin/main.py"]],
+    [
+      "a relative destination path",
+      "FROM python\nWORKDIR /app\nCOPY static/ static/\nCOPY main.py bin/main.py\n",
+      ["static -> /app/static/", "main.py -> /app/bin/main.py"],
+    ],
     ["a WORKDIR without a slash is still a directory", "FROM python\nWORKDIR /app\nCOPY app.py /app\n", ["app.py -> /app/"]],
     ["a parent of the WORKDIR is a directory", "FROM python\nWORKDIR /srv/model\nCOPY app.py /srv\n", ["app.py -> /srv/"]],
     ["a directory an earlier copy created", "FROM python\nCOPY lib/ /opt/lib/\nCOPY extra.py /opt/lib\n", ["lib -> /opt/lib/", "extra.py -> /opt/lib/"]],
@@ -75,7 +79,12 @@ describe("inferSyncRules: variables", () => {
 
   it.each([
     ["an ARG default", "FROM python\nARG APP_DIR=/srv/app\nCOPY app.py ${APP_DIR}/\n", {}, ["app.py -> /srv/app/"]],
-    ["a build arg over the default", "FROM python\nARG APP_DIR=/srv/app\nCOPY app.py $APP_DIR/\n", { buildArgs: { APP_DIR: "/opt/model" } }, ["app.py -> /opt/model/"]],
+    [
+      "a build arg over the default",
+      "FROM python\nARG APP_DIR=/srv/app\nCOPY app.py $APP_DIR/\n",
+      { buildArgs: { APP_DIR: "/opt/model" } },
+      ["app.py -> /opt/model/"],
+    ],
     ["a global ARG declared again in the stage", "ARG APP_DIR=/srv\nFROM python\nARG APP_DIR\nCOPY app.py $APP_DIR/\n", {}, ["app.py -> /srv/"]],
     ["an ENV in the source and destination", "FROM python\nENV CONF=conf\nWORKDIR /app\nCOPY ${CONF}/ ${CONF}/\n", {}, ["conf -> /app/conf/"]],
     ["a variable in the JSON form", 'FROM python\nARG DEST=/app/\nCOPY ["app.py", "${DEST}"]\n', {}, ["app.py -> /app/"]],
@@ -95,15 +104,51 @@ describe("inferSyncRules: variables", () => {
 
 describe("inferSyncRules: what is not a sync source", () => {
   it.each([
-    ["COPY --from a stage", "FROM python AS build\nRUN make\nFROM python\nCOPY --from=build /out/app /app/\n", "Dockerfile:4 COPY --from=build /out/app /app/: copies from another stage or image, not from the build context"],
-    ["COPY --from an image", "FROM python\nCOPY --from=nginx:1.27 /etc/nginx/nginx.conf /etc/\n", "Dockerfile:2 COPY --from=nginx:1.27 /etc/nginx/nginx.conf /etc/: copies from another stage or image, not from the build context"],
-    ["ADD of a URL", "FROM python\nADD https://example.com/model.bin /models/\n", "Dockerfile:2 ADD https://example.com/model.bin /models/: https://example.com/model.bin is downloaded, not taken from the build context"],
-    ["ADD of a git repository", "FROM python\nADD git@github.com:org/repo.git /src/\n", "Dockerfile:2 ADD git@github.com:org/repo.git /src/: git@github.com:org/repo.git is downloaded, not taken from the build context"],
-    ["ADD of a tar archive", "FROM python\nADD weights.tar.gz /models/\n", "Dockerfile:2 ADD weights.tar.gz /models/: weights.tar.gz is an archive that ADD unpacks; a change to it rebuilds"],
-    ["ADD of a .tgz", "FROM python\nADD data.tgz /data/\n", "Dockerfile:2 ADD data.tgz /data/: data.tgz is an archive that ADD unpacks; a change to it rebuilds"],
-    ["a heredoc", "FROM python\nCOPY <<EOF /app/config.ini\n[server]\nEOF\n", "Dockerfile:2 COPY <<EOF /app/config.ini: inline content (heredoc), not files of the build context"],
-    ["COPY --parents", "FROM python\nCOPY --parents src/*/app.py /app/\n", "Dockerfile:2 COPY --parents src/*/app.py /app/: --parents is not modelled for sync; a change to these files rebuilds"],
-    ["a pattern copied to a file path", "FROM python\nCOPY *.py /app/main.py\n", "Dockerfile:2 COPY *.py /app/main.py: the pattern *.py is copied to a file path; a change to what it matches rebuilds"],
+    [
+      "COPY --from a stage",
+      "FROM python AS build\nRUN make\nFROM python\nCOPY --from=build /out/app /app/\n",
+      "Dockerfile:4 COPY --from=build /out/app /app/: copies from another stage or image, not from the build context",
+    ],
+    [
+      "COPY --from an image",
+      "FROM python\nCOPY --from=nginx:1.27 /etc/nginx/nginx.conf /etc/\n",
+      "Dockerfile:2 COPY --from=nginx:1.27 /etc/nginx/nginx.conf /etc/: copies from another stage or image, not from the build context",
+    ],
+    [
+      "ADD of a URL",
+      "FROM python\nADD https://example.com/model.bin /models/\n",
+      "Dockerfile:2 ADD https://example.com/model.bin /models/: https://example.com/model.bin is downloaded, not taken from the build context",
+    ],
+    [
+      "ADD of a git repository",
+      "FROM python\nADD git@github.com:org/repo.git /src/\n",
+      "Dockerfile:2 ADD git@github.com:org/repo.git /src/: git@github.com:org/repo.git is downloaded, not taken from the build context",
+    ],
+    [
+      "ADD of a tar archive",
+      "FROM python\nADD weights.tar.gz /models/\n",
+      "Dockerfile:2 ADD weights.tar.gz /models/: weights.tar.gz is an archive that ADD unpacks; a change to it rebuilds",
+    ],
+    [
+      "ADD of a .tgz",
+      "FROM python\nADD data.tgz /data/\n",
+      "Dockerfile:2 ADD data.tgz /data/: data.tgz is an archive that ADD unpacks; a change to it rebuilds",
+    ],
+    [
+      "a heredoc",
+      "FROM python\nCOPY <<EOF /app/config.ini\n[server]\nEOF\n",
+      "Dockerfile:2 COPY <<EOF /app/config.ini: inline content (heredoc), not files of the build context",
+    ],
+    [
+      "COPY --parents",
+      "FROM python\nCOPY --parents src/*/app.py /app/\n",
+      "Dockerfile:2 COPY --parents src/*/app.py /app/: --parents is not modelled for sync; a change to these files rebuilds",
+    ],
+    [
+      "a pattern copied to a file path",
+      "FROM python\nCOPY *.py /app/main.py\n",
+      "Dockerfile:2 COPY *.py /app/main.py: the pattern *.py is copied to a file path; a change to what it matches rebuilds",
+    ],
   ])("%s", (_what, dockerfile, note) => {
     expect(inferSyncRules(dockerfile)).toEqual({ rules: [], notes: [note] });
   });
@@ -176,7 +221,10 @@ describe("inferSyncRules: stages", () => {
   });
 
   it("says so when there is no FROM, naming the Dockerfile as given", () => {
-    expect(inferSyncRules("# empty\n", { displayPath: "docker/Dockerfile.dev" })).toEqual({ rules: [], notes: ["docker/Dockerfile.dev has no FROM instruction"] });
+    expect(inferSyncRules("# empty\n", { displayPath: "docker/Dockerfile.dev" })).toEqual({
+      rules: [],
+      notes: ["docker/Dockerfile.dev has no FROM instruction"],
+    });
   });
 
   it("names the Dockerfile as given in origins", () => {

@@ -14,6 +14,12 @@ describe("the traceback shown for a server that did not come back", () => {
       "               ^",
       "SyntaxError: invalid syntax",
     ];
-    expect(withoutSupervisorFrames(logged)).toEqual(["Traceback (most recent call last):", '  File "app.py", line 34', "    def broken(:", "               ^", "SyntaxError: invalid syntax"]);
+    expect(withoutSupervisorFrames(logged)).toEqual([
+      "Traceback (most recent call last):",
+      '  File "app.py", line 34',
+      "    def broken(:",
+      "               ^",
+      "SyntaxError: invalid syntax",
+    ]);
   });
 });

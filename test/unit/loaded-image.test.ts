@@ -12,7 +12,12 @@ import { crictlImageId, ctrListCommand, ctrTargetDigest, fullReference, matchLoa
 
 const sha256 = (text: string) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
 const layer = sha256("layer");
-const config = JSON.stringify({ architecture: "amd64", os: "linux", config: { Cmd: ["python3", "app.py"], ExposedPorts: { "8080/tcp": {} } }, rootfs: { type: "layers", diff_ids: [layer] } });
+const config = JSON.stringify({
+  architecture: "amd64",
+  os: "linux",
+  config: { Cmd: ["python3", "app.py"], ExposedPorts: { "8080/tcp": {} } },
+  rootfs: { type: "layers", diff_ids: [layer] },
+});
 const CONFIG_DIGEST = sha256(config);
 const manifest = JSON.stringify({
   schemaVersion: 2,
@@ -20,12 +25,32 @@ const manifest = JSON.stringify({
   config: { mediaType: "application/vnd.oci.image.config.v1+json", digest: CONFIG_DIGEST, size: config.length },
   layers: [{ mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: layer, size: 1_234_567 }],
 });
-const index = JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", manifests: [{ mediaType: "application/vnd.oci.image.manifest.v1+json", digest: sha256(manifest), size: manifest.length, platform: { architecture: "amd64", os: "linux" } }] });
+const index = JSON.stringify({
+  schemaVersion: 2,
+  mediaType: "application/vnd.oci.image.index.v1+json",
+  manifests: [
+    {
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
+      digest: sha256(manifest),
+      size: manifest.length,
+      platform: { architecture: "amd64", os: "linux" },
+    },
+  ],
+});
 const INDEX_DIGEST = sha256(index);
 const REFERENCE = "mlkube/iris-sklearn:3f9c2a1b7d4e5f60";
 
 /** `docker image inspect` with the classic (overlay2) store: the ID is the config digest, no Descriptor. */
-const classicInspect = { Id: CONFIG_DIGEST, RepoTags: [REFERENCE], RepoDigests: [], Parent: "", Architecture: "amd64", Os: "linux", Size: 812_345_678, RootFS: { Type: "layers", Layers: [layer] } };
+const classicInspect = {
+  Id: CONFIG_DIGEST,
+  RepoTags: [REFERENCE],
+  RepoDigests: [],
+  Parent: "",
+  Architecture: "amd64",
+  Os: "linux",
+  Size: 812_345_678,
+  RootFS: { Type: "layers", Layers: [layer] },
+};
 /** With the containerd image store: the ID is the target (here an index, as BuildKit makes) and equals Descriptor.digest. */
 const containerdInspect = {
   Id: INDEX_DIGEST,
@@ -70,12 +95,19 @@ describe("the image check after a load", () => {
     const criImageId = crictlImageId(crictlOutput(CONFIG_DIGEST));
     expect(criImageId).not.toBe(containerdInspect.Id);
     expect(matchLoadedImage(containerdInspect.Id, { criImageId })).toBeUndefined();
-    expect(matchLoadedImage(containerdInspect.Id, { criImageId, containerdTarget: ctrTargetDigest(ctrOutput(INDEX_DIGEST), REFERENCE) })).toBe("target digest (containerd)");
+    expect(matchLoadedImage(containerdInspect.Id, { criImageId, containerdTarget: ctrTargetDigest(ctrOutput(INDEX_DIGEST), REFERENCE) })).toBe(
+      "target digest (containerd)",
+    );
   });
 
   it("a single-manifest image in the containerd store matches by its manifest digest", () => {
     const manifestDigest = sha256(manifest);
-    expect(matchLoadedImage(manifestDigest, { criImageId: CONFIG_DIGEST, containerdTarget: ctrTargetDigest(ctrOutput(manifestDigest, "application/vnd.oci.image.manifest.v1+json"), REFERENCE) })).toBe("target digest (containerd)");
+    expect(
+      matchLoadedImage(manifestDigest, {
+        criImageId: CONFIG_DIGEST,
+        containerdTarget: ctrTargetDigest(ctrOutput(manifestDigest, "application/vnd.oci.image.manifest.v1+json"), REFERENCE),
+      }),
+    ).toBe("target digest (containerd)");
   });
 
   it("an older image under the tag, or none, does not match by either digest", () => {

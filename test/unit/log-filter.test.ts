@@ -101,7 +101,11 @@ describe("error lines", () => {
 
 describe("compactJsonLine", () => {
   it("reads the level and message of the common JSON loggers", () => {
-    expect(compactJsonLine('{"asctime": "2026-12-05", "levelname": "INFO", "message": "loaded model", "path": "/m"}')).toEqual({ level: "INFO", message: "loaded model", otherFields: 1 });
+    expect(compactJsonLine('{"asctime": "2026-12-05", "levelname": "INFO", "message": "loaded model", "path": "/m"}')).toEqual({
+      level: "INFO",
+      message: "loaded model",
+      otherFields: 1,
+    });
     expect(compactJsonLine('{"level":50,"time":1,"msg":"boom","pid":7,"hostname":"h"}')).toEqual({ level: "ERROR", message: "boom", otherFields: 2 });
     expect(compactJsonLine('{"event": "request", "level": "warning"}')).toEqual({ level: "WARNING", message: "request", otherFields: 0 });
     expect(compactJsonLine('{"msg": "no level"}')).toEqual({ level: undefined, message: "no level", otherFields: 0 });

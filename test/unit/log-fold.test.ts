@@ -54,7 +54,13 @@ describe("foldedTail", () => {
 
 describe("foldedSeek", () => {
   // seq 1 "a", 2..11 probes, 12 "b", 13..17 probes, 18 "c"
-  const store = storeOf(["a", ...Array.from({ length: 10 }, (_, index) => WERKZEUG(index)), "b", ...Array.from({ length: 5 }, (_, index) => UVICORN(index)), "c"]);
+  const store = storeOf([
+    "a",
+    ...Array.from({ length: 10 }, (_, index) => WERKZEUG(index)),
+    "b",
+    ...Array.from({ length: 5 }, (_, index) => UVICORN(index)),
+    "c",
+  ]);
 
   it("moves up by rows: a folded run is one step", () => {
     expect(foldedSeek(store, {}, 18, -1)).toBe(17);

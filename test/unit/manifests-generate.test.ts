@@ -48,8 +48,20 @@ describe("generated Deployment for fixtures/iris-sklearn", () => {
 
   it("carries the probes from mlkube.yaml, with the defaults filled in", () => {
     const container = generated().deployment.spec.template.spec.containers[0];
-    expect(container?.readinessProbe).toEqual({ httpGet: { path: "/", port: "http" }, initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 2, failureThreshold: 3 });
-    expect(container?.livenessProbe).toEqual({ httpGet: { path: "/", port: "http" }, initialDelaySeconds: 30, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 });
+    expect(container?.readinessProbe).toEqual({
+      httpGet: { path: "/", port: "http" },
+      initialDelaySeconds: 0,
+      periodSeconds: 1,
+      timeoutSeconds: 2,
+      failureThreshold: 3,
+    });
+    expect(container?.livenessProbe).toEqual({
+      httpGet: { path: "/", port: "http" },
+      initialDelaySeconds: 30,
+      periodSeconds: 10,
+      timeoutSeconds: 5,
+      failureThreshold: 6,
+    });
   });
 
   it("carries the resources from mlkube.yaml", () => {
@@ -64,7 +76,10 @@ describe("generated Deployment for fixtures/iris-sklearn", () => {
     expect(container.spec.template.spec.containers[0]).not.toHaveProperty("env");
     const withEnv = { ...config, deploy: { ...config.deploy, env: { LOG_LEVEL: "debug", WORKERS: "2" } } };
     const envContainer = (generateObjects(withEnv, { image: IMAGE }).deployment as unknown as DeploymentShape).spec.template.spec.containers[0];
-    expect(envContainer?.env).toEqual([{ name: "LOG_LEVEL", value: "debug" }, { name: "WORKERS", value: "2" }]);
+    expect(envContainer?.env).toEqual([
+      { name: "LOG_LEVEL", value: "debug" },
+      { name: "WORKERS", value: "2" },
+    ]);
   });
 
   it.each([
@@ -109,7 +124,11 @@ describe("generated Deployment for fixtures/iris-sklearn", () => {
 describe("generated Service for fixtures/iris-sklearn", () => {
   it("is a NodePort Service on the pinned nodePort, routing to the model's named port", () => {
     const { service, deployment } = generated();
-    expect(service.metadata).toMatchObject({ name: "iris-sklearn", namespace: "default", labels: { "app.kubernetes.io/managed-by": "mlkube", "mlkube.dev/model": "iris-sklearn" } });
+    expect(service.metadata).toMatchObject({
+      name: "iris-sklearn",
+      namespace: "default",
+      labels: { "app.kubernetes.io/managed-by": "mlkube", "mlkube.dev/model": "iris-sklearn" },
+    });
     expect(service.spec).toEqual({
       type: "NodePort",
       selector: deployment.spec.selector.matchLabels,

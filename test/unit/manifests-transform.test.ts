@@ -24,7 +24,10 @@ beforeAll(async () => {
 });
 
 async function sources(path: string): Promise<SourcedObject[]> {
-  return (await loadManifests([at(path)])).map((document) => ({ object: document.value as KubeObject, origin: { file: document.file, document: document.document } }));
+  return (await loadManifests([at(path)])).map((document) => ({
+    object: document.value as KubeObject,
+    origin: { file: document.file, document: document.document },
+  }));
 }
 
 function find(objects: readonly KubeObject[], kind: string, name?: string): Record<string, Json> {
@@ -49,12 +52,17 @@ describe("transformManifests on fixtures/iris-sklearn/production", () => {
     const container = find(objects, "Deployment").spec.template.spec.containers[0];
     expect(container.image).toBe(IMAGE);
     expect(container.imagePullPolicy).toBe("IfNotPresent");
-    expect(notes).toContain(`Deployment iris-sklearn: container iris-sklearn: image registry.example.com/ml/iris-sklearn:1.4.2 -> ${IMAGE} (its image is named iris-sklearn)`);
+    expect(notes).toContain(
+      `Deployment iris-sklearn: container iris-sklearn: image registry.example.com/ml/iris-sklearn:1.4.2 -> ${IMAGE} (its image is named iris-sklearn)`,
+    );
   });
 
   it("keeps resources, probes, env and replicas exactly as written", async () => {
     const written = await sources("fixtures/iris-sklearn/production");
-    const original = find(written.map((source) => source.object), "Deployment");
+    const original = find(
+      written.map((source) => source.object),
+      "Deployment",
+    );
     const { objects } = transformManifests(written, config, { image: IMAGE });
     const container = find(objects, "Deployment").spec.template.spec.containers[0];
     const originalContainer = original.spec.template.spec.containers[0];
@@ -76,7 +84,11 @@ describe("transformManifests on fixtures/iris-sklearn/production", () => {
   it("turns the LoadBalancer Service into a NodePort one on the pinned port", async () => {
     const { objects, notes } = transformManifests(await sources("fixtures/iris-sklearn/production"), config, { image: IMAGE });
     const service = find(objects, "Service");
-    expect(service.spec).toEqual({ type: "NodePort", selector: { app: "iris-sklearn" }, ports: [{ port: 80, targetPort: 5000, protocol: "TCP", nodePort: 30080 }] });
+    expect(service.spec).toEqual({
+      type: "NodePort",
+      selector: { app: "iris-sklearn" },
+      ports: [{ port: 80, targetPort: 5000, protocol: "TCP", nodePort: 30080 }],
+    });
     expect(notes).toContain("Service iris-sklearn: LoadBalancer -> NodePort 30080 (no load balancer on a local cluster)");
   });
 
@@ -141,10 +153,12 @@ describe("transformManifests on fixtures/manifests/with-secret", () => {
       ],
     });
     expect(service.metadata.annotations).toEqual({ "service.beta.kubernetes.io/aws-load-balancer-type": "nlb" });
-    expect(notes).toEqual(expect.arrayContaining([
-      "Service iris-api: LoadBalancer 31999 -> NodePort 30080 (no load balancer on a local cluster); removed loadBalancerIP, loadBalancerSourceRanges",
-      "Service iris-api: removed spec.clusterIP (written by the cluster it was exported from)",
-    ]));
+    expect(notes).toEqual(
+      expect.arrayContaining([
+        "Service iris-api: LoadBalancer 31999 -> NodePort 30080 (no load balancer on a local cluster); removed loadBalancerIP, loadBalancerSourceRanges",
+        "Service iris-api: removed spec.clusterIP (written by the cluster it was exported from)",
+      ]),
+    );
   });
 
   it("moves objects into the configured namespace, and says so", async () => {
@@ -158,9 +172,19 @@ describe("choosing the model's container", () => {
   const web = { name: "web", image: "nginx:1.25" };
 
   it.each([
-    { case: "the configured repository", containers: [web, { name: "model", image: "iris-sklearn:old" }], chosen: "model", reason: "its image repository is the model's" },
+    {
+      case: "the configured repository",
+      containers: [web, { name: "model", image: "iris-sklearn:old" }],
+      chosen: "model",
+      reason: "its image repository is the model's",
+    },
     { case: "the only container", containers: [{ name: "server", image: "example/other:1" }], chosen: "server", reason: "it is the only container" },
-    { case: "a container named like the model", containers: [web, { name: "iris-sklearn", image: "example/other:1" }], chosen: "iris-sklearn", reason: "it is named iris-sklearn" },
+    {
+      case: "a container named like the model",
+      containers: [web, { name: "iris-sklearn", image: "example/other:1" }],
+      chosen: "iris-sklearn",
+      reason: "it is named iris-sklearn",
+    },
   ])("picks $case", ({ containers, chosen, reason }) => {
     const { objects, notes } = transformManifests([deploymentWith("app", containers)], config, { image: IMAGE });
     const rewritten = find(objects, "Deployment").spec.template.spec.containers.filter((container: { image: string }) => container.image === IMAGE);
@@ -183,13 +207,20 @@ describe("choosing the model's container", () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(UserError);
-    expect((error as UserError).message).toBe("mlkube cannot tell which container runs the model: none uses the image iris-sklearn, and there are 2 containers.");
-    expect((error as UserError).details).toEqual(["generated Deployment app: container web (image nginx:1.25)", "generated Deployment app: container api (image example/other:1)"]);
+    expect((error as UserError).message).toBe(
+      "mlkube cannot tell which container runs the model: none uses the image iris-sklearn, and there are 2 containers.",
+    );
+    expect((error as UserError).details).toEqual([
+      "generated Deployment app: container web (image nginx:1.25)",
+      "generated Deployment app: container api (image example/other:1)",
+    ]);
     expect((error as UserError).hint).toMatch(/image\.repository in mlkube\.yaml.*name the model's container "iris-sklearn"/);
   });
 
   it("refuses manifests without any container", () => {
-    expect(() => transformManifests([object("ConfigMap", "settings", { data: {} })], config, { image: IMAGE })).toThrow(/None of the manifests runs a container/);
+    expect(() => transformManifests([object("ConfigMap", "settings", { data: {} })], config, { image: IMAGE })).toThrow(
+      /None of the manifests runs a container/,
+    );
   });
 });
 
@@ -197,7 +228,11 @@ describe("a model the manifests do not expose", () => {
   it("gets a NodePort Service selecting its pods on the pinned port", () => {
     const containers = [{ name: "iris", image: "iris-sklearn:1", ports: [{ name: "web", containerPort: 5000 }] }];
     const { objects, notes } = transformManifests([deploymentWith("iris", containers)], config, { image: IMAGE });
-    expect(find(objects, "Service").spec).toEqual({ type: "NodePort", selector: { app: "iris" }, ports: [{ name: "http", port: 5000, targetPort: "web", nodePort: 30080, protocol: "TCP" }] });
+    expect(find(objects, "Service").spec).toEqual({
+      type: "NodePort",
+      selector: { app: "iris" },
+      ports: [{ name: "http", port: 5000, targetPort: "web", nodePort: 30080, protocol: "TCP" }],
+    });
     expect(notes).toContain("Service iris-sklearn: added: no Service in the manifests routes to the model's pods; NodePort 30080 exposes them");
   });
 });
@@ -206,7 +241,9 @@ describe("planManifests", () => {
   it("generates the Deployment and Service when there are no manifests", async () => {
     const plan = await planManifests(config, { image: IMAGE });
     expect(plan.objects.map((planned) => `${planned.kind} ${planned.metadata.name}`)).toEqual(["Deployment iris-sklearn", "Service iris-sklearn"]);
-    expect(plan.notes).toEqual(["Deployment iris-sklearn: runAsNonRoot not set: the image's user is not known to be a numeric non-root uid (render does not inspect the image)"]);
+    expect(plan.notes).toEqual([
+      "Deployment iris-sklearn: runAsNonRoot not set: the image's user is not known to be a numeric non-root uid (render does not inspect the image)",
+    ]);
   });
 
   it("uses the manifests given, validated before they are transformed", async () => {

@@ -57,17 +57,21 @@ describe("validateManifests: problems and where they are", () => {
     {
       case: "unknown field without a close match, in a model with many fields",
       yaml: deployment("          image: iris:1\n          gpu: true\n"),
-      problems: ["15:11 (document 1, Deployment iris) spec.template.spec.containers[0].gpu: unknown field (`kubectl explain deployment.spec.template.spec.containers` lists the fields allowed here)"],
+      problems: [
+        "15:11 (document 1, Deployment iris) spec.template.spec.containers[0].gpu: unknown field (`kubectl explain deployment.spec.template.spec.containers` lists the fields allowed here)",
+      ],
     },
     {
       case: "wrong type: a string where a whole number goes",
-      yaml: deployment("          image: iris:1\n          ports:\n            - containerPort: \"5000\"\n"),
+      yaml: deployment('          image: iris:1\n          ports:\n            - containerPort: "5000"\n'),
       problems: ['16:30 (document 1, Deployment iris) spec.template.spec.containers[0].ports[0].containerPort: expected a whole number, found "5000"'],
     },
     {
       case: "wrong type: a number where a string goes",
       yaml: deployment("          image: iris:1\n          env:\n            - name: WORKERS\n              value: 4\n"),
-      problems: ["17:22 (document 1, Deployment iris) spec.template.spec.containers[0].env[0].value: expected a string, found 4 (put it in quotes to make it a string)"],
+      problems: [
+        "17:22 (document 1, Deployment iris) spec.template.spec.containers[0].env[0].value: expected a string, found 4 (put it in quotes to make it a string)",
+      ],
     },
     {
       case: "wrong type: a mapping where a list goes",
@@ -92,12 +96,16 @@ describe("validateManifests: problems and where they are", () => {
     {
       case: "selector that does not select the template",
       yaml: deployment("          image: iris:1\n").replace("matchLabels: { app: iris }", "matchLabels: { app: iris-model }"),
-      problems: ["7:5 (document 1, Deployment iris) spec.selector: the selector does not match the pod template's labels: it requires app=iris-model, but the template has app=iris"],
+      problems: [
+        "7:5 (document 1, Deployment iris) spec.selector: the selector does not match the pod template's labels: it requires app=iris-model, but the template has app=iris",
+      ],
     },
     {
       case: "selector expression that does not select the template",
       yaml: deployment("          image: iris:1\n").replace("matchLabels: { app: iris }", "matchExpressions: [{ key: tier, operator: Exists }]"),
-      problems: ["7:5 (document 1, Deployment iris) spec.selector: the selector does not match the pod template's labels: it requires tier Exists, but the template has app=iris"],
+      problems: [
+        "7:5 (document 1, Deployment iris) spec.selector: the selector does not match the pod template's labels: it requires tier Exists, but the template has app=iris",
+      ],
     },
     {
       case: "Deployment under an old apiVersion",
@@ -127,7 +135,9 @@ describe("validateManifests: problems and where they are", () => {
     {
       case: "invalid Service name",
       yaml: "apiVersion: v1\nkind: Service\nmetadata: { name: 2-iris }\nspec: { ports: [{ port: 80 }] }\n",
-      problems: ['3:19 (document 1, Service 2-iris) metadata.name: "2-iris" is not a valid Service name: lowercase letters, digits and "-", starting with a letter, at most 63 characters'],
+      problems: [
+        '3:19 (document 1, Service 2-iris) metadata.name: "2-iris" is not a valid Service name: lowercase letters, digits and "-", starting with a letter, at most 63 characters',
+      ],
     },
   ])("$case", async ({ yaml, problems }) => {
     expect(await problemsIn(yaml)).toEqual(problems);
@@ -163,21 +173,31 @@ describe("validateManifests: problems and where they are", () => {
   });
 
   it("accepts null values (an empty key is unset) and named ports in probes", async () => {
-    expect(await problemsIn(deployment("          image: iris:1\n          env:\n          ports: [{ name: web, containerPort: 5000 }]\n          livenessProbe: { tcpSocket: { port: web } }\n"))).toEqual([]);
+    expect(
+      await problemsIn(
+        deployment(
+          "          image: iris:1\n          env:\n          ports: [{ name: web, containerPort: 5000 }]\n          livenessProbe: { tcpSocket: { port: web } }\n",
+        ),
+      ),
+    ).toEqual([]);
   });
 
   it("reports an object defined twice", async () => {
     const text = "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n";
     const problems = await problemsIn(text);
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/^7:19 \(document 2, ConfigMap a\) metadata\.name: ConfigMap a is defined twice; the first is .*m\d+\.yaml \(document 1, ConfigMap a\)$/);
+    expect(problems[0]).toMatch(
+      /^7:19 \(document 2, ConfigMap a\) metadata\.name: ConfigMap a is defined twice; the first is .*m\d+\.yaml \(document 1, ConfigMap a\)$/,
+    );
   });
 
   it("passes custom resources through with a note, but still needs their name", async () => {
     const file = await fileWith("apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: { name: iris }\nspec: { anything: goes }\n");
     const result = await validateManifests(await loadManifests([file]));
     expect(result.problems).toEqual([]);
-    expect(result.notes).toEqual([expect.stringMatching(/ServiceMonitor iris\): a custom resource \(monitoring\.coreos\.com\/v1\): mlkube cannot check its fields/)]);
+    expect(result.notes).toEqual([
+      expect.stringMatching(/ServiceMonitor iris\): a custom resource \(monitoring\.coreos\.com\/v1\): mlkube cannot check its fields/),
+    ]);
     expect(await problemsIn("apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {}\n")).toHaveLength(1);
   });
 
@@ -200,7 +220,9 @@ describe("assertNoProblems", () => {
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).kind).toBe("manifest");
     expect((error as UserError).message).toBe("The Kubernetes manifests have 1 error; nothing was applied.");
-    expect((error as UserError).details).toEqual([`${file}:16:15 (document 1, Deployment iris) spec.template.spec.containers[0].ports[0].containerport: unknown field, did you mean \`containerPort\`?`]);
+    expect((error as UserError).details).toEqual([
+      `${file}:16:15 (document 1, Deployment iris) spec.template.spec.containers[0].ports[0].containerport: unknown field, did you mean \`containerPort\`?`,
+    ]);
     expect((error as UserError).hint).toMatch(/kubectl explain/);
   });
 });
@@ -208,31 +230,48 @@ describe("assertNoProblems", () => {
 describe("loadManifests", () => {
   it("reports YAML syntax errors with their position and document", async () => {
     const file = await fileWith("apiVersion: v1\nkind: ConfigMap\n---\nmetadata: { name: [unclosed\n");
-    const error = await loadManifests([file]).then(() => undefined, (caught: unknown) => caught);
+    const error = await loadManifests([file]).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).details[0]).toMatch(new RegExp(`^${file}:\\d+:\\d+ .* \\(document 2\\)$`));
   });
 
   it("names a path that does not exist", async () => {
-    const error = await loadManifests([join(dir, "nope")]).then(() => undefined, (caught: unknown) => caught);
+    const error = await loadManifests([join(dir, "nope")]).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect((error as UserError).message).toMatch(/nope does not exist/);
   });
 
   it("refuses a kustomization directory and says how to render it", async () => {
     const kustomized = await mkdtemp(join(dir, "k-"));
     await writeFile(join(kustomized, "kustomization.yaml"), "resources: [deployment.yaml]\n");
-    const error = await loadManifests([kustomized]).then(() => undefined, (caught: unknown) => caught);
+    const error = await loadManifests([kustomized]).then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect((error as UserError).hint).toMatch(/kubectl kustomize/);
   });
 
   it("reads a directory's .yaml, .yml and .json files in name order", async () => {
     const manifests = await mkdtemp(join(dir, "d-"));
     await writeFile(join(manifests, "b.yml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: b }\n");
-    await writeFile(join(manifests, "a.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: a2 }\n");
+    await writeFile(
+      join(manifests, "a.yaml"),
+      "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: a2 }\n",
+    );
     await writeFile(join(manifests, "c.json"), '{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}');
     await writeFile(join(manifests, "notes.txt"), "not a manifest");
     const documents = await loadManifests([manifests]);
-    expect(documents.map((document) => `${document.file.slice(manifests.length + 1)}#${document.document}`)).toEqual(["a.yaml#1", "a.yaml#2", "b.yml#1", "c.json#1"]);
+    expect(documents.map((document) => `${document.file.slice(manifests.length + 1)}#${document.document}`)).toEqual([
+      "a.yaml#1",
+      "a.yaml#2",
+      "b.yml#1",
+      "c.json#1",
+    ]);
   });
 });
 

@@ -13,7 +13,10 @@ const held = (port: number, service: string, modelName?: string): NodePortClaim 
 
 describe("chooseNodePort", () => {
   it("uses a port written in mlkube.yaml as written", () => {
-    expect(chooseNodePort({ model, configured: 30090, rememberedByOthers: [], mapped: MAPPED, claims: [held(30090, "a")] })).toEqual({ port: 30090, reason: "service.nodePort in mlkube.yaml" });
+    expect(chooseNodePort({ model, configured: 30090, rememberedByOthers: [], mapped: MAPPED, claims: [held(30090, "a")] })).toEqual({
+      port: 30090,
+      reason: "service.nodePort in mlkube.yaml",
+    });
   });
 
   it("takes the first mapped port no Service holds, and names the holders of the others", () => {
@@ -23,7 +26,10 @@ describe("chooseNodePort", () => {
   });
 
   it("keeps the model's remembered port while it is free, and its own Service's port", () => {
-    expect(chooseNodePort({ model, remembered: 30083, rememberedByOthers: [], mapped: MAPPED, claims: [held(30083, "b", "b")] })).toEqual({ port: 30083, reason: "this model's port in earlier sessions" });
+    expect(chooseNodePort({ model, remembered: 30083, rememberedByOthers: [], mapped: MAPPED, claims: [held(30083, "b", "b")] })).toEqual({
+      port: 30083,
+      reason: "this model's port in earlier sessions",
+    });
     expect(chooseNodePort({ model, rememberedByOthers: [], mapped: MAPPED, claims: [held(30082, "b", "b")] }).port).toBe(30082);
   });
 
@@ -81,7 +87,9 @@ describe("the model's NodePort on a cluster", () => {
     const file = join(home, "models.json");
     await writeFile(file, "{not json");
     const memory = modelMemory(file);
-    expect((await chooseModelNodePort({ config: config("/models/b", { nodePort: 30084, pinned: true }), claims: [], mapped: MAPPED, memory })).port).toBe(30084);
+    expect((await chooseModelNodePort({ config: config("/models/b", { nodePort: 30084, pinned: true }), claims: [], mapped: MAPPED, memory })).port).toBe(
+      30084,
+    );
     expect(await memory.read()).toEqual({});
     await memory.update("/models/b", { nodePort: 30082 });
     expect(await memory.read()).toEqual({ "/models/b": { nodePort: 30082 } });
@@ -95,8 +103,12 @@ describe("the model's NodePort on a cluster", () => {
     try {
       assertNodePortsFree([{ port: 30080, namespace: "default", service: "b" }], input);
     } catch (error) {
-      expect((error as UserError).message).toBe('NodePort 30080 of Service default/b is already taken by Service default/a (mlkube model a); the cluster would refuse it ("provided port is already allocated"). Nothing was applied.');
-      expect((error as UserError).hint).toBe("Remove service.nodePort from mlkube.yaml so mlkube picks a free port (free now: 30082, 30083, 30084), or set it to a free one; or, if default/a is no longer needed, delete it: 'kubectl delete deployment,service -n default -l mlkube.dev/model=a'.");
+      expect((error as UserError).message).toBe(
+        'NodePort 30080 of Service default/b is already taken by Service default/a (mlkube model a); the cluster would refuse it ("provided port is already allocated"). Nothing was applied.',
+      );
+      expect((error as UserError).hint).toBe(
+        "Remove service.nodePort from mlkube.yaml so mlkube picks a free port (free now: 30082, 30083, 30084), or set it to a free one; or, if default/a is no longer needed, delete it: 'kubectl delete deployment,service -n default -l mlkube.dev/model=a'.",
+      );
     }
     // Its own Service holding the port is no conflict.
     expect(() => assertNodePortsFree([{ port: 30080, namespace: "default", service: "a" }], input)).not.toThrow();

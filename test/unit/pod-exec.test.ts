@@ -36,7 +36,11 @@ async function createPods(c: TestCluster): Promise<void> {
     c.core.createNamespacedPod({ namespace: "default", body: { metadata: { name }, spec: { containers: [{ name: "model", image: "model:v1" }], ...extra } } });
   await pod("web");
   await pod("done", { restartPolicy: "Never" });
-  await eventually(async () => (await c.core.readNamespacedPod({ namespace: "default", name: "web" })).status?.containerStatuses?.[0]?.state?.running, 10_000, "web running");
+  await eventually(
+    async () => (await c.core.readNamespacedPod({ namespace: "default", name: "web" })).status?.containerStatuses?.[0]?.state?.running,
+    10_000,
+    "web running",
+  );
   await eventually(async () => (await c.core.readNamespacedPod({ namespace: "default", name: "done" })).status?.phase === "Succeeded", 10_000, "done finished");
 }
 
@@ -70,7 +74,9 @@ function sha256(text: string | Buffer): string {
 
 /** sha256sum's output for the files, as the container should print it. */
 function expectedSums(content: Record<string, string>): string {
-  return Object.entries(content).map(([name, text]) => `${sha256(text)}  ${name}\n`).join("");
+  return Object.entries(content)
+    .map(([name, text]) => `${sha256(text)}  ${name}\n`)
+    .join("");
 }
 
 describe("execInPod on Kubernetes 1.30+ (v5)", () => {
@@ -111,14 +117,20 @@ describe("execInPod on Kubernetes 1.30+ (v5)", () => {
   });
 
   test("a pod that does not exist, a container it does not have: clear errors", async () => {
-    await expect(execInPod(kube5, { namespace: "default", pod: "gone" }, ["true"])).rejects.toThrow("Cannot run a command in pod default/gone: the pod does not exist (a rollout may have replaced it).");
-    await expect(execInPod(kube5, { ...web, container: "nope" }, ["true"])).rejects.toThrow("Cannot run a command in container nope of pod default/web: the pod has no container 'nope' (it has model).");
+    await expect(execInPod(kube5, { namespace: "default", pod: "gone" }, ["true"])).rejects.toThrow(
+      "Cannot run a command in pod default/gone: the pod does not exist (a rollout may have replaced it).",
+    );
+    await expect(execInPod(kube5, { ...web, container: "nope" }, ["true"])).rejects.toThrow(
+      "Cannot run a command in container nope of pod default/web: the pod has no container 'nope' (it has model).",
+    );
   });
 
   test("a container that is not running: the API server's reason", async () => {
     const failure = execInPod(kube5, { namespace: "default", pod: "done" }, ["true"]);
     await expect(failure).rejects.toBeInstanceOf(UserError);
-    await expect(failure).rejects.toThrow('The command could not be run in pod default/done: Internal error occurred: unable to upgrade connection: container not found ("model").');
+    await expect(failure).rejects.toThrow(
+      'The command could not be run in pod default/done: Internal error occurred: unable to upgrade connection: container not found ("model").',
+    );
   });
 
   test("an API server that does not answer: the connection failure, named", async () => {
@@ -129,21 +141,33 @@ describe("execInPod on Kubernetes 1.30+ (v5)", () => {
       contexts: [{ name: "dead", cluster: "dead", user: "dead" }],
       currentContext: "dead",
     });
-    await expect(execInPod(connectKube("dead", config), web, ["true"])).rejects.toThrow("The cluster at https://127.0.0.1:1 (context dead) cannot be reached: nothing listens there (connection refused).");
+    await expect(execInPod(connectKube("dead", config), web, ["true"])).rejects.toThrow(
+      "The cluster at https://127.0.0.1:1 (context dead) cannot be reached: nothing listens there (connection refused).",
+    );
   });
 });
 
 test("an API server that forbids exec: the permission to ask for", async () => {
   // RBAC is not simulated: a server that refuses every request with 403 plays the forbidding cluster.
-  const forbidding = createServer((_req, res) => res.writeHead(403, { "Content-Type": "application/json" }).end('{"kind":"Status","status":"Failure","reason":"Forbidden","code":403}'));
+  const forbidding = createServer((_req, res) =>
+    res.writeHead(403, { "Content-Type": "application/json" }).end('{"kind":"Status","status":"Failure","reason":"Forbidden","code":403}'),
+  );
   await new Promise<void>((resolve) => forbidding.listen(0, "127.0.0.1", resolve));
   try {
     const config = new KubeConfig();
     const server = `http://127.0.0.1:${(forbidding.address() as { port: number }).port}`;
-    config.loadFromOptions({ clusters: [{ name: "rbac", server, skipTLSVerify: true }], users: [{ name: "rbac", token: "x" }], contexts: [{ name: "rbac", cluster: "rbac", user: "rbac" }], currentContext: "rbac" });
+    config.loadFromOptions({
+      clusters: [{ name: "rbac", server, skipTLSVerify: true }],
+      users: [{ name: "rbac", token: "x" }],
+      contexts: [{ name: "rbac", cluster: "rbac", user: "rbac" }],
+      currentContext: "rbac",
+    });
     const failure = execInPod(connectKube("rbac", config), web, ["true"]);
     await expect(failure).rejects.toThrow("The cluster (context rbac) does not allow running commands in pod default/web (HTTP 403).");
-    await expect(failure).rejects.toHaveProperty("hint", "Commands in pods need the 'create' permission on 'pods/exec' in namespace default; check with 'kubectl auth can-i create pods/exec -n default'.");
+    await expect(failure).rejects.toHaveProperty(
+      "hint",
+      "Commands in pods need the 'create' permission on 'pods/exec' in namespace default; check with 'kubectl auth can-i create pods/exec -n default'.",
+    );
   } finally {
     forbidding.close();
   }
@@ -162,6 +186,9 @@ describe("execInPod on Kubernetes 1.29 (v4: stdin cannot be closed)", () => {
   test("a command waiting for the end of stdin times out, and the error says why", async () => {
     const failure = execInPod(kube4, web, ["cat"], { stdin: Buffer.from("never ends"), timeoutMs: 500 });
     await expect(failure).rejects.toMatchObject({ kind: "cluster", message: "The command in pod default/web did not finish within 0.5 s." });
-    await expect(failure).rejects.toHaveProperty("hint", expect.stringContaining("v4.channel.k8s.io (Kubernetes before 1.30), which cannot end the command's input"));
+    await expect(failure).rejects.toHaveProperty(
+      "hint",
+      expect.stringContaining("v4.channel.k8s.io (Kubernetes before 1.30), which cannot end the command's input"),
+    );
   });
 });

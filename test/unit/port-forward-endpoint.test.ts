@@ -81,10 +81,16 @@ function deployment(image: string): V1Deployment & { apiVersion: string; kind: s
 
 async function rolledOut(image: string): Promise<void> {
   await applyObject(kube, deployment(image));
-  await eventually(async () => {
-    const list = await c.core.listNamespacedPod({ namespace: "default", labelSelector: "app=web" });
-    return list.items.some((pod) => pod.spec?.containers[0]?.image === image && pod.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True"));
-  }, 15_000, `a ready pod running ${image}`);
+  await eventually(
+    async () => {
+      const list = await c.core.listNamespacedPod({ namespace: "default", labelSelector: "app=web" });
+      return list.items.some(
+        (pod) => pod.spec?.containers[0]?.image === image && pod.status?.conditions?.some((x) => x.type === "Ready" && x.status === "True"),
+      );
+    },
+    15_000,
+    `a ready pod running ${image}`,
+  );
 }
 
 /** GET through the endpoint; fetch keeps the connection alive between calls, as the smoke tests do. */
@@ -114,7 +120,17 @@ test("forwards 127.0.0.1 to the ready pod, and to the new pod after a rollout an
 
 /** One GET / case expecting the body to be `image`: which version answered is in the body. */
 function answeredBy(image: string): SmokeCase {
-  return { name: "version", source: "test", method: "GET", path: "/", headers: {}, body: undefined, repeat: 1, expect: { status: 200, tolerance: 0, text: image }, timeoutMs: 5_000 };
+  return {
+    name: "version",
+    source: "test",
+    method: "GET",
+    path: "/",
+    headers: {},
+    body: undefined,
+    repeat: 1,
+    expect: { status: 200, tolerance: 0, text: image },
+    timeoutMs: 5_000,
+  };
 }
 
 test("verification tests each new pod through the API server, then the URL once the Service routes to new pods alone", async () => {
@@ -122,7 +138,9 @@ test("verification tests each new pod through the API server, then the URL once 
   const endpoint = await portForwardEndpoint(kube, { namespace: "default", name: "web", nodePort: 30080 });
   try {
     await endpoint.refresh();
-    const runs = await verifyNewVersion(kube, { namespace: "default", deployment: "web", service: "web", url: endpoint.url }, [answeredBy("model:v3")], { routeLagMs: 0 });
+    const runs = await verifyNewVersion(kube, { namespace: "default", deployment: "web", service: "web", url: endpoint.url }, [answeredBy("model:v3")], {
+      routeLagMs: 0,
+    });
     expect(runs.map((run) => run.via)).toEqual(["pod", "url"]);
     expect(runs[0]?.target).toMatch(/^web-[a-z0-9]+-[a-z0-9]{5}$/);
     expect(runs.every((run) => run.results[0]?.passed)).toBe(true);
@@ -134,7 +152,10 @@ test("verification tests each new pod through the API server, then the URL once 
 test("a forward the API server refuses names its cause instead of a closed connection", async () => {
   const forward = await forwardToPod(kube, "default", { pod: "no-such-pod", port: 8080 });
   try {
-    const outcome = await fetch(forward.url).then(() => "answered", (error: unknown) => String((error as { cause?: unknown }).cause ?? error));
+    const outcome = await fetch(forward.url).then(
+      () => "answered",
+      (error: unknown) => String((error as { cause?: unknown }).cause ?? error),
+    );
     expect(outcome).not.toBe("answered");
     expect(forward.lastError()).toMatch(/404|not found/i);
   } finally {
@@ -144,7 +165,9 @@ test("a forward the API server refuses names its cause instead of a closed conne
 
 test("a pod port where nothing listens yet closes the local connection at once, with the kubelet's reason", async () => {
   await rolledOut("model:v1");
-  const [pod] = (await kube.core.listNamespacedPod({ namespace: "default", labelSelector: "app=web" })).items.filter((item) => !item.metadata?.deletionTimestamp);
+  const [pod] = (await kube.core.listNamespacedPod({ namespace: "default", labelSelector: "app=web" })).items.filter(
+    (item) => !item.metadata?.deletionTimestamp,
+  );
   const forward = await forwardToPod(kube, "default", { pod: pod?.metadata?.name ?? "", port: CLOSED_PORT });
   try {
     // Refused, not left open until the client gives up (live update polls a restarting server this way).
@@ -160,10 +183,16 @@ test("a pod port where nothing listens yet closes the local connection at once, 
 });
 
 test("the model's URL through a port-forward with no pod to forward to: the smoke tests say why, not that a connection was reset", async () => {
-  await applyObject(kube, { ...service(), metadata: { name: "empty", namespace: "default" }, spec: { ...service().spec, selector: { app: "nothing" }, ports: [{ port: 80, targetPort: 8080, nodePort: 30081 }] } });
+  await applyObject(kube, {
+    ...service(),
+    metadata: { name: "empty", namespace: "default" },
+    spec: { ...service().spec, selector: { app: "nothing" }, ports: [{ port: 80, targetPort: 8080, nodePort: 30081 }] },
+  });
   const endpoint = await portForwardEndpoint(kube, { namespace: "default", name: "empty", nodePort: 30081 });
   try {
-    const outcome = await runSmokeTests(endpoint.url, [answeredBy("model:v1")], { transportError: endpoint.lastError }).catch((error: unknown) => error as Error);
+    const outcome = await runSmokeTests(endpoint.url, [answeredBy("model:v1")], { transportError: endpoint.lastError }).catch(
+      (error: unknown) => error as Error,
+    );
     expect(outcome).toBeInstanceOf(Error);
     expect((outcome as Error).message).toBe(`The model at ${endpoint.url} does not answer: No ready pod behind Service default/empty to forward to.`);
   } finally {

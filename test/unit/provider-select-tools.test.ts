@@ -79,6 +79,8 @@ describe("selectProvider with kind only in ~/.mlkube/bin", () => {
   });
 
   it("without kind anywhere (and no minikube) the error still names the fix", async () => {
-    await expect(selectProvider(settings(), {}, { docker, exec: recordingExec().exec, env: { PATH: pathDir }, binDir })).rejects.toThrow(/neither kind nor minikube is installed/);
+    await expect(selectProvider(settings(), {}, { docker, exec: recordingExec().exec, env: { PATH: pathDir }, binDir })).rejects.toThrow(
+      /neither kind nor minikube is installed/,
+    );
   });
 });

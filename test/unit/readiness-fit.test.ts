@@ -15,7 +15,8 @@ const KSERVE = fileURLToPath(new URL("../../fixtures/kserve-v1-iris", import.met
 const IRIS = fileURLToPath(new URL("../../fixtures/iris-sklearn", import.meta.url));
 
 function probes(deployment: unknown): { readinessProbe: Record<string, unknown>; livenessProbe: Record<string, unknown> } {
-  return (deployment as { spec: { template: { spec: { containers: [{ readinessProbe: Record<string, unknown>; livenessProbe: Record<string, unknown> }] } } } }).spec.template.spec.containers[0];
+  return (deployment as { spec: { template: { spec: { containers: [{ readinessProbe: Record<string, unknown>; livenessProbe: Record<string, unknown> }] } } } })
+    .spec.template.spec.containers[0];
 }
 
 describe("generated probes", () => {

@@ -30,7 +30,9 @@ describe("reportError", () => {
   });
 
   it("keeps a UserError's own words even when its cause is a connection failure", async () => {
-    const error = new UserError("docker-unavailable", "Cannot reach the Docker engine at unix:///x.sock (DOCKER_HOST): no socket exists at that path.", { cause: await socketError("/x.sock") });
+    const error = new UserError("docker-unavailable", "Cannot reach the Docker engine at unix:///x.sock (DOCKER_HOST): no socket exists at that path.", {
+      cause: await socketError("/x.sock"),
+    });
     expect(report(error).text).toMatch(/^error: Cannot reach the Docker engine at unix:\/\/\/x\.sock/);
   });
 

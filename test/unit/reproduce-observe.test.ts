@@ -22,15 +22,31 @@ beforeAll(async () => {
   cluster = await startTestCluster();
   await cluster.core.createNamespace({ body: { metadata: { name: NS } } });
   const rbac = cluster.kc.makeApiClient(RbacAuthorizationV1Api);
-  await rbac.createNamespacedRole({ namespace: NS, body: { metadata: { name: "pods-only" }, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }] } });
+  await rbac.createNamespacedRole({
+    namespace: NS,
+    body: { metadata: { name: "pods-only" }, rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] }] },
+  });
   await rbac.createNamespacedRoleBinding({
     namespace: NS,
-    body: { metadata: { name: "dev" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pods-only" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "dev" }] },
+    body: {
+      metadata: { name: "dev" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pods-only" },
+      subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "dev" }],
+    },
   });
   await rbac.createClusterRole({ body: { metadata: { name: "nodes-reader" }, rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["list"] }] } });
   const subject = { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "node-reader" };
-  await rbac.createClusterRoleBinding({ body: { metadata: { name: "node-reader" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "nodes-reader" }, subjects: [subject] } });
-  await rbac.createNamespacedRoleBinding({ namespace: NS, body: { metadata: { name: "node-reader" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pods-only" }, subjects: [subject] } });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: "node-reader" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "nodes-reader" },
+      subjects: [subject],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace: NS,
+    body: { metadata: { name: "node-reader" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "pods-only" }, subjects: [subject] },
+  });
   admin = connectKube("kind-sim", cluster.kc);
   nodeReader = connectKube("kind-sim", kubeConfigFor(cluster.cp.url, testPki().ca, clientCert("node-reader")));
   developer = connectKube("kind-sim", kubeConfigFor(cluster.cp.url, testPki().ca, clientCert("dev")));
@@ -60,7 +76,9 @@ describe("reproduce's reads with limited rights", () => {
     expect(asAdmin.lines).toEqual([]);
     const limited = notes();
     const partial = await clusterCapacity(nodeReader, model, { machine: MACHINE, note: limited.note });
-    expect(limited.lines).toEqual([`this user may not list pods in all namespaces: only the requests of pods in namespace ${NS} are counted against the nodes`]);
+    expect(limited.lines).toEqual([
+      `this user may not list pods in all namespaces: only the requests of pods in namespace ${NS} are counted against the nodes`,
+    ]);
     // The node's 4 CPUs, less kube-system's requests for the admin, who sees them.
     expect(partial).toMatchObject({ cpuCores: 4, source: "the local cluster's node" });
     expect(whole.cpuCores).toBeLessThan(4);

@@ -2,12 +2,25 @@
 // findings the production settings caused (OOM kill, early readiness probe, CPU throttling), the
 // text a user reads and the exit status.
 import { describe, expect, it } from "vitest";
-import { findingFromRollout, oomFindings, readinessFinding, throttlingFinding, type ModelSettings, type PodHistory } from "../../src/core/reproduce-findings.js";
+import {
+  findingFromRollout,
+  oomFindings,
+  readinessFinding,
+  throttlingFinding,
+  type ModelSettings,
+  type PodHistory,
+} from "../../src/core/reproduce-findings.js";
 import { exitCodeOf, formatReport, judgeReplay, type ReproduceReport } from "../../src/core/reproduce-report.js";
 import { parseRecordedRequests } from "../../src/core/smoke-cases.js";
 import { summarizeCase } from "../../src/core/smoke-results.js";
 
-const SETTINGS: ModelSettings = { container: "iris", memoryLimit: "512Mi", cpuLimit: 0.5, cpuLimitText: "500m", readiness: { initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 3 } };
+const SETTINGS: ModelSettings = {
+  container: "iris",
+  memoryLimit: "512Mi",
+  cpuLimit: 0.5,
+  cpuLimitText: "500m",
+  readiness: { initialDelaySeconds: 1, periodSeconds: 1, failureThreshold: 3 },
+};
 const T0 = Date.parse("2026-11-26T10:00:00Z");
 
 const RECORDED = [
@@ -27,13 +40,22 @@ function replayOf(answers: { status: number; body: string; latencyMs: number }[]
     } catch {
       json = undefined;
     }
-    return summarizeCase(smokeCase, [{ response: { status: answer.status, bodyText: answer.body, bodyLength: answer.body.length, json, latencyMs: answer.latencyMs } }]);
+    return summarizeCase(smokeCase, [
+      { response: { status: answer.status, bodyText: answer.body, bodyLength: answer.body.length, json, latencyMs: answer.latencyMs } },
+    ]);
   });
   return judgeReplay(cases, results);
 }
 
 function pod(overrides: Partial<PodHistory> = {}): PodHistory {
-  return { name: "iris-7d9c-abcde", startedAtMs: T0, readyAtMs: T0 + 6000, readinessFailures: [], containers: [{ name: "iris", restartCount: 0 }], ...overrides };
+  return {
+    name: "iris-7d9c-abcde",
+    startedAtMs: T0,
+    readyAtMs: T0 + 6000,
+    readinessFailures: [],
+    containers: [{ name: "iris", restartCount: 0 }],
+    ...overrides,
+  };
 }
 
 describe("replay against the recording", () => {
@@ -45,8 +67,26 @@ describe("replay against the recording", () => {
     ]);
     expect(replay).toEqual([
       { name: "setosa", method: "POST", path: "/predict", same: true, status: 200, latencyMs: 9.4, recordedLatencyMs: 6, differences: [] },
-      { name: "virginica", method: "POST", path: "/predict", same: false, status: 200, latencyMs: 11, recordedLatencyMs: undefined, differences: ["json.prediction[0]: expected 2, got 0"] },
-      { name: "health", method: "GET", path: "/", same: false, status: 503, latencyMs: 2, recordedLatencyMs: undefined, differences: ["status: expected 200, got 503", 'body: expected "ok\\n", got "loading\\n"'] },
+      {
+        name: "virginica",
+        method: "POST",
+        path: "/predict",
+        same: false,
+        status: 200,
+        latencyMs: 11,
+        recordedLatencyMs: undefined,
+        differences: ["json.prediction[0]: expected 2, got 0"],
+      },
+      {
+        name: "health",
+        method: "GET",
+        path: "/",
+        same: false,
+        status: 503,
+        latencyMs: 2,
+        recordedLatencyMs: undefined,
+        differences: ["status: expected 200, got 503", 'body: expected "ok\\n", got "loading\\n"'],
+      },
     ]);
   });
 
@@ -61,7 +101,16 @@ describe("replay against the recording", () => {
 
 describe("what the production settings caused", () => {
   it("an OOM kill during the rollout names the production memory limit", () => {
-    const finding = findingFromRollout({ state: "failed", kind: "oom-killed", message: "Container iris of pod iris-1 was OOMKilled (memory limit 40Mi), exit code 137.", evidence: [], hint: "" }, { ...SETTINGS, memoryLimit: "40Mi" });
+    const finding = findingFromRollout(
+      {
+        state: "failed",
+        kind: "oom-killed",
+        message: "Container iris of pod iris-1 was OOMKilled (memory limit 40Mi), exit code 137.",
+        evidence: [],
+        hint: "",
+      },
+      { ...SETTINGS, memoryLimit: "40Mi" },
+    );
     expect(finding).toEqual({
       kind: "oom-killed",
       message: "OOMKilled under the production memory limit (40Mi): the model needs more memory than production allows it, before it even served.",
@@ -71,7 +120,9 @@ describe("what the production settings caused", () => {
   });
 
   it("a readiness probe that never passed is a finding; a crash loop explains itself", () => {
-    expect(findingFromRollout({ state: "failed", kind: "readiness", message: "", evidence: ["Unhealthy: Readiness probe failed: 404"], hint: "" }, SETTINGS)).toMatchObject({
+    expect(
+      findingFromRollout({ state: "failed", kind: "readiness", message: "", evidence: ["Unhealthy: Readiness probe failed: 404"], hint: "" }, SETTINGS),
+    ).toMatchObject({
       kind: "readiness-too-early",
       message: "The readiness probe never passed (initialDelaySeconds 1, periodSeconds 1).",
       evidence: ["Unhealthy: Readiness probe failed: 404"],
@@ -89,26 +140,65 @@ describe("what the production settings caused", () => {
         hint: "Raise resources.limits.memory of container iris in the production manifest, or lower the model's peak memory (batch size, lazy loading).",
       },
     ]);
-    expect(oomFindings([pod({ containers: [{ name: "iris", restartCount: 1, lastTerminated: { reason: "Error", exitCode: 1 } }] })], SETTINGS, "while serving")).toEqual([]);
+    expect(
+      oomFindings([pod({ containers: [{ name: "iris", restartCount: 1, lastTerminated: { reason: "Error", exitCode: 1 } }] })], SETTINGS, "while serving"),
+    ).toEqual([]);
   });
 
   it("readiness failures before the pod became ready mean the probe fired before the model had loaded", () => {
     const early = pod({ readinessFailures: [{ message: "Readiness probe failed: connection refused", count: 4 }] });
     expect(readinessFinding([early], SETTINGS)).toEqual({
       kind: "readiness-too-early",
-      message: "The readiness probe fired before the model had loaded: 4 failed probe(s) before the pod became ready (initialDelaySeconds 1; it answered after about 6 s).",
+      message:
+        "The readiness probe fired before the model had loaded: 4 failed probe(s) before the pod became ready (initialDelaySeconds 1; it answered after about 6 s).",
       evidence: ["pod iris-7d9c-abcde: Readiness probe failed: connection refused (x4)"],
       hint: "Raise readinessProbe.initialDelaySeconds of container iris to at least 6, or add a startupProbe that allows for the model's load time.",
     });
     expect(readinessFinding([pod()], SETTINGS)).toBeUndefined();
   });
 
-  const throttling: { name: string; requests: { name: string; latencyMs: number; recordedLatencyMs?: number }[]; settings: ModelSettings; message: string | undefined }[] = [
-    { name: "slower than twice the recording under a CPU limit", requests: [{ name: "a", latencyMs: 180, recordedLatencyMs: 20 }, { name: "b", latencyMs: 25, recordedLatencyMs: 20 }], settings: SETTINGS, message: "CPU throttling is likely: 1 of 2 request(s) took more than twice their recorded latency under the production CPU limit (500m)." },
-    { name: "twice as slow but by only a few ms is noise", requests: [{ name: "a", latencyMs: 12, recordedLatencyMs: 5 }], settings: SETTINGS, message: undefined },
-    { name: "no CPU limit, no throttling", requests: [{ name: "a", latencyMs: 900, recordedLatencyMs: 20 }], settings: { ...SETTINGS, cpuLimit: undefined }, message: undefined },
-    { name: "without a recording, a whole CFS period under a limit below one core", requests: [{ name: "a", latencyMs: 140 }, { name: "b", latencyMs: 8 }], settings: SETTINGS, message: "CPU throttling is possible: 1 of 2 request(s) took 100 ms or more under a CPU limit of 500m (at most 50 ms of CPU per 100 ms)." },
-    { name: "without a recording and with a whole core, nothing to say", requests: [{ name: "a", latencyMs: 140 }], settings: { ...SETTINGS, cpuLimit: 2, cpuLimitText: "2" }, message: undefined },
+  const throttling: {
+    name: string;
+    requests: { name: string; latencyMs: number; recordedLatencyMs?: number }[];
+    settings: ModelSettings;
+    message: string | undefined;
+  }[] = [
+    {
+      name: "slower than twice the recording under a CPU limit",
+      requests: [
+        { name: "a", latencyMs: 180, recordedLatencyMs: 20 },
+        { name: "b", latencyMs: 25, recordedLatencyMs: 20 },
+      ],
+      settings: SETTINGS,
+      message: "CPU throttling is likely: 1 of 2 request(s) took more than twice their recorded latency under the production CPU limit (500m).",
+    },
+    {
+      name: "twice as slow but by only a few ms is noise",
+      requests: [{ name: "a", latencyMs: 12, recordedLatencyMs: 5 }],
+      settings: SETTINGS,
+      message: undefined,
+    },
+    {
+      name: "no CPU limit, no throttling",
+      requests: [{ name: "a", latencyMs: 900, recordedLatencyMs: 20 }],
+      settings: { ...SETTINGS, cpuLimit: undefined },
+      message: undefined,
+    },
+    {
+      name: "without a recording, a whole CFS period under a limit below one core",
+      requests: [
+        { name: "a", latencyMs: 140 },
+        { name: "b", latencyMs: 8 },
+      ],
+      settings: SETTINGS,
+      message: "CPU throttling is possible: 1 of 2 request(s) took 100 ms or more under a CPU limit of 500m (at most 50 ms of CPU per 100 ms).",
+    },
+    {
+      name: "without a recording and with a whole core, nothing to say",
+      requests: [{ name: "a", latencyMs: 140 }],
+      settings: { ...SETTINGS, cpuLimit: 2, cpuLimitText: "2" },
+      message: undefined,
+    },
   ];
   it.each(throttling)("throttling: $name", ({ requests, settings, message }) => {
     expect(throttlingFinding(requests, settings)?.message).toBe(message);
@@ -152,7 +242,13 @@ describe("the report", () => {
 
   it("prints a failed rollout with its evidence, the skipped replay, and exits 1", () => {
     const report: ReproduceReport = {
-      rollout: { state: "failed", kind: "oom-killed", message: "Container iris of pod iris-1 was OOMKilled (memory limit 40Mi), exit code 137.", evidence: ["Killed"], hint: "Raise the limit." },
+      rollout: {
+        state: "failed",
+        kind: "oom-killed",
+        message: "Container iris of pod iris-1 was OOMKilled (memory limit 40Mi), exit code 137.",
+        evidence: ["Killed"],
+        hint: "Raise the limit.",
+      },
       replaySkipped: "the rollout failed",
       findings: [],
     };

@@ -25,8 +25,16 @@ const LAPTOP: LocalCapacity = { cpuCores: 4, memoryBytes: 8 * GiB, source: "the 
 
 async function cloudPlan(options: { capacity?: LocalCapacity; includeSecrets?: boolean; existingSecrets?: string[] } = {}) {
   const { loadManifests } = await import("../../src/manifests/load.js");
-  const config: ResolvedConfig = configForManifests((await loadManifests([CLOUD])).map((document) => document.value), root);
-  return planReproduction(config, { files: [CLOUD], capacity: options.capacity ?? LAPTOP, includeSecrets: options.includeSecrets, existingSecrets: options.existingSecrets });
+  const config: ResolvedConfig = configForManifests(
+    (await loadManifests([CLOUD])).map((document) => document.value),
+    root,
+  );
+  return planReproduction(config, {
+    files: [CLOUD],
+    capacity: options.capacity ?? LAPTOP,
+    includeSecrets: options.includeSecrets,
+    existingSecrets: options.existingSecrets,
+  });
 }
 
 function deployment(spec: Json, name = "model"): KubeObject {
@@ -34,7 +42,11 @@ function deployment(spec: Json, name = "model"): KubeObject {
 }
 
 function podSpec(resources: Json, replicas?: number): Json {
-  return { ...(replicas === undefined ? {} : { replicas }), selector: { matchLabels: { app: "m" } }, template: { metadata: { labels: { app: "m" } }, spec: { containers: [{ name: "model", image: "m:1", resources }] } } };
+  return {
+    ...(replicas === undefined ? {} : { replicas }),
+    selector: { matchLabels: { app: "m" } },
+    template: { metadata: { labels: { app: "m" } }, spec: { containers: [{ name: "model", image: "m:1", resources }] } },
+  };
 }
 
 describe("reproduce substitutions", () => {
@@ -62,7 +74,12 @@ describe("reproduce substitutions", () => {
       "Deployment iris-gpu: namespace ml-prod -> default (the namespace in mlkube.yaml)",
       "Service iris-gpu: namespace ml-prod -> default (the namespace in mlkube.yaml)",
     ]);
-    expect(plan.objects.map((object) => `${object.kind} ${object.metadata.name}`)).toEqual(["Deployment iris-gpu", "Service iris-gpu", "Secret iris-credentials", "Secret feature-store-credentials"]);
+    expect(plan.objects.map((object) => `${object.kind} ${object.metadata.name}`)).toEqual([
+      "Deployment iris-gpu",
+      "Service iris-gpu",
+      "Secret iris-credentials",
+      "Secret feature-store-credentials",
+    ]);
   });
 
   it("keeps resources (but the GPU), probes, env, command, tolerations and the image as written", async () => {
@@ -79,7 +96,13 @@ describe("reproduce substitutions", () => {
     expect(pod.affinity).toBeUndefined();
     expect(pod.volumes).toEqual([{ name: "models", emptyDir: {} }]);
     expect(plan.model).toMatchObject({ kind: "Deployment", name: "iris-gpu", namespace: "default", service: "iris-gpu", selector: { app: "iris-gpu" } });
-    expect(modelSettings(plan.model)).toEqual({ container: "iris-gpu", memoryLimit: "4Gi", cpuLimit: 2, cpuLimitText: "2", readiness: { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 } });
+    expect(modelSettings(plan.model)).toEqual({
+      container: "iris-gpu",
+      memoryLimit: "4Gi",
+      cpuLimit: 2,
+      cpuLimitText: "2",
+      readiness: { initialDelaySeconds: 10, periodSeconds: 10, failureThreshold: 3 },
+    });
     expect(readinessPath(plan.model)).toBe("/");
   });
 
@@ -108,13 +131,23 @@ describe("reproduce substitutions", () => {
     const result = placeholderSecrets([deployment(pod)], { namespace: "default", labels: {}, withheld: [], existing: "unknown" });
     expect(result.objects).toHaveLength(1);
     expect(result.substitutions).toEqual([]);
-    expect(result.kept).toEqual(["Secret model-key: not made, as this user may not list Secrets to see whether it exists; without it the pods stop with CreateContainerConfigError"]);
+    expect(result.kept).toEqual([
+      "Secret model-key: not made, as this user may not list Secrets to see whether it exists; without it the pods stop with CreateContainerConfigError",
+    ]);
   });
 
   it("lists a withheld Secret no pod uses, and needs no placeholder for an optional reference", () => {
     const pod = podSpec({});
     pod.template.spec.containers[0].envFrom = [{ secretRef: { name: "maybe", optional: true } }];
-    const withheld = [{ name: "unused", namespace: "default", type: "Opaque", keys: ["token"], command: "kubectl create secret generic unused --namespace default --from-literal=token=..." }];
+    const withheld = [
+      {
+        name: "unused",
+        namespace: "default",
+        type: "Opaque",
+        keys: ["token"],
+        command: "kubectl create secret generic unused --namespace default --from-literal=token=...",
+      },
+    ];
     const result = placeholderSecrets([deployment(pod)], { namespace: "default", labels: {}, withheld, existing: [] });
     expect(result.objects).toHaveLength(1);
     expect(result.substitutions.map(describeSubstitution)).toEqual([
@@ -124,21 +157,66 @@ describe("reproduce substitutions", () => {
 
   it("keeps the iris fixture's 3 replicas when they fit, and says so", async () => {
     const { loadManifests } = await import("../../src/manifests/load.js");
-    const config = configForManifests((await loadManifests([IRIS])).map((document) => document.value), root);
+    const config = configForManifests(
+      (await loadManifests([IRIS])).map((document) => document.value),
+      root,
+    );
     const plan = await planReproduction(config, { files: [IRIS], capacity: LAPTOP });
     expect(plan.substitutions).toEqual([]);
-    expect(plan.kept).toEqual(["Deployment iris-sklearn: replicas 3 kept (all fit: each pod requests 250m CPU and 256Mi memory; the test cluster has 4 CPU and 8Gi memory free)"]);
+    expect(plan.kept).toEqual([
+      "Deployment iris-sklearn: replicas 3 kept (all fit: each pod requests 250m CPU and 256Mi memory; the test cluster has 4 CPU and 8Gi memory free)",
+    ]);
     expect(config).toMatchObject({ name: "iris-sklearn", port: 5000, image: { repository: "iris-sklearn" } });
   });
 });
 
 describe("fitting replicas to the local cluster", () => {
   const cases: { name: string; resources: Json; replicas: number | undefined; capacity: [number, number]; rows: string[]; kept: string[]; after: number }[] = [
-    { name: "all fit", resources: { requests: { cpu: "500m", memory: "1Gi" } }, replicas: 3, capacity: [2, 4 * GiB], rows: [], kept: ["Deployment model: replicas 3 kept (all fit: each pod requests 500m CPU and 1Gi memory; cap has 2 CPU and 4Gi memory free)"], after: 3 },
-    { name: "memory decides", resources: { requests: { cpu: "100m", memory: "3Gi" } }, replicas: 5, capacity: [8, 7 * GiB], rows: ["Deployment model: replicas 5 -> 2 (2 fit: each pod requests 100m CPU and 3Gi memory; cap has 8 CPU and 7Gi memory free)"], kept: [], after: 2 },
-    { name: "limits stand in for missing requests", resources: { limits: { cpu: "2", memory: "512Mi" } }, replicas: 4, capacity: [3, 8 * GiB], rows: ["Deployment model: replicas 4 -> 1 (1 fit: each pod requests 2 CPU and 512Mi memory; cap has 3 CPU and 8Gi memory free)"], kept: [], after: 1 },
-    { name: "no requests at all", resources: {}, replicas: 10, capacity: [1, GiB], rows: [], kept: ["Deployment model: replicas 10 kept (its pods request no CPU or memory, so the scheduler places them all)"], after: 10 },
-    { name: "replicas default to 1", resources: { requests: { cpu: "1" } }, replicas: undefined, capacity: [2, GiB], rows: [], kept: ["Deployment model: replicas 1 kept (all fit: each pod requests 1 CPU and 0 memory; cap has 2 CPU and 1Gi memory free)"], after: 1 },
+    {
+      name: "all fit",
+      resources: { requests: { cpu: "500m", memory: "1Gi" } },
+      replicas: 3,
+      capacity: [2, 4 * GiB],
+      rows: [],
+      kept: ["Deployment model: replicas 3 kept (all fit: each pod requests 500m CPU and 1Gi memory; cap has 2 CPU and 4Gi memory free)"],
+      after: 3,
+    },
+    {
+      name: "memory decides",
+      resources: { requests: { cpu: "100m", memory: "3Gi" } },
+      replicas: 5,
+      capacity: [8, 7 * GiB],
+      rows: ["Deployment model: replicas 5 -> 2 (2 fit: each pod requests 100m CPU and 3Gi memory; cap has 8 CPU and 7Gi memory free)"],
+      kept: [],
+      after: 2,
+    },
+    {
+      name: "limits stand in for missing requests",
+      resources: { limits: { cpu: "2", memory: "512Mi" } },
+      replicas: 4,
+      capacity: [3, 8 * GiB],
+      rows: ["Deployment model: replicas 4 -> 1 (1 fit: each pod requests 2 CPU and 512Mi memory; cap has 3 CPU and 8Gi memory free)"],
+      kept: [],
+      after: 1,
+    },
+    {
+      name: "no requests at all",
+      resources: {},
+      replicas: 10,
+      capacity: [1, GiB],
+      rows: [],
+      kept: ["Deployment model: replicas 10 kept (its pods request no CPU or memory, so the scheduler places them all)"],
+      after: 10,
+    },
+    {
+      name: "replicas default to 1",
+      resources: { requests: { cpu: "1" } },
+      replicas: undefined,
+      capacity: [2, GiB],
+      rows: [],
+      kept: ["Deployment model: replicas 1 kept (all fit: each pod requests 1 CPU and 0 memory; cap has 2 CPU and 1Gi memory free)"],
+      after: 1,
+    },
     {
       name: "one pod bigger than the cluster: requests lowered, limits kept",
       resources: { requests: { cpu: "16", memory: "64Gi" }, limits: { memory: "64Gi" } },
@@ -165,7 +243,9 @@ describe("fitting replicas to the local cluster", () => {
     const first = deployment(podSpec({ requests: { cpu: "1" } }, 3), "first");
     const second = deployment(podSpec({ requests: { cpu: "1" } }, 3), "second");
     const result = fitReplicas([first, second], { cpuCores: 4, memoryBytes: GiB, source: "cap" });
-    expect(result.substitutions.map(describeSubstitution)).toEqual(["Deployment second: replicas 3 -> 1 (1 fit: each pod requests 1 CPU and 0 memory; cap has 1 CPU and 1Gi memory free)"]);
+    expect(result.substitutions.map(describeSubstitution)).toEqual([
+      "Deployment second: replicas 3 -> 1 (1 fit: each pod requests 1 CPU and 0 memory; cap has 1 CPU and 1Gi memory free)",
+    ]);
   });
 });
 
@@ -185,6 +265,12 @@ describe("quantities", () => {
   });
 
   it("formats CPU and memory the way manifests write them", () => {
-    expect([formatCpu(0.25), formatCpu(2), formatMemory(256 * 2 ** 20), formatMemory(3.75 * GiB), formatMemory(512)]).toEqual(["250m", "2", "256Mi", "3.8Gi", "512"]);
+    expect([formatCpu(0.25), formatCpu(2), formatMemory(256 * 2 ** 20), formatMemory(3.75 * GiB), formatMemory(512)]).toEqual([
+      "250m",
+      "2",
+      "256Mi",
+      "3.8Gi",
+      "512",
+    ]);
   });
 });

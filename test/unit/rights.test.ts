@@ -11,7 +11,11 @@ afterEach(() => {
   server?.close();
 });
 
-interface Asked { verb: string; resource: string; namespace?: string }
+interface Asked {
+  verb: string;
+  resource: string;
+  namespace?: string;
+}
 
 /** An API server answering SelfSubjectAccessReviews by POLICY (or with STATUS for every request). */
 async function apiServer(policy: ((asked: Asked) => boolean) | { status: number }, asked: Asked[] = []): Promise<ReturnType<typeof connectKube>> {
@@ -31,7 +35,12 @@ async function apiServer(policy: ((asked: Asked) => boolean) | { status: number 
   });
   await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
   const config = new KubeConfig();
-  config.loadFromOptions({ clusters: [{ name: "c", server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }], users: [{ name: "dev" }], contexts: [{ name: "team", cluster: "c", user: "dev" }], currentContext: "team" });
+  config.loadFromOptions({
+    clusters: [{ name: "c", server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
+    users: [{ name: "dev" }],
+    contexts: [{ name: "team", cluster: "c", user: "dev" }],
+    currentContext: "team",
+  });
   return connectKube("team", config);
 }
 
@@ -40,7 +49,11 @@ describe("rights on a shared cluster (issue 13.5)", () => {
     const asked: Asked[] = [];
     const kube = await apiServer((what) => what.resource === "pods" && what.namespace === "ml", asked);
     const check = await checkRights(kube, "ml");
-    expect(asked).toEqual([{ verb: "list", resource: "events", namespace: "ml" }, { verb: "list", resource: "pods" }, { verb: "list", resource: "services" }]);
+    expect(asked).toEqual([
+      { verb: "list", resource: "events", namespace: "ml" },
+      { verb: "list", resource: "pods" },
+      { verb: "list", resource: "services" },
+    ]);
     expect(check.rights).toEqual({ listEvents: false, listPodsEverywhere: false, listServicesEverywhere: false });
     expect(check.notes).toEqual([
       "this user may not list events in namespace ml: a failed rollout is explained without them, or at its timeout",
@@ -50,7 +63,10 @@ describe("rights on a shared cluster (issue 13.5)", () => {
   });
 
   it("with every right, says nothing", async () => {
-    expect(await checkRights(await apiServer(() => true), "ml")).toEqual({ rights: { listEvents: true, listPodsEverywhere: true, listServicesEverywhere: true }, notes: [] });
+    expect(await checkRights(await apiServer(() => true), "ml")).toEqual({
+      rights: { listEvents: true, listPodsEverywhere: true, listServicesEverywhere: true },
+      notes: [],
+    });
   });
 
   it("an API server that cannot review holds nothing back, and says it did not check", async () => {

@@ -17,7 +17,12 @@ describe("whether a Service sends traffic only to the new version's pods", () =>
     { case: "no subsets at all", value: {}, settled: false, others: [] },
     { case: "a ready address that is not a pod", value: { subsets: [{ addresses: [{ ip: "10.0.0.1" }] }] }, settled: false, others: ["10.0.0.1"] },
     // A pod of the same ReplicaSet that is not among the ready new pods we tested is not verified.
-    { case: "a new-version pod that was not tested", value: endpoints(["iris-7d9f8c6b5-abcde", "iris-7d9f8c6b5-zzzzz"]), settled: false, others: ["iris-7d9f8c6b5-zzzzz"] },
+    {
+      case: "a new-version pod that was not tested",
+      value: endpoints(["iris-7d9f8c6b5-abcde", "iris-7d9f8c6b5-zzzzz"]),
+      settled: false,
+      others: ["iris-7d9f8c6b5-zzzzz"],
+    },
   ])("$case: settled=$settled", ({ value, settled, others }) => {
     expect(routingOf(value, NEW_PODS)).toEqual({ settled, others });
   });

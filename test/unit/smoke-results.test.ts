@@ -22,7 +22,10 @@ const predictCase: SmokeCase = {
 
 describe("summarizeCase", () => {
   it("passes when every response meets the expectations, keeping the first response and the latency spread", () => {
-    const result = summarizeCase(predictCase, [10, 30, 20, 40].map((ms) => ({ response: snapshot({ prediction: [0] }, ms) })));
+    const result = summarizeCase(
+      predictCase,
+      [10, 30, 20, 40].map((ms) => ({ response: snapshot({ prediction: [0] }, ms) })),
+    );
     expect(result).toMatchObject({ passed: true, requests: 4, failedRequests: 0, failures: [], latency: { p50: 20, p95: 40, max: 40 }, error: undefined });
     expect(result.response?.latencyMs).toBe(10);
   });
@@ -85,12 +88,16 @@ describe("compareRuns", () => {
   });
 
   it("reports a prediction that changed, old -> new", () => {
-    expect(compareRuns([result("a", {})], [result("a", { json: { prediction: [2] } })])).toEqual([{ test: "a", kind: "body", message: "body.prediction[0]: 0 -> 2" }]);
+    expect(compareRuns([result("a", {})], [result("a", { json: { prediction: [2] } })])).toEqual([
+      { test: "a", kind: "body", message: "body.prediction[0]: 0 -> 2" },
+    ]);
   });
 
   it("ignores float noise but not real changes", () => {
     expect(compareRuns([result("a", { json: { p: 0.1 + 0.2 } })], [result("a", { json: { p: 0.3 } })])).toEqual([]);
-    expect(compareRuns([result("a", { json: { p: 0.3 } })], [result("a", { json: { p: 0.31 } })])).toEqual([{ test: "a", kind: "body", message: "body.p: 0.3 -> 0.31" }]);
+    expect(compareRuns([result("a", { json: { p: 0.3 } })], [result("a", { json: { p: 0.31 } })])).toEqual([
+      { test: "a", kind: "body", message: "body.p: 0.3 -> 0.31" },
+    ]);
   });
 
   it("reports a text body that changed", () => {

@@ -63,8 +63,17 @@ function testsFrom(yaml: string) {
 
 describe("cases from mlkube.yaml", () => {
   it("encodes the body as JSON, defaults the method and the timeout", () => {
-    const [predict, health] = testsFrom("tests:\n  - path: /predict\n    body: { features: [1, 2] }\n  - path: /\n    expect: { latencyMs: 300 }\n").map((test) => caseFromTest(test));
-    expect(predict).toMatchObject({ name: "POST /predict", method: "POST", body: '{"features":[1,2]}', headers: { "content-type": "application/json" }, timeoutMs: 10_000, repeat: 1 });
+    const [predict, health] = testsFrom("tests:\n  - path: /predict\n    body: { features: [1, 2] }\n  - path: /\n    expect: { latencyMs: 300 }\n").map(
+      (test) => caseFromTest(test),
+    );
+    expect(predict).toMatchObject({
+      name: "POST /predict",
+      method: "POST",
+      body: '{"features":[1,2]}',
+      headers: { "content-type": "application/json" },
+      timeoutMs: 10_000,
+      repeat: 1,
+    });
     expect(health).toMatchObject({ name: "GET /", method: "GET", body: undefined, headers: {}, timeoutMs: 600 });
   });
 
@@ -84,7 +93,10 @@ describe("cases from mlkube.yaml", () => {
   it("reads bodyFile and the recorded requests, and names a missing file", async () => {
     await writeFile(join(workDir, "setosa.json"), '{"features": [5.1, 3.5, 1.4, 0.2]}');
     await writeFile(join(workDir, "recorded.jsonl"), '{"request": {"path": "/"}, "response": {"status": 200, "body": "ok\\n"}}\n');
-    const tests = testsFrom("tests:\n  - name: from a file\n    path: /predict\n    bodyFile: setosa.json\n").map((test) => ({ ...test, bodyFile: join(workDir, test.bodyFile!) }));
+    const tests = testsFrom("tests:\n  - name: from a file\n    path: /predict\n    bodyFile: setosa.json\n").map((test) => ({
+      ...test,
+      bodyFile: join(workDir, test.bodyFile!),
+    }));
     const cases = await loadSmokeCases({ tests, requests: join(workDir, "recorded.jsonl"), configFile: join(workDir, "mlkube.yaml") });
     expect(cases.map((smokeCase) => [smokeCase.name, smokeCase.body])).toEqual([
       ["from a file", '{"features": [5.1, 3.5, 1.4, 0.2]}'],
@@ -127,14 +139,30 @@ describe("recorded requests (JSON Lines)", () => {
 });
 
 function smokeCase(overrides: Partial<SmokeCase>): SmokeCase {
-  return { name: "case", source: "test", method: "GET", path: "/", headers: {}, body: undefined, repeat: 1, expect: { status: 200, tolerance: 0 }, timeoutMs: 2000, ...overrides };
+  return {
+    name: "case",
+    source: "test",
+    method: "GET",
+    path: "/",
+    headers: {},
+    body: undefined,
+    repeat: 1,
+    expect: { status: 200, tolerance: 0 },
+    timeoutMs: 2000,
+    ...overrides,
+  };
 }
 
 describe("runSmokeTests against a live server", () => {
   it("sends each case, checks every response and keeps it", async () => {
     received.length = 0;
-    const [test] = testsFrom("tests:\n  - name: virginica\n    path: /predict\n    body: { features: [6.7, 3.0, 5.2, 2.3] }\n    repeat: 3\n    expect: { json: { prediction: [0] } }\n");
-    const results = await runSmokeTests(`${modelUrl}/`, [caseFromTest(test!), smokeCase({ name: "health", expect: { status: 200, tolerance: 0, text: "ok\n" } })]);
+    const [test] = testsFrom(
+      "tests:\n  - name: virginica\n    path: /predict\n    body: { features: [6.7, 3.0, 5.2, 2.3] }\n    repeat: 3\n    expect: { json: { prediction: [0] } }\n",
+    );
+    const results = await runSmokeTests(`${modelUrl}/`, [
+      caseFromTest(test!),
+      smokeCase({ name: "health", expect: { status: 200, tolerance: 0, text: "ok\n" } }),
+    ]);
     expect(received).toHaveLength(4);
     expect(received[0]).toEqual({ method: "POST", url: "/predict", contentType: "application/json", body: '{"features":[6.7,3,5.2,2.3]}' });
     const [virginica, health] = results;
@@ -210,13 +238,19 @@ describe("runSmokeTests against a live server", () => {
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const port = (closed.address() as { port: number }).port;
     await new Promise((resolve) => closed.close(resolve));
-    await expect(runSmokeTests(`http://127.0.0.1:${port}`, [smokeCase({}), smokeCase({})])).rejects.toThrow(`The model at http://127.0.0.1:${port} does not answer: connection refused.`);
+    await expect(runSmokeTests(`http://127.0.0.1:${port}`, [smokeCase({}), smokeCase({})])).rejects.toThrow(
+      `The model at http://127.0.0.1:${port} does not answer: connection refused.`,
+    );
   });
 
   it("reports a later case without an answer as that case's failure", async () => {
     const [health, slow] = await runSmokeTests(modelUrl, [smokeCase({}), smokeCase({ name: "slow", path: "/slow", timeoutMs: 200 })]);
     expect(health?.passed).toBe(true);
-    expect(slow).toMatchObject({ passed: false, error: "no answer within 200 ms", failures: [{ what: "response", expected: "an answer", actual: "no answer within 200 ms" }] });
+    expect(slow).toMatchObject({
+      passed: false,
+      error: "no answer within 200 ms",
+      failures: [{ what: "response", expected: "an answer", actual: "no answer within 200 ms" }],
+    });
   });
 
   it("stops when cancelled", async () => {

@@ -58,7 +58,9 @@ describe("installVerified", () => {
   });
 
   it("reports an HTTP error and a server that sends too much", async () => {
-    await expect(installVerified({ url: `${base}/missing`, sha256 }, join(binDir, "kind-404"))).rejects.toThrow(`Downloading ${base}/missing failed: HTTP 404.`);
+    await expect(installVerified({ url: `${base}/missing`, sha256 }, join(binDir, "kind-404"))).rejects.toThrow(
+      `Downloading ${base}/missing failed: HTTP 404.`,
+    );
     await expect(installVerified({ url: `${base}/big`, sha256 }, join(binDir, "kind-big"), { maxBytes: 1024 })).rejects.toThrow("sent more than 1024 bytes");
     expect((await readdir(binDir)).sort()).toEqual(["kind", "kind-mismatch"]);
   });
@@ -113,9 +115,24 @@ describe("installVerified through a proxy, as curl would", () => {
 
 describe("the pinned kind release", () => {
   it.each([
-    ["linux", "x64", `https://github.com/kubernetes-sigs/kind/releases/download/${KIND_VERSION}/kind-linux-amd64`, "517ab7fc89ddeed5fa65abf71530d90648d9638ef0c4cde22c2c11f8097b8889"],
-    ["linux", "arm64", `https://github.com/kubernetes-sigs/kind/releases/download/${KIND_VERSION}/kind-linux-arm64`, "7ea2de9d2d190022ed4a8a4e3ac0636c8a455e460b9a13ccf19f15d07f4f00eb"],
-    ["darwin", "arm64", `https://github.com/kubernetes-sigs/kind/releases/download/${KIND_VERSION}/kind-darwin-arm64`, "ceaf40df1d1551c481fb50e3deb5c3deecad5fd599df5469626b70ddf52a1518"],
+    [
+      "linux",
+      "x64",
+      `https://github.com/kubernetes-sigs/kind/releases/download/${KIND_VERSION}/kind-linux-amd64`,
+      "517ab7fc89ddeed5fa65abf71530d90648d9638ef0c4cde22c2c11f8097b8889",
+    ],
+    [
+      "linux",
+      "arm64",
+      `https://github.com/kubernetes-sigs/kind/releases/download/${KIND_VERSION}/kind-linux-arm64`,
+      "7ea2de9d2d190022ed4a8a4e3ac0636c8a455e460b9a13ccf19f15d07f4f00eb",
+    ],
+    [
+      "darwin",
+      "arm64",
+      `https://github.com/kubernetes-sigs/kind/releases/download/${KIND_VERSION}/kind-darwin-arm64`,
+      "ceaf40df1d1551c481fb50e3deb5c3deecad5fd599df5469626b70ddf52a1518",
+    ],
   ] as const)("%s/%s", (platform, arch, url, pinned) => {
     expect(kindDownload(platform, arch)).toEqual({ url, sha256: pinned });
   });
@@ -141,9 +158,15 @@ describe("doctor --fix installing kind", () => {
 
   it("installs the verified binary into mlkube's cache, where the kind check then finds it", async () => {
     const cache = join(binDir, "fix-cache");
-    expect(await applyFixes(kindCheck, deps(cache, sha256))).toEqual([{ check: "kind", ok: true, message: `installed kind ${KIND_VERSION} at ${join(cache, "kind")} (sha256 verified)` }]);
+    expect(await applyFixes(kindCheck, deps(cache, sha256))).toEqual([
+      { check: "kind", ok: true, message: `installed kind ${KIND_VERSION} at ${join(cache, "kind")} (sha256 verified)` },
+    ]);
     const { checks } = await checkTools({ env: { PATH: "" }, exec: runCommand, binDir: cache });
-    expect(checks[0]).toMatchObject({ name: "kind", status: "ok", detail: expect.stringContaining(`installed by mlkube at ${join(cache, "kind")} (mlkube uses it from there`) });
+    expect(checks[0]).toMatchObject({
+      name: "kind",
+      status: "ok",
+      detail: expect.stringContaining(`installed by mlkube at ${join(cache, "kind")} (mlkube uses it from there`),
+    });
   });
 
   it("reports a checksum mismatch as a failed fix and installs nothing", async () => {

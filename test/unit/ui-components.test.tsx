@@ -2,7 +2,16 @@ import { render } from "ink-testing-library";
 import stringWidth from "string-width";
 import { afterEach, describe, expect, it } from "vitest";
 import { EMPTY_CHANGES } from "../../src/core/dev/changes.js";
-import { initialState, reduce, type ClusterInfo, type DevAction, type DevState, type Iteration, type IterationSummary, type ProblemReport } from "../../src/core/dev/state.js";
+import {
+  initialState,
+  reduce,
+  type ClusterInfo,
+  type DevAction,
+  type DevState,
+  type Iteration,
+  type IterationSummary,
+  type ProblemReport,
+} from "../../src/core/dev/state.js";
 import { LogStore } from "../../src/engine/log-store.js";
 import { Store } from "../../src/engine/store.js";
 import { DevApp } from "../../src/ui/dev/app.js";
@@ -64,19 +73,31 @@ const failedTests = iteration({
     { name: "setosa", passed: true, latencyMs: 12 },
     { name: "virginica", passed: false, latencyMs: 15, failures: [{ what: "label", expected: '"virginica"', actual: '"versicolor"' }] },
   ],
-  testChanges: ["virginica: label \"virginica\" -> \"versicolor\" (was passing)", "setosa latency 8ms -> 12ms"],
+  testChanges: ['virginica: label "virginica" -> "versicolor" (was passing)', "setosa latency 8ms -> 12ms"],
   problem: testsProblem,
 });
 
 function summary(id: number, totalMs: number, result: IterationSummary["result"] = "success"): IterationSummary {
-  return { id, trigger: id === 1 ? "start" : "app.py changed", image: `iris:${id}`, deliveryPath: "registry", stageMs: { build: totalMs / 2, deliver: 400, rollout: 1_200, test: 90 }, totalMs, result, testsPassed: 2, testsFailed: 0 };
+  return {
+    id,
+    trigger: id === 1 ? "start" : "app.py changed",
+    image: `iris:${id}`,
+    deliveryPath: "registry",
+    stageMs: { build: totalMs / 2, deliver: 400, rollout: 1_200, test: 90 },
+    totalMs,
+    result,
+    testsPassed: 2,
+    testsFailed: 0,
+  };
 }
 
 const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 async function renderState(state: DevState, options: { hold?: string; columns?: number; rows?: number; colors?: boolean } = {}) {
   const store = new Store<DevState, DevAction>(state, reduce);
-  const app = render(<DevApp store={store} logs={new LogStore()} holdReason={() => options.hold} onQuit={() => {}} colors={options.colors ?? false} now={() => NOW} />);
+  const app = render(
+    <DevApp store={store} logs={new LogStore()} holdReason={() => options.hold} onQuit={() => {}} colors={options.colors ?? false} now={() => NOW} />,
+  );
   if (options.columns !== undefined || options.rows !== undefined) {
     Object.defineProperty(app.stdout, "columns", { value: options.columns ?? 100, configurable: true });
     Object.defineProperty(app.stdout, "rows", { value: options.rows ?? 40, configurable: true });
@@ -102,7 +123,13 @@ function terminalWidth(line: string): number {
 function boxDefects(frame: string, columns: number): string[] {
   const rows = lines(frame);
   // eslint-disable-next-line no-control-regex -- control characters are what the check looks for
-  const defects = rows.filter((line) => terminalWidth(line) > columns || /\uFFFD|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(line) || /[\x00-\x08\x0b-\x1f]/.test(line));
+  const controlCharacter = /[\x00-\x08\x0b-\x1f]/;
+  const defects = rows.filter(
+    (line) =>
+      terminalWidth(line) > columns ||
+      /\uFFFD|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(line) ||
+      controlCharacter.test(line),
+  );
   const top = rows.findIndex((line) => line.startsWith("╭"));
   const bottom = rows.findIndex((line) => line.startsWith("╰"));
   if (top === -1 || bottom < top) return [...defects, "no box"];
@@ -147,7 +174,10 @@ describe("dev UI sections from fixed states", () => {
   });
 
   it("header: a deleted cluster is offered for re-creation in a terminal", async () => {
-    const state = { ...readyState(), health: { engine: { status: "ok" as const }, cluster: { status: "deleted" as const, since: NOW }, recreate: "offer" as const } };
+    const state = {
+      ...readyState(),
+      health: { engine: { status: "ok" as const }, cluster: { status: "deleted" as const, since: NOW }, recreate: "offer" as const },
+    };
     const frame = (await show(state, { rows: 40 })).frame();
     expect(lines(frame)[0]).toContain("✗ the cluster was deleted: press y to re-create it");
   });
@@ -183,7 +213,12 @@ describe("dev UI sections from fixed states", () => {
       { id: 7, name: "[4/6] RUN pip install -r requirements.txt", status: "done" as const, ms: 12_300 },
       { id: 9, name: "[6/6] COPY model.pkl app.py ./", status: "done" as const, ms: 1_400 },
     ];
-    const done = iteration({ stages: [{ stage: "build", status: "done", startedAt: NOW - 14_000, finishedAt: NOW - 1_000, detail: "1/6 steps from cache", steps }, { stage: "deliver", status: "running", startedAt: NOW - 1_000 }] });
+    const done = iteration({
+      stages: [
+        { stage: "build", status: "done", startedAt: NOW - 14_000, finishedAt: NOW - 1_000, detail: "1/6 steps from cache", steps },
+        { stage: "deliver", status: "running", startedAt: NOW - 1_000 },
+      ],
+    });
     const build = lines((await show(readyState({ current: done }), { rows: 40, columns: 120 })).frame()).find((line) => line.includes("build"));
     expect(build).toMatch(/✓ build\s+1\/6 steps from cache · slowest: \[4\/6\] RUN pip install -r requirements\.txt 12\.3s\s+13\.0s/);
   });
@@ -241,7 +276,12 @@ describe("dev UI sections from fixed states", () => {
     const problems: ProblemReport[] = [
       { stage: "build", message: `could not fetch ${url}`, details: [url], hint: `download ${url} by hand` },
       { stage: "build", message: `モデルの読み込みに失敗しました。${"失敗".repeat(50)}`, details: ["漢".repeat(90)], hint: "読み込み ".repeat(20) },
-      { stage: "build", message: `Step 6/9 (line 9: RUN printf '${"x".repeat(50)}🕹️🕹️🕹️ 📦📦📦 👩‍💻👩‍💻 🇩🇪🇩🇪${"y".repeat(60)}) failed`, details: ["\tcol\tumns\t", "\x1b[31mred\x1b[0m\r"], hint: "e\u0301".repeat(80) },
+      {
+        stage: "build",
+        message: `Step 6/9 (line 9: RUN printf '${"x".repeat(50)}🕹️🕹️🕹️ 📦📦📦 👩‍💻👩‍💻 🇩🇪🇩🇪${"y".repeat(60)}) failed`,
+        details: ["\tcol\tumns\t", "\x1b[31mred\x1b[0m\r"],
+        hint: "e\u0301".repeat(80),
+      },
     ];
     for (const problem of problems) {
       for (const columns of [40, 57, 61, 80, 120]) {

@@ -20,7 +20,13 @@ function state(change: Partial<DevState> = {}): DevState {
     ...initialState({ name: "iris-classifier", dir: "/models/iris" }),
     cluster: {
       status: "ready",
-      info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "load", deliveryReason: "the cluster announces no registry: loading the whole image into the node" },
+      info: {
+        provider: "kind",
+        name: "mlkube",
+        context: "kind-mlkube",
+        deliveryPath: "load",
+        deliveryReason: "the cluster announces no registry: loading the whole image into the node",
+      },
     },
     pending: EMPTY_CHANGES,
     ...change,
@@ -116,7 +122,10 @@ describe("dev UI keys", () => {
   it("keys queued in one read each count, in order; a paste into the search stays text", async () => {
     const app = mount();
     await press(app, "rt\x03");
-    expect(app.dispatched).toEqual([{ type: "key/rebuild", at: NOW }, { type: "key/test", at: NOW }]);
+    expect(app.dispatched).toEqual([
+      { type: "key/rebuild", at: NOW },
+      { type: "key/test", at: NOW },
+    ]);
     expect(app.onQuit.mock.calls).toEqual([["interrupt"]]);
     await press(app, "/", "Predict failed", "\r");
     await eventually(() => expect(app.frame()).toContain("search “Predict failed”"));
@@ -155,7 +164,8 @@ describe("dev UI keys", () => {
 
   it("/ types a search that filters the logs; Esc drops it", async () => {
     const logs = new LogStore();
-    for (const text of ["GET /healthz 200", "POST /predict 200", "ERROR predict failed", "GET /healthz 200"]) logs.append({ pod: "iris-a", container: "model", text });
+    for (const text of ["GET /healthz 200", "POST /predict 200", "ERROR predict failed", "GET /healthz 200"])
+      logs.append({ pod: "iris-a", container: "model", text });
     const app = mount(state(), logs);
     await press(app, "/", "predict");
     await eventually(() => expect(app.frame()).toContain("/predict▌"));

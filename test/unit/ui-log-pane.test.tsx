@@ -13,7 +13,9 @@ import { eventually } from "../support/eventually.js";
 const state: DevState = { ...initialState({ name: "iris-classifier", dir: "/models/iris" }), pending: EMPTY_CHANGES };
 
 function renderWithLogs(logs: LogStore, size: { columns: number; rows: number }) {
-  const app = render(<DevApp store={new Store<DevState, DevAction>(state, reduce)} logs={logs} holdReason={() => undefined} onQuit={() => {}} colors={false} />);
+  const app = render(
+    <DevApp store={new Store<DevState, DevAction>(state, reduce)} logs={logs} holdReason={() => undefined} onQuit={() => {}} colors={false} />,
+  );
   Object.defineProperty(app.stdout, "columns", { value: size.columns, configurable: true });
   Object.defineProperty(app.stdout, "rows", { value: size.rows, configurable: true });
   app.stdout.emit("resize");
@@ -104,11 +106,9 @@ describe("log pane", () => {
     logs.appendNotice({ pod: "iris-7d9f8c6b5-x2k4q", message: "container model restarted (exit code 1)" });
     const app = renderWithLogs(logs, { columns: 60, rows: 20 });
     unmount = app.unmount;
-    await eventually(() => expect(logLines(app.frame())).toEqual([
-      "x2k4q/model │ ready",
-      "pp9sd/model │ ready",
-      "x2k4q       │ ! container model restarted (exit code 1)",
-    ]));
+    await eventually(() =>
+      expect(logLines(app.frame())).toEqual(["x2k4q/model │ ready", "pp9sd/model │ ready", "x2k4q       │ ! container model restarted (exit code 1)"]),
+    );
   });
 
   it("shows a pod's own escape codes and tabs as plain text", async () => {
@@ -196,7 +196,10 @@ describe("log pane as a tool", () => {
 
   it("scrolled back, the view stays put while lines arrive and counts them; G follows again", async () => {
     const logs = new LogStore();
-    append(logs, Array.from({ length: 40 }, (_, index) => `line ${index + 1}`));
+    append(
+      logs,
+      Array.from({ length: 40 }, (_, index) => `line ${index + 1}`),
+    );
     const app = mount(logs);
     await press(app, "l", "k", "k");
     await eventually(() => expect(titleOf(app.frame())).toContain("paused (End follows) · 2 newer lines below"));
@@ -213,11 +216,17 @@ describe("log pane as a tool", () => {
 
   it("a pinned view whose lines a flood pushed out of the history shows the oldest page still held", async () => {
     const logs = new LogStore({ capacity: 50 });
-    append(logs, Array.from({ length: 40 }, (_, index) => `line ${index + 1}`));
+    append(
+      logs,
+      Array.from({ length: 40 }, (_, index) => `line ${index + 1}`),
+    );
     const app = mount(logs);
     await press(app, "l", "k");
     await eventually(() => expect(paneLines(app.frame()).at(-1)).toBe("iris-a/model │ line 39"));
-    append(logs, Array.from({ length: 200 }, (_, index) => `flood ${index + 1}`));
+    append(
+      logs,
+      Array.from({ length: 200 }, (_, index) => `flood ${index + 1}`),
+    );
     // Held now: flood 151 to 200; the oldest page ends 13 lines further.
     await eventually(() => expect(paneLines(app.frame())[0]).toBe("iris-a/model │ flood 151"));
     expect(paneLines(app.frame())).toHaveLength(14);
@@ -241,7 +250,10 @@ describe("log pane as a tool", () => {
     const logs = new LogStore();
     append(logs, ["2026-12-05 12:00:00 ERROR model file missing", ...Array.from({ length: 20 }, (_, index) => `request ${index}`)]);
     append(logs, ["Traceback (most recent call last):", '  File "app.py", line 12, in predict', "ValueError: expected 4 features"]);
-    append(logs, Array.from({ length: 30 }, (_, index) => `later ${index}`));
+    append(
+      logs,
+      Array.from({ length: 30 }, (_, index) => `later ${index}`),
+    );
     const app = mount(logs);
     // Keys before the first frame at this size would page by the default terminal's rows.
     await eventually(() => expect(paneLines(app.frame())).toHaveLength(14));
@@ -266,7 +278,14 @@ describe("log pane as a tool", () => {
   it("folds a run of probe lines into one row with a count; z unfolds, and ↑ steps over a folded row", async () => {
     const logs = new LogStore();
     const probe = (second: number) => `127.0.0.1 - - [05/Dec/2026 12:00:${String(second).padStart(2, "0")}] "GET / HTTP/1.1" 200 -`;
-    append(logs, [...Array.from({ length: 20 }, (_, index) => `request ${index}`), "loaded model", ...Array.from({ length: 40 }, (_, index) => probe(index)), '127.0.0.1 - - [05/Dec/2026 12:00:41] "POST /predict HTTP/1.1" 200 -', probe(42), probe(43)]);
+    append(logs, [
+      ...Array.from({ length: 20 }, (_, index) => `request ${index}`),
+      "loaded model",
+      ...Array.from({ length: 40 }, (_, index) => probe(index)),
+      '127.0.0.1 - - [05/Dec/2026 12:00:41] "POST /predict HTTP/1.1" 200 -',
+      probe(42),
+      probe(43),
+    ]);
     const app = mount(logs);
     await eventually(() =>
       expect(paneLines(app.frame()).slice(-4)).toEqual([

@@ -26,7 +26,10 @@ const colourful: DevState = {
   ...initialState({ name: "iris-classifier", dir: "/models/iris" }),
   pending: EMPTY_CHANGES,
   paused: true,
-  cluster: { status: "ready", info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "load", deliveryReason: "no registry", endpoint: "http://127.0.0.1:30080" } },
+  cluster: {
+    status: "ready",
+    info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "load", deliveryReason: "no registry", endpoint: "http://127.0.0.1:30080" },
+  },
   current: {
     id: 2,
     trigger: "app.py changed",
@@ -40,7 +43,19 @@ const colourful: DevState = {
     tests: [{ name: "virginica", passed: false, latencyMs: 15, failures: [{ what: "label", expected: "a", actual: "b" }] }],
     testChanges: ["virginica now fails"],
   },
-  history: [{ id: 1, trigger: "start", image: "iris:1", deliveryPath: "load", stageMs: { build: 3_000 }, totalMs: 9_000, result: "success", testsPassed: 1, testsFailed: 0 }],
+  history: [
+    {
+      id: 1,
+      trigger: "start",
+      image: "iris:1",
+      deliveryPath: "load",
+      stageMs: { build: 3_000 },
+      totalMs: 9_000,
+      result: "success",
+      testsPassed: 1,
+      testsFailed: 0,
+    },
+  ],
   problem: { stage: "test", message: "1 of 1 smoke test(s) failed", details: ["detail"], hint: "look at the model" },
 };
 
@@ -87,7 +102,16 @@ describe("NO_COLOR", () => {
   });
 
   const frameOf = async (colors: boolean) => {
-    const app = render(<DevApp store={new Store<DevState, DevAction>(colourful, reduce)} logs={logsWithLines()} holdReason={() => "paused: changes are queued; press p to resume"} onQuit={() => {}} colors={colors} now={() => NOW} />);
+    const app = render(
+      <DevApp
+        store={new Store<DevState, DevAction>(colourful, reduce)}
+        logs={logsWithLines()}
+        holdReason={() => "paused: changes are queued; press p to resume"}
+        onQuit={() => {}}
+        colors={colors}
+        now={() => NOW}
+      />,
+    );
     Object.defineProperty(app.stdout, "rows", { value: 40, configurable: true });
     app.stdout.emit("resize");
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -103,7 +127,16 @@ describe("NO_COLOR", () => {
   it("writes no escape code at all when colours are off, yet shows the same content", async () => {
     const frame = await frameOf(false);
     expect(frame).not.toContain("\x1b[");
-    for (const text of ["[paused]", "✗ test: 1 of 1 smoke test(s) failed", "→ fix: look at the model", "expected a", "actual b", "iris-a/model │ hello", "! restarted", "» paused"]) {
+    for (const text of [
+      "[paused]",
+      "✗ test: 1 of 1 smoke test(s) failed",
+      "→ fix: look at the model",
+      "expected a",
+      "actual b",
+      "iris-a/model │ hello",
+      "! restarted",
+      "» paused",
+    ]) {
       expect(frame).toContain(text);
     }
   });

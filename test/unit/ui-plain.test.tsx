@@ -40,21 +40,46 @@ function bench() {
 /** One iteration whose smoke test fails, from cluster start to the finished summary. */
 async function failingIteration({ at, logs }: ReturnType<typeof bench>) {
   await at(0, { type: "cluster/progress", detail: "creating kind cluster mlkube" });
-  await at(20_000, { type: "cluster/ready", info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "load", deliveryReason: "the cluster announces no registry" } });
+  await at(20_000, {
+    type: "cluster/ready",
+    info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "load", deliveryReason: "the cluster announces no registry" },
+  });
   await at(20_000, { type: "endpoint/changed", url: "http://127.0.0.1:30080" });
-  await at(20_000, { type: "iteration/started", id: 1, changes: { ...EMPTY_CHANGES, force: true, firstEventAt: 20_000 + T0 }, stages: STAGES, at: T0 + 20_000 });
+  await at(20_000, {
+    type: "iteration/started",
+    id: 1,
+    changes: { ...EMPTY_CHANGES, force: true, firstEventAt: 20_000 + T0 },
+    stages: STAGES,
+    at: T0 + 20_000,
+  });
   await at(20_000, { type: "stage/started", id: 1, stage: "build", at: T0 + 20_000 });
   await at(20_100, { type: "stage/progress", id: 1, stage: "build", detail: "step 1/9 FROM python:3.12-slim", progress: { current: 1, total: 9 } });
   await at(20_300, { type: "stage/progress", id: 1, stage: "build", detail: "step 2/9 WORKDIR /app", progress: { current: 2, total: 9 } });
   await at(21_200, { type: "stage/progress", id: 1, stage: "build", detail: "step 5/9 RUN pip install", progress: { current: 5, total: 9 } });
-  await at(24_100, { type: "build/result", id: 1, image: "iris:3f2a", cached: false }, { type: "stage/done", id: 1, stage: "build", at: T0 + 24_100, detail: "iris:3f2a built" });
+  await at(
+    24_100,
+    { type: "build/result", id: 1, image: "iris:3f2a", cached: false },
+    { type: "stage/done", id: 1, stage: "build", at: T0 + 24_100, detail: "iris:3f2a built" },
+  );
   await at(24_100, { type: "stage/started", id: 1, stage: "deliver", at: T0 + 24_100 });
-  await at(36_100, { type: "deliver/result", id: 1, path: "load", podImage: "iris:3f2a" }, { type: "stage/done", id: 1, stage: "deliver", at: T0 + 36_100, detail: "loaded into 1 node" });
+  await at(
+    36_100,
+    { type: "deliver/result", id: 1, path: "load", podImage: "iris:3f2a" },
+    { type: "stage/done", id: 1, stage: "deliver", at: T0 + 36_100, detail: "loaded into 1 node" },
+  );
   // apply starts and finishes between two notifications: it still reads as started, then done.
-  await at(36_300, { type: "stage/started", id: 1, stage: "apply", at: T0 + 36_100 }, { type: "stage/done", id: 1, stage: "apply", at: T0 + 36_300, detail: "2 objects" });
+  await at(
+    36_300,
+    { type: "stage/started", id: 1, stage: "apply", at: T0 + 36_100 },
+    { type: "stage/done", id: 1, stage: "apply", at: T0 + 36_300, detail: "2 objects" },
+  );
   await at(36_300, { type: "stage/started", id: 1, stage: "rollout", at: T0 + 36_300 });
   logs.append({ pod: "iris-7d9f-x2k4q", container: "model", text: "Uvicorn running on http://0.0.0.0:8080", time: "2025-06-01T12:00:37.000Z" });
-  await at(38_300, { type: "rollout/serving", id: 1, image: "iris:3f2a" }, { type: "stage/done", id: 1, stage: "rollout", at: T0 + 38_300, detail: "ready 1/1" });
+  await at(
+    38_300,
+    { type: "rollout/serving", id: 1, image: "iris:3f2a" },
+    { type: "stage/done", id: 1, stage: "rollout", at: T0 + 38_300, detail: "ready 1/1" },
+  );
   await at(38_300, { type: "stage/started", id: 1, stage: "test", at: T0 + 38_300 });
   await at(38_350, {
     type: "tests/result",
@@ -67,7 +92,13 @@ async function failingIteration({ at, logs }: ReturnType<typeof bench>) {
   });
   await at(
     38_350,
-    { type: "stage/failed", id: 1, stage: "test", at: T0 + 38_350, problem: { stage: "test", message: "1 of 2 smoke test(s) failed: virginica", details: [], hint: "Compare the prediction with mlkube.yaml tests[1]." } },
+    {
+      type: "stage/failed",
+      id: 1,
+      stage: "test",
+      at: T0 + 38_350,
+      problem: { stage: "test", message: "1 of 2 smoke test(s) failed: virginica", details: [], hint: "Compare the prediction with mlkube.yaml tests[1]." },
+    },
     { type: "iteration/finished", id: 1, at: T0 + 38_350, result: "failed" },
   );
 }
@@ -124,10 +155,16 @@ describe("plain printer", () => {
       const setup = bench();
       const { out, text } = collector();
       const printer = startPlainPrinter({ store: setup.store, logs: setup.logs, holdReason: setup.holdReason, out, format, now: setup.now });
-      await setup.at(0, { type: "cluster/ready", info: { provider: "minikube", name: "ml", context: "ml", deliveryPath: "in-cluster-engine", deliveryReason: "minikube runs the docker runtime" } });
+      await setup.at(0, {
+        type: "cluster/ready",
+        info: { provider: "minikube", name: "ml", context: "ml", deliveryPath: "in-cluster-engine", deliveryReason: "minikube runs the docker runtime" },
+      });
       await setup.at(0, { type: "endpoint/changed", url: "http://127.0.0.1:51002", via: "tunnel", reason });
       printer.stop();
-      lines[format] = text().split("\n").find((line) => line.includes("51002")) ?? "";
+      lines[format] =
+        text()
+          .split("\n")
+          .find((line) => line.includes("51002")) ?? "";
     }
     expect(lines.text).toBe(`2025-06-01T12:00:00.000Z endpoint http://127.0.0.1:51002 (${reason})`);
     expect(JSON.parse(lines.json ?? "")).toMatchObject({ type: "endpoint", url: "http://127.0.0.1:51002", reason });
@@ -139,7 +176,10 @@ describe("plain printer", () => {
     const printer = startPlainPrinter({ store: setup.store, logs: setup.logs, holdReason: setup.holdReason, out, format: "json", now: setup.now });
     await failingIteration(setup);
     printer.stop();
-    const events = text().trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    const events = text()
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(events.map((event) => event["type"])).toEqual([
       "hold",
       "cluster.progress",
@@ -165,10 +205,25 @@ describe("plain printer", () => {
       "log",
     ]);
     expect(events[4]).toEqual({ ts: "2025-06-01T12:00:20.000Z", type: "iteration.started", iteration: 1, trigger: "start", stages: STAGES });
-    expect(events[6]).toEqual({ ts: "2025-06-01T12:00:20.100Z", type: "stage.progress", iteration: 1, stage: "build", detail: "step 1/9 FROM python:3.12-slim", current: 1, total: 9 });
+    expect(events[6]).toEqual({
+      ts: "2025-06-01T12:00:20.100Z",
+      type: "stage.progress",
+      iteration: 1,
+      stage: "build",
+      detail: "step 1/9 FROM python:3.12-slim",
+      current: 1,
+      total: 9,
+    });
     expect(events[8]).toEqual({ ts: "2025-06-01T12:00:24.100Z", type: "stage.done", iteration: 1, stage: "build", ms: 4_100, detail: "iris:3f2a built" });
     expect(events[17]).toMatchObject({ type: "tests.result", iteration: 1, passed: 1, failed: 1, changes: [] });
-    expect(events[19]).toEqual({ ts: "2025-06-01T12:00:38.350Z", type: "problem", stage: "test", message: "1 of 2 smoke test(s) failed: virginica", details: [], hint: "Compare the prediction with mlkube.yaml tests[1]." });
+    expect(events[19]).toEqual({
+      ts: "2025-06-01T12:00:38.350Z",
+      type: "problem",
+      stage: "test",
+      message: "1 of 2 smoke test(s) failed: virginica",
+      details: [],
+      hint: "Compare the prediction with mlkube.yaml tests[1].",
+    });
     expect(events[20]).toEqual({
       ts: "2025-06-01T12:00:38.350Z",
       type: "iteration.finished",
@@ -182,7 +237,15 @@ describe("plain printer", () => {
       testsPassed: 1,
       testsFailed: 1,
     });
-    expect(events[21]).toEqual({ ts: "2025-06-01T12:00:38.350Z", type: "log", pod: "iris-7d9f-x2k4q", container: "model", time: "2025-06-01T12:00:37.000Z", text: "Uvicorn running on http://0.0.0.0:8080", kind: "log" });
+    expect(events[21]).toEqual({
+      ts: "2025-06-01T12:00:38.350Z",
+      type: "log",
+      pod: "iris-7d9f-x2k4q",
+      container: "model",
+      time: "2025-06-01T12:00:37.000Z",
+      text: "Uvicorn running on http://0.0.0.0:8080",
+      kind: "log",
+    });
   });
 
   it("prints every action's events, also many dispatched in one burst (which one look at the state would fold into one)", async () => {
@@ -190,10 +253,17 @@ describe("plain printer", () => {
     const { out, text } = collector();
     const printer = startPlainPrinter({ store: setup.store, logs: setup.logs, holdReason: () => undefined, out, format: "json", now: setup.now });
     // All in one tick: the store tells its state subscribers once.
-    for (const detail of ["context 'dev@team': existing cluster", "this user may not list events in namespace ml", "this user may not list pods in all namespaces"]) {
+    for (const detail of [
+      "context 'dev@team': existing cluster",
+      "this user may not list events in namespace ml",
+      "this user may not list pods in all namespaces",
+    ]) {
       setup.store.dispatch({ type: "cluster/progress", detail });
     }
-    setup.store.dispatch({ type: "cluster/ready", info: { provider: "minikube", name: "minikube", context: "minikube", deliveryPath: "in-cluster-engine", deliveryReason: "docker runtime" } });
+    setup.store.dispatch({
+      type: "cluster/ready",
+      info: { provider: "minikube", name: "minikube", context: "minikube", deliveryPath: "in-cluster-engine", deliveryReason: "docker runtime" },
+    });
     setup.store.dispatch({ type: "iteration/started", id: 1, changes: { ...EMPTY_CHANGES, tests: true }, stages: ["test"], at: T0 });
     setup.store.dispatch({ type: "stage/started", id: 1, stage: "test", at: T0 });
     setup.store.dispatch({ type: "tests/result", id: 1, tests: [], changes: [] });
@@ -201,9 +271,26 @@ describe("plain printer", () => {
     setup.store.dispatch({ type: "iteration/finished", id: 1, at: T0 + 5, result: "success" });
     await Promise.resolve();
     printer.stop();
-    const events = text().trim().split("\n").map((line) => JSON.parse(line) as { type: string; detail?: string });
-    expect(events.map((event) => event.type)).toEqual(["cluster.progress", "cluster.progress", "cluster.progress", "cluster.ready", "iteration.started", "stage.started", "tests.result", "stage.done", "iteration.finished"]);
-    expect(events.slice(0, 3).map((event) => event.detail)).toEqual(["context 'dev@team': existing cluster", "this user may not list events in namespace ml", "this user may not list pods in all namespaces"]);
+    const events = text()
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string; detail?: string });
+    expect(events.map((event) => event.type)).toEqual([
+      "cluster.progress",
+      "cluster.progress",
+      "cluster.progress",
+      "cluster.ready",
+      "iteration.started",
+      "stage.started",
+      "tests.result",
+      "stage.done",
+      "iteration.finished",
+    ]);
+    expect(events.slice(0, 3).map((event) => event.detail)).toEqual([
+      "context 'dev@team': existing cluster",
+      "this user may not list events in namespace ml",
+      "this user may not list pods in all namespaces",
+    ]);
   });
 
   it("a watcher failure (the kernel's watch limit) is printed as watch.failed and a problem, in text and JSON", async () => {
@@ -211,19 +298,32 @@ describe("plain printer", () => {
       const setup = bench();
       const { out, text } = collector();
       const printer = startPlainPrinter({ store: setup.store, logs: setup.logs, holdReason: () => undefined, out, format, now: setup.now });
-      await setup.at(0, { type: "cluster/ready", info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "registry", deliveryReason: "r" } });
+      await setup.at(0, {
+        type: "cluster/ready",
+        info: { provider: "kind", name: "mlkube", context: "kind-mlkube", deliveryPath: "registry", deliveryReason: "r" },
+      });
       await setup.at(5_000, {
         type: "watch/failed",
         polling: true,
-        problem: { stage: "watch", message: "File watching hit the kernel's limit: ENOSPC: System limit for number of file watchers reached.", details: [], hint: "Raise the limit: sudo sysctl fs.inotify.max_user_watches=524288" },
+        problem: {
+          stage: "watch",
+          message: "File watching hit the kernel's limit: ENOSPC: System limit for number of file watchers reached.",
+          details: [],
+          hint: "Raise the limit: sudo sysctl fs.inotify.max_user_watches=524288",
+        },
       });
       printer.stop();
       if (format === "text") {
-        expect(text()).toContain("2025-06-01T12:00:05.000Z watch FAILED: File watching hit the kernel's limit: ENOSPC: System limit for number of file watchers reached. (now watching by polling)");
+        expect(text()).toContain(
+          "2025-06-01T12:00:05.000Z watch FAILED: File watching hit the kernel's limit: ENOSPC: System limit for number of file watchers reached. (now watching by polling)",
+        );
         expect(text()).toContain("2025-06-01T12:00:05.000Z problem in watch: File watching hit the kernel's limit");
         expect(text()).toContain("fix: Raise the limit: sudo sysctl fs.inotify.max_user_watches=524288");
       } else {
-        const events = text().trim().split("\n").map((line) => JSON.parse(line) as { type: string });
+        const events = text()
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line) as { type: string });
         expect(events).toContainEqual(expect.objectContaining({ type: "watch.failed", watching: "polling" }));
         expect(events).toContainEqual(expect.objectContaining({ type: "problem", stage: "watch" }));
       }
@@ -288,7 +388,13 @@ describe("plain printer: throttled progress", () => {
     const { printer, text, dispatch } = rolloutPrinter();
     await dispatch({ type: "stage/progress", id: 1, stage: "rollout", detail: "ready 0/1: the Deployment controller to start the new version" });
     await dispatch({ type: "stage/progress", id: 1, stage: "rollout", detail: "ready 0/1: pod p: unschedulable (node not ready)" });
-    const details = () => text().trim().split("\n").map((line) => JSON.parse(line) as { type: string; detail?: string }).filter((event) => event.type === "stage.progress").map((event) => event.detail);
+    const details = () =>
+      text()
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { type: string; detail?: string })
+        .filter((event) => event.type === "stage.progress")
+        .map((event) => event.detail);
     expect(details()).toEqual(["ready 0/1: the Deployment controller to start the new version"]);
     await vi.advanceTimersByTimeAsync(99);
     expect(details()).toEqual(["ready 0/1: the Deployment controller to start the new version"]);
@@ -316,10 +422,31 @@ describe("plain printer: BuildKit's build steps", () => {
     await setup.at(0, { type: "iteration/started", id: 1, changes: { ...EMPTY_CHANGES, force: true }, stages: ["build"], at: T0 });
     await setup.at(0, { type: "stage/started", id: 1, stage: "build", at: T0 });
     const running = { id: 5, name: "[2/3] RUN pip install -r requirements.txt", status: "running" as const };
-    await setup.at(100, { type: "stage/progress", id: 1, stage: "build", detail: "step 1/3: FROM python", progress: { current: 1, total: 3 }, step: { id: 4, name: "[1/3] FROM python", status: "cached" } });
+    await setup.at(100, {
+      type: "stage/progress",
+      id: 1,
+      stage: "build",
+      detail: "step 1/3: FROM python",
+      progress: { current: 1, total: 3 },
+      step: { id: 4, name: "[1/3] FROM python", status: "cached" },
+    });
     // Within the same second as the first: the running detail is throttled, finished steps are not.
-    await setup.at(200, { type: "stage/progress", id: 1, stage: "build", detail: "step 2/3: RUN pip install -r requirements.txt", progress: { current: 2, total: 3 }, step: running });
-    await setup.at(300, { type: "stage/progress", id: 1, stage: "build", detail: "step 2/3: RUN pip install -r requirements.txt", progress: { current: 2, total: 3 }, step: { ...running, status: "done", ms: 12_300, bytes: 45_600_000 } });
+    await setup.at(200, {
+      type: "stage/progress",
+      id: 1,
+      stage: "build",
+      detail: "step 2/3: RUN pip install -r requirements.txt",
+      progress: { current: 2, total: 3 },
+      step: running,
+    });
+    await setup.at(300, {
+      type: "stage/progress",
+      id: 1,
+      stage: "build",
+      detail: "step 2/3: RUN pip install -r requirements.txt",
+      progress: { current: 2, total: 3 },
+      step: { ...running, status: "done", ms: 12_300, bytes: 45_600_000 },
+    });
     printer.stop();
     return text();
   }
@@ -332,7 +459,10 @@ describe("plain printer: BuildKit's build steps", () => {
   });
 
   it("json: stage.progress with step { name, cached, status, ms, bytes }", async () => {
-    const events = (await buildWithSteps("json")).trim().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    const events = (await buildWithSteps("json"))
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const steps = events.filter((event) => event.type === "stage.progress" && event.step).map((event) => event.step);
     expect(steps).toEqual([
       { name: "[1/3] FROM python", cached: true, status: "cached" },

@@ -83,12 +83,19 @@ describe("keeping the model directory watched", () => {
       expect(started[1]!.closed).toBe(true);
       printer.stop();
       if (format === "text") {
-        expect(text()).toContain("watch FAILED: File watching stopped: EACCES: permission denied, watch '/m/data'. Trying again in 2 s; changes made meanwhile are picked up then.");
+        expect(text()).toContain(
+          "watch FAILED: File watching stopped: EACCES: permission denied, watch '/m/data'. Trying again in 2 s; changes made meanwhile are picked up then.",
+        );
         expect(text()).toContain("problem in watch: File watching stopped");
         expect(text()).toContain("watching again");
       } else {
-        const events = text().trim().split("\n").map((line) => JSON.parse(line) as { type: string });
-        expect(events).toContainEqual(expect.objectContaining({ type: "watch.failed", watching: "stopped", message: expect.stringContaining("Trying again in 2 s") }));
+        const events = text()
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line) as { type: string });
+        expect(events).toContainEqual(
+          expect.objectContaining({ type: "watch.failed", watching: "stopped", message: expect.stringContaining("Trying again in 2 s") }),
+        );
         expect(events).toContainEqual(expect.objectContaining({ type: "problem", stage: "watch", hint: expect.stringContaining("press r") }));
         expect(events).toContainEqual({ ts: new Date(0).toISOString(), type: "watch.restored", watching: "events" });
       }
@@ -116,7 +123,11 @@ describe("keeping the model directory watched", () => {
     await watching;
     printer.stop();
     expect(sleeps).toEqual([2_000, 4_000, 8_000]);
-    const failed = text().trim().split("\n").map((line) => JSON.parse(line) as { type: string; message?: string }).filter((event) => event.type === "watch.failed");
+    const failed = text()
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { type: string; message?: string })
+      .filter((event) => event.type === "watch.failed");
     expect(failed.map((event) => event.message)).toEqual([2, 4, 8].map((s) => expect.stringContaining(`Trying again in ${s} s`)));
   });
 
@@ -124,7 +135,10 @@ describe("keeping the model directory watched", () => {
     const { store, printer, text } = setUp("text");
     const { started, start } = fakeWatchers();
     const controller = new AbortController();
-    const watching = keepWatching(start, (action) => store.dispatch(action), { signal: controller.signal, backoff: { sleep: () => new Promise(() => undefined) } });
+    const watching = keepWatching(start, (action) => store.dispatch(action), {
+      signal: controller.signal,
+      backoff: { sleep: () => new Promise(() => undefined) },
+    });
     await settle();
     started[0]!.onError(errno("ENOSPC: System limit for number of file watchers reached, watch '/m'", "ENOSPC"));
     await settle();

@@ -13,10 +13,7 @@
  */
 import { parse } from "smol-toml";
 
-export type HostsSupport =
-  | { reads: true; hostsDir: string }
-  | { reads: false; why: string }
-  | { reads: "unknown"; why: string };
+export type HostsSupport = { reads: true; hostsDir: string } | { reads: false; why: string } | { reads: "unknown"; why: string };
 
 /** containerd 2.x's default hosts directories, in lookup order. */
 const CONTAINERD2_DEFAULT_HOSTS_DIRS = ["/etc/containerd/certs.d", "/etc/docker/certs.d"];
@@ -33,7 +30,10 @@ export function hostsSupport(configDump: string): HostsSupport {
     const configPath = registryConfigPath(config, "io.containerd.grpc.v1.cri");
     const dirs = splitDirs(configPath);
     if (dirs.length === 0) {
-      return { reads: false, why: "its containerd (1.x) has no registry config_path, so it ignores hosts.toml (kind node images before v0.27, in a cluster created without kind's containerdConfigPatches entry)" };
+      return {
+        reads: false,
+        why: "its containerd (1.x) has no registry config_path, so it ignores hosts.toml (kind node images before v0.27, in a cluster created without kind's containerdConfigPatches entry)",
+      };
     }
     return { reads: true, hostsDir: dirs[0] as string };
   }
@@ -49,5 +49,8 @@ function registryConfigPath(config: Record<string, unknown>, plugin: string): st
 
 /** config_path is a list of directories separated like PATH. */
 function splitDirs(configPath: string): string[] {
-  return configPath.split(":").map((dir) => dir.trim()).filter((dir) => dir.length > 0);
+  return configPath
+    .split(":")
+    .map((dir) => dir.trim())
+    .filter((dir) => dir.length > 0);
 }

@@ -26,7 +26,8 @@ export class ContextProvider implements ClusterProvider {
     report({ title: `context '${this.choice.context}'`, status: "skipped", detail: `existing cluster, Kubernetes ${version}` });
     const decision = chooseDelivery({ provider: "context", registrySetting: this.settings.registrySetting, announced: await readAnnouncedRegistry(kube) });
     if ("error" in decision) throw new UserError("delivery", decision.error, { hint: decision.hint });
-    if (decision.path !== "registry") throw new UserError("delivery", `Cannot ${decision.path} images into an existing context.`, { hint: "Set cluster.registry in mlkube.yaml." });
+    if (decision.path !== "registry")
+      throw new UserError("delivery", `Cannot ${decision.path} images into an existing context.`, { hint: "Set cluster.registry in mlkube.yaml." });
     const server = kube.config.getCurrentCluster()?.server ?? "";
     if (isLoopback(hostOf(decision.pullAs)) && !isLoopback(hostOf(server.replace(/^https?:\/\//, "")))) {
       throw new UserError("delivery", `The cluster at ${server} cannot pull from ${decision.pullAs}: that address means the node itself, not this machine.`, {

@@ -46,7 +46,11 @@ export async function snapshotCurrentContext(env: NodeJS.ProcessEnv = process.en
  * exists, and returns the line to show: what was kept, or what changed and why (undefined when
  * nothing changed). `clusterContext` is the context mlkube itself uses, by name.
  */
-export async function restoreCurrentContext(before: ContextSnapshot, clusterContext: string, env: NodeJS.ProcessEnv = process.env): Promise<ClusterStep | undefined> {
+export async function restoreCurrentContext(
+  before: ContextSnapshot,
+  clusterContext: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ClusterStep | undefined> {
   const after = await snapshotCurrentContext(env);
   if (after.current === before.current) return undefined;
   const title = "kube context";
@@ -66,13 +70,22 @@ export async function restoreCurrentContext(before: ContextSnapshot, clusterCont
   }
   const check = await snapshotCurrentContext(env);
   if (check.current !== before.current) {
-    return { title, status: "failed", detail: `your current context is now '${check.current ?? "(none)"}'; restore yours with 'kubectl config use-context ${before.current}'` };
+    return {
+      title,
+      status: "failed",
+      detail: `your current context is now '${check.current ?? "(none)"}'; restore yours with 'kubectl config use-context ${before.current}'`,
+    };
   }
   return { title, status: "skipped", detail: `kept your current context '${before.current}' (mlkube uses '${clusterContext}' by name)` };
 }
 
 /** Runs WORK (a kind/minikube call that may move the current context), then puts it back and reports. */
-export async function keepingCurrentContext<T>(clusterContext: string, report: StepReporter, work: () => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+export async function keepingCurrentContext<T>(
+  clusterContext: string,
+  report: StepReporter,
+  work: () => Promise<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
   const before = await snapshotCurrentContext(env);
   try {
     return await work();

@@ -39,7 +39,9 @@ async function readyPodFor(kube: KubeAccess, service: ServiceRef): Promise<{ pod
   const pods = (await kube.core.listNamespacedPod({ namespace: service.namespace, labelSelector: selector })).items;
   const ready = pods.find(isReadyAndStaying);
   if (!ready?.metadata?.name) {
-    throw new UserError("cluster", `No ready pod behind Service ${service.namespace}/${service.name} to forward to.`, { hint: "Wait for the rollout, or check 'mlkube logs'." });
+    throw new UserError("cluster", `No ready pod behind Service ${service.namespace}/${service.name} to forward to.`, {
+      hint: "Wait for the rollout, or check 'mlkube logs'.",
+    });
   }
   return { pod: ready.metadata.name, port: containerPortFor(ready, servicePort?.targetPort ?? servicePort?.port) };
 }

@@ -151,7 +151,12 @@ export class KindProvider implements ClusterProvider {
    * instead of failing: the nodes' containerd ignores hosts.toml (an existing cluster made by an
    * older kind), or, with withoutRegistry "load", the registry could not start.
    */
-  private async wireRegistry(registry: RegistrySettings, kube: KubeAccess, report: StepReporter, withoutRegistry: "fail" | "load"): Promise<RegistryProblem | undefined> {
+  private async wireRegistry(
+    registry: RegistrySettings,
+    kube: KubeAccess,
+    report: StepReporter,
+    withoutRegistry: "fail" | "load",
+  ): Promise<RegistryProblem | undefined> {
     const docker = this.deps.docker.client;
     const title = `registry ${registry.container} on 127.0.0.1:${registry.hostPort}`;
     const nodes = await this.nodes();
@@ -163,7 +168,8 @@ export class KindProvider implements ClusterProvider {
         report({ title, status: "skipped", detail: `not used: node ${node} cannot pull from it (${support.why})` });
         return { nodesCannotPull: `node ${node} cannot pull from the local registry: ${support.why}` };
       }
-      if (support.reads === "unknown") report({ title: `containerd on ${node}`, status: "skipped", detail: `${support.why}; assuming it reads ${DEFAULT_HOSTS_DIR}` });
+      if (support.reads === "unknown")
+        report({ title: `containerd on ${node}`, status: "skipped", detail: `${support.why}; assuming it reads ${DEFAULT_HOSTS_DIR}` });
       hostsDirs.set(node, support.reads === true ? support.hostsDir : DEFAULT_HOSTS_DIR);
     }
     let started: boolean;
@@ -185,9 +191,17 @@ export class KindProvider implements ClusterProvider {
       if (current !== hostsToml) needsConfig.push({ node, hostsPath });
     }
     for (const { node, hostsPath } of needsConfig) await writeFileInContainer(docker, node, hostsPath, hostsToml);
-    report({ title: "registry wired into the nodes", status: needsConfig.length > 0 ? "done" : "skipped", detail: needsConfig.length > 0 ? `hosts.toml on ${needsConfig.map(({ node }) => node).join(", ")}` : "hosts.toml already in place" });
+    report({
+      title: "registry wired into the nodes",
+      status: needsConfig.length > 0 ? "done" : "skipped",
+      detail: needsConfig.length > 0 ? `hosts.toml on ${needsConfig.map(({ node }) => node).join(", ")}` : "hosts.toml already in place",
+    });
     const connected = await connectRegistry(docker, registry, KIND_NETWORK);
-    report({ title: `registry on the '${KIND_NETWORK}' network`, status: connected ? "done" : "skipped", detail: connected ? "connected" : "already connected" });
+    report({
+      title: `registry on the '${KIND_NETWORK}' network`,
+      status: connected ? "done" : "skipped",
+      detail: connected ? "connected" : "already connected",
+    });
     const host = `localhost:${registry.hostPort}`;
     const announced = await readAnnouncedRegistry(kube);
     if (announced !== "forbidden" && announced?.host === host) {
@@ -230,8 +244,7 @@ export class KindProvider implements ClusterProvider {
         }
         return this.load(image, options.signal);
       },
-      endpoint: async (service) =>
-        mapped.includes(service.nodePort) ? mappedPortEndpoint(service.nodePort) : portForwardEndpoint(kube, service),
+      endpoint: async (service) => (mapped.includes(service.nodePort) ? mappedPortEndpoint(service.nodePort) : portForwardEndpoint(kube, service)),
     };
   }
 
@@ -246,7 +259,9 @@ export class KindProvider implements ClusterProvider {
     for (const node of await this.nodes()) {
       const report = await this.nodeImage(node, reference, image.imageId);
       if (!matchLoadedImage(image.imageId, report)) {
-        const found = report.criImageId ? `image ${report.criImageId.slice(0, 19)}${report.containerdTarget ? ` (target ${report.containerdTarget.slice(0, 19)})` : ""}` : "no image";
+        const found = report.criImageId
+          ? `image ${report.criImageId.slice(0, 19)}${report.containerdTarget ? ` (target ${report.containerdTarget.slice(0, 19)})` : ""}`
+          : "no image";
         throw new UserError("delivery", `After 'kind load docker-image', node ${node} has ${found} for ${reference}, not ${image.imageId.slice(0, 19)}.`, {
           hint: `A load can stop half-way (kind#2402). Run 'kind load docker-image ${reference} --name ${this.choice.clusterName}' again, or enable the registry (cluster.registry: auto).`,
         });
@@ -262,7 +277,10 @@ export class KindProvider implements ClusterProvider {
     // crictl and ctr exit non-zero when the image is absent: that is the answer.
     const criImageId = await execInContainer(docker, node, ["crictl", "inspecti", "-o", "json", reference]).then(crictlImageId, () => undefined);
     if (!criImageId || matchLoadedImage(wanted, { criImageId })) return { criImageId };
-    const containerdTarget = await execInContainer(docker, node, ctrListCommand(reference)).then((output) => ctrTargetDigest(output, reference), () => undefined);
+    const containerdTarget = await execInContainer(docker, node, ctrListCommand(reference)).then(
+      (output) => ctrTargetDigest(output, reference),
+      () => undefined,
+    );
     return { criImageId, containerdTarget };
   }
 
@@ -276,7 +294,11 @@ export class KindProvider implements ClusterProvider {
       exists,
       running,
       nodes,
-      registry: registry && { container: registry.container, listen: `127.0.0.1:${registry.hostPort}`, running: await registryRunning(this.deps.docker.client, registry) },
+      registry: registry && {
+        container: registry.container,
+        listen: `127.0.0.1:${registry.hostPort}`,
+        running: await registryRunning(this.deps.docker.client, registry),
+      },
       mappedNodePorts: exists ? await this.mappedNodePorts() : [],
     };
   }
@@ -298,12 +320,18 @@ export class KindProvider implements ClusterProvider {
 
   async exists(): Promise<boolean> {
     const { stdout } = await this.deps.exec("kind", ["get", "clusters"]);
-    return stdout.split("\n").map((line) => line.trim()).includes(this.choice.clusterName);
+    return stdout
+      .split("\n")
+      .map((line) => line.trim())
+      .includes(this.choice.clusterName);
   }
 
   async nodes(): Promise<string[]> {
     const { stdout } = await this.deps.exec("kind", ["get", "nodes", "--name", this.choice.clusterName]);
-    return stdout.split("\n").map((line) => line.trim()).filter(Boolean);
+    return stdout
+      .split("\n")
+      .map((line) => line.trim())
+      .filter(Boolean);
   }
 
   /** Host ports the control-plane node publishes on the host, i.e. NodePorts reachable without a port-forward. */
@@ -312,7 +340,9 @@ export class KindProvider implements ClusterProvider {
     try {
       const info = await this.deps.docker.client.getContainer(node).inspect();
       return Object.entries(info.HostConfig.PortBindings ?? {})
-        .filter(([key, bindings]) => key.endsWith("/tcp") && (bindings as { HostPort?: string }[] | null)?.some((binding) => binding.HostPort === key.split("/")[0]))
+        .filter(
+          ([key, bindings]) => key.endsWith("/tcp") && (bindings as { HostPort?: string }[] | null)?.some((binding) => binding.HostPort === key.split("/")[0]),
+        )
         .map(([key]) => Number(key.split("/")[0]));
     } catch {
       return [];

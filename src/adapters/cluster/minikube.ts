@@ -12,7 +12,18 @@ import { keepingCurrentContext } from "./current-context.js";
 import { nodeIpEndpoint } from "./endpoint.js";
 import { remoteEngineOf, tunnelReason } from "../../core/node-reachability.js";
 import { ctrListCommand, ctrTargetDigest, matchLoadedImage } from "./loaded-image.js";
-import type { BuiltImage, ClusterProvider, ClusterStatus, DeliveryResult, Endpoint, EnsureOptions, ReadyCluster, ServiceRef, StepReporter, UpPlan } from "./provider.js";
+import type {
+  BuiltImage,
+  ClusterProvider,
+  ClusterStatus,
+  DeliveryResult,
+  Endpoint,
+  EnsureOptions,
+  ReadyCluster,
+  ServiceRef,
+  StepReporter,
+  UpPlan,
+} from "./provider.js";
 
 interface MinikubeSettings {
   registrySetting: string;
@@ -45,7 +56,10 @@ export class MinikubeProvider implements ClusterProvider {
     return {
       choice: this.choice,
       startFlags: this.startFlags(),
-      steps: [`minikube ${this.startFlags().join(" ")}`, `images are built inside the node's engine (minikube docker-env -p ${this.choice.clusterName}); nothing is pushed or loaded`],
+      steps: [
+        `minikube ${this.startFlags().join(" ")}`,
+        `images are built inside the node's engine (minikube docker-env -p ${this.choice.clusterName}); nothing is pushed or loaded`,
+      ],
     };
   }
 
@@ -69,7 +83,10 @@ export class MinikubeProvider implements ClusterProvider {
     report({ title: `minikube profile '${profile}'`, status: "running", detail: creating ? "creating (this takes a few minutes)" : "starting" });
     if (creating) await this.deps.record.add("minikube", profile);
     try {
-      await this.deps.exec("minikube", this.startFlags(), { signal, onLine: (line) => report({ title: `minikube profile '${profile}'`, status: "running", detail: line.trim() }) });
+      await this.deps.exec("minikube", this.startFlags(), {
+        signal,
+        onLine: (line) => report({ title: `minikube profile '${profile}'`, status: "running", detail: line.trim() }),
+      });
     } catch (error) {
       if (creating && !(await this.profile().catch(() => true))) await this.deps.record.remove("minikube", profile);
       throw error;
@@ -78,7 +95,12 @@ export class MinikubeProvider implements ClusterProvider {
   }
 
   private async ready(kube: KubeAccess, runtime: string | undefined): Promise<ReadyCluster> {
-    const decision = chooseDelivery({ provider: "minikube", registrySetting: this.settings.registrySetting, announced: await readAnnouncedRegistry(kube), minikubeRuntime: runtime });
+    const decision = chooseDelivery({
+      provider: "minikube",
+      registrySetting: this.settings.registrySetting,
+      announced: await readAnnouncedRegistry(kube),
+      minikubeRuntime: runtime,
+    });
     if ("error" in decision) throw new UserError("delivery", decision.error, { hint: decision.hint });
     // docker-env is applied to one Docker client inside mlkube: the user's shell and process.env stay as they were.
     const buildEngine = decision.path === "in-cluster-engine" ? connectDocker(await this.dockerEnv()) : this.deps.docker;
@@ -91,7 +113,13 @@ export class MinikubeProvider implements ClusterProvider {
       mappedNodePorts: [],
       deliver: async (image, options = {}): Promise<DeliveryResult> => {
         if (decision.path === "in-cluster-engine") {
-          return { path: "in-cluster-engine", podImage: podImageFor(decision, image.repository, image.tag), bytesMoved: 0, durationMs: 0, detail: "built inside minikube's engine" };
+          return {
+            path: "in-cluster-engine",
+            podImage: podImageFor(decision, image.repository, image.tag),
+            bytesMoved: 0,
+            durationMs: 0,
+            detail: "built inside minikube's engine",
+          };
         }
         if (decision.path === "registry") {
           return deliverByPush(this.deps.docker.client, decision, image, options);
@@ -109,7 +137,11 @@ export class MinikubeProvider implements ClusterProvider {
    * user why. mlkube loads such an image once itself and says so: it is the command the user
    * would run, and asking would stop an unattended loop for no decision worth making.
    */
-  private async provideBaseImages(engine: DockerConnection, images: readonly string[], options: { signal?: AbortSignal | undefined; progress?: ((line: string) => void) | undefined } = {}): Promise<string[]> {
+  private async provideBaseImages(
+    engine: DockerConnection,
+    images: readonly string[],
+    options: { signal?: AbortSignal | undefined; progress?: ((line: string) => void) | undefined } = {},
+  ): Promise<string[]> {
     const profile = this.choice.clusterName;
     const done: string[] = [];
     for (const image of images) {
@@ -120,14 +152,20 @@ export class MinikubeProvider implements ClusterProvider {
       try {
         await this.deps.exec("minikube", ["image", "load", image, "-p", profile], { signal: options.signal });
       } catch (cause) {
-        throw new UserError("build", `minikube's engine (profile ${profile}) lacks the base image ${image}, which this machine's engine has, and loading it there failed.`, {
-          details: cause instanceof CommandFailedError ? cause.details : [],
-          hint: `Run '${command}', then save to rebuild.`,
-          cause,
-        });
+        throw new UserError(
+          "build",
+          `minikube's engine (profile ${profile}) lacks the base image ${image}, which this machine's engine has, and loading it there failed.`,
+          {
+            details: cause instanceof CommandFailedError ? cause.details : [],
+            hint: `Run '${command}', then save to rebuild.`,
+            cause,
+          },
+        );
       }
       if ((await hasImage(engine, image)) === false) {
-        throw new UserError("build", `minikube's engine (profile ${profile}) still lacks the base image ${image} after '${command}'.`, { hint: `Run '${command}' yourself and check 'minikube image ls -p ${profile}'.` });
+        throw new UserError("build", `minikube's engine (profile ${profile}) still lacks the base image ${image} after '${command}'.`, {
+          hint: `Run '${command}' yourself and check 'minikube image ls -p ${profile}'.`,
+        });
       }
       done.push(`loaded the base image ${image} into minikube's engine (it was only in this machine's engine)`);
     }
@@ -142,7 +180,10 @@ export class MinikubeProvider implements ClusterProvider {
       const match = /^([A-Z_]+)=(.*)$/.exec(line.trim());
       if (match?.[1] && match[2] !== undefined) env[match[1]] = match[2].replace(/^"(.*)"$/, "$1");
     }
-    if (!env.DOCKER_HOST) throw new UserError("cluster", `'minikube docker-env -p ${this.choice.clusterName}' printed no DOCKER_HOST.`, { hint: "The profile may use a runtime other than docker; set cluster.registry or use kind." });
+    if (!env.DOCKER_HOST)
+      throw new UserError("cluster", `'minikube docker-env -p ${this.choice.clusterName}' printed no DOCKER_HOST.`, {
+        hint: "The profile may use a runtime other than docker; set cluster.registry or use kind.",
+      });
     return env;
   }
 
@@ -167,9 +208,13 @@ export class MinikubeProvider implements ClusterProvider {
     }
     if (!matched) {
       const wanted = image.imageId.replace(/^sha256:/, "");
-      throw new UserError("delivery", `After 'minikube image load', profile ${profile} has ${listed ? `image ${listed.replace(/^sha256:/, "").slice(0, 12)}` : "no image"} for ${reference}, not ${wanted.slice(0, 12)}.`, {
-        hint: `Run 'minikube image load ${reference} -p ${profile}' again.`,
-      });
+      throw new UserError(
+        "delivery",
+        `After 'minikube image load', profile ${profile} has ${listed ? `image ${listed.replace(/^sha256:/, "").slice(0, 12)}` : "no image"} for ${reference}, not ${wanted.slice(0, 12)}.`,
+        {
+          hint: `Run 'minikube image load ${reference} -p ${profile}' again.`,
+        },
+      );
     }
     const { Size } = await this.deps.docker.client.getImage(image.imageId).inspect();
     return { path: "load", podImage: reference, bytesMoved: Size, durationMs: performance.now() - started, detail: "whole image loaded into the node" };
@@ -214,7 +259,8 @@ export class MinikubeProvider implements ClusterProvider {
   async status(): Promise<ClusterStatus> {
     const profile = await this.profile();
     let nodeIp: string | undefined;
-    if (profile?.status === "Running" || profile?.status === "OK") nodeIp = (await this.deps.exec("minikube", ["ip", "-p", this.choice.clusterName])).stdout.trim();
+    if (profile?.status === "Running" || profile?.status === "OK")
+      nodeIp = (await this.deps.exec("minikube", ["ip", "-p", this.choice.clusterName])).stdout.trim();
     // Where the node IP is out of reach, no URL may be made of it ('mlkube status' makes one from a bare IP).
     const unreachable = nodeIp ? await this.needsTunnel() : undefined;
     return {
@@ -252,7 +298,9 @@ export async function listMinikubeProfiles(exec: Exec): Promise<ProfileInfo[]> {
     if ((error as { kind?: string }).kind === "command-failed") return [];
     throw error;
   }
-  const parsed = JSON.parse(stdout) as { valid?: { Name?: string; Status?: string; Config?: { Driver?: string; KubernetesConfig?: { ContainerRuntime?: string } } }[] };
+  const parsed = JSON.parse(stdout) as {
+    valid?: { Name?: string; Status?: string; Config?: { Driver?: string; KubernetesConfig?: { ContainerRuntime?: string } } }[];
+  };
   return (parsed.valid ?? []).map((profile) => ({
     name: profile.Name ?? "",
     status: profile.Status ?? "Unknown",
@@ -271,9 +319,13 @@ async function portIndex(kube: KubeAccess, service: ServiceRef): Promise<number>
   const index = ports.findIndex((port) => port.nodePort === service.nodePort);
   if (index >= 0) return index;
   const listed = ports.map((port) => `${port.name ?? port.port}${port.nodePort ? ` (nodePort ${port.nodePort})` : ""}`).join(", ") || "none";
-  throw new UserError("cluster", `Service ${service.namespace}/${service.name} has no port with nodePort ${service.nodePort} (its ports: ${listed}), so mlkube cannot tell which of the URLs 'minikube service --url' prints is the model's.`, {
-    hint: `Give the model's port in the Service nodePort: ${service.nodePort}, or set service.nodePort in mlkube.yaml to the nodePort it has.`,
-  });
+  throw new UserError(
+    "cluster",
+    `Service ${service.namespace}/${service.name} has no port with nodePort ${service.nodePort} (its ports: ${listed}), so mlkube cannot tell which of the URLs 'minikube service --url' prints is the model's.`,
+    {
+      hint: `Give the model's port in the Service nodePort: ${service.nodePort}, or set service.nodePort in mlkube.yaml to the nodePort it has.`,
+    },
+  );
 }
 
 /** Whether ENGINE holds IMAGE; undefined when the engine does not say (unreachable, refused). */

@@ -62,6 +62,11 @@ async function readRecord(file: string): Promise<{ models: Record<string, Rememb
 function isRemembered(value: unknown): value is RememberedModel {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
   const { nodePort, readiness } = value as Record<string, unknown>;
-  const readinessOk = readiness === undefined || (typeof readiness === "object" && readiness !== null && typeof (readiness as { path?: unknown }).path === "string" && typeof (readiness as { protocol?: unknown }).protocol === "string");
+  const readinessOk =
+    readiness === undefined ||
+    (typeof readiness === "object" &&
+      readiness !== null &&
+      typeof (readiness as { path?: unknown }).path === "string" &&
+      typeof (readiness as { protocol?: unknown }).protocol === "string");
   return (nodePort === undefined || Number.isInteger(nodePort)) && readinessOk;
 }

@@ -25,7 +25,9 @@ export async function chooseModelNodePort({ config, claims, mapped, memory }: Mo
     configured: config.service.pinned ? config.service.nodePort : undefined,
     remembered: remembered[config.dir]?.nodePort,
     // A directory that is gone (a deleted checkout, a test's copy) no longer keeps its port from others.
-    rememberedByOthers: Object.entries(remembered).flatMap(([dir, model]) => (dir !== config.dir && model.nodePort !== undefined && existsSync(dir) ? [model.nodePort] : [])),
+    rememberedByOthers: Object.entries(remembered).flatMap(([dir, model]) =>
+      dir !== config.dir && model.nodePort !== undefined && existsSync(dir) ? [model.nodePort] : [],
+    ),
     mapped,
     claims,
   });

@@ -55,14 +55,17 @@ export function nodePortsTakenError(clusterName: string, taken: TakenNodePort[],
   const otherCluster = taken.find((entry) => entry.kindCluster)?.kindCluster;
   const ways = [
     ...(otherCluster
-      ? [`share the cluster that holds them (cluster.name: ${otherCluster} in mlkube.yaml)`, `delete it ('kind delete cluster --name ${otherCluster}', or 'mlkube down' in the model directory that made it)`]
+      ? [
+          `share the cluster that holds them (cluster.name: ${otherCluster} in mlkube.yaml)`,
+          `delete it ('kind delete cluster --name ${otherCluster}', or 'mlkube down' in the model directory that made it)`,
+        ]
       : ["stop what holds them"]),
-    ...(freeRange ? [`give this cluster other ports (cluster.nodePorts: ${freeRange} in mlkube.yaml; ${freeRange} are free now)`] : ["give this cluster other ports (cluster.nodePorts: FIRST-LAST in mlkube.yaml)"]),
+    ...(freeRange
+      ? [`give this cluster other ports (cluster.nodePorts: ${freeRange} in mlkube.yaml; ${freeRange} are free now)`]
+      : ["give this cluster other ports (cluster.nodePorts: FIRST-LAST in mlkube.yaml)"]),
     "or use a cluster that exists (cluster.provider: context)",
   ];
-  return new UserError(
-    "cluster",
-    `kind cluster '${clusterName}' cannot be created: it maps its NodePorts to the same ports on 127.0.0.1, and ${held}.`,
-    { hint: `${ways.join(", ").replace(/^./, (first) => first.toUpperCase())}.` },
-  );
+  return new UserError("cluster", `kind cluster '${clusterName}' cannot be created: it maps its NodePorts to the same ports on 127.0.0.1, and ${held}.`, {
+    hint: `${ways.join(", ").replace(/^./, (first) => first.toUpperCase())}.`,
+  });
 }

@@ -87,7 +87,10 @@ export interface ReadyCluster {
    * Before a build in the cluster's own engine: gives that engine the base images it lacks but the
    * host's engine has (minikube). Returns what it did, for the user; absent where builds run on the host.
    */
-  provideBaseImages?(images: readonly string[], options?: { signal?: AbortSignal | undefined; progress?: ((line: string) => void) | undefined }): Promise<string[]>;
+  provideBaseImages?(
+    images: readonly string[],
+    options?: { signal?: AbortSignal | undefined; progress?: ((line: string) => void) | undefined },
+  ): Promise<string[]>;
 }
 
 export interface EnsureOptions {

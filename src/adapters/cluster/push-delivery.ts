@@ -14,7 +14,11 @@ export async function deliverByPush(
   // Never while a garbage collection runs in that registry (registry-lock.ts).
   const pushed = await whilePushing(
     registryLockDir(decision.pushTo),
-    () => pushImage(docker, image.imageId, pushReferenceFor(decision, image.repository, image.tag), { signal: options.signal, onProgress: (progress) => options.onBytes?.(progress.bytesPushed) }),
+    () =>
+      pushImage(docker, image.imageId, pushReferenceFor(decision, image.repository, image.tag), {
+        signal: options.signal,
+        onProgress: (progress) => options.onBytes?.(progress.bytesPushed),
+      }),
     options.signal,
   );
   return {

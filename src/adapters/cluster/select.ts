@@ -56,13 +56,14 @@ export async function selectProvider(config: ClusterSettings, flags: ClusterFlag
   const wantsContext = (flags.provider ?? config.cluster.provider) === "context";
   const currentContext = kubeContexts(wantsContext ? readKubeConfig() : readKubeConfigIfPresent()).current;
   const minikubeProfiles = installed().minikube ? (await listMinikubeProfiles(exec)).map((profile) => profile.name) : [];
-  const choose = () => chooseProvider({
-    configured: { provider: config.cluster.provider, clusterName: config.cluster.name, context: config.cluster.context },
-    flags,
-    currentContext,
-    minikubeProfiles,
-    installed: installed(),
-  });
+  const choose = () =>
+    chooseProvider({
+      configured: { provider: config.cluster.provider, clusterName: config.cluster.name, context: config.cluster.context },
+      flags,
+      currentContext,
+      minikubeProfiles,
+      installed: installed(),
+    });
   let decision = choose();
   const need = missingKind(decision, installed());
   if (need && deps.offerKind) {
@@ -77,14 +78,24 @@ export async function selectProvider(config: ClusterSettings, flags: ClusterFlag
   const record = deps.record ?? createdClusters();
   switch (decision.kind) {
     case "kind":
-      return new KindProvider(decision, {
-        // The range lets a few models share one cluster; a port pinned in mlkube.yaml is mapped too.
-        nodePorts: [...new Set([...(config.service.pinned ? [config.service.nodePort] : []), ...nodePortRange(config.cluster.nodePorts)])].sort((a, b) => a - b),
-        registry: registrySetting === "auto" ? DEFAULT_REGISTRY : undefined,
-        registrySetting,
-      }, { exec, docker: deps.docker, record });
+      return new KindProvider(
+        decision,
+        {
+          // The range lets a few models share one cluster; a port pinned in mlkube.yaml is mapped too.
+          nodePorts: [...new Set([...(config.service.pinned ? [config.service.nodePort] : []), ...nodePortRange(config.cluster.nodePorts)])].sort(
+            (a, b) => a - b,
+          ),
+          registry: registrySetting === "auto" ? DEFAULT_REGISTRY : undefined,
+          registrySetting,
+        },
+        { exec, docker: deps.docker, record },
+      );
     case "minikube":
-      return new MinikubeProvider(decision, { registrySetting, platform: process.platform, isWsl: await isWsl() }, { exec, spawn, docker: deps.docker, record });
+      return new MinikubeProvider(
+        decision,
+        { registrySetting, platform: process.platform, isWsl: await isWsl() },
+        { exec, spawn, docker: deps.docker, record },
+      );
     case "context":
       return new ContextProvider(decision, { registrySetting }, { docker: deps.docker });
   }

@@ -4,7 +4,12 @@ import { UserError } from "../../errors.js";
 
 export function oneLine(text: string): string {
   // Counted in code points: cutting UTF-16 units could split an emoji's pair, drawn as "�".
-  const flat = [...text.replace(/\\\s*\n/g, " ").replace(/\s+/g, " ").trim()];
+  const flat = [
+    ...text
+      .replace(/\\\s*\n/g, " ")
+      .replace(/\s+/g, " ")
+      .trim(),
+  ];
   return flat.length > 80 ? `${flat.slice(0, 77).join("")}...` : flat.join("");
 }
 

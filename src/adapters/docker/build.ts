@@ -145,7 +145,17 @@ export class ImageBuilder {
     const listedTag = contextDigest({ entries: listed, ...digestInputs }).slice(0, TAG_LENGTH);
     const existing = await this.findImage(`${request.repository}:${listedTag}`);
     if (existing) {
-      return { reference: `${request.repository}:${listedTag}`, tag: listedTag, imageId: existing, cached: true, durationMs: performance.now() - started, totalSteps: 0, cachedSteps: 0, contextBytes: 0, builder: choice.builder };
+      return {
+        reference: `${request.repository}:${listedTag}`,
+        tag: listedTag,
+        imageId: existing,
+        cached: true,
+        durationMs: performance.now() - started,
+        totalSteps: 0,
+        cachedSteps: 0,
+        contextBytes: 0,
+        builder: choice.builder,
+      };
     }
     throwIfAborted(signal);
 
@@ -164,7 +174,15 @@ export class ImageBuilder {
         }
       });
       try {
-        const progress = await runClassicBuild(this.docker, { ...common, dockerfileName: dockerfileName ?? EXTERNAL_DOCKERFILE_NAME, context: context.stream, dockerfile: request.dockerfile, instructions, reason: choice.reason, onEvent });
+        const progress = await runClassicBuild(this.docker, {
+          ...common,
+          dockerfileName: dockerfileName ?? EXTERNAL_DOCKERFILE_NAME,
+          context: context.stream,
+          dockerfile: request.dockerfile,
+          instructions,
+          reason: choice.reason,
+          onEvent,
+        });
         const sent = await context.packed;
         onEvent({ type: "context", bytesSent: sent.bytes, files: sent.entries.length });
         built = { ...progress, contextBytes: sent.bytes, entries: sent.entries };
@@ -197,7 +215,11 @@ export class ImageBuilder {
    * version and is built again (a dev session cancels such a build before that: the change starts
    * a new iteration).
    */
-  private async buildWithBuildkit(request: BuildRequest, cli: BuildkitCli, build: BuildkitInputs): Promise<{ imageId: string; totalSteps: number; cachedSteps: number; contextBytes: number; entries: readonly ContextEntry[] }> {
+  private async buildWithBuildkit(
+    request: BuildRequest,
+    cli: BuildkitCli,
+    build: BuildkitInputs,
+  ): Promise<{ imageId: string; totalSteps: number; cachedSteps: number; contextBytes: number; entries: readonly ContextEntry[] }> {
     let listed = build.listed;
     for (let attempt = 1; ; attempt++) {
       let contextBytes = 0;
@@ -217,11 +239,23 @@ export class ImageBuilder {
             contextBytes = event.step.bytes;
             build.onEvent({ type: "context", bytesSent: contextBytes, files: listed.length });
           }
-          build.onEvent(event.type === "step" ? { type: "progress", step: { ...event.step, error: event.step.error && build.mask(event.step.error) } } : { type: "output", line: build.mask(event.line) });
+          build.onEvent(
+            event.type === "step"
+              ? { type: "progress", step: { ...event.step, error: event.step.error && build.mask(event.step.error) } }
+              : { type: "output", line: build.mask(event.line) },
+          );
         },
       });
       if (!outcome.imageId) {
-        throw buildkitFailure({ reader: outcome.reader, outputOf: outcome.outputOf, instructions: build.instructions, dockerfileText: build.dockerfileText, dockerfilePath: displayPath(request.dockerfile), contextPath: displayPath(request.contextDir), mask: build.mask });
+        throw buildkitFailure({
+          reader: outcome.reader,
+          outputOf: outcome.outputOf,
+          instructions: build.instructions,
+          dockerfileText: build.dockerfileText,
+          dockerfilePath: displayPath(request.dockerfile),
+          contextPath: displayPath(request.contextDir),
+          mask: build.mask,
+        });
       }
       const after = await listContext(request.contextDir, this.hashes, request.dockerfile);
       if (sameEntries(after, listed)) {
@@ -231,7 +265,11 @@ export class ImageBuilder {
         return { imageId, totalSteps: steps.length, cachedSteps: steps.filter((step) => step.status === "cached").length, contextBytes, entries: after };
       }
       if (attempt >= MAX_CONTEXT_ATTEMPTS) {
-        throw new UserError("build", `Files in ${displayPath(request.contextDir)} changed during each of ${attempt} builds, so no image can be named by its content.`, { hint: "Stop what keeps writing into the model directory (or exclude its output in .dockerignore), then build again." });
+        throw new UserError(
+          "build",
+          `Files in ${displayPath(request.contextDir)} changed during each of ${attempt} builds, so no image can be named by its content.`,
+          { hint: "Stop what keeps writing into the model directory (or exclude its output in .dockerignore), then build again." },
+        );
       }
       build.onEvent({ type: "output", line: "files changed during the build: building again" });
       listed = after;
@@ -269,7 +307,10 @@ interface BuildkitInputs {
 }
 
 function sameEntries(a: readonly ContextEntry[], b: readonly ContextEntry[]): boolean {
-  return a.length === b.length && a.every((entry, index) => entry.path === b[index]?.path && entry.sha256 === b[index]?.sha256 && entry.executable === b[index]?.executable);
+  return (
+    a.length === b.length &&
+    a.every((entry, index) => entry.path === b[index]?.path && entry.sha256 === b[index]?.sha256 && entry.executable === b[index]?.executable)
+  );
 }
 
 /** Docker 23.0 made BuildKit 0.11 the engine's builder: its built-in Dockerfile frontend reads heredocs. */
@@ -284,22 +325,28 @@ async function chooseBuilder(docker: Dockerode, cliEnv: Readonly<Record<string, 
     builder: "classic",
     reason,
     detail: `classic builder, because ${reason}`,
-    heredocs: { supported: false, frontend: "the classic builder", fix: `Heredocs need BuildKit, and mlkube builds with the classic builder here because ${reason}. Or write the file in the build context and COPY it.` },
+    heredocs: {
+      supported: false,
+      frontend: "the classic builder",
+      fix: `Heredocs need BuildKit, and mlkube builds with the classic builder here because ${reason}. Or write the file in the build context and COPY it.`,
+    },
   });
   if (options.builder === "classic") return classic("the classic builder was asked for");
   if (version.Os !== "linux") return classic(`the engine builds ${version.Os} images, which BuildKit does not`);
   const [major = 0, minor = 0] = (version.ApiVersion ?? "0.0").split(".").map(Number);
-  if (major < (FIRST_BUILDKIT_API[0] ?? 1) || (major === FIRST_BUILDKIT_API[0] && minor < (FIRST_BUILDKIT_API[1] ?? 39))) return classic(`the engine (${engine}) predates BuildKit`);
+  if (major < (FIRST_BUILDKIT_API[0] ?? 1) || (major === FIRST_BUILDKIT_API[0] && minor < (FIRST_BUILDKIT_API[1] ?? 39)))
+    return classic(`the engine (${engine}) predates BuildKit`);
   const found = await (options.findCli ?? ((env) => findBuildkitCli({ env })))({ ...process.env, ...cliEnv });
   if (!found.cli) return classic(found.reason);
   const engineMajor = Number(/^(\d+)\./.exec(version.Version ?? "")?.[1] ?? 0);
-  const heredocs: HeredocSupport = engineMajor >= FIRST_MAJOR_WITH_HEREDOCS
-    ? { supported: true }
-    : {
-        supported: false,
-        frontend: `the Dockerfile frontend built into the engine (${engine})`,
-        fix: "Add '# syntax=docker/dockerfile:1' as the first line of the Dockerfile (BuildKit then pulls that frontend image, so the engine needs registry access), or build on Docker Engine 23 or newer, whose built-in frontend reads heredocs.",
-      };
+  const heredocs: HeredocSupport =
+    engineMajor >= FIRST_MAJOR_WITH_HEREDOCS
+      ? { supported: true }
+      : {
+          supported: false,
+          frontend: `the Dockerfile frontend built into the engine (${engine})`,
+          fix: "Add '# syntax=docker/dockerfile:1' as the first line of the Dockerfile (BuildKit then pulls that frontend image, so the engine needs registry access), or build on Docker Engine 23 or newer, whose built-in frontend reads heredocs.",
+        };
   const how = found.cli.mode === "buildx" ? `${found.cli.path} buildx` : `${found.cli.path} ${found.cli.version} (its built-in BuildKit client)`;
   return { builder: "buildkit", cli: found.cli, detail: `BuildKit on ${engine} through ${how}${found.note ? `; ${found.note}` : ""}`, heredocs };
 }

@@ -56,7 +56,10 @@ export async function findBuildkitCli(options: FindCliOptions): Promise<Buildkit
     }
     refusals.push(`${path} (${version}): it has no buildx plugin, which BuildKit needs since Docker 23`);
   }
-  return { cli: undefined, reason: `${refusals.join("; ")}; install the buildx plugin (docker-buildx-plugin, or Docker's docker-buildx package) to build with BuildKit` };
+  return {
+    cli: undefined,
+    reason: `${refusals.join("; ")}; install the buildx plugin (docker-buildx-plugin, or Docker's docker-buildx package) to build with BuildKit`,
+  };
 }
 
 async function capability(exec: Exec, path: string, version: string, env: FindCliOptions["env"]): Promise<BuildkitCli | undefined> {

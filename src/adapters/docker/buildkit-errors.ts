@@ -27,10 +27,18 @@ export function buildkitFailure(context: FailureContext): UserError {
   const errorLine = mask(failed?.error ?? summaryLine(reader.trailer) ?? "the build failed without a message");
 
   const frontend = syntaxDirective(context.dockerfileText);
-  if (frontend && (failed?.name.startsWith("resolve image config for") || reader.trailer.some((line) => /frontend gateway|resolve image config|failed to resolve source metadata/.test(line)))) {
-    return new UserError("dockerfile", `The Dockerfile frontend '${frontend}' named by the '# syntax=' line of ${context.dockerfilePath} could not be pulled: ${errorLine}`, {
-      hint: `The frontend image ${frontend} must be pullable by the Docker engine (check its network and 'docker login'), or remove the '# syntax=' line to build with the engine's built-in frontend.`,
-    });
+  if (
+    frontend &&
+    (failed?.name.startsWith("resolve image config for") ||
+      reader.trailer.some((line) => /frontend gateway|resolve image config|failed to resolve source metadata/.test(line)))
+  ) {
+    return new UserError(
+      "dockerfile",
+      `The Dockerfile frontend '${frontend}' named by the '# syntax=' line of ${context.dockerfilePath} could not be pulled: ${errorLine}`,
+      {
+        hint: `The frontend image ${frontend} must be pullable by the Docker engine (check its network and 'docker login'), or remove the '# syntax=' line to build with the engine's built-in frontend.`,
+      },
+    );
   }
 
   if (failed?.instruction !== undefined) {
@@ -62,10 +70,18 @@ function locate(step: BuildStep, context: FailureContext): DockerfileInstruction
   const printed = context.reader.trailer.map((line) => /^Dockerfile:(\d+)$/.exec(line.trim())).find(Boolean);
   if (printed) {
     const line = Number(printed[1]);
-    return context.instructions.find((instruction) => instruction.line === line) ?? { keyword: step.instruction?.split(/\s/)[0]?.toUpperCase() ?? "", line, text: step.instruction ?? "" };
+    return (
+      context.instructions.find((instruction) => instruction.line === line) ?? {
+        keyword: step.instruction?.split(/\s/)[0]?.toUpperCase() ?? "",
+        line,
+        text: step.instruction ?? "",
+      }
+    );
   }
   const wanted = normalise(step.instruction ?? "");
-  const matches = context.instructions.filter((instruction) => normalise(instruction.text) === wanted || (instruction.keyword === "FROM" && wanted.startsWith("FROM ")));
+  const matches = context.instructions.filter(
+    (instruction) => normalise(instruction.text) === wanted || (instruction.keyword === "FROM" && wanted.startsWith("FROM ")),
+  );
   if (matches.length <= 1) return matches[0];
   const inStage = matches.filter((instruction) => stageOf(instruction, context.instructions) === step.stage);
   return inStage[0] ?? matches[0];
@@ -98,10 +114,15 @@ function hintFor(step: BuildStep, message: string, instruction: DockerfileInstru
 
 /** The error summary's last meaningful line: buildx's "ERROR: failed to solve: …", 20.10's bare line. */
 function summaryLine(trailer: readonly string[]): string | undefined {
-  const lines = trailer.filter((line) => !/^-+$/.test(line.trim()) && !/^\s*>/.test(line) && !/^\s*(>>>)?\s*\d+ \|/.test(line) && !/^Dockerfile:\d+$/.test(line.trim()));
+  const lines = trailer.filter(
+    (line) => !/^-+$/.test(line.trim()) && !/^\s*>/.test(line) && !/^\s*(>>>)?\s*\d+ \|/.test(line) && !/^Dockerfile:\d+$/.test(line.trim()),
+  );
   return lines.at(-1)?.replace(/^ERROR: /, "");
 }
 
 function normalise(text: string): string {
-  return text.replace(/\\\s*\n/g, " ").replace(/\s+/g, " ").trim();
+  return text
+    .replace(/\\\s*\n/g, " ")
+    .replace(/\s+/g, " ")
+    .trim();
 }

@@ -33,9 +33,7 @@ export interface BuildStep {
   error?: string | undefined;
 }
 
-export type ProgressEvent =
-  | { type: "step"; step: BuildStep }
-  | { type: "output"; step: BuildStep; line: string };
+export type ProgressEvent = { type: "step"; step: BuildStep } | { type: "output"; step: BuildStep; line: string };
 
 const VERTEX_LINE = /^#(\d+) (.*)$/;
 const STATUS_TAIL = /#(\d+) (CACHED|DONE [\d.]+s|ERROR: .*)$/;

@@ -128,7 +128,13 @@ function followBuild(stream: NodeJS.ReadableStream, input: ClassicBuildInput): P
       if (buffered.trim()) handleMessage({ stream: buffered });
       if (signal?.aborted) return reject(cancelled());
       if (failure) return reject(failure);
-      if (!imageId) return reject(new UserError("build", "The Docker engine ended the build without producing an image.", { details: recentOutput, hint: "Run the same build with 'docker build' to see the engine's full output." }));
+      if (!imageId)
+        return reject(
+          new UserError("build", "The Docker engine ended the build without producing an image.", {
+            details: recentOutput,
+            hint: "Run the same build with 'docker build' to see the engine's full output.",
+          }),
+        );
       resolve({ imageId, totalSteps, cachedSteps });
     });
   });
@@ -149,7 +155,9 @@ function stepFailure(
     details: recentOutput.slice(-10),
     hint: /requires BuildKit/i.test(engineMessage)
       ? `The Dockerfile is right: ${instruction ? `line ${instruction.line}'s ` : ""}${/--mount/.test(engineMessage) ? "RUN --mount" : "this feature"} needs BuildKit, and mlkube builds with the classic builder here because ${reason}.`
-      : instruction ? `Fix the ${instruction.keyword} instruction at line ${instruction.line} of the Dockerfile, then save to rebuild.` : "Check the Dockerfile and the build output above.",
+      : instruction
+        ? `Fix the ${instruction.keyword} instruction at line ${instruction.line} of the Dockerfile, then save to rebuild.`
+        : "Check the Dockerfile and the build output above.",
   });
 }
 
@@ -174,4 +182,3 @@ function translateStartError(error: unknown, signal: AbortSignal | undefined, do
   }
   return error;
 }
-

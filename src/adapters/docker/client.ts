@@ -32,7 +32,13 @@ export function connectDocker(env: DockerEnv = process.env, options: ResolveOpti
  * `docker context use` while mlkube runs cannot move the CLI to another engine. Undefined unsets.
  */
 export function dockerCliEnv(env: DockerEnv, resolved: DockerEndpoint): Record<string, string | undefined> {
-  const common = { DOCKER_CONFIG: env.DOCKER_CONFIG, DOCKER_TLS_VERIFY: env.DOCKER_TLS_VERIFY, DOCKER_TLS: env.DOCKER_TLS, DOCKER_CERT_PATH: env.DOCKER_CERT_PATH, HOME: env.HOME ?? process.env.HOME };
+  const common = {
+    DOCKER_CONFIG: env.DOCKER_CONFIG,
+    DOCKER_TLS_VERIFY: env.DOCKER_TLS_VERIFY,
+    DOCKER_TLS: env.DOCKER_TLS,
+    DOCKER_CERT_PATH: env.DOCKER_CERT_PATH,
+    HOME: env.HOME ?? process.env.HOME,
+  };
   if (resolved.source === "DOCKER_HOST") return { ...common, DOCKER_HOST: env.DOCKER_HOST, DOCKER_CONTEXT: undefined };
   return { ...common, DOCKER_HOST: undefined, DOCKER_CONTEXT: resolved.context };
 }
@@ -57,9 +63,10 @@ export async function ensureDockerReachable(connection: DockerConnection): Promi
   } catch (cause) {
     const failure = connectionFailure(cause);
     const reason = failure?.reason ?? (cause as Error).message;
-    const hint = failure?.code === "EACCES" || failure?.code === "EPERM"
-      ? "Add your user to the docker group ('sudo usermod -aG docker $USER', then log in again), or run a rootless engine and point DOCKER_HOST at it."
-      : unreachableHint(connection.resolved);
+    const hint =
+      failure?.code === "EACCES" || failure?.code === "EPERM"
+        ? "Add your user to the docker group ('sudo usermod -aG docker $USER', then log in again), or run a rootless engine and point DOCKER_HOST at it."
+        : unreachableHint(connection.resolved);
     throw new UserError("docker-unavailable", `Cannot reach the Docker engine at ${describeEndpoint(connection.resolved)}: ${reason}.`, { hint, cause });
   }
 }

@@ -21,7 +21,9 @@ export async function execInContainer(docker: Dockerode, container: string, comm
   const { ExitCode } = await exec.inspect();
   const text = Buffer.concat(chunks).toString("utf8");
   if (ExitCode !== 0) {
-    throw new UserError("command-failed", `'${command.join(" ")}' in container ${container} failed with exit code ${ExitCode}.`, { details: text.trim().split("\n").slice(-10) });
+    throw new UserError("command-failed", `'${command.join(" ")}' in container ${container} failed with exit code ${ExitCode}.`, {
+      details: text.trim().split("\n").slice(-10),
+    });
   }
   return text;
 }

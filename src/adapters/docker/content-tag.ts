@@ -12,7 +12,11 @@ import { TAG_LENGTH } from "./build.js";
 import { buildRequestFor } from "./build-request.js";
 
 /** `repository:tag`, as ImageBuilder.build would tag an image built from these inputs now. */
-export async function contentReference(config: ResolvedConfig, hashes: FileHashCache = new FileHashCache(), repository = config.image.repository): Promise<string> {
+export async function contentReference(
+  config: ResolvedConfig,
+  hashes: FileHashCache = new FileHashCache(),
+  repository = config.image.repository,
+): Promise<string> {
   const request = buildRequestFor(config, repository);
   let dockerfileText: string;
   try {

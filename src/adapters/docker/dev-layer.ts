@@ -109,8 +109,14 @@ export async function addDevLayer(docker: Dockerode, base: DevLayerBase, options
   // `sha256:…` for an image on Docker Hub). The tag must still name the image this layer is for.
   const from = `${base.repository}:${base.tag}`;
   const baseImage = await docker.getImage(from).inspect();
-  if (baseImage.Id !== base.imageId) throw new UserError("build", `${from} is no longer the image just built (${base.imageId.slice(7, 19)}), so the dev layer cannot be added to it.`, { hint: "Something retagged it meanwhile; save a file to build again." });
-  const dockerfile = devLayerDockerfile(from, asList(baseImage.Config.Entrypoint), asList(baseImage.Config.Cmd), { ...settings, user: baseImage.Config.User ?? "" });
+  if (baseImage.Id !== base.imageId)
+    throw new UserError("build", `${from} is no longer the image just built (${base.imageId.slice(7, 19)}), so the dev layer cannot be added to it.`, {
+      hint: "Something retagged it meanwhile; save a file to build again.",
+    });
+  const dockerfile = devLayerDockerfile(from, asList(baseImage.Config.Entrypoint), asList(baseImage.Config.Cmd), {
+    ...settings,
+    user: baseImage.Config.User ?? "",
+  });
   const labels = { "dev.mlkube.managed": "true", [DEV_LAYER_LABEL]: "true" };
   const build = { files, dockerfile, labels, reference, signal };
   try {
@@ -121,7 +127,10 @@ export async function addDevLayer(docker: Dockerode, base: DevLayerBase, options
     throw error;
   }
   const built = await imageId(docker, reference);
-  if (!built) throw new UserError("build", `The Docker engine finished the dev layer build but ${reference} does not exist.`, { hint: "Run 'mlkube dev' again; 'docker images' lists what the engine has." });
+  if (!built)
+    throw new UserError("build", `The Docker engine finished the dev layer build but ${reference} does not exist.`, {
+      hint: "Run 'mlkube dev' again; 'docker images' lists what the engine has.",
+    });
   return { reference, tag, imageId: built, cached: false };
 }
 
@@ -153,10 +162,31 @@ async function buildWithBuildkit(docker: Dockerode, buildkit: DevLayerBuildkit, 
       await utimes(join(dir, name), FILE_TIME, FILE_TIME);
     }
     await writeFile(join(dir, "Dockerfile"), build.dockerfile);
-    const outcome = await runBuildkitBuild({ cli: buildkit.cli, env: buildkit.env, contextDir: dir, dockerfile: join(dir, "Dockerfile"), buildArgs: {}, labels: build.labels, secrets: [], signal: build.signal });
+    const outcome = await runBuildkitBuild({
+      cli: buildkit.cli,
+      env: buildkit.env,
+      contextDir: dir,
+      dockerfile: join(dir, "Dockerfile"),
+      buildArgs: {},
+      labels: build.labels,
+      secrets: [],
+      signal: build.signal,
+    });
     if (!outcome.imageId) {
-      const failure = buildkitFailure({ reader: outcome.reader, outputOf: outcome.outputOf, instructions: checkDockerfile(build.dockerfile, "Dockerfile", { supported: true }), dockerfileText: build.dockerfile, dockerfilePath: "the dev layer's Dockerfile", contextPath: "the supervisor's files", mask: (text) => text });
-      throw new UserError("build", `Adding the restart supervisor layer (${build.reference}) failed: ${failure.message}`, { details: failure.details, hint: FAILED_HINT, cause: failure });
+      const failure = buildkitFailure({
+        reader: outcome.reader,
+        outputOf: outcome.outputOf,
+        instructions: checkDockerfile(build.dockerfile, "Dockerfile", { supported: true }),
+        dockerfileText: build.dockerfile,
+        dockerfilePath: "the dev layer's Dockerfile",
+        contextPath: "the supervisor's files",
+        mask: (text) => text,
+      });
+      throw new UserError("build", `Adding the restart supervisor layer (${build.reference}) failed: ${failure.message}`, {
+        details: failure.details,
+        hint: FAILED_HINT,
+        cause: failure,
+      });
     }
     const [repo, tag] = splitReference(build.reference);
     await docker.getImage(outcome.imageId).tag({ repo, tag });
@@ -244,8 +274,14 @@ function writableDirLines(dirs: readonly string[], user: string): string[] {
 }
 
 /** `<base tag>-live-<12 hex>`: the digest covers the base image, the supervisor's files and the layer's settings. */
-export function devLayerTag(base: DevLayerBase, files: ReadonlyMap<string, Buffer>, settings: { writableDirs: readonly string[]; restart: RestartPolicy } = { writableDirs: [], restart: "auto" }): string {
-  const hash = createHash("sha256").update(`base\0${base.imageId}\n`).update(`settings\0${JSON.stringify(settings)}\n`);
+export function devLayerTag(
+  base: DevLayerBase,
+  files: ReadonlyMap<string, Buffer>,
+  settings: { writableDirs: readonly string[]; restart: RestartPolicy } = { writableDirs: [], restart: "auto" },
+): string {
+  const hash = createHash("sha256")
+    .update(`base\0${base.imageId}\n`)
+    .update(`settings\0${JSON.stringify(settings)}\n`);
   for (const [name, content] of files) hash.update(`${name}\0`).update(content).update("\n");
   return `${base.tag}-live-${hash.digest("hex").slice(0, 12)}`;
 }
@@ -262,12 +298,17 @@ function followBuild(docker: Dockerode, stream: NodeJS.ReadableStream, reference
       const failed = output.find((message) => message.error || message.errorDetail);
       if (!error && !failed) return resolve();
       const engineMessage = failed?.errorDetail?.message ?? failed?.error ?? error?.message ?? "unknown error";
-      const recent = output.flatMap((message) => (message.stream ?? "").split("\n")).filter((line) => line.trim() !== "").slice(-10);
-      reject(new UserError("build", `Adding the restart supervisor layer (${reference}) failed: ${engineMessage}`, {
-        details: recent,
-        hint: FAILED_HINT,
-        cause: error ?? undefined,
-      }));
+      const recent = output
+        .flatMap((message) => (message.stream ?? "").split("\n"))
+        .filter((line) => line.trim() !== "")
+        .slice(-10);
+      reject(
+        new UserError("build", `Adding the restart supervisor layer (${reference}) failed: ${engineMessage}`, {
+          details: recent,
+          hint: FAILED_HINT,
+          cause: error ?? undefined,
+        }),
+      );
     });
   });
 }

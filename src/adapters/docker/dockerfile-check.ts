@@ -3,8 +3,24 @@ import { closest } from "../../core/suggest.js";
 import { UserError } from "../../errors.js";
 
 const KNOWN_INSTRUCTIONS = new Set([
-  "ADD", "ARG", "CMD", "COPY", "ENTRYPOINT", "ENV", "EXPOSE", "FROM", "HEALTHCHECK", "LABEL",
-  "MAINTAINER", "ONBUILD", "RUN", "SHELL", "STOPSIGNAL", "USER", "VOLUME", "WORKDIR",
+  "ADD",
+  "ARG",
+  "CMD",
+  "COPY",
+  "ENTRYPOINT",
+  "ENV",
+  "EXPOSE",
+  "FROM",
+  "HEALTHCHECK",
+  "LABEL",
+  "MAINTAINER",
+  "ONBUILD",
+  "RUN",
+  "SHELL",
+  "STOPSIGNAL",
+  "USER",
+  "VOLUME",
+  "WORKDIR",
 ]);
 
 export interface DockerfileInstruction {
@@ -91,9 +107,13 @@ export function checkDockerfile(text: string, displayPath: string, heredocSuppor
   const firstHeredoc = heredocs(text)[0];
   // With a `# syntax=` line the frontend named there reads the Dockerfile, not the built-in one.
   if (firstHeredoc && !heredocSupport.supported && syntaxDirective(text) === undefined) {
-    throw new UserError("dockerfile", `${displayPath}:${firstHeredoc.line}: the ${firstHeredoc.keyword} uses a heredoc (<<), which ${heredocSupport.frontend} is too old to read.`, {
-      hint: heredocSupport.fix,
-    });
+    throw new UserError(
+      "dockerfile",
+      `${displayPath}:${firstHeredoc.line}: the ${firstHeredoc.keyword} uses a heredoc (<<), which ${heredocSupport.frontend} is too old to read.`,
+      {
+        hint: heredocSupport.fix,
+      },
+    );
   }
   for (const instruction of instructions) {
     if (!KNOWN_INSTRUCTIONS.has(instruction.keyword)) {

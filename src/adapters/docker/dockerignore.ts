@@ -33,7 +33,11 @@ export async function loadContextFilter(contextDir: string, dockerfile?: string)
 
 /** Whether a changed file is an ignore file that may decide the context: the context's or the Dockerfile's own. */
 export function isIgnoreFile(relativePath: string, dockerfileRelative: string | undefined): boolean {
-  return relativePath === ".dockerignore" || relativePath.endsWith("/.dockerignore") || (dockerfileRelative !== undefined && relativePath === `${dockerfileRelative}.dockerignore`);
+  return (
+    relativePath === ".dockerignore" ||
+    relativePath.endsWith("/.dockerignore") ||
+    (dockerfileRelative !== undefined && relativePath === `${dockerfileRelative}.dockerignore`)
+  );
 }
 
 export function contextFilterFromPatterns(lines: readonly string[]): ContextFilter {

@@ -67,7 +67,10 @@ export function resolveDockerEndpoint(env: DockerEnv, options: ResolveOptions = 
   const config = fromEnv ? { currentContext: undefined, note: undefined } : readCurrentContext(configFile);
   const context = fromEnv ?? config.currentContext ?? DEFAULT_CONTEXT;
   const source = fromEnv ? "DOCKER_CONTEXT" : config.currentContext ? "config" : "default";
-  const endpoint = context === DEFAULT_CONTEXT ? defaultContextEndpoint(env, configDir, platform) : storedContextEndpoint(context, source, { configDir, configFile, platform });
+  const endpoint =
+    context === DEFAULT_CONTEXT
+      ? defaultContextEndpoint(env, configDir, platform)
+      : storedContextEndpoint(context, source, { configDir, configFile, platform });
   return { ...endpoint, context, source, configFile, note: config.note };
 }
 
@@ -158,13 +161,19 @@ function storedContextEndpoint(
   try {
     docker = (JSON.parse(text) as { Endpoints?: { docker?: { Host?: unknown; SkipTLSVerify?: unknown } } }).Endpoints?.docker;
   } catch (cause) {
-    throw new UserError("docker-unavailable", `The docker context '${name}' is damaged: ${metaFile} is not valid JSON.`, { hint: `Recreate it ('docker context rm ${name}', then 'docker context create'), or ${way}.`, cause });
+    throw new UserError("docker-unavailable", `The docker context '${name}' is damaged: ${metaFile} is not valid JSON.`, {
+      hint: `Recreate it ('docker context rm ${name}', then 'docker context create'), or ${way}.`,
+      cause,
+    });
   }
   if (!docker) {
-    throw new UserError("docker-unavailable", `The docker context '${name}' (${chosenBy}) has no Docker endpoint.`, { hint: `'docker context inspect ${name}' shows it; ${way}.` });
+    throw new UserError("docker-unavailable", `The docker context '${name}' (${chosenBy}) has no Docker endpoint.`, {
+      hint: `'docker context inspect ${name}' shows it; ${way}.`,
+    });
   }
   // An empty Host leaves docker's client on its built-in default socket.
-  const host = typeof docker.Host === "string" && docker.Host.trim() ? normalizeHost(docker.Host.trim(), `the docker context '${name}'`) : platformDefaultHost(platform);
+  const host =
+    typeof docker.Host === "string" && docker.Host.trim() ? normalizeHost(docker.Host.trim(), `the docker context '${name}'`) : platformDefaultHost(platform);
   const skipVerify = docker.SkipTLSVerify === true;
   const tlsDir = join(configDir, "contexts", "tls", id, "docker");
   const material = { ca: readOptional(join(tlsDir, "ca.pem")), cert: readOptional(join(tlsDir, "cert.pem")), key: readOptional(join(tlsDir, "key.pem")) };
@@ -191,9 +200,16 @@ function platformDefaultHost(platform: NodeJS.Platform): string {
  */
 function normalizeHost(raw: string, origin = "DOCKER_HOST"): string {
   const invalid = (reason: string) =>
-    new UserError("docker-unavailable", `${origin === "DOCKER_HOST" ? `DOCKER_HOST=${raw}` : `The host ${raw} of ${origin}`} is not a valid address (${reason}).`, {
-      hint: origin === "DOCKER_HOST" ? "Set DOCKER_HOST to unix:///path/to/docker.sock or tcp://HOST:PORT, or unset it to use the default socket." : "'docker context ls' shows each context's endpoint; fix it with 'docker context update', or choose another with 'docker context use NAME'.",
-    });
+    new UserError(
+      "docker-unavailable",
+      `${origin === "DOCKER_HOST" ? `DOCKER_HOST=${raw}` : `The host ${raw} of ${origin}`} is not a valid address (${reason}).`,
+      {
+        hint:
+          origin === "DOCKER_HOST"
+            ? "Set DOCKER_HOST to unix:///path/to/docker.sock or tcp://HOST:PORT, or unset it to use the default socket."
+            : "'docker context ls' shows each context's endpoint; fix it with 'docker context update', or choose another with 'docker context use NAME'.",
+      },
+    );
   const [scheme, rest] = raw.includes("://") ? [raw.slice(0, raw.indexOf("://")), raw.slice(raw.indexOf("://") + 3)] : ["tcp", raw];
   switch (scheme) {
     case "unix":

@@ -22,7 +22,10 @@ interface EnginePruneResult {
 export async function listBuiltImages(docker: Dockerode): Promise<BuiltImage[]> {
   // shared-size: the engine computes each image's layers shared with other images (API 1.42+;
   // older engines report -1, and the whole size is counted then).
-  const summaries = await docker.listImages({ filters: JSON.stringify({ label: [`${MANAGED_LABEL}=true`] }), "shared-size": true } as Dockerode.ListImagesOptions);
+  const summaries = await docker.listImages({
+    filters: JSON.stringify({ label: [`${MANAGED_LABEL}=true`] }),
+    "shared-size": true,
+  } as Dockerode.ListImagesOptions);
   return summaries.flatMap((summary) =>
     (summary.RepoTags ?? [])
       .filter((reference) => reference !== "<none>:<none>")

@@ -52,7 +52,13 @@ export async function pushImage(
       buffered = lines.pop() ?? "";
       for (const line of lines) {
         if (!line.trim()) continue;
-        const message = JSON.parse(line) as { status?: string; id?: string; progressDetail?: { current?: number; total?: number }; error?: string; aux?: { Digest?: string } };
+        const message = JSON.parse(line) as {
+          status?: string;
+          id?: string;
+          progressDetail?: { current?: number; total?: number };
+          error?: string;
+          aux?: { Digest?: string };
+        };
         if (message.error) failure = message.error;
         if (message.aux?.Digest) digest = message.aux.Digest;
         if (!message.id) continue;

@@ -24,7 +24,10 @@ export async function checkDocker(env: DockerEnv, platform: NodeJS.Platform): Pr
     return { check: { name: "docker", status: "fail", detail: error.message, fix: error.hint } };
   }
   try {
-    const [version, info] = await withTimeout(Promise.all([connection.client.version(), connection.client.info() as Promise<{ DockerRootDir?: string }>]), 5_000);
+    const [version, info] = await withTimeout(
+      Promise.all([connection.client.version(), connection.client.info() as Promise<{ DockerRootDir?: string }>]),
+      5_000,
+    );
     return {
       check: { name: "docker", status: "ok", detail: `engine ${version.Version} at ${describeEndpoint(connection.resolved, env.HOME)}` },
       engine: { connection, dataRoot: info.DockerRootDir ?? "/var/lib/docker" },
@@ -32,7 +35,12 @@ export async function checkDocker(env: DockerEnv, platform: NodeJS.Platform): Pr
   } catch (cause) {
     const reason = (cause as { code?: string }).code ?? (cause as Error).message;
     return {
-      check: { name: "docker", status: "fail", detail: `no engine answers at ${describeEndpoint(connection.resolved, env.HOME)} (${reason})`, fix: unreachableFix(connection.resolved, platform) },
+      check: {
+        name: "docker",
+        status: "fail",
+        detail: `no engine answers at ${describeEndpoint(connection.resolved, env.HOME)} (${reason})`,
+        fix: unreachableFix(connection.resolved, platform),
+      },
     };
   }
 }
@@ -44,7 +52,8 @@ function unreachableFix(endpoint: DockerEndpoint, platform: NodeJS.Platform): st
     // A DOCKER_HOST left over from 'minikube docker-env' is a classic way to lose the engine.
     return `unset DOCKER_HOST   (DOCKER_HOST=${endpoint.host}; or start the engine it names)`;
   }
-  if (source === "default") return `${startDockerCommand(platform)}   (docker context 'default'; for an engine elsewhere, e.g. Colima or rootless: docker context use NAME)`;
+  if (source === "default")
+    return `${startDockerCommand(platform)}   (docker context 'default'; for an engine elsewhere, e.g. Colima or rootless: docker context use NAME)`;
   const start = startContextCommand(context, platform);
   const switchTo = source === "DOCKER_CONTEXT" ? "unset DOCKER_CONTEXT" : "switch: docker context use NAME";
   return start
@@ -80,7 +89,12 @@ function startDockerCommand(platform: NodeJS.Platform): string {
  */
 export async function checkDisk(engine: Engine | undefined, cwd: string): Promise<DoctorCheck> {
   const local = engine?.connection.endpoint.startsWith("unix://") === true;
-  const candidates: [string, string][] = local ? [[engine.dataRoot, "Docker's data root"], [cwd, "the current directory"]] : [[cwd, "the current directory"]];
+  const candidates: [string, string][] = local
+    ? [
+        [engine.dataRoot, "Docker's data root"],
+        [cwd, "the current directory"],
+      ]
+    : [[cwd, "the current directory"]];
   for (const [path, role] of candidates) {
     try {
       const stats = await statfs(path);

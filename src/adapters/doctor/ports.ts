@@ -15,7 +15,6 @@ interface PortNeed {
   fixFor?: ((container: Dockerode.ContainerInfo) => string | undefined) | undefined;
 }
 
-
 export function registryPort(container: string, port: number): PortNeed {
   return { port, purpose: "the local registry", ownedBy: (info) => info.Names.includes(`/${container}`) };
 }
@@ -33,7 +32,9 @@ export function nodePortNeed(port: number, kindCluster?: string): PortNeed {
     alternative: "or set service.nodePort in mlkube.yaml to a free port in 30000-32767",
     fixFor: (info) => {
       const other = clusterOf(info);
-      return other === undefined ? undefined : `use kind cluster '${other}' (cluster.name: ${other} in mlkube.yaml), or delete it: kind delete cluster --name ${other}`;
+      return other === undefined
+        ? undefined
+        : `use kind cluster '${other}' (cluster.name: ${other} in mlkube.yaml), or delete it: kind delete cluster --name ${other}`;
     },
   };
 }
@@ -47,7 +48,8 @@ export async function checkPort(need: PortNeed, containers: Dockerode.ContainerI
   const name = `port ${need.port}`;
   const holder = containers?.find((container) => container.Ports.some((port) => port.PublicPort === need.port));
   const holderName = holder?.Names[0]?.replace(/^\//, "");
-  if (holder && need.ownedBy(holder)) return { name, status: "ok", detail: `127.0.0.1:${need.port} is held by ${holderName}, as it should be (${need.purpose})` };
+  if (holder && need.ownedBy(holder))
+    return { name, status: "ok", detail: `127.0.0.1:${need.port} is held by ${holderName}, as it should be (${need.purpose})` };
   if (holder) {
     const fix = need.fixFor?.(holder) ?? `docker stop ${holderName}${need.alternative ? `   (${need.alternative})` : ""}`;
     return { name, status: "fail", detail: `127.0.0.1:${need.port}, needed for ${need.purpose}, is published by container ${holderName}`, fix };
@@ -55,7 +57,12 @@ export async function checkPort(need: PortNeed, containers: Dockerode.ContainerI
   const problem = await tryListen(need.port);
   if (!problem) return { name, status: "ok", detail: `127.0.0.1:${need.port} is free (for ${need.purpose})` };
   const finder = platform === "darwin" ? `lsof -nP -iTCP:${need.port} -sTCP:LISTEN` : `sudo ss -ltnp 'sport = :${need.port}'`;
-  return { name, status: "fail", detail: `127.0.0.1:${need.port}, needed for ${need.purpose}, is taken by another program (${problem})`, fix: `${finder}   (shows the program to stop${need.alternative ? `; ${need.alternative}` : ""})` };
+  return {
+    name,
+    status: "fail",
+    detail: `127.0.0.1:${need.port}, needed for ${need.purpose}, is taken by another program (${problem})`,
+    fix: `${finder}   (shows the program to stop${need.alternative ? `; ${need.alternative}` : ""})`,
+  };
 }
 
 /** undefined when 127.0.0.1:port can be listened on; else the reason (EADDRINUSE, EACCES). */

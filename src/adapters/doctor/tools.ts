@@ -49,7 +49,12 @@ async function versionCheck(tool: Tool, path: string, exec: Exec): Promise<Docto
     const { stdout } = await exec(path, tool.versionArgs, { timeoutMs: 10_000 });
     return { name: tool.name, status: "ok", detail: `${versionIn(stdout) ?? stdout.trim().split("\n")[0]} at ${path}` };
   } catch (error) {
-    return { name: tool.name, status: "warn", detail: `${path} is there but '${tool.name} ${tool.versionArgs.join(" ")}' failed: ${(error as Error).message}`, fix: `reinstall ${tool.name}: ${tool.install}` };
+    return {
+      name: tool.name,
+      status: "warn",
+      detail: `${path} is there but '${tool.name} ${tool.versionArgs.join(" ")}' failed: ${(error as Error).message}`,
+      fix: `reinstall ${tool.name}: ${tool.install}`,
+    };
   }
 }
 
@@ -58,16 +63,31 @@ async function missingCheck(tool: Tool, deps: ToolDeps, found: ToolsFound): Prom
     const cached = join(deps.binDir, "kind");
     if (await isExecutable(cached)) {
       // mlkube runs it from there; only the user's own kind commands need it on the PATH.
-      return { name: "kind", status: "ok", detail: `installed by mlkube at ${cached} (mlkube uses it from there; to run kind yourself: export PATH="${deps.binDir}:$PATH")` };
+      return {
+        name: "kind",
+        status: "ok",
+        detail: `installed by mlkube at ${cached} (mlkube uses it from there; to run kind yourself: export PATH="${deps.binDir}:$PATH")`,
+      };
     }
-    return { name: "kind", status: "warn", detail: "not installed: mlkube creates local clusters with kind", fix: `mlkube doctor --fix   (installs kind ${KIND_VERSION} into ${deps.binDir}, checksum verified; or see ${tool.install})`, autoFix: "install-kind" };
+    return {
+      name: "kind",
+      status: "warn",
+      detail: "not installed: mlkube creates local clusters with kind",
+      fix: `mlkube doctor --fix   (installs kind ${KIND_VERSION} into ${deps.binDir}, checksum verified; or see ${tool.install})`,
+      autoFix: "install-kind",
+    };
   }
   if (tool.name === "minikube") {
     // Either cluster tool will do: minikube missing matters only when kind is missing too.
     if (found.kind) return { name: "minikube", status: "ok", detail: "not installed (optional: kind is there)" };
     return { name: "minikube", status: "warn", detail: "not installed (optional when kind is installed)", fix: `install minikube: ${tool.install}` };
   }
-  return { name: "kubectl", status: "warn", detail: "not installed: mlkube does not need it, but the fixes it suggests use it", fix: `install kubectl: ${tool.install}` };
+  return {
+    name: "kubectl",
+    status: "warn",
+    detail: "not installed: mlkube does not need it, but the fixes it suggests use it",
+    fix: `install kubectl: ${tool.install}`,
+  };
 }
 
 /** The first version-looking word: "kind v0.30.0 go1.24 linux/amd64" gives v0.30.0; kubectl's JSON its gitVersion. */

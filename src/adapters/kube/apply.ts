@@ -22,11 +22,7 @@ interface ApplyResult {
  * missing), then deletes objects that carry this model's prune label but were not rendered this
  * time. Objects without the label, or of other models, are never touched.
  */
-export async function applyWithPrune(
-  kube: KubeAccess,
-  objects: readonly KubernetesObject[],
-  prune: { label: string; model: string },
-): Promise<ApplyResult> {
+export async function applyWithPrune(kube: KubeAccess, objects: readonly KubernetesObject[], prune: { label: string; model: string }): Promise<ApplyResult> {
   const namespaces = [...new Set(objects.map((object) => object.metadata?.namespace ?? "default"))];
   for (const namespace of namespaces) await ensureNamespace(kube, namespace);
 

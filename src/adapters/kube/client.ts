@@ -24,7 +24,8 @@ function kubeconfigLocation(env: NodeJS.ProcessEnv = process.env): { files: stri
 /** No kubeconfig file at all: a fresh machine, or KUBECONFIG pointing at the wrong place. */
 class MissingKubeconfigError extends UserError {
   constructor(files: readonly string[], from: string) {
-    const what = files.length === 1 ? `The kubeconfig ${files[0]} (${from}) does not exist.` : `None of the kubeconfig files ${files.join(", ")} (${from}) exists.`;
+    const what =
+      files.length === 1 ? `The kubeconfig ${files[0]} (${from}) does not exist.` : `None of the kubeconfig files ${files.join(", ")} (${from}) exists.`;
     super("cluster", what, {
       hint: "Create a local cluster with 'mlkube up' (it writes the kubeconfig and restores a missing kind context), or set KUBECONFIG to your kubeconfig file.",
     });
@@ -48,8 +49,16 @@ export function readKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig
       if (part !== config) config.mergeConfig(part, config.currentContext !== "");
     } catch (cause) {
       const code = (cause as NodeJS.ErrnoException).code;
-      const problem = code === "EACCES" || code === "EPERM" ? "cannot be read (permission denied)" : code === "EISDIR" ? "is a directory, not a file" : `is not a valid kubeconfig: ${(cause as Error).message.split("\n")[0]}`;
-      throw new UserError("cluster", `The kubeconfig ${file} (${from}) ${problem}.`, { hint: `Check it with 'kubectl config view --kubeconfig ${file}', or set KUBECONFIG to another file.`, cause });
+      const problem =
+        code === "EACCES" || code === "EPERM"
+          ? "cannot be read (permission denied)"
+          : code === "EISDIR"
+            ? "is a directory, not a file"
+            : `is not a valid kubeconfig: ${(cause as Error).message.split("\n")[0]}`;
+      throw new UserError("cluster", `The kubeconfig ${file} (${from}) ${problem}.`, {
+        hint: `Check it with 'kubectl config view --kubeconfig ${file}', or set KUBECONFIG to another file.`,
+        cause,
+      });
     }
   }
   return config;
@@ -97,10 +106,13 @@ export async function ensureKubeReachable(kube: KubeAccess, timeoutMs = 10_000):
     const version = await withTimeout(kube.config.makeApiClient(VersionApi).getCode(), timeoutMs);
     return version.gitVersion;
   } catch (cause) {
-    throw unreachableCluster(cause, where) ?? new UserError("cluster", `The cluster at ${where.server} (context ${where.context}) did not answer its version request: ${(cause as Error).message}.`, {
-      hint: `Check it with 'kubectl --context ${where.context} get nodes'; a local cluster may need 'mlkube up'.`,
-      cause,
-    });
+    throw (
+      unreachableCluster(cause, where) ??
+      new UserError("cluster", `The cluster at ${where.server} (context ${where.context}) did not answer its version request: ${(cause as Error).message}.`, {
+        hint: `Check it with 'kubectl --context ${where.context} get nodes'; a local cluster may need 'mlkube up'.`,
+        cause,
+      })
+    );
   }
 }
 

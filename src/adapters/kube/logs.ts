@@ -40,7 +40,12 @@ export interface LogFollower {
  * them, lets go of deleted ones, and after a dropped stream resumes from the last line's
  * timestamp, skipping lines already delivered, so nothing is lost or repeated.
  */
-export function followLogs(kube: KubeAccess, target: { namespace: string; selector: string }, onLine: (line: LogLine) => void, options: LogFollowOptions): LogFollower {
+export function followLogs(
+  kube: KubeAccess,
+  target: { namespace: string; selector: string },
+  onLine: (line: LogLine) => void,
+  options: LogFollowOptions,
+): LogFollower {
   const streams = new Map<string, ContainerStream>();
   let stopped = false;
   /** What went wrong is said once per follower, not once per pod or per retry. */
@@ -55,7 +60,10 @@ export function followLogs(kube: KubeAccess, target: { namespace: string; select
 
   const sync = (pods: V1Pod[]) => {
     // Other pods (a rollout, a fixed RoleBinding that came with one): refused streams ask again.
-    const names = pods.map((pod) => pod.metadata?.name ?? "").sort().join(" ");
+    const names = pods
+      .map((pod) => pod.metadata?.name ?? "")
+      .sort()
+      .join(" ");
     const podsChanged = podNames !== undefined && names !== podNames;
     podNames = names;
     if (podsChanged) said.clear();
@@ -80,7 +88,11 @@ export function followLogs(kube: KubeAccess, target: { namespace: string; select
           const terminated = status.lastState?.terminated;
           stream.restartCount = status.restartCount;
           void containerLogTail(kube, target.namespace, podName, status.name, { previous: true, lines: 10 }).then((lines) =>
-            options.onNotice?.({ pod: podName, message: `container ${status.name} restarted (restart ${status.restartCount}, exit code ${terminated?.exitCode ?? "?"}${terminated?.reason ? `, ${terminated.reason}` : ""}); its last lines:`, lines }),
+            options.onNotice?.({
+              pod: podName,
+              message: `container ${status.name} restarted (restart ${status.restartCount}, exit code ${terminated?.exitCode ?? "?"}${terminated?.reason ? `, ${terminated.reason}` : ""}); its last lines:`,
+              lines,
+            }),
           );
           stream.resume();
         }
@@ -91,7 +103,8 @@ export function followLogs(kube: KubeAccess, target: { namespace: string; select
         stream.stop();
         streams.delete(key);
         // Said once the stream has delivered what it had already received: never before its last lines.
-        if (options.follow) void stream.ended.then(() => options.onNotice?.({ pod: stream.pod, message: `pod is gone; stopped following container ${stream.container}` }));
+        if (options.follow)
+          void stream.ended.then(() => options.onNotice?.({ pod: stream.pod, message: `pod is gone; stopped following container ${stream.container}` }));
       }
     }
     if (podsChanged) for (const stream of streams.values()) stream.retryRefused();
@@ -106,10 +119,16 @@ export function followLogs(kube: KubeAccess, target: { namespace: string; select
     return { stop: () => streams.forEach((stream) => stream.stop()), done };
   }
 
-  const pods = watchList<V1Pod>(kube, `/api/v1/namespaces/${target.namespace}/pods`, { labelSelector: target.selector },
-    () => kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.selector }), () => {
+  const pods = watchList<V1Pod>(
+    kube,
+    `/api/v1/namespaces/${target.namespace}/pods`,
+    { labelSelector: target.selector },
+    () => kube.core.listNamespacedPod({ namespace: target.namespace, labelSelector: target.selector }),
+    () => {
       if (!stopped) sync(pods.items());
-    }, (error) => sayOnce({ pod: "mlkube", message: `logs: cannot list the model's pods (${describeFailure(error)}); asking again, at most every 10 s` }));
+    },
+    (error) => sayOnce({ pod: "mlkube", message: `logs: cannot list the model's pods (${describeFailure(error)}); asking again, at most every 10 s` }),
+  );
   return {
     stop: () => {
       stopped = true;
@@ -212,7 +231,8 @@ class ContainerStream {
         const lines = (pending + decoder.write(chunk)).split("\n");
         pending = lines.pop() ?? "";
         for (const line of lines) {
-          if (cutting) cutting = false; // the rest of a line already shown cut
+          if (cutting)
+            cutting = false; // the rest of a line already shown cut
           else this.deliver(line);
         }
         // A line that never ends (a progress bar, a binary dump) must not hold memory without
@@ -228,7 +248,12 @@ class ContainerStream {
     const resumeFrom = this.lastTime;
     const query = resumeFrom
       ? { follow: this.options.follow, timestamps: true, sinceTime: resumeFrom }
-      : { follow: this.options.follow, timestamps: true, tailLines: this.options.tailLines ?? 50, ...(this.options.sinceSeconds ? { sinceSeconds: this.options.sinceSeconds } : {}) };
+      : {
+          follow: this.options.follow,
+          timestamps: true,
+          tailLines: this.options.tailLines ?? 50,
+          ...(this.options.sinceSeconds ? { sinceSeconds: this.options.sinceSeconds } : {}),
+        };
     // client-node 1.4 pipes the response into the sink and never calls its done callback: the
     // stream's end is the sink finishing (or failing), so that is what ends or reconnects it.
     let ended = false;
@@ -259,12 +284,16 @@ class ContainerStream {
         this.connected = false;
         this.stopped = true;
         this.refused = true;
-        this.options.sayOnce({ pod: this.pod, message: `logs of container ${this.container}: ${FINAL_STATUSES.get(status)} (HTTP ${status}); not asked again until the model's pods change` });
+        this.options.sayOnce({
+          pod: this.pod,
+          message: `logs of container ${this.container}: ${FINAL_STATUSES.get(status)} (HTTP ${status}); not asked again until the model's pods change`,
+        });
         this.resolveEnded();
         return;
       }
       this.failures++;
-      if (this.failures === FAILURES_SAID) this.options.sayOnce({ pod: this.pod, message: `logs of container ${this.container}: ${describeFailure(error)}; asking again, at most every 10 s` });
+      if (this.failures === FAILURES_SAID)
+        this.options.sayOnce({ pod: this.pod, message: `logs of container ${this.container}: ${describeFailure(error)}; asking again, at most every 10 s` });
       onEnd();
     }
   }

@@ -8,11 +8,19 @@ import type { KubeAccess } from "./client.js";
  * cluster-wide); only `onlyNamespace`'s when this user may not list Services everywhere.
  */
 export async function nodePortClaims(kube: KubeAccess, onlyNamespace?: string): Promise<NodePortClaim[]> {
-  const services = onlyNamespace === undefined ? await kube.core.listServiceForAllNamespaces() : await kube.core.listNamespacedService({ namespace: onlyNamespace });
+  const services =
+    onlyNamespace === undefined ? await kube.core.listServiceForAllNamespaces() : await kube.core.listNamespacedService({ namespace: onlyNamespace });
   return services.items.flatMap((service) =>
     (service.spec?.ports ?? []).flatMap((port) =>
       port.nodePort
-        ? [{ port: port.nodePort, namespace: service.metadata?.namespace ?? "default", service: service.metadata?.name ?? "?", model: service.metadata?.labels?.[PRUNE_LABEL] }]
+        ? [
+            {
+              port: port.nodePort,
+              namespace: service.metadata?.namespace ?? "default",
+              service: service.metadata?.name ?? "?",
+              model: service.metadata?.labels?.[PRUNE_LABEL],
+            },
+          ]
         : [],
     ),
   );
@@ -23,8 +31,10 @@ export function plannedNodePorts(objects: readonly KubeObject[], defaultNamespac
   return objects
     .filter((object) => object.kind === "Service")
     .flatMap((object) =>
-      (((object.spec as { ports?: { nodePort?: unknown }[] } | undefined)?.ports) ?? []).flatMap((port) =>
-        typeof port.nodePort === "number" ? [{ port: port.nodePort, namespace: object.metadata?.namespace ?? defaultNamespace, service: object.metadata?.name ?? "?" }] : [],
+      ((object.spec as { ports?: { nodePort?: unknown }[] } | undefined)?.ports ?? []).flatMap((port) =>
+        typeof port.nodePort === "number"
+          ? [{ port: port.nodePort, namespace: object.metadata?.namespace ?? defaultNamespace, service: object.metadata?.name ?? "?" }]
+          : [],
       ),
     );
 }

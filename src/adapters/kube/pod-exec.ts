@@ -53,7 +53,17 @@ export async function execInPod(kube: KubeAccess, target: ExecTarget, command: s
     const stderr = new BoundedText("stderr");
     const input = options.stdin ? new PassThrough() : null;
     let status: V1Status | undefined;
-    const connecting = new Exec(kube.config).exec(target.namespace, target.pod, target.container ?? "", command, stdout, stderr, input, false, (received) => (status = received));
+    const connecting = new Exec(kube.config).exec(
+      target.namespace,
+      target.pod,
+      target.container ?? "",
+      command,
+      stdout,
+      stderr,
+      input,
+      false,
+      (received) => (status = received),
+    );
     let connected: Awaited<typeof connecting> | "stopped";
     try {
       connected = await Promise.race([connecting, stopped.aborted]);
@@ -62,7 +72,10 @@ export async function execInPod(kube: KubeAccess, target: ExecTarget, command: s
     }
     if (connected === "stopped") {
       // Stopped while connecting: a session that opens later is closed at once.
-      connecting.then((late) => late.close(), () => undefined);
+      connecting.then(
+        (late) => late.close(),
+        () => undefined,
+      );
       throw stopped.error(target);
     }
     const ws = connected;
@@ -105,7 +118,12 @@ function describeTarget(target: ExecTarget): string {
  * stdin on v5 (client-node sends the CLOSE signal when `input` ends); on v4 ending `input` would
  * make client-node close the WebSocket, losing the exit code, so there it stays open.
  */
-async function feed(source: Buffer | NodeJS.ReadableStream, input: PassThrough, ws: { bufferedAmount: number; protocol: string; readyState: number; OPEN: number }, signal: AbortSignal): Promise<void> {
+async function feed(
+  source: Buffer | NodeJS.ReadableStream,
+  input: PassThrough,
+  ws: { bufferedAmount: number; protocol: string; readyState: number; OPEN: number },
+  signal: AbortSignal,
+): Promise<void> {
   const chunks = Buffer.isBuffer(source) ? Readable.from([source]) : (source as AsyncIterable<Buffer | string>);
   // The session may end before all of stdin was read (the command exited): then stop feeding.
   const open = (): boolean => ws.readyState === ws.OPEN && !signal.aborted;
@@ -150,10 +168,14 @@ async function refused(kube: KubeAccess, target: ExecTarget, cause: unknown): Pr
     });
   }
   const why = await diagnose(kube, target);
-  return new UserError("cluster", `Cannot run a command in ${pod}: ${why ?? `the API server refused (${typeof message === "string" ? message : String(cause)})`}.`, {
-    hint: `See the pod with 'kubectl -n ${target.namespace} describe pod ${target.pod}'.`,
-    cause,
-  });
+  return new UserError(
+    "cluster",
+    `Cannot run a command in ${pod}: ${why ?? `the API server refused (${typeof message === "string" ? message : String(cause)})`}.`,
+    {
+      hint: `See the pod with 'kubectl -n ${target.namespace} describe pod ${target.pod}'.`,
+      cause,
+    },
+  );
 }
 
 /** What is wrong with the target, read from the pod (the refused upgrade carries no body client-node shows). */
@@ -166,7 +188,11 @@ async function diagnose(kube: KubeAccess, target: ExecTarget): Promise<string | 
     if (!names.includes(name)) return `the pod has no container '${name}' (it has ${names.join(", ")})`;
     const state = pod.status?.containerStatuses?.find((container) => container.name === name)?.state;
     if (!state?.running) {
-      const detail = state?.waiting ? `waiting: ${state.waiting.reason ?? "not started"}` : state?.terminated ? `terminated: ${state.terminated.reason ?? `exit code ${state.terminated.exitCode}`}` : `pod phase ${pod.status?.phase ?? "unknown"}`;
+      const detail = state?.waiting
+        ? `waiting: ${state.waiting.reason ?? "not started"}`
+        : state?.terminated
+          ? `terminated: ${state.terminated.reason ?? `exit code ${state.terminated.exitCode}`}`
+          : `pod phase ${pod.status?.phase ?? "unknown"}`;
       return `container '${name}' is not running (${detail})`;
     }
     return undefined;
@@ -177,14 +203,21 @@ async function diagnose(kube: KubeAccess, target: ExecTarget): Promise<string | 
 }
 
 /** Abort and timeout as one signal, with the error each stands for. */
-function stopSignal(options: ExecOptions): { signal: AbortSignal; aborted: Promise<"stopped">; error: (target: ExecTarget, stdinOpenOn?: string) => UserError; dispose: () => void } {
+function stopSignal(options: ExecOptions): {
+  signal: AbortSignal;
+  aborted: Promise<"stopped">;
+  error: (target: ExecTarget, stdinOpenOn?: string) => UserError;
+  dispose: () => void;
+} {
   const controller = new AbortController();
   let timedOut = false;
   const onAbort = (): void => controller.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) controller.abort();
   const timer = options.timeoutMs !== undefined ? setTimeout(() => ((timedOut = true), controller.abort()), options.timeoutMs) : undefined;
-  const aborted = new Promise<"stopped">((resolve) => (controller.signal.aborted ? resolve("stopped") : controller.signal.addEventListener("abort", () => resolve("stopped"), { once: true })));
+  const aborted = new Promise<"stopped">((resolve) =>
+    controller.signal.aborted ? resolve("stopped") : controller.signal.addEventListener("abort", () => resolve("stopped"), { once: true }),
+  );
   return {
     signal: controller.signal,
     aborted,
@@ -193,9 +226,10 @@ function stopSignal(options: ExecOptions): { signal: AbortSignal; aborted: Promi
       const where = describeTarget(target);
       if (!timedOut) return new UserError("cancelled", `The command in ${where} was cancelled.`);
       const seconds = Math.round((options.timeoutMs ?? 0) / 100) / 10;
-      const hint = stdinOpenOn !== undefined
-        ? `The API server speaks ${stdinOpenOn || "a pre-v4 protocol"} (Kubernetes before 1.30), which cannot end the command's input: the command must stop reading by itself (e.g. 'head -c BYTES | ...').`
-        : `The command may be waiting for input or stuck; try it with 'kubectl exec -n ${target.namespace} ${target.pod} -- ...'.`;
+      const hint =
+        stdinOpenOn !== undefined
+          ? `The API server speaks ${stdinOpenOn || "a pre-v4 protocol"} (Kubernetes before 1.30), which cannot end the command's input: the command must stop reading by itself (e.g. 'head -c BYTES | ...').`
+          : `The command may be waiting for input or stuck; try it with 'kubectl exec -n ${target.namespace} ${target.pod} -- ...'.`;
       return new UserError("cluster", `The command in ${where} did not finish within ${seconds} s.`, { hint });
     },
     dispose: () => {

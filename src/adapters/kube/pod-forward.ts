@@ -30,17 +30,27 @@ export async function forwardLocalPort(kube: KubeAccess, namespace: string, reso
   const forward = new PortForward(kube.config);
   let target: Promise<PodTarget> | undefined;
   let lastError: string | undefined;
-  const resolveTarget = () => (target ??= resolve().catch((error: unknown) => {
-    target = undefined;
-    throw error;
-  }));
+  const resolveTarget = () =>
+    (target ??= resolve().catch((error: unknown) => {
+      target = undefined;
+      throw error;
+    }));
   const sockets = new Set<Socket>();
   const webSockets = new Set<ForwardSocket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     resolveTarget()
-      .then(({ pod, port }) => forward.portForward(namespace, pod, [port], socket, refusals(socket, (message) => (lastError = message)), socket))
+      .then(({ pod, port }) =>
+        forward.portForward(
+          namespace,
+          pod,
+          [port],
+          socket,
+          refusals(socket, (message) => (lastError = message)),
+          socket,
+        ),
+      )
       .then((ws) => {
         if (typeof ws === "function") return; // only with retries, which are not used here
         lastError = undefined; // a forward that opened: an older failure no longer explains anything

@@ -37,7 +37,9 @@ interface RegistryAnnouncement {
 }
 
 export async function announceRegistry(kube: KubeAccess, announcement: RegistryAnnouncement): Promise<void> {
-  const text = [`host: "${announcement.host}"`, `hostFromClusterNetwork: "${announcement.hostFromClusterNetwork}"`, `help: "${announcement.help}"`, ""].join("\n");
+  const text = [`host: "${announcement.host}"`, `hostFromClusterNetwork: "${announcement.hostFromClusterNetwork}"`, `help: "${announcement.help}"`, ""].join(
+    "\n",
+  );
   await applyObject(kube, {
     apiVersion: "v1",
     kind: "ConfigMap",

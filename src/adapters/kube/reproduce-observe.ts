@@ -22,7 +22,10 @@ export async function clusterCapacity(
   model: { namespace: string; selector: Record<string, string> },
   options: { machine: LocalCapacity; note: (line: string) => void },
 ): Promise<LocalCapacity> {
-  const nodes = await forbiddenAs(kube.core.listNode().then((list) => list.items), undefined);
+  const nodes = await forbiddenAs(
+    kube.core.listNode().then((list) => list.items),
+    undefined,
+  );
   if (nodes === undefined) {
     options.note(`this user may not list nodes: replicas are fitted to ${options.machine.source} instead`);
     return options.machine;
@@ -33,9 +36,14 @@ export async function clusterCapacity(
     cpuCores += parseQuantity(node.status?.allocatable?.cpu) ?? 0;
     memoryBytes += parseQuantity(node.status?.allocatable?.memory) ?? 0;
   }
-  const isModels = (pod: V1Pod) => pod.metadata?.namespace === model.namespace && Object.entries(model.selector).every(([key, value]) => pod.metadata?.labels?.[key] === value);
-  const holdsRequests = (pod: V1Pod) => pod.status?.phase !== "Succeeded" && pod.status?.phase !== "Failed" && (!isModels(pod) || pod.metadata?.deletionTimestamp !== undefined);
-  let pods = await forbiddenAs(kube.core.listPodForAllNamespaces().then((list) => list.items), undefined);
+  const isModels = (pod: V1Pod) =>
+    pod.metadata?.namespace === model.namespace && Object.entries(model.selector).every(([key, value]) => pod.metadata?.labels?.[key] === value);
+  const holdsRequests = (pod: V1Pod) =>
+    pod.status?.phase !== "Succeeded" && pod.status?.phase !== "Failed" && (!isModels(pod) || pod.metadata?.deletionTimestamp !== undefined);
+  let pods = await forbiddenAs(
+    kube.core.listPodForAllNamespaces().then((list) => list.items),
+    undefined,
+  );
   if (pods === undefined) {
     options.note(`this user may not list pods in all namespaces: only the requests of pods in namespace ${model.namespace} are counted against the nodes`);
     pods = (await kube.core.listNamespacedPod({ namespace: model.namespace })).items;
@@ -47,7 +55,11 @@ export async function clusterCapacity(
       memoryBytes -= parseQuantity(container.resources?.requests?.memory) ?? 0;
     }
   }
-  return { cpuCores: Math.max(cpuCores, 0), memoryBytes: Math.max(memoryBytes, 0), source: `the local cluster's ${nodes.length === 1 ? "node" : `${nodes.length} nodes`}` };
+  return {
+    cpuCores: Math.max(cpuCores, 0),
+    memoryBytes: Math.max(memoryBytes, 0),
+    source: `the local cluster's ${nodes.length === 1 ? "node" : `${nodes.length} nodes`}`,
+  };
 }
 
 /**
@@ -55,7 +67,10 @@ export async function clusterCapacity(
  * "unknown" when this user may not list them: then none is overwritten either.
  */
 export async function existingSecretNames(kube: KubeAccess, namespace: string, model: string): Promise<string[] | "unknown"> {
-  const secrets = await forbiddenAs(kube.core.listNamespacedSecret({ namespace }).then((list) => list.items), undefined);
+  const secrets = await forbiddenAs(
+    kube.core.listNamespacedSecret({ namespace }).then((list) => list.items),
+    undefined,
+  );
   if (secrets === undefined) return "unknown";
   // A placeholder from an earlier reproduce carries the model's label: it is rendered again, not "existing".
   return secrets.filter((secret) => secret.metadata?.labels?.[PRUNE_LABEL] !== model).map((secret) => secret.metadata?.name ?? "");
@@ -65,11 +80,18 @@ export async function existingSecretNames(kube: KubeAccess, namespace: string, m
  * The live (not terminating) pods of the model's workload, with their readiness probe failures
  * (from the pods' events; none when this user may not list events, said once through `note`).
  */
-export async function podHistories(kube: KubeAccess, target: { namespace: string; selector: string; container: string }, note: (line: string) => void): Promise<PodHistory[]> {
+export async function podHistories(
+  kube: KubeAccess,
+  target: { namespace: string; selector: string; container: string },
+  note: (line: string) => void,
+): Promise<PodHistory[]> {
   const { namespace, selector, container } = target;
   const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter((pod) => pod.metadata?.deletionTimestamp === undefined);
   const names = new Set(pods.map((pod) => pod.metadata?.name));
-  const listed = await forbiddenAs(kube.core.listNamespacedEvent({ namespace, fieldSelector: "involvedObject.kind=Pod" }).then((list) => list.items), undefined);
+  const listed = await forbiddenAs(
+    kube.core.listNamespacedEvent({ namespace, fieldSelector: "involvedObject.kind=Pod" }).then((list) => list.items),
+    undefined,
+  );
   if (listed === undefined) note(`this user may not list events in namespace ${namespace}: readiness probe failures are not reported`);
   const events = (listed ?? []).filter(
     (event) => names.has(event.involvedObject.name) && event.reason === "Unhealthy" && (event.message ?? "").startsWith("Readiness probe failed"),
@@ -80,11 +102,15 @@ export async function podHistories(kube: KubeAccess, target: { namespace: string
       name,
       startedAtMs: time(pod.status?.containerStatuses?.find((status) => status.name === container)?.state?.running?.startedAt),
       readyAtMs: readyAt(pod),
-      readinessFailures: events.filter((event) => event.involvedObject.name === name).map((event) => ({ message: event.message ?? "", count: event.count ?? 1 })),
+      readinessFailures: events
+        .filter((event) => event.involvedObject.name === name)
+        .map((event) => ({ message: event.message ?? "", count: event.count ?? 1 })),
       containers: (pod.status?.containerStatuses ?? []).map((status) => ({
         name: status.name,
         restartCount: status.restartCount,
-        lastTerminated: status.lastState?.terminated ? { reason: status.lastState.terminated.reason, exitCode: status.lastState.terminated.exitCode } : undefined,
+        lastTerminated: status.lastState?.terminated
+          ? { reason: status.lastState.terminated.reason, exitCode: status.lastState.terminated.exitCode }
+          : undefined,
       })),
     };
   });

@@ -51,7 +51,8 @@ const NEEDS: Need[] = [
     verb: "list",
     resource: "services",
     namespaced: false,
-    instead: (namespace) => `may not list services in all namespaces: a NodePort is chosen among those namespace ${namespace} leaves free, and one another namespace holds is refused at apply`,
+    instead: (namespace) =>
+      `may not list services in all namespaces: a NodePort is chosen among those namespace ${namespace} leaves free, and one another namespace holds is refused at apply`,
   },
 ];
 
@@ -75,7 +76,10 @@ export async function checkRights(kube: KubeAccess, namespace: string): Promise<
     } catch (error) {
       // An API server without the review (or that refuses it): nothing is known, so nothing is held back.
       const status = (error as { code?: unknown }).code;
-      const why = typeof status === "number" ? `SelfSubjectAccessReview answered HTTP ${status}` : `SelfSubjectAccessReview failed: ${(error as Error).message.split("\n")[0]}`;
+      const why =
+        typeof status === "number"
+          ? `SelfSubjectAccessReview answered HTTP ${status}`
+          : `SelfSubjectAccessReview failed: ${(error as Error).message.split("\n")[0]}`;
       return { rights: { ...ALL_ALLOWED }, notes: [`rights not checked (${why}); a 403 later is handled where it happens`] };
     }
     if (!allowed) {

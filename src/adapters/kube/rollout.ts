@@ -70,7 +70,13 @@ export async function waitForRollout(
         if (!snapshot) return;
         const timing = { elapsedMs: performance.now() - started, timeoutMs: options.timeoutMs };
         let verdict = judgeRollout(snapshot, timing);
-        if (verdict.state === "failed" || timing.elapsedMs >= timing.timeoutMs || awaitsReadiness(snapshot) || awaitsConfiguration(snapshot) || awaitsImage(snapshot)) {
+        if (
+          verdict.state === "failed" ||
+          timing.elapsedMs >= timing.timeoutMs ||
+          awaitsReadiness(snapshot) ||
+          awaitsConfiguration(snapshot) ||
+          awaitsImage(snapshot)
+        ) {
           // Evidence costs API calls: fetch it only when there is something to explain.
           const explained = await withEvidence(kube, namespace, snapshot, eventsForbidden);
           eventsForbidden = explained.eventsForbidden;
@@ -100,11 +106,19 @@ export async function waitForRollout(
       // wait now, with its cause, instead of at the rollout timeout.
       const status = (error as { code?: unknown }).code;
       if (status === 401 || status === 403) {
-        finish(new UserError("cluster", `Not allowed to watch the rollout of ${namespace}/${name} (HTTP ${status}): ${(error as Error).message.split("\n")[0]}`, { hint: "Check your rights in this context: 'kubectl auth can-i watch pods -n NAMESPACE'." }));
+        finish(
+          new UserError("cluster", `Not allowed to watch the rollout of ${namespace}/${name} (HTTP ${status}): ${(error as Error).message.split("\n")[0]}`, {
+            hint: "Check your rights in this context: 'kubectl auth can-i watch pods -n NAMESPACE'.",
+          }),
+        );
         return;
       }
       if (status === 404) {
-        finish(new UserError("rollout", `Deployment ${namespace}/${name} (or its namespace) was deleted while mlkube waited for its rollout.`, { hint: "Save a file or press r to deploy it again." }));
+        finish(
+          new UserError("rollout", `Deployment ${namespace}/${name} (or its namespace) was deleted while mlkube waited for its rollout.`, {
+            hint: "Save a file or press r to deploy it again.",
+          }),
+        );
         return;
       }
       const lost = error instanceof UserError ? error : lostConnection(error);
@@ -112,17 +126,41 @@ export async function waitForRollout(
       // Anything else (the API server's 500s, an ERROR event) may pass; one that keeps coming back
       // (about 7 s of retries) is the answer, said with its cause.
       if (failuresInARow >= WATCH_FAILURES_TOLERATED) {
-        finish(new UserError("cluster", `Could not follow the rollout of ${namespace}/${name}: the API server failed ${failuresInARow} times in a row: ${(error as Error).message.split("\n")[0]}`, {
-          hint: "Check the API server ('kubectl get --raw /readyz?verbose'), then save a file or press r to deploy again.",
-        }));
+        finish(
+          new UserError(
+            "cluster",
+            `Could not follow the rollout of ${namespace}/${name}: the API server failed ${failuresInARow} times in a row: ${(error as Error).message.split("\n")[0]}`,
+            {
+              hint: "Check the API server ('kubectl get --raw /readyz?verbose'), then save a file or press r to deploy again.",
+            },
+          ),
+        );
       }
     };
-    const deployments = watchList<V1Deployment>(kube, `/apis/apps/v1/namespaces/${namespace}/deployments`, { fieldSelector: `metadata.name=${name}` },
-      () => kube.apps.listNamespacedDeployment({ namespace, fieldSelector: `metadata.name=${name}` }), () => void judge(), onError);
-    const replicaSets = watchList<V1ReplicaSet>(kube, `/apis/apps/v1/namespaces/${namespace}/replicasets`, { labelSelector: selector },
-      () => kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector }), () => void judge(), onError);
-    const pods = watchList<V1Pod>(kube, `/api/v1/namespaces/${namespace}/pods`, { labelSelector: selector },
-      () => kube.core.listNamespacedPod({ namespace, labelSelector: selector }), () => void judge(), onError);
+    const deployments = watchList<V1Deployment>(
+      kube,
+      `/apis/apps/v1/namespaces/${namespace}/deployments`,
+      { fieldSelector: `metadata.name=${name}` },
+      () => kube.apps.listNamespacedDeployment({ namespace, fieldSelector: `metadata.name=${name}` }),
+      () => void judge(),
+      onError,
+    );
+    const replicaSets = watchList<V1ReplicaSet>(
+      kube,
+      `/apis/apps/v1/namespaces/${namespace}/replicasets`,
+      { labelSelector: selector },
+      () => kube.apps.listNamespacedReplicaSet({ namespace, labelSelector: selector }),
+      () => void judge(),
+      onError,
+    );
+    const pods = watchList<V1Pod>(
+      kube,
+      `/api/v1/namespaces/${namespace}/pods`,
+      { labelSelector: selector },
+      () => kube.core.listNamespacedPod({ namespace, labelSelector: selector }),
+      () => void judge(),
+      onError,
+    );
     const watches = [deployments, replicaSets, pods];
     const deadline = setTimeout(() => void judge(), options.timeoutMs + 10);
     // A pod that runs but fails its readiness probe, or that the kubelet retries with the same
@@ -139,17 +177,30 @@ const READINESS_RECHECK_MS = 1_000;
 
 /** A new pod runs but its readiness probe (HTTP or TCP) has not passed: only its events and its log tell why. */
 function awaitsReadiness(snapshot: RolloutSnapshot): boolean {
-  return snapshot.pods.some((pod) => !pod.deleting && pod.templateHash === snapshot.newTemplateHash && pod.containers.some((container) => container.running === true && !container.ready));
+  return snapshot.pods.some(
+    (pod) =>
+      !pod.deleting && pod.templateHash === snapshot.newTemplateHash && pod.containers.some((container) => container.running === true && !container.ready),
+  );
 }
 
 /** A new pod's container the kubelet cannot configure yet: its Failed events say whether the kubelet retried it in vain. */
 function awaitsConfiguration(snapshot: RolloutSnapshot): boolean {
-  return snapshot.pods.some((pod) => !pod.deleting && pod.templateHash === snapshot.newTemplateHash && pod.containers.some((container) => container.waiting?.reason === "CreateContainerConfigError"));
+  return snapshot.pods.some(
+    (pod) =>
+      !pod.deleting &&
+      pod.templateHash === snapshot.newTemplateHash &&
+      pod.containers.some((container) => container.waiting?.reason === "CreateContainerConfigError"),
+  );
 }
 
 /** A new pod's image pull failed: its Failed events say whether the kubelet's retry failed too. */
 function awaitsImage(snapshot: RolloutSnapshot): boolean {
-  return snapshot.pods.some((pod) => !pod.deleting && pod.templateHash === snapshot.newTemplateHash && pod.containers.some((container) => container.waiting?.reason === "ErrImagePull" || container.waiting?.reason === "ImagePullBackOff"));
+  return snapshot.pods.some(
+    (pod) =>
+      !pod.deleting &&
+      pod.templateHash === snapshot.newTemplateHash &&
+      pod.containers.some((container) => container.waiting?.reason === "ErrImagePull" || container.waiting?.reason === "ImagePullBackOff"),
+  );
 }
 
 /** The newest ReplicaSet is the one whose revision matches the Deployment's. */
@@ -170,7 +221,12 @@ function snapshotOf(deployment: V1Deployment | undefined, replicaSets: V1Replica
     newTemplateHash: newest?.metadata?.labels?.["pod-template-hash"],
     progressingReason: progressing?.reason,
     pods: pods.map(podSnapshot),
-    events: events.map((event) => ({ involvedName: event.involvedObject.name ?? "", reason: event.reason ?? "", message: event.message ?? "", count: event.count ?? 1 })),
+    events: events.map((event) => ({
+      involvedName: event.involvedObject.name ?? "",
+      reason: event.reason ?? "",
+      message: event.message ?? "",
+      count: event.count ?? 1,
+    })),
   };
 }
 
@@ -211,7 +267,12 @@ function eventsForbiddenLine(namespace: string): string {
  * user who may not list events (a shared cluster, --provider context) gets the verdicts that need
  * no events, and a line saying why the rest waits for the timeout: never a failed rollout for a 403.
  */
-async function withEvidence(kube: KubeAccess, namespace: string, snapshot: RolloutSnapshot, knownForbidden: string | undefined): Promise<{ snapshot: RolloutSnapshot; eventsForbidden: string | undefined }> {
+async function withEvidence(
+  kube: KubeAccess,
+  namespace: string,
+  snapshot: RolloutSnapshot,
+  knownForbidden: string | undefined,
+): Promise<{ snapshot: RolloutSnapshot; eventsForbidden: string | undefined }> {
   const names = new Set(snapshot.pods.map((pod) => pod.name));
   let eventsForbidden = knownForbidden;
   const listed = eventsForbidden
@@ -225,16 +286,25 @@ async function withEvidence(kube: KubeAccess, namespace: string, snapshot: Rollo
         },
       );
   const events = listed.filter((event) => names.has(event.involvedObject.name ?? ""));
-  const podEvents = events.map((event) => ({ involvedName: event.involvedObject.name ?? "", reason: event.reason ?? "", message: event.message ?? "", count: event.count ?? 1 }));
+  const podEvents = events.map((event) => ({
+    involvedName: event.involvedObject.name ?? "",
+    reason: event.reason ?? "",
+    message: event.message ?? "",
+    count: event.count ?? 1,
+  }));
   const pods = await Promise.all(
     snapshot.pods.map(async (pod) => ({
       ...pod,
       containers: await Promise.all(
         pod.containers.map(async (container) => {
-          const withPrevious = container.lastTerminated ? { ...container, previousLogTail: await containerLogTail(kube, namespace, pod.name, container.name, { previous: true, lines: 15 }) } : container;
+          const withPrevious = container.lastTerminated
+            ? { ...container, previousLogTail: await containerLogTail(kube, namespace, pod.name, container.name, { previous: true, lines: 15 }) }
+            : container;
           // A probed port that refuses: the server's start-up line says where it listens instead.
           const portRefused = container.running && !container.ready && refusedPorts(pod.name, podEvents).size > 0;
-          return portRefused ? { ...withPrevious, currentLogTail: await containerLogTail(kube, namespace, pod.name, container.name, { previous: false, lines: 40 }) } : withPrevious;
+          return portRefused
+            ? { ...withPrevious, currentLogTail: await containerLogTail(kube, namespace, pod.name, container.name, { previous: false, lines: 40 }) }
+            : withPrevious;
         }),
       ),
     })),
@@ -243,17 +313,28 @@ async function withEvidence(kube: KubeAccess, namespace: string, snapshot: Rollo
 }
 
 /** The last LINES non-empty lines of a container's log, or of its previous run's; none when there is no such log (yet). */
-export async function containerLogTail(kube: KubeAccess, namespace: string, pod: string, container: string, options: { previous: boolean; lines: number }): Promise<string[]> {
+export async function containerLogTail(
+  kube: KubeAccess,
+  namespace: string,
+  pod: string,
+  container: string,
+  options: { previous: boolean; lines: number },
+): Promise<string[]> {
   const sink = new PassThrough();
   const chunks: Buffer[] = [];
   sink.on("data", (chunk: Buffer) => chunks.push(chunk));
   try {
     await new Promise<void>((resolve, reject) => {
       sink.on("end", resolve);
-      new Log(kube.config).log(namespace, pod, container, sink, (error) => (error ? reject(error) : resolve()), { previous: options.previous, tailLines: options.lines }).catch(reject);
+      new Log(kube.config)
+        .log(namespace, pod, container, sink, (error) => (error ? reject(error) : resolve()), { previous: options.previous, tailLines: options.lines })
+        .catch(reject);
     });
   } catch {
     return []; // no previous container (yet): nothing to show
   }
-  return Buffer.concat(chunks).toString("utf8").split("\n").filter((line) => line.trim() !== "");
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .split("\n")
+    .filter((line) => line.trim() !== "");
 }

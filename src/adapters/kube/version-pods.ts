@@ -37,13 +37,20 @@ export async function servingVersion(
     kube.core.listNamespacedPod({ namespace, labelSelector: selector }).then((list) => list.items),
   ]);
   const current = replicaSets.find(
-    (set) => set.metadata?.ownerReferences?.some((owner) => owner.uid === deployment.metadata?.uid) && revision !== undefined && set.metadata?.annotations?.["deployment.kubernetes.io/revision"] === revision,
+    (set) =>
+      set.metadata?.ownerReferences?.some((owner) => owner.uid === deployment.metadata?.uid) &&
+      revision !== undefined &&
+      set.metadata?.annotations?.["deployment.kubernetes.io/revision"] === revision,
   );
   const templateHash = current?.metadata?.labels?.["pod-template-hash"];
   if (!templateHash) {
-    throw new UserError("rollout", `Deployment ${namespace}/${name} has no current ReplicaSet yet (revision ${revision ?? "none"}): there is no new version to test.`, {
-      hint: "Wait for the rollout to start ('mlkube status'), then press t to test again.",
-    });
+    throw new UserError(
+      "rollout",
+      `Deployment ${namespace}/${name} has no current ReplicaSet yet (revision ${revision ?? "none"}): there is no new version to test.`,
+      {
+        hint: "Wait for the rollout to start ('mlkube status'), then press t to test again.",
+      },
+    );
   }
   const pods = selected.filter((pod) => pod.metadata?.labels?.["pod-template-hash"] === templateHash);
   return {
@@ -51,7 +58,10 @@ export async function servingVersion(
     pods: pods.filter(isReadyAndStaying).map((pod) => ({ pod: pod.metadata?.name ?? "", port: servicePortOn(pod, service, target.nodePort) })),
     runs: pods
       .filter((pod) => !pod.metadata?.deletionTimestamp)
-      .map((pod) => ({ name: pod.metadata?.name ?? "", restarts: (pod.status?.containerStatuses ?? []).reduce((sum, container) => sum + container.restartCount, 0) })),
+      .map((pod) => ({
+        name: pod.metadata?.name ?? "",
+        restarts: (pod.status?.containerStatuses ?? []).reduce((sum, container) => sum + container.restartCount, 0),
+      })),
   };
 }
 
@@ -76,6 +86,9 @@ export function containerPortFor(pod: V1Pod, targetPort: number | string | undef
   if (typeof targetPort === "string" && /^\d+$/.test(targetPort)) return Number(targetPort);
   const ports = pod.spec?.containers.flatMap((container) => container.ports ?? []) ?? [];
   const named = ports.find((port) => port.name === targetPort) ?? ports[0];
-  if (!named) throw new UserError("cluster", `Pod ${pod.metadata?.name} exposes no container port to send requests to.`, { hint: "Declare the model's port (containerPort) in the Deployment, or set 'port' in mlkube.yaml." });
+  if (!named)
+    throw new UserError("cluster", `Pod ${pod.metadata?.name} exposes no container port to send requests to.`, {
+      hint: "Declare the model's port (containerPort) in the Deployment, or set 'port' in mlkube.yaml.",
+    });
   return named.containerPort;
 }

@@ -69,7 +69,10 @@ export function watchList<T extends KubernetesObject>(
               // 410 Gone: our resourceVersion is too old; start over from a fresh list. Settled
               // before the abort, whose own error ("aborted") says nothing.
               if (object.code === 410) resolve();
-              else reject(new WatchFailure(`watching ${path} failed: ${object.message ?? "an ERROR event"}${object.code ? ` (HTTP ${object.code})` : ""}`, object.code));
+              else
+                reject(
+                  new WatchFailure(`watching ${path} failed: ${object.message ?? "an ERROR event"}${object.code ? ` (HTTP ${object.code})` : ""}`, object.code),
+                );
               abort?.abort();
               return;
             }

@@ -64,7 +64,9 @@ export function podAccess(kube: KubeAccess, options: PodAccessOptions): PodAcces
           }
           if (await answers(`${connection.url}${options.readinessPath ?? "/"}`, connection.agent, options.readinessPath === undefined)) return;
           if (performance.now() - started > options.answerTimeoutMs) {
-            throw new Error(`it did not answer ${options.readinessPath ?? "on its port"} within ${Math.round(options.answerTimeoutMs / 1000)} s${connection.lastError() ? ` (${connection.lastError()})` : ""}`);
+            throw new Error(
+              `it did not answer ${options.readinessPath ?? "on its port"} within ${Math.round(options.answerTimeoutMs / 1000)} s${connection.lastError() ? ` (${connection.lastError()})` : ""}`,
+            );
           }
           await new Promise((resolve) => setTimeout(resolve, ANSWER_POLL_MS));
         }

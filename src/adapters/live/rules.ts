@@ -15,7 +15,11 @@ export async function readSyncRules(config: ResolvedConfig): Promise<LiveSync & 
   if (config.sync.mode === "rules") return { rules: config.sync.rules, notes: [], context, dockerfile };
   if (config.sync.mode === "off") return { rules: [], notes: [], context, dockerfile };
   const text = await readFile(config.build.dockerfile, "utf8");
-  const inferred = inferSyncRules(text, { target: config.build.target, buildArgs: config.build.args, displayPath: toPosix(relative(config.dir, config.build.dockerfile)) });
+  const inferred = inferSyncRules(text, {
+    target: config.build.target,
+    buildArgs: config.build.args,
+    displayPath: toPosix(relative(config.dir, config.build.dockerfile)),
+  });
   return { ...inferred, context, dockerfile };
 }
 

@@ -44,7 +44,11 @@ async function updatePod(target: PodTarget, plan: SyncPlan, archive: CopyArchive
   const restart = options.restart !== "none";
   // One exec copies, checks and restarts (the supervisor, see templates/live). readingExactly
   // ends stdin after the archive: exec protocols before v5 cannot close it.
-  const copied = await access.exec(target.pod, readingExactly(archive.size, copyCommand(plan.copies, plan.deletes, archive.checksums, restart)), archive.open());
+  const copied = await access.exec(
+    target.pod,
+    readingExactly(archive.size, copyCommand(plan.copies, plan.deletes, archive.checksums, restart)),
+    archive.open(),
+  );
   const output = parseScriptOutput(copied.stdout);
   if (copied.exitCode === COPY_EXIT.mismatch) {
     await restore(target, access, { restart: false });
@@ -54,7 +58,9 @@ async function updatePod(target: PodTarget, plan: SyncPlan, archive: CopyArchive
     throw new LiveUnavailable(`pod ${target.pod} runs no restart supervisor (it was started from an image without mlkube's dev layer)`);
   }
   if (copied.exitCode === COPY_EXIT.noReload) {
-    throw new LiveUnavailable(`no new server process started in pod ${target.pod} within 10 s of the copy (restart: none expects the server to reload by itself), so the old code may still be serving`);
+    throw new LiveUnavailable(
+      `no new server process started in pod ${target.pod} within 10 s of the copy (restart: none expects the server to reload by itself), so the old code may still be serving`,
+    );
   }
   const restartFailure = RESTART_FAILURES[copied.exitCode];
   if (copied.exitCode !== 0 && !restartFailure) throw copyFailure(target.pod, copied);

@@ -63,5 +63,7 @@ export async function discoverSmokeTests(baseUrl: string, modelName: string, sig
 /** `[{"name": "iris", "state": "READY"}, ...]`: the names of the models the index lists. */
 function repositoryNames(body: unknown): string[] {
   if (!Array.isArray(body)) return [];
-  return body.map((entry: unknown) => (typeof entry === "object" && entry !== null ? (entry as { name?: unknown }).name : undefined)).filter((name): name is string => typeof name === "string" && name !== "");
+  return body
+    .map((entry: unknown) => (typeof entry === "object" && entry !== null ? (entry as { name?: unknown }).name : undefined))
+    .filter((name): name is string => typeof name === "string" && name !== "");
 }

@@ -88,7 +88,9 @@ function requestOnce(url: URL, smokeCase: SmokeCase, signal: AbortSignal, agent:
         if (!response.complete) reject(Object.assign(new Error("the connection was closed in the middle of the answer"), { code: "ECONNRESET" }));
       });
     });
-    request.on("error", (error: NodeJS.ErrnoException) => reject(request.reusedSocket && error.code === "ECONNRESET" ? Object.assign(error, { staleConnection: true }) : error));
+    request.on("error", (error: NodeJS.ErrnoException) =>
+      reject(request.reusedSocket && error.code === "ECONNRESET" ? Object.assign(error, { staleConnection: true }) : error),
+    );
     request.end(smokeCase.body);
   });
 }

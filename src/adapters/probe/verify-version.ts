@@ -43,12 +43,21 @@ interface VerifyOptions {
  * pod can answer), then through the model's URL once the Service routes to those pods alone. When
  * the URL fails a test that every pod passed, it is asked again until the route catches up.
  */
-export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, cases: readonly SmokeCase[], options: VerifyOptions = {}): Promise<VerificationRun[]> {
+export async function verifyNewVersion(
+  kube: KubeAccess,
+  target: VersionTarget,
+  cases: readonly SmokeCase[],
+  options: VerifyOptions = {},
+): Promise<VerificationRun[]> {
   const version = options.version ?? (await servingVersion(kube, target));
   if (version.pods.length === 0) {
-    throw new UserError("rollout", `No pod of the new version of ${target.namespace}/${target.deployment} (pod-template-hash ${version.templateHash}) is ready to answer the smoke tests.`, {
-      hint: "The rollout did not leave a ready pod: check 'mlkube status' and 'mlkube logs'.",
-    });
+    throw new UserError(
+      "rollout",
+      `No pod of the new version of ${target.namespace}/${target.deployment} (pod-template-hash ${version.templateHash}) is ready to answer the smoke tests.`,
+      {
+        hint: "The rollout did not leave a ready pod: check 'mlkube status' and 'mlkube logs'.",
+      },
+    );
   }
   // Whether the Service routes to these pods alone is asked while the pods are tested: neither
   // waits for the other, and only the URL's tests need both.
@@ -59,7 +68,9 @@ export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, 
   const stopRouting = new AbortController();
   const onAbort = () => stopRouting.abort();
   options.signal?.addEventListener("abort", onAbort, { once: true });
-  const routingCheck = service ? waitForServiceOnPods(kube, { namespace: target.namespace, service, pods: names }, { timeoutMs: routingTimeoutMs, signal: stopRouting.signal }) : undefined;
+  const routingCheck = service
+    ? waitForServiceOnPods(kube, { namespace: target.namespace, service, pods: names }, { timeoutMs: routingTimeoutMs, signal: stopRouting.signal })
+    : undefined;
   routingCheck?.catch(() => undefined); // awaited below, unless a pod test fails first
   const runs: VerificationRun[] = [];
   const connections = options.connections ?? new PodConnections(kube, target.namespace);
@@ -84,10 +95,14 @@ export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, 
   const routing = await routingCheck.finally(() => options.signal?.removeEventListener("abort", onAbort));
   if (options.signal?.aborted) throw new UserError("cancelled", "The smoke tests were cancelled.");
   if (!routing.settled) {
-    throw new UserError("rollout", `The new version answered on its pods, but Service ${target.namespace}/${service} ${describeUnsettled(routing)} ${Math.round(routingTimeoutMs / 1000)} s after the rollout: the model's URL is not verified.`, {
-      details: [`new pods: ${names.join(", ")}`],
-      hint: "Check the Service's selector: it must select only this Deployment's pods ('kubectl get endpoints').",
-    });
+    throw new UserError(
+      "rollout",
+      `The new version answered on its pods, but Service ${target.namespace}/${service} ${describeUnsettled(routing)} ${Math.round(routingTimeoutMs / 1000)} s after the rollout: the model's URL is not verified.`,
+      {
+        details: [`new pods: ${names.join(", ")}`],
+        hint: "Check the Service's selector: it must select only this Deployment's pods ('kubectl get endpoints').",
+      },
+    );
   }
 
   options.progress?.(`testing ${target.url}`);
@@ -111,7 +126,13 @@ export async function verifyNewVersion(kube: KubeAccess, target: VersionTarget, 
   }
 }
 
-async function runOrExplain(url: string, cases: readonly SmokeCase[], what: string, run: Pick<RunOptions, "signal" | "agent">, forwardError: () => string | undefined = () => undefined): Promise<SmokeResult[]> {
+async function runOrExplain(
+  url: string,
+  cases: readonly SmokeCase[],
+  what: string,
+  run: Pick<RunOptions, "signal" | "agent">,
+  forwardError: () => string | undefined = () => undefined,
+): Promise<SmokeResult[]> {
   try {
     return await runSmokeTests(url, cases, run);
   } catch (error) {

@@ -36,13 +36,18 @@ export class RegistryPruner {
   /** Blobs of deleted manifests that no kept image uses, with their sizes: freed by the next collection. */
   private readonly unreferenced = new Map<string, number>();
 
-  constructor(private readonly docker: Dockerode, private readonly target: RegistryTarget) {
+  constructor(
+    private readonly docker: Dockerode,
+    private readonly target: RegistryTarget,
+  ) {
     this.api = new RegistryApi(target.host);
   }
 
   async prune(scope: PruneScope): Promise<RegistryPruneResult> {
     const path = repositoryPath(scope.repository);
-    const manifests = (await Promise.all((await this.api.tags(path)).map((tag) => this.api.manifest(path, tag)))).filter((manifest): manifest is TaggedManifest => manifest !== undefined);
+    const manifests = (await Promise.all((await this.api.tags(path)).map((tag) => this.api.manifest(path, tag)))).filter(
+      (manifest): manifest is TaggedManifest => manifest !== undefined,
+    );
     const images = manifests.map((manifest) => asBuiltImage(this.target.host, path, manifest));
     const decision = imagesToPrune(images, { ...scope, repository: `${this.target.host}/${path}`, running: this.runningHere(scope.running) });
     // A digest goes only when no kept tag names it: a DELETE removes every tag of that manifest.
@@ -66,7 +71,9 @@ export class RegistryPruner {
 
   /** Runs the collector in the registry's container when no push is under way; the bytes it freed of blobs mlkube unreferenced. */
   private async collectGarbage(container: string): Promise<number | undefined> {
-    const output = await unlessPushing(registryLockDir(this.target.host), () => execInContainer(this.docker, container, ["/bin/registry", "garbage-collect", "/etc/docker/registry/config.yml"]));
+    const output = await unlessPushing(registryLockDir(this.target.host), () =>
+      execInContainer(this.docker, container, ["/bin/registry", "garbage-collect", "/etc/docker/registry/config.yml"]),
+    );
     if (output === undefined) return undefined;
     let freed = 0;
     for (const digest of eligibleBlobs(output)) {

@@ -60,9 +60,13 @@ export async function installVerified(download: PinnedDownload, destination: str
     await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), measure, createWriteStream(partial, { mode: 0o600 }));
     const actual = hash.digest("hex");
     if (actual !== download.sha256.toLowerCase()) {
-      throw new UserError("download", `${download.url} does not match its pinned checksum (expected sha256 ${download.sha256}, got ${actual}); it was deleted and nothing was installed.`, {
-        hint: "Try again later. If it keeps happening, something between you and the server changes the file: do not install it by hand.",
-      });
+      throw new UserError(
+        "download",
+        `${download.url} does not match its pinned checksum (expected sha256 ${download.sha256}, got ${actual}); it was deleted and nothing was installed.`,
+        {
+          hint: "Try again later. If it keeps happening, something between you and the server changes the file: do not install it by hand.",
+        },
+      );
     }
     await chmod(partial, 0o755);
     await rename(partial, destination);

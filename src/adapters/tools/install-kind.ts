@@ -19,7 +19,9 @@ interface KindInstall {
 export async function installPinnedKind(install: KindInstall): Promise<string> {
   const release = install.release ?? kindDownload(install.platform);
   if (!release) {
-    throw new UserError("download", `mlkube pins no kind binary for ${install.platform}/${process.arch}.`, { hint: "Install kind yourself: https://kind.sigs.k8s.io/docs/user/quick-start/#installation" });
+    throw new UserError("download", `mlkube pins no kind binary for ${install.platform}/${process.arch}.`, {
+      hint: "Install kind yourself: https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+    });
   }
   const destination = join(install.binDir, "kind");
   await installVerified(release, destination);

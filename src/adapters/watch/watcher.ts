@@ -10,9 +10,28 @@ import { classifyChange, type ChangeKind } from "../../core/dev/changes.js";
  * large trees (skaffold#8166, chokidar#860) or loops on the tool's own output (tilt#3514).
  */
 const DEFAULT_IGNORES = [
-  "**/.git", "**/.hg", "**/.svn", "**/node_modules", "**/__pycache__", "**/*.pyc", "**/.venv", "**/venv",
-  "**/.mypy_cache", "**/.pytest_cache", "**/.ruff_cache", "**/.ipynb_checkpoints", "**/.tox", "**/.idea",
-  "**/.vscode", "**/*.swp", "**/*~", "**/.DS_Store", "**/*.egg-info", "**/dist", "**/build", "**/.mlkube",
+  "**/.git",
+  "**/.hg",
+  "**/.svn",
+  "**/node_modules",
+  "**/__pycache__",
+  "**/*.pyc",
+  "**/.venv",
+  "**/venv",
+  "**/.mypy_cache",
+  "**/.pytest_cache",
+  "**/.ruff_cache",
+  "**/.ipynb_checkpoints",
+  "**/.tox",
+  "**/.idea",
+  "**/.vscode",
+  "**/*.swp",
+  "**/*~",
+  "**/.DS_Store",
+  "**/*.egg-info",
+  "**/dist",
+  "**/build",
+  "**/.mlkube",
 ];
 
 /**
@@ -257,7 +276,11 @@ export function watchModel(options: WatchOptions): ModelWatcher {
     await Promise.all(baseline);
     // The scan's files were not changes: what a batch compares with starts here.
     for (const path of beforeBatch.keys()) if (!pending.has(path)) beforeBatch.delete(path);
-    if (options.resumeFrom) resumeChanges(differ, [...options.resumeFrom.keys()].filter((path) => !scanned.has(path)));
+    if (options.resumeFrom)
+      resumeChanges(
+        differ,
+        [...options.resumeFrom.keys()].filter((path) => !scanned.has(path)),
+      );
   })();
 
   return {

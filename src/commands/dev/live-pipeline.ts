@@ -94,7 +94,12 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
    */
   let anticipated: { at: number; target: string; version: Promise<ServingVersion> } | undefined;
   const versionTarget = () => (deployment ? { namespace: deployment.namespace, deployment: deployment.name, service, nodePort } : undefined);
-  const takeAnticipated = (target: { namespace: string; deployment: string; service: string | undefined; nodePort: number | undefined }): Promise<ServingVersion> | undefined => {
+  const takeAnticipated = (target: {
+    namespace: string;
+    deployment: string;
+    service: string | undefined;
+    nodePort: number | undefined;
+  }): Promise<ServingVersion> | undefined => {
     const taken = anticipated;
     anticipated = undefined;
     const fresh = taken && taken.target === JSON.stringify(target) && performance.now() - taken.at <= ANTICIPATION_MAX_AGE_MS;
@@ -122,7 +127,12 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
     const onlyNamespace = session.cluster.rights?.listServicesEverywhere === false ? session.config.namespace : undefined;
     const onCluster = { config: session.config, claims: await nodePortClaims(kube, onlyNamespace), mapped: session.cluster.mappedNodePorts };
     const chosen = await chooseModelNodePort({ ...onCluster, memory });
-    const plan = await planManifests(session.config, { image: deployedImage.podImage, runAsUser: deployedImage.runAsUser, nodePort: chosen.port, readinessPath: readiness?.path });
+    const plan = await planManifests(session.config, {
+      image: deployedImage.podImage,
+      runAsUser: deployedImage.runAsUser,
+      nodePort: chosen.port,
+      readinessPath: readiness?.path,
+    });
     assertNodePortsFree(plannedNodePorts(plan.objects, session.config.namespace), onCluster);
     nodePort = chosen.port;
     context.progress(`NodePort ${chosen.port} (${chosen.reason}); applying ${plan.objects.length} object(s)`);
@@ -145,7 +155,8 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       timeoutMs: session.config.deploy.rolloutTimeoutSeconds * 1000,
       signal: context.signal,
       eventsAllowed: session.cluster.rights?.listEvents !== false,
-      onProgress: (progress) => context.progress(`ready ${progress.ready}/${progress.desired}: ${progress.waitingFor}`, { current: progress.ready, total: progress.desired }),
+      onProgress: (progress) =>
+        context.progress(`ready ${progress.ready}/${progress.desired}: ${progress.waitingFor}`, { current: progress.ready, total: progress.desired }),
     });
     anticipated = undefined;
     if (outcome.state === "failed") {
@@ -226,7 +237,8 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
     async build(context) {
       const request = buildRequestFor(session.config);
       // minikube: a base image only the host's engine has is loaded into the node's engine first.
-      const provided = (await session.cluster.provideBaseImages?.(await baseImagesFor(request), { signal: context.signal, progress: (line) => context.progress(line) })) ?? [];
+      const provided =
+        (await session.cluster.provideBaseImages?.(await baseImagesFor(request), { signal: context.signal, progress: (line) => context.progress(line) })) ?? [];
       const progress = buildStageProgress(context);
       const result = await builder.build(request, { signal: context.signal, onEvent: progress.onEvent });
       built = { repository: request.repository, tag: result.tag, imageId: result.imageId };
@@ -239,9 +251,18 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       session.onSyncRules(sync);
       if (session.live().off) return { reference: result.reference, cached: result.cached, detail: [...provided, detail].join("; ") };
       // Live update: the dev image wraps the server in the restart supervisor (the user's image is untouched).
-      const dev = await addDevLayer(docker, built, { signal: context.signal, writableDirs: writableDestinations(sync.rules), restart: session.config.restart, buildkit: await builder.buildkit() });
+      const dev = await addDevLayer(docker, built, {
+        signal: context.signal,
+        writableDirs: writableDestinations(sync.rules),
+        restart: session.config.restart,
+        buildkit: await builder.buildkit(),
+      });
       built = { repository: request.repository, tag: dev.tag, imageId: dev.imageId };
-      return { reference: dev.reference, cached: result.cached && dev.cached, detail: [...provided, detail, "dev layer with the restart supervisor"].join("; ") };
+      return {
+        reference: dev.reference,
+        cached: result.cached && dev.cached,
+        detail: [...provided, detail, "dev layer with the restart supervisor"].join("; "),
+      };
     },
 
     async deliver(context) {
@@ -250,7 +271,12 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
         signal: context.signal,
         onBytes: (bytes) => context.progress(`${session.cluster.delivery.path}: ${(bytes / 1_000_000).toFixed(1)} MB moved`),
       });
-      return { path: result.path, podImage: result.podImage, imageId: built.imageId, detail: `${result.detail}, ${(result.bytesMoved / 1_000_000).toFixed(1)} MB moved` };
+      return {
+        path: result.path,
+        podImage: result.podImage,
+        imageId: built.imageId,
+        detail: `${result.detail}, ${(result.bytesMoved / 1_000_000).toFixed(1)} MB moved`,
+      };
     },
 
     async apply(context, podImage, imageId) {
@@ -306,10 +332,12 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
         signal: context.signal,
       });
       const copies = plan.copies.map((copy) => ({ local: join(contextDir, copy.local), remote: copy.remote }));
-      const { restarts } = await syncToPods(version.pods, { copies, deletes: plan.deletes }, access, { restart: session.config.restart }).catch(async (error: unknown) => {
-        await connections.closeAll();
-        throw error;
-      });
+      const { restarts } = await syncToPods(version.pods, { copies, deletes: plan.deletes }, access, { restart: session.config.restart }).catch(
+        async (error: unknown) => {
+          await connections.closeAll();
+          throw error;
+        },
+      );
       synced = { version, connections };
       const files = [...paths];
       recordAheadInBackground(deployment, [...new Set([...live.ahead, ...files])].sort());
@@ -329,7 +357,10 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
 
   /** The test stage: the smoke tests on the new version (after a sync, its pods over the sync's connections). */
   async function testVersion(context: StageContext, after: typeof synced) {
-    if (!endpoint || !deployment) throw new UserError("rollout", "No endpoint to test: the model was never rolled out.", { hint: "Fix the earlier failure; tests run after the first successful rollout." });
+    if (!endpoint || !deployment)
+      throw new UserError("rollout", "No endpoint to test: the model was never rolled out.", {
+        hint: "Fix the earlier failure; tests run after the first successful rollout.",
+      });
     let cases = await loadSmokeCases(session.config);
     let detail: string | undefined;
     if (cases.length === 0) {
@@ -340,14 +371,22 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       detail = found.tests.length > 0 ? describeGenerated(found.tests) : `no smoke tests configured, and the server describes none (${noTestsFound(found)})`;
     }
     const target = { namespace: deployment.namespace, deployment: deployment.name, service, nodePort, url: endpoint.url, urlError: endpoint.lastError };
-    const runs = await verifyNewVersion(session.cluster.kube, target, cases, { signal: context.signal, progress: (detail) => context.progress(detail), version: after?.version, connections: after?.connections });
+    const runs = await verifyNewVersion(session.cluster.kube, target, cases, {
+      signal: context.signal,
+      progress: (detail) => context.progress(detail),
+      version: after?.version,
+      connections: after?.connections,
+    });
     // Changes since the last iteration compare answers of one new pod each time: attributable.
     const results = runs[0]?.results ?? [];
     const changes = previousResults ? compareRuns(previousResults, results).map((change) => `${change.test}: ${change.message}`) : [];
     previousResults = [...results];
     const aheadFailure = await liveAheadWrite;
     liveAheadWrite = Promise.resolve(undefined);
-    if (aheadFailure) throw new UserError("sync", `${aheadFailure}: 'mlkube status' cannot say which files the pods run ahead of the image.`, { hint: "Check your rights to patch Deployments; press r to rebuild so the pods run the image again." });
+    if (aheadFailure)
+      throw new UserError("sync", `${aheadFailure}: 'mlkube status' cannot say which files the pods run ahead of the image.`, {
+        hint: "Check your rights to patch Deployments; press r to rebuild so the pods run the image again.",
+      });
     return { tests: combineRuns(runs), changes, detail };
   }
 }
@@ -371,8 +410,11 @@ function writableDestinations(rules: readonly SyncRule[]): string[] {
 function modelDeployment(objects: readonly KubeObject[], config: ResolvedConfig): { namespace: string; name: string; selector: string } {
   const deployments = objects.filter((object) => object.kind === "Deployment");
   const chosen = deployments.find((object) => object.metadata?.name === config.name) ?? deployments[0];
-  if (!chosen?.metadata?.name) throw new UserError("config", "The rendered objects contain no Deployment to roll out.", { hint: "Add a Deployment to your manifests, or remove 'manifests:' to let mlkube generate one." });
-  const matchLabels = ((chosen.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels) ?? {};
+  if (!chosen?.metadata?.name)
+    throw new UserError("config", "The rendered objects contain no Deployment to roll out.", {
+      hint: "Add a Deployment to your manifests, or remove 'manifests:' to let mlkube generate one.",
+    });
+  const matchLabels = (chosen.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels ?? {};
   return {
     namespace: chosen.metadata.namespace ?? config.namespace,
     name: chosen.metadata.name,
@@ -383,7 +425,9 @@ function modelDeployment(objects: readonly KubeObject[], config: ResolvedConfig)
 /** The Service on the model's nodePort (generated, or the user's LoadBalancer turned NodePort). */
 function modelService(objects: readonly KubeObject[], nodePort: number): string | undefined {
   const services = objects.filter((object) => object.kind === "Service");
-  const onPort = services.find((object) => ((object.spec as { ports?: { nodePort?: number }[] } | undefined)?.ports ?? []).some((port) => port.nodePort === nodePort));
+  const onPort = services.find((object) =>
+    ((object.spec as { ports?: { nodePort?: number }[] } | undefined)?.ports ?? []).some((port) => port.nodePort === nodePort),
+  );
   return (onPort ?? services[0])?.metadata?.name;
 }
 

@@ -99,11 +99,15 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   process.on("SIGTERM", onSigterm);
 
   const printer = interactive ? undefined : startPlainPrinter({ store, logs, holdReason, out: process.stdout, format: options.json ? "json" : "text" });
-  const stopView = once(printer ? stopPrinter(printer) : stopUi(renderDevUi({ store, logs, holdReason, onQuit: (request) => onQuit(request === "quit" ? "q" : "ctrl-c") })));
+  const stopView = once(
+    printer ? stopPrinter(printer) : stopUi(renderDevUi({ store, logs, holdReason, onQuit: (request) => onQuit(request === "quit" ? "q" : "ctrl-c") })),
+  );
   // The diagnostics event goes to the printed stream; the interactive UI has no place for it.
   const diagnosticsMs = diagnosticsInterval(process.env);
   const diagnostics =
-    printer && diagnosticsMs ? startDiagnostics(diagnosticsMs, [process, process.stdout, process.stderr, store, logs], (sample) => printer.emit({ type: "diagnostics", ...sample })) : undefined;
+    printer && diagnosticsMs
+      ? startDiagnostics(diagnosticsMs, [process, process.stdout, process.stderr, store, logs], (sample) => printer.emit({ type: "diagnostics", ...sample }))
+      : undefined;
 
   /**
    * A second request while shutting down: the user wants out now. The running step is aborted
@@ -128,15 +132,27 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   const connect = async (): Promise<void> => {
     store.dispatch({ type: "cluster/progress", detail: `${provider.choice.kind} '${provider.choice.clusterName}': ${provider.choice.reason}` });
     // A registry that cannot start must not stop the loop: load images for this session (the delivery reason says why).
-    const ensured = await provider.ensure((step) => store.dispatch({ type: "cluster/progress", detail: `${step.title}${step.detail ? `: ${step.detail}` : ""}` }), { withoutRegistry: "load" });
-    const cluster = provider.choice.kind === "context" ? await withRights(ensured, currentConfig.namespace, (note) => {
-      store.dispatch({ type: "cluster/progress", detail: note });
-      logs.appendNotice({ pod: "mlkube", message: note });
-    }) : ensured;
+    const ensured = await provider.ensure(
+      (step) => store.dispatch({ type: "cluster/progress", detail: `${step.title}${step.detail ? `: ${step.detail}` : ""}` }),
+      { withoutRegistry: "load" },
+    );
+    const cluster =
+      provider.choice.kind === "context"
+        ? await withRights(ensured, currentConfig.namespace, (note) => {
+            store.dispatch({ type: "cluster/progress", detail: note });
+            logs.appendNotice({ pod: "mlkube", message: note });
+          })
+        : ensured;
     live = startLiveCluster(cluster, { store, logs, hashes, config: currentConfig, buildArgs, onConfig: (next) => (currentConfig = next) });
     store.dispatch({
       type: "cluster/ready",
-      info: { provider: provider.choice.kind, name: provider.choice.clusterName, context: provider.choice.context, deliveryPath: cluster.delivery.path, deliveryReason: cluster.delivery.reason },
+      info: {
+        provider: provider.choice.kind,
+        name: provider.choice.clusterName,
+        context: provider.choice.context,
+        deliveryPath: cluster.delivery.path,
+        deliveryReason: cluster.delivery.reason,
+      },
     });
   };
 
@@ -309,16 +325,26 @@ async function withRights(cluster: ReadyCluster, namespace: string, say: (note: 
 
 /** What every pod on the cluster runs (or, without the right to list them all, the namespace's): images the pruner must keep. */
 async function runningImages(kube: ReadyCluster["kube"], rights: ReadyCluster["rights"], namespace: string): Promise<string[]> {
-  const pods = rights?.listPodsEverywhere === false ? (await kube.core.listNamespacedPod({ namespace })).items : (await kube.core.listPodForAllNamespaces()).items;
-  return pods.flatMap((pod) => [
-    ...(pod.spec?.containers ?? []).map((container) => container.image),
-    ...(pod.status?.containerStatuses ?? []).flatMap((status) => [status.image, status.imageID.replace(/^docker(-pullable)?:\/\//, "")]),
-  ]).filter((image): image is string => Boolean(image));
+  const pods =
+    rights?.listPodsEverywhere === false ? (await kube.core.listNamespacedPod({ namespace })).items : (await kube.core.listPodForAllNamespaces()).items;
+  return pods
+    .flatMap((pod) => [
+      ...(pod.spec?.containers ?? []).map((container) => container.image),
+      ...(pod.status?.containerStatuses ?? []).flatMap((status) => [status.image, status.imageID.replace(/^docker(-pullable)?:\/\//, "")]),
+    ])
+    .filter((image): image is string => Boolean(image));
 }
 
 function startLiveCluster(
   cluster: ReadyCluster,
-  session: { store: Store<DevState, DevAction>; logs: LogStore; hashes: FileHashCache; config: ResolvedConfig; buildArgs: Readonly<Record<string, string>>; onConfig(next: ResolvedConfig): void },
+  session: {
+    store: Store<DevState, DevAction>;
+    logs: LogStore;
+    hashes: FileHashCache;
+    config: ResolvedConfig;
+    buildArgs: Readonly<Record<string, string>>;
+    onConfig(next: ResolvedConfig): void;
+  },
 ): LiveCluster {
   const { store, logs } = session;
   let logFollower: LogFollower | undefined;
@@ -334,7 +360,11 @@ function startLiveCluster(
       if (followedSelector === target.selector) return;
       followedSelector = target.selector;
       logFollower?.stop();
-      logFollower = followLogs(cluster.kube, target, (line) => logs.append(line), { follow: true, tailLines: 20, onNotice: (notice) => logs.appendNotice(notice) });
+      logFollower = followLogs(cluster.kube, target, (line) => logs.append(line), {
+        follow: true,
+        tailLines: 20,
+        onNotice: (notice) => logs.appendNotice(notice),
+      });
     },
     onEndpoint: ({ url, via, reason }) => store.dispatch({ type: "endpoint/changed", url, via, reason }),
     onConfig: (next) => session.onConfig(next),
@@ -347,7 +377,8 @@ function startLiveCluster(
     cluster,
     pingApiServer: () => version.getCode(),
     anticipateChange: () => pipeline.anticipateChange(),
-    podRuns: async () => (deployed ? (await servingVersion(cluster.kube, { namespace: deployed.namespace, deployment: deployed.name, service: undefined })).runs : undefined),
+    podRuns: async () =>
+      deployed ? (await servingVersion(cluster.kube, { namespace: deployed.namespace, deployment: deployed.name, service: undefined })).runs : undefined,
     stop: async () => {
       await runner.stop();
       logFollower?.stop();

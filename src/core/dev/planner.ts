@@ -25,8 +25,17 @@ export function nextStep(state: DevState, options: PlannerOptions): NextStep {
   if (outage) return { kind: "hold", reason: `waiting: ${outage}; ${heldUntil(state)}` };
   if (state.cluster.status !== "ready") {
     const retry = state.cluster.retry;
-    if (state.cluster.status === "starting") return { kind: "hold", reason: retry ? `waiting: the cluster is starting (attempt ${retry.attempt + 1}; the last one failed, see the error)` : "waiting: cluster not ready" };
-    return { kind: "hold", reason: retry ? `waiting: the cluster is not available (see the error); attempt ${retry.attempt + 1} in ${Math.round(retry.delayMs / 1000)} s` : "waiting: the cluster is not available (see the error); restart mlkube dev once it is fixed" };
+    if (state.cluster.status === "starting")
+      return {
+        kind: "hold",
+        reason: retry ? `waiting: the cluster is starting (attempt ${retry.attempt + 1}; the last one failed, see the error)` : "waiting: cluster not ready",
+      };
+    return {
+      kind: "hold",
+      reason: retry
+        ? `waiting: the cluster is not available (see the error); attempt ${retry.attempt + 1} in ${Math.round(retry.delayMs / 1000)} s`
+        : "waiting: the cluster is not available (see the error); restart mlkube dev once it is fixed",
+    };
   }
   if (state.paused) return { kind: "hold", reason: "paused: changes are queued; press p to resume" };
 

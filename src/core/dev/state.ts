@@ -204,7 +204,14 @@ export type DevAction =
   /** The sync rules, read again (start-up, a Dockerfile or mlkube.yaml that changed). */
   | { type: "live/rules"; sync: LiveSync }
   | { type: "stage/started"; id: number; stage: Stage; at: number }
-  | { type: "stage/progress"; id: number; stage: Stage; detail?: string | undefined; progress?: { current: number; total: number } | undefined; step?: StepReport | undefined }
+  | {
+      type: "stage/progress";
+      id: number;
+      stage: Stage;
+      detail?: string | undefined;
+      progress?: { current: number; total: number } | undefined;
+      step?: StepReport | undefined;
+    }
   | { type: "stage/done"; id: number; stage: Stage; at: number; detail?: string | undefined }
   | { type: "stage/failed"; id: number; stage: Stage; at: number; problem: ProblemReport }
   | { type: "build/result"; id: number; image: string; cached: boolean }
@@ -246,16 +253,27 @@ export function reduce(state: DevState, action: DevAction): DevState {
       return { ...state, cluster: { ...state.cluster, status: state.cluster.retry ? "starting" : state.cluster.status, detail: action.detail } };
     case "images/pruned": {
       const count = state.pruned[action.where];
-      return { ...state, pruned: { ...state.pruned, [action.where]: { images: count.images + action.removed, reclaimedBytes: count.reclaimedBytes + action.reclaimedBytes } } };
+      return {
+        ...state,
+        pruned: { ...state.pruned, [action.where]: { images: count.images + action.removed, reclaimedBytes: count.reclaimedBytes + action.reclaimedBytes } },
+      };
     }
     case "images/registryPruningOff":
       return { ...state, pruned: { ...state.pruned, registryOff: action.reason } };
     case "cluster/ready": {
       const recreated = state.health.cluster.status === "deleted";
-      const ready: DevState = { ...state, cluster: { status: "ready", info: action.info }, problem: state.problem?.stage === "cluster" ? undefined : state.problem };
+      const ready: DevState = {
+        ...state,
+        cluster: { status: "ready", info: action.info },
+        problem: state.problem?.stage === "cluster" ? undefined : state.problem,
+      };
       if (!recreated) return ready;
       // A new cluster has nothing of the model: the whole pipeline runs again.
-      return { ...ready, health: { ...state.health, cluster: { status: "ok" } }, pending: { ...state.pending, force: true, firstEventAt: state.pending.firstEventAt ?? Date.now() } };
+      return {
+        ...ready,
+        health: { ...state.health, cluster: { status: "ok" } },
+        pending: { ...state.pending, force: true, firstEventAt: state.pending.firstEventAt ?? Date.now() },
+      };
     }
     case "watch/failed":
       return { ...state, watching: action.polling ? "polling" : "stopped", problem: action.problem };
@@ -263,23 +281,40 @@ export function reduce(state: DevState, action: DevAction): DevState {
       return { ...state, watching: action.watching, problem: state.problem?.stage === "watch" ? undefined : state.problem };
     case "key/recreate":
       // Only a deleted cluster is re-created, and only when the user was asked.
-      return state.health.cluster.status === "deleted" && state.health.recreate === "offer" ? { ...state, health: { ...state.health, recreate: "auto" } } : state;
+      return state.health.cluster.status === "deleted" && state.health.recreate === "offer"
+        ? { ...state, health: { ...state.health, recreate: "auto" } }
+        : state;
     case "cluster/retry":
-      return { ...state, cluster: { ...state.cluster, status: "failed", detail: undefined, retry: { attempt: action.attempt, delayMs: action.delayMs } }, problem: action.problem };
+      return {
+        ...state,
+        cluster: { ...state.cluster, status: "failed", detail: undefined, retry: { attempt: action.attempt, delayMs: action.delayMs } },
+        problem: action.problem,
+      };
     case "cluster/recreating":
       return { ...state, cluster: { status: "starting", detail: "re-creating the deleted cluster" } };
     case "health/engine":
-      return action.up ? recovered(state, { ...state.health, engine: { status: "ok" } }) : outage(state, { ...state.health, engine: { status: "down", cause: action.cause, since: state.health.engine.status === "down" ? state.health.engine.since : action.at } });
+      return action.up
+        ? recovered(state, { ...state.health, engine: { status: "ok" } })
+        : outage(state, {
+            ...state.health,
+            engine: { status: "down", cause: action.cause, since: state.health.engine.status === "down" ? state.health.engine.since : action.at },
+          });
     case "health/cluster": {
       const before = state.health.cluster;
       if (action.state === "ok") return before.status === "deleted" ? state : recovered(state, { ...state.health, cluster: { status: "ok" } });
-      if (action.state === "deleted") return outage(state, { ...state.health, cluster: { status: "deleted", since: before.status === "ok" ? action.at : before.since } });
+      if (action.state === "deleted")
+        return outage(state, { ...state.health, cluster: { status: "deleted", since: before.status === "ok" ? action.at : before.since } });
       return outage(state, { ...state.health, cluster: { status: "down", cause: action.cause, since: before.status === "ok" ? action.at : before.since } });
     }
     case "cluster/failed":
       return { ...state, cluster: { ...state.cluster, status: "failed" }, problem: action.problem };
     case "endpoint/changed":
-      return state.cluster.info ? { ...state, cluster: { ...state.cluster, info: { ...state.cluster.info, endpoint: action.url, endpointVia: action.via, endpointReason: action.reason } } } : state;
+      return state.cluster.info
+        ? {
+            ...state,
+            cluster: { ...state.cluster, info: { ...state.cluster.info, endpoint: action.url, endpointVia: action.via, endpointReason: action.reason } },
+          }
+        : state;
     case "files/changed":
       return { ...state, pending: addChanges(state.pending, action.changes, action.at) };
     case "key/rebuild":
@@ -307,7 +342,11 @@ export function reduce(state: DevState, action: DevAction): DevState {
     case "live/drifted":
       // Said once: the rebuild it asks for is pending (or running) until the rollout clears `ahead`.
       if (state.live.pods.length === 0) return state;
-      return { ...state, live: { ...state.live, pods: [] }, pending: { ...state.pending, force: true, rebuildReason: action.reason, firstEventAt: state.pending.firstEventAt ?? action.at } };
+      return {
+        ...state,
+        live: { ...state.live, pods: [] },
+        pending: { ...state.pending, force: true, rebuildReason: action.reason, firstEventAt: state.pending.firstEventAt ?? action.at },
+      };
     case "quit":
       return { ...state, quitting: true };
     default:
@@ -325,11 +364,16 @@ function reduceIteration(state: DevState, action: Exclude<Extract<DevAction, { i
   });
   switch (action.type) {
     case "stage/started":
-      return { ...state, current: withStage(action.stage, { status: "running", startedAt: action.at, detail: undefined, progress: undefined, steps: undefined }) };
+      return {
+        ...state,
+        current: withStage(action.stage, { status: "running", startedAt: action.at, detail: undefined, progress: undefined, steps: undefined }),
+      };
     case "stage/progress": {
       const steps = current.stages.find((entry) => entry.stage === action.stage)?.steps ?? [];
       const step = action.step;
-      const withStep = step ? { steps: steps.some((known) => known.id === step.id) ? steps.map((known) => (known.id === step.id ? step : known)) : [...steps, step] } : {};
+      const withStep = step
+        ? { steps: steps.some((known) => known.id === step.id) ? steps.map((known) => (known.id === step.id ? step : known)) : [...steps, step] }
+        : {};
       return { ...state, current: withStage(action.stage, { detail: action.detail, progress: action.progress, ...withStep }) };
     }
     case "stage/done":
@@ -339,7 +383,11 @@ function reduceIteration(state: DevState, action: Exclude<Extract<DevAction, { i
       return {
         ...state,
         problem: action.problem,
-        current: { ...failed, problem: action.problem, stages: failed.stages.map((entry) => (entry.status === "pending" ? { ...entry, status: "skipped" } : entry)) },
+        current: {
+          ...failed,
+          problem: action.problem,
+          stages: failed.stages.map((entry) => (entry.status === "pending" ? { ...entry, status: "skipped" } : entry)),
+        },
       };
     }
     case "iteration/rerouted": {
@@ -391,7 +439,17 @@ function recovered(state: DevState, health: Health): DevState {
   const retry = allUp && state.problem?.lostConnection === true && state.current?.result === "failed";
   if (!retry || !state.current) return { ...state, health };
   const changes = state.current.changes;
-  return { ...state, health, pending: { ...state.pending, ...changes, force: true, paths: [...new Set([...state.pending.paths, ...changes.paths])], firstEventAt: state.pending.firstEventAt ?? changes.firstEventAt } };
+  return {
+    ...state,
+    health,
+    pending: {
+      ...state.pending,
+      ...changes,
+      force: true,
+      paths: [...new Set([...state.pending.paths, ...changes.paths])],
+      firstEventAt: state.pending.firstEventAt ?? changes.firstEventAt,
+    },
+  };
 }
 
 /** Why nothing can run now, if the engine or the cluster is away: shown in the header and as the hold reason. */

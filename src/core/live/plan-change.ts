@@ -31,9 +31,7 @@ export interface ChangePlanInput {
   configChanged?: boolean | undefined;
 }
 
-type ChangePlan =
-  | { kind: "sync"; copies: { local: string; remote: string }[]; deletes: string[] }
-  | { kind: "rebuild"; reason: string };
+type ChangePlan = { kind: "sync"; copies: { local: string; remote: string }[]; deletes: string[] } | { kind: "rebuild"; reason: string };
 
 /**
  * Files that describe how to install dependencies. The install runs while the image is built
@@ -56,7 +54,8 @@ const DEPENDENCY_FILES: readonly RegExp[] = [
 ];
 
 export function planChange(input: ChangePlanInput): ChangePlan {
-  if (input.liveOff) return { kind: "rebuild", reason: `live update is off (${input.liveOff === "sync: false" ? "sync: false in mlkube.yaml" : input.liveOff})` };
+  if (input.liveOff)
+    return { kind: "rebuild", reason: `live update is off (${input.liveOff === "sync: false" ? "sync: false in mlkube.yaml" : input.liveOff})` };
   if (input.configChanged) return { kind: "rebuild", reason: "mlkube.yaml changed" };
 
   const copies = new Map<string, { local: string; remote: string }>();
@@ -64,7 +63,10 @@ export function planChange(input: ChangePlanInput): ChangePlan {
   for (const change of input.changes) {
     const buildInput = buildInputReason(change.path, input.dockerfile);
     if (buildInput !== undefined) {
-      return { kind: "rebuild", reason: `${change.path} ${change.kind === "deleted" ? "was deleted" : "changed"}${buildInput === "" ? "" : ` (${buildInput})`}` };
+      return {
+        kind: "rebuild",
+        reason: `${change.path} ${change.kind === "deleted" ? "was deleted" : "changed"}${buildInput === "" ? "" : ` (${buildInput})`}`,
+      };
     }
     const remotes = input.rules.flatMap((rule) => remotePathFor(change.path, rule) ?? []);
     if (remotes.length === 0) return { kind: "rebuild", reason: `${change.path} is not covered by a sync rule` };

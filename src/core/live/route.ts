@@ -15,7 +15,11 @@ export function planLiveRoute(changes: ChangeSet, state: Pick<DevState, "live" |
   if (state.live.off) return { kind: "rebuild", reason: `live update is off (${state.live.off})` };
   if (!state.serving) return { kind: "rebuild", reason: "no version is serving yet to update" };
   // Whether a file was deleted does not change the way; the sync stage looks at the disk itself.
-  const plan = planChange({ changes: inContext(changes.paths, state.live.sync, () => "changed"), rules: state.live.sync.rules, dockerfile: state.live.sync.dockerfile });
+  const plan = planChange({
+    changes: inContext(changes.paths, state.live.sync, () => "changed"),
+    rules: state.live.sync.rules,
+    dockerfile: state.live.sync.dockerfile,
+  });
   if (plan.kind === "rebuild") return plan;
   const files = changes.paths.length === 1 ? changes.paths[0] : `${changes.paths.length} files`;
   return { kind: "sync", reason: `${files} covered by the sync rules` };

@@ -104,16 +104,17 @@ export function inferSyncRules(dockerfileText: string, options: InferOptions = {
   const evaluate = (index: number): StageFacts => {
     const stage = stages[index] as DockerfileStage;
     const parent = parentStageIndex(stages, index);
-    const inherited: StageFacts = parent >= 0
-      ? evaluate(parent)
-      : {
-          workdir: stage.base === "scratch" ? "/" : options.baseWorkdir === undefined ? undefined : resolveAgainst("/", options.baseWorkdir),
-          workdirUnknown: "the base image's working directory is unknown",
-          env: new Map(),
-          dirs: new Set(),
-          rules: [],
-          notes: [],
-        };
+    const inherited: StageFacts =
+      parent >= 0
+        ? evaluate(parent)
+        : {
+            workdir: stage.base === "scratch" ? "/" : options.baseWorkdir === undefined ? undefined : resolveAgainst("/", options.baseWorkdir),
+            workdirUnknown: "the base image's working directory is unknown",
+            env: new Map(),
+            dirs: new Set(),
+            rules: [],
+            notes: [],
+          };
     const facts: StageFacts = { ...inherited, dirs: new Set(inherited.dirs), rules: [...inherited.rules], notes: [...inherited.notes] };
     const variables = new StageVariables(buildArgs, globalArgs, inherited.env);
     if (facts.workdir !== undefined) addDirectory(facts.dirs, facts.workdir);
@@ -125,7 +126,14 @@ export function inferSyncRules(dockerfileText: string, options: InferOptions = {
         const written = instruction.getArgumentsContent() ?? "";
         const path = expand(unquote(written.trim()), variables.lookup);
         if (path === undefined) facts.workdirUnknown = `a variable in WORKDIR ${written.trim()} has no value`;
-        facts.workdir = path === undefined ? undefined : path.startsWith("/") ? normalizeAbsolute(path) : facts.workdir === undefined ? undefined : resolveAgainst(facts.workdir, path);
+        facts.workdir =
+          path === undefined
+            ? undefined
+            : path.startsWith("/")
+              ? normalizeAbsolute(path)
+              : facts.workdir === undefined
+                ? undefined
+                : resolveAgainst(facts.workdir, path);
         if (facts.workdir !== undefined) addDirectory(facts.dirs, facts.workdir);
       } else if ((keyword === "COPY" || keyword === "ADD") && instruction instanceof JSONInstruction) {
         const line = instruction.getRange().start.line + 1;
@@ -159,7 +167,12 @@ export function inferSyncRules(dockerfileText: string, options: InferOptions = {
 type CopyOutcome = { rule?: Omit<SyncRule, "origin">; skipped?: string };
 
 /** The rules one COPY or ADD gives, or why it gives none. */
-function readCopy(instruction: JSONInstruction, keyword: "COPY" | "ADD", facts: StageFacts, lookup: (name: string) => string | undefined): CopyOutcome[] | string {
+function readCopy(
+  instruction: JSONInstruction,
+  keyword: "COPY" | "ADD",
+  facts: StageFacts,
+  lookup: (name: string) => string | undefined,
+): CopyOutcome[] | string {
   const flags = new Set(instruction.getFlags().map((flag) => flag.getName().toLowerCase()));
   if (flags.has("from")) return "copies from another stage or image, not from the build context";
   const unsupported = ["parents", "exclude"].find((flag) => flags.has(flag));
@@ -213,7 +226,10 @@ function addDirectory(dirs: Set<string>, dir: string): void {
 
 /** The instruction as one line: continuations joined, a heredoc's body left out. */
 function oneLine(instruction: Instruction): string {
-  const [first = ""] = instruction.getTextContent().replace(/\\\r?\n\s*/g, " ").split(/\r?\n/);
+  const [first = ""] = instruction
+    .getTextContent()
+    .replace(/\\\r?\n\s*/g, " ")
+    .split(/\r?\n/);
   return first.replace(/\s+/g, " ").trim();
 }
 

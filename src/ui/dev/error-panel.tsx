@@ -59,7 +59,7 @@ export function ErrorPanel({ problem, rows, columns }: { problem: ProblemReport 
           {line}
         </Text>
       ))}
-      {details.hidden > 0 && room > 0 && <Text dimColor>  … {details.hidden} more lines</Text>}
+      {details.hidden > 0 && room > 0 && <Text dimColor>{`  … ${details.hidden} more lines`}</Text>}
       {hint.map((line, index) => (
         <Text key={`hint:${index}`} color="yellow" wrap="truncate-end">
           {index === 0 ? "→ " : "  "}

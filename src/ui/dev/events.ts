@@ -4,7 +4,19 @@
  * docs/events.md documents the vocabulary; fields are only ever added, never renamed or repurposed.
  */
 import type { DiagnosticsSample } from "../../engine/diagnostics.js";
-import { outageReason, type DevAction, type DevState, type PruneWhere, type Iteration, type ProblemReport, type Route, type Stage, type StageState, type StepReport, type TestOutcome } from "../../core/dev/state.js";
+import {
+  outageReason,
+  type DevAction,
+  type DevState,
+  type PruneWhere,
+  type Iteration,
+  type ProblemReport,
+  type Route,
+  type Stage,
+  type StageState,
+  type StepReport,
+  type TestOutcome,
+} from "../../core/dev/state.js";
 
 export type DevEvent =
   | { type: "cluster.progress"; detail: string }
@@ -23,7 +35,15 @@ export type DevEvent =
   /** What the pods run that the serving image lacks (live update), after each change of it. */
   | { type: "live"; ahead: string[]; image?: string | undefined; off?: string | undefined }
   | { type: "stage.started"; iteration: number; stage: Stage }
-  | { type: "stage.progress"; iteration: number; stage: Stage; detail?: string | undefined; current?: number | undefined; total?: number | undefined; step?: StepEvent | undefined }
+  | {
+      type: "stage.progress";
+      iteration: number;
+      stage: Stage;
+      detail?: string | undefined;
+      current?: number | undefined;
+      total?: number | undefined;
+      step?: StepEvent | undefined;
+    }
   | { type: "stage.done"; iteration: number; stage: Stage; ms: number; detail?: string | undefined }
   | { type: "stage.failed"; iteration: number; stage: Stage; ms: number; message: string }
   | { type: "serving"; image: string }
@@ -90,7 +110,16 @@ function actionEvents(action: DevAction, before: DevState, after: DevState): Dev
       // A reconnect to the same context is no news; its endpoint may be.
       const ready: DevEvent[] =
         before.cluster.status !== "ready" || before.cluster.info?.context !== info.context
-          ? [{ type: "cluster.ready", provider: info.provider, name: info.name, context: info.context, deliveryPath: info.deliveryPath, deliveryReason: info.deliveryReason }]
+          ? [
+              {
+                type: "cluster.ready",
+                provider: info.provider,
+                name: info.name,
+                context: info.context,
+                deliveryPath: info.deliveryPath,
+                deliveryReason: info.deliveryReason,
+              },
+            ]
           : [];
       return [...ready, ...endpointEvent(before, after)];
     }
@@ -105,7 +134,17 @@ function actionEvents(action: DevAction, before: DevState, after: DevState): Dev
     case "key/pause":
       return [{ type: after.paused ? "watch.paused" : "watch.resumed" }];
     case "iteration/started":
-      return current ? [{ type: "iteration.started", iteration: current.id, trigger: current.trigger, stages: current.stages.map((stage) => stage.stage), route: current.route }] : [];
+      return current
+        ? [
+            {
+              type: "iteration.started",
+              iteration: current.id,
+              trigger: current.trigger,
+              stages: current.stages.map((stage) => stage.stage),
+              route: current.route,
+            },
+          ]
+        : [];
     case "iteration/rerouted":
       return [{ type: "iteration.rerouted", iteration: action.id, reason: action.reason, stages: action.stages }];
     case "stage/started":
@@ -113,15 +152,31 @@ function actionEvents(action: DevAction, before: DevState, after: DevState): Dev
     case "stage/progress": {
       const events: DevEvent[] = [];
       // A build step is news once it finished; the running detail is news while the stage runs.
-      if (action.step && action.step.status !== "running") events.push({ type: "stage.progress", iteration: action.id, stage: action.stage, step: stepEvent(action.step) });
+      if (action.step && action.step.status !== "running")
+        events.push({ type: "stage.progress", iteration: action.id, stage: action.stage, step: stepEvent(action.step) });
       const running = current?.stages.find((stage) => stage.stage === action.stage)?.status === "running";
       if (running && (action.detail || action.progress)) {
-        events.push({ type: "stage.progress", iteration: action.id, stage: action.stage, detail: action.detail, current: action.progress?.current, total: action.progress?.total });
+        events.push({
+          type: "stage.progress",
+          iteration: action.id,
+          stage: action.stage,
+          detail: action.detail,
+          current: action.progress?.current,
+          total: action.progress?.total,
+        });
       }
       return events;
     }
     case "stage/done":
-      return [{ type: "stage.done", iteration: action.id, stage: action.stage, ms: stageMs(after, action.stage), detail: action.detail ?? stageOf(after, action.stage)?.detail }];
+      return [
+        {
+          type: "stage.done",
+          iteration: action.id,
+          stage: action.stage,
+          ms: stageMs(after, action.stage),
+          detail: action.detail ?? stageOf(after, action.stage)?.detail,
+        },
+      ];
     case "stage/failed":
       return [{ type: "stage.failed", iteration: action.id, stage: action.stage, ms: stageMs(after, action.stage), message: action.problem.message }];
     case "rollout/serving":
@@ -134,7 +189,16 @@ function actionEvents(action: DevAction, before: DevState, after: DevState): Dev
     }
     case "images/pruned": {
       const total = after.pruned[action.where];
-      return [{ type: "images.pruned", where: action.where, removed: action.removed, reclaimedBytes: action.reclaimedBytes, totalRemoved: total.images, totalReclaimedBytes: total.reclaimedBytes }];
+      return [
+        {
+          type: "images.pruned",
+          where: action.where,
+          removed: action.removed,
+          reclaimedBytes: action.reclaimedBytes,
+          totalRemoved: total.images,
+          totalReclaimedBytes: total.reclaimedBytes,
+        },
+      ];
     }
     case "images/registryPruningOff":
       return [{ type: "images.registryPruningOff", reason: action.reason }];

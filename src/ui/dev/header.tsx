@@ -61,10 +61,13 @@ export function Header({ store, why, rows, columns }: HeaderProps) {
             <Text color="green">●</Text> {info.provider} {info.name} <Text dimColor>context</Text> {info.context}
           </>
         ) : cluster.status === "failed" ? (
-          <Text color="red">✗ cluster not available{cluster.retry ? ` (attempt ${cluster.retry.attempt} failed; next in ${Math.round(cluster.retry.delayMs / 1000)} s)` : ""}</Text>
+          <Text color="red">
+            ✗ cluster not available{cluster.retry ? ` (attempt ${cluster.retry.attempt} failed; next in ${Math.round(cluster.retry.delayMs / 1000)} s)` : ""}
+          </Text>
         ) : (
           <>
-            <Spinner /> cluster starting{cluster.retry ? ` (attempt ${cluster.retry.attempt + 1})` : ""}{cluster.detail ? `: ${cluster.detail}` : ""}
+            <Spinner /> cluster starting{cluster.retry ? ` (attempt ${cluster.retry.attempt + 1})` : ""}
+            {cluster.detail ? `: ${cluster.detail}` : ""}
           </>
         )}
       </Text>
@@ -72,14 +75,16 @@ export function Header({ store, why, rows, columns }: HeaderProps) {
         <Text wrap="truncate-end">
           <Text dimColor>delivery </Text>
           {info?.deliveryPath ?? "-"}
-          <Text dimColor>  endpoint </Text>
+          <Text dimColor>{"  endpoint "}</Text>
           {info?.endpoint ? <Text color="cyan">{info.endpoint}</Text> : "-"}
-          <Text dimColor>  serving </Text>
+          <Text dimColor>{"  serving "}</Text>
           {serving ?? "nothing yet"}
-          {live.ahead.length > 0 && <Text color="yellow">  live: {live.ahead.length === 1 ? "1 file" : `${live.ahead.length} files`} ahead of the image</Text>}
-          {live.off && <Text dimColor>  live update off: {live.off}</Text>}
-          {pruned.engine.images > 0 && <Text dimColor>  pruned {pruned.engine.images} old image(s), {formatBytes(pruned.engine.reclaimedBytes)}</Text>}
-          {pruned.registry.images > 0 && <Text dimColor>  registry: {pruned.registry.images}, {formatBytes(pruned.registry.reclaimedBytes)}</Text>}
+          {live.ahead.length > 0 && (
+            <Text color="yellow">{`  live: ${live.ahead.length === 1 ? "1 file" : `${live.ahead.length} files`} ahead of the image`}</Text>
+          )}
+          {live.off && <Text dimColor>{`  live update off: ${live.off}`}</Text>}
+          {pruned.engine.images > 0 && <Text dimColor>{`  pruned ${pruned.engine.images} old image(s), ${formatBytes(pruned.engine.reclaimedBytes)}`}</Text>}
+          {pruned.registry.images > 0 && <Text dimColor>{`  registry: ${pruned.registry.images}, ${formatBytes(pruned.registry.reclaimedBytes)}`}</Text>}
         </Text>
       )}
       {why &&

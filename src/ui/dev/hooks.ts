@@ -9,12 +9,15 @@ import type { Store } from "../../engine/store.js";
  * never a freshly built object, or every render would look like a change.
  */
 export function useStoreState<S, A, T>(store: Store<S, A>, selector: (state: S) => T): T {
-  const subscribe = useCallback((onChange: () => void) => {
-    const unsubscribe = store.subscribe(onChange);
-    return () => {
-      unsubscribe();
-    };
-  }, [store]);
+  const subscribe = useCallback(
+    (onChange: () => void) => {
+      const unsubscribe = store.subscribe(onChange);
+      return () => {
+        unsubscribe();
+      };
+    },
+    [store],
+  );
   return useSyncExternalStore(subscribe, () => selector(store.getState()));
 }
 
@@ -28,10 +31,11 @@ export function useTerminalSize(): TerminalSize {
   const { stdout } = useStdout();
   const [size, setSize] = useState<TerminalSize>(() => sizeOf(stdout));
   useEffect(() => {
-    const onResize = () => setSize((previous) => {
-      const next = sizeOf(stdout);
-      return next.columns === previous.columns && next.rows === previous.rows ? previous : next;
-    });
+    const onResize = () =>
+      setSize((previous) => {
+        const next = sizeOf(stdout);
+        return next.columns === previous.columns && next.rows === previous.rows ? previous : next;
+      });
     // A resize between the first render and this effect would otherwise go unnoticed.
     onResize();
     stdout.on("resize", onResize);

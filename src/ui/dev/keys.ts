@@ -158,7 +158,9 @@ export function interpretKey(view: ViewState, input: string, key: Key, context: 
     case "y":
       return { view, action: { type: "key/recreate" } };
     case "c":
-      return { view: { ...view, dismissed: context.problem, logView: { ...view.logView, anchor: undefined, mark: undefined, fromSeq: context.logs.checkpoint() } } };
+      return {
+        view: { ...view, dismissed: context.problem, logView: { ...view.logView, anchor: undefined, mark: undefined, fromSeq: context.logs.checkpoint() } },
+      };
     case "?":
       return { view: { ...view, help: true } };
     case "d":

@@ -143,13 +143,19 @@ function LogTitle({ view, focused, typing, window }: { view: LogViewState; focus
         logs
       </Text>
       <Text dimColor> {view.anchor === undefined ? "following" : "paused (End follows)"}</Text>
-      {view.anchor !== undefined && window.newer > 0 && <Text color="cyan"> · {formatCount(window.newer)} newer {window.newer === 1 ? "line" : "lines"} below</Text>}
+      {view.anchor !== undefined && window.newer > 0 && (
+        <Text color="cyan">
+          {" "}
+          · {formatCount(window.newer)} newer {window.newer === 1 ? "line" : "lines"} below
+        </Text>
+      )}
       <Text dimColor> · {view.pod ? `pod ${view.container ? `${view.pod}/${view.container}` : view.pod}` : "all pods"}</Text>
       {searchError !== undefined && <Text color="red"> · {searchError}, not applied</Text>}
       {view.search && searchError === undefined && (
         <Text color="cyan">
           {" "}
-          · {view.search.startsWith(REGEX_PREFIX) ? "regex" : "search"} “{view.search.startsWith(REGEX_PREFIX) ? view.search.slice(REGEX_PREFIX.length) : view.search}” · {formatCount(window.matching)}{" "}
+          · {view.search.startsWith(REGEX_PREFIX) ? "regex" : "search"} “
+          {view.search.startsWith(REGEX_PREFIX) ? view.search.slice(REGEX_PREFIX.length) : view.search}” · {formatCount(window.matching)}{" "}
           {window.matching === 1 ? "match" : "matches"}
         </Text>
       )}

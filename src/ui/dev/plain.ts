@@ -155,7 +155,9 @@ function textLines(event: DevEvent): string[] {
     case "endpoint":
       return [`endpoint ${event.url}${event.reason ? ` (${event.reason})` : ""}`];
     case "images.pruned":
-      return [`pruned ${event.removed} old image(s) of this model from the ${event.where}: ${formatBytes(event.reclaimedBytes)} reclaimed (${event.totalRemoved}, ${formatBytes(event.totalReclaimedBytes)} this session)`];
+      return [
+        `pruned ${event.removed} old image(s) of this model from the ${event.where}: ${formatBytes(event.reclaimedBytes)} reclaimed (${event.totalRemoved}, ${formatBytes(event.totalReclaimedBytes)} this session)`,
+      ];
     case "images.registryPruningOff":
       return [`old images stay in the registry: ${event.reason}`];
     case "cluster.retry":
@@ -196,14 +198,17 @@ function textLines(event: DevEvent): string[] {
         `#${event.iteration} tests: ${event.passed} passed, ${event.failed} failed`,
         ...event.tests.flatMap((test) => [
           `#${event.iteration} test ${test.passed ? "pass" : "FAIL"} ${test.name} (${formatMs(test.latencyMs)}${test.answeredBy ? `; answered by ${describeAnsweredBy(test.answeredBy)}` : ""})`,
-          ...(test.failures ?? []).map((failure) => `#${event.iteration} test FAIL ${test.name}: ${failure.what} expected ${failure.expected}, actual ${failure.actual}`),
+          ...(test.failures ?? []).map(
+            (failure) => `#${event.iteration} test FAIL ${test.name}: ${failure.what} expected ${failure.expected}, actual ${failure.actual}`,
+          ),
         ]),
         ...event.changes.map((change) => `#${event.iteration} tests changed: ${change}`),
       ];
     case "problem":
       return [`problem in ${event.stage}: ${event.message}`, ...event.details.map((line) => `  ${line}`), ...(event.hint ? [`  fix: ${event.hint}`] : [])];
     case "iteration.finished": {
-      const verdict = event.result === "success" ? `${verdictWord(event.testsPassed + event.testsFailed)}` : event.result === "failed" ? "failed after" : "cancelled after";
+      const verdict =
+        event.result === "success" ? `${verdictWord(event.testsPassed + event.testsFailed)}` : event.result === "failed" ? "failed after" : "cancelled after";
       const stages = Object.entries(event.stageMs).map(([stage, ms]) => `${stage} ${formatMs(ms)}`);
       const tests = event.testsPassed + event.testsFailed > 0 ? `, tests ${event.testsPassed}/${event.testsPassed + event.testsFailed} passed` : "";
       return [`#${event.iteration} finished: ${verdict} ${formatMs(event.totalMs)}${stages.length > 0 ? ` (${stages.join(", ")})` : ""}${tests}`];

@@ -41,7 +41,7 @@ export function SmokeTests({ store, rows, columns }: SmokeTestsProps) {
         )}
       </Text>
       {shown}
-      {hidden > 0 && <Text dimColor>  … {hidden} more lines</Text>}
+      {hidden > 0 && <Text dimColor>{`  … ${hidden} more lines`}</Text>}
     </Box>
   );
 }
@@ -63,7 +63,7 @@ function testLines(iteration: Iteration, columns: number): ReactNode[] {
           </Text>,
           <Text key={`${key}:actual`} wrap="truncate-end">
             {"      "}
-            {" ".repeat(failure.what.length)} <Text color="red">actual   {failure.actual}</Text>
+            {" ".repeat(failure.what.length)} <Text color="red">{`actual   ${failure.actual}`}</Text>
           </Text>,
         );
       }

@@ -65,7 +65,11 @@ export function summaryLine(state: DevState, end: SessionEnd): string {
   const superseded = runs.filter((run) => run.result === "cancelled" && run.id !== interrupted?.id).length;
 
   const parts: string[] = [];
-  const where = wasInterrupted ? ` during #${interrupted.id}${interrupted.stage ? ` ${interrupted.stage}` : ""}` : state.cluster.status === "starting" ? " while the cluster was starting" : "";
+  const where = wasInterrupted
+    ? ` during #${interrupted.id}${interrupted.stage ? ` ${interrupted.stage}` : ""}`
+    : state.cluster.status === "starting"
+      ? " while the cluster was starting"
+      : "";
   if (end.request !== "q" || end.forced || where) parts.push(`${HOW[end.request]}${where}${end.forced ? ", forced out before the shutdown finished" : ""}`);
   let counts = `${count} iteration(s), ${ok} ok, ${failed} failed`;
   if (superseded > 0) counts += `, ${superseded} cancelled by newer changes`;
@@ -84,6 +88,7 @@ export function summaryLine(state: DevState, end: SessionEnd): string {
 function keepsRunning(name: string, info: DevState["cluster"]["info"]): string {
   const down = "('mlkube down' removes the cluster)";
   if (!info?.endpoint) return `${name} keeps running ${down}`;
-  if (info.endpointVia === "tunnel" || info.endpointVia === "port-forward") return `${name} keeps running ${down}, but not at ${info.endpoint}: that ${info.endpointVia} closed with mlkube`;
+  if (info.endpointVia === "tunnel" || info.endpointVia === "port-forward")
+    return `${name} keeps running ${down}, but not at ${info.endpoint}: that ${info.endpointVia} closed with mlkube`;
   return `${name} keeps running at ${info.endpoint} ${down}`;
 }

@@ -65,7 +65,10 @@ export class DevProcess {
       const timer = setTimeout(() => {
         this.waiters.splice(this.waiters.indexOf(waiter), 1);
         // Log lines would crowd out the loop's own events: those come first.
-        const tail = this.lines.filter((line) => !line.includes('"type":"log"')).slice(-30).join("\n");
+        const tail = this.lines
+          .filter((line) => !line.includes('"type":"log"'))
+          .slice(-30)
+          .join("\n");
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last output:\n${tail}\nstderr:\n${this.stderr.slice(-2000)}`));
       }, timeoutMs);
       void this.exited.then(() => {
@@ -73,7 +76,9 @@ export class DevProcess {
           if (!this.waiters.includes(waiter)) return;
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
           clearTimeout(timer);
-          reject(new Error(`mlkube dev exited while waiting for ${what}; last output:\n${this.lines.slice(-30).join("\n")}\nstderr:\n${this.stderr.slice(-2000)}`));
+          reject(
+            new Error(`mlkube dev exited while waiting for ${what}; last output:\n${this.lines.slice(-30).join("\n")}\nstderr:\n${this.stderr.slice(-2000)}`),
+          );
         }, 200);
       });
       this.waiters.push(waiter);

@@ -45,7 +45,13 @@ export interface LimitedUser {
  * Adds user `user` to the kind cluster `cluster` (context kind-CLUSTER in `kubeconfigPath`), bound
  * in `namespace` to the ClusterRole `edit` or to a Role with `rules`; returns its context's name.
  */
-export async function addLimitedUser(options: { cluster: string; kubeconfigPath: string; user: string; namespace: string; role: "edit" | V1PolicyRule[] }): Promise<LimitedUser> {
+export async function addLimitedUser(options: {
+  cluster: string;
+  kubeconfigPath: string;
+  user: string;
+  namespace: string;
+  role: "edit" | V1PolicyRule[];
+}): Promise<LimitedUser> {
   const { cluster, kubeconfigPath, user, namespace } = options;
   const node = `${cluster}-control-plane`;
   const dir = await mkdtemp(join(tmpdir(), "mlkube-e2e-user-"));
@@ -54,9 +60,37 @@ export async function addLimitedUser(options: { cluster: string; kubeconfigPath:
   try {
     await writeFile(join(dir, "ca.crt"), await readFromNode(node, "/etc/kubernetes/pki/ca.crt"));
     await writeFile(join(dir, "ca.key"), await readFromNode(node, "/etc/kubernetes/pki/ca.key"), { mode: 0o600 });
-    await run("openssl", ["req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "user.key"), "-out", join(dir, "user.csr"), "-subj", `/CN=${user}/O=developers`]);
+    await run("openssl", [
+      "req",
+      "-new",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      join(dir, "user.key"),
+      "-out",
+      join(dir, "user.csr"),
+      "-subj",
+      `/CN=${user}/O=developers`,
+    ]);
     await writeFile(join(dir, "ext.cnf"), "extendedKeyUsage=clientAuth\n");
-    await run("openssl", ["x509", "-req", "-in", join(dir, "user.csr"), "-CA", join(dir, "ca.crt"), "-CAkey", join(dir, "ca.key"), "-CAcreateserial", "-days", "1", "-extfile", join(dir, "ext.cnf"), "-out", join(dir, "user.crt")]);
+    await run("openssl", [
+      "x509",
+      "-req",
+      "-in",
+      join(dir, "user.csr"),
+      "-CA",
+      join(dir, "ca.crt"),
+      "-CAkey",
+      join(dir, "ca.key"),
+      "-CAcreateserial",
+      "-days",
+      "1",
+      "-extfile",
+      join(dir, "ext.cnf"),
+      "-out",
+      join(dir, "user.crt"),
+    ]);
     [cert, key] = await Promise.all([readFile(join(dir, "user.crt"), "utf8"), readFile(join(dir, "user.key"), "utf8")]);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -74,7 +108,10 @@ export async function addLimitedUser(options: { cluster: string; kubeconfigPath:
     await rbac.createNamespacedRole({ namespace, body: { metadata: { name: `${user}-role` }, rules: options.role } });
     roleRef = { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `${user}-role` };
   }
-  await rbac.createNamespacedRoleBinding({ namespace, body: { metadata: { name: `${user}-binding` }, roleRef, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }] } });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: { metadata: { name: `${user}-binding` }, roleRef, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: user }] },
+  });
 
   // The developer's context: the same cluster entry, their own user, their namespace.
   const context = `${user}@kind-${cluster}`;
@@ -86,7 +123,10 @@ export async function addLimitedUser(options: { cluster: string; kubeconfigPath:
     await writeFile(kubeconfigPath, stringify(config));
   };
   await edit((config) => {
-    config.users.push({ name: context, user: { "client-certificate-data": Buffer.from(cert).toString("base64"), "client-key-data": Buffer.from(key).toString("base64") } });
+    config.users.push({
+      name: context,
+      user: { "client-certificate-data": Buffer.from(cert).toString("base64"), "client-key-data": Buffer.from(key).toString("base64") },
+    });
     config.contexts.push({ name: context, context: { cluster: `kind-${cluster}`, user: context, namespace } });
   });
   return { context, remove: () => edit(() => undefined) };

@@ -10,7 +10,9 @@ const SHARED = new Set([30080, 30081, 30082, 30083, 30084]);
 
 async function holdersOfNodePorts(): Promise<string[]> {
   const containers = await docker.listContainers();
-  return containers.filter((container) => container.Ports.some((port) => port.PublicPort !== undefined && SHARED.has(port.PublicPort))).map((container) => container.Names.join(","));
+  return containers
+    .filter((container) => container.Ports.some((port) => port.PublicPort !== undefined && SHARED.has(port.PublicPort)))
+    .map((container) => container.Names.join(","));
 }
 
 export async function waitForFreeNodePorts(timeoutMs: number): Promise<void> {

@@ -53,7 +53,18 @@ export class FieldSet {
 }
 
 /** Top-level and metadata fields that belong to the server, never to a manager. */
-const SERVER_METADATA = new Set(["name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "managedFields", "selfLink"]);
+const SERVER_METADATA = new Set([
+  "name",
+  "namespace",
+  "uid",
+  "resourceVersion",
+  "generation",
+  "creationTimestamp",
+  "deletionTimestamp",
+  "deletionGracePeriodSeconds",
+  "managedFields",
+  "selfLink",
+]);
 
 export type Scope = "main" | "status";
 
@@ -210,13 +221,27 @@ function render(entries: OwnedEntry[]): ManagedFieldsEntry[] {
   return entries
     .filter((e) => e.set.size > 0)
     .map(({ entry, set }) => {
-      const out: ManagedFieldsEntry = { manager: entry.manager, operation: entry.operation, apiVersion: entry.apiVersion, time: entry.time, fieldsType: "FieldsV1", fieldsV1: toFieldsV1(set) };
+      const out: ManagedFieldsEntry = {
+        manager: entry.manager,
+        operation: entry.operation,
+        apiVersion: entry.apiVersion,
+        time: entry.time,
+        fieldsType: "FieldsV1",
+        fieldsV1: toFieldsV1(set),
+      };
       if (entry.subresource) out.subresource = entry.subresource;
       return out;
     });
 }
 
-function upsert(entries: OwnedEntry[], manager: string, operation: "Apply" | "Update", apiVersion: string, subresource: string | undefined, set: FieldSet): void {
+function upsert(
+  entries: OwnedEntry[],
+  manager: string,
+  operation: "Apply" | "Update",
+  apiVersion: string,
+  subresource: string | undefined,
+  set: FieldSet,
+): void {
   const existing = entries.find((e) => sameSlot(e.entry, manager, operation, subresource));
   if (existing) {
     if (!existing.set.equals(set) || existing.entry.apiVersion !== apiVersion) {

@@ -35,7 +35,16 @@ const NAMESPACE_SUBRESOURCES = new Set(["status", "finalize"]);
 export function requestAttributes(method: string, rawUrl: string): Attributes {
   const url = new URL(rawUrl, "https://127.0.0.1");
   const path = url.pathname;
-  const nonResource: Attributes = { verb: method.toLowerCase(), resourceRequest: false, apiGroup: "", resource: "", subresource: "", namespace: "", name: "", path };
+  const nonResource: Attributes = {
+    verb: method.toLowerCase(),
+    resourceRequest: false,
+    apiGroup: "",
+    resource: "",
+    subresource: "",
+    namespace: "",
+    name: "",
+    path,
+  };
   let parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   let apiGroup = "";
   if (parts[0] === "api") parts = parts.slice(1);
@@ -148,7 +157,10 @@ function rbac(registry: Registry, user: UserInfo, a: Attributes): Decision {
     }
     if (rulesOf(role).some((rule) => ruleAllows(rule, a))) {
       const bindingName = kind === "RoleBinding" ? `${binding.metadata.name ?? ""}/${namespace}` : (binding.metadata.name ?? "");
-      return { allowed: true, reason: `RBAC: allowed by ${kind} "${bindingName}" of ${ref.kind ?? ""} "${ref.name ?? ""}" to ${describeSubject(subject, namespace)}` };
+      return {
+        allowed: true,
+        reason: `RBAC: allowed by ${kind} "${bindingName}" of ${ref.kind ?? ""} "${ref.name ?? ""}" to ${describeSubject(subject, namespace)}`,
+      };
     }
   }
   // utilerrors.NewAggregate: one error as itself, several in brackets.
@@ -175,7 +187,11 @@ export function forbidden(user: UserInfo, a: Attributes, reason: string): ApiErr
   if (!a.resourceRequest) return new ApiError(403, "Forbidden", `forbidden: ${message}`, {});
   const qualified = a.apiGroup ? `${a.resource}.${a.apiGroup}` : a.resource;
   const subject = a.name ? `${qualified} "${a.name}"` : qualified;
-  return new ApiError(403, "Forbidden", `${subject} is forbidden: ${message}`, { ...(a.name ? { name: a.name } : {}), ...(a.apiGroup ? { group: a.apiGroup } : {}), kind: a.resource });
+  return new ApiError(403, "Forbidden", `${subject} is forbidden: ${message}`, {
+    ...(a.name ? { name: a.name } : {}),
+    ...(a.apiGroup ? { group: a.apiGroup } : {}),
+    kind: a.resource,
+  });
 }
 
 /** Authorizes a request or throws the apiserver's 403. */

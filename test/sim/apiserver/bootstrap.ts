@@ -24,7 +24,8 @@ export const NOT_READY_TAINT = { key: "node.kubernetes.io/not-ready", effect: "N
 /** The kubelet's Ready condition before and after the network plugin is up (kubelet's runtime network check). */
 export const NODE_NOT_READY = {
   reason: "KubeletNotReady",
-  message: "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized",
+  message:
+    "container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized",
 };
 export const NODE_READY = { reason: "KubeletReady", message: "kubelet is posting ready status" };
 
@@ -47,9 +48,23 @@ export function nodeObject(node: SimNode, index: number, clusterName: string, re
     labels["minikube.k8s.io/name"] = clusterName;
     labels["minikube.k8s.io/primary"] = String(index === 0);
   }
-  const capacity = { cpu: node.allocatable.cpu, memory: node.allocatable.memory, pods: node.allocatable.pods, "ephemeral-storage": "100Gi", "hugepages-1Gi": "0", "hugepages-2Mi": "0" };
+  const capacity = {
+    cpu: node.allocatable.cpu,
+    memory: node.allocatable.memory,
+    pods: node.allocatable.pods,
+    "ephemeral-storage": "100Gi",
+    "hugepages-1Gi": "0",
+    "hugepages-2Mi": "0",
+  };
   const now = nowIso();
-  const condition = (type: string, status: string, reason: string, message: string): Record<string, string> => ({ type, status, lastHeartbeatTime: now, lastTransitionTime: now, reason, message });
+  const condition = (type: string, status: string, reason: string, message: string): Record<string, string> => ({
+    type,
+    status,
+    lastHeartbeatTime: now,
+    lastTransitionTime: now,
+    reason,
+    message,
+  });
   return {
     apiVersion: "v1",
     kind: "Node",
@@ -123,7 +138,12 @@ export function bootstrap(registry: Registry, nodes: SimNode[], clusterName: str
     registry.create(
       R.endpoints,
       "default",
-      { apiVersion: "v1", kind: "Endpoints", metadata: { name: "kubernetes", labels: { "endpointslice.kubernetes.io/skip-mirror": "true" } }, subsets: [{ addresses: [{ ip: first.internalIP }], ports: [{ name: "https", port: 6443, protocol: "TCP" }] }] },
+      {
+        apiVersion: "v1",
+        kind: "Endpoints",
+        metadata: { name: "kubernetes", labels: { "endpointslice.kubernetes.io/skip-mirror": "true" } },
+        subsets: [{ addresses: [{ ip: first.internalIP }], ports: [{ name: "https", port: 6443, protocol: "TCP" }] }],
+      },
       { manager: APISERVER },
     );
   }

@@ -3,7 +3,19 @@
  * every kind of call mlkube makes, with the status codes, reasons and shapes of a real apiserver.
  */
 import { PassThrough } from "node:stream";
-import { ApisApi, AuthorizationV1Api, CoreApi, Health, Log, PatchStrategy, VersionApi, Watch, setHeaderOptions, type KubernetesObject, type V1Deployment } from "@kubernetes/client-node";
+import {
+  ApisApi,
+  AuthorizationV1Api,
+  CoreApi,
+  Health,
+  Log,
+  PatchStrategy,
+  VersionApi,
+  Watch,
+  setHeaderOptions,
+  type KubernetesObject,
+  type V1Deployment,
+} from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { FakeRuntime } from "./fake-runtime.js";
 import { eventually, startTestCluster, statusOf, type TestCluster } from "./testing.js";
@@ -26,7 +38,12 @@ async function freshNamespace(): Promise<string> {
   return name;
 }
 
-function deployment(name: string, namespace: string, image = "model:v1", extra: Partial<V1Deployment["spec"]> = {}): KubernetesObject & Record<string, unknown> {
+function deployment(
+  name: string,
+  namespace: string,
+  image = "model:v1",
+  extra: Partial<V1Deployment["spec"]> = {},
+): KubernetesObject & Record<string, unknown> {
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -51,7 +68,8 @@ async function expectStatus(promise: Promise<unknown>): Promise<ReturnType<typeo
   throw new Error("expected the call to fail");
 }
 
-const apply = (obj: KubernetesObject, manager = "mlkube", force = true) => c.objects.patch(obj, undefined, undefined, manager, force, PatchStrategy.ServerSideApply);
+const apply = (obj: KubernetesObject, manager = "mlkube", force = true) =>
+  c.objects.patch(obj, undefined, undefined, manager, force, PatchStrategy.ServerSideApply);
 
 describe("discovery", () => {
   test("core, groups, resources, version and health", async () => {
@@ -61,7 +79,9 @@ describe("discovery", () => {
     expect(groups.groups.map((g) => g.name)).toContain("apps");
     const core = await c.core.getAPIResources();
     const names = core.resources.map((r) => r.name);
-    expect(names).toEqual(expect.arrayContaining(["pods", "pods/log", "pods/status", "services", "namespaces", "nodes", "events", "configmaps", "secrets", "endpoints"]));
+    expect(names).toEqual(
+      expect.arrayContaining(["pods", "pods/log", "pods/status", "services", "namespaces", "nodes", "events", "configmaps", "secrets", "endpoints"]),
+    );
     expect(core.resources.find((r) => r.name === "namespaces")?.namespaced).toBe(false);
     const apps = await c.apps.getAPIResources();
     expect(apps.groupVersion).toBe("apps/v1");
@@ -109,9 +129,16 @@ async function rawGet(cluster: TestCluster, path: string, headers: Record<string
 describe("authorization", () => {
   test("a SelfSubjectAccessReview is allowed, as for kind's admin user", async () => {
     const review = await c.kc.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({
-      body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes: { verb: "list", resource: "events", namespace: "default" } } },
+      body: {
+        apiVersion: "authorization.k8s.io/v1",
+        kind: "SelfSubjectAccessReview",
+        spec: { resourceAttributes: { verb: "list", resource: "events", namespace: "default" } },
+      },
     });
-    expect(review.status).toEqual({ allowed: true, reason: 'RBAC: allowed by ClusterRoleBinding "kubeadm:cluster-admins" of ClusterRole "cluster-admin" to Group "kubeadm:cluster-admins"' });
+    expect(review.status).toEqual({
+      allowed: true,
+      reason: 'RBAC: allowed by ClusterRoleBinding "kubeadm:cluster-admins" of ClusterRole "cluster-admin" to Group "kubeadm:cluster-admins"',
+    });
     expect(review.spec.resourceAttributes).toEqual({ verb: "list", resource: "events", namespace: "default" });
   });
 });
@@ -196,14 +223,19 @@ describe("server-side apply", () => {
     // client-node's default content type is JSON patch.
     const jp = await c.apps.patchNamespacedDeployment({ name: "patchy", namespace: ns, body: [{ op: "replace", path: "/spec/replicas", value: 2 }] });
     expect(jp.spec?.replicas).toBe(2);
-    const mp = await c.apps.patchNamespacedDeployment({ name: "patchy", namespace: ns, body: { metadata: { annotations: { note: "x" } } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+    const mp = await c.apps.patchNamespacedDeployment(
+      { name: "patchy", namespace: ns, body: { metadata: { annotations: { note: "x" } } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
     expect(mp.metadata?.annotations?.note).toBe("x");
     const smp = await c.apps.patchNamespacedDeployment(
       { name: "patchy", namespace: ns, body: { spec: { template: { spec: { containers: [{ name: "sidecar", image: "model:v1" }] } } } } },
       setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch),
     );
     expect(smp.spec?.template.spec?.containers.map((x) => x.name)).toEqual(["model", "sidecar"]);
-    const wrong = await expectStatus(c.apps.patchNamespacedDeployment({ name: "patchy", namespace: ns, body: {} }, setHeaderOptions("Content-Type", "text/plain")));
+    const wrong = await expectStatus(
+      c.apps.patchNamespacedDeployment({ name: "patchy", namespace: ns, body: {} }, setHeaderOptions("Content-Type", "text/plain")),
+    );
     expect(wrong).toMatchObject({ code: 415, reason: "UnsupportedMediaType" });
   });
 });
@@ -215,7 +247,10 @@ describe("scale subresource", () => {
     const scale = await c.apps.readNamespacedDeploymentScale({ name: "scaled", namespace: ns });
     expect(scale.spec?.replicas).toBe(1);
     expect(scale.status?.selector).toBe("app=scaled");
-    const patched = await c.apps.patchNamespacedDeploymentScale({ name: "scaled", namespace: ns, body: { spec: { replicas: 3 } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+    const patched = await c.apps.patchNamespacedDeploymentScale(
+      { name: "scaled", namespace: ns, body: { spec: { replicas: 3 } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
     expect(patched.spec?.replicas).toBe(3);
     await eventually(async () => (await c.core.listNamespacedPod({ namespace: ns })).items.length === 3, 5000, "3 pods");
   });
@@ -263,7 +298,14 @@ describe("services", () => {
     expect(dynamic.spec?.clusterIP).toMatch(/^10\.96\.\d+\.\d+$/);
     expect(dynamic.spec?.ports?.[0]?.nodePort).toBeGreaterThanOrEqual(30000);
     expect(dynamic.spec?.ports?.[0]?.nodePort).toBeLessThanOrEqual(32767);
-    const pinned = (await c.objects.patch({ ...svc("pinned", 30080), metadata: { name: "pinned", namespace: ns } }, undefined, undefined, "mlkube", true, PatchStrategy.ServerSideApply)) as unknown as { spec: { ports: { nodePort: number }[] } };
+    const pinned = (await c.objects.patch(
+      { ...svc("pinned", 30080), metadata: { name: "pinned", namespace: ns } },
+      undefined,
+      undefined,
+      "mlkube",
+      true,
+      PatchStrategy.ServerSideApply,
+    )) as unknown as { spec: { ports: { nodePort: number }[] } };
     expect(pinned.spec.ports[0]?.nodePort).toBe(30080);
     const taken = await expectStatus(c.core.createNamespacedService({ namespace: ns, body: svc("other", 30080) }));
     expect(taken.code).toBe(422);
@@ -273,7 +315,14 @@ describe("services", () => {
     expect(range.code).toBe(422);
     expect(range.message).toContain("provided port is not in the valid range. The range of valid ports is 30000-32767");
     // Re-applying without the nodePort keeps the allocated one.
-    const reapplied = (await c.objects.patch({ ...svc("dyn"), metadata: { name: "dyn", namespace: ns } }, undefined, undefined, "mlkube", true, PatchStrategy.ServerSideApply)) as unknown as { spec: { ports: { nodePort: number }[] } };
+    const reapplied = (await c.objects.patch(
+      { ...svc("dyn"), metadata: { name: "dyn", namespace: ns } },
+      undefined,
+      undefined,
+      "mlkube",
+      true,
+      PatchStrategy.ServerSideApply,
+    )) as unknown as { spec: { ports: { nodePort: number }[] } };
     expect(reapplied.spec.ports[0]?.nodePort).toBe(dynamic.spec?.ports?.[0]?.nodePort);
     // Deleting frees the port.
     await c.core.deleteNamespacedService({ name: "pinned", namespace: ns });
@@ -288,10 +337,18 @@ describe("watch", () => {
     const seen: { type: string; name?: string; rv?: string; labels?: Record<string, string> }[] = [];
     const watch = new Watch(c.kc);
     const list = await c.core.listNamespacedPod({ namespace: ns });
-    const ctl = await watch.watch(`/api/v1/namespaces/${ns}/pods`, { resourceVersion: list.metadata?.resourceVersion }, (type, obj: KubernetesObject) => seen.push({ type, name: obj.metadata?.name, rv: obj.metadata?.resourceVersion, labels: obj.metadata?.labels }), () => undefined);
+    const ctl = await watch.watch(
+      `/api/v1/namespaces/${ns}/pods`,
+      { resourceVersion: list.metadata?.resourceVersion },
+      (type, obj: KubernetesObject) => seen.push({ type, name: obj.metadata?.name, rv: obj.metadata?.resourceVersion, labels: obj.metadata?.labels }),
+      () => undefined,
+    );
     const pod = { metadata: { name: "w1", labels: { app: "w" } }, spec: { containers: [{ name: "model", image: "model:v1" }] } };
     const created = await c.core.createNamespacedPod({ namespace: ns, body: pod });
-    await c.core.patchNamespacedPod({ name: "w1", namespace: ns, body: { metadata: { labels: { app: "w", step: "2" } } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+    await c.core.patchNamespacedPod(
+      { name: "w1", namespace: ns, body: { metadata: { labels: { app: "w", step: "2" } } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
     await c.core.deleteNamespacedPod({ name: "w1", namespace: ns, gracePeriodSeconds: 0 });
     await eventually(() => seen.some((e) => e.type === "DELETED"), 10_000, "DELETED");
     ctl.abort();
@@ -304,7 +361,12 @@ describe("watch", () => {
 
     // Resume from the ADDED event's resourceVersion: everything after it is replayed.
     const replay: string[] = [];
-    const ctl2 = await watch.watch(`/api/v1/namespaces/${ns}/pods`, { resourceVersion: created.metadata?.resourceVersion }, (type) => replay.push(type), () => undefined);
+    const ctl2 = await watch.watch(
+      `/api/v1/namespaces/${ns}/pods`,
+      { resourceVersion: created.metadata?.resourceVersion },
+      (type) => replay.push(type),
+      () => undefined,
+    );
     await eventually(() => replay.includes("DELETED"), 5000, "replayed DELETED");
     ctl2.abort();
     expect(replay[0]).toBe("MODIFIED");
@@ -316,11 +378,22 @@ describe("watch", () => {
     await c.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: "a", labels: { pick: "yes" } } } });
     await c.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name: "b", labels: { pick: "no" } } } });
     const seen: string[] = [];
-    const ctl = await new Watch(c.kc).watch(`/api/v1/namespaces/${ns}/configmaps`, { labelSelector: "pick=yes" }, (type, obj: KubernetesObject) => seen.push(`${type} ${obj.metadata?.name}`), () => undefined);
+    const ctl = await new Watch(c.kc).watch(
+      `/api/v1/namespaces/${ns}/configmaps`,
+      { labelSelector: "pick=yes" },
+      (type, obj: KubernetesObject) => seen.push(`${type} ${obj.metadata?.name}`),
+      () => undefined,
+    );
     await eventually(() => seen.length >= 1, 5000, "initial ADDED");
     // b starts matching: ADDED; a stops matching: DELETED.
-    await c.core.patchNamespacedConfigMap({ name: "b", namespace: ns, body: { metadata: { labels: { pick: "yes" } } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
-    await c.core.patchNamespacedConfigMap({ name: "a", namespace: ns, body: { metadata: { labels: { pick: "no" } } } }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+    await c.core.patchNamespacedConfigMap(
+      { name: "b", namespace: ns, body: { metadata: { labels: { pick: "yes" } } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    await c.core.patchNamespacedConfigMap(
+      { name: "a", namespace: ns, body: { metadata: { labels: { pick: "no" } } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
     await eventually(() => seen.length >= 3, 5000, "selector transitions");
     ctl.abort();
     expect(seen).toEqual(["ADDED a", "ADDED b", "DELETED a"]);
@@ -332,7 +405,12 @@ describe("watch", () => {
       for (let i = 0; i < 15; i++) await small.core.createNamespacedConfigMap({ namespace: "default", body: { metadata: { name: `cm-${i}` } } });
       const events: { type: string; obj: { code?: number; reason?: string } }[] = [];
       let ended = false;
-      await new Watch(small.kc).watch("/api/v1/namespaces/default/configmaps", { resourceVersion: "2" }, (type, obj: { code?: number; reason?: string }) => events.push({ type, obj }), () => (ended = true));
+      await new Watch(small.kc).watch(
+        "/api/v1/namespaces/default/configmaps",
+        { resourceVersion: "2" },
+        (type, obj: { code?: number; reason?: string }) => events.push({ type, obj }),
+        () => (ended = true),
+      );
       await eventually(() => ended, 5000, "watch end");
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ type: "ERROR", obj: { code: 410, reason: "Expired" } });
@@ -362,7 +440,8 @@ describe("pods, logs and events", () => {
 
   test("logs: current, tailLines, follow, previous", async () => {
     const ns = await freshNamespace();
-    runtime.script = (spec, attempt) => (spec.podNamespace === ns ? { logs: [`attempt ${attempt} line 1`, `attempt ${attempt} line 2`, `attempt ${attempt} line 3`] } : {});
+    runtime.script = (spec, attempt) =>
+      spec.podNamespace === ns ? { logs: [`attempt ${attempt} line 1`, `attempt ${attempt} line 2`, `attempt ${attempt} line 3`] } : {};
     await c.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: "talker" }, spec: { containers: [{ name: "model", image: "model:v1" }] } } });
     await eventually(async () => (await c.core.readNamespacedPod({ name: "talker", namespace: ns })).status?.phase === "Running", 5000, "running");
     const all = await c.core.readNamespacedPodLog({ name: "talker", namespace: ns });
@@ -386,8 +465,16 @@ describe("pods, logs and events", () => {
 
     // A restart: previous shows attempt 0, current attempt 1.
     runtime.crash(container?.spec.id ?? "", 1);
-    await eventually(async () => (await c.core.readNamespacedPod({ name: "talker", namespace: ns })).status?.containerStatuses?.[0]?.restartCount === 1, 5000, "restart");
-    await eventually(async () => (await c.core.readNamespacedPod({ name: "talker", namespace: ns })).status?.containerStatuses?.[0]?.state?.running, 5000, "running again");
+    await eventually(
+      async () => (await c.core.readNamespacedPod({ name: "talker", namespace: ns })).status?.containerStatuses?.[0]?.restartCount === 1,
+      5000,
+      "restart",
+    );
+    await eventually(
+      async () => (await c.core.readNamespacedPod({ name: "talker", namespace: ns })).status?.containerStatuses?.[0]?.state?.running,
+      5000,
+      "running again",
+    );
     expect(await c.core.readNamespacedPodLog({ name: "talker", namespace: ns, previous: true })).toContain("attempt 0 line 1");
     expect(await c.core.readNamespacedPodLog({ name: "talker", namespace: ns })).toContain("attempt 1 line 1");
     const bad = await expectStatus(c.core.readNamespacedPodLog({ name: "talker", namespace: ns, container: "nope" }));
@@ -406,7 +493,12 @@ describe("pods, logs and events", () => {
     expect(events.every((e) => e.involvedObject.name === pod.metadata?.name)).toBe(true);
     expect(events.map((e) => e.reason)).toEqual(expect.arrayContaining(["Scheduled", "Pulled", "Created", "Started"]));
     const started = events.find((e) => e.reason === "Started");
-    expect(started).toMatchObject({ type: "Normal", count: 1, source: { component: "kubelet", host: "sim-control-plane" }, involvedObject: { kind: "Pod", fieldPath: "spec.containers{model}" } });
+    expect(started).toMatchObject({
+      type: "Normal",
+      count: 1,
+      source: { component: "kubelet", host: "sim-control-plane" },
+      involvedObject: { kind: "Pod", fieldPath: "spec.containers{model}" },
+    });
     expect(started?.firstTimestamp).toBeTruthy();
     const scaling = await c.core.listNamespacedEvent({ namespace: ns, fieldSelector: "involvedObject.kind=Deployment,reason=ScalingReplicaSet" });
     expect(scaling.items[0]?.message).toMatch(/^Scaled up replica set evented-[a-z0-9]+ from 0 to 1$/);
@@ -416,13 +508,17 @@ describe("pods, logs and events", () => {
 describe("configmaps, secrets, nodes, deletion", () => {
   test("ConfigMap and Secret CRUD, deleteCollection by label", async () => {
     const ns = await freshNamespace();
-    await c.core.createNamespacedConfigMap({ namespace: "kube-public", body: { metadata: { name: "local-registry-hosting" }, data: { "localRegistryHosting.v1": 'host: "localhost:5001"\n' } } });
+    await c.core.createNamespacedConfigMap({
+      namespace: "kube-public",
+      body: { metadata: { name: "local-registry-hosting" }, data: { "localRegistryHosting.v1": 'host: "localhost:5001"\n' } },
+    });
     const hosting = await c.core.readNamespacedConfigMap({ name: "local-registry-hosting", namespace: "kube-public" });
     expect(hosting.data?.["localRegistryHosting.v1"]).toContain("localhost:5001");
     const secret = await c.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: "s" }, stringData: { token: "abc" } } });
     expect(secret.data?.token).toBe(Buffer.from("abc").toString("base64"));
     expect(secret.type).toBe("Opaque");
-    for (const name of ["x", "y", "z"]) await c.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name, labels: { group: name === "z" ? "keep" : "drop" } } } });
+    for (const name of ["x", "y", "z"])
+      await c.core.createNamespacedConfigMap({ namespace: ns, body: { metadata: { name, labels: { group: name === "z" ? "keep" : "drop" } } } });
     await c.core.deleteCollectionNamespacedConfigMap({ namespace: ns, labelSelector: "group=drop" });
     const left = await c.core.listNamespacedConfigMap({ namespace: ns });
     expect(left.items.map((x) => x.metadata?.name)).toEqual(["z"]);
@@ -444,7 +540,11 @@ describe("configmaps, secrets, nodes, deletion", () => {
   test("deleting a Deployment cascades to its ReplicaSets and pods", async () => {
     const ns = await freshNamespace();
     await apply(deployment("doomed", ns, "model:v1", { replicas: 2 }));
-    await eventually(async () => (await c.core.listNamespacedPod({ namespace: ns })).items.filter((p) => p.status?.phase === "Running").length === 2, 5000, "2 pods");
+    await eventually(
+      async () => (await c.core.listNamespacedPod({ namespace: ns })).items.filter((p) => p.status?.phase === "Running").length === 2,
+      5000,
+      "2 pods",
+    );
     await c.apps.deleteNamespacedDeployment({ name: "doomed", namespace: ns, propagationPolicy: "Background" });
     await eventually(async () => (await c.apps.listNamespacedReplicaSet({ namespace: ns })).items.length === 0, 5000, "RS gone");
     await eventually(async () => (await c.core.listNamespacedPod({ namespace: ns })).items.length === 0, 10_000, "pods gone");

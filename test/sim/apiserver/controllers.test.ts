@@ -14,7 +14,9 @@ afterEach(async () => {
   c = undefined;
 });
 
-async function cluster(runtime = new FakeRuntime({ name: "sim-control-plane" }, { images: ["model:v1", "model:v2"] })): Promise<{ c: TestCluster; runtime: FakeRuntime }> {
+async function cluster(
+  runtime = new FakeRuntime({ name: "sim-control-plane" }, { images: ["model:v1", "model:v2"] }),
+): Promise<{ c: TestCluster; runtime: FakeRuntime }> {
   c = await startTestCluster({ runtimes: [runtime] });
   return { c, runtime };
 }
@@ -27,7 +29,10 @@ function deployment(name: string, container: Record<string, unknown>, spec: Reco
     spec: {
       replicas: 1,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "model", image: "model:v1", ports: [{ containerPort: 8080, name: "http" }], ...container }] } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: "model", image: "model:v1", ports: [{ containerPort: 8080, name: "http" }], ...container }] },
+      },
       ...spec,
     },
   } as KubernetesObject;
@@ -52,19 +57,39 @@ describe("Deployment rollout", () => {
     const probe = { readinessProbe: { httpGet: { path: "/ready", port: "http" }, periodSeconds: 1 } };
     const strategy = { strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, replicas: 2 };
     await apply(c, deployment("roll", probe, strategy));
-    await eventually(async () => (await c.apps.readNamespacedDeployment({ name: "roll", namespace: "default" })).status?.readyReplicas === 2, 15_000, "2 ready");
+    await eventually(
+      async () => (await c.apps.readNamespacedDeployment({ name: "roll", namespace: "default" })).status?.readyReplicas === 2,
+      15_000,
+      "2 ready",
+    );
 
     // Sample every status the Deployment goes through during the update.
     const samples: { ready: number; updated: number; replicas: number; generation?: number; observed?: number }[] = [];
-    const ctl = await new Watch(c.kc).watch("/apis/apps/v1/namespaces/default/deployments", {}, (_type, d: V1Deployment) => {
-      if (d.metadata?.name === "roll") samples.push({ ready: d.status?.readyReplicas ?? 0, updated: d.status?.updatedReplicas ?? 0, replicas: d.status?.replicas ?? 0, generation: d.metadata?.generation, observed: d.status?.observedGeneration });
-    }, () => undefined);
+    const ctl = await new Watch(c.kc).watch(
+      "/apis/apps/v1/namespaces/default/deployments",
+      {},
+      (_type, d: V1Deployment) => {
+        if (d.metadata?.name === "roll")
+          samples.push({
+            ready: d.status?.readyReplicas ?? 0,
+            updated: d.status?.updatedReplicas ?? 0,
+            replicas: d.status?.replicas ?? 0,
+            generation: d.metadata?.generation,
+            observed: d.status?.observedGeneration,
+          });
+      },
+      () => undefined,
+    );
     await apply(c, deployment("roll", { ...probe, image: "model:v2" }, strategy));
-    const done = await eventually(async () => {
-      const d = await c.apps.readNamespacedDeployment({ name: "roll", namespace: "default" });
-      const s = d.status;
-      return s?.observedGeneration === 2 && s.updatedReplicas === 2 && s.readyReplicas === 2 && s.replicas === 2 && s.availableReplicas === 2 ? d : undefined;
-    }, 20_000, "rollout complete");
+    const done = await eventually(
+      async () => {
+        const d = await c.apps.readNamespacedDeployment({ name: "roll", namespace: "default" });
+        const s = d.status;
+        return s?.observedGeneration === 2 && s.updatedReplicas === 2 && s.readyReplicas === 2 && s.replicas === 2 && s.availableReplicas === 2 ? d : undefined;
+      },
+      20_000,
+      "rollout complete",
+    );
     ctl.abort();
     expect(samples.length).toBeGreaterThan(3);
     expect(samples.every((s) => s.ready >= 2)).toBe(true);
@@ -88,13 +113,24 @@ describe("Deployment rollout", () => {
     let overlap = false;
     const checkOverlap = async () => {
       const pods = await c.core.listNamespacedPod({ namespace: "default", labelSelector: "app=rec" }).catch(() => undefined);
-      const live = new Set(pods?.items.filter((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp).map((p) => p.spec?.containers[0]?.image ?? ""));
+      const live = new Set(
+        pods?.items.filter((p) => p.status?.phase === "Running" && !p.metadata?.deletionTimestamp).map((p) => p.spec?.containers[0]?.image ?? ""),
+      );
       for (const i of live) images.add(i);
       if (live.size > 1) overlap = true;
     };
-    const ctl = await new Watch(c.kc).watch("/api/v1/namespaces/default/pods", {}, () => void checkOverlap(), () => undefined);
+    const ctl = await new Watch(c.kc).watch(
+      "/api/v1/namespaces/default/pods",
+      {},
+      () => void checkOverlap(),
+      () => undefined,
+    );
     await apply(c, deployment("rec", { image: "model:v2" }, { strategy: { type: "Recreate" } }));
-    await eventually(async () => (await onlyPod(c, "rec"))?.spec?.containers[0]?.image === "model:v2" && (await onlyPod(c, "rec"))?.status?.phase === "Running", 10_000, "new pod");
+    await eventually(
+      async () => (await onlyPod(c, "rec"))?.spec?.containers[0]?.image === "model:v2" && (await onlyPod(c, "rec"))?.status?.phase === "Running",
+      10_000,
+      "new pod",
+    );
     ctl.abort();
     expect(overlap).toBe(false);
   });
@@ -102,11 +138,15 @@ describe("Deployment rollout", () => {
   test("progressDeadlineSeconds ends in ProgressDeadlineExceeded when pods never become ready", async () => {
     const { c } = await cluster();
     await apply(c, deployment("stuck", { image: "missing:v1" }, { progressDeadlineSeconds: 2 }));
-    const d = await eventually(async () => {
-      const x = await c.apps.readNamespacedDeployment({ name: "stuck", namespace: "default" });
-      const p = x.status?.conditions?.find((k) => k.type === "Progressing");
-      return p?.reason === "ProgressDeadlineExceeded" ? x : undefined;
-    }, 10_000, "deadline");
+    const d = await eventually(
+      async () => {
+        const x = await c.apps.readNamespacedDeployment({ name: "stuck", namespace: "default" });
+        const p = x.status?.conditions?.find((k) => k.type === "Progressing");
+        return p?.reason === "ProgressDeadlineExceeded" ? x : undefined;
+      },
+      10_000,
+      "deadline",
+    );
     const p = d.status?.conditions?.find((k) => k.type === "Progressing");
     expect(p?.status).toBe("False");
     expect(p?.message).toMatch(/^ReplicaSet "stuck-[a-z0-9]+" has timed out progressing\.$/);
@@ -120,11 +160,15 @@ describe("kubelet", () => {
     const { c, runtime } = await cluster();
     runtime.script = () => ({ exitAfterMs: 50, exitCode: 3, message: "Traceback: ValueError: bad model", logs: ["loading model", "ValueError: bad model"] });
     await apply(c, deployment("crashy", {}));
-    const pod = await eventually(async () => {
-      const p = await onlyPod(c, "crashy");
-      const s = p?.status?.containerStatuses?.[0];
-      return s?.state?.waiting?.reason === "CrashLoopBackOff" ? p : undefined;
-    }, 10_000, "CrashLoopBackOff");
+    const pod = await eventually(
+      async () => {
+        const p = await onlyPod(c, "crashy");
+        const s = p?.status?.containerStatuses?.[0];
+        return s?.state?.waiting?.reason === "CrashLoopBackOff" ? p : undefined;
+      },
+      10_000,
+      "CrashLoopBackOff",
+    );
     const s = pod.status?.containerStatuses?.[0];
     expect(s?.lastState?.terminated).toMatchObject({ exitCode: 3, reason: "Error", message: "Traceback: ValueError: bad model" });
     expect(s?.lastState?.terminated?.containerID).toMatch(/^containerd:\/\/[0-9a-f]{64}$/);
@@ -143,10 +187,14 @@ describe("kubelet", () => {
     const { c, runtime } = await cluster();
     runtime.script = () => ({ memoryBytes: 300 * 1024 * 1024 });
     await apply(c, deployment("hungry", { resources: { limits: { memory: "128Mi" } } }));
-    const pod = await eventually(async () => {
-      const p = await onlyPod(c, "hungry");
-      return p?.status?.containerStatuses?.[0]?.lastState?.terminated?.reason === "OOMKilled" ? p : undefined;
-    }, 10_000, "OOMKilled");
+    const pod = await eventually(
+      async () => {
+        const p = await onlyPod(c, "hungry");
+        return p?.status?.containerStatuses?.[0]?.lastState?.terminated?.reason === "OOMKilled" ? p : undefined;
+      },
+      10_000,
+      "OOMKilled",
+    );
     expect(pod.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode).toBe(137);
     expect(pod.spec?.containers[0]?.resources?.requests?.memory).toBe("128Mi");
     const started = [...runtime.containers.values()].map((x) => x.spec.memoryLimitBytes);
@@ -157,12 +205,16 @@ describe("kubelet", () => {
     const { c } = await cluster();
     await apply(c, deployment("noimage", { image: "nowhere/model:v9" }));
     const reasons = new Set<string>();
-    const pod = await eventually(async () => {
-      const p = await onlyPod(c, "noimage");
-      const w = p?.status?.containerStatuses?.[0]?.state?.waiting;
-      if (w?.reason) reasons.add(w.reason);
-      return w?.reason === "ImagePullBackOff" ? p : undefined;
-    }, 10_000, "ImagePullBackOff");
+    const pod = await eventually(
+      async () => {
+        const p = await onlyPod(c, "noimage");
+        const w = p?.status?.containerStatuses?.[0]?.state?.waiting;
+        if (w?.reason) reasons.add(w.reason);
+        return w?.reason === "ImagePullBackOff" ? p : undefined;
+      },
+      10_000,
+      "ImagePullBackOff",
+    );
     expect(pod.status?.phase).toBe("Pending");
     expect(pod.status?.containerStatuses?.[0]?.state?.waiting?.message).toMatch(/^Back-off pulling image "nowhere\/model:v9": ErrImagePull: /);
     const events = await c.core.listNamespacedEvent({ namespace: "default", fieldSelector: `involvedObject.name=${pod.metadata?.name}` });
@@ -176,12 +228,18 @@ describe("kubelet", () => {
   });
 
   test("requests bigger than the node leave the pod Pending with FailedScheduling", async () => {
-    const { c } = await cluster(new FakeRuntime({ name: "small-control-plane", allocatable: { cpu: "2", memory: "1Gi", pods: "110" } }, { images: ["model:v1"] }));
+    const { c } = await cluster(
+      new FakeRuntime({ name: "small-control-plane", allocatable: { cpu: "2", memory: "1Gi", pods: "110" } }, { images: ["model:v1"] }),
+    );
     await apply(c, deployment("big", { resources: { requests: { memory: "4Gi" } } }));
-    const pod = await eventually(async () => {
-      const p = await onlyPod(c, "big");
-      return p?.status?.conditions?.find((k) => k.type === "PodScheduled")?.reason === "Unschedulable" ? p : undefined;
-    }, 10_000, "Unschedulable");
+    const pod = await eventually(
+      async () => {
+        const p = await onlyPod(c, "big");
+        return p?.status?.conditions?.find((k) => k.type === "PodScheduled")?.reason === "Unschedulable" ? p : undefined;
+      },
+      10_000,
+      "Unschedulable",
+    );
     const message = "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.";
     expect(pod.status?.phase).toBe("Pending");
     expect(pod.status?.conditions?.find((k) => k.type === "PodScheduled")).toMatchObject({ status: "False", message });
@@ -195,33 +253,56 @@ describe("kubelet", () => {
     const { c } = await cluster(small);
     const system = (await c.core.listNamespacedPod({ namespace: "kube-system" })).items;
     expect(system.map((p) => p.metadata?.name).sort()).toEqual([
-      "coredns-5c6dc8b5c4-7jq4x", "coredns-5c6dc8b5c4-m2n9d", "etcd-small-control-plane", expect.stringMatching(/^kindnet-[0-9a-f]{5}$/),
-      "kube-apiserver-small-control-plane", "kube-controller-manager-small-control-plane", "kube-scheduler-small-control-plane",
+      "coredns-5c6dc8b5c4-7jq4x",
+      "coredns-5c6dc8b5c4-m2n9d",
+      "etcd-small-control-plane",
+      expect.stringMatching(/^kindnet-[0-9a-f]{5}$/),
+      "kube-apiserver-small-control-plane",
+      "kube-controller-manager-small-control-plane",
+      "kube-scheduler-small-control-plane",
     ]);
-    const cpu = system.flatMap((p) => p.spec?.containers ?? []).map((k) => String(k.resources?.requests?.cpu)).map((q) => Number(q.replace("m", "")));
+    const cpu = system
+      .flatMap((p) => p.spec?.containers ?? [])
+      .map((k) => String(k.resources?.requests?.cpu))
+      .map((q) => Number(q.replace("m", "")));
     expect(cpu.reduce((a, b) => a + b, 0)).toBe(950);
     expect(system.every((p) => p.status?.phase === "Running")).toBe(true);
     await apply(c, deployment("wide", { resources: { requests: { cpu: "1500m" } } }));
-    const pod = await eventually(async () => {
-      const p = await onlyPod(c, "wide");
-      return p?.status?.conditions?.find((k) => k.type === "PodScheduled")?.reason === "Unschedulable" ? p : undefined;
-    }, 10_000, "Unschedulable");
+    const pod = await eventually(
+      async () => {
+        const p = await onlyPod(c, "wide");
+        return p?.status?.conditions?.find((k) => k.type === "PodScheduled")?.reason === "Unschedulable" ? p : undefined;
+      },
+      10_000,
+      "Unschedulable",
+    );
     expect(pod.status?.conditions?.find((k) => k.type === "PodScheduled")?.message).toMatch(/^0\/1 nodes are available: 1 Insufficient cpu\./);
     // The kubelet ran none of them: they are only counted.
     expect([...small.containers.keys()].some((id) => id.includes("kube-system"))).toBe(false);
   });
 
   test("a node starts NotReady with the not-ready taint; pods wait Unschedulable and are bound once it is Ready", async () => {
-    c = await startTestCluster({ runtimes: [new FakeRuntime({ name: "sim-control-plane" }, { images: ["model:v1"] })], tuning: { timing: { nodeReadyAfterMs: 1_500 } } });
+    c = await startTestCluster({
+      runtimes: [new FakeRuntime({ name: "sim-control-plane" }, { images: ["model:v1"] })],
+      tuning: { timing: { nodeReadyAfterMs: 1_500 } },
+    });
     const started = Date.now();
     const node = await c.core.readNode({ name: "sim-control-plane" });
     expect(node.spec?.taints).toEqual([{ key: "node.kubernetes.io/not-ready", effect: "NoSchedule" }]);
-    expect(node.status?.conditions?.find((k) => k.type === "Ready")).toMatchObject({ status: "False", reason: "KubeletNotReady", message: expect.stringContaining("cni plugin not initialized") });
+    expect(node.status?.conditions?.find((k) => k.type === "Ready")).toMatchObject({
+      status: "False",
+      reason: "KubeletNotReady",
+      message: expect.stringContaining("cni plugin not initialized"),
+    });
     await apply(c, deployment("early", {}));
-    const waiting = await eventually(async () => {
-      const p = await onlyPod(c!, "early");
-      return p?.status?.conditions?.find((k) => k.type === "PodScheduled")?.reason === "Unschedulable" ? p : undefined;
-    }, 5_000, "Unschedulable");
+    const waiting = await eventually(
+      async () => {
+        const p = await onlyPod(c!, "early");
+        return p?.status?.conditions?.find((k) => k.type === "PodScheduled")?.reason === "Unschedulable" ? p : undefined;
+      },
+      5_000,
+      "Unschedulable",
+    );
     expect(waiting.status?.conditions?.find((k) => k.type === "PodScheduled")?.message).toBe(
       "0/1 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.",
     );
@@ -234,8 +315,26 @@ describe("kubelet", () => {
   });
 
   test("a toleration of the not-ready taint lets a pod onto the node before it is Ready", async () => {
-    c = await startTestCluster({ runtimes: [new FakeRuntime({ name: "sim-control-plane" }, { images: ["model:v1"] })], tuning: { timing: { nodeReadyAfterMs: 60_000 } } });
-    await apply(c, deployment("tolerant", {}, { template: { metadata: { labels: { app: "tolerant" } }, spec: { tolerations: [{ key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoSchedule" }], containers: [{ name: "model", image: "model:v1" }] } } }));
+    c = await startTestCluster({
+      runtimes: [new FakeRuntime({ name: "sim-control-plane" }, { images: ["model:v1"] })],
+      tuning: { timing: { nodeReadyAfterMs: 60_000 } },
+    });
+    await apply(
+      c,
+      deployment(
+        "tolerant",
+        {},
+        {
+          template: {
+            metadata: { labels: { app: "tolerant" } },
+            spec: {
+              tolerations: [{ key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoSchedule" }],
+              containers: [{ name: "model", image: "model:v1" }],
+            },
+          },
+        },
+      ),
+    );
     expect(await eventually(async () => ((await onlyPod(c!, "tolerant"))?.spec?.nodeName ? true : undefined), 5_000, "bound")).toBe(true);
   });
 
@@ -244,11 +343,18 @@ describe("kubelet", () => {
     let healthy = false;
     runtime.script = () => ({ http: () => (healthy ? 200 : 503) });
     await apply(c, deployment("flaky", { readinessProbe: { httpGet: { path: "/healthz", port: 8080 }, periodSeconds: 1, failureThreshold: 1 } }));
-    await c.core.createNamespacedService({ namespace: "default", body: { metadata: { name: "flaky" }, spec: { type: "NodePort", selector: { app: "flaky" }, ports: [{ port: 80, targetPort: "http", nodePort: 30090 }] } } });
-    const events = await eventually(async () => {
-      const l = await c.core.listNamespacedEvent({ namespace: "default", fieldSelector: "reason=Unhealthy" });
-      return l.items.length ? l.items : undefined;
-    }, 10_000, "Unhealthy");
+    await c.core.createNamespacedService({
+      namespace: "default",
+      body: { metadata: { name: "flaky" }, spec: { type: "NodePort", selector: { app: "flaky" }, ports: [{ port: 80, targetPort: "http", nodePort: 30090 }] } },
+    });
+    const events = await eventually(
+      async () => {
+        const l = await c.core.listNamespacedEvent({ namespace: "default", fieldSelector: "reason=Unhealthy" });
+        return l.items.length ? l.items : undefined;
+      },
+      10_000,
+      "Unhealthy",
+    );
     expect(events[0]?.message).toBe("Readiness probe failed: HTTP probe failed with statuscode: 503");
     expect(events[0]?.involvedObject.fieldPath).toBe("spec.containers{model}");
     const pod = await onlyPod(c, "flaky");
@@ -270,10 +376,14 @@ describe("kubelet", () => {
     // A server with no route at /: 404 to HTTP, but its port is open once it listens.
     runtime.script = () => ({ http: () => (listening ? 404 : "refuse") });
     await apply(c, deployment("plain", { readinessProbe: { tcpSocket: { port: "http" }, periodSeconds: 1, failureThreshold: 1 } }));
-    const events = await eventually(async () => {
-      const l = await c.core.listNamespacedEvent({ namespace: "default", fieldSelector: "reason=Unhealthy" });
-      return l.items.length ? l.items : undefined;
-    }, 10_000, "Unhealthy");
+    const events = await eventually(
+      async () => {
+        const l = await c.core.listNamespacedEvent({ namespace: "default", fieldSelector: "reason=Unhealthy" });
+        return l.items.length ? l.items : undefined;
+      },
+      10_000,
+      "Unhealthy",
+    );
     const pod = await onlyPod(c, "plain");
     expect(events[0]?.message).toBe(`Readiness probe failed: dial tcp ${pod?.status?.podIP}:8080: connect: connection refused`);
     expect(pod?.status?.conditions?.find((k) => k.type === "Ready")?.status).toBe("False");
@@ -285,11 +395,15 @@ describe("kubelet", () => {
     const { c, runtime } = await cluster();
     runtime.script = (_spec, attempt) => ({ http: () => (attempt === 0 ? 500 : 200) });
     await apply(c, deployment("zombie", { livenessProbe: { httpGet: { path: "/live", port: 8080 }, periodSeconds: 1, failureThreshold: 2 } }));
-    const pod = await eventually(async () => {
-      const p = await onlyPod(c, "zombie");
-      const s = p?.status?.containerStatuses?.[0];
-      return s?.restartCount === 1 && s.state?.running ? p : undefined;
-    }, 10_000, "restarted");
+    const pod = await eventually(
+      async () => {
+        const p = await onlyPod(c, "zombie");
+        const s = p?.status?.containerStatuses?.[0];
+        return s?.restartCount === 1 && s.state?.running ? p : undefined;
+      },
+      10_000,
+      "restarted",
+    );
     expect(pod.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode).toBe(137);
     const events = await c.core.listNamespacedEvent({ namespace: "default", fieldSelector: `involvedObject.name=${pod.metadata?.name}` });
     const messages = events.items.map((e) => e.message);
@@ -305,15 +419,26 @@ describe("kubelet", () => {
         : { startError: "container has runAsNonRoot and image will run as root" };
     await apply(c, deployment("badcmd", { command: ["serve-model"] }));
     await apply(c, deployment("rootless", { securityContext: { runAsNonRoot: true } }));
-    const bad = await eventually(async () => {
-      const p = await onlyPod(c, "badcmd");
-      return p?.status?.containerStatuses?.[0]?.lastState?.terminated?.reason === "StartError" ? p : undefined;
-    }, 10_000, "StartError");
-    expect(bad.status?.containerStatuses?.[0]?.lastState?.terminated).toMatchObject({ exitCode: 128, message: expect.stringContaining("executable file not found") });
-    const root = await eventually(async () => {
-      const p = await onlyPod(c, "rootless");
-      return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === "CreateContainerConfigError" ? p : undefined;
-    }, 10_000, "CreateContainerConfigError");
+    const bad = await eventually(
+      async () => {
+        const p = await onlyPod(c, "badcmd");
+        return p?.status?.containerStatuses?.[0]?.lastState?.terminated?.reason === "StartError" ? p : undefined;
+      },
+      10_000,
+      "StartError",
+    );
+    expect(bad.status?.containerStatuses?.[0]?.lastState?.terminated).toMatchObject({
+      exitCode: 128,
+      message: expect.stringContaining("executable file not found"),
+    });
+    const root = await eventually(
+      async () => {
+        const p = await onlyPod(c, "rootless");
+        return p?.status?.containerStatuses?.[0]?.state?.waiting?.reason === "CreateContainerConfigError" ? p : undefined;
+      },
+      10_000,
+      "CreateContainerConfigError",
+    );
     expect(root.status?.containerStatuses?.[0]?.state?.waiting?.message).toBe("container has runAsNonRoot and image will run as root");
     expect(root.status?.containerStatuses?.[0]?.restartCount).toBe(0);
     expect(root.status?.phase).toBe("Pending");
@@ -322,11 +447,18 @@ describe("kubelet", () => {
   test("pod status: IPs, conditions, container statuses and graceful deletion", async () => {
     const { c, runtime } = await cluster();
     runtime.script = () => ({ stopDelayMs: 300, stopExitCode: 0 });
-    await c.core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "solo" }, spec: { terminationGracePeriodSeconds: 5, containers: [{ name: "model", image: "model:v1" }] } } });
-    const pod = await eventually(async () => {
-      const p = await c.core.readNamespacedPod({ name: "solo", namespace: "default" });
-      return p.status?.conditions?.find((k) => k.type === "Ready")?.status === "True" ? p : undefined;
-    }, 5000, "ready");
+    await c.core.createNamespacedPod({
+      namespace: "default",
+      body: { metadata: { name: "solo" }, spec: { terminationGracePeriodSeconds: 5, containers: [{ name: "model", image: "model:v1" }] } },
+    });
+    const pod = await eventually(
+      async () => {
+        const p = await c.core.readNamespacedPod({ name: "solo", namespace: "default" });
+        return p.status?.conditions?.find((k) => k.type === "Ready")?.status === "True" ? p : undefined;
+      },
+      5000,
+      "ready",
+    );
     expect(pod.status).toMatchObject({ phase: "Running", hostIP: "172.18.0.2", qosClass: "BestEffort" });
     expect(pod.status?.podIP).toMatch(/^10\.244\./);
     expect(pod.status?.conditions?.map((k) => k.type).sort()).toEqual(["ContainersReady", "Initialized", "PodReadyToStartContainers", "PodScheduled", "Ready"]);

@@ -40,13 +40,23 @@ export function apiGroup(name: string): Record<string, unknown> | undefined {
 
 function subresources(r: ResourceDef): Record<string, unknown>[] {
   const out: Record<string, unknown>[] = [];
-  if (r.statusSubresource) out.push({ name: `${r.plural}/status`, singularName: "", namespaced: r.namespaced, kind: r.kind, verbs: ["get", "patch", "update"] });
+  if (r.statusSubresource)
+    out.push({ name: `${r.plural}/status`, singularName: "", namespaced: r.namespaced, kind: r.kind, verbs: ["get", "patch", "update"] });
   if (r.kind === "Pod") {
     out.push({ name: "pods/exec", singularName: "", namespaced: true, kind: "PodExecOptions", verbs: ["create", "get"] });
     out.push({ name: "pods/log", singularName: "", namespaced: true, kind: "Pod", verbs: ["get"] });
     out.push({ name: "pods/portforward", singularName: "", namespaced: true, kind: "PodPortForwardOptions", verbs: ["create", "get"] });
   }
-  if (r.kind === "Deployment" || r.kind === "ReplicaSet") out.push({ name: `${r.plural}/scale`, singularName: "", namespaced: true, group: "autoscaling", version: "v1", kind: "Scale", verbs: ["get", "patch", "update"] });
+  if (r.kind === "Deployment" || r.kind === "ReplicaSet")
+    out.push({
+      name: `${r.plural}/scale`,
+      singularName: "",
+      namespaced: true,
+      group: "autoscaling",
+      version: "v1",
+      kind: "Scale",
+      verbs: ["get", "patch", "update"],
+    });
   return out;
 }
 

@@ -27,13 +27,24 @@ function runtime(): FakeRuntime {
 
 async function createPods(c: TestCluster): Promise<void> {
   const pod = (name: string, containers: string[], extra: Record<string, unknown> = {}) =>
-    c.core.createNamespacedPod({ namespace: "default", body: { metadata: { name }, spec: { containers: containers.map((n) => ({ name: n, image: "model:v1" })), ...extra } } });
+    c.core.createNamespacedPod({
+      namespace: "default",
+      body: { metadata: { name }, spec: { containers: containers.map((n) => ({ name: n, image: "model:v1" })), ...extra } },
+    });
   await pod("web", ["model"]);
   await pod("two", ["model", "sidecar"]);
   await pod("done", ["model"], { restartPolicy: "Never" });
   await pod("unscheduled", ["model"], { nodeSelector: { nowhere: "true" } });
-  await eventually(async () => (await c.core.readNamespacedPod({ namespace: "default", name: "web" })).status?.containerStatuses?.[0]?.state?.running, 10_000, "web running");
-  await eventually(async () => (await c.core.readNamespacedPod({ namespace: "default", name: "two" })).status?.containerStatuses?.every((s) => s.state?.running), 10_000, "two running");
+  await eventually(
+    async () => (await c.core.readNamespacedPod({ namespace: "default", name: "web" })).status?.containerStatuses?.[0]?.state?.running,
+    10_000,
+    "web running",
+  );
+  await eventually(
+    async () => (await c.core.readNamespacedPod({ namespace: "default", name: "two" })).status?.containerStatuses?.every((s) => s.state?.running),
+    10_000,
+    "two running",
+  );
   await eventually(async () => (await c.core.readNamespacedPod({ namespace: "default", name: "done" })).status?.phase === "Succeeded", 10_000, "done finished");
 }
 
@@ -63,7 +74,17 @@ async function run(c: TestCluster, command: string[], options: { pod?: string; c
   stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
   stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
   let status: V1Status | undefined;
-  const ws = (await new Exec(c.kc).exec("default", options.pod ?? "web", options.container ?? "model", command, stdout, stderr, options.stdin ?? null, false, (s) => (status = s))) as WebSocket;
+  const ws = (await new Exec(c.kc).exec(
+    "default",
+    options.pod ?? "web",
+    options.container ?? "model",
+    command,
+    stdout,
+    stderr,
+    options.stdin ?? null,
+    false,
+    (s) => (status = s),
+  )) as WebSocket;
   await new Promise<void>((resolve) => (ws.readyState === ws.CLOSED ? resolve() : ws.on("close", () => resolve())));
   return { protocol: ws.protocol, stdout: out, stderr: err, status };
 }
@@ -153,7 +174,9 @@ describe("pods/exec, Kubernetes 1.30+ (v5 through the apiserver's stream transla
   test("an executable the container does not have: the runtime's failure as an InternalError status, wrapped twice", async () => {
     const result = await run(v5, ["no-such-tool"]);
     expect(result.status).toMatchObject({ status: "Failure", reason: "InternalError", code: 500 });
-    expect(result.status?.message).toMatch(/^Internal error occurred: Internal error occurred: error executing command in container: failed to exec in container: failed to start exec "\d+": OCI runtime exec failed: exec failed: unable to start container process: exec: "no-such-tool": executable file not found in \$PATH: unknown$/);
+    expect(result.status?.message).toMatch(
+      /^Internal error occurred: Internal error occurred: error executing command in container: failed to exec in container: failed to start exec "\d+": OCI runtime exec failed: exec failed: unable to start container process: exec: "no-such-tool": executable file not found in \$PATH: unknown$/,
+    );
   });
 
   test("a plain request without the upgrade is a 400, and discovery lists pods/exec", async () => {
@@ -199,8 +222,15 @@ describe("pods/exec, Kubernetes 1.29 (no translator: the kubelet serves v4)", ()
 
   test("an executable the container does not have: the kubelet's InternalError status", async () => {
     const result = await run(v4, ["no-such-tool"]);
-    expect(result.status).toMatchObject({ status: "Failure", reason: "InternalError", code: 500, details: { causes: [{ message: expect.stringMatching(/^error executing command in container: failed to exec in container: /) }] } });
-    expect(result.status?.message).toMatch(/^Internal error occurred: error executing command in container: failed to exec in container: .*executable file not found in \$PATH: unknown$/);
+    expect(result.status).toMatchObject({
+      status: "Failure",
+      reason: "InternalError",
+      code: 500,
+      details: { causes: [{ message: expect.stringMatching(/^error executing command in container: failed to exec in container: /) }] },
+    });
+    expect(result.status?.message).toMatch(
+      /^Internal error occurred: error executing command in container: failed to exec in container: .*executable file not found in \$PATH: unknown$/,
+    );
   });
 
   test("no stream requested: the kubelet's 400", async () => {
@@ -211,7 +241,13 @@ describe("pods/exec, Kubernetes 1.29 (no translator: the kubelet serves v4)", ()
 
 /** A WebSocket upgrade request whose refusal is read as the client gets it (status and body). */
 async function plainUpgrade(c: TestCluster, path: string, protocol = "v5.channel.k8s.io,v4.channel.k8s.io"): Promise<{ status: number; body: unknown }> {
-  return plainRequest(c, path, { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": protocol });
+  return plainRequest(c, path, {
+    Connection: "Upgrade",
+    Upgrade: "websocket",
+    "Sec-WebSocket-Version": "13",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Protocol": protocol,
+  });
 }
 
 async function plainRequest(c: TestCluster, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {

@@ -146,7 +146,8 @@ function negotiate(offered: string[], streamClose: boolean): string {
   if (streamClose && offered.includes(V5)) return V5;
   const choices = offered.length > 0 ? offered : [""];
   const chosen = choices.find((p) => KUBELET_PROTOCOLS.includes(p));
-  if (chosen === undefined) throw badRequest(`requested protocol(s) are not supported: [${offered.join(" ")}]; supports [${KUBELET_PROTOCOLS.filter(Boolean).join(" ")}]`);
+  if (chosen === undefined)
+    throw badRequest(`requested protocol(s) are not supported: [${offered.join(" ")}]; supports [${KUBELET_PROTOCOLS.filter(Boolean).join(" ")}]`);
   return chosen;
 }
 
@@ -244,5 +245,12 @@ class KubeletRefusal extends Error {}
 
 /** apierrors.NewInternalError: the cause carries the message, with no reason. */
 function internalError(message: string): ChannelStatus {
-  return { metadata: {}, status: "Failure", message: `Internal error occurred: ${message}`, reason: "InternalError", details: { causes: [{ message }] }, code: 500 };
+  return {
+    metadata: {},
+    status: "Failure",
+    message: `Internal error occurred: ${message}`,
+    reason: "InternalError",
+    details: { causes: [{ message }] },
+    code: 500,
+  };
 }

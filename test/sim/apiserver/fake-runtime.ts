@@ -94,7 +94,11 @@ export class FakeRuntime implements NodeRuntime {
     if (policy === "Never") return { ok: false, reason: "ErrImageNeverPull", message: `Container image "${image}" is not present with pull policy of Never` };
     if (!this.registry.has(image)) {
       const ref = image.includes("/") ? image : `docker.io/library/${image}`;
-      return { ok: false, reason: "ErrImagePull", message: `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": ${ref}: not found` };
+      return {
+        ok: false,
+        reason: "ErrImagePull",
+        message: `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": ${ref}: not found`,
+      };
     }
     const id = `sha256:${Buffer.from(image).toString("hex").padEnd(64, "0").slice(0, 64)}`;
     this.images.set(image, id);
@@ -122,7 +126,14 @@ export class FakeRuntime implements NodeRuntime {
       exit: (code, opts = {}) => {
         if (container.state.status === "exited") return;
         for (const t of container.timers) clearTimeout(t);
-        container.state = { ...container.state, status: "exited", exitCode: code, oomKilled: opts.oom ?? false, finishedAt: iso(), message: opts.message ?? behavior.message };
+        container.state = {
+          ...container.state,
+          status: "exited",
+          exitCode: code,
+          oomKilled: opts.oom ?? false,
+          finishedAt: iso(),
+          message: opts.message ?? behavior.message,
+        };
         container.output.emit("end");
         resolveExit(container.state);
       },
@@ -153,7 +164,9 @@ export class FakeRuntime implements NodeRuntime {
 
   /** The live container of a pod's container, by pod name prefix and container name. */
   find(podName: string, containerName: string): FakeContainer | undefined {
-    return [...this.containers.values()].filter((c) => c.spec.podName === podName && c.spec.containerName === containerName && c.state.status === "running").pop();
+    return [...this.containers.values()]
+      .filter((c) => c.spec.podName === podName && c.spec.containerName === containerName && c.state.status === "running")
+      .pop();
   }
 
   async inspectContainer(id: string): Promise<ContainerState | undefined> {
@@ -206,7 +219,9 @@ export class FakeRuntime implements NodeRuntime {
   }
 
   async httpProbe(ip: string, port: number, path: string, timeoutMs: number): Promise<{ ok: boolean; status?: number; error?: string }> {
-    const c = [...this.containers.values()].find((x) => x.state.ip === ip && x.state.status === "running" && (x.spec.ports.length === 0 || x.spec.ports.some((p) => p.containerPort === port)));
+    const c = [...this.containers.values()].find(
+      (x) => x.state.ip === ip && x.state.status === "running" && (x.spec.ports.length === 0 || x.spec.ports.some((p) => p.containerPort === port)),
+    );
     const refused = { ok: false, error: `dial tcp ${ip}:${port}: connect: connection refused` };
     if (!c) return refused;
     const answer = c.behavior.http ? c.behavior.http(path, port) : 200;
@@ -221,7 +236,9 @@ export class FakeRuntime implements NodeRuntime {
   async tcpProbe(ip: string, port: number, timeoutMs: number): Promise<{ ok: boolean; error?: string }> {
     // A scripted server that answers HTTP at all has its port open.
     const answer = await this.httpProbe(ip, port, "/", timeoutMs);
-    return answer.status !== undefined ? { ok: true } : { ok: false, error: answer.error?.replace(/^context deadline exceeded.*/, `dial tcp ${ip}:${port}: i/o timeout`) };
+    return answer.status !== undefined
+      ? { ok: true }
+      : { ok: false, error: answer.error?.replace(/^context deadline exceeded.*/, `dial tcp ${ip}:${port}: i/o timeout`) };
   }
 
   async syncNodePorts(rules: NodePortRule[]): Promise<void> {
@@ -257,7 +274,10 @@ export class FakeRuntime implements NodeRuntime {
     // A process killed by a signal exits with 128 + its number, as runc reports it.
     return new Promise<number>((resolve, reject) => {
       // containerd's and runc's words for a process that cannot start.
-      const cannotStart = (reason: string): Error => new Error(`failed to exec in container: failed to start exec "${child.pid ?? 0}": OCI runtime exec failed: exec failed: unable to start container process: exec: "${file}": ${reason}: unknown`);
+      const cannotStart = (reason: string): Error =>
+        new Error(
+          `failed to exec in container: failed to start exec "${child.pid ?? 0}": OCI runtime exec failed: exec failed: unable to start container process: exec: "${file}": ${reason}: unknown`,
+        );
       child.once("error", (err) => reject(cannotStart((err as NodeJS.ErrnoException).code === "ENOENT" ? "executable file not found in $PATH" : err.message)));
       child.once("close", (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
     });

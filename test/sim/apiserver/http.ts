@@ -168,7 +168,16 @@ function scaleOf(r: ResourceDef, obj: KObject): Record<string, unknown> {
   };
 }
 
-async function serveScale(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, r: ResourceDef, namespace: string, name: string, query: URLSearchParams, pretty: boolean): Promise<void> {
+async function serveScale(
+  deps: HttpDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  r: ResourceDef,
+  namespace: string,
+  name: string,
+  query: URLSearchParams,
+  pretty: boolean,
+): Promise<void> {
   const registry = deps.registry;
   const current = registry.get(r, namespace, name);
   const method = req.method ?? "GET";
@@ -179,7 +188,8 @@ async function serveScale(deps: HttpDeps, req: IncomingMessage, res: ServerRespo
   let wanted: unknown;
   if (method === "PUT") wanted = body;
   else if (contentType === PATCH_TYPES.json) wanted = jsonPatch(scaleOf(r, current), body);
-  else if (contentType === PATCH_TYPES.merge || contentType === PATCH_TYPES.strategic || contentType === PATCH_TYPES.apply) wanted = mergePatch(scaleOf(r, current), body);
+  else if (contentType === PATCH_TYPES.merge || contentType === PATCH_TYPES.strategic || contentType === PATCH_TYPES.apply)
+    wanted = mergePatch(scaleOf(r, current), body);
   else throw unsupportedMediaType(contentType, [PATCH_TYPES.json, PATCH_TYPES.merge, PATCH_TYPES.apply, PATCH_TYPES.strategic]);
   const replicas = isObject(wanted) && isObject(wanted.spec) ? wanted.spec.replicas : undefined;
   if (typeof replicas !== "number") throw badRequest("spec.replicas: Required value");
@@ -194,14 +204,36 @@ async function serveScale(deps: HttpDeps, req: IncomingMessage, res: ServerRespo
 
 /** `kubectl auth can-i`'s question, answered by the same authorizer for the user who asks. */
 function selfReview(deps: HttpDeps, user: UserInfo, raw: Buffer, res: ServerResponse, pretty: boolean): void {
-  const review = decode(raw, "application/json") as { spec?: { resourceAttributes?: Record<string, string>; nonResourceAttributes?: Record<string, string> } } | undefined;
+  const review = decode(raw, "application/json") as
+    { spec?: { resourceAttributes?: Record<string, string>; nonResourceAttributes?: Record<string, string> } } | undefined;
   const spec = review?.spec ?? {};
   const resource = spec.resourceAttributes;
   const nonResource = spec.nonResourceAttributes;
-  if (!resource && !nonResource) throw invalid("SelfSubjectAccessReview", "authorization.k8s.io", "", [{ type: "FieldValueRequired", field: "spec.resourceAttributes", detail: "exactly one of nonResourceAttributes or resourceAttributes must be specified" }]);
+  if (!resource && !nonResource)
+    throw invalid("SelfSubjectAccessReview", "authorization.k8s.io", "", [
+      { type: "FieldValueRequired", field: "spec.resourceAttributes", detail: "exactly one of nonResourceAttributes or resourceAttributes must be specified" },
+    ]);
   const attributes: Attributes = resource
-    ? { verb: resource.verb ?? "", resourceRequest: true, apiGroup: resource.group ?? "", resource: resource.resource ?? "", subresource: resource.subresource ?? "", namespace: resource.namespace ?? "", name: resource.name ?? "", path: "" }
-    : { verb: nonResource?.verb ?? "", resourceRequest: false, apiGroup: "", resource: "", subresource: "", namespace: "", name: "", path: nonResource?.path ?? "" };
+    ? {
+        verb: resource.verb ?? "",
+        resourceRequest: true,
+        apiGroup: resource.group ?? "",
+        resource: resource.resource ?? "",
+        subresource: resource.subresource ?? "",
+        namespace: resource.namespace ?? "",
+        name: resource.name ?? "",
+        path: "",
+      }
+    : {
+        verb: nonResource?.verb ?? "",
+        resourceRequest: false,
+        apiGroup: "",
+        resource: "",
+        subresource: "",
+        namespace: "",
+        name: "",
+        path: nonResource?.path ?? "",
+      };
   const decision = authorize(deps.registry, user, attributes);
   const status = decision.reason ? { allowed: decision.allowed, reason: decision.reason } : { allowed: decision.allowed };
   send(res, 201, { kind: "SelfSubjectAccessReview", apiVersion: "authorization.k8s.io/v1", metadata: { creationTimestamp: null }, spec, status }, pretty);
@@ -259,7 +291,13 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
   const watch = target.watchPrefix || truthy(query.get("watch"));
   // Port-forwards and execs arrive as upgrades (upgrade.ts); a plain request gets the apiserver's answer.
   if ((subresource === "portforward" || subresource === "exec") && r === R.pods) throw badRequest("Upgrade request required");
-  if (subresource && !(subresource === "status" && r.statusSubresource) && !(subresource === "log" && r === R.pods) && !(subresource === "scale" && hasScale(r))) throw unknownPath();
+  if (
+    subresource &&
+    !(subresource === "status" && r.statusSubresource) &&
+    !(subresource === "log" && r === R.pods) &&
+    !(subresource === "scale" && hasScale(r))
+  )
+    throw unknownPath();
   if (subresource === "scale") return serveScale(deps, req, res, r, namespace ?? "", name ?? "", query, pretty);
 
   switch (method) {
@@ -301,7 +339,8 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
       if (name) throw methodNotAllowed();
       if (!r.namespaced && namespace) throw unknownPath();
       const contentType = (req.headers["content-type"] ?? "application/json").toLowerCase();
-      if (!/json|yaml/.test(contentType)) throw unsupportedMediaType(contentType, ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]);
+      if (!/json|yaml/.test(contentType))
+        throw unsupportedMediaType(contentType, ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]);
       const body = decode(await readBody(req), contentType);
       const { manager } = managerOf(req, query);
       const created = registry.create(r, namespace, body, { manager, dryRun: dryRunOf(query) });
@@ -310,7 +349,8 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
     case "PUT": {
       if (!name) throw methodNotAllowed();
       const contentType = (req.headers["content-type"] ?? "application/json").toLowerCase();
-      if (!/json|yaml/.test(contentType)) throw unsupportedMediaType(contentType, ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]);
+      if (!/json|yaml/.test(contentType))
+        throw unsupportedMediaType(contentType, ["application/json", "application/yaml", "application/vnd.kubernetes.protobuf"]);
       const body = decode(await readBody(req), contentType);
       const { manager } = managerOf(req, query);
       const updated = registry.update(r, namespace, name, body, { manager, dryRun: dryRunOf(query) }, subresource === "status" ? "status" : "main");
@@ -326,7 +366,15 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
       const { manager, given } = managerOf(req, query);
       const force = query.get("force");
       if (force !== null && force !== "true" && force !== "false") throw badRequest(`force: Invalid value: "${force}"`);
-      const result = registry.patch(r, namespace, name, type, body, { manager, fieldManagerGiven: given, force: force === "true", dryRun: dryRunOf(query) }, subresource === "status" ? "status" : "main");
+      const result = registry.patch(
+        r,
+        namespace,
+        name,
+        type,
+        body,
+        { manager, fieldManagerGiven: given, force: force === "true", dryRun: dryRunOf(query) },
+        subresource === "status" ? "status" : "main",
+      );
       return send(res, result.created ? 201 : 200, result.object, pretty);
     }
     case "DELETE": {
@@ -336,7 +384,9 @@ async function handle(deps: HttpDeps, req: IncomingMessage, res: ServerResponse)
       const options: DeleteOptions = isObject(body) ? (body as DeleteOptions) : {};
       const policy = query.get("propagationPolicy") ?? options.propagationPolicy ?? (query.get("orphanDependents") === "true" ? "Orphan" : undefined);
       if (policy && !["Orphan", "Background", "Foreground"].includes(policy)) {
-        throw badRequest(`DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`);
+        throw badRequest(
+          `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan", "nil"`,
+        );
       }
       const graceRaw = query.get("gracePeriodSeconds");
       const deleteOptions: DeleteOptions = {

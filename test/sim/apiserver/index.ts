@@ -100,7 +100,10 @@ export async function startControlPlane(options: ControlPlaneOptions & { tuning?
     },
   });
   // Client certificates are asked for, not required: a request without one is anonymous (authn.ts).
-  const server = createServer({ cert: options.tls.cert, key: options.tls.key, ca: options.tls.clientCA, requestCert: true, rejectUnauthorized: false }, handler);
+  const server = createServer(
+    { cert: options.tls.cert, key: options.tls.key, ca: options.tls.clientCA, requestCert: true, rejectUnauthorized: false },
+    handler,
+  );
   server.keepAliveTimeout = 60_000;
   const upgrades = createUpgradeHandler({
     portforward: createPortForwardHandler({ registry, log, dial: options.tuning?.dialPod }),

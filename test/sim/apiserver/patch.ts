@@ -46,7 +46,9 @@ export function strategicMergePatch(target: unknown, patch: unknown, kind: strin
     if (Array.isArray(value) && keys && Array.isArray(result[key])) {
       result[key] = mergeKeyedList(result[key] as unknown[], value, keys, kind, [...path, key]);
     } else if (Array.isArray(value)) {
-      result[key] = value.filter((item) => !(isObject(item) && item.$patch === "delete")).map((item) => strategicMergePatch(undefined, item, kind, [...path, key]));
+      result[key] = value
+        .filter((item) => !(isObject(item) && item.$patch === "delete"))
+        .map((item) => strategicMergePatch(undefined, item, kind, [...path, key]));
     } else if (isObject(value)) {
       result[key] = strategicMergePatch(result[key], value, kind, [...path, key]);
     } else result[key] = value;
@@ -130,7 +132,8 @@ function removeAt(doc: unknown, path: string): unknown {
   const { parent, last } = parentOf(doc, parts, path);
   if (Array.isArray(parent)) {
     const index = Number(last);
-    if (!Number.isInteger(index) || index < 0 || index >= parent.length) throw patchError(`jsonpatch: remove operation does not apply: doc is missing path: "${path}"`);
+    if (!Number.isInteger(index) || index < 0 || index >= parent.length)
+      throw patchError(`jsonpatch: remove operation does not apply: doc is missing path: "${path}"`);
     parent.splice(index, 1);
   } else {
     if (!(last in parent)) throw patchError(`jsonpatch: remove operation does not apply: doc is missing path: "${path}"`);
@@ -164,7 +167,8 @@ export function jsonPatch(target: unknown, ops: unknown): unknown {
         doc = addAt(doc, raw.path, getPointer(doc, raw.from ?? ""), false);
         break;
       case "test":
-        if (JSON.stringify(getPointer(doc, raw.path)) !== JSON.stringify(raw.value)) throw patchError(`jsonpatch: testing value ${raw.path} failed: test failed`);
+        if (JSON.stringify(getPointer(doc, raw.path)) !== JSON.stringify(raw.value))
+          throw patchError(`jsonpatch: testing value ${raw.path} failed: test failed`);
         break;
       default:
         throw patchError(`jsonpatch: unexpected kind of operation: ${raw.op}`);

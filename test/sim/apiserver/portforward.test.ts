@@ -40,7 +40,10 @@ beforeAll(async () => {
       },
     },
   });
-  await c.core.createNamespacedPod({ namespace: "default", body: { metadata: { name: "web" }, spec: { containers: [{ name: "model", image: "model:v1", ports: [{ containerPort: 8080 }] }] } } });
+  await c.core.createNamespacedPod({
+    namespace: "default",
+    body: { metadata: { name: "web" }, spec: { containers: [{ name: "model", image: "model:v1", ports: [{ containerPort: 8080 }] }] } },
+  });
   await eventually(async () => (await c.core.readNamespacedPod({ namespace: "default", name: "web" })).status?.podIP, 10_000, "pod IP");
 });
 afterAll(async () => {
@@ -54,7 +57,10 @@ function collect(stream: PassThrough): () => string {
   return () => text;
 }
 
-async function open(port: number, pod = "web"): Promise<{ ws: WebSocket; input: PassThrough; output: () => string; errors: () => string; closed: Promise<void> }> {
+async function open(
+  port: number,
+  pod = "web",
+): Promise<{ ws: WebSocket; input: PassThrough; output: () => string; errors: () => string; closed: Promise<void> }> {
   const input = new PassThrough();
   const output = new PassThrough();
   const err = new PassThrough();

@@ -27,11 +27,16 @@ async function refusal(promise: Promise<unknown>): Promise<ReturnType<typeof sta
 }
 
 function canI(kc: KubeConfig, resourceAttributes: Record<string, string>) {
-  return kc.makeApiClient(AuthorizationV1Api).createSelfSubjectAccessReview({ body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes } } });
+  return kc
+    .makeApiClient(AuthorizationV1Api)
+    .createSelfSubjectAccessReview({ body: { apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview", spec: { resourceAttributes } } });
 }
 
 /** A bare HTTPS GET, optionally with a client certificate or a bearer token. */
-function get(path: string, options: { cert?: string; key?: string; token?: string } = {}): Promise<{ status: number; body: { message?: string; reason?: string } }> {
+function get(
+  path: string,
+  options: { cert?: string; key?: string; token?: string } = {},
+): Promise<{ status: number; body: { message?: string; reason?: string } }> {
   return new Promise((resolve, reject) => {
     const headers = options.token ? { Authorization: `Bearer ${options.token}` } : undefined;
     request(`${c.cp.url}${path}`, { ca: testPki().ca, cert: options.cert, key: options.key, headers }, (res) => {
@@ -66,11 +71,17 @@ afterAll(async () => {
 describe("authentication", () => {
   test("no credentials is the anonymous user: /version answers, /api is forbidden", async () => {
     expect((await get("/version")).status).toBe(200);
-    expect(await get("/api")).toEqual({ status: 403, body: expect.objectContaining({ reason: "Forbidden", message: 'forbidden: User "system:anonymous" cannot get path "/api"' }) });
+    expect(await get("/api")).toEqual({
+      status: 403,
+      body: expect.objectContaining({ reason: "Forbidden", message: 'forbidden: User "system:anonymous" cannot get path "/api"' }),
+    });
   });
 
   test("a bearer token, or a certificate another CA signed, is 401 Unauthorized", async () => {
-    expect(await get("/api", { token: "simulated" })).toEqual({ status: 401, body: expect.objectContaining({ reason: "Unauthorized", message: "Unauthorized" }) });
+    expect(await get("/api", { token: "simulated" })).toEqual({
+      status: 401,
+      body: expect.objectContaining({ reason: "Unauthorized", message: "Unauthorized" }),
+    });
     expect((await get("/api", selfSigned())).status).toBe(401);
   });
 });
@@ -81,7 +92,13 @@ function upgrade(path: string, client: { cert: string; key: string }): Promise<{
     const req = request(`${c.cp.url}${path}`, {
       ca: testPki().ca,
       ...client,
-      headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Protocol": "v4.channel.k8s.io" },
+      headers: {
+        Connection: "Upgrade",
+        Upgrade: "websocket",
+        "Sec-WebSocket-Version": "13",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Protocol": "v4.channel.k8s.io",
+      },
     });
     req.on("response", (res) => {
       let text = "";
@@ -101,7 +118,25 @@ function upgrade(path: string, client: { cert: string; key: string }): Promise<{
 function selfSigned(): { cert: string; key: string } {
   const dir = mkdtempSync(join(tmpdir(), "mlkube-sim-other-"));
   try {
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "k"), "-out", join(dir, "c"), "-days", "1", "-subj", "/CN=kubernetes-admin/O=system:masters"], { stdio: "pipe" });
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        join(dir, "k"),
+        "-out",
+        join(dir, "c"),
+        "-days",
+        "1",
+        "-subj",
+        "/CN=kubernetes-admin/O=system:masters",
+      ],
+      { stdio: "pipe" },
+    );
     return { cert: readFileSync(join(dir, "c"), "utf8"), key: readFileSync(join(dir, "k"), "utf8") };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -114,7 +149,9 @@ describe("a user with edit in one namespace", () => {
     await expect(core.listNamespacedPod({ namespace: NS })).resolves.toMatchObject({ items: [] });
     await expect(core.listNamespacedEvent({ namespace: NS })).resolves.toMatchObject({ items: [] });
     await expect(core.readNamespace({ name: NS })).resolves.toMatchObject({ metadata: { name: NS } });
-    await expect(core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: "settings" } } })).resolves.toMatchObject({ metadata: { name: "settings" } });
+    await expect(core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: "settings" } } })).resolves.toMatchObject({
+      metadata: { name: "settings" },
+    });
   });
 
   test("is refused elsewhere, with the apiserver's wording", async () => {
@@ -133,11 +170,15 @@ describe("a user with edit in one namespace", () => {
       message: 'namespaces "default" is forbidden: User "dev" cannot get resource "namespaces" in API group "" in the namespace "default"',
       details: { name: "default", kind: "namespaces" },
     });
-    expect(await refusal(core.listNode())).toMatchObject({ code: 403, message: 'nodes is forbidden: User "dev" cannot list resource "nodes" in API group "" at the cluster scope' });
+    expect(await refusal(core.listNode())).toMatchObject({
+      code: 403,
+      message: 'nodes is forbidden: User "dev" cannot list resource "nodes" in API group "" at the cluster scope',
+    });
     // edit grants no RBAC object (admin does).
     expect(await refusal(dev.makeApiClient(RbacAuthorizationV1Api).listNamespacedRole({ namespace: NS }))).toMatchObject({
       code: 403,
-      message: 'roles.rbac.authorization.k8s.io is forbidden: User "dev" cannot list resource "roles" in API group "rbac.authorization.k8s.io" in the namespace "team-a"',
+      message:
+        'roles.rbac.authorization.k8s.io is forbidden: User "dev" cannot list resource "roles" in API group "rbac.authorization.k8s.io" in the namespace "team-a"',
     });
   });
 
@@ -156,7 +197,9 @@ describe("a user with edit in one namespace", () => {
     const refused = await upgrade(`/api/v1/namespaces/default/pods/some-pod/portforward?ports=80`, clientCert("dev", ["developers"]));
     expect(refused).toEqual({
       status: 403,
-      body: expect.objectContaining({ message: 'pods "some-pod" is forbidden: User "dev" cannot get resource "pods/portforward" in API group "" in the namespace "default"' }),
+      body: expect.objectContaining({
+        message: 'pods "some-pod" is forbidden: User "dev" cannot get resource "pods/portforward" in API group "" in the namespace "default"',
+      }),
     });
     // Allowed through to the handler, which finds no such pod.
     expect((await upgrade(`/api/v1/namespaces/${NS}/pods/some-pod/portforward?ports=80`, clientCert("dev", ["developers"]))).status).toBe(404);
@@ -168,17 +211,28 @@ describe("bindings", () => {
     const rbac = c.kc.makeApiClient(RbacAuthorizationV1Api);
     await rbac.createNamespacedRoleBinding({
       namespace: NS,
-      body: { metadata: { name: "dangling" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "ghost" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "developers" }] },
+      body: {
+        metadata: { name: "dangling" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "ghost" },
+        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "developers" }],
+      },
     });
     expect((await canI(dev, { verb: "list", resource: "secrets", namespace: NS })).status).toMatchObject({ allowed: true });
     expect((await canI(dev, { verb: "escalate", resource: "roles", group: "rbac.authorization.k8s.io", namespace: NS })).status).toEqual({
       allowed: false,
       reason: 'RBAC: role.rbac.authorization.k8s.io "ghost" not found',
     });
-    await rbac.createNamespacedRole({ namespace: NS, body: { metadata: { name: "one-secret" }, rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: ["model-key"], verbs: ["get"] }] } });
+    await rbac.createNamespacedRole({
+      namespace: NS,
+      body: { metadata: { name: "one-secret" }, rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: ["model-key"], verbs: ["get"] }] },
+    });
     await rbac.createNamespacedRoleBinding({
       namespace: NS,
-      body: { metadata: { name: "reader" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "one-secret" }, subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "reader" }] },
+      body: {
+        metadata: { name: "reader" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "one-secret" },
+        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "reader" }],
+      },
     });
     const reader = kubeConfigFor(c.cp.url, testPki().ca, clientCert("reader"));
     expect((await canI(reader, { verb: "get", resource: "secrets", name: "model-key", namespace: NS })).status).toMatchObject({ allowed: true });
@@ -189,10 +243,14 @@ describe("bindings", () => {
   test("roleRef cannot change, and a ClusterRoleBinding may not name a Role", async () => {
     const rbac = c.kc.makeApiClient(RbacAuthorizationV1Api);
     const binding = await rbac.readNamespacedRoleBinding({ namespace: NS, name: "dev-edit" });
-    const moved = await refusal(rbac.replaceNamespacedRoleBinding({ namespace: NS, name: "dev-edit", body: { ...binding, roleRef: { ...binding.roleRef, name: "admin" } } }));
+    const moved = await refusal(
+      rbac.replaceNamespacedRoleBinding({ namespace: NS, name: "dev-edit", body: { ...binding, roleRef: { ...binding.roleRef, name: "admin" } } }),
+    );
     expect(moved).toMatchObject({ code: 422, message: expect.stringContaining("cannot change roleRef") });
     const cluster = await refusal(
-      rbac.createClusterRoleBinding({ body: { metadata: { name: "wrong" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "one-secret" }, subjects: [] } }),
+      rbac.createClusterRoleBinding({
+        body: { metadata: { name: "wrong" }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "one-secret" }, subjects: [] },
+      }),
     );
     expect(cluster).toMatchObject({ code: 422, message: expect.stringContaining('roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole"') });
   });

@@ -35,8 +35,29 @@ export interface ListOptions {
 
 /** Fields each resource can be selected by, beyond metadata.name and metadata.namespace. */
 const FIELD_SELECTORS: Record<string, string[]> = {
-  pods: ["spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP", "status.nominatedNodeName"],
-  events: ["involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"],
+  pods: [
+    "spec.nodeName",
+    "spec.restartPolicy",
+    "spec.schedulerName",
+    "spec.serviceAccountName",
+    "spec.hostNetwork",
+    "status.phase",
+    "status.podIP",
+    "status.nominatedNodeName",
+  ],
+  events: [
+    "involvedObject.kind",
+    "involvedObject.namespace",
+    "involvedObject.name",
+    "involvedObject.uid",
+    "involvedObject.apiVersion",
+    "involvedObject.resourceVersion",
+    "involvedObject.fieldPath",
+    "reason",
+    "reportingComponent",
+    "source",
+    "type",
+  ],
   namespaces: ["status.phase"],
   nodes: ["spec.unschedulable"],
   secrets: ["type"],
@@ -101,10 +122,15 @@ export class Registry {
     const ns = this.store.get(storeKey(R.namespaces), undefined, namespace);
     if (!ns) throw notFound(R.namespaces, namespace);
     if (ns.metadata.deletionTimestamp) {
-      throw new ApiError(403, "Forbidden", `${r.plural} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
-        kind: r.plural,
-        causes: [{ reason: "NamespaceTerminating", message: `namespace ${namespace} is being terminated`, field: "metadata.namespace" }],
-      });
+      throw new ApiError(
+        403,
+        "Forbidden",
+        `${r.plural} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        {
+          kind: r.plural,
+          causes: [{ reason: "NamespaceTerminating", message: `namespace ${namespace} is being terminated`, field: "metadata.namespace" }],
+        },
+      );
     }
   }
 
@@ -229,7 +255,10 @@ export class Registry {
     obj.metadata.resourceVersion = old.metadata.resourceVersion;
     obj.metadata.managedFields = managedFields ?? recordUpdate(old, obj, options.manager, scope);
     // A write that changes nothing is not a write: no new resourceVersion, no watch event.
-    if (JSON.stringify(stripForCompare(obj)) === JSON.stringify(stripForCompare(old)) && JSON.stringify(obj.metadata.managedFields ?? []) === JSON.stringify(old.metadata.managedFields ?? [])) {
+    if (
+      JSON.stringify(stripForCompare(obj)) === JSON.stringify(stripForCompare(old)) &&
+      JSON.stringify(obj.metadata.managedFields ?? []) === JSON.stringify(old.metadata.managedFields ?? [])
+    ) {
       return old;
     }
     if (options.dryRun) return obj;
@@ -273,7 +302,14 @@ export class Registry {
     return { object: this.commit(r, old, obj, options, scope), created: false };
   }
 
-  private apply(r: ResourceDef, namespace: string | undefined, name: string, body: unknown, options: WriteOptions & { force?: boolean; fieldManagerGiven: boolean }, scope: Scope): { object: KObject; created: boolean } {
+  private apply(
+    r: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    options: WriteOptions & { force?: boolean; fieldManagerGiven: boolean },
+    scope: Scope,
+  ): { object: KObject; created: boolean } {
     if (!options.fieldManagerGiven) {
       throw new ApiError(422, "Invalid", `PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch`, {
         group: "meta.k8s.io",
@@ -336,7 +372,11 @@ export class Registry {
       throw conflict(r, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${obj.metadata.uid}`);
     }
     if (pre?.resourceVersion && pre.resourceVersion !== obj.metadata.resourceVersion) {
-      throw conflict(r, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`);
+      throw conflict(
+        r,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${obj.metadata.resourceVersion}`,
+      );
     }
     if (r === R.namespaces) return this.deleteNamespace(obj, options);
     let grace = 0;
@@ -361,7 +401,11 @@ export class Registry {
       const last = this.store.delete(storeKey(r), obj.metadata.namespace, name) ?? obj;
       return { object: last, deleted: true };
     }
-    if (meta.deletionTimestamp && (currentGrace === undefined || grace >= currentGrace) && JSON.stringify(meta.finalizers ?? []) === JSON.stringify(obj.metadata.finalizers ?? [])) {
+    if (
+      meta.deletionTimestamp &&
+      (currentGrace === undefined || grace >= currentGrace) &&
+      JSON.stringify(meta.finalizers ?? []) === JSON.stringify(obj.metadata.finalizers ?? [])
+    ) {
       return { object: obj, deleted: false };
     }
     meta.deletionTimestamp = new Date(Math.floor(Date.now() / 1000) * 1000 + grace * 1000).toISOString().replace(".000Z", "Z");
@@ -395,7 +439,14 @@ export class Registry {
    * For controllers: read the latest object, change a copy, write it if it changed. Returns the
    * stored object, or undefined when it no longer exists. `change` returning false skips the write.
    */
-  mutate(r: ResourceDef, namespace: string | undefined, name: string, manager: string, change: (obj: KObject) => boolean | void, scope: Scope = "main"): KObject | undefined {
+  mutate(
+    r: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    manager: string,
+    change: (obj: KObject) => boolean | void,
+    scope: Scope = "main",
+  ): KObject | undefined {
     const current = this.tryGet(r, namespace, name);
     if (!current) return undefined;
     const next = clone(current);

@@ -53,7 +53,16 @@ function def(partial: Partial<ResourceDef> & Pick<ResourceDef, "plural" | "singu
 }
 
 export const RESOURCES: ResourceDef[] = [
-  def({ plural: "namespaces", singular: "namespace", kind: "Namespace", namespaced: false, shortNames: ["ns"], nameRule: "label", statusSubresource: true, defaults: defaultNamespace }),
+  def({
+    plural: "namespaces",
+    singular: "namespace",
+    kind: "Namespace",
+    namespaced: false,
+    shortNames: ["ns"],
+    nameRule: "label",
+    statusSubresource: true,
+    defaults: defaultNamespace,
+  }),
   def({ plural: "nodes", singular: "node", kind: "Node", namespaced: false, shortNames: ["no"], statusSubresource: true }),
   def({
     plural: "pods",
@@ -110,9 +119,32 @@ export const RESOURCES: ResourceDef[] = [
   }),
   // RBAC objects: names are path segments, not DNS names (ValidateRBACName).
   def({ group: "rbac.authorization.k8s.io", plural: "roles", singular: "role", kind: "Role", nameRule: "path", validate: (o) => validateRole(o) }),
-  def({ group: "rbac.authorization.k8s.io", plural: "clusterroles", singular: "clusterrole", kind: "ClusterRole", namespaced: false, nameRule: "path", validate: (o) => validateClusterRole(o) }),
-  def({ group: "rbac.authorization.k8s.io", plural: "rolebindings", singular: "rolebinding", kind: "RoleBinding", nameRule: "path", validate: validateRoleBinding }),
-  def({ group: "rbac.authorization.k8s.io", plural: "clusterrolebindings", singular: "clusterrolebinding", kind: "ClusterRoleBinding", namespaced: false, nameRule: "path", validate: validateClusterRoleBinding }),
+  def({
+    group: "rbac.authorization.k8s.io",
+    plural: "clusterroles",
+    singular: "clusterrole",
+    kind: "ClusterRole",
+    namespaced: false,
+    nameRule: "path",
+    validate: (o) => validateClusterRole(o),
+  }),
+  def({
+    group: "rbac.authorization.k8s.io",
+    plural: "rolebindings",
+    singular: "rolebinding",
+    kind: "RoleBinding",
+    nameRule: "path",
+    validate: validateRoleBinding,
+  }),
+  def({
+    group: "rbac.authorization.k8s.io",
+    plural: "clusterrolebindings",
+    singular: "clusterrolebinding",
+    kind: "ClusterRoleBinding",
+    namespaced: false,
+    nameRule: "path",
+    validate: validateClusterRoleBinding,
+  }),
 ];
 
 export function apiVersionOf(r: ResourceDef): string {

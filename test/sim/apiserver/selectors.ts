@@ -6,9 +6,7 @@ import { badRequest } from "./status.js";
 import type { LabelSelector } from "./types.js";
 
 export type Requirement =
-  | { key: string; op: "=" | "!="; value: string }
-  | { key: string; op: "in" | "notin"; values: string[] }
-  | { key: string; op: "exists" | "!exists" };
+  { key: string; op: "=" | "!="; value: string } | { key: string; op: "in" | "notin"; values: string[] } | { key: string; op: "exists" | "!exists" };
 
 export type Labels = Record<string, string> | undefined;
 
@@ -33,7 +31,15 @@ export function parseLabelSelector(input: string | undefined): Requirement[] {
   if (!input) return [];
   return splitTopLevel(input).map((term) => {
     let m = /^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/.exec(term);
-    if (m) return { key: m[1] ?? "", op: m[2] as "in" | "notin", values: (m[3] ?? "").split(",").map((v) => v.trim()).filter(Boolean) };
+    if (m)
+      return {
+        key: m[1] ?? "",
+        op: m[2] as "in" | "notin",
+        values: (m[3] ?? "")
+          .split(",")
+          .map((v) => v.trim())
+          .filter(Boolean),
+      };
     m = /^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/.exec(term);
     if (m) return { key: m[1] ?? "", op: m[2] === "!=" ? "!=" : "=", value: m[3] ?? "" };
     m = /^!\s*([^=!\s]+)$/.exec(term);

@@ -41,7 +41,15 @@ export class ApiError extends Error {
   }
 
   toStatus(): StatusObject {
-    const status: StatusObject = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: this.message, reason: this.reason, code: this.code };
+    const status: StatusObject = {
+      kind: "Status",
+      apiVersion: "v1",
+      metadata: {},
+      status: "Failure",
+      message: this.message,
+      reason: this.reason,
+      code: this.code,
+    };
     if (this.details) status.details = this.details;
     return status;
   }
@@ -103,7 +111,14 @@ export function internalError(message: string): ApiError {
 
 /** One field error, as field.Error renders it (`spec.replicas: Invalid value: -1: must be ...`). */
 export interface FieldError {
-  type: "FieldValueRequired" | "FieldValueInvalid" | "FieldValueNotSupported" | "FieldValueForbidden" | "FieldValueDuplicate" | "FieldValueTooLong" | "FieldValueTypeInvalid";
+  type:
+    | "FieldValueRequired"
+    | "FieldValueInvalid"
+    | "FieldValueNotSupported"
+    | "FieldValueForbidden"
+    | "FieldValueDuplicate"
+    | "FieldValueTooLong"
+    | "FieldValueTypeInvalid";
   field: string;
   detail: string;
   value?: unknown;

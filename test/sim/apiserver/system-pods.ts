@@ -44,13 +44,36 @@ function systemPodsOf(node: SimNode, index: number, tool: "kind" | "minikube"): 
   const pods: SystemPod[] = [];
   const controlPlane = tool === "kind" ? /-control-plane\d*$/.test(node.name) : index === 0;
   if (controlPlane) {
-    for (const pod of STATIC_PODS) pods.push({ name: `${pod.component}-${node.name}`, labels: { component: pod.component, tier: "control-plane" }, cpu: pod.cpu, memory: pod.memory, hostNetwork: true, image: pod.image });
+    for (const pod of STATIC_PODS)
+      pods.push({
+        name: `${pod.component}-${node.name}`,
+        labels: { component: pod.component, tier: "control-plane" },
+        cpu: pod.cpu,
+        memory: pod.memory,
+        hostNetwork: true,
+        image: pod.image,
+      });
     for (const replica of tool === "kind" ? ["5c6dc8b5c4-7jq4x", "5c6dc8b5c4-m2n9d"] : ["668d6bf9bc-x2k7p"]) {
-      pods.push({ name: `coredns-${replica}`, labels: { "k8s-app": "kube-dns", "pod-template-hash": replica.split("-")[0] as string }, cpu: "100m", memory: "70Mi", hostNetwork: false, image: "registry.k8s.io/coredns/coredns:v1.11.3" });
+      pods.push({
+        name: `coredns-${replica}`,
+        labels: { "k8s-app": "kube-dns", "pod-template-hash": replica.split("-")[0] as string },
+        cpu: "100m",
+        memory: "70Mi",
+        hostNetwork: false,
+        image: "registry.k8s.io/coredns/coredns:v1.11.3",
+      });
     }
   }
   // A DaemonSet pod's name ends in 5 random characters; here they come from the node's name, so they stay put.
-  if (tool === "kind") pods.push({ name: `kindnet-${createHash("sha256").update(node.name).digest("hex").slice(0, 5)}`, labels: { app: "kindnet", "k8s-app": "kindnet", tier: "node" }, cpu: "100m", memory: "50Mi", hostNetwork: true, image: "docker.io/kindest/kindnetd:v20250214-acbabc1a" });
+  if (tool === "kind")
+    pods.push({
+      name: `kindnet-${createHash("sha256").update(node.name).digest("hex").slice(0, 5)}`,
+      labels: { app: "kindnet", "k8s-app": "kindnet", tier: "node" },
+      cpu: "100m",
+      memory: "50Mi",
+      hostNetwork: true,
+      image: "docker.io/kindest/kindnetd:v20250214-acbabc1a",
+    });
   return pods;
 }
 
@@ -72,16 +95,38 @@ export function createSystemPods(registry: Registry, nodes: readonly SimNode[], 
       };
       registry.create(R.pods, "kube-system", body, { manager: "kubelet" });
       const now = nowIso();
-      registry.mutate(R.pods, "kube-system", pod.name, "kubelet", (object) => {
-        object.status = {
-          phase: "Running",
-          hostIP: node.internalIP,
-          ...(pod.hostNetwork ? { podIP: node.internalIP } : {}),
-          startTime: now,
-          conditions: ["Initialized", "Ready", "ContainersReady", "PodScheduled"].map((type) => ({ type, status: "True", lastProbeTime: null, lastTransitionTime: now })),
-          containerStatuses: [{ name: (body.spec as { containers: { name: string }[] }).containers[0]?.name, ready: true, started: true, restartCount: 0, image: pod.image, imageID: "", state: { running: { startedAt: now } } }],
-        };
-      }, "status");
+      registry.mutate(
+        R.pods,
+        "kube-system",
+        pod.name,
+        "kubelet",
+        (object) => {
+          object.status = {
+            phase: "Running",
+            hostIP: node.internalIP,
+            ...(pod.hostNetwork ? { podIP: node.internalIP } : {}),
+            startTime: now,
+            conditions: ["Initialized", "Ready", "ContainersReady", "PodScheduled"].map((type) => ({
+              type,
+              status: "True",
+              lastProbeTime: null,
+              lastTransitionTime: now,
+            })),
+            containerStatuses: [
+              {
+                name: (body.spec as { containers: { name: string }[] }).containers[0]?.name,
+                ready: true,
+                started: true,
+                restartCount: 0,
+                image: pod.image,
+                imageID: "",
+                state: { running: { startedAt: now } },
+              },
+            ],
+          };
+        },
+        "status",
+      );
     }
   });
 }

@@ -77,27 +77,81 @@ interface Printer {
 
 const PRINTERS: Record<string, Printer> = {
   Pod: {
-    columns: [col("Name", 0, "name"), col("Ready"), col("Status"), col("Restarts", 0, "", "string"), col("Age"), col("IP", 1), col("Node", 1), col("Nominated Node", 1), col("Readiness Gates", 1)],
+    columns: [
+      col("Name", 0, "name"),
+      col("Ready"),
+      col("Status"),
+      col("Restarts", 0, "", "string"),
+      col("Age"),
+      col("IP", 1),
+      col("Node", 1),
+      col("Nominated Node", 1),
+      col("Readiness Gates", 1),
+    ],
     cells: (o) => {
       const p = o as Pod;
       const statuses = p.status?.containerStatuses ?? [];
       const total = p.spec.containers?.length ?? 0;
-      return [p.metadata.name, `${statuses.filter((s) => s.ready).length}/${total}`, podStatusReason(p), podRestarts(p), age(p), p.status?.podIP ?? "<none>", p.spec.nodeName ?? "<none>", "<none>", "<none>"];
+      return [
+        p.metadata.name,
+        `${statuses.filter((s) => s.ready).length}/${total}`,
+        podStatusReason(p),
+        podRestarts(p),
+        age(p),
+        p.status?.podIP ?? "<none>",
+        p.spec.nodeName ?? "<none>",
+        "<none>",
+        "<none>",
+      ];
     },
   },
   Deployment: {
-    columns: [col("Name", 0, "name"), col("Ready"), col("Up-to-date", 0, "", "integer"), col("Available", 0, "", "integer"), col("Age"), col("Containers", 1), col("Images", 1), col("Selector", 1)],
+    columns: [
+      col("Name", 0, "name"),
+      col("Ready"),
+      col("Up-to-date", 0, "", "integer"),
+      col("Available", 0, "", "integer"),
+      col("Age"),
+      col("Containers", 1),
+      col("Images", 1),
+      col("Selector", 1),
+    ],
     cells: (o) => {
       const d = o as Deployment;
       const s = d.status ?? {};
-      return [d.metadata.name, `${s.readyReplicas ?? 0}/${d.spec.replicas ?? 0}`, s.updatedReplicas ?? 0, s.availableReplicas ?? 0, age(d), ...images(d.spec.template), selector(d.spec.selector)];
+      return [
+        d.metadata.name,
+        `${s.readyReplicas ?? 0}/${d.spec.replicas ?? 0}`,
+        s.updatedReplicas ?? 0,
+        s.availableReplicas ?? 0,
+        age(d),
+        ...images(d.spec.template),
+        selector(d.spec.selector),
+      ];
     },
   },
   ReplicaSet: {
-    columns: [col("Name", 0, "name"), col("Desired", 0, "", "integer"), col("Current", 0, "", "integer"), col("Ready", 0, "", "integer"), col("Age"), col("Containers", 1), col("Images", 1), col("Selector", 1)],
+    columns: [
+      col("Name", 0, "name"),
+      col("Desired", 0, "", "integer"),
+      col("Current", 0, "", "integer"),
+      col("Ready", 0, "", "integer"),
+      col("Age"),
+      col("Containers", 1),
+      col("Images", 1),
+      col("Selector", 1),
+    ],
     cells: (o) => {
       const r = o as ReplicaSet;
-      return [r.metadata.name, r.spec.replicas ?? 0, r.status?.replicas ?? 0, r.status?.readyReplicas ?? 0, age(r), ...images(r.spec.template), selector(r.spec.selector)];
+      return [
+        r.metadata.name,
+        r.spec.replicas ?? 0,
+        r.status?.replicas ?? 0,
+        r.status?.readyReplicas ?? 0,
+        age(r),
+        ...images(r.spec.template),
+        selector(r.spec.selector),
+      ];
     },
   },
   Service: {
@@ -105,18 +159,55 @@ const PRINTERS: Record<string, Printer> = {
     cells: (o) => {
       const s = o as Service;
       const ports = (s.spec.ports ?? []).map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ""}/${p.protocol ?? "TCP"}`).join(",") || "<none>";
-      const sel = Object.entries(s.spec.selector ?? {}).map(([k, v]) => `${k}=${v}`).join(",") || "<none>";
-      return [s.metadata.name, s.spec.type ?? "ClusterIP", s.spec.clusterIP ?? "<none>", s.spec.type === "LoadBalancer" ? "<pending>" : "<none>", ports, age(s), sel];
+      const sel =
+        Object.entries(s.spec.selector ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(",") || "<none>";
+      return [
+        s.metadata.name,
+        s.spec.type ?? "ClusterIP",
+        s.spec.clusterIP ?? "<none>",
+        s.spec.type === "LoadBalancer" ? "<pending>" : "<none>",
+        ports,
+        age(s),
+        sel,
+      ];
     },
   },
   Node: {
-    columns: [col("Name", 0, "name"), col("Status"), col("Roles"), col("Age"), col("Version"), col("Internal-IP", 1), col("External-IP", 1), col("OS-Image", 1), col("Kernel-Version", 1), col("Container-Runtime", 1)],
+    columns: [
+      col("Name", 0, "name"),
+      col("Status"),
+      col("Roles"),
+      col("Age"),
+      col("Version"),
+      col("Internal-IP", 1),
+      col("External-IP", 1),
+      col("OS-Image", 1),
+      col("Kernel-Version", 1),
+      col("Container-Runtime", 1),
+    ],
     cells: (o) => {
       const n = o as NodeObject & { status: { conditions?: { type: string; status: string }[]; nodeInfo?: Record<string, string> } };
       const ready = n.status.conditions?.find((c) => c.type === "Ready")?.status === "True" ? "Ready" : "NotReady";
-      const roles = Object.keys(n.metadata.labels ?? {}).filter((k) => k.startsWith("node-role.kubernetes.io/")).map((k) => k.slice("node-role.kubernetes.io/".length)).join(",") || "<none>";
+      const roles =
+        Object.keys(n.metadata.labels ?? {})
+          .filter((k) => k.startsWith("node-role.kubernetes.io/"))
+          .map((k) => k.slice("node-role.kubernetes.io/".length))
+          .join(",") || "<none>";
       const info = n.status.nodeInfo ?? {};
-      return [n.metadata.name, ready, roles, age(n), info.kubeletVersion ?? "", n.status.addresses.find((a) => a.type === "InternalIP")?.address ?? "<none>", "<none>", info.osImage ?? "", info.kernelVersion ?? "", info.containerRuntimeVersion ?? ""];
+      return [
+        n.metadata.name,
+        ready,
+        roles,
+        age(n),
+        info.kubeletVersion ?? "",
+        n.status.addresses.find((a) => a.type === "InternalIP")?.address ?? "<none>",
+        "<none>",
+        info.osImage ?? "",
+        info.kernelVersion ?? "",
+        info.containerRuntimeVersion ?? "",
+      ];
     },
   },
   Namespace: {
@@ -128,12 +219,22 @@ const PRINTERS: Record<string, Printer> = {
     cells: (o) => {
       const e = o as CoreEvent;
       const last = Date.parse(e.lastTimestamp ?? "");
-      return [Number.isFinite(last) ? humanDuration(Date.now() - last) : "<unknown>", e.type, e.reason, `${(e.involvedObject.kind ?? "").toLowerCase()}/${e.involvedObject.name ?? ""}`, e.message];
+      return [
+        Number.isFinite(last) ? humanDuration(Date.now() - last) : "<unknown>",
+        e.type,
+        e.reason,
+        `${(e.involvedObject.kind ?? "").toLowerCase()}/${e.involvedObject.name ?? ""}`,
+        e.message,
+      ];
     },
   },
   ConfigMap: {
     columns: [col("Name", 0, "name"), col("Data", 0, "", "integer"), col("Age")],
-    cells: (o) => [o.metadata.name, Object.keys((o.data as object | undefined) ?? {}).length + Object.keys((o.binaryData as object | undefined) ?? {}).length, age(o)],
+    cells: (o) => [
+      o.metadata.name,
+      Object.keys((o.data as object | undefined) ?? {}).length + Object.keys((o.binaryData as object | undefined) ?? {}).length,
+      age(o),
+    ],
   },
   Secret: {
     columns: [col("Name", 0, "name"), col("Type"), col("Data", 0, "", "integer"), col("Age")],
@@ -161,13 +262,22 @@ function rowObject(o: KObject, include: string): unknown {
   return { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata };
 }
 
-export function toTable(r: ResourceDef, items: KObject[], resourceVersion: string, includeObject: string | null, listMeta: Record<string, unknown> = {}): Record<string, unknown> {
+export function toTable(
+  r: ResourceDef,
+  items: KObject[],
+  resourceVersion: string,
+  includeObject: string | null,
+  listMeta: Record<string, unknown> = {},
+): Record<string, unknown> {
   const printer = PRINTERS[r.kind] ?? DEFAULT_PRINTER;
   return {
     kind: "Table",
     apiVersion: "meta.k8s.io/v1",
     metadata: { resourceVersion, ...listMeta },
     columnDefinitions: printer.columns,
-    rows: items.map((o) => ({ cells: printer.cells(o), object: rowObject({ ...o, apiVersion: o.apiVersion ?? "", kind: o.kind ?? r.kind } as KObject, includeObject ?? "Metadata") })),
+    rows: items.map((o) => ({
+      cells: printer.cells(o),
+      object: rowObject({ ...o, apiVersion: o.apiVersion ?? "", kind: o.kind ?? r.kind } as KObject, includeObject ?? "Metadata"),
+    })),
   };
 }

@@ -54,8 +54,29 @@ export function testPki(): TestPki {
     run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=kubernetes"]);
     run(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=kube-apiserver"]);
     writeFileSync(join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-    run(["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "ext.cnf"]);
-    const server = { ca: readFileSync(join(dir, "ca.crt"), "utf8"), caKey: readFileSync(join(dir, "ca.key"), "utf8"), cert: readFileSync(join(dir, "server.crt"), "utf8"), key: readFileSync(join(dir, "server.key"), "utf8") };
+    run([
+      "x509",
+      "-req",
+      "-in",
+      "server.csr",
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-out",
+      "server.crt",
+      "-days",
+      "2",
+      "-extfile",
+      "ext.cnf",
+    ]);
+    const server = {
+      ca: readFileSync(join(dir, "ca.crt"), "utf8"),
+      caKey: readFileSync(join(dir, "ca.key"), "utf8"),
+      cert: readFileSync(join(dir, "server.crt"), "utf8"),
+      key: readFileSync(join(dir, "server.key"), "utf8"),
+    };
     pki = { ...server, admin: { cert: "", key: "" } };
     pki.admin = clientCert("kubernetes-admin", ["kubeadm:cluster-admins"]);
     return pki;
@@ -100,7 +121,15 @@ export async function startTestCluster(options: { runtimes?: FakeRuntime[]; tuni
     stateDir,
     tuning: {
       ...options.tuning,
-      timing: { crashBackoffBaseMs: 200, crashBackoffMaxMs: 1000, imageBackoffBaseMs: 200, imageBackoffMaxMs: 1000, schedulerRetryMs: 500, nodeReadyAfterMs: 0, ...options.tuning?.timing },
+      timing: {
+        crashBackoffBaseMs: 200,
+        crashBackoffMaxMs: 1000,
+        imageBackoffBaseMs: 200,
+        imageBackoffMaxMs: 1000,
+        schedulerRetryMs: 500,
+        nodeReadyAfterMs: 0,
+        ...options.tuning?.timing,
+      },
     },
   });
   const kc = kubeConfigFor(cp.url, ca);
@@ -135,7 +164,12 @@ export async function eventually<T>(check: () => Promise<T | undefined | false> 
 }
 
 /** The body of a failed client-node call, parsed (ApiException keeps it as a string or object). */
-export function statusOf(err: unknown): { code?: number; reason?: string; message?: string; details?: { causes?: { field?: string; reason?: string; message?: string }[] } } {
+export function statusOf(err: unknown): {
+  code?: number;
+  reason?: string;
+  message?: string;
+  details?: { causes?: { field?: string; reason?: string; message?: string }[] };
+} {
   const body = (err as { body?: unknown }).body;
   if (typeof body === "string") {
     try {

@@ -154,8 +154,13 @@ export interface Condition {
   lastProbeTime?: string | null;
 }
 
-export interface ContainerStateWaiting { reason?: string; message?: string }
-export interface ContainerStateRunning { startedAt?: string }
+export interface ContainerStateWaiting {
+  reason?: string;
+  message?: string;
+}
+export interface ContainerStateRunning {
+  startedAt?: string;
+}
 export interface ContainerStateTerminated {
   exitCode: number;
   reason?: string;

@@ -43,12 +43,17 @@ export function refuseUpgradeWithText(socket: Duplex, code: number, text: string
 }
 
 function respond(socket: Duplex, code: number, contentType: string, body: string): void {
-  socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code] ?? ""}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? ""}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** The subprotocols a client offers, in its order of preference. */
 export function offeredProtocols(req: IncomingMessage): string[] {
-  return (req.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim()).filter(Boolean);
+  return (req.headers["sec-websocket-protocol"] ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
 }
 
 export function isWebSocketUpgrade(req: IncomingMessage): boolean {

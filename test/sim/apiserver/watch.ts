@@ -83,7 +83,12 @@ export class WatchHub {
         // Listing and subscribing happen in one synchronous step: nothing can slip between them.
         const current = this.store.resourceVersion;
         for (const o of this.store.list(storeKey(r), r.namespaced ? params.namespace : undefined)) if (inScope(o)) send("ADDED", withKind(o));
-        if (params.sendInitialEvents) send("BOOKMARK", { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: current, annotations: { "k8s.io/initial-events-end": "true" } } });
+        if (params.sendInitialEvents)
+          send("BOOKMARK", {
+            kind: r.kind,
+            apiVersion: apiVersionOf(r),
+            metadata: { resourceVersion: current, annotations: { "k8s.io/initial-events-end": "true" } },
+          });
         unsubscribe = this.store.watchFrom(Number(current), storeKey(r), onEvent);
       } else {
         unsubscribe = this.store.watchFrom(Number(rvParam), storeKey(r), onEvent);
@@ -98,7 +103,10 @@ export class WatchHub {
     }
 
     const bookmarks = params.allowWatchBookmarks
-      ? setInterval(() => send("BOOKMARK", { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: this.store.resourceVersion } }), this.timing.bookmarkIntervalMs)
+      ? setInterval(
+          () => send("BOOKMARK", { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: this.store.resourceVersion } }),
+          this.timing.bookmarkIntervalMs,
+        )
       : undefined;
     const timeout = setTimeout(() => finish(), (params.timeoutSeconds ?? this.timing.defaultTimeoutSeconds) * 1000);
     const finish = (): void => {

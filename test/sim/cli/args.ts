@@ -18,11 +18,16 @@ export class UsageError extends Error {}
 export function parseArgs(argv: string[], specs: FlagSpecs): { positionals: string[]; flags: FlagValues } {
   const positionals: string[] = [];
   const flags: FlagValues = {};
-  const byShort = new Map(Object.entries(specs).filter(([, spec]) => spec.short).map(([name, spec]) => [spec.short as string, name]));
+  const byShort = new Map(
+    Object.entries(specs)
+      .filter(([, spec]) => spec.short)
+      .map(([name, spec]) => [spec.short as string, name]),
+  );
   const set = (name: string, value: string | true): void => {
     const spec = specs[name] as FlagSpec;
     if (spec.type === "bool") {
-      if (value !== true && !["true", "false", "1", "0"].includes(value)) throw new UsageError(`invalid argument "${value}" for "--${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`);
+      if (value !== true && !["true", "false", "1", "0"].includes(value))
+        throw new UsageError(`invalid argument "${value}" for "--${name}" flag: strconv.ParseBool: parsing "${value}": invalid syntax`);
       flags[name] = value === true || value === "true" || value === "1";
     } else if (spec.type === "strings") {
       flags[name] = [...((flags[name] as string[] | undefined) ?? []), ...String(value).split(",").filter(Boolean)];
@@ -67,9 +72,10 @@ export function parseArgs(argv: string[], specs: FlagSpecs): { positionals: stri
 /** Go's time.ParseDuration for the forms people type: 0, 30s, 5m, 1m30s, 1.5h, 500ms. */
 export function parseGoDuration(text: string): number {
   if (text === "0") return 0;
-  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
-  if (parts.length === 0 || parts.map((part) => part[0]).join("") !== text) throw new UsageError(`invalid argument "${text}" for "--wait" flag: time: invalid duration "${text}"`);
+  if (parts.length === 0 || parts.map((part) => part[0]).join("") !== text)
+    throw new UsageError(`invalid argument "${text}" for "--wait" flag: time: invalid duration "${text}"`);
   return parts.reduce((total, part) => total + Number(part[1]) * (units[part[2] as string] as number), 0);
 }
 

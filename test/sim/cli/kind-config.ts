@@ -19,9 +19,25 @@ export interface KindConfig {
   containerdConfigPatches: string[];
 }
 
-interface RawPortMapping { containerPort?: number; hostPort?: number; listenAddress?: string; protocol?: string }
-interface RawNode { role?: string; extraPortMappings?: RawPortMapping[]; extraMounts?: { hostPath?: string; containerPath?: string; readOnly?: boolean }[] }
-interface RawConfig { kind?: string; apiVersion?: string; name?: string; nodes?: RawNode[]; networking?: { apiServerPort?: number; apiServerAddress?: string }; containerdConfigPatches?: unknown }
+interface RawPortMapping {
+  containerPort?: number;
+  hostPort?: number;
+  listenAddress?: string;
+  protocol?: string;
+}
+interface RawNode {
+  role?: string;
+  extraPortMappings?: RawPortMapping[];
+  extraMounts?: { hostPath?: string; containerPath?: string; readOnly?: boolean }[];
+}
+interface RawConfig {
+  kind?: string;
+  apiVersion?: string;
+  name?: string;
+  nodes?: RawNode[];
+  networking?: { apiServerPort?: number; apiServerAddress?: string };
+  containerdConfigPatches?: unknown;
+}
 
 export function parseKindConfig(text: string | undefined): KindConfig {
   const raw = ((text ? parse(text) : undefined) ?? { kind: "Cluster", apiVersion: "kind.x-k8s.io/v1alpha4" }) as RawConfig;
@@ -35,7 +51,8 @@ export function parseKindConfig(text: string | undefined): KindConfig {
   const address = raw.networking?.apiServerAddress;
   if (address && address !== "127.0.0.1") throw new Error(`invalid configuration: the simulator's API server listens on 127.0.0.1 only, not ${address}`);
   const patches = raw.containerdConfigPatches ?? [];
-  if (!Array.isArray(patches) || !patches.every((patch) => typeof patch === "string")) throw new Error("invalid configuration: containerdConfigPatches must be a list of strings");
+  if (!Array.isArray(patches) || !patches.every((patch) => typeof patch === "string"))
+    throw new Error("invalid configuration: containerdConfigPatches must be a list of strings");
   return { name: raw.name, nodes, apiServerPort: raw.networking?.apiServerPort ?? 0, containerdConfigPatches: patches };
 }
 
@@ -53,7 +70,8 @@ function parseNode(raw: RawNode, index: number): KindNodeConfig {
     const hostPort = mapping.hostPort === undefined || mapping.hostPort === -1 ? 0 : Number(mapping.hostPort);
     const listenAddress = mapping.listenAddress ?? "0.0.0.0";
     const key = `${listenAddress}:${hostPort}/${protocol}`;
-    if (hostPort !== 0 && seen.has(key)) throw new Error(`invalid configuration: port mapping with same listen address, port and protocol already configured: ${key}`);
+    if (hostPort !== 0 && seen.has(key))
+      throw new Error(`invalid configuration: port mapping with same listen address, port and protocol already configured: ${key}`);
     seen.add(key);
     return { containerPort, hostPort, listenAddress, protocol };
   });

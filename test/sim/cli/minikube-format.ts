@@ -5,8 +5,20 @@ import { UsageError } from "./args.js";
 /** pkg/minikube/shell: how each shell sets and unsets a variable ("none" is plain NAME=value). */
 const SHELLS = {
   none: { prefix: "", delimiter: "=", suffix: "\n", unset: (name: string) => `${name}\n`, hint: () => "" },
-  fish: { prefix: "set -gx ", delimiter: ' "', suffix: '";\n', unset: (name: string) => `set -e ${name};\n`, hint: (command: string) => `\n# To point your shell to minikube's docker-daemon, run:\n# ${command} | source\n` },
-  bash: { prefix: "export ", delimiter: '="', suffix: '"\n', unset: (name: string) => `unset ${name};\n`, hint: (command: string) => `\n# To point your shell to minikube's docker-daemon, run:\n# eval $(${command})\n` },
+  fish: {
+    prefix: "set -gx ",
+    delimiter: ' "',
+    suffix: '";\n',
+    unset: (name: string) => `set -e ${name};\n`,
+    hint: (command: string) => `\n# To point your shell to minikube's docker-daemon, run:\n# ${command} | source\n`,
+  },
+  bash: {
+    prefix: "export ",
+    delimiter: '="',
+    suffix: '"\n',
+    unset: (name: string) => `unset ${name};\n`,
+    hint: (command: string) => `\n# To point your shell to minikube's docker-daemon, run:\n# eval $(${command})\n`,
+  },
 };
 
 function syntax(shell: string): (typeof SHELLS)["bash"] {
@@ -41,6 +53,7 @@ export function table(header: string[], rows: string[][]): string {
     const left = Math.floor((width - text.length) / 2);
     return `${" ".repeat(left)}${text}${" ".repeat(width - text.length - left)}`;
   };
-  const line = (cells: string[], align: (text: string, width: number) => string): string => `|${cells.map((cell, column) => align(cell, widths[column] as number)).join("|")}|\n`;
+  const line = (cells: string[], align: (text: string, width: number) => string): string =>
+    `|${cells.map((cell, column) => align(cell, widths[column] as number)).join("|")}|\n`;
   return rule + line(header, center) + rule + rows.map((row) => line(row, (text, width) => ` ${text.padEnd(width - 1)}`)).join("") + rule;
 }

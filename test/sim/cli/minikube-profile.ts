@@ -41,11 +41,32 @@ export async function writeProfilePki(profile: string, nodeIP: string): Promise<
   const caKey = join(miniPath(), "ca.key");
   await ensureCA(pki.ca, caKey, "minikubeCA");
   await issueCert({
-    caCert: pki.ca, caKey, certPath: pki.apiServerCert, keyPath: pki.apiServerKey, commonName: "minikube", usage: "server",
-    dnsNames: ["control-plane.minikube.internal", "kubernetes.default.svc.cluster.local", "kubernetes.default.svc", "kubernetes.default", "kubernetes", "localhost", profile],
+    caCert: pki.ca,
+    caKey,
+    certPath: pki.apiServerCert,
+    keyPath: pki.apiServerKey,
+    commonName: "minikube",
+    usage: "server",
+    dnsNames: [
+      "control-plane.minikube.internal",
+      "kubernetes.default.svc.cluster.local",
+      "kubernetes.default.svc",
+      "kubernetes.default",
+      "kubernetes",
+      "localhost",
+      profile,
+    ],
     ips: [nodeIP, "10.96.0.1", "127.0.0.1", "10.0.0.1"],
   });
-  await issueCert({ caCert: pki.ca, caKey, certPath: pki.clientCert, keyPath: pki.clientKey, commonName: "minikube-user", organization: "system:masters", usage: "client" });
+  await issueCert({
+    caCert: pki.ca,
+    caKey,
+    certPath: pki.clientCert,
+    keyPath: pki.clientKey,
+    commonName: "minikube-user",
+    organization: "system:masters",
+    usage: "client",
+  });
 }
 
 /**
@@ -67,11 +88,17 @@ export async function ensureDockerEnvCerts(): Promise<string> {
 }
 
 export async function profileExists(profile: string): Promise<boolean> {
-  return access(join(profileDir(profile), "config.json")).then(() => true, () => false);
+  return access(join(profileDir(profile), "config.json")).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** A trimmed ClusterConfig with minikube's field names (what `profile list -o json` shows as Config). */
-export function clusterConfig(profile: string, options: { ip: string; runtime: string; memory: number; cpus: number; ports: string[] }): Record<string, unknown> {
+export function clusterConfig(
+  profile: string,
+  options: { ip: string; runtime: string; memory: number; cpus: number; ports: string[] },
+): Record<string, unknown> {
   return {
     Name: profile,
     KeepContext: false,
@@ -94,7 +121,9 @@ export function clusterConfig(profile: string, options: { ip: string; runtime: s
       NetworkPlugin: "cni",
       ServiceCIDR: "10.96.0.0/12",
     },
-    Nodes: [{ Name: "", IP: options.ip, Port: 8443, KubernetesVersion: KUBERNETES_VERSION, ContainerRuntime: options.runtime, ControlPlane: true, Worker: true }],
+    Nodes: [
+      { Name: "", IP: options.ip, Port: 8443, KubernetesVersion: KUBERNETES_VERSION, ContainerRuntime: options.runtime, ControlPlane: true, Worker: true },
+    ],
     Addons: { "default-storageclass": true, "storage-provisioner": true },
     APIServerPort: 8443,
   };

@@ -24,7 +24,10 @@ describe("simulated kind node containerd configuration", () => {
   });
 
   it("applies patches as merge patches, and names a patch that is not TOML", () => {
-    const config = kindNodeContainerdConfig("kindest/node:v1.30.0", ['[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/a:/b"', "[plugins]\nextra = 1"]);
+    const config = kindNodeContainerdConfig("kindest/node:v1.30.0", [
+      '[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/a:/b"',
+      "[plugins]\nextra = 1",
+    ]);
     expect(containerdHostsDirs(config)).toEqual(["/a", "/b"]);
     expect(config).toMatch(/extra = 1/);
     expect(() => kindNodeContainerdConfig(undefined, ["[[["])).toThrow(/^failed to apply containerdConfigPatches\[0\]: /);

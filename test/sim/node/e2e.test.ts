@@ -39,11 +39,17 @@ describe.runIf(available)("a model served end to end on a simulated kind cluster
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          containers: [{
-            name: "model", image: fixture, imagePullPolicy: "IfNotPresent", ports: [{ containerPort: 5000 }], command,
-            resources: memory ? { limits: { memory } } : undefined,
-            readinessProbe: { httpGet: { path: "/", port: 5000 }, periodSeconds: 1 },
-          }],
+          containers: [
+            {
+              name: "model",
+              image: fixture,
+              imagePullPolicy: "IfNotPresent",
+              ports: [{ containerPort: 5000 }],
+              command,
+              resources: memory ? { limits: { memory } } : undefined,
+              readinessProbe: { httpGet: { path: "/", port: 5000 }, periodSeconds: 1 },
+            },
+          ],
         },
       },
     },
@@ -60,10 +66,20 @@ describe.runIf(available)("a model served end to end on a simulated kind cluster
     // 127.0.0.1:30080 as in mlkube's docs, unless something on this machine holds it.
     hostPort = (await portIsFree(30080)) ? 30080 : await freePort();
     const config = join(home, "kind.yaml");
-    await writeFile(config, [
-      "kind: Cluster", "apiVersion: kind.x-k8s.io/v1alpha4", "nodes:", "- role: control-plane", "  extraPortMappings:",
-      "  - containerPort: 30080", `    hostPort: ${hostPort}`, '    listenAddress: "127.0.0.1"', "",
-    ].join("\n"));
+    await writeFile(
+      config,
+      [
+        "kind: Cluster",
+        "apiVersion: kind.x-k8s.io/v1alpha4",
+        "nodes:",
+        "- role: control-plane",
+        "  extraPortMappings:",
+        "  - containerPort: 30080",
+        `    hostPort: ${hostPort}`,
+        '    listenAddress: "127.0.0.1"',
+        "",
+      ].join("\n"),
+    );
     const created = await kind("create", "cluster", "--name", cluster, "--config", config);
     expect(created.code, created.stderr).toBe(0);
     const loaded = await kind("load", "docker-image", fixture, "--name", cluster);
@@ -87,14 +103,22 @@ describe.runIf(available)("a model served end to end on a simulated kind cluster
       namespace: "default",
       body: { metadata: { name: "iris" }, spec: { type: "NodePort", selector: { app: "iris" }, ports: [{ port: 80, targetPort: 5000, nodePort: 30080 }] } },
     });
-    await eventually(async () => {
-      const status = (await apps.readNamespacedDeployment({ name: "iris", namespace: "default" })).status;
-      return (status?.readyReplicas ?? 0) >= 1 ? true : undefined;
-    }, 120_000, 500);
-    const answer = await eventually(async () => {
-      const response = await postPredict(`http://127.0.0.1:${hostPort}/predict`);
-      return response.status === 200 ? response : undefined;
-    }, 30_000, 500);
+    await eventually(
+      async () => {
+        const status = (await apps.readNamespacedDeployment({ name: "iris", namespace: "default" })).status;
+        return (status?.readyReplicas ?? 0) >= 1 ? true : undefined;
+      },
+      120_000,
+      500,
+    );
+    const answer = await eventually(
+      async () => {
+        const response = await postPredict(`http://127.0.0.1:${hostPort}/predict`);
+        return response.status === 200 ? response : undefined;
+      },
+      30_000,
+      500,
+    );
     expect(answer.body).toEqual({ prediction: [0] });
     const pod = await firstPod("iris");
     expect(pod?.status?.podIP).toMatch(/^10\.244\.\d+\.\d+$/);
@@ -109,7 +133,17 @@ describe.runIf(available)("a model served end to end on a simulated kind cluster
     let out = "";
     stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
     let status: V1Status | undefined;
-    const ws = (await new Exec(kubeconfig).exec("default", pod?.metadata?.name ?? "", "model", ["sh", "-c", "mkdir -p /tmp/app && tar -xf - -C /tmp/app && sha256sum /tmp/app/model.py"], stdout, null, Readable.from([archive]), false, (s) => (status = s))) as WebSocket;
+    const ws = (await new Exec(kubeconfig).exec(
+      "default",
+      pod?.metadata?.name ?? "",
+      "model",
+      ["sh", "-c", "mkdir -p /tmp/app && tar -xf - -C /tmp/app && sha256sum /tmp/app/model.py"],
+      stdout,
+      null,
+      Readable.from([archive]),
+      false,
+      (s) => (status = s),
+    )) as WebSocket;
     await new Promise<void>((resolve) => ws.on("close", () => resolve()));
     expect(ws.protocol).toBe("v5.channel.k8s.io");
     expect(status).toEqual({ metadata: {}, status: "Success" });
@@ -118,20 +152,28 @@ describe.runIf(available)("a model served end to end on a simulated kind cluster
 
   it("shows a crashing container's exit code in CrashLoopBackOff", async () => {
     await apps.createNamespacedDeployment({ namespace: "default", body: deployment("crash", ["python3", "-c", "import sys; sys.exit(3)"]) });
-    const status = await eventually(async () => {
-      const container = (await firstPod("crash"))?.status?.containerStatuses?.[0];
-      return container?.state?.waiting?.reason === "CrashLoopBackOff" ? container : undefined;
-    }, 120_000, 500);
+    const status = await eventually(
+      async () => {
+        const container = (await firstPod("crash"))?.status?.containerStatuses?.[0];
+        return container?.state?.waiting?.reason === "CrashLoopBackOff" ? container : undefined;
+      },
+      120_000,
+      500,
+    );
     expect(status.lastState?.terminated).toMatchObject({ exitCode: 3, reason: "Error" });
   }, 180_000);
 
   it("shows OOMKilled for a container over its memory limit", async () => {
     await apps.createNamespacedDeployment({ namespace: "default", body: deployment("oom", ["python3", "-c", "blob = bytearray(400 * 1024 * 1024)"], "48Mi") });
-    const terminated = await eventually(async () => {
-      const container = (await firstPod("oom"))?.status?.containerStatuses?.[0];
-      const ended = container?.lastState?.terminated ?? container?.state?.terminated;
-      return ended ? ended : undefined;
-    }, 120_000, 500);
+    const terminated = await eventually(
+      async () => {
+        const container = (await firstPod("oom"))?.status?.containerStatuses?.[0];
+        const ended = container?.lastState?.terminated ?? container?.state?.terminated;
+        return ended ? ended : undefined;
+      },
+      120_000,
+      500,
+    );
     expect(terminated).toMatchObject({ reason: "OOMKilled", exitCode: 137 });
   }, 180_000);
 });
@@ -141,7 +183,9 @@ async function tarOf(name: string, content: string): Promise<Buffer> {
   const dir = await mkdtemp(join(tmpdir(), "mlkube-e2e-tar-"));
   try {
     await writeFile(join(dir, name), content);
-    return await new Promise<Buffer>((resolve, reject) => execFile("tar", ["-cf", "-", "-C", dir, name], { encoding: "buffer" }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+    return await new Promise<Buffer>((resolve, reject) =>
+      execFile("tar", ["-cf", "-", "-C", dir, name], { encoding: "buffer" }, (error, stdout) => (error ? reject(error) : resolve(stdout))),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

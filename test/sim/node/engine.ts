@@ -21,11 +21,18 @@ export async function ensureEnginePki(): Promise<string> {
   const dir = enginePkiDir();
   await ensureCA(join(dir, "ca.pem"), join(dir, "ca-key.pem"), "mlkube-sim engine CA");
   const cert = join(dir, "cert.pem");
-  const present = await access(cert).then(() => true, () => false);
+  const present = await access(cert).then(
+    () => true,
+    () => false,
+  );
   if (!present) {
     await issueCert({
-      caCert: join(dir, "ca.pem"), caKey: join(dir, "ca-key.pem"), certPath: cert, keyPath: join(dir, "key.pem"),
-      commonName: "mlkube-sim client", usage: "client",
+      caCert: join(dir, "ca.pem"),
+      caKey: join(dir, "ca-key.pem"),
+      certPath: cert,
+      keyPath: join(dir, "key.pem"),
+      commonName: "mlkube-sim client",
+      usage: "client",
     });
   }
   return dir;
@@ -35,9 +42,14 @@ export async function ensureEnginePki(): Promise<string> {
 export async function issueEngineServerCert(outDir: string, nodeName: string, nodeIP: string): Promise<void> {
   const pki = await ensureEnginePki();
   await issueCert({
-    caCert: join(pki, "ca.pem"), caKey: join(pki, "ca-key.pem"),
-    certPath: join(outDir, "server-cert.pem"), keyPath: join(outDir, "server-key.pem"),
-    commonName: nodeName, dnsNames: [nodeName, "localhost"], ips: [nodeIP, "127.0.0.1"], usage: "server",
+    caCert: join(pki, "ca.pem"),
+    caKey: join(pki, "ca-key.pem"),
+    certPath: join(outDir, "server-cert.pem"),
+    keyPath: join(outDir, "server-key.pem"),
+    commonName: nodeName,
+    dnsNames: [nodeName, "localhost"],
+    ips: [nodeIP, "127.0.0.1"],
+    usage: "server",
   });
 }
 

@@ -36,7 +36,9 @@ function finished(child: ChildProcess, what: string): Promise<void> {
   child.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk));
   return new Promise((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`${what} failed with exit code ${code}: ${Buffer.concat(stderr).toString().trim()}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${what} failed with exit code ${code}: ${Buffer.concat(stderr).toString().trim()}`)),
+    );
   });
 }
 
@@ -51,10 +53,23 @@ export async function loadImage(nodeContainer: string, image: string): Promise<L
 
   const pki = enginePkiDir();
   const save = spawn("docker", ["-H", `unix://${HOST_DOCKER_SOCKET}`, "save", image], { stdio: ["ignore", "pipe", "pipe"] });
-  const load = spawn("docker", [
-    "--tlsverify", "--tlscacert", join(pki, "ca.pem"), "--tlscert", join(pki, "cert.pem"), "--tlskey", join(pki, "key.pem"),
-    "-H", `tcp://${ip}:${ENGINE_PORT}`, "load", "--quiet",
-  ], { stdio: [save.stdout, "ignore", "pipe"] });
+  const load = spawn(
+    "docker",
+    [
+      "--tlsverify",
+      "--tlscacert",
+      join(pki, "ca.pem"),
+      "--tlscert",
+      join(pki, "cert.pem"),
+      "--tlskey",
+      join(pki, "key.pem"),
+      "-H",
+      `tcp://${ip}:${ENGINE_PORT}`,
+      "load",
+      "--quiet",
+    ],
+    { stdio: [save.stdout, "ignore", "pipe"] },
+  );
   // The load process holds its own copy of the pipe; ours would keep `save` from ever closing.
   save.stdout.destroy();
   await Promise.all([finished(save, `docker save ${image}`), finished(load, `docker load into ${nodeContainer}`)]);

@@ -14,7 +14,9 @@ export function renderNodePortRules(rules: NodePortRule[]): string {
   for (const rule of sorted) {
     const match = `-p ${rule.protocol.toLowerCase()} -m ${rule.protocol.toLowerCase()} --dport ${rule.nodePort}`;
     if (rule.targets.length === 0) {
-      filter.push(`-A KUBE-EXTERNAL-SERVICES ${match} -m addrtype --dst-type LOCAL -m comment --comment "nodePort ${rule.nodePort} has no endpoints" -j REJECT --reject-with icmp-port-unreachable`);
+      filter.push(
+        `-A KUBE-EXTERNAL-SERVICES ${match} -m addrtype --dst-type LOCAL -m comment --comment "nodePort ${rule.nodePort} has no endpoints" -j REJECT --reject-with icmp-port-unreachable`,
+      );
       continue;
     }
     rule.targets.forEach((target, index) => {

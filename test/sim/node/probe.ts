@@ -20,18 +20,22 @@ export function httpGet(ip: string, port: number, path: string, timeoutMs: numbe
 function follow(url: URL, timeoutMs: number, deadline: number, redirects: number): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const shown = `Get "${url.href}"`;
-    const req = request(url, { method: "GET", headers: { "User-Agent": "kube-probe/1.32", Accept: "*/*" }, timeout: Math.max(1, deadline - Date.now()) }, (res) => {
-      res.resume();
-      const status = res.statusCode ?? 0;
-      const location = res.headers.location;
-      if (status >= 300 && status < 400 && location && redirects < 10) {
-        const next = new URL(location, url);
-        // The kubelet follows redirects on the same host only; others count as success with a warning.
-        if (next.host === url.host) return void follow(next, timeoutMs, deadline, redirects + 1).then(resolve);
-      }
-      if (status >= 200 && status < 400) return resolve({ ok: true, status });
-      resolve({ ok: false, status, error: `HTTP probe failed with statuscode: ${status}` });
-    });
+    const req = request(
+      url,
+      { method: "GET", headers: { "User-Agent": "kube-probe/1.32", Accept: "*/*" }, timeout: Math.max(1, deadline - Date.now()) },
+      (res) => {
+        res.resume();
+        const status = res.statusCode ?? 0;
+        const location = res.headers.location;
+        if (status >= 300 && status < 400 && location && redirects < 10) {
+          const next = new URL(location, url);
+          // The kubelet follows redirects on the same host only; others count as success with a warning.
+          if (next.host === url.host) return void follow(next, timeoutMs, deadline, redirects + 1).then(resolve);
+        }
+        if (status >= 200 && status < 400) return resolve({ ok: true, status });
+        resolve({ ok: false, status, error: `HTTP probe failed with statuscode: ${status}` });
+      },
+    );
     req.on("timeout", () => {
       req.destroy();
       resolve({ ok: false, error: `${shown}: context deadline exceeded (Client.Timeout exceeded while awaiting headers)` });
@@ -39,10 +43,13 @@ function follow(url: URL, timeoutMs: number, deadline: number, redirects: number
     req.on("error", (error: NodeJS.ErrnoException) => {
       const address = `${url.hostname}:${url.port || 80}`;
       const reason =
-        error.code === "ECONNREFUSED" ? "connect: connection refused"
-        : error.code === "EHOSTUNREACH" ? "connect: no route to host"
-        : error.code === "ECONNRESET" ? "read: connection reset by peer"
-        : error.message;
+        error.code === "ECONNREFUSED"
+          ? "connect: connection refused"
+          : error.code === "EHOSTUNREACH"
+            ? "connect: no route to host"
+            : error.code === "ECONNRESET"
+              ? "read: connection reset by peer"
+              : error.message;
       resolve({ ok: false, error: `${shown}: dial tcp ${address}: ${reason}` });
     });
     req.end();
@@ -66,7 +73,8 @@ export function tcpConnect(ip: string, port: number, timeoutMs: number): Promise
       resolve({ ok: false, error: `dial tcp ${address}: i/o timeout` });
     });
     socket.once("error", (error: NodeJS.ErrnoException) => {
-      const reason = error.code === "ECONNREFUSED" ? "connect: connection refused" : error.code === "EHOSTUNREACH" ? "connect: no route to host" : error.message;
+      const reason =
+        error.code === "ECONNREFUSED" ? "connect: connection refused" : error.code === "EHOSTUNREACH" ? "connect: no route to host" : error.message;
       resolve({ ok: false, error: `dial tcp ${address}: ${reason}` });
     });
   });

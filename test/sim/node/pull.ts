@@ -102,9 +102,12 @@ export class ImagePuller {
 
     const at = source.lastIndexOf("@");
     const colon = source.lastIndexOf(":");
-    const options = at >= 0
-      ? { fromImage: source }
-      : colon > source.lastIndexOf("/") ? { fromImage: source.slice(0, colon), tag: source.slice(colon + 1) } : { fromImage: source, tag: "latest" };
+    const options =
+      at >= 0
+        ? { fromImage: source }
+        : colon > source.lastIndexOf("/")
+          ? { fromImage: source.slice(0, colon), tag: source.slice(colon + 1) }
+          : { fromImage: source, tag: "latest" };
     const stream = await this.engine.createImage({ ...options, abortSignal: signal });
     await followProgress(this.engine, stream);
     const pulled = await this.engine.getImage(source).inspect();
@@ -116,7 +119,10 @@ export class ImagePuller {
         const tagAt = image.lastIndexOf(":");
         await this.engine.getImage(pulled.Id).tag({ repo: image.slice(0, tagAt > image.lastIndexOf("/") ? tagAt : image.length), tag: ref.tag });
         // containerd keeps a mirrored image under the requested name only.
-        await this.engine.getImage(source).remove({ noprune: true }).catch(() => undefined);
+        await this.engine
+          .getImage(source)
+          .remove({ noprune: true })
+          .catch(() => undefined);
       }
     }
     return pulled.Id;
@@ -131,7 +137,10 @@ export class ImagePuller {
       this.insecure.add(registry);
       return;
     }
-    const current = Object.entries(known).filter(([, config]) => config.Secure === false).map(([name]) => name).filter((name) => name !== "docker.io");
+    const current = Object.entries(known)
+      .filter(([, config]) => config.Secure === false)
+      .map(([name]) => name)
+      .filter((name) => name !== "docker.io");
     const registries = [...new Set([...current, ...this.insecure, registry])];
     const script = 'printf "%s" "$1" > /etc/docker/daemon.json && pkill -HUP -x dockerd';
     await execIn(this.host, this.nodeContainer, ["sh", "-c", script, "sh", JSON.stringify({ "insecure-registries": registries })]);

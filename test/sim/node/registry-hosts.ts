@@ -57,7 +57,10 @@ export function parseHostsToml(text: string): { server?: string; hosts: { url: s
   let current: { url: string; capabilities?: string[]; skipVerify?: boolean } | undefined;
   let inOtherTable = false;
   for (const raw of text.split("\n")) {
-    const line = raw.replace(/\s+#.*$/, "").replace(/^#.*$/, "").trim();
+    const line = raw
+      .replace(/\s+#.*$/, "")
+      .replace(/^#.*$/, "")
+      .trim();
     if (!line) continue;
     const table = /^\[\s*host\.(?:"([^"]+)"|'([^']+)')\s*\]$/.exec(line);
     if (table) {
@@ -100,8 +103,5 @@ export function resolveRegistryHosts(domain: string, hostsToml: string | undefin
   const defaultServer = domain === "docker.io" ? "https://registry-1.docker.io" : `https://${domain}`;
   if (hostsToml === undefined) return [toHost(defaultServer, undefined, undefined)];
   const parsed = parseHostsToml(hostsToml);
-  return [
-    ...parsed.hosts.map((host) => toHost(host.url, host.capabilities, host.skipVerify)),
-    toHost(parsed.server ?? defaultServer, undefined, undefined),
-  ];
+  return [...parsed.hosts.map((host) => toHost(host.url, host.capabilities, host.skipVerify)), toHost(parsed.server ?? defaultServer, undefined, undefined)];
 }

@@ -29,7 +29,9 @@ describe("containerd registry hosts", () => {
   });
 
   it("contacts the registry itself without a hosts.toml (so localhost:5001 means the node's own localhost)", () => {
-    expect(resolveRegistryHosts("localhost:5001", undefined)).toEqual([{ scheme: "https", host: "localhost:5001", capabilities: ["pull", "resolve", "push"], skipVerify: false }]);
+    expect(resolveRegistryHosts("localhost:5001", undefined)).toEqual([
+      { scheme: "https", host: "localhost:5001", capabilities: ["pull", "resolve", "push"], skipVerify: false },
+    ]);
     expect(resolveRegistryHosts("docker.io", undefined)[0]?.host).toBe("registry-1.docker.io");
   });
 });
@@ -38,7 +40,14 @@ describe("NodePort rules", () => {
   it("spreads a nodePort over ready endpoints like kube-proxy and rejects one without endpoints", () => {
     const text = renderNodePortRules([
       { nodePort: 30081, protocol: "TCP", targets: [] },
-      { nodePort: 30080, protocol: "TCP", targets: [{ ip: "10.244.0.5", port: 5000 }, { ip: "10.244.0.6", port: 5000 }] },
+      {
+        nodePort: 30080,
+        protocol: "TCP",
+        targets: [
+          { ip: "10.244.0.5", port: 5000 },
+          { ip: "10.244.0.6", port: 5000 },
+        ],
+      },
     ]);
     expect(text.split("\n")).toEqual([
       "*nat",
@@ -57,7 +66,9 @@ describe("NodePort rules", () => {
 
 describe("kind's configuration", () => {
   it("defaults like kind: one control plane, 0.0.0.0, TCP, random host port", () => {
-    const config = parseKindConfig("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n  extraPortMappings:\n  - containerPort: 30080\n- role: worker\n- role: worker\n");
+    const config = parseKindConfig(
+      "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n  extraPortMappings:\n  - containerPort: 30080\n- role: worker\n- role: worker\n",
+    );
     expect(config.nodes[0]?.extraPortMappings).toEqual([{ containerPort: 30080, hostPort: 0, listenAddress: "0.0.0.0", protocol: "TCP" }]);
     expect(kindNodeNames("dev", config.nodes)).toEqual(["dev-control-plane", "dev-worker", "dev-worker2"]);
     expect(parseKindConfig(undefined).nodes).toEqual([{ role: "control-plane", extraPortMappings: [], extraMounts: [] }]);
@@ -66,7 +77,10 @@ describe("kind's configuration", () => {
   it.each([
     ["kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha3\n", "unknown apiVersion: kind.x-k8s.io/v1alpha3"],
     ["kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: worker\n", "must have at least one control-plane node"],
-    ["kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n  extraPortMappings:\n  - containerPort: 1\n    protocol: ICMP\n", 'unknown protocol "ICMP"'],
+    [
+      "kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n  extraPortMappings:\n  - containerPort: 1\n    protocol: ICMP\n",
+      'unknown protocol "ICMP"',
+    ],
   ])("rejects %j", (text, message) => {
     expect(() => parseKindConfig(text)).toThrow(message);
   });
@@ -74,13 +88,26 @@ describe("kind's configuration", () => {
 
 describe("cobra-style arguments", () => {
   it("accepts the forms kind and minikube accept", () => {
-    const specs = { name: { type: "string" as const, short: "n" }, wait: { type: "string" as const }, ports: { type: "strings" as const }, retain: { type: "bool" as const } };
-    expect(parseArgs(["--name=dev", "img", "--ports", "a,b", "--ports=c", "--retain", "-n", "x"], specs)).toEqual({ positionals: ["img"], flags: { name: "x", ports: ["a", "b", "c"], retain: true } });
+    const specs = {
+      name: { type: "string" as const, short: "n" },
+      wait: { type: "string" as const },
+      ports: { type: "strings" as const },
+      retain: { type: "bool" as const },
+    };
+    expect(parseArgs(["--name=dev", "img", "--ports", "a,b", "--ports=c", "--retain", "-n", "x"], specs)).toEqual({
+      positionals: ["img"],
+      flags: { name: "x", ports: ["a", "b", "c"], retain: true },
+    });
     expect(() => parseArgs(["--nope"], specs)).toThrow("unknown flag: --nope");
     expect(() => parseArgs(["-z"], specs)).toThrow("unknown shorthand flag: 'z' in -z");
   });
 
-  it.each([["5m", 300_000, "5m0s"], ["90s", 90_000, "1m30s"], ["1h", 3_600_000, "1h0m0s"], ["0", 0, "0s"]])("duration %s", (text, ms, shown) => {
+  it.each([
+    ["5m", 300_000, "5m0s"],
+    ["90s", 90_000, "1m30s"],
+    ["1h", 3_600_000, "1h0m0s"],
+    ["0", 0, "0s"],
+  ])("duration %s", (text, ms, shown) => {
     expect(parseGoDuration(text)).toBe(ms);
     expect(formatGoDuration(ms)).toBe(shown);
   });
@@ -88,7 +115,16 @@ describe("cobra-style arguments", () => {
 
 describe("minikube's text", () => {
   it("writes docker-env for bash as minikube does", () => {
-    expect(setScript("bash", [["DOCKER_TLS_VERIFY", "1"], ["DOCKER_HOST", "tcp://192.168.49.2:2376"]], "minikube -p minikube docker-env")).toBe(
+    expect(
+      setScript(
+        "bash",
+        [
+          ["DOCKER_TLS_VERIFY", "1"],
+          ["DOCKER_HOST", "tcp://192.168.49.2:2376"],
+        ],
+        "minikube -p minikube docker-env",
+      ),
+    ).toBe(
       'export DOCKER_TLS_VERIFY="1"\nexport DOCKER_HOST="tcp://192.168.49.2:2376"\n\n# To point your shell to minikube\'s docker-daemon, run:\n# eval $(minikube -p minikube docker-env)\n',
     );
   });

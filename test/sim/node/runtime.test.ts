@@ -38,8 +38,15 @@ describe.runIf(available)("a simulated kind node", () => {
     podCounter += 1;
     const podName = `pod-${podCounter}`;
     return {
-      id: `uid-${suffix}-${podCounter}/model/0`, podNamespace: "default", podName, podUid: `uid-${suffix}-${podCounter}`,
-      containerName: "model", image: fixture, imagePullPolicy: "IfNotPresent", env: [], ports: [{ containerPort: 5000, protocol: "TCP" }],
+      id: `uid-${suffix}-${podCounter}/model/0`,
+      podNamespace: "default",
+      podName,
+      podUid: `uid-${suffix}-${podCounter}`,
+      containerName: "model",
+      image: fixture,
+      imagePullPolicy: "IfNotPresent",
+      env: [],
+      ports: [{ containerPort: 5000, protocol: "TCP" }],
       ...overrides,
     };
   };
@@ -51,21 +58,31 @@ describe.runIf(available)("a simulated kind node", () => {
     await ensureNetwork("kind");
     hostPort = await freePort();
     node = await createNode({
-      clusterKey: `kind-${cluster}`, container: nodeName, role: "control-plane", network: "kind",
+      clusterKey: `kind-${cluster}`,
+      container: nodeName,
+      role: "control-plane",
+      network: "kind",
       labels: { "io.x-k8s.kind.cluster": cluster, "io.x-k8s.kind.role": "control-plane" },
-      ports: [{ containerPort: 30080, hostPort, listenAddress: "127.0.0.1", protocol: "TCP" }], mounts: [],
+      ports: [{ containerPort: 30080, hostPort, listenAddress: "127.0.0.1", protocol: "TCP" }],
+      mounts: [],
     });
     engine = nodeEngine(node.ip);
     runtime = new DockerNodeRuntime({
       node: { name: nodeName, internalIP: node.ip, architecture: "linux/amd64", allocatable: { cpu: "2", memory: "8Gi", pods: "110" } },
-      nodeContainer: nodeName, host: hostDocker, engine, pullMode: "containerd-hosts",
+      nodeContainer: nodeName,
+      host: hostDocker,
+      engine,
+      pullMode: "containerd-hosts",
     });
     fixture = await buildFixtureImage();
   }, 600_000);
 
   afterAll(async () => {
     runtime?.close();
-    await hostDocker.getContainer(`${cluster}-registry`).remove({ force: true, v: true }).catch(() => undefined);
+    await hostDocker
+      .getContainer(`${cluster}-registry`)
+      .remove({ force: true, v: true })
+      .catch(() => undefined);
     await simDown();
   }, 120_000);
 
@@ -103,7 +120,9 @@ describe.runIf(available)("a simulated kind node", () => {
 
     const logs = (await readAll(await runtime.containerLogs(pod.id, { follow: false, timestamps: true }))).toString();
     expect(logs).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z .*Running on/m);
-    expect((await readAll(await runtime.containerLogs(pod.id, { follow: false, timestamps: false, tailLines: 1 }))).toString().trim().split("\n")).toHaveLength(1);
+    expect((await readAll(await runtime.containerLogs(pod.id, { follow: false, timestamps: false, tailLines: 1 }))).toString().trim().split("\n")).toHaveLength(
+      1,
+    );
 
     // No ready endpoints: the connection is refused (docker-proxy on the host then drops it).
     await runtime.syncNodePorts([{ nodePort: 30080, protocol: "TCP", targets: [] }]);
@@ -127,10 +146,15 @@ describe.runIf(available)("a simulated kind node", () => {
       stderr: (chunk) => err.push(chunk),
       signal: new AbortController().signal,
     });
-    expect({ exitCode, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }).toEqual({ exitCode: 5, stdout: "200000\n", stderr: "oops\n" });
+    expect({ exitCode, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }).toEqual({
+      exitCode: 5,
+      stdout: "200000\n",
+      stderr: "oops\n",
+    });
     // An executable that does not exist fails the exec, as containerd fails it (not an exit code).
-    await expect(runtime.execInContainer(pod.id, ["no-such-tool"], { stdout: (chunk) => out.push(chunk), signal: new AbortController().signal }))
-      .rejects.toThrow(/^failed to exec in container: failed to start exec "[0-9a-f]+": OCI runtime exec failed: .*executable file not found in \$PATH/);
+    await expect(
+      runtime.execInContainer(pod.id, ["no-such-tool"], { stdout: (chunk) => out.push(chunk), signal: new AbortController().signal }),
+    ).rejects.toThrow(/^failed to exec in container: failed to start exec "[0-9a-f]+": OCI runtime exec failed: .*executable file not found in \$PATH/);
     await runtime.stopContainer(pod.id, 0);
     await runtime.removeContainer(pod.id);
   }, 60_000);
@@ -164,12 +188,16 @@ describe.runIf(available)("a simulated kind node", () => {
     const registry = `${cluster}-registry`;
     const registryPort = await freePort();
     const container = await hostDocker.createContainer({
-      name: registry, Image: "registry:2",
+      name: registry,
+      Image: "registry:2",
       HostConfig: { PortBindings: { "5000/tcp": [{ HostIp: "127.0.0.1", HostPort: String(registryPort) }] }, NetworkMode: "kind" },
     });
     await container.start();
     const image = `localhost:${registryPort}/sim-tiny:1`;
-    await run("sh", ["-c", `printf 'hello' > /tmp/${suffix}.txt && tar -C /tmp -c ${suffix}.txt | docker import - ${image} >/dev/null && rm /tmp/${suffix}.txt`]);
+    await run("sh", [
+      "-c",
+      `printf 'hello' > /tmp/${suffix}.txt && tar -C /tmp -c ${suffix}.txt | docker import - ${image} >/dev/null && rm /tmp/${suffix}.txt`,
+    ]);
     await eventually(async () => ((await fetch(`http://127.0.0.1:${registryPort}/v2/`)).ok ? true : undefined), 15_000);
     await run("docker", ["push", image]);
 
@@ -188,6 +216,9 @@ describe.runIf(available)("a simulated kind node", () => {
     expect(tags).toContain(image);
     expect(tags).not.toContain(`${registry}:5000/sim-tiny:1`);
     expect(await runtime.pullImage(`localhost:${registryPort}/sim-tiny:missing`, "Always")).toMatchObject({ ok: false, reason: "ErrImagePull" });
-    await hostDocker.getImage(image).remove().catch(() => undefined);
+    await hostDocker
+      .getImage(image)
+      .remove()
+      .catch(() => undefined);
   }, 180_000);
 });

@@ -80,7 +80,7 @@ export class DockerNodeRuntime implements NodeRuntime {
     const sandbox = await this.ensureSandbox(spec);
     // Kubernetes: `command` replaces ENTRYPOINT and drops the image's CMD; `args` replaces CMD.
     const entrypoint = spec.command ?? image.Config.Entrypoint ?? [];
-    const cmd = spec.args ?? (spec.command ? [] : image.Config.Cmd ?? []);
+    const cmd = spec.args ?? (spec.command ? [] : (image.Config.Cmd ?? []));
     const memory = spec.memoryLimitBytes;
     await this.engine.createContainer({
       name,
@@ -129,9 +129,12 @@ export class DockerNodeRuntime implements NodeRuntime {
   async waitContainer(id: string): Promise<ContainerState> {
     const name = await this.resolveName(id);
     if (!name) throw new Error(`no container ${id} on node ${this.node.name}`);
-    await this.engine.getContainer(name).wait({ condition: "not-running" }).catch((error: unknown) => {
-      if (!isNotFound(error)) throw error;
-    });
+    await this.engine
+      .getContainer(name)
+      .wait({ condition: "not-running" })
+      .catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      });
     const state = await this.inspectContainer(id);
     if (!state) throw new Error(`container ${id} was removed while waiting for it`);
     return state;
@@ -141,18 +144,24 @@ export class DockerNodeRuntime implements NodeRuntime {
     const name = await this.resolveName(id);
     if (!name) return;
     // SIGTERM, then SIGKILL after the grace period: what the kubelet asks of containerd.
-    await this.engine.getContainer(name).stop({ t: Math.max(0, Math.round(gracePeriodSeconds)) }).catch((error: { statusCode?: number }) => {
-      if (error.statusCode !== 304 && error.statusCode !== 404) throw error;
-    });
+    await this.engine
+      .getContainer(name)
+      .stop({ t: Math.max(0, Math.round(gracePeriodSeconds)) })
+      .catch((error: { statusCode?: number }) => {
+        if (error.statusCode !== 304 && error.statusCode !== 404) throw error;
+      });
   }
 
   async removeContainer(id: string): Promise<void> {
     const name = await this.resolveName(id);
     if (!name) return;
     const info = await this.inspectByName(name);
-    await this.engine.getContainer(name).remove({ force: true }).catch((error: unknown) => {
-      if (!isNotFound(error)) throw error;
-    });
+    await this.engine
+      .getContainer(name)
+      .remove({ force: true })
+      .catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      });
     this.names.delete(id);
     this.messages.delete(id);
     const podUid = info?.Config.Labels?.[POD_UID_LABEL];
@@ -200,7 +209,9 @@ export class DockerNodeRuntime implements NodeRuntime {
     if (!name) throw new Error(`no container ${id} on node ${this.node.name}`);
     // `docker exec` on the node's engine: a process in the container's namespaces and cgroup, as
     // containerd starts one for the kubelet. Non-TTY, so stdout and stderr come multiplexed.
-    const exec = await this.engine.getContainer(name).exec({ Cmd: command, AttachStdin: streams.stdin !== undefined, AttachStdout: true, AttachStderr: true, Tty: false });
+    const exec = await this.engine
+      .getContainer(name)
+      .exec({ Cmd: command, AttachStdin: streams.stdin !== undefined, AttachStdout: true, AttachStderr: true, Tty: false });
     const socket = (await exec.start({ hijack: true, stdin: streams.stdin !== undefined })) as Duplex;
     // Docker reports a process that cannot start (no such executable) as exit code 126/127 with
     // runc's error as the first stdout frame; containerd fails the exec instead, and the kubelet
@@ -255,10 +266,10 @@ export class DockerNodeRuntime implements NodeRuntime {
       status,
       ip,
       startedAt: realTime(state.StartedAt),
-      finishedAt: status === "exited" ? realTime(state.FinishedAt) ?? new Date().toISOString() : undefined,
+      finishedAt: status === "exited" ? (realTime(state.FinishedAt) ?? new Date().toISOString()) : undefined,
       exitCode: status === "exited" ? (startError ? 128 : state.ExitCode) : undefined,
       oomKilled: status === "exited" ? state.OOMKilled : undefined,
-      message: status === "exited" ? startError ?? (await this.lastStderr(id, info.Id)) : undefined,
+      message: status === "exited" ? (startError ?? (await this.lastStderr(id, info.Id))) : undefined,
       imageId: info.Image,
     };
   }
@@ -312,7 +323,12 @@ export class DockerNodeRuntime implements NodeRuntime {
       name,
       Image: PAUSE_IMAGE,
       Hostname: spec.podName,
-      Labels: { [POD_UID_LABEL]: spec.podUid, "io.kubernetes.pod.name": spec.podName, "io.kubernetes.pod.namespace": spec.podNamespace, "io.kubernetes.docker.type": "podsandbox" },
+      Labels: {
+        [POD_UID_LABEL]: spec.podUid,
+        "io.kubernetes.pod.name": spec.podName,
+        "io.kubernetes.pod.namespace": spec.podNamespace,
+        "io.kubernetes.docker.type": "podsandbox",
+      },
       HostConfig: { NetworkMode: "bridge", RestartPolicy: { Name: "no" } },
     });
     await container.start();
@@ -323,7 +339,9 @@ export class DockerNodeRuntime implements NodeRuntime {
   private async sandboxIP(podUid: string): Promise<string | undefined> {
     const sandbox = await this.sandboxes.get(podUid)?.catch(() => undefined);
     if (sandbox) return sandbox.ip;
-    const found = await this.engine.listContainers({ filters: JSON.stringify({ label: [`${POD_UID_LABEL}=${podUid}`, "io.kubernetes.docker.type=podsandbox"] }) });
+    const found = await this.engine.listContainers({
+      filters: JSON.stringify({ label: [`${POD_UID_LABEL}=${podUid}`, "io.kubernetes.docker.type=podsandbox"] }),
+    });
     const info = found[0] ? await this.inspectByName(found[0].Id) : undefined;
     return info ? podIP(info) || undefined : undefined;
   }
@@ -347,7 +365,11 @@ export class DockerNodeRuntime implements NodeRuntime {
   private async removeSandboxIfUnused(podUid: string): Promise<void> {
     const members = await this.engine.listContainers({ all: true, filters: JSON.stringify({ label: [`${POD_UID_LABEL}=${podUid}`] }) });
     if (members.some((member) => member.Labels["io.kubernetes.docker.type"] !== "podsandbox")) return;
-    for (const member of members) await this.engine.getContainer(member.Id).remove({ force: true }).catch(() => undefined);
+    for (const member of members)
+      await this.engine
+        .getContainer(member.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
     this.sandboxes.delete(podUid);
   }
 }
@@ -370,5 +392,6 @@ function realTime(value: string | undefined): string | undefined {
 function verifyNonRoot(user: string, image: string): void {
   const name = user.split(":")[0] ?? "";
   if (name === "" || name === "root" || name === "0") throw new Error("container has runAsNonRoot and image will run as root");
-  if (!/^\d+$/.test(name)) throw new Error(`container has runAsNonRoot and image has non-numeric user (${name}), cannot verify user is non-root (pod image ${image})`);
+  if (!/^\d+$/.test(name))
+    throw new Error(`container has runAsNonRoot and image has non-numeric user (${name}), cannot verify user is non-root (pod image ${image})`);
 }

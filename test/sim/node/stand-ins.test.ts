@@ -56,7 +56,10 @@ describe.runIf(available)("the kind and minikube stand-ins", () => {
 
   afterAll(async () => {
     await run("npx", ["tsx", "test/sim/cli.ts", "down"], { cwd: REPO_ROOT, env: { ...process.env, ...env } }).catch(() => undefined);
-    await hostDocker.getImage(tinyImage).remove().catch(() => undefined);
+    await hostDocker
+      .getImage(tinyImage)
+      .remove()
+      .catch(() => undefined);
   }, 120_000);
 
   it("answers version and lookups of nothing like kind and minikube", async () => {
@@ -66,10 +69,14 @@ describe.runIf(available)("the kind and minikube stand-ins", () => {
     if (clusters.stdout === "") expect(clusters.stderr).toBe("No kind clusters found.\n");
     expect(await kind("get", "nodes", "--name", cluster)).toEqual({ code: 0, stdout: "", stderr: `No kind nodes found for cluster "${cluster}".\n` });
     expect(await kind("get", "kubeconfig", "--name", cluster)).toEqual({
-      code: 1, stdout: "",
+      code: 1,
+      stdout: "",
       stderr: `ERROR: could not locate any control plane nodes for cluster named '${cluster}'. Use the --name option to select a different cluster\n`,
     });
-    expect(await kind("load", "docker-image", "no-such-image:1", "--name", cluster)).toMatchObject({ code: 1, stderr: 'ERROR: image: "no-such-image:1" not present locally\n' });
+    expect(await kind("load", "docker-image", "no-such-image:1", "--name", cluster)).toMatchObject({
+      code: 1,
+      stderr: 'ERROR: image: "no-such-image:1" not present locally\n',
+    });
     expect(await kind("get", "clusters", "--bogus")).toMatchObject({ code: 1, stderr: "ERROR: unknown flag: --bogus\n" });
     expect(await kind("delete", "cluster", "--name", cluster)).toEqual({ code: 0, stdout: "", stderr: `Deleting cluster "${cluster}" ...\n` });
 
@@ -85,7 +92,9 @@ describe.runIf(available)("the kind and minikube stand-ins", () => {
 
   it("creates a kind cluster: kind's output, node container, port mapping and kubeconfig", async () => {
     const config = join(home, "kind.yaml");
-    await run("sh", ["-c", `cat > ${config} <<'EOF'
+    await run("sh", [
+      "-c",
+      `cat > ${config} <<'EOF'
 kind: Cluster
 apiVersion: kind.x-k8s.io/v1alpha4
 nodes:
@@ -94,15 +103,23 @@ nodes:
   - containerPort: 30080
     hostPort: ${hostPort}
     listenAddress: "127.0.0.1"
-EOF`]);
+EOF`,
+    ]);
     const created = await kind("create", "cluster", "--name", cluster, "--config", config, "--wait", "1m");
     expect(created.code, created.stderr).toBe(0);
     expect(created.stdout).toBe("");
     expect(created.stderr.split("\n").filter((line) => line.startsWith(" ✓"))).toEqual([
-      " ✓ Ensuring node image (mlkube-sim/node:bookworm) 🖼", " ✓ Preparing nodes 📦", " ✓ Writing configuration 📜", " ✓ Starting control-plane 🕹️",
-      " ✓ Installing CNI 🔌", " ✓ Installing StorageClass 💾", " ✓ Waiting ≤ 1m0s for control-plane = Ready ⏳",
+      " ✓ Ensuring node image (mlkube-sim/node:bookworm) 🖼",
+      " ✓ Preparing nodes 📦",
+      " ✓ Writing configuration 📜",
+      " ✓ Starting control-plane 🕹️",
+      " ✓ Installing CNI 🔌",
+      " ✓ Installing StorageClass 💾",
+      " ✓ Waiting ≤ 1m0s for control-plane = Ready ⏳",
     ]);
-    expect(created.stderr).toContain(`Set kubectl context to "kind-${cluster}"\nYou can now use your cluster with:\n\nkubectl cluster-info --context kind-${cluster}\n`);
+    expect(created.stderr).toContain(
+      `Set kubectl context to "kind-${cluster}"\nYou can now use your cluster with:\n\nkubectl cluster-info --context kind-${cluster}\n`,
+    );
 
     const node = await hostDocker.getContainer(`${cluster}-control-plane`).inspect();
     expect(node.Config.Labels).toMatchObject({ "io.x-k8s.kind.cluster": cluster, "io.x-k8s.kind.role": "control-plane", [SIM_LABEL]: home });
@@ -122,17 +139,24 @@ EOF`]);
     const printed = parse((await kind("get", "kubeconfig", "--name", cluster)).stdout) as Kubeconfig;
     expect(printed.clusters[0]?.cluster.server).toBe(entry?.cluster.server);
     expect(await kind("create", "cluster", "--name", cluster)).toMatchObject({
-      code: 1, stderr: expect.stringContaining(`ERROR: failed to create cluster: node(s) already exist for a cluster with the name "${cluster}"`),
+      code: 1,
+      stderr: expect.stringContaining(`ERROR: failed to create cluster: node(s) already exist for a cluster with the name "${cluster}"`),
     });
   }, 180_000);
 
   it("loads an image into the kind node once, reporting like kind", async () => {
     const imageId = (await hostDocker.getImage(tinyImage).inspect()).Id;
     const first = await kind("load", "docker-image", tinyImage, "--name", cluster);
-    expect(first).toEqual({ code: 0, stdout: "", stderr: `Image: "${tinyImage}" with ID "${imageId}" not yet present on node "${cluster}-control-plane", loading...\n` });
+    expect(first).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: `Image: "${tinyImage}" with ID "${imageId}" not yet present on node "${cluster}-control-plane", loading...\n`,
+    });
     const nodeIP = (await hostDocker.getContainer(`${cluster}-control-plane`).inspect()).NetworkSettings.Networks.kind?.IPAddress as string;
     expect((await nodeEngine(nodeIP).getImage(tinyImage).inspect()).Id).toBe(imageId);
-    expect((await kind("load", "docker-image", tinyImage, "--name", cluster)).stderr).toBe(`Image: "${tinyImage}" with ID "${imageId}" found to be already present on all nodes.\n`);
+    expect((await kind("load", "docker-image", tinyImage, "--name", cluster)).stderr).toBe(
+      `Image: "${tinyImage}" with ID "${imageId}" found to be already present on all nodes.\n`,
+    );
   }, 120_000);
 
   it("runs a minikube profile: status, ip, profile list, docker-env, service, image load, delete", async () => {
@@ -142,23 +166,50 @@ EOF`]);
     const ip = (await minikube("ip", "-p", profile)).stdout.trim();
     expect(ip).toMatch(/^192\.168\.\d+\.2$/);
     expect(await minikube("status", "-p", profile)).toEqual({
-      code: 0, stderr: "", stdout: `${profile}\ntype: Control Plane\nhost: Running\nkubelet: Running\napiserver: Running\nkubeconfig: Configured\n\n`,
+      code: 0,
+      stderr: "",
+      stdout: `${profile}\ntype: Control Plane\nhost: Running\nkubelet: Running\napiserver: Running\nkubeconfig: Configured\n\n`,
     });
-    expect(JSON.parse((await minikube("status", "-p", profile, "-o", "json")).stdout)).toEqual({ Name: profile, Host: "Running", Kubelet: "Running", APIServer: "Running", Kubeconfig: "Configured", Worker: false });
-    const list = JSON.parse((await minikube("profile", "list", "-o", "json")).stdout) as { valid: { Name: string; Status: string; Config: { Nodes: { IP: string }[] } }[] };
-    expect(list.valid).toEqual([expect.objectContaining({ Name: profile, Status: "OK", ActiveKubeContext: true, Config: expect.objectContaining({ Driver: "docker", Nodes: [expect.objectContaining({ IP: ip })] }) })]);
+    expect(JSON.parse((await minikube("status", "-p", profile, "-o", "json")).stdout)).toEqual({
+      Name: profile,
+      Host: "Running",
+      Kubelet: "Running",
+      APIServer: "Running",
+      Kubeconfig: "Configured",
+      Worker: false,
+    });
+    const list = JSON.parse((await minikube("profile", "list", "-o", "json")).stdout) as {
+      valid: { Name: string; Status: string; Config: { Nodes: { IP: string }[] } }[];
+    };
+    expect(list.valid).toEqual([
+      expect.objectContaining({
+        Name: profile,
+        Status: "OK",
+        ActiveKubeContext: true,
+        Config: expect.objectContaining({ Driver: "docker", Nodes: [expect.objectContaining({ IP: ip })] }),
+      }),
+    ]);
 
     const dockerEnv = await minikube("docker-env", "-p", profile, "--shell", "none");
     const certPath = join(home, "minikube/.minikube/certs");
-    expect(dockerEnv).toEqual({ code: 0, stderr: "", stdout: `DOCKER_TLS_VERIFY=1\nDOCKER_HOST=tcp://${ip}:2376\nDOCKER_CERT_PATH=${certPath}\nMINIKUBE_ACTIVE_DOCKERD=${profile}\n` });
+    expect(dockerEnv).toEqual({
+      code: 0,
+      stderr: "",
+      stdout: `DOCKER_TLS_VERIFY=1\nDOCKER_HOST=tcp://${ip}:2376\nDOCKER_CERT_PATH=${certPath}\nMINIKUBE_ACTIVE_DOCKERD=${profile}\n`,
+    });
     // The docker CLI reaches the node's own engine with exactly those variables.
-    const { stdout: version } = await run("docker", ["version", "--format", "{{.Server.Version}}"], { env: { ...process.env, DOCKER_TLS_VERIFY: "1", DOCKER_HOST: `tcp://${ip}:2376`, DOCKER_CERT_PATH: certPath } });
+    const { stdout: version } = await run("docker", ["version", "--format", "{{.Server.Version}}"], {
+      env: { ...process.env, DOCKER_TLS_VERIFY: "1", DOCKER_HOST: `tcp://${ip}:2376`, DOCKER_CERT_PATH: certPath },
+    });
     expect(version.trim()).toMatch(/^\d+\.\d+/);
 
     expect(await minikube("image", "load", tinyImage, "-p", profile)).toMatchObject({ code: 0 });
     expect((await nodeEngine(ip).getImage(tinyImage).inspect()).Id).toBe((await hostDocker.getImage(tinyImage).inspect()).Id);
     expect(await minikube("service", "stub-svc", "--url", "-p", profile)).toEqual({ code: 0, stdout: `http://${ip}:30080\n`, stderr: "" });
-    expect(await minikube("service", "missing", "--url", "-p", profile)).toMatchObject({ code: 115, stderr: expect.stringContaining("Exiting due to SVC_NOT_FOUND: Service 'missing' was not found in 'default' namespace.") });
+    expect(await minikube("service", "missing", "--url", "-p", profile)).toMatchObject({
+      code: 115,
+      stderr: expect.stringContaining("Exiting due to SVC_NOT_FOUND: Service 'missing' was not found in 'default' namespace."),
+    });
 
     await expectTunnelsBehindDockerDesktop(ip);
 
@@ -189,12 +240,15 @@ EOF`]);
       const certPath = join(home, "minikube/.minikube/certs");
       const dockerEnv = await runTool("minikube", ["docker-env", "-p", profile, "--shell", "none"], desktop);
       expect(dockerEnv).toEqual({
-        code: 0, stderr: "",
+        code: 0,
+        stderr: "",
         stdout: `DOCKER_TLS_VERIFY=1\nDOCKER_HOST=tcp://127.0.0.1:${published}\nDOCKER_CERT_PATH=${certPath}\nMINIKUBE_EXISTING_DOCKER_HOST=${relay.dockerHost}\nMINIKUBE_ACTIVE_DOCKERD=${profile}\n`,
       });
       expect(relay.infoRequests).toBeGreaterThan(0);
       // The published port reaches the node's own engine (the image loaded above is there).
-      const { stdout: inspected } = await run("docker", ["image", "inspect", "--format", "{{.Id}}", tinyImage], { env: { ...process.env, DOCKER_TLS_VERIFY: "1", DOCKER_HOST: `tcp://127.0.0.1:${published}`, DOCKER_CERT_PATH: certPath } });
+      const { stdout: inspected } = await run("docker", ["image", "inspect", "--format", "{{.Id}}", tinyImage], {
+        env: { ...process.env, DOCKER_TLS_VERIFY: "1", DOCKER_HOST: `tcp://127.0.0.1:${published}`, DOCKER_CERT_PATH: certPath },
+      });
       expect(inspected.trim()).toBe((await hostDocker.getImage(tinyImage).inspect()).Id);
 
       const tunnel = await startTunnel(desktop);
@@ -228,7 +282,10 @@ EOF`]);
 
   /** `minikube service stub-svc --url` left running, with its first URL. */
   async function startTunnel(extraEnv: NodeJS.ProcessEnv) {
-    const child = spawn(join(REPO_ROOT, "test/sim/bin/minikube"), ["service", "stub-svc", "--url", "-p", profile], { env: { ...process.env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(join(REPO_ROOT, "test/sim/bin/minikube"), ["service", "stub-svc", "--url", "-p", profile], {
+      env: { ...process.env, ...extraEnv },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
@@ -244,7 +301,11 @@ EOF`]);
   }
 
   it("deletes the kind cluster with kind's report and cleans its kubeconfig entries", async () => {
-    expect(await kind("delete", "cluster", "--name", cluster)).toEqual({ code: 0, stdout: "", stderr: `Deleting cluster "${cluster}" ...\nDeleted nodes: ["${cluster}-control-plane"]\n` });
+    expect(await kind("delete", "cluster", "--name", cluster)).toEqual({
+      code: 0,
+      stdout: "",
+      stderr: `Deleting cluster "${cluster}" ...\nDeleted nodes: ["${cluster}-control-plane"]\n`,
+    });
     const config = await kubeconfig();
     expect(config["current-context"]).toBe("");
     expect(config.clusters.map((item) => item.name)).not.toContain(`kind-${cluster}`);
@@ -265,15 +326,37 @@ EOF`]);
     await run("npx", ["tsx", "test/sim/cli.ts", "down"], { cwd: REPO_ROOT, env: { ...process.env, ...env } });
 
     // A stopped daemon may linger a moment as a zombie until init reaps it.
-    for (const pid of daemons) await eventually(async () => ((await access(`/proc/${pid}`).then(() => true, () => false)) ? undefined : true), 10_000);
+    for (const pid of daemons)
+      await eventually(
+        async () =>
+          (await access(`/proc/${pid}`).then(
+            () => true,
+            () => false,
+          ))
+            ? undefined
+            : true,
+        10_000,
+      );
     expect(await hostDocker.listContainers({ all: true, filters: JSON.stringify({ label: [`${SIM_LABEL}=${home}`] }) })).toEqual([]);
     const networks = (await hostDocker.listNetworks()).filter((network) => network.Labels?.[SIM_LABEL] === home);
     expect(networks).toEqual([]);
     expect((await hostDocker.listVolumes()).Volumes?.filter((volume) => volume.Labels?.[SIM_LABEL] === home) ?? []).toEqual([]);
     const routes = (await run("ip", ["route", "show", "proto", "199"])).stdout;
     for (const entry of ledger) if (entry.type === "route") expect(routes).not.toContain(entry.cidr.replace("/24", ""));
-    for (const entry of ledger) if (entry.type === "cgroup") expect(await access(`/sys/fs/cgroup/memory/${entry.path}`).then(() => true, () => false)).toBe(false);
-    expect(await access(home).then(() => true, () => false)).toBe(false);
+    for (const entry of ledger)
+      if (entry.type === "cgroup")
+        expect(
+          await access(`/sys/fs/cgroup/memory/${entry.path}`).then(
+            () => true,
+            () => false,
+          ),
+        ).toBe(false);
+    expect(
+      await access(home).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false);
     expect(orphanForward).toBeDefined();
     await eventually(async () => ((await isRunning(orphanForward!)) ? undefined : true), 5_000);
     const leftovers = (await run("sh", ["-c", "ls -d /tmp/mlkube-sim-build-* 2>/dev/null || true"])).stdout.trim();

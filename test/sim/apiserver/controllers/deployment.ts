@@ -157,21 +157,45 @@ export class DeploymentController {
     } as unknown as ReplicaSet;
     if (this.ctx.registry.tryGet(R.replicasets, d.metadata.namespace, rs.metadata.name ?? "")) {
       // A ReplicaSet of that name with another template: bump collisionCount, the hash changes.
-      this.ctx.registry.mutate(R.deployments, d.metadata.namespace, d.metadata.name ?? "", CONTROLLER_MANAGER, (o) => {
-        const dep = o as Deployment;
-        dep.status = { ...(dep.status ?? {}), collisionCount: (dep.status?.collisionCount ?? 0) + 1 };
-      }, "status");
+      this.ctx.registry.mutate(
+        R.deployments,
+        d.metadata.namespace,
+        d.metadata.name ?? "",
+        CONTROLLER_MANAGER,
+        (o) => {
+          const dep = o as Deployment;
+          dep.status = { ...(dep.status ?? {}), collisionCount: (dep.status?.collisionCount ?? 0) + 1 };
+        },
+        "status",
+      );
       return undefined;
     }
     const created = this.ctx.registry.createObject(R.replicasets, rs, CONTROLLER_MANAGER) as ReplicaSet;
     if (count > 0) this.events.normal(d, "ScalingReplicaSet", `Scaled up replica set ${created.metadata.name} from 0 to ${count}`);
-    this.ctx.registry.mutate(R.deployments, d.metadata.namespace, d.metadata.name ?? "", CONTROLLER_MANAGER, (o) => {
-      const dep = o as Deployment;
-      const conditions = [...(dep.status?.conditions ?? [])];
-      const now = nowIso();
-      setCondition(conditions, { type: "Progressing", status: "True", lastUpdateTime: now, reason: "NewReplicaSetCreated", message: `Created new replica set "${created.metadata.name}"` }, now);
-      dep.status = { ...(dep.status ?? {}), conditions };
-    }, "status");
+    this.ctx.registry.mutate(
+      R.deployments,
+      d.metadata.namespace,
+      d.metadata.name ?? "",
+      CONTROLLER_MANAGER,
+      (o) => {
+        const dep = o as Deployment;
+        const conditions = [...(dep.status?.conditions ?? [])];
+        const now = nowIso();
+        setCondition(
+          conditions,
+          {
+            type: "Progressing",
+            status: "True",
+            lastUpdateTime: now,
+            reason: "NewReplicaSetCreated",
+            message: `Created new replica set "${created.metadata.name}"`,
+          },
+          now,
+        );
+        dep.status = { ...(dep.status ?? {}), conditions };
+      },
+      "status",
+    );
     this.setDeploymentRevision(d, created);
     return created;
   }
@@ -288,7 +312,9 @@ export class DeploymentController {
   /** Keeps at most revisionHistoryLimit old ReplicaSets that are scaled to zero. */
   private cleanup(d: Deployment, newRS: ReplicaSet | undefined): void {
     const limit = d.spec.revisionHistoryLimit ?? 10;
-    const olds = this.ownedReplicaSets(d).filter((rs) => rs.metadata.uid !== newRS?.metadata.uid && (rs.spec.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0);
+    const olds = this.ownedReplicaSets(d).filter(
+      (rs) => rs.metadata.uid !== newRS?.metadata.uid && (rs.spec.replicas ?? 0) === 0 && (rs.status?.replicas ?? 0) === 0,
+    );
     const excess = olds.length - limit;
     if (excess <= 0) return;
     for (const rs of [...olds].sort((a, b) => revisionOf(a) - revisionOf(b)).slice(0, excess)) {
@@ -323,27 +349,66 @@ export class DeploymentController {
           conditions,
           availableOk
             ? { type: "Available", status: "True", lastUpdateTime: now, reason: "MinimumReplicasAvailable", message: "Deployment has minimum availability." }
-            : { type: "Available", status: "False", lastUpdateTime: now, reason: "MinimumReplicasUnavailable", message: "Deployment does not have minimum availability." },
+            : {
+                type: "Available",
+                status: "False",
+                lastUpdateTime: now,
+                reason: "MinimumReplicasUnavailable",
+                message: "Deployment does not have minimum availability.",
+              },
           now,
         );
         const rsName = fresh?.metadata.name ?? "";
         const progressing = condition(conditions, "Progressing");
-        const complete = fresh !== undefined && updated === want && replicas === want && available === want && all.filter((rs) => rs !== fresh).every((rs) => (rs.status?.replicas ?? 0) === 0);
-        const madeProgress = updated > (old.updatedReplicas ?? 0) || replicas < (old.replicas ?? 0) || ready > (old.readyReplicas ?? 0) || available > (old.availableReplicas ?? 0);
+        const complete =
+          fresh !== undefined &&
+          updated === want &&
+          replicas === want &&
+          available === want &&
+          all.filter((rs) => rs !== fresh).every((rs) => (rs.status?.replicas ?? 0) === 0);
+        const madeProgress =
+          updated > (old.updatedReplicas ?? 0) ||
+          replicas < (old.replicas ?? 0) ||
+          ready > (old.readyReplicas ?? 0) ||
+          available > (old.availableReplicas ?? 0);
         const deadline = (d.spec.progressDeadlineSeconds ?? 600) * 1000;
         if (d.spec.paused) {
           // A paused rollout never times out.
         } else if (complete && fresh) {
           if (progressing?.reason !== "NewReplicaSetAvailable" || progressing.message !== `ReplicaSet "${rsName}" has successfully progressed.`) {
-            upsertProgressing(conditions, { type: "Progressing", status: "True", lastUpdateTime: now, reason: "NewReplicaSetAvailable", message: `ReplicaSet "${rsName}" has successfully progressed.` }, now);
+            upsertProgressing(
+              conditions,
+              {
+                type: "Progressing",
+                status: "True",
+                lastUpdateTime: now,
+                reason: "NewReplicaSetAvailable",
+                message: `ReplicaSet "${rsName}" has successfully progressed.`,
+              },
+              now,
+            );
           }
         } else if (fresh && (madeProgress || !progressing || (progressing.reason === "NewReplicaSetAvailable" && !complete))) {
-          upsertProgressing(conditions, { type: "Progressing", status: "True", lastUpdateTime: now, reason: "ReplicaSetUpdated", message: `ReplicaSet "${rsName}" is progressing.` }, now);
+          upsertProgressing(
+            conditions,
+            { type: "Progressing", status: "True", lastUpdateTime: now, reason: "ReplicaSetUpdated", message: `ReplicaSet "${rsName}" is progressing.` },
+            now,
+          );
           requeueMs = deadline;
         } else if (fresh && progressing && progressing.reason !== "ProgressDeadlineExceeded") {
           const since = Date.parse(progressing.lastUpdateTime ?? progressing.lastTransitionTime ?? now);
           if (since + deadline <= Date.now()) {
-            upsertProgressing(conditions, { type: "Progressing", status: "False", lastUpdateTime: now, reason: "ProgressDeadlineExceeded", message: `ReplicaSet "${rsName}" has timed out progressing.` }, now);
+            upsertProgressing(
+              conditions,
+              {
+                type: "Progressing",
+                status: "False",
+                lastUpdateTime: now,
+                reason: "ProgressDeadlineExceeded",
+                message: `ReplicaSet "${rsName}" has timed out progressing.`,
+              },
+              now,
+            );
           } else requeueMs = since + deadline - Date.now() + 50;
         }
         const status = omitZero({

@@ -22,7 +22,8 @@ export function resolveTargetPort(port: ServicePort, pod: Pod): number | undefin
   const target = port.targetPort ?? port.port;
   if (typeof target === "number") return target;
   if (/^\d+$/.test(target)) return Number(target);
-  for (const c of pod.spec.containers ?? []) for (const p of c.ports ?? []) if (p.name === target && (p.protocol ?? "TCP") === (port.protocol ?? "TCP")) return p.containerPort;
+  for (const c of pod.spec.containers ?? [])
+    for (const p of c.ports ?? []) if (p.name === target && (p.protocol ?? "TCP") === (port.protocol ?? "TCP")) return p.containerPort;
   return undefined;
 }
 
@@ -111,7 +112,11 @@ export class EndpointsController {
     for (const { pod, ready, ports } of [...byPod.values()].sort((a, b) => (a.pod.status?.podIP ?? "").localeCompare(b.pod.status?.podIP ?? ""))) {
       const key = JSON.stringify(ports);
       const subset = subsets.get(key) ?? { addresses: [], notReadyAddresses: [], ports };
-      const address = { ip: pod.status?.podIP, nodeName: pod.spec.nodeName, targetRef: { kind: "Pod", namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid } };
+      const address = {
+        ip: pod.status?.podIP,
+        nodeName: pod.spec.nodeName,
+        targetRef: { kind: "Pod", namespace: pod.metadata.namespace, name: pod.metadata.name, uid: pod.metadata.uid },
+      };
       (ready ? subset.addresses : subset.notReadyAddresses).push(address);
       subsets.set(key, subset);
     }
@@ -125,7 +130,12 @@ export class EndpointsController {
     const name = svc.metadata.name ?? "";
     const existing = this.ctx.registry.tryGet(R.endpoints, namespace, name);
     if (!existing) {
-      const body = { apiVersion: "v1", kind: "Endpoints", metadata: { name, namespace, labels: clone(svc.metadata.labels ?? {}) }, ...(wire.length ? { subsets: wire } : {}) } as KObject;
+      const body = {
+        apiVersion: "v1",
+        kind: "Endpoints",
+        metadata: { name, namespace, labels: clone(svc.metadata.labels ?? {}) },
+        ...(wire.length ? { subsets: wire } : {}),
+      } as KObject;
       this.ctx.registry.createObject(R.endpoints, body, CONTROLLER_MANAGER);
       return;
     }
@@ -165,7 +175,8 @@ export class EndpointsController {
   /** Services that were deleted take their Endpoints with them. */
   removeOrphans(): void {
     for (const ep of this.ctx.store.list(storeKey(R.endpoints))) {
-      if (!this.ctx.registry.tryGet(R.services, ep.metadata.namespace, ep.metadata.name ?? "")) this.ctx.registry.removeNow(R.endpoints, ep.metadata.namespace, ep.metadata.name ?? "");
+      if (!this.ctx.registry.tryGet(R.services, ep.metadata.namespace, ep.metadata.name ?? ""))
+        this.ctx.registry.removeNow(R.endpoints, ep.metadata.namespace, ep.metadata.name ?? "");
     }
   }
 }

@@ -27,13 +27,20 @@ export class NodeReadiness {
     for (const node of this.ctx.store.list(storeKey(R.nodes)) as NodeObject[]) {
       const name = node.metadata.name ?? "";
       // The kubelet's status update first, then the lifecycle controller lifts the taint (as in a real cluster).
-      this.ctx.registry.mutate(R.nodes, undefined, name, "kubelet", (object) => {
-        const current = object as NodeObject;
-        const conditions = clone(current.status.conditions ?? []);
-        if (!setCondition(conditions, { type: "Ready", status: "True", reason: NODE_READY.reason, message: NODE_READY.message }, nowIso())) return false;
-        current.status.conditions = conditions;
-        return true;
-      }, "status");
+      this.ctx.registry.mutate(
+        R.nodes,
+        undefined,
+        name,
+        "kubelet",
+        (object) => {
+          const current = object as NodeObject;
+          const conditions = clone(current.status.conditions ?? []);
+          if (!setCondition(conditions, { type: "Ready", status: "True", reason: NODE_READY.reason, message: NODE_READY.message }, nowIso())) return false;
+          current.status.conditions = conditions;
+          return true;
+        },
+        "status",
+      );
       this.ctx.registry.mutate(R.nodes, undefined, name, CONTROLLER_MANAGER, (object) => {
         const spec = (object as NodeObject).spec;
         const taints = spec?.taints ?? [];

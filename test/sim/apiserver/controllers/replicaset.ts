@@ -124,7 +124,16 @@ export class ReplicaSetController {
       rs.metadata.name ?? "",
       CONTROLLER_MANAGER,
       (o) => {
-        const status = omitZero({ replicas: active.length, fullyLabeledReplicas: fullyLabeled.length, readyReplicas: ready.length, availableReplicas: available.length, observedGeneration: o.metadata.generation }, ["replicas"]);
+        const status = omitZero(
+          {
+            replicas: active.length,
+            fullyLabeledReplicas: fullyLabeled.length,
+            readyReplicas: ready.length,
+            availableReplicas: available.length,
+            observedGeneration: o.metadata.generation,
+          },
+          ["replicas"],
+        );
         const current = (o as ReplicaSet).status;
         if (current && JSON.stringify(current) === JSON.stringify(status)) return false;
         (o as ReplicaSet).status = status;

@@ -25,7 +25,9 @@ export function podRequests(pod: Pod): PodRequests {
     cpuMillis: cpuMillis(c.resources?.requests?.cpu ?? c.resources?.limits?.cpu) ?? 0,
     memoryBytes: memoryBytes(c.resources?.requests?.memory ?? c.resources?.limits?.memory) ?? 0,
   });
-  const total = (pod.spec.containers ?? []).map(of).reduce((a, b) => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes }), { cpuMillis: 0, memoryBytes: 0 });
+  const total = (pod.spec.containers ?? [])
+    .map(of)
+    .reduce((a, b) => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes }), { cpuMillis: 0, memoryBytes: 0 });
   for (const init of (pod.spec.initContainers ?? []).map(of)) {
     total.cpuMillis = Math.max(total.cpuMillis, init.cpuMillis);
     total.memoryBytes = Math.max(total.memoryBytes, init.memoryBytes);
@@ -110,7 +112,9 @@ export class Scheduler {
         continue;
       }
       const onNode = pods.filter((p) => p.spec.nodeName === node.metadata.name && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
-      const used = onNode.map(podRequests).reduce((a, b) => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes }), { cpuMillis: 0, memoryBytes: 0 });
+      const used = onNode
+        .map(podRequests)
+        .reduce((a, b) => ({ cpuMillis: a.cpuMillis + b.cpuMillis, memoryBytes: a.memoryBytes + b.memoryBytes }), { cpuMillis: 0, memoryBytes: 0 });
       const alloc = node.status.allocatable;
       let fits = true;
       if (onNode.length + 1 > Number(alloc.pods ?? 110)) {
@@ -138,7 +142,8 @@ export class Scheduler {
       .map(([reason, k]) => `${k} ${reason}`)
       .join(", ");
     const preemption = resourceOnly ? `${n} No preemption victims found for incoming pod` : `${n} Preemption is not helpful for scheduling`;
-    const message = n === 0 ? "no nodes available to schedule pods" : `0/${n} nodes are available: ${detail}. preemption: 0/${n} nodes are available: ${preemption}.`;
+    const message =
+      n === 0 ? "no nodes available to schedule pods" : `0/${n} nodes are available: ${detail}. preemption: 0/${n} nodes are available: ${preemption}.`;
     this.ctx.registry.mutate(
       R.pods,
       pod.metadata.namespace,

@@ -20,7 +20,14 @@ export function controllerRef(obj: KObject): OwnerReference | undefined {
 }
 
 export function ownerRefTo(owner: KObject): OwnerReference {
-  return { apiVersion: owner.apiVersion ?? "", kind: owner.kind ?? "", name: owner.metadata.name ?? "", uid: owner.metadata.uid ?? "", controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: owner.apiVersion ?? "",
+    kind: owner.kind ?? "",
+    name: owner.metadata.name ?? "",
+    uid: owner.metadata.uid ?? "",
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 export function condition(conditions: Condition[] | undefined, type: string): Condition | undefined {

@@ -39,7 +39,13 @@ export function intOrPercentErrors(field: string, value: unknown): FieldError[] 
   if (typeof value === "string" && /^\d+%$/.test(value)) {
     return Number(value.slice(0, -1)) > 100 ? [invalidValue(field, value, "must not be greater than 100%")] : [];
   }
-  return [invalidValue(field, value, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")];
+  return [
+    invalidValue(
+      field,
+      value,
+      "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+    ),
+  ];
 }
 
 function isZero(value: unknown): boolean {
@@ -77,7 +83,8 @@ export function validateDeployment(d: Deployment, old: Deployment | undefined): 
   if (!isObject(d.spec)) return [required("spec")];
   const spec = d.spec;
   const errors: FieldError[] = [];
-  if (spec.replicas !== undefined && (typeof spec.replicas !== "number" || spec.replicas < 0)) errors.push(invalidValue("spec.replicas", spec.replicas, "must be greater than or equal to 0"));
+  if (spec.replicas !== undefined && (typeof spec.replicas !== "number" || spec.replicas < 0))
+    errors.push(invalidValue("spec.replicas", spec.replicas, "must be greater than or equal to 0"));
   errors.push(...selectorErrors("deployment", spec.selector, spec.template));
   errors.push(...templateErrors(spec.template));
   const strategy = spec.strategy;
@@ -105,7 +112,8 @@ export function validateDeployment(d: Deployment, old: Deployment | undefined): 
 export function validateReplicaSet(rs: ReplicaSet, old: ReplicaSet | undefined): FieldError[] {
   if (!isObject(rs.spec)) return [required("spec")];
   const errors: FieldError[] = [];
-  if (rs.spec.replicas !== undefined && (typeof rs.spec.replicas !== "number" || rs.spec.replicas < 0)) errors.push(invalidValue("spec.replicas", rs.spec.replicas, "must be greater than or equal to 0"));
+  if (rs.spec.replicas !== undefined && (typeof rs.spec.replicas !== "number" || rs.spec.replicas < 0))
+    errors.push(invalidValue("spec.replicas", rs.spec.replicas, "must be greater than or equal to 0"));
   errors.push(...selectorErrors("replicaset", rs.spec.selector, rs.spec.template));
   errors.push(...templateErrors(rs.spec.template));
   if (old && JSON.stringify(old.spec.selector) !== JSON.stringify(rs.spec.selector)) errors.push(immutable("spec.selector", rs.spec.selector));

@@ -35,7 +35,11 @@ export function nameErrors(field: string, name: string, rule: NameRule): FieldEr
     return ["/", "%"].filter((c) => name.includes(c)).map((c) => invalidValue(field, name, `may not contain '${c}'`));
   }
   const [re, message, max] =
-    rule === "label" ? [DNS1123_LABEL, DNS1123_LABEL_MESSAGE, 63] : rule === "dns1035" ? [DNS1035_LABEL, DNS1035_LABEL_MESSAGE, 63] : [DNS1123_SUBDOMAIN, DNS1123_SUBDOMAIN_MESSAGE, 253];
+    rule === "label"
+      ? [DNS1123_LABEL, DNS1123_LABEL_MESSAGE, 63]
+      : rule === "dns1035"
+        ? [DNS1035_LABEL, DNS1035_LABEL_MESSAGE, 63]
+        : [DNS1123_SUBDOMAIN, DNS1123_SUBDOMAIN_MESSAGE, 253];
   const errors: FieldError[] = [];
   if (name.length > max) errors.push(invalidValue(field, name, `must be no more than ${max} characters`));
   if (!re.test(name)) errors.push(invalidValue(field, name, message));

@@ -96,7 +96,9 @@ function validatePort(field: string, port: unknown): FieldError[] {
     return port >= 1 && port <= 65535 ? [] : [invalidValue(field, port, "must be between 1 and 65535, inclusive")];
   }
   if (typeof port === "string") {
-    return /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/.test(port) && /[a-z]/.test(port) ? [] : [invalidValue(field, port, "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")];
+    return /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/.test(port) && /[a-z]/.test(port)
+      ? []
+      : [invalidValue(field, port, "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")];
   }
   return [required(field)];
 }
@@ -111,9 +113,11 @@ function validateProbe(field: string, probe: Probe | undefined, liveness: boolea
   if (probe.tcpSocket) errors.push(...validatePort(`${field}.tcpSocket.port`, probe.tcpSocket.port));
   for (const key of ["initialDelaySeconds", "timeoutSeconds", "periodSeconds", "successThreshold", "failureThreshold"] as const) {
     const value = probe[key];
-    if (value !== undefined && (typeof value !== "number" || value < 0)) errors.push(invalidValue(`${field}.${key}`, value, "must be greater than or equal to 0"));
+    if (value !== undefined && (typeof value !== "number" || value < 0))
+      errors.push(invalidValue(`${field}.${key}`, value, "must be greater than or equal to 0"));
   }
-  if (liveness && probe.successThreshold !== undefined && probe.successThreshold !== 1) errors.push(invalidValue(`${field}.successThreshold`, probe.successThreshold, "must be 1"));
+  if (liveness && probe.successThreshold !== undefined && probe.successThreshold !== 1)
+    errors.push(invalidValue(`${field}.successThreshold`, probe.successThreshold, "must be 1"));
   return errors;
 }
 
@@ -131,7 +135,8 @@ function validateContainer(field: string, c: Container): FieldError[] {
     if (typeof p.containerPort !== "number" || p.containerPort < 1 || p.containerPort > 65535) {
       errors.push(invalidValue(`${pf}.containerPort`, p.containerPort, "must be between 1 and 65535, inclusive"));
     }
-    if (p.protocol !== undefined && !["TCP", "UDP", "SCTP"].includes(p.protocol)) errors.push(notSupported(`${pf}.protocol`, p.protocol, ["SCTP", "TCP", "UDP"]));
+    if (p.protocol !== undefined && !["TCP", "UDP", "SCTP"].includes(p.protocol))
+      errors.push(notSupported(`${pf}.protocol`, p.protocol, ["SCTP", "TCP", "UDP"]));
     if (p.name) {
       if (portNames.has(p.name)) errors.push(duplicate(`${pf}.name`, p.name));
       portNames.add(p.name);

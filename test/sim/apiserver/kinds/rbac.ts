@@ -26,7 +26,8 @@ function ruleErrors(rules: unknown, namespaced: boolean): FieldError[] {
     const urls = strings(r.nonResourceURLs);
     if (urls.length > 0) {
       if (namespaced) errors.push(invalidValue(`${field}.nonResourceURLs`, urls, "namespaced rules cannot apply to non-resource URLs"));
-      if (strings(r.apiGroups).length > 0 || strings(r.resources).length > 0) errors.push(invalidValue(`${field}.nonResourceURLs`, urls, "rules cannot apply to both regular resources and non-resource URLs"));
+      if (strings(r.apiGroups).length > 0 || strings(r.resources).length > 0)
+        errors.push(invalidValue(`${field}.nonResourceURLs`, urls, "rules cannot apply to both regular resources and non-resource URLs"));
       return;
     }
     if (strings(r.apiGroups).length === 0) errors.push(required(`${field}.apiGroups`, "resource rules must supply at least one api group"));
@@ -62,5 +63,11 @@ function roleRefErrors(obj: KObject, old: KObject | undefined, kinds: string[]):
 
 export const validateRole = (role: KObject): FieldError[] => ruleErrors(role.rules, true);
 export const validateClusterRole = (role: KObject): FieldError[] => ruleErrors(role.rules, false);
-export const validateRoleBinding = (binding: KObject, old: KObject | undefined): FieldError[] => [...roleRefErrors(binding, old, ["Role", "ClusterRole"]), ...subjectErrors(binding.subjects)];
-export const validateClusterRoleBinding = (binding: KObject, old: KObject | undefined): FieldError[] => [...roleRefErrors(binding, old, ["ClusterRole"]), ...subjectErrors(binding.subjects)];
+export const validateRoleBinding = (binding: KObject, old: KObject | undefined): FieldError[] => [
+  ...roleRefErrors(binding, old, ["Role", "ClusterRole"]),
+  ...subjectErrors(binding.subjects),
+];
+export const validateClusterRoleBinding = (binding: KObject, old: KObject | undefined): FieldError[] => [
+  ...roleRefErrors(binding, old, ["ClusterRole"]),
+  ...subjectErrors(binding.subjects),
+];

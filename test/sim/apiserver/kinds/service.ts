@@ -42,7 +42,8 @@ export function validateService(svc: Service): FieldError[] {
   if (!isObject(svc.spec)) return [required("spec")];
   const spec = svc.spec;
   const errors: FieldError[] = [];
-  if (spec.type !== undefined && !TYPES.includes(spec.type)) errors.push(notSupported("spec.type", spec.type, ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]));
+  if (spec.type !== undefined && !TYPES.includes(spec.type))
+    errors.push(notSupported("spec.type", spec.type, ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]));
   const ports = Array.isArray(spec.ports) ? spec.ports : [];
   const headless = spec.clusterIP === "None";
   if (ports.length === 0 && spec.type !== "ExternalName" && !headless) errors.push(required("spec.ports"));
@@ -55,8 +56,10 @@ export function validateService(svc: Service): FieldError[] {
       names.add(p.name);
     }
     if (typeof p.port !== "number" || p.port < 1 || p.port > 65535) errors.push(invalidValue(`${f}.port`, p.port, "must be between 1 and 65535, inclusive"));
-    if (p.protocol !== undefined && !["TCP", "UDP", "SCTP"].includes(p.protocol)) errors.push(notSupported(`${f}.protocol`, p.protocol, ["SCTP", "TCP", "UDP"]));
-    if (typeof p.targetPort === "number" && (p.targetPort < 1 || p.targetPort > 65535)) errors.push(invalidValue(`${f}.targetPort`, p.targetPort, "must be between 1 and 65535, inclusive"));
+    if (p.protocol !== undefined && !["TCP", "UDP", "SCTP"].includes(p.protocol))
+      errors.push(notSupported(`${f}.protocol`, p.protocol, ["SCTP", "TCP", "UDP"]));
+    if (typeof p.targetPort === "number" && (p.targetPort < 1 || p.targetPort > 65535))
+      errors.push(invalidValue(`${f}.targetPort`, p.targetPort, "must be between 1 and 65535, inclusive"));
     if (p.nodePort !== undefined && p.nodePort !== 0 && !needsNodePorts(svc)) {
       errors.push(forbidden(`${f}.nodePort`, `may not be used when \`type\` is '${spec.type ?? "ClusterIP"}'`));
     }
@@ -100,7 +103,13 @@ export function allocateService(svc: Service, old: Service | undefined, others: 
       if (spec.clusterIP && spec.clusterIP !== "None") {
         const n = ipToNumber(spec.clusterIP);
         if (n === undefined || n < CIDR_BASE || n >= CIDR_BASE + CIDR_SIZE) {
-          errors.push(invalidValue("spec.clusterIPs[0]", [spec.clusterIP], `failed to allocate IP ${spec.clusterIP}: the provided IP (${spec.clusterIP}) is not in the valid range. The range of valid IPs is ${SERVICE_CIDR}`));
+          errors.push(
+            invalidValue(
+              "spec.clusterIPs[0]",
+              [spec.clusterIP],
+              `failed to allocate IP ${spec.clusterIP}: the provided IP (${spec.clusterIP}) is not in the valid range. The range of valid IPs is ${SERVICE_CIDR}`,
+            ),
+          );
         } else if (used.has(spec.clusterIP)) {
           errors.push(invalidValue("spec.clusterIPs[0]", [spec.clusterIP], `failed to allocate IP ${spec.clusterIP}: provided IP is already allocated`));
         }

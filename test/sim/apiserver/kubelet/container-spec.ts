@@ -42,7 +42,14 @@ function fieldRefValue(pod: Pod, fieldPath: string): string {
   return "";
 }
 
-function lookup(registry: Registry, pod: Pod, kind: "configmap" | "secret", name: string, key: string | undefined, optional: boolean): string | Record<string, string> | undefined {
+function lookup(
+  registry: Registry,
+  pod: Pod,
+  kind: "configmap" | "secret",
+  name: string,
+  key: string | undefined,
+  optional: boolean,
+): string | Record<string, string> | undefined {
   const obj = registry.tryGet(kind === "configmap" ? R.configmaps : R.secrets, pod.metadata.namespace, name);
   if (!obj) {
     if (optional) return undefined;
@@ -78,7 +85,11 @@ export function resolveEnv(registry: Registry, pod: Pod, c: Container): { name: 
       continue;
     }
     const from = e.valueFrom as
-      | { fieldRef?: { fieldPath: string }; configMapKeyRef?: { name: string; key: string; optional?: boolean }; secretKeyRef?: { name: string; key: string; optional?: boolean } }
+      | {
+          fieldRef?: { fieldPath: string };
+          configMapKeyRef?: { name: string; key: string; optional?: boolean };
+          secretKeyRef?: { name: string; key: string; optional?: boolean };
+        }
       | undefined;
     if (!from) {
       env.set(e.name, "");

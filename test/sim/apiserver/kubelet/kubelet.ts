@@ -44,10 +44,13 @@ export class Kubelet {
       const pod = event.object as Pod;
       if (pod.spec.nodeName !== this.nodeName || isSimulatedOnly(pod)) return;
       // Never act inside a store listener: later listeners must see this event first.
-      setImmediate(() => (event.type === "DELETED" ? this.podGone(pod) : this.podChanged(pod.metadata.namespace ?? "", pod.metadata.name ?? "", pod.metadata.uid ?? "")));
+      setImmediate(() =>
+        event.type === "DELETED" ? this.podGone(pod) : this.podChanged(pod.metadata.namespace ?? "", pod.metadata.name ?? "", pod.metadata.uid ?? ""),
+      );
     });
     for (const pod of this.ctx.store.list(storeKey(R.pods)) as Pod[]) {
-      if (pod.spec.nodeName === this.nodeName && !isSimulatedOnly(pod)) this.podChanged(pod.metadata.namespace ?? "", pod.metadata.name ?? "", pod.metadata.uid ?? "");
+      if (pod.spec.nodeName === this.nodeName && !isSimulatedOnly(pod))
+        this.podChanged(pod.metadata.namespace ?? "", pod.metadata.name ?? "", pod.metadata.uid ?? "");
     }
   }
 
@@ -80,7 +83,9 @@ export class Kubelet {
 
   async openLogs(pod: Pod, container: string, previous: boolean, options: LogOptions): Promise<Readable> {
     const worker = this.workers.get(pod.metadata.uid ?? "");
-    const target = worker?.logTarget(container, previous) ?? { error: `container "${container}" in pod "${pod.metadata.name}" is waiting to start: ContainerCreating` };
+    const target = worker?.logTarget(container, previous) ?? {
+      error: `container "${container}" in pod "${pod.metadata.name}" is waiting to start: ContainerCreating`,
+    };
     if (!target.id) throw badRequest(target.error ?? "no logs");
     return this.runtime.containerLogs(target.id, options);
   }

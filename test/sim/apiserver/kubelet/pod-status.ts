@@ -48,7 +48,16 @@ export function containerStatuses(records: ContainerRecord[]): ContainerStatus[]
   return [...records]
     .sort((a, b) => a.name.localeCompare(b.name))
     .map((r) => {
-      const s: ContainerStatus = { name: r.name, state: r.state, lastState: r.lastState, ready: r.ready, restartCount: r.restartCount, image: r.image, imageID: r.imageID, started: r.started };
+      const s: ContainerStatus = {
+        name: r.name,
+        state: r.state,
+        lastState: r.lastState,
+        ready: r.ready,
+        restartCount: r.restartCount,
+        image: r.image,
+        imageID: r.imageID,
+        started: r.started,
+      };
       if (r.containerID) s.containerID = r.containerID;
       return s;
     });
@@ -62,8 +71,16 @@ export function podConditions(existing: Condition[], records: ContainerRecord[],
   const notReady = { reason: "ContainersNotReady", message: `containers with unready status: [${unready.join(" ")}]` };
   setCondition(conditions, { type: "PodReadyToStartContainers", status: sandboxReady ? "True" : "False", lastProbeTime: null }, now);
   setCondition(conditions, { type: "Initialized", status: "True", lastProbeTime: null }, now);
-  setCondition(conditions, ready ? { type: "Ready", status: "True", lastProbeTime: null } : { type: "Ready", status: "False", lastProbeTime: null, ...notReady }, now);
-  setCondition(conditions, ready ? { type: "ContainersReady", status: "True", lastProbeTime: null } : { type: "ContainersReady", status: "False", lastProbeTime: null, ...notReady }, now);
+  setCondition(
+    conditions,
+    ready ? { type: "Ready", status: "True", lastProbeTime: null } : { type: "Ready", status: "False", lastProbeTime: null, ...notReady },
+    now,
+  );
+  setCondition(
+    conditions,
+    ready ? { type: "ContainersReady", status: "True", lastProbeTime: null } : { type: "ContainersReady", status: "False", lastProbeTime: null, ...notReady },
+    now,
+  );
   const order = ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"];
   return conditions.sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type));
 }

@@ -96,15 +96,29 @@ export class PodWorker {
 
   start(pod: Pod): void {
     for (const c of pod.spec.containers) {
-      this.records.set(c.name, { name: c.name, image: c.image ?? "", imageID: "", restartCount: 0, state: { waiting: { reason: "ContainerCreating" } }, lastState: {}, ready: false, started: false });
-      this.loops.push(this.containerLoop(pod, c).catch((err: unknown) => this.ctx.log(`pod ${this.namespace}/${this.name} container ${c.name}: ${(err as Error)?.stack ?? String(err)}`)));
+      this.records.set(c.name, {
+        name: c.name,
+        image: c.image ?? "",
+        imageID: "",
+        restartCount: 0,
+        state: { waiting: { reason: "ContainerCreating" } },
+        lastState: {},
+        ready: false,
+        started: false,
+      });
+      this.loops.push(
+        this.containerLoop(pod, c).catch((err: unknown) =>
+          this.ctx.log(`pod ${this.namespace}/${this.name} container ${c.name}: ${(err as Error)?.stack ?? String(err)}`),
+        ),
+      );
     }
     this.queueStatus();
   }
 
   /** A new version of the pod object arrived. */
   update(pod: Pod): void {
-    if (pod.metadata.deletionTimestamp && !this.terminating) this.terminating = this.terminate(pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30, true);
+    if (pod.metadata.deletionTimestamp && !this.terminating)
+      this.terminating = this.terminate(pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30, true);
   }
 
   /** The pod object is gone (force deletion) or the node shuts down: stop and clean up. */
@@ -270,7 +284,12 @@ export class PodWorker {
       const delay = this.ctx.crashBackoff.restartDelay(backoffKey, Date.parse(term.finishedAt ?? "") || Date.now());
       if (delay > 0) {
         rec.lastState = { terminated: term };
-        rec.state = { waiting: { reason: "CrashLoopBackOff", message: `back-off ${goDuration(delay)} restarting failed container=${c.name} pod=${this.name}_${this.namespace}(${this.uid})` } };
+        rec.state = {
+          waiting: {
+            reason: "CrashLoopBackOff",
+            message: `back-off ${goDuration(delay)} restarting failed container=${c.name} pod=${this.name}_${this.namespace}(${this.uid})`,
+          },
+        };
         this.event("Warning", "BackOff", `Back-off restarting failed container ${c.name} in pod ${this.name}_${this.namespace}(${this.uid})`, c.name);
         this.queueStatus();
         await sleep(delay, signal);
@@ -294,7 +313,9 @@ export class PodWorker {
     while (!signal.aborted) {
       if (policy !== "Always") {
         // Is it there already? A "Never" pull is a presence check and never touches a registry.
-        const present = await this.ctx.runtime.pullImage(image, "Never", signal).catch((err: Error) => ({ ok: false as const, reason: "ErrImagePull" as const, message: err.message }));
+        const present = await this.ctx.runtime
+          .pullImage(image, "Never", signal)
+          .catch((err: Error) => ({ ok: false as const, reason: "ErrImagePull" as const, message: err.message }));
         if (present.ok) {
           // Every start says so again (the recorder aggregates repeats into one Event's count).
           this.event("Normal", "Pulled", `Container image "${image}" already present on machine`, c.name);
@@ -312,7 +333,9 @@ export class PodWorker {
       }
       this.event("Normal", "Pulling", `Pulling image "${image}"`, c.name);
       const t0 = Date.now();
-      const result = await this.ctx.runtime.pullImage(image, policy, signal).catch((err: Error) => ({ ok: false as const, reason: "ErrImagePull" as const, message: err.message }));
+      const result = await this.ctx.runtime
+        .pullImage(image, policy, signal)
+        .catch((err: Error) => ({ ok: false as const, reason: "ErrImagePull" as const, message: err.message }));
       if (signal.aborted) return undefined;
       if (result.ok) {
         const took = goDuration(Date.now() - t0);
@@ -404,7 +427,9 @@ export class PodWorker {
     for (const rec of this.records.values()) {
       rec.ready = false;
       if (!rec.state.terminated && rec.state.running) {
-        rec.state = { terminated: { exitCode: 137, reason: "Error", startedAt: rec.state.running.startedAt, finishedAt: nowIso(), containerID: rec.containerID } };
+        rec.state = {
+          terminated: { exitCode: 137, reason: "Error", startedAt: rec.state.running.startedAt, finishedAt: nowIso(), containerID: rec.containerID },
+        };
       }
     }
     const records = [...this.records.values()];
