@@ -60,7 +60,8 @@ describe.runIf(available)("a Docker API relay that says Docker Desktop", () => {
     const marker = uniqueName("relay");
     await writeFile(join(context, "Dockerfile"), "FROM scratch\nCOPY marker /marker\n");
     await writeFile(join(context, "marker"), marker);
-    const tag = `localhost:5001/mlkube-test/relay:${marker}`;
+    // The registry scripts/setup-engine.sh runs for the tests (5001 is the kind-registry, there only while a cluster is).
+    const tag = `localhost:${process.env.MLKUBE_TEST_REGISTRY_PORT ?? 5002}/mlkube-test/relay:${marker}`;
     try {
       const built = await dockerCli(["build", "-t", tag, context]);
       expect(built).toContain("Successfully tagged");

@@ -10,9 +10,9 @@
  * Point DOCKER_HOST at `relay.dockerHost` to put a client (mlkube, the minikube stand-in) on a
  * "Docker Desktop" engine while the containers still run on this machine's engine.
  */
-import { rm } from "node:fs/promises";
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, request, type IncomingMessage, type ServerResponse } from "node:http";
 import { connect, type Socket } from "node:net";
+import { SocketRelay } from "./docker-relay.js";
 
 export interface DesktopLook {
   /** Also report rootless Docker (SecurityOptions "name=rootless"). */
@@ -22,24 +22,19 @@ export interface DesktopLook {
 /** `/info` or `/v1.45/info`, with or without a query. */
 const INFO_PATH = /^(?:\/v\d+(?:\.\d+)?)?\/info(?:\?.*)?$/;
 
-export class DockerDesktopRelay {
-  private server: Server | undefined;
-  private readonly open = new Set<Socket>();
+export class DockerDesktopRelay extends SocketRelay {
   /** How many `/info` answers were rewritten: proof a client asked through the relay. */
   infoRequests = 0;
 
   constructor(
-    readonly path: string,
+    path: string,
     private readonly look: DesktopLook = {},
-    private readonly engine = "/var/run/docker.sock",
-  ) {}
-
-  get dockerHost(): string {
-    return `unix://${this.path}`;
+    engine = "/var/run/docker.sock",
+  ) {
+    super(path, engine);
   }
 
   async start(): Promise<void> {
-    await rm(this.path, { force: true });
     const server = createServer((req, res) => (req.method === "GET" && INFO_PATH.test(req.url ?? "") ? this.info(req, res) : this.pass(req, res)));
     // Docker's hijacked streams: the request asks for `Upgrade: tcp`; from there on the relay only
     // copies bytes both ways, the 101 answer included.
@@ -53,28 +48,7 @@ export class DockerDesktopRelay {
       client.pipe(upstream).pipe(client);
     });
     server.on("connection", (socket: Socket) => this.track(socket));
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(this.path, () => resolve());
-    });
-    this.server = server;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const socket of this.open) socket.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
-    await rm(this.path, { force: true });
-  }
-
-  private track(...sockets: Socket[]): void {
-    for (const socket of sockets) {
-      this.open.add(socket);
-      socket.on("close", () => this.open.delete(socket));
-      socket.on("error", () => sockets.forEach((each) => each.destroy()));
-    }
-    if (sockets.length === 2) for (const socket of sockets) socket.on("close", () => sockets.forEach((each) => each.destroy()));
+    await this.listen(server);
   }
 
   /** Any request but `/info`: the same method, path, headers and body to the engine, its answer back as it streams. */

@@ -5,42 +5,44 @@
  * stopping the engine that the simulated cluster and other tests run on.
  */
 import { rm } from "node:fs/promises";
-import { connect, createServer, type Server, type Socket } from "node:net";
+import type { Server } from "node:http";
+import { connect, createServer, type Server as NetServer, type Socket } from "node:net";
 
-export class DockerRelay {
-  private server: Server | undefined;
+/**
+ * A listener on a Unix socket standing for the engine's: the sockets it opened are tracked so
+ * that stop() cuts them all, as a stopping dockerd does. Subclasses decide what a connection does.
+ */
+export abstract class SocketRelay {
+  private server: Server | NetServer | undefined;
   private readonly open = new Set<Socket>();
-  /** How many clients connected through the relay: proof that a client used this socket. */
-  connections = 0;
 
   constructor(
     readonly path: string,
-    private readonly engine = "/var/run/docker.sock",
+    protected readonly engine = "/var/run/docker.sock",
   ) {}
 
   get dockerHost(): string {
     return `unix://${this.path}`;
   }
 
-  async start(): Promise<void> {
+  /** Listens on the path with `server`, which a subclass made and wired. */
+  protected async listen(server: Server | NetServer): Promise<void> {
     await rm(this.path, { force: true });
-    const server = createServer((client) => {
-      this.connections += 1;
-      const upstream = connect(this.engine);
-      for (const socket of [client, upstream]) {
-        this.open.add(socket);
-        socket.on("close", () => this.open.delete(socket));
-        socket.on("error", () => socket.destroy());
-      }
-      client.pipe(upstream).pipe(client);
-      client.on("close", () => upstream.destroy());
-      upstream.on("close", () => client.destroy());
-    });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(this.path, () => resolve());
     });
     this.server = server;
+  }
+
+  /** Tracked until closed; a client and its upstream (two sockets) end together. */
+  protected track(...sockets: Socket[]): void {
+    for (const socket of sockets) {
+      this.open.add(socket);
+      socket.on("close", () => this.open.delete(socket));
+      socket.on("error", () => sockets.forEach((each) => each.destroy()));
+    }
+    if (sockets.length === 2) for (const socket of sockets) socket.on("close", () => sockets.forEach((each) => each.destroy()));
   }
 
   /** The engine "stops": no new connection, the open ones cut, the socket file gone. */
@@ -50,5 +52,21 @@ export class DockerRelay {
     for (const socket of this.open) socket.destroy();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
     await rm(this.path, { force: true });
+  }
+}
+
+/** Every connection copied byte for byte to the engine. */
+export class DockerRelay extends SocketRelay {
+  /** How many clients connected through the relay: proof that a client used this socket. */
+  connections = 0;
+
+  async start(): Promise<void> {
+    const server = createServer((client) => {
+      this.connections += 1;
+      const upstream = connect(this.engine);
+      this.track(client, upstream);
+      client.pipe(upstream).pipe(client);
+    });
+    await this.listen(server);
   }
 }
