@@ -28,6 +28,11 @@ export interface Decision {
   reason: string;
 }
 
+/** Attributes with everything not given empty: a non-resource request unless it says otherwise. */
+export function attributesOf(fields: Partial<Attributes>): Attributes {
+  return { verb: "", resourceRequest: false, apiGroup: "", resource: "", subresource: "", namespace: "", name: "", path: "", ...fields };
+}
+
 const METHOD_VERBS: Record<string, string> = { POST: "create", GET: "get", HEAD: "get", PUT: "update", PATCH: "patch", DELETE: "delete" };
 const NAMESPACE_SUBRESOURCES = new Set(["status", "finalize"]);
 
@@ -35,16 +40,7 @@ const NAMESPACE_SUBRESOURCES = new Set(["status", "finalize"]);
 export function requestAttributes(method: string, rawUrl: string): Attributes {
   const url = new URL(rawUrl, "https://127.0.0.1");
   const path = url.pathname;
-  const nonResource: Attributes = {
-    verb: method.toLowerCase(),
-    resourceRequest: false,
-    apiGroup: "",
-    resource: "",
-    subresource: "",
-    namespace: "",
-    name: "",
-    path,
-  };
+  const nonResource = attributesOf({ verb: method.toLowerCase(), path });
   let parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   let apiGroup = "";
   if (parts[0] === "api") parts = parts.slice(1);

@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
 import { authenticate, type UserInfo } from "./authn.js";
-import { authorize, checkRequest, type Attributes } from "./authz.js";
+import { attributesOf, authorize, checkRequest } from "./authz.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery.js";
 import { serveLogs, type LogProvider } from "./logs.js";
 import { jsonPatch, mergePatch, PATCH_TYPES } from "./patch.js";
@@ -213,27 +213,11 @@ function selfReview(deps: HttpDeps, user: UserInfo, raw: Buffer, res: ServerResp
     throw invalid("SelfSubjectAccessReview", "authorization.k8s.io", "", [
       { type: "FieldValueRequired", field: "spec.resourceAttributes", detail: "exactly one of nonResourceAttributes or resourceAttributes must be specified" },
     ]);
-  const attributes: Attributes = resource
-    ? {
-        verb: resource.verb ?? "",
-        resourceRequest: true,
-        apiGroup: resource.group ?? "",
-        resource: resource.resource ?? "",
-        subresource: resource.subresource ?? "",
-        namespace: resource.namespace ?? "",
-        name: resource.name ?? "",
-        path: "",
-      }
-    : {
-        verb: nonResource?.verb ?? "",
-        resourceRequest: false,
-        apiGroup: "",
-        resource: "",
-        subresource: "",
-        namespace: "",
-        name: "",
-        path: nonResource?.path ?? "",
-      };
+  // A SelfSubjectAccessReview's ResourceAttributes name the group "group"; the authorizer's "apiGroup".
+  const { group: apiGroup, ...named } = resource ?? {};
+  const attributes = resource
+    ? attributesOf({ ...named, apiGroup: apiGroup ?? "", resourceRequest: true })
+    : attributesOf({ verb: nonResource?.verb ?? "", path: nonResource?.path ?? "" });
   const decision = authorize(deps.registry, user, attributes);
   const status = decision.reason ? { allowed: decision.allowed, reason: decision.reason } : { allowed: decision.allowed };
   send(res, 201, { kind: "SelfSubjectAccessReview", apiVersion: "authorization.k8s.io/v1", metadata: { creationTimestamp: null }, spec, status }, pretty);
