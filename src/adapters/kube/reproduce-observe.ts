@@ -22,10 +22,7 @@ export async function clusterCapacity(
   model: { namespace: string; selector: Record<string, string> },
   options: { machine: LocalCapacity; note: (line: string) => void },
 ): Promise<LocalCapacity> {
-  const nodes = await forbiddenAs(
-    kube.core.listNode().then((list) => list.items),
-    undefined,
-  );
+  const nodes = await unlessForbidden(kube.core.listNode().then((list) => list.items));
   if (nodes === undefined) {
     options.note(`this user may not list nodes: replicas are fitted to ${options.machine.source} instead`);
     return options.machine;
@@ -40,10 +37,7 @@ export async function clusterCapacity(
     pod.metadata?.namespace === model.namespace && Object.entries(model.selector).every(([key, value]) => pod.metadata?.labels?.[key] === value);
   const holdsRequests = (pod: V1Pod) =>
     pod.status?.phase !== "Succeeded" && pod.status?.phase !== "Failed" && (!isModels(pod) || pod.metadata?.deletionTimestamp !== undefined);
-  let pods = await forbiddenAs(
-    kube.core.listPodForAllNamespaces().then((list) => list.items),
-    undefined,
-  );
+  let pods = await unlessForbidden(kube.core.listPodForAllNamespaces().then((list) => list.items));
   if (pods === undefined) {
     options.note(`this user may not list pods in all namespaces: only the requests of pods in namespace ${model.namespace} are counted against the nodes`);
     pods = (await kube.core.listNamespacedPod({ namespace: model.namespace })).items;
@@ -67,10 +61,7 @@ export async function clusterCapacity(
  * "unknown" when this user may not list them: then none is overwritten either.
  */
 export async function existingSecretNames(kube: KubeAccess, namespace: string, model: string): Promise<string[] | "unknown"> {
-  const secrets = await forbiddenAs(
-    kube.core.listNamespacedSecret({ namespace }).then((list) => list.items),
-    undefined,
-  );
+  const secrets = await unlessForbidden(kube.core.listNamespacedSecret({ namespace }).then((list) => list.items));
   if (secrets === undefined) return "unknown";
   // A placeholder from an earlier reproduce carries the model's label: it is rendered again, not "existing".
   return secrets.filter((secret) => secret.metadata?.labels?.[PRUNE_LABEL] !== model).map((secret) => secret.metadata?.name ?? "");
@@ -88,10 +79,7 @@ export async function podHistories(
   const { namespace, selector, container } = target;
   const pods = (await kube.core.listNamespacedPod({ namespace, labelSelector: selector })).items.filter((pod) => pod.metadata?.deletionTimestamp === undefined);
   const names = new Set(pods.map((pod) => pod.metadata?.name));
-  const listed = await forbiddenAs(
-    kube.core.listNamespacedEvent({ namespace, fieldSelector: "involvedObject.kind=Pod" }).then((list) => list.items),
-    undefined,
-  );
+  const listed = await unlessForbidden(kube.core.listNamespacedEvent({ namespace, fieldSelector: "involvedObject.kind=Pod" }).then((list) => list.items));
   if (listed === undefined) note(`this user may not list events in namespace ${namespace}: readiness probe failures are not reported`);
   const events = (listed ?? []).filter(
     (event) => names.has(event.involvedObject.name) && event.reason === "Unhealthy" && (event.message ?? "").startsWith("Readiness probe failed"),
@@ -116,12 +104,12 @@ export async function podHistories(
   });
 }
 
-/** The read's answer, or `fallback` when the API server forbids it (any other error still fails). */
-async function forbiddenAs<T, F>(read: Promise<T>, fallback: F): Promise<T | F> {
+/** The read's answer, or undefined when the API server forbids it (any other error still fails). */
+async function unlessForbidden<T>(read: Promise<T>): Promise<T | undefined> {
   try {
     return await read;
   } catch (error) {
-    if (isForbidden(error)) return fallback;
+    if (isForbidden(error)) return undefined;
     throw error;
   }
 }

@@ -8,26 +8,13 @@ import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, type V1PolicyRule } from "@kubernetes/client-node";
 import { parse, stringify } from "yaml";
+import { execInContainer } from "../../../src/adapters/docker/container-exec.js";
 import { docker } from "../../support/engine.js";
 
 const run = promisify(execFile);
-
-async function readFromNode(container: string, path: string): Promise<string> {
-  const exec = await docker.getContainer(container).exec({ Cmd: ["cat", path], AttachStdout: true, AttachStderr: true });
-  const stream = await exec.start({});
-  const chunks: Buffer[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const stdout = new Writable({ write: (chunk: Buffer, _encoding, done) => void (chunks.push(chunk), done()) });
-    docker.modem.demuxStream(stream, stdout, process.stderr);
-    stream.on("end", resolve);
-    stream.on("error", reject);
-  });
-  return Buffer.concat(chunks).toString("utf8");
-}
 
 interface Kubeconfig {
   clusters: { name: string; cluster: Record<string, unknown> }[];
@@ -58,8 +45,8 @@ export async function addLimitedUser(options: {
   let cert: string;
   let key: string;
   try {
-    await writeFile(join(dir, "ca.crt"), await readFromNode(node, "/etc/kubernetes/pki/ca.crt"));
-    await writeFile(join(dir, "ca.key"), await readFromNode(node, "/etc/kubernetes/pki/ca.key"), { mode: 0o600 });
+    await writeFile(join(dir, "ca.crt"), await execInContainer(docker, node, ["cat", "/etc/kubernetes/pki/ca.crt"]));
+    await writeFile(join(dir, "ca.key"), await execInContainer(docker, node, ["cat", "/etc/kubernetes/pki/ca.key"]), { mode: 0o600 });
     await run("openssl", [
       "req",
       "-new",
