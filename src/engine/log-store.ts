@@ -263,7 +263,12 @@ export class LogStore {
     this.firstSeq++;
   }
 
-  private markRead(): void {
+  /**
+   * A reader saw a window of the store: every line held now is within its reach (the terminal view
+   * scrolls back to any of them), so none of them counts as dropped when pushed out later. `since`
+   * and `tail` do this themselves; a view built with `scanBack` calls it.
+   */
+  markRead(): void {
     this.readUpTo = this.nextSeq;
   }
 

@@ -78,3 +78,20 @@ describe("foldedSeek", () => {
     expect(foldedSeek(store, {}, 17, 5)).toBe(18);
   });
 });
+
+describe("what the folded view counts as dropped", () => {
+  it("counts nothing as dropped that the folded pane had read (it can scroll back to it)", () => {
+    const store = new LogStore({ capacity: 100 });
+    for (let round = 0; round < 10; round++) {
+      // 60 lines between reads: fewer than the store holds, so none is pushed out unread.
+      for (let index = 0; index < 60; index++) store.append({ pod: "iris-a", container: "model", text: `line ${round * 60 + index}` });
+      foldedTail(store, {}, 20);
+    }
+    expect(store.received).toBe(600);
+    expect(store.dropped).toBe(0);
+    // 150 lines with no read between: the 50 the store pushed out unread are dropped.
+    for (let index = 0; index < 150; index++) store.append({ pod: "iris-a", container: "model", text: `burst ${index}` });
+    foldedTail(store, {}, 20);
+    expect(store.dropped).toBe(50);
+  });
+});

@@ -64,6 +64,9 @@ export function foldedTail(logs: LogStore, filter: LogFilter, rows: number, endS
   const folded: FoldedLine[] = [];
   let shape: string | undefined;
   if (rows <= 0) return folded;
+  // The pane's read: without it every line a flood pushed out counted as dropped though the pane
+  // had shown the store's newest lines a moment before.
+  logs.markRead();
   logs.scanBack(endSeq, (entry) => {
     if (!matches(entry)) return true;
     const last = folded[folded.length - 1];
