@@ -1,5 +1,5 @@
 /** Small text helpers shared by the terminal view and the plain printer. */
-import stringWidth from "string-width";
+import stringWidth from "./string-width-memo.js";
 
 /** "420ms", "4.2s", "1m05s": precise where a person compares iterations, short where it is long. */
 export function formatMs(ms: number): string {
@@ -84,7 +84,7 @@ export function cleanLogText(text: string): string {
 }
 
 /** The columns `text` takes in a terminal: wide (CJK, emoji) characters count two. */
-function textWidth(text: string): number {
+export function textWidth(text: string): number {
   return stringWidth(text);
 }
 
@@ -94,7 +94,7 @@ const graphemes = new Intl.Segmenter(undefined, { granularity: "grapheme" });
  * The longest start of `text` that fits `width` columns, cut between graphemes: never inside a
  * character, a UTF-16 pair or an emoji sequence.
  */
-function startWithin(text: string, width: number): string {
+export function startWithin(text: string, width: number): string {
   let used = 0;
   let end = 0;
   for (const { segment, index } of graphemes.segment(text)) {
@@ -154,6 +154,12 @@ export function clip<T>(items: readonly T[], budget: number): { shown: T[]; hidd
   if (items.length <= budget) return { shown: [...items], hidden: 0 };
   const shown = items.slice(0, Math.max(0, budget - 1));
   return { shown, hidden: items.length - shown.length };
+}
+
+/** At most `width` columns: cut with an ellipsis when longer, never padded. */
+export function truncateEnd(text: string, width: number): string {
+  if (textWidth(text) <= width) return text;
+  return width <= 0 ? "" : `${startWithin(text, width - 1)}…`;
 }
 
 /** Exactly `width` columns: cut with an ellipsis or padded, for columns that line up. */
