@@ -66,12 +66,19 @@ async function keyLatency(tmux: Tmux, key: string, answered: (screen: string) =>
   return undefined;
 }
 
-export async function logFlood(dir: string, rate: number, seconds: number, say: (line: string) => void): Promise<FloodResult> {
+/** `nodeArgs`: extra Node.js flags for the mlkube process (`--cpu-prof`, `--heap-prof` when profiling). */
+export async function logFlood(dir: string, rate: number, seconds: number, say: (line: string) => void, nodeArgs: string[] = []): Promise<FloodResult> {
   const script = join(dirname(dir), "run-dev-tui.sh");
   // exec: the pane's process is mlkube itself, so its pid is the one measured.
   await writeFile(
     script,
-    ["#!/bin/sh", "unset CI", `cd '${REPO_ROOT}'`, `exec '${process.execPath}' '${CLI}' dev '${dir}' --build-arg 'BASE_IMAGE=${BASE_IMAGE}'`, ""].join("\n"),
+    [
+      "#!/bin/sh",
+      "unset CI",
+      `cd '${REPO_ROOT}'`,
+      `exec '${process.execPath}' ${nodeArgs.map((arg) => `'${arg}'`).join(" ")} '${CLI}' dev '${dir}' --build-arg 'BASE_IMAGE=${BASE_IMAGE}'`,
+      "",
+    ].join("\n"),
   );
   await chmod(script, 0o755);
   const env = { ...process.env };

@@ -133,7 +133,7 @@ describe("NO_COLOR", () => {
       "→ fix: look at the model",
       "expected a",
       "actual b",
-      "iris-a/model │ hello",
+      "iris-a/model | hello",
       "! restarted",
       "» paused",
     ]) {

@@ -3,24 +3,25 @@
  * (at most one screen of lines) on a timer, and only when a line arrived or the view moved, so a
  * pod printing thousands of lines per second costs ten small reads a second.
  */
-import { Box } from "ink";
+import { Box, Text as InkText } from "ink";
 import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { MatchIndex, parseSearch, REGEX_PREFIX } from "../../engine/log-filter.js";
-import type { LogEntry, LogFilter, LogStore } from "../../engine/log-store.js";
-import { cleanLogText, fitWidth, formatCount, logSource } from "./format.js";
-import { compactJsonLine } from "./json-log.js";
+import type { LogFilter, LogStore } from "../../engine/log-store.js";
+import { formatCount, logSource } from "./format.js";
 import { foldedSeek, foldedTail, type FoldedLine } from "./log-fold.js";
 import { filterOf, type LogViewState } from "./keys.js";
-import { Text, podColor } from "./theme.js";
+import { logRow } from "./log-rows.js";
+import { Text, useColors } from "./theme.js";
 
 const LOG_REFRESH_MS = 100;
 /**
  * Under a flood (more than a pane of new lines since the last redraw, so no line stays on screen
- * long enough to read) the pane redraws this often instead. A frame costs Ink ~25 ms at 120x40
- * (layout, text measuring, styling: profiled with a 5,000 lines/s flood), so ten a second were a
- * quarter of a core, and a key press waited for the frame already due.
+ * long enough to read) the pane redraws this often instead. A frame costs Ink 15-25 ms at 120x40
+ * (profiled with a 5,000 lines/s flood: mostly turning the screen into styled characters), so ten
+ * a second were a quarter of a core and a key press waited for the frame already due; twice a
+ * second still shows the flood moving.
  */
-const LOG_FLOOD_REFRESH_MS = 333;
+const LOG_FLOOD_REFRESH_MS = 500;
 /** Wide enough to afford full pod names; narrower shows the pod's unique suffix. */
 const FULL_POD_COLUMNS = 100;
 
@@ -92,45 +93,35 @@ interface LogPaneProps {
 
 /** Memoized: the busiest section re-renders for its own reasons, not for every engine change. */
 export const LogPane = memo(function LogPane({ logs, view, focused, typing, rows, columns }: LogPaneProps) {
+  const colors = useColors();
   const filter = useMemo(() => filterOf(view), [view]);
   const window = useLogWindow(logs, filter, !view.unfolded, view.anchor, Math.max(0, rows - 1));
   if (rows <= 0) return null;
-  const prefixes = window.lines.map(({ entry }) => logSource(entry, columns < FULL_POD_COLUMNS));
+  const prefixes = sourceColumn(window.lines, columns);
   const prefixWidth = Math.min(Math.max(0, ...prefixes.map((prefix) => prefix.length)), Math.floor(columns / 3));
+  const rowOptions = { columns, prefixWidth, mark: view.mark, raw: view.raw, colors };
   return (
     <Box flexDirection="column" width={columns} height={rows}>
       <LogTitle view={view} focused={focused} typing={typing} window={window} />
-      {window.lines.length === 0 && <Text dimColor>{view.pod || view.search ? "  no lines match" : "  no log lines yet"}</Text>}
-      {window.lines.map(({ entry, count }, index) => (
-        <Text key={entry.seq} wrap="truncate-end">
-          <Text color={podColor(entry.pod)}>{fitWidth(prefixes[index] ?? "", prefixWidth)}</Text>
-          {entry.seq === view.mark ? <Text color="red"> ▶ </Text> : <Text dimColor> │ </Text>}
-          {count > 1 && <Text color="cyan">×{formatCount(count)} </Text>}
-          <LineText line={entry} raw={view.raw} />
-        </Text>
-      ))}
+      {window.lines.length === 0 ? (
+        <Text dimColor>{view.pod || view.search ? "  no lines match" : "  no log lines yet"}</Text>
+      ) : (
+        // One Text for the whole window, its rows styled and fitted by logRow (log-rows.ts).
+        <InkText>{window.lines.map((line, index) => logRow(line, prefixes[index] ?? "", rowOptions)).join("\n")}</InkText>
+      )}
     </Box>
   );
 });
 
-function LineText({ line, raw }: { line: LogEntry; raw: boolean }) {
-  if (line.kind === "notice") return <Text color="yellow">! {cleanLogText(line.text)}</Text>;
-  const json = raw ? undefined : compactJsonLine(line.text);
-  if (!json) return <>{cleanLogText(line.text)}</>;
-  return (
-    <>
-      {json.level !== undefined && <Text color={levelColor(json.level)}>{json.level.padEnd(5)} </Text>}
-      {cleanLogText(json.message)}
-      {json.otherFields > 0 && <Text dimColor> +{json.otherFields} fields</Text>}
-    </>
-  );
-}
-
-function levelColor(level: string): "red" | "yellow" | "gray" | undefined {
-  if (/^(ERROR|CRITICAL|FATAL|PANIC)/.test(level)) return "red";
-  if (level.startsWith("WARN")) return "yellow";
-  if (level === "DEBUG" || level === "TRACE") return "gray";
-  return undefined;
+/**
+ * Each row's source: "pod/container", or the pod's unique suffix and the container when the full
+ * names would not fit a third of the width (a narrow screen, or long names: cut, every row would
+ * lose the container's name, and its "…" would cost Ink a slow measurement per row).
+ */
+function sourceColumn(lines: readonly FoldedLine[], columns: number): string[] {
+  const full = lines.map(({ entry }) => logSource(entry));
+  if (columns >= FULL_POD_COLUMNS && full.every((source) => source.length <= Math.floor(columns / 3))) return full;
+  return lines.map(({ entry }) => logSource(entry, true));
 }
 
 function LogTitle({ view, focused, typing, window }: { view: LogViewState; focused: boolean; typing: string | undefined; window: LogWindow }) {
