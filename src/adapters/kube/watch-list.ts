@@ -1,16 +1,23 @@
-import { Watch, type KubernetesObject } from "@kubernetes/client-node";
+import { ListWatch, Watch, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
 import { withBackoff } from "../../engine/backoff.js";
 import type { KubeAccess } from "./client.js";
 
 /**
- * A live copy of the objects a list call returns: list once, then follow the watch from the
- * list's resourceVersion; on 410 Gone or a watch the server ended, list again. `onChange` fires
- * after each change, so callers react to events instead of polling.
+ * A live copy of the objects a list call returns, kept by client-node's informer (`ListWatch`):
+ * it lists, follows the watch from the list's resourceVersion, watches again from the last one it
+ * saw when the server ends the stream, and lists again on 410 Gone. `onChange` fires after each
+ * change (once per list), so callers react to events instead of polling.
  *
- * A failed list or watch (a refused request, an ERROR event other than 410, a dropped connection)
- * is passed to `onError` with its HTTP status in `code` and how many failures came in a row, and
- * retried with the loop's back-off (0.5 s, doubling, at most 10 s): the caller decides what no
- * retry will fix, and a server that refuses the watch is not asked again at once, forever.
+ * What the informer leaves to its caller, done here:
+ * - it stops at the first failure (a refused list or watch, a dropped connection) and emits
+ *   `error`: each is passed to `onError` with its HTTP status in `code` and how many failures came
+ *   in a row, and the informer is started again with back-off (0.5 s, doubling, at most 10 s; a
+ *   first failure again after 30 s of working), so a server that refuses the watch is not asked
+ *   again at once, forever, and the caller decides what no retry will fix;
+ * - it ignores an ERROR event other than 410 and watches again at once when the server ends that
+ *   stream, without the error or any back-off; and it does not ask for bookmarks. ReportingWatch,
+ *   the Watch it is given, fails such a watch with the event's Status code and asks for bookmarks;
+ * - it does not close a watch that stop() raced with; ReportingWatch does.
  */
 interface WatchedList<T extends KubernetesObject> {
   items(): T[];
@@ -19,7 +26,7 @@ interface WatchedList<T extends KubernetesObject> {
   stop(): void;
 }
 
-/** Why a list or watch failed: `code` is the HTTP status (from the response or the ERROR event's Status), when there is one. */
+/** Why a watch failed: `code` is the HTTP status (from the response or the ERROR event's Status), when there is one. */
 class WatchFailure extends Error {
   constructor(
     message: string,
@@ -39,63 +46,47 @@ export function watchList<T extends KubernetesObject>(
   onChange: () => void,
   onError: (error: unknown, failuresInARow: number) => void = () => undefined,
 ): WatchedList<T> {
-  const objects = new Map<string, T>();
   const stopping = new AbortController();
-  let abort: AbortController | undefined;
   let listed!: () => void;
   const ready = new Promise<void>((resolve) => (listed = resolve));
-  const key = (object: T) => `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
-
-  const list = async (): Promise<string> => {
-    const response = await listOnce();
-    objects.clear();
-    for (const item of response.items) objects.set(key(item), item);
-    onChange();
+  // From a list's answer to its watch, the informer puts the list in its cache one object at a
+  // time, each an add, update or delete: said once, when the whole list is in.
+  let listing = false;
+  const watch = new ReportingWatch(kube.config, path, stopping.signal, () => {
+    if (!listing) return;
+    listing = false;
     listed();
-    return response.metadata?.resourceVersion ?? "";
-  };
+    if (!stopping.signal.aborted) onChange();
+  });
+  // makeInformer is this with client-node's own Watch and no field selector.
+  const informer = new ListWatch<T>(
+    path,
+    watch,
+    async () => {
+      const response = await listOnce();
+      listing = true;
+      return { metadata: { resourceVersion: response.metadata?.resourceVersion ?? "" }, items: response.items };
+    },
+    false,
+    query.labelSelector,
+    query.fieldSelector,
+  );
+  informer.on("change", () => {
+    if (!listing && !stopping.signal.aborted) onChange();
+  });
 
-  /** Follows the watch until it ends: resolves when a fresh list is due (410 Gone, the server closed it), rejects on a failure. */
-  const follow = (start: string) =>
-    new Promise<void>((resolve, reject) => {
-      let resourceVersion = start;
-      const ended = (error: unknown) => (error ? reject(describeWatchError(path, error)) : resolve());
-      new Watch(kube.config)
-        .watch(
-          path,
-          { ...query, resourceVersion, allowWatchBookmarks: true },
-          (type, object: T & { code?: number; message?: string }) => {
-            if (type === "ERROR") {
-              // 410 Gone: our resourceVersion is too old; start over from a fresh list. Settled
-              // before the abort, whose own error ("aborted") says nothing.
-              if (object.code === 410) resolve();
-              else
-                reject(
-                  new WatchFailure(`watching ${path} failed: ${object.message ?? "an ERROR event"}${object.code ? ` (HTTP ${object.code})` : ""}`, object.code),
-                );
-              abort?.abort();
-              return;
-            }
-            if (type === "BOOKMARK") return;
-            if (type === "DELETED") objects.delete(key(object));
-            else objects.set(key(object), object);
-            resourceVersion = object.metadata?.resourceVersion ?? resourceVersion;
-            onChange();
-          },
-          ended,
-        )
-        .then((controller) => {
-          abort = controller;
-          // stop() may have run while the watch was being established: close it now, or its socket
-          // keeps the process alive.
-          if (stopping.signal.aborted) controller.abort();
-        }, ended);
+  // One attempt: the informer runs until its first error (or stop()).
+  let failed: ((error: unknown) => void) | undefined;
+  informer.on("error", (error) => failed?.(error));
+  stopping.signal.addEventListener("abort", () => failed?.(stopping.signal.reason), { once: true });
+  const attempt = () =>
+    new Promise<never>((_, reject) => {
+      failed = reject;
+      listing = false;
+      // Rejects when the watch could not even be asked for (no current cluster, credentials that fail).
+      informer.start().catch(reject);
     });
-
-  const run = async () => {
-    while (!stopping.signal.aborted) await follow(await list());
-  };
-  void withBackoff(run, {
+  void withBackoff(attempt, {
     initialMs: 500,
     maxMs: 10_000,
     // Watches that kept working a while before this failure: it is a first failure again.
@@ -105,19 +96,80 @@ export function watchList<T extends KubernetesObject>(
   }).catch(() => undefined); // ends only when stopped
 
   return {
-    items: () => [...objects.values()],
+    items: () => [...informer.list()],
     ready,
     stop: () => {
       stopping.abort();
-      abort?.abort();
+      void informer.stop();
     },
   };
 }
 
-/** The watch request's own failure: client-node puts the HTTP status in `statusCode`. */
+/**
+ * The informer's Watch, with what it lacks: bookmarks asked for (the server then sends a recent
+ * resourceVersion now and then, so a watch started again after a quiet hour is not too old); an
+ * ERROR event other than 410 ends the watch as a failure with the Status's code (the informer
+ * alone drops it and watches again at once); a failure to ask, which would reject in the
+ * informer's unawaited reconnect, goes to `done` instead; and a watch that answers after stop()
+ * is closed at once, or its socket keeps the process alive.
+ */
+class ReportingWatch extends Watch {
+  constructor(
+    config: KubeConfig,
+    private readonly path: string,
+    private readonly stopped: AbortSignal,
+    /** Called as each watch is asked for: after a list, the informer's cache holds all of it. */
+    private readonly asking: () => void,
+  ) {
+    super(config);
+  }
+
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    this.asking();
+    if (this.stopped.aborted) return new AbortController();
+    let ended = false;
+    let controller: AbortController | undefined;
+    const end = (error: unknown) => {
+      if (ended) return;
+      ended = true;
+      controller?.abort();
+      done(error);
+    };
+    try {
+      controller = await super.watch(
+        path,
+        { ...queryParams, allowWatchBookmarks: true },
+        (type, object: { code?: unknown; message?: unknown }, raw) => {
+          if (ended) return;
+          // 410 Gone (our resourceVersion is too old) is the informer's: it lists again when the stream ends.
+          if (type === "ERROR" && object.code !== 410) {
+            const code = typeof object.code === "number" ? object.code : undefined;
+            const message = typeof object.message === "string" ? object.message : "an ERROR event";
+            end(new WatchFailure(`watching ${this.path} failed: ${message}${code ? ` (HTTP ${code})` : ""}`, code));
+            return;
+          }
+          callback(type, object, raw);
+        },
+        (error: unknown) => end(error ? describeWatchError(this.path, error) : null),
+      );
+    } catch (error) {
+      end(describeWatchError(this.path, error));
+      return new AbortController();
+    }
+    if (ended || this.stopped.aborted) controller.abort();
+    return controller;
+  }
+}
+
+/** The watch request's own failure: client-node puts the HTTP status in `statusCode` (Watch) or `code` (the typed client). */
 function describeWatchError(path: string, error: unknown): WatchFailure {
-  const status = (error as { statusCode?: unknown }).statusCode;
-  const code = typeof status === "number" ? status : undefined;
+  const { statusCode, code } = (error ?? {}) as { statusCode?: unknown; code?: unknown };
+  const status = typeof statusCode === "number" ? statusCode : typeof code === "number" ? code : undefined;
   const message = error instanceof Error ? error.message : String(error);
-  return new WatchFailure(`watching ${path} failed: ${message}${code ? ` (HTTP ${code})` : ""}`, code, { cause: error });
+  return new WatchFailure(`watching ${path} failed: ${message}${status ? ` (HTTP ${status})` : ""}`, status, { cause: error });
 }
