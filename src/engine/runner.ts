@@ -4,7 +4,18 @@
  * (the reducer ignores stale ones), and aborts a build when newer changes arrive.
  */
 import { nextStep, type PlannerOptions } from "../core/dev/planner.js";
-import type { DevAction, DevState, ProblemReport, Stage, StepReport, TestOutcome } from "../core/dev/state.js";
+import {
+  imageToDeploy,
+  type DeliveredImage,
+  type DevAction,
+  type DevState,
+  type LocalImage,
+  type ProblemReport,
+  type Stage,
+  type StepReport,
+  type TestOutcome,
+} from "../core/dev/state.js";
+import type { SmokeResult } from "../core/smoke-results.js";
 import { connectionFailure, lostConnection } from "../adapters/connection-errors.js";
 import { isAbortError, isUserError, LiveUnavailable } from "../errors.js";
 import type { PodRun } from "../core/live/drift.js";
@@ -21,13 +32,18 @@ export interface StageContext {
 export interface Pipeline {
   /** Reload mlkube.yaml; throws a UserError (the previous configuration stays in force). */
   reloadConfig(context: StageContext): Promise<void>;
-  build(context: StageContext): Promise<{ reference: string; cached: boolean; detail: string }>;
-  /** `imageId`: the local image ID behind `podImage` (what apply reads the image's USER from). */
-  deliver(context: StageContext, reference: string): Promise<{ path: string; podImage: string; imageId: string; detail: string }>;
-  apply(context: StageContext, podImage: string, imageId: string | undefined): Promise<{ detail: string }>;
-  rollout(context: StageContext): Promise<{ detail: string }>;
-  /** `detail` says where tests came from when mlkube.yaml has none (generated from the server's description). */
-  test(context: StageContext): Promise<{ tests: TestOutcome[]; changes: string[]; detail?: string | undefined }>;
+  /** `image`: what delivery moves; `reference` is its name as the views show it. */
+  build(context: StageContext): Promise<{ reference: string; image: LocalImage; cached: boolean; detail: string }>;
+  /** `runAsUser`: the delivered image's USER when numeric, read here where the image is at hand. */
+  deliver(context: StageContext, image: LocalImage): Promise<{ path: string; podImage: string; runAsUser: number | undefined; detail: string }>;
+  apply(context: StageContext, image: DeliveredImage): Promise<{ detail: string }>;
+  /** `image`: the one apply deployed (the rollout may apply it again, with a detected readiness probe). */
+  rollout(context: StageContext, image: DeliveredImage): Promise<{ detail: string }>;
+  /**
+   * `results`: the answers, which the next run is compared with (`changes`). `detail` says where
+   * tests came from when mlkube.yaml has none (generated from the server's description).
+   */
+  test(context: StageContext): Promise<{ tests: TestOutcome[]; changes: string[]; results: SmokeResult[]; detail?: string | undefined }>;
   /**
    * Live update: copies PATHS (relative to the model directory; deleted ones are deleted) into the
    * running pods and restarts their servers. Throws LiveUnavailable when this change must be rebuilt.
@@ -70,9 +86,6 @@ export function startRunner(store: Store<DevState, DevAction>, pipeline: Pipelin
 
   const runIteration = async (id: number, planned: Stage[], paths: readonly string[], signal: AbortSignal): Promise<void> => {
     const stages = [...planned];
-    let reference: string | undefined;
-    let podImage: string | undefined = store.getState().serving;
-    let imageId: string | undefined = store.getState().servingImageId;
     let result: "success" | "failed" | "cancelled" = "success";
     for (let index = 0; index < stages.length; index++) {
       const stage = stages[index] as Stage;
@@ -124,29 +137,31 @@ export function startRunner(store: Store<DevState, DevAction>, pipeline: Pipelin
         }
         case "build": {
           const built = await pipeline.build(context);
-          reference = built.reference;
-          store.dispatch({ type: "build/result", id, image: built.reference, cached: built.cached });
+          store.dispatch({ type: "build/result", id, image: built.reference, cached: built.cached, built: built.image });
           return built.detail;
         }
         case "deliver": {
-          if (!reference) throw new Error("deliver ran without a build");
-          const delivered = await pipeline.deliver(context, reference);
-          podImage = delivered.podImage;
-          imageId = delivered.imageId;
-          store.dispatch({ type: "deliver/result", id, path: delivered.path, podImage: delivered.podImage, imageId: delivered.imageId });
+          const built = store.getState().current?.built;
+          if (!built) throw new Error("deliver ran without a build");
+          const delivered = await pipeline.deliver(context, built);
+          store.dispatch({ type: "deliver/result", id, path: delivered.path, podImage: delivered.podImage, runAsUser: delivered.runAsUser });
           return delivered.detail;
         }
-        case "apply":
-          if (!podImage) throw new Error("apply ran before any image was delivered");
-          return (await pipeline.apply(context, podImage, imageId)).detail;
+        case "apply": {
+          const image = imageToDeploy(store.getState());
+          if (!image) throw new Error("apply ran before any image was delivered");
+          return (await pipeline.apply(context, image)).detail;
+        }
         case "rollout": {
-          const rolled = await pipeline.rollout(context);
-          if (podImage) store.dispatch({ type: "rollout/serving", id, image: podImage, imageId });
+          const image = imageToDeploy(store.getState());
+          if (!image) throw new Error("rollout ran before any image was delivered");
+          const rolled = await pipeline.rollout(context, image);
+          store.dispatch({ type: "rollout/serving", id, image: image.podImage, runAsUser: image.runAsUser });
           return rolled.detail;
         }
         case "test": {
-          const { tests, changes, detail } = await pipeline.test(context);
-          store.dispatch({ type: "tests/result", id, tests, changes });
+          const { tests, changes, results, detail } = await pipeline.test(context);
+          store.dispatch({ type: "tests/result", id, tests, changes, results });
           const failed = tests.filter((test) => !test.passed);
           if (failed.length > 0) {
             throw Object.assign(new Error(`${failed.length} of ${tests.length} smoke test(s) failed: ${failed.map((test) => test.name).join(", ")}`), {

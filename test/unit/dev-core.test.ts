@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { EMPTY_CHANGES, classifyChange, type ChangeSet, type ClassifyRules } from "../../src/core/dev/changes.js";
 import { nextStep, stagesFor } from "../../src/core/dev/planner.js";
-import { initialState, reduce, type DevAction, type DevState } from "../../src/core/dev/state.js";
+import { imageToDeploy, initialState, reduce, type DevAction, type DevState } from "../../src/core/dev/state.js";
 
 const rules: ClassifyRules = {
   configFiles: ["mlkube.yaml"],
@@ -167,6 +167,46 @@ describe("the reducer", () => {
       { type: "iteration/started", id: 2, changes: changes({ build: true }), stages: ["build"], at: 2 },
     );
     expect(reduce(state, { type: "stage/done", id: 1, stage: "build", at: 3 })).toBe(state);
+  });
+
+  it("deploys the image this iteration delivered, else the serving one with its own user, never a build whose delivery failed", () => {
+    const v1 = { repository: "iris", tag: "v1", imageId: "sha256:1" };
+    const served = run(
+      ...first,
+      { type: "build/result", id: 1, image: "iris:v1", cached: false, built: v1 },
+      { type: "deliver/result", id: 1, path: "registry", podImage: "localhost:5001/iris:v1", runAsUser: 1001 },
+      { type: "rollout/serving", id: 1, image: "localhost:5001/iris:v1", runAsUser: 1001 },
+      { type: "iteration/finished", id: 1, at: 10, result: "success" },
+    );
+    expect(imageToDeploy(served)).toEqual({ podImage: "localhost:5001/iris:v1", runAsUser: 1001 });
+    const afterFailedDelivery = [
+      { type: "iteration/started", id: 2, changes: changes({ build: true }), stages: ["build", "deliver", "apply", "rollout"], at: 11 },
+      { type: "build/result", id: 2, image: "iris:v2", cached: false, built: { repository: "iris", tag: "v2", imageId: "sha256:2" } },
+      { type: "iteration/finished", id: 2, at: 12, result: "failed" },
+      { type: "iteration/started", id: 3, changes: changes({ manifests: true }), stages: ["apply", "rollout"], at: 13 },
+    ] as DevAction[];
+    expect(imageToDeploy(afterFailedDelivery.reduce(reduce, served))).toEqual({ podImage: "localhost:5001/iris:v1", runAsUser: 1001 });
+    const delivering = [
+      { type: "iteration/started", id: 2, changes: changes({ build: true }), stages: ["build", "deliver", "apply"], at: 11 },
+      { type: "deliver/result", id: 2, path: "registry", podImage: "localhost:5001/iris:v2", runAsUser: undefined },
+    ] as DevAction[];
+    expect(imageToDeploy(delivering.reduce(reduce, served))).toEqual({ podImage: "localhost:5001/iris:v2", runAsUser: undefined });
+  });
+
+  it("forgets where the model was deployed, the detected readiness and the last answers when the cluster is re-created", () => {
+    const target = { namespace: "default", deployment: "iris", selector: "app=iris", service: "iris", nodePort: 30080 };
+    const known = run(
+      ...first,
+      { type: "deploy/applied", target },
+      { type: "readiness/detected", readiness: { path: "/v2/health/ready", protocol: "Open Inference Protocol" } },
+      { type: "tests/result", id: 1, tests: [], changes: [], results: [] },
+    );
+    expect(known).toMatchObject({ deployTarget: target, detectedReadiness: { path: "/v2/health/ready" }, smokeResults: [] });
+    // Still known while the cluster only stops answering; gone once the deleted one is back.
+    const down = reduce(known, { type: "health/cluster", state: "down", cause: "refused", at: 20 });
+    expect(down.deployTarget).toEqual(target);
+    const recreated = [{ type: "health/cluster", state: "deleted", at: 21 }, { type: "cluster/recreating" }, clusterReady] as DevAction[];
+    expect(recreated.reduce(reduce, known)).toMatchObject({ deployTarget: undefined, detectedReadiness: undefined, smokeResults: undefined });
   });
 
   it("records stage times and edit-to-verified from the first file event", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { initialState, reduce, type DevAction, type DevState, type Stage } from "../../src/core/dev/state.js";
+import { initialState, reduce, type DeliveredImage, type DevAction, type DevState, type Stage } from "../../src/core/dev/state.js";
 import { startRunner, type Pipeline, type StageContext } from "../../src/engine/runner.js";
 import { Store } from "../../src/engine/store.js";
 import { LiveUnavailable, UserError } from "../../src/errors.js";
@@ -13,7 +13,7 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 /** A pipeline whose stages wait until the test releases them, recording what ran. */
 function fakePipeline() {
   const calls: string[] = [];
-  const applied: { podImage: string; imageId: string | undefined }[] = [];
+  const applied: DeliveredImage[] = [];
   const synced: string[][] = [];
   const gates = new Map<string, () => void>();
   let buildCount = 0;
@@ -42,14 +42,16 @@ function fakePipeline() {
     build: async (context) => {
       await gate("build", context);
       buildCount++;
-      return { reference: `iris:v${buildCount}`, cached: false, detail: "built" };
+      const image = { repository: "iris", tag: `v${buildCount}`, imageId: `sha256:v${buildCount}` };
+      return { reference: `iris:v${buildCount}`, image, cached: false, detail: "built" };
     },
-    deliver: async (context, reference) => {
+    deliver: async (context, image) => {
       await gate("deliver", context);
-      return { path: "registry", podImage: `localhost:5001/${reference}`, imageId: `sha256:${reference}`, detail: "pushed" };
+      // Each build runs as another user: 1001 for v1, 1002 for v2.
+      return { path: "registry", podImage: `localhost:5001/iris:${image.tag}`, runAsUser: 1000 + Number(image.tag.slice(1)), detail: "pushed" };
     },
-    apply: async (context, podImage, imageId) => {
-      applied.push({ podImage, imageId });
+    apply: async (context, image) => {
+      applied.push(image);
       await gate("apply", context);
       return { detail: "applied" };
     },
@@ -59,7 +61,7 @@ function fakePipeline() {
     },
     test: async (context) => {
       await gate("test", context);
-      return { tests: [{ name: "setosa", passed: true, latencyMs: 3 }], changes: [] };
+      return { tests: [{ name: "setosa", passed: true, latencyMs: 3 }], changes: [], results: [] };
     },
     sync: async (context, paths) => {
       synced.push([...paths]);
@@ -120,7 +122,7 @@ describe("the dev loop runner", () => {
     await runner.stop();
   });
 
-  it("applies the serving image's ID, not the last built one's, after a build whose delivery failed", async () => {
+  it("applies the serving image with its own user, not the last built one's, after a build whose delivery failed", async () => {
     const { store, runner, change, finishIteration, release, failNext, applied } = setUp();
     await finishIteration();
     await runner.idle();
@@ -130,13 +132,13 @@ describe("the dev loop runner", () => {
     await release("build");
     await runner.idle();
     expect(store.getState().serving).toBe("localhost:5001/iris:v1");
-    // A manifests-only change applies the serving image again: with v1's ID (its USER), not v2's.
+    // A manifests-only change applies the serving image again: with v1's USER, not v2's.
     store.dispatch({ type: "files/changed", changes: [{ path: "k8s/service.yaml", kind: "manifests" }], at: 99 });
     await finishIteration(["apply", "rollout", "test"]);
     await runner.idle();
     expect(applied).toEqual([
-      { podImage: "localhost:5001/iris:v1", imageId: "sha256:iris:v1" },
-      { podImage: "localhost:5001/iris:v1", imageId: "sha256:iris:v1" },
+      { podImage: "localhost:5001/iris:v1", runAsUser: 1001 },
+      { podImage: "localhost:5001/iris:v1", runAsUser: 1001 },
     ]);
     await runner.stop();
   });

@@ -22,7 +22,7 @@ import { describeGenerated, noTestsFound } from "../../core/generated-tests.js";
 import { describeReadiness } from "../../core/health-endpoints.js";
 import { caseFromTest } from "../../core/smoke-cases.js";
 import { loadConfig, type ResolvedConfig } from "../../config/load.js";
-import { compareRuns, type SmokeResult } from "../../core/smoke-results.js";
+import { compareRuns } from "../../core/smoke-results.js";
 import { combineRuns } from "../../core/verification.js";
 import { LiveUnavailable, UserError } from "../../errors.js";
 import { addDevLayer } from "../../adapters/docker/dev-layer.js";
@@ -31,7 +31,7 @@ import { servingVersion, type ServingVersion } from "../../adapters/kube/version
 import { podAccess } from "../../adapters/live/pod-access.js";
 import { readSyncRules } from "../../adapters/live/rules.js";
 import { syncToPods } from "../../adapters/live/sync-pods.js";
-import type { LiveState, LiveSync } from "../../core/dev/state.js";
+import type { DeliveredImage, DeployTarget, DevAction, DevState } from "../../core/dev/state.js";
 import { planChange } from "../../core/live/plan-change.js";
 import { inContext } from "../../core/live/route.js";
 import type { SyncRule } from "../../core/live/sync-rules.js";
@@ -40,43 +40,38 @@ import { planManifests } from "../../manifests/plan.js";
 import type { KubeObject } from "../../manifests/types.js";
 import type { Pipeline, StageContext } from "../../engine/runner.js";
 
-/** What the live pipeline needs from the dev session, and what it tells it. */
+/** What the live pipeline needs from the dev session. */
 interface LiveSession {
-  config: ResolvedConfig;
   buildArgs: Readonly<Record<string, string>>;
   cluster: ReadyCluster;
   hashes: FileHashCache;
-  /** Called once the model's Deployment exists, with its pod selector (logs follow from then on). */
-  onDeployed(target: { namespace: string; name: string; selector: string }): void;
-  onEndpoint(endpoint: Pick<Endpoint, "url" | "via" | "reason">): void;
-  onConfig(config: ResolvedConfig): void;
-  /** Live update, from the dev loop's state: whether it is off, the sync rules, and what the pods run ahead of the image. */
-  live(): Pick<LiveState, "off" | "sync" | "ahead">;
-  /** The sync rules, read again after a build or a reload (the Dockerfile or mlkube.yaml may have changed). */
-  onSyncRules(sync: LiveSync): void;
+  /**
+   * The dev loop's state, where everything the stages learn is kept: the configuration in force,
+   * where apply deployed, the detected readiness endpoint, live update, the last smoke answers.
+   */
+  state(): DevState;
+  /** How the stages record what they learn (the runner records the stage results). */
+  dispatch(action: DevAction): void;
+  /** Called after each apply, with the model's Deployment and its pod selector (logs follow from then on). */
+  onDeployed(target: DeployTarget): void;
 }
 
 /**
  * The dev loop's stages against the real world: Docker builds, the cluster's delivery path,
  * server-side apply, the watched rollout and HTTP smoke tests.
+ *
+ * It keeps no loop state: what one stage learns for another (the built and delivered image, the
+ * deploy target, the readiness endpoint, the last answers, the configuration) is dispatched into
+ * DevState and read back from it. What it keeps are effect handles bound to this cluster: open
+ * connections and answers or writes still in flight, which no state could hold.
  */
 export function livePipeline(session: LiveSession): Pipeline & { endpoint(): Endpoint | undefined; anticipateChange(): void } {
   const builder = new ImageBuilder(session.cluster.buildEngine, session.hashes);
   const docker: Dockerode = session.cluster.buildEngine.client;
-  let built: { repository: string; tag: string; imageId: string } | undefined;
-  let deployment: { namespace: string; name: string } | undefined;
-  let service: string | undefined;
-  /** The model Service's NodePort, chosen at each apply (another model may have taken it meanwhile). */
-  let nodePort: number | undefined;
-  let endpoint: Endpoint | undefined;
-  /** The NodePort the endpoint reaches: a new port needs a new endpoint. */
-  let endpointPort: number | undefined;
   const memory = modelMemory();
-  /** What apply deploys: kept for the re-apply that writes a detected readiness probe. */
-  let deployedImage: { podImage: string; runAsUser: number | undefined } | undefined;
-  /** The health endpoint the generated readiness probe asks (detected now or in an earlier session), when mlkube.yaml writes none. */
-  let readiness: { path: string; protocol: string } | undefined;
-  let previousResults: SmokeResult[] | undefined;
+  /** The tunnel or port-forward to the model (its URL is in the state), and the NodePort it reaches: a new port needs a new one. */
+  let endpoint: Endpoint | undefined;
+  let endpointPort: number | undefined;
   /**
    * The pods a sync just updated, and its open connections to them: the test stage right after it
    * tests those pods without listing them again, over the connections their answer checks left open.
@@ -90,16 +85,10 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   /**
    * The serving pods, asked for when the watcher saw a change coming, so that the question
    * overlaps the watcher's quiet window instead of following it. A sync takes the answer only
-   * while it is fresh (ANTICIPATION_MAX_AGE_MS), else asks again.
+   * while it is fresh (ANTICIPATION_MAX_AGE_MS) and about the same target, else asks again.
    */
   let anticipated: { at: number; target: string; version: Promise<ServingVersion> } | undefined;
-  const versionTarget = () => (deployment ? { namespace: deployment.namespace, deployment: deployment.name, service, nodePort } : undefined);
-  const takeAnticipated = (target: {
-    namespace: string;
-    deployment: string;
-    service: string | undefined;
-    nodePort: number | undefined;
-  }): Promise<ServingVersion> | undefined => {
+  const takeAnticipated = (target: DeployTarget): Promise<ServingVersion> | undefined => {
     const taken = anticipated;
     anticipated = undefined;
     const fresh = taken && taken.target === JSON.stringify(target) && performance.now() - taken.at <= ANTICIPATION_MAX_AGE_MS;
@@ -111,48 +100,62 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
    * failed, if it did.
    */
   let liveAheadWrite: Promise<string | undefined> = Promise.resolve(undefined);
-  const recordAheadInBackground = (target: { namespace: string; name: string }, files: string[]) => {
+  const recordAheadInBackground = (target: DeployTarget, files: string[]) => {
     liveAheadWrite = liveAheadWrite.then(() =>
-      recordLiveAhead(session.cluster.kube, target, files).then(
+      recordLiveAhead(session.cluster.kube, deploymentOf(target), files).then(
         () => undefined,
-        (error: unknown) => `Recording the live files on Deployment ${target.namespace}/${target.name} failed: ${(error as Error).message}`,
+        (error: unknown) => `Recording the live files on Deployment ${target.namespace}/${target.deployment} failed: ${(error as Error).message}`,
       ),
     );
   };
 
-  /** Renders and applies the model's objects with the NodePort and readiness probe in force; returns the stage detail. */
-  const deploy = async (context: StageContext): Promise<string> => {
-    if (!deployedImage) throw new Error("deploy ran before apply");
+  const configInForce = (): ResolvedConfig => {
+    const config = session.state().config;
+    if (!config) throw new Error("the dev loop's state holds no configuration");
+    return config;
+  };
+
+  /** Where the last apply put the model; a stage that acts on it cannot run before. */
+  const deployTarget = (stage: string): DeployTarget => {
+    const target = session.state().deployTarget;
+    if (!target) throw new Error(`${stage} ran before apply`);
+    return target;
+  };
+
+  /** Renders and applies the model's objects with IMAGE, the NodePort and the readiness probe in force; returns the stage detail. */
+  const deploy = async (context: StageContext, image: DeliveredImage): Promise<string> => {
+    const config = configInForce();
     const kube = session.cluster.kube;
-    const onlyNamespace = session.cluster.rights?.listServicesEverywhere === false ? session.config.namespace : undefined;
-    const onCluster = { config: session.config, claims: await nodePortClaims(kube, onlyNamespace), mapped: session.cluster.mappedNodePorts };
+    const onlyNamespace = session.cluster.rights?.listServicesEverywhere === false ? config.namespace : undefined;
+    const onCluster = { config, claims: await nodePortClaims(kube, onlyNamespace), mapped: session.cluster.mappedNodePorts };
+    // Chosen at each apply: another model may have taken the port meanwhile.
     const chosen = await chooseModelNodePort({ ...onCluster, memory });
-    const plan = await planManifests(session.config, {
-      image: deployedImage.podImage,
-      runAsUser: deployedImage.runAsUser,
+    const plan = await planManifests(config, {
+      image: image.podImage,
+      runAsUser: image.runAsUser,
       nodePort: chosen.port,
-      readinessPath: readiness?.path,
+      readinessPath: session.state().detectedReadiness?.path,
     });
-    assertNodePortsFree(plannedNodePorts(plan.objects, session.config.namespace), onCluster);
-    nodePort = chosen.port;
+    assertNodePortsFree(plannedNodePorts(plan.objects, config.namespace), onCluster);
     context.progress(`NodePort ${chosen.port} (${chosen.reason}); applying ${plan.objects.length} object(s)`);
-    const result = await applyWithPrune(kube, plan.objects as never, { label: PRUNE_LABEL, model: session.config.name });
-    const target = modelDeployment(plan.objects, session.config);
-    deployment = { namespace: target.namespace, name: target.name };
-    service = modelService(plan.objects, chosen.port);
-    session.onDeployed({ ...deployment, selector: target.selector });
+    const result = await applyWithPrune(kube, plan.objects as never, { label: PRUNE_LABEL, model: config.name });
+    const deployment = modelDeployment(plan.objects, config);
+    const target: DeployTarget = { ...deployment, service: modelService(plan.objects, chosen.port), nodePort: chosen.port };
+    session.dispatch({ type: "deploy/applied", target });
+    session.onDeployed(target);
     const pruned = result.pruned.length > 0 ? `, pruned ${result.pruned.join(", ")}` : "";
     return `${result.applied.length} object(s) applied${pruned}; NodePort ${chosen.port}: ${chosen.reason}`;
   };
 
   /** Waits for the rollout, then until the model answers from this machine. The previous version serves until then. */
   const rolledOut = async (context: StageContext): Promise<{ ready: number; desired: number }> => {
-    if (!deployment) throw new Error("rollout ran before apply");
+    const config = configInForce();
+    const target = deployTarget("rollout");
     await forgetSynced();
     // An answer asked for while the pods change says nothing of the pods after it.
     anticipated = undefined;
-    const outcome = await waitForRollout(session.cluster.kube, deployment, {
-      timeoutMs: session.config.deploy.rolloutTimeoutSeconds * 1000,
+    const outcome = await waitForRollout(session.cluster.kube, deploymentOf(target), {
+      timeoutMs: config.deploy.rolloutTimeoutSeconds * 1000,
       signal: context.signal,
       eventsAllowed: session.cluster.rights?.listEvents !== false,
       onProgress: (progress) =>
@@ -160,13 +163,14 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
     });
     anticipated = undefined;
     if (outcome.state === "failed") {
-      const detected = outcome.kind === "readiness-refused" && session.config.unwrittenProbePaths?.includes("readiness") ? readiness : undefined;
+      const detected =
+        outcome.kind === "readiness-refused" && config.unwrittenProbePaths?.includes("readiness") ? session.state().detectedReadiness : undefined;
       if (detected) {
         // The server no longer answers the endpoint mlkube found for it: find it again next time.
-        readiness = undefined;
-        await memory.update(session.config.dir, { readiness: undefined });
+        session.dispatch({ type: "readiness/detected", readiness: undefined });
+        await memory.update(config.dir, { readiness: undefined });
       }
-      const answering = outcome.refused ? await answeringHealthPath(outcome.refused, deployment.namespace, context.signal) : undefined;
+      const answering = outcome.refused ? await answeringHealthPath(outcome.refused, target.namespace, context.signal) : undefined;
       const hint = detected
         ? `mlkube had detected GET ${detected.path} (${detected.protocol}) and now forgets it: the next rollout waits for the port and asks the server again.`
         : answering
@@ -176,13 +180,13 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
     }
     // The new pods run the image as built: nothing of live update's is ahead of it any more.
     await liveAheadWrite;
-    if (session.live().ahead.length > 0) await recordLiveAhead(session.cluster.kube, deployment, []);
+    if (session.state().live.ahead.length > 0) await recordLiveAhead(session.cluster.kube, deploymentOf(target), []);
     // Port-forwards point at a pod; after a rollout that pod may be gone.
-    if (!endpoint || endpointPort !== nodePort) {
+    if (!endpoint || endpointPort !== target.nodePort) {
       await endpoint?.close();
-      endpointPort = nodePort ?? session.config.service.nodePort;
-      endpoint = await session.cluster.endpoint({ namespace: deployment.namespace, name: service ?? session.config.name, nodePort: endpointPort });
-      session.onEndpoint(endpoint);
+      endpointPort = target.nodePort;
+      endpoint = await session.cluster.endpoint({ namespace: target.namespace, name: target.service ?? config.name, nodePort: endpointPort });
+      session.dispatch({ type: "endpoint/changed", url: endpoint.url, via: endpoint.via, reason: endpoint.reason });
     } else {
       await endpoint.refresh();
     }
@@ -195,14 +199,17 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   const readinessPathInForce = (): string => knownReadinessPath() ?? "/";
 
   /** mlkube.yaml's readiness path or the detected one; undefined while zero-config knows none (the probe only checks the port). */
-  const knownReadinessPath = (): string | undefined =>
-    session.config.unwrittenProbePaths?.includes("readiness") ? readiness?.path : session.config.deploy.probes.readiness.path;
+  const knownReadinessPath = (): string | undefined => {
+    const config = configInForce();
+    return config.unwrittenProbePaths?.includes("readiness") ? session.state().detectedReadiness?.path : config.deploy.probes.readiness.path;
+  };
 
   /** Asks the pod that refused its readiness path which well-known health endpoint it does answer, for the hint. */
   const answeringHealthPath = async (refused: { pod: string; path: string }, namespace: string, signal: AbortSignal) => {
-    const forward = await forwardLocalPort(session.cluster.kube, namespace, async () => ({ pod: refused.pod, port: session.config.port }));
+    const config = configInForce();
+    const forward = await forwardLocalPort(session.cluster.kube, namespace, async () => ({ pod: refused.pod, port: config.port }));
     try {
-      const { found } = await detectHealthEndpoint(forward.url, session.config.name, signal);
+      const { found } = await detectHealthEndpoint(forward.url, config.name, signal);
       return found && found.path !== refused.path ? found : undefined;
     } catch {
       return undefined; // only a better hint was at stake
@@ -220,89 +227,92 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
     endpoint: () => endpoint,
 
     anticipateChange() {
-      const target = versionTarget();
-      if (!target || session.live().off) return;
+      const state = session.state();
+      const target = state.deployTarget;
+      if (!target || state.live.off) return;
       const version = servingVersion(session.cluster.kube, target);
       version.catch(() => undefined); // a sync that takes it asks again
       anticipated = { at: performance.now(), target: JSON.stringify(target), version };
     },
 
     async reloadConfig() {
-      // On failure the error is shown and session.config stays the last valid one.
-      session.config = await loadConfig(session.config.dir, { buildArgs: session.buildArgs });
-      session.onConfig(session.config);
-      session.onSyncRules(await readSyncRules(session.config));
+      // On failure the error is shown and the state keeps the last valid configuration.
+      const config = await loadConfig(configInForce().dir, { buildArgs: session.buildArgs });
+      session.dispatch({ type: "config/loaded", config });
+      session.dispatch({ type: "live/rules", sync: await readSyncRules(config) });
     },
 
     async build(context) {
-      const request = buildRequestFor(session.config);
+      const config = configInForce();
+      const request = buildRequestFor(config);
       // minikube: a base image only the host's engine has is loaded into the node's engine first.
       const provided =
         (await session.cluster.provideBaseImages?.(await baseImagesFor(request), { signal: context.signal, progress: (line) => context.progress(line) })) ?? [];
       const progress = buildStageProgress(context);
       const result = await builder.build(request, { signal: context.signal, onEvent: progress.onEvent });
-      built = { repository: request.repository, tag: result.tag, imageId: result.imageId };
+      const built = { repository: request.repository, tag: result.tag, imageId: result.imageId };
       const steps = result.cached ? "unchanged: image already built" : `${result.cachedSteps}/${result.totalSteps} steps from cache`;
       // Which builder builds (and why the classic one, where it must), said with the session's first build.
       const note = progress.builderNote();
       const detail = note ? `${steps}; ${note}` : steps;
       // The Dockerfile may have changed: its COPY instructions are the sync rules.
-      const sync = await readSyncRules(session.config);
-      session.onSyncRules(sync);
-      if (session.live().off) return { reference: result.reference, cached: result.cached, detail: [...provided, detail].join("; ") };
+      const sync = await readSyncRules(config);
+      session.dispatch({ type: "live/rules", sync });
+      if (session.state().live.off) return { reference: result.reference, image: built, cached: result.cached, detail: [...provided, detail].join("; ") };
       // Live update: the dev image wraps the server in the restart supervisor (the user's image is untouched).
       const dev = await addDevLayer(docker, built, {
         signal: context.signal,
         writableDirs: writableDestinations(sync.rules),
-        restart: session.config.restart,
+        restart: config.restart,
         buildkit: await builder.buildkit(),
       });
-      built = { repository: request.repository, tag: dev.tag, imageId: dev.imageId };
       return {
         reference: dev.reference,
+        image: { repository: request.repository, tag: dev.tag, imageId: dev.imageId },
         cached: result.cached && dev.cached,
         detail: [...provided, detail, "dev layer with the restart supervisor"].join("; "),
       };
     },
 
-    async deliver(context) {
-      if (!built) throw new Error("deliver ran without a build");
-      const result = await session.cluster.deliver(built, {
+    async deliver(context, image) {
+      const result = await session.cluster.deliver(image, {
         signal: context.signal,
         onBytes: (bytes) => context.progress(`${session.cluster.delivery.path}: ${(bytes / 1_000_000).toFixed(1)} MB moved`),
       });
       return {
         path: result.path,
         podImage: result.podImage,
-        imageId: built.imageId,
+        // Read from the image delivered, so that apply never takes it from another build (one whose delivery failed).
+        runAsUser: await numericImageUser(docker, image.imageId),
         detail: `${result.detail}, ${(result.bytesMoved / 1_000_000).toFixed(1)} MB moved`,
       };
     },
 
-    async apply(context, podImage, imageId) {
-      // The image being deployed, which is not always the last one built (a build whose delivery
-      // failed is never deployed).
-      deployedImage = { podImage, runAsUser: await numericImageUser(docker, podImage, imageId) };
-      const remembered = (await memory.read())[session.config.dir];
-      readiness ??= remembered?.readiness;
-      return { detail: await deploy(context) };
+    async apply(context, image) {
+      if (!session.state().detectedReadiness) {
+        const remembered = (await memory.read())[configInForce().dir]?.readiness;
+        if (remembered) session.dispatch({ type: "readiness/detected", readiness: remembered });
+      }
+      return { detail: await deploy(context, image) };
     },
 
-    async rollout(context) {
+    async rollout(context, image) {
+      const config = configInForce();
       const outcome = await rolledOut(context);
       let fitted = "";
-      if (session.config.unwrittenProbePaths?.includes("readiness")) {
-        if (readiness) {
-          fitted = `; ${describeReadiness(readiness, [])}`;
+      if (config.unwrittenProbePaths?.includes("readiness")) {
+        const known = session.state().detectedReadiness;
+        if (known) {
+          fitted = `; ${describeReadiness(known, [])}`;
         } else {
           // The port is open: ask the server how it says it is ready, and write that into the Deployment.
-          const detected = await detectHealthEndpoint(currentEndpoint().url, session.config.name, context.signal);
+          const detected = await detectHealthEndpoint(currentEndpoint().url, config.name, context.signal);
           fitted = `; ${describeReadiness(detected.found, detected.tried)}`;
           context.progress(fitted.slice(2));
           if (detected.found) {
-            readiness = detected.found;
-            await memory.update(session.config.dir, { readiness });
-            await deploy(context);
+            session.dispatch({ type: "readiness/detected", readiness: detected.found });
+            await memory.update(config.dir, { readiness: detected.found });
+            await deploy(context, image);
             await rolledOut(context);
           }
         }
@@ -311,28 +321,30 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
     },
 
     async sync(context, paths) {
-      if (!deployment) throw new LiveUnavailable("nothing is deployed yet to update");
-      const live = session.live();
-      const contextDir = session.config.build.context;
-      const changes = inContext(paths, live.sync, (path) => (existsSync(join(session.config.dir, path)) ? "changed" : "deleted"));
+      const state = session.state();
+      const target = state.deployTarget;
+      if (!target) throw new LiveUnavailable("nothing is deployed yet to update");
+      const config = configInForce();
+      const live = state.live;
+      const contextDir = config.build.context;
+      const changes = inContext(paths, live.sync, (path) => (existsSync(join(config.dir, path)) ? "changed" : "deleted"));
       const plan = planChange({ changes, rules: live.sync.rules, dockerfile: live.sync.dockerfile });
       if (plan.kind === "rebuild") throw new LiveUnavailable(plan.reason);
       const kube = session.cluster.kube;
-      const target = { namespace: deployment.namespace, deployment: deployment.name, service, nodePort };
       const version = (await takeAnticipated(target)?.catch(() => undefined)) ?? (await servingVersion(kube, target));
       const what = paths.length === 1 ? paths[0] : `${paths.length} files`;
       context.progress(`${what} to ${countPods(version.pods.length)}`);
       await forgetSynced();
-      const connections = new PodConnections(kube, deployment.namespace);
+      const connections = new PodConnections(kube, target.namespace);
       const access = podAccess(kube, {
-        namespace: deployment.namespace,
+        namespace: target.namespace,
         readinessPath: knownReadinessPath(),
-        answerTimeoutMs: session.config.deploy.rolloutTimeoutSeconds * 1000,
+        answerTimeoutMs: config.deploy.rolloutTimeoutSeconds * 1000,
         connections,
         signal: context.signal,
       });
       const copies = plan.copies.map((copy) => ({ local: join(contextDir, copy.local), remote: copy.remote }));
-      const { restarts } = await syncToPods(version.pods, { copies, deletes: plan.deletes }, access, { restart: session.config.restart }).catch(
+      const { restarts } = await syncToPods(version.pods, { copies, deletes: plan.deletes }, access, { restart: config.restart }).catch(
         async (error: unknown) => {
           await connections.closeAll();
           throw error;
@@ -340,7 +352,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       );
       synced = { version, connections };
       const files = [...paths];
-      recordAheadInBackground(deployment, [...new Set([...live.ahead, ...files])].sort());
+      recordAheadInBackground(target, [...new Set([...live.ahead, ...files])].sort());
       return { files, pods: version.runs, detail: `${what} to ${countPods(version.pods.length)}, ${restarts[0] ?? "restarted"}` };
     },
 
@@ -357,38 +369,44 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
 
   /** The test stage: the smoke tests on the new version (after a sync, its pods over the sync's connections). */
   async function testVersion(context: StageContext, after: typeof synced) {
-    if (!endpoint || !deployment)
+    const target = session.state().deployTarget;
+    if (!endpoint || !target)
       throw new UserError("rollout", "No endpoint to test: the model was never rolled out.", {
         hint: "Fix the earlier failure; tests run after the first successful rollout.",
       });
-    let cases = await loadSmokeCases(session.config);
+    const config = configInForce();
+    let cases = await loadSmokeCases(config);
     let detail: string | undefined;
     if (cases.length === 0) {
       // No tests in mlkube.yaml: the ones the server's own description gives (issue #16.3).
       context.progress("no tests in mlkube.yaml: asking the server to describe itself");
-      const found = await discoverSmokeTests(endpoint.url, session.config.name, context.signal);
+      const found = await discoverSmokeTests(endpoint.url, config.name, context.signal);
       cases = found.tests.map((test) => caseFromTest(test.test));
       detail = found.tests.length > 0 ? describeGenerated(found.tests) : `no smoke tests configured, and the server describes none (${noTestsFound(found)})`;
     }
-    const target = { namespace: deployment.namespace, deployment: deployment.name, service, nodePort, url: endpoint.url, urlError: endpoint.lastError };
-    const runs = await verifyNewVersion(session.cluster.kube, target, cases, {
+    const runs = await verifyNewVersion(session.cluster.kube, { ...target, url: endpoint.url, urlError: endpoint.lastError }, cases, {
       signal: context.signal,
       progress: (detail) => context.progress(detail),
       version: after?.version,
       connections: after?.connections,
     });
     // Changes since the last iteration compare answers of one new pod each time: attributable.
-    const results = runs[0]?.results ?? [];
-    const changes = previousResults ? compareRuns(previousResults, results).map((change) => `${change.test}: ${change.message}`) : [];
-    previousResults = [...results];
+    const results = [...(runs[0]?.results ?? [])];
+    const previous = session.state().smokeResults;
+    const changes = previous ? compareRuns(previous, results).map((change) => `${change.test}: ${change.message}`) : [];
     const aheadFailure = await liveAheadWrite;
     liveAheadWrite = Promise.resolve(undefined);
     if (aheadFailure)
       throw new UserError("sync", `${aheadFailure}: 'mlkube status' cannot say which files the pods run ahead of the image.`, {
         hint: "Check your rights to patch Deployments; press r to rebuild so the pods run the image again.",
       });
-    return { tests: combineRuns(runs), changes, detail };
+    return { tests: combineRuns(runs), changes, results, detail };
   }
+}
+
+/** The Deployment a target names, as the rollout wait and the live-ahead annotation take it. */
+function deploymentOf(target: DeployTarget): { namespace: string; name: string } {
+  return { namespace: target.namespace, name: target.deployment };
 }
 
 /** How old an anticipated answer about the serving pods may be when a sync uses it: about a quiet window and a few file hashes. */
@@ -407,7 +425,7 @@ function writableDestinations(rules: readonly SyncRule[]): string[] {
 }
 
 /** The Deployment that runs the model: the generated one, or the user's manifest that holds the model. */
-function modelDeployment(objects: readonly KubeObject[], config: ResolvedConfig): { namespace: string; name: string; selector: string } {
+function modelDeployment(objects: readonly KubeObject[], config: ResolvedConfig): { namespace: string; deployment: string; selector: string } {
   const deployments = objects.filter((object) => object.kind === "Deployment");
   const chosen = deployments.find((object) => object.metadata?.name === config.name) ?? deployments[0];
   if (!chosen?.metadata?.name)
@@ -417,7 +435,7 @@ function modelDeployment(objects: readonly KubeObject[], config: ResolvedConfig)
   const matchLabels = (chosen.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels ?? {};
   return {
     namespace: chosen.metadata.namespace ?? config.namespace,
-    name: chosen.metadata.name,
+    deployment: chosen.metadata.name,
     selector: labelSelector(matchLabels),
   };
 }
@@ -432,12 +450,12 @@ function modelService(objects: readonly KubeObject[], nodePort: number): string 
 }
 
 /** The image's USER when it is a non-zero number: then the pod may require runAsNonRoot. */
-async function numericImageUser(docker: Dockerode, reference: string, imageId: string | undefined): Promise<number | undefined> {
+async function numericImageUser(docker: Dockerode, imageId: string): Promise<number | undefined> {
   try {
-    const info = await docker.getImage(imageId ?? reference).inspect();
+    const info = await docker.getImage(imageId).inspect();
     const user = (info.Config?.User ?? "").split(":")[0] ?? "";
     return /^\d+$/.test(user) ? Number(user) : undefined;
   } catch {
-    return undefined; // not inspectable here (e.g. only in the cluster): leave runAsNonRoot out
+    return undefined; // not inspectable on the build engine: leave runAsNonRoot out
   }
 }

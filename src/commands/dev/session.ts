@@ -69,6 +69,7 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   // --once runs a single iteration: nothing would ever be synced, so its image is the user's as built.
   const liveOff = options.live === false ? "--no-live" : options.once ? "--once" : config.sync.mode === "off" ? "sync: false in mlkube.yaml" : undefined;
   const store = new Store<DevState, DevAction>(initialState({ name: config.name, dir: config.dir }, recreate, liveOff), reduce);
+  store.dispatch({ type: "config/loaded", config });
   // The first change may already be a sync: the rules are there before the first build ends.
   await readSyncRules(config).then(
     (sync) => store.dispatch({ type: "live/rules", sync }),
@@ -126,8 +127,8 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
 
   const hashes = new FileHashCache();
   let live: LiveCluster | undefined;
-  /** The configuration in force: reloaded by the pipeline when mlkube.yaml changes and is valid. */
-  let currentConfig = config;
+  /** The configuration in force: the pipeline reloads it into the state when mlkube.yaml changes and is valid. */
+  const currentConfig = (): ResolvedConfig => store.getState().config ?? config;
 
   const connect = async (): Promise<void> => {
     store.dispatch({ type: "cluster/progress", detail: `${provider.choice.kind} '${provider.choice.clusterName}': ${provider.choice.reason}` });
@@ -138,12 +139,12 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
     );
     const cluster =
       provider.choice.kind === "context"
-        ? await withRights(ensured, currentConfig.namespace, (note) => {
+        ? await withRights(ensured, currentConfig().namespace, (note) => {
             store.dispatch({ type: "cluster/progress", detail: note });
             logs.appendNotice({ pod: "mlkube", message: note });
           })
         : ensured;
-    live = startLiveCluster(cluster, { store, logs, hashes, config: currentConfig, buildArgs, onConfig: (next) => (currentConfig = next) });
+    live = startLiveCluster(cluster, { store, logs, hashes, buildArgs });
     store.dispatch({
       type: "cluster/ready",
       info: {
@@ -170,7 +171,7 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   const pruner = startImagePruner(store, {
     prune: async (scope) => {
       if (!live) return { removed: [], reclaimedBytes: 0 };
-      const result = await pruneEngineImages(live.cluster.buildEngine.client, scope, currentConfig.image.repository);
+      const result = await pruneEngineImages(live.cluster.buildEngine.client, scope, currentConfig().image.repository);
       return { removed: result.removedImages, reclaimedBytes: result.reclaimedBytes };
     },
     pruneRegistry: async (scope) => {
@@ -180,7 +181,7 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
       const registry = await registryPruners.get(cluster);
       return registry ? registry.prune(scope) : { removed: [], reclaimedBytes: 0 };
     },
-    runningImages: async () => (live ? runningImages(live.cluster.kube, live.cluster.rights, currentConfig.namespace) : undefined),
+    runningImages: async () => (live ? runningImages(live.cluster.kube, live.cluster.rights, currentConfig().namespace) : undefined),
   });
 
   /** Pods that restart or are replaced lose the synced files: the loop rebuilds (issue #11, no silent drift). */
@@ -248,7 +249,7 @@ export async function runDevCommand(dir: string, options: DevOptions): Promise<n
   await watching;
   await live?.stop();
   if (options.cleanup && live) {
-    const deleted = await deleteModelObjects(live.cluster.kube, currentConfig.namespace, { label: PRUNE_LABEL, model: currentConfig.name });
+    const deleted = await deleteModelObjects(live.cluster.kube, currentConfig().namespace, { label: PRUNE_LABEL, model: currentConfig().name });
     logs.appendNotice({ pod: "mlkube", message: `cleanup: deleted ${deleted.join(", ") || "nothing"}` });
   }
   const state = store.getState();
@@ -337,26 +338,18 @@ async function runningImages(kube: ReadyCluster["kube"], rights: ReadyCluster["r
 
 function startLiveCluster(
   cluster: ReadyCluster,
-  session: {
-    store: Store<DevState, DevAction>;
-    logs: LogStore;
-    hashes: FileHashCache;
-    config: ResolvedConfig;
-    buildArgs: Readonly<Record<string, string>>;
-    onConfig(next: ResolvedConfig): void;
-  },
+  session: { store: Store<DevState, DevAction>; logs: LogStore; hashes: FileHashCache; buildArgs: Readonly<Record<string, string>> },
 ): LiveCluster {
   const { store, logs } = session;
   let logFollower: LogFollower | undefined;
   let followedSelector: string | undefined;
-  let deployed: { namespace: string; name: string } | undefined;
   const pipeline = livePipeline({
-    config: session.config,
     buildArgs: session.buildArgs,
     hashes: session.hashes,
     cluster,
+    state: () => store.getState(),
+    dispatch: (action) => store.dispatch(action),
     onDeployed: (target) => {
-      deployed = { namespace: target.namespace, name: target.name };
       if (followedSelector === target.selector) return;
       followedSelector = target.selector;
       logFollower?.stop();
@@ -366,10 +359,6 @@ function startLiveCluster(
         onNotice: (notice) => logs.appendNotice(notice),
       });
     },
-    onEndpoint: ({ url, via, reason }) => store.dispatch({ type: "endpoint/changed", url, via, reason }),
-    onConfig: (next) => session.onConfig(next),
-    live: () => store.getState().live,
-    onSyncRules: (sync) => store.dispatch({ type: "live/rules", sync }),
   });
   const runner: RunnerHandle = startRunner(store, pipeline, PLANNER);
   const version = cluster.kube.config.makeApiClient(VersionApi);
@@ -377,8 +366,10 @@ function startLiveCluster(
     cluster,
     pingApiServer: () => version.getCode(),
     anticipateChange: () => pipeline.anticipateChange(),
-    podRuns: async () =>
-      deployed ? (await servingVersion(cluster.kube, { namespace: deployed.namespace, deployment: deployed.name, service: undefined })).runs : undefined,
+    podRuns: async () => {
+      const target = store.getState().deployTarget;
+      return target ? (await servingVersion(cluster.kube, { namespace: target.namespace, deployment: target.deployment, service: undefined })).runs : undefined;
+    },
     stop: async () => {
       await runner.stop();
       logFollower?.stop();

@@ -2,6 +2,8 @@
  * The dev loop's one state and the typed actions that change it (Tilt's engine state + reducer).
  * Effects live in src/engine; they dispatch these actions and never mutate state themselves.
  */
+import type { ResolvedConfig } from "../../config/load.js";
+import type { SmokeResult } from "../smoke-results.js";
 import type { PodRun } from "../live/drift.js";
 import type { SyncRule } from "../live/sync-rules.js";
 import { EMPTY_CHANGES, addChanges, type ChangeKind, type ChangeSet } from "./changes.js";
@@ -91,6 +93,36 @@ interface Health {
   recreate: "auto" | "offer" | "explain";
 }
 
+/** An image the Docker engine built: what delivery moves to the cluster. */
+export interface LocalImage {
+  repository: string;
+  tag: string;
+  imageId: string;
+}
+
+/** An image on the cluster's side of delivery: what the pods pull, and the USER apply writes into the pod spec. */
+export interface DeliveredImage {
+  podImage: string;
+  /** The image's USER when it is a non-zero number (the pod may then require runAsNonRoot); read from the image delivery moved. */
+  runAsUser?: number | undefined;
+}
+
+/** Where apply put the model: the Deployment that runs it, its pods' selector, and the Service with the NodePort chosen. */
+export interface DeployTarget {
+  namespace: string;
+  deployment: string;
+  /** The Deployment's pod selector (logs and live update find the pods by it). */
+  selector: string;
+  service: string | undefined;
+  nodePort: number;
+}
+
+/** A health endpoint the server answers, detected by mlkube for the readiness probe it generates. */
+export interface DetectedReadiness {
+  path: string;
+  protocol: string;
+}
+
 export interface Iteration {
   id: number;
   trigger: string;
@@ -100,6 +132,10 @@ export interface Iteration {
   startedAt: number;
   image?: string | undefined;
   cached?: boolean | undefined;
+  /** What this iteration's build made, for its delivery. */
+  built?: LocalImage | undefined;
+  /** What this iteration's delivery moved to the cluster, for its apply (never a build whose delivery failed). */
+  delivered?: DeliveredImage | undefined;
   deliveryPath?: string | undefined;
   tests?: TestOutcome[] | undefined;
   /** What changed since the previous iteration's tests: predictions, latency, fixed/broken. */
@@ -163,8 +199,16 @@ export interface DevState {
     /** Why old images stay in the registry (it refuses deletes), once known. */
     registryOff?: string | undefined;
   };
-  /** The local image ID behind `serving`, when this session delivered it. */
-  servingImageId?: string | undefined;
+  /** The USER of the image serving now, as delivery read it: a manifests-only iteration applies that image again. */
+  servingRunAsUser?: number | undefined;
+  /** The configuration in force: the last valid mlkube.yaml (a reload that fails leaves it). */
+  config?: ResolvedConfig | undefined;
+  /** What the last apply put on this cluster: rollouts, live update and the tests act on it. */
+  deployTarget?: DeployTarget | undefined;
+  /** The health endpoint the generated readiness probe asks (detected now or remembered from an earlier session); mlkube.yaml's path wins. */
+  detectedReadiness?: DetectedReadiness | undefined;
+  /** The last smoke run's answers (one pod's): the next run says what changed since. */
+  smokeResults?: SmokeResult[] | undefined;
   /** The last problem shown in the error panel (cleared by the next successful iteration). */
   problem: ProblemReport | undefined;
   nextId: number;
@@ -191,6 +235,12 @@ export type DevAction =
   | { type: "health/cluster"; state: "down"; cause: string; at: number }
   | { type: "health/cluster"; state: "deleted"; at: number }
   | { type: "endpoint/changed"; url: string; via?: ClusterInfo["endpointVia"]; reason?: string | undefined }
+  /** mlkube.yaml loaded: at start and after each valid change. */
+  | { type: "config/loaded"; config: ResolvedConfig }
+  /** Apply put the model's objects on the cluster (also the re-apply that writes a detected readiness probe). */
+  | { type: "deploy/applied"; target: DeployTarget }
+  /** The health endpoint for the generated readiness probe: remembered, detected, or forgotten (undefined) when the server refuses it. */
+  | { type: "readiness/detected"; readiness: DetectedReadiness | undefined }
   | { type: "files/changed"; changes: { path: string; kind: ChangeKind }[]; at: number }
   | { type: "key/rebuild"; at: number }
   | { type: "key/test"; at: number }
@@ -214,10 +264,11 @@ export type DevAction =
     }
   | { type: "stage/done"; id: number; stage: Stage; at: number; detail?: string | undefined }
   | { type: "stage/failed"; id: number; stage: Stage; at: number; problem: ProblemReport }
-  | { type: "build/result"; id: number; image: string; cached: boolean }
-  | { type: "deliver/result"; id: number; path: string; podImage: string; imageId?: string | undefined }
-  | { type: "rollout/serving"; id: number; image: string; imageId?: string | undefined }
-  | { type: "tests/result"; id: number; tests: TestOutcome[]; changes: string[] }
+  | { type: "build/result"; id: number; image: string; cached: boolean; built?: LocalImage | undefined }
+  | { type: "deliver/result"; id: number; path: string; podImage: string; runAsUser?: number | undefined }
+  | { type: "rollout/serving"; id: number; image: string; runAsUser?: number | undefined }
+  /** `results`: the run's answers, which the next run is compared with. */
+  | { type: "tests/result"; id: number; tests: TestOutcome[]; changes: string[]; results?: SmokeResult[] | undefined }
   | { type: "iteration/finished"; id: number; at: number; result: "success" | "failed" | "cancelled" }
   | { type: "images/pruned"; where: PruneWhere; removed: number; reclaimedBytes: number }
   | { type: "images/registryPruningOff"; reason: string }
@@ -268,9 +319,13 @@ export function reduce(state: DevState, action: DevAction): DevState {
         problem: state.problem?.stage === "cluster" ? undefined : state.problem,
       };
       if (!recreated) return ready;
-      // A new cluster has nothing of the model: the whole pipeline runs again.
+      // A new cluster has nothing of the model: the whole pipeline runs again, and what the loop
+      // knew of the old one (where it deployed, what it detected, what the tests answered) goes.
       return {
         ...ready,
+        deployTarget: undefined,
+        detectedReadiness: undefined,
+        smokeResults: undefined,
         health: { ...state.health, cluster: { status: "ok" } },
         pending: { ...state.pending, force: true, firstEventAt: state.pending.firstEventAt ?? Date.now() },
       };
@@ -315,6 +370,12 @@ export function reduce(state: DevState, action: DevAction): DevState {
             cluster: { ...state.cluster, info: { ...state.cluster.info, endpoint: action.url, endpointVia: action.via, endpointReason: action.reason } },
           }
         : state;
+    case "config/loaded":
+      return { ...state, config: action.config };
+    case "deploy/applied":
+      return { ...state, deployTarget: action.target };
+    case "readiness/detected":
+      return { ...state, detectedReadiness: action.readiness };
     case "files/changed":
       return { ...state, pending: addChanges(state.pending, action.changes, action.at) };
     case "key/rebuild":
@@ -403,14 +464,17 @@ function reduceIteration(state: DevState, action: Exclude<Extract<DevAction, { i
     case "live/synced":
       return { ...state, live: { ...state.live, ahead: [...new Set([...state.live.ahead, ...action.files])].sort(), pods: action.pods } };
     case "build/result":
-      return { ...state, current: { ...current, image: action.image, cached: action.cached } };
+      return { ...state, current: { ...current, image: action.image, cached: action.cached, built: action.built } };
     case "deliver/result":
-      return { ...state, current: { ...current, deliveryPath: action.path, image: action.podImage } };
+      return {
+        ...state,
+        current: { ...current, deliveryPath: action.path, image: action.podImage, delivered: { podImage: action.podImage, runAsUser: action.runAsUser } },
+      };
     case "rollout/serving":
       // The image now serving was built from the files on disk: nothing is ahead of it any more.
-      return { ...state, serving: action.image, servingImageId: action.imageId, live: { ...state.live, ahead: [], pods: [] } };
+      return { ...state, serving: action.image, servingRunAsUser: action.runAsUser, live: { ...state.live, ahead: [], pods: [] } };
     case "tests/result":
-      return { ...state, current: { ...current, tests: action.tests, testChanges: action.changes } };
+      return { ...state, current: { ...current, tests: action.tests, testChanges: action.changes }, smokeResults: action.results };
     case "iteration/finished": {
       const finished: Iteration = {
         ...current,
@@ -450,6 +514,15 @@ function recovered(state: DevState, health: Health): DevState {
       firstEventAt: state.pending.firstEventAt ?? changes.firstEventAt,
     },
   };
+}
+
+/**
+ * The image an apply deploys: the one this iteration delivered, else the one serving (a
+ * manifests-only change applies it again). Never a build whose delivery failed.
+ */
+export function imageToDeploy(state: DevState): DeliveredImage | undefined {
+  if (state.current?.delivered) return state.current.delivered;
+  return state.serving ? { podImage: state.serving, runAsUser: state.servingRunAsUser } : undefined;
 }
 
 /** Why nothing can run now, if the engine or the cluster is away: shown in the header and as the hold reason. */
