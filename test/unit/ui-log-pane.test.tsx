@@ -111,6 +111,14 @@ describe("log pane", () => {
     );
   });
 
+  it("tells pods apart by their suffix, container kept, when full names would not fit a third of a wide screen", async () => {
+    const logs = new LogStore();
+    logs.append({ pod: "fraud-detector-xgboost-7d9f8c6b5-x2k4q", container: "fraud-detector-xgboost", text: "ready" });
+    const app = renderWithLogs(logs, { columns: 120, rows: 20 });
+    unmount = app.unmount;
+    await eventually(() => expect(logLines(app.frame())).toEqual(["x2k4q/fraud-detector-xgboost | ready"]));
+  });
+
   it("shows a pod's own escape codes and tabs as plain text", async () => {
     const logs = new LogStore();
     logs.append({ pod: "p", container: "c", text: "\x1b[2J\x1b[31mERROR\x1b[0m\tsomething" });
