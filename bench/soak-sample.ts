@@ -40,6 +40,9 @@ export interface SoakSample extends DockerObjects {
   rssMb: number;
   heapUsedMb: number | null;
   heapUsedLastMb: number | null;
+  /** The heap's reserved size and the memory outside it (Buffers, WebAssembly), at the window's end: where a resident set that outgrows the heap went. */
+  heapTotalMb: number | null;
+  externalMb: number | null;
   fds: number;
   /** Active resources (sockets, timers, watchers, ...) summed; by type in `activeResources`. */
   handles: number | null;
@@ -52,6 +55,8 @@ export interface SoakSample extends DockerObjects {
 
 interface Diagnostics {
   heapUsedMb: number;
+  heapTotalMb?: number;
+  externalMb?: number;
   activeResources: Record<string, number>;
   listeners: number;
 }
@@ -91,6 +96,8 @@ export async function takeSample(
     rssMb: round(memoryMb(pid).rss, 1)!,
     heapUsedMb: diagnostics.length > 0 ? Math.min(...diagnostics.map((sample) => sample.heapUsedMb)) : null,
     heapUsedLastMb: latest?.heapUsedMb ?? null,
+    heapTotalMb: latest?.heapTotalMb ?? null,
+    externalMb: latest?.externalMb ?? null,
     fds: readdirSync(`/proc/${pid}/fd`).length,
     handles: latest ? Object.values(latest.activeResources).reduce((sum, count) => sum + count, 0) : null,
     activeResources: latest?.activeResources ?? {},

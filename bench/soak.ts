@@ -200,7 +200,7 @@ export async function runSoak(
         const sample = await takeSample(dev, iteration, sessionStart, docker, repository);
         samples.push(sample);
         say(
-          `soak sample @${iteration}: rss ${sample.rssMb} MB, heap ${sample.heapUsedMb} MB, fds ${sample.fds}, handles ${sample.handles}, listeners ${sample.listeners}, children ${sample.childProcesses}, dangling ${sample.danglingImages}, build cache ${Math.round(sample.buildCacheBytes / 1e6)} MB, model images ${sample.modelImages} (${sample.modelImageTags} tags), log lines ${sample.logLines}`,
+          `soak sample @${iteration}: rss ${sample.rssMb} MB, heap ${sample.heapUsedMb} MB (of ${sample.heapTotalMb} MB), external ${sample.externalMb} MB, fds ${sample.fds}, handles ${sample.handles}, listeners ${sample.listeners}, children ${sample.childProcesses}, dangling ${sample.danglingImages}, build cache ${Math.round(sample.buildCacheBytes / 1e6)} MB, model images ${sample.modelImages} (${sample.modelImageTags} tags), log lines ${sample.logLines}`,
         );
       } else {
         await sleep(1_000);

@@ -8,6 +8,10 @@ import type { EventEmitter } from "node:events";
 
 export interface DiagnosticsSample {
   heapUsedMb: number;
+  /** The V8 heap's reserved size: a resident set that grows while heapUsed does not is either this (young generation sized up) or outside V8. */
+  heapTotalMb: number;
+  /** Memory V8 objects hold outside the heap (Buffers, WebAssembly memory such as Ink's Yoga). */
+  externalMb: number;
   rssMb: number;
   /** `process.getActiveResourcesInfo()` counted by type: sockets, timers, watchers, child processes... */
   activeResources: Record<string, number>;
@@ -45,6 +49,8 @@ function sampleDiagnostics(sources: readonly ListenerSource[]): DiagnosticsSampl
   const memory = process.memoryUsage();
   return {
     heapUsedMb: mb(memory.heapUsed),
+    heapTotalMb: mb(memory.heapTotal),
+    externalMb: mb(memory.external),
     rssMb: mb(memory.rss),
     activeResources: countByType(process.getActiveResourcesInfo()),
     listeners: listenerTotal(sources),

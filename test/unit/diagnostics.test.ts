@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import { countByType, diagnosticsInterval, listenerTotal } from "../../src/engine/diagnostics.js";
+import { countByType, diagnosticsInterval, listenerTotal, startDiagnostics, type DiagnosticsSample } from "../../src/engine/diagnostics.js";
 import { Store } from "../../src/engine/store.js";
 
 describe("the diagnostics event (MLKUBE_DIAGNOSTICS_MS)", () => {
@@ -25,5 +25,18 @@ describe("the diagnostics event (MLKUBE_DIAGNOSTICS_MS)", () => {
     expect(listenerTotal([emitter, store])).toBe(5);
     unsubscribe();
     expect(listenerTotal([emitter, store])).toBe(4);
+  });
+
+  it("says where memory is: the heap used and reserved, and what lies outside it", async () => {
+    const sample = await new Promise<DiagnosticsSample>((resolve) => {
+      const sampler = startDiagnostics(5, [], (taken) => {
+        sampler.stop();
+        resolve(taken);
+      });
+    });
+    expect(sample.heapUsedMb).toBeGreaterThan(0);
+    expect(sample.heapTotalMb).toBeGreaterThanOrEqual(sample.heapUsedMb);
+    expect(sample.externalMb).toBeGreaterThan(0);
+    expect(sample.rssMb).toBeGreaterThan(sample.heapUsedMb);
   });
 });

@@ -219,7 +219,9 @@ function textLines(event: DevEvent): string[] {
       return [`logs: ${formatCount(event.count)} lines dropped (the output could not keep up)`];
     case "diagnostics": {
       const resources = Object.entries(event.activeResources).map(([type, count]) => `${type} ${count}`);
-      return [`diagnostics: heap ${event.heapUsedMb} MB, rss ${event.rssMb} MB, ${event.listeners} listeners; active: ${resources.join(", ") || "none"}`];
+      return [
+        `diagnostics: heap ${event.heapUsedMb} of ${event.heapTotalMb} MB, external ${event.externalMb} MB, rss ${event.rssMb} MB, ${event.listeners} listeners; active: ${resources.join(", ") || "none"}`,
+      ];
     }
   }
 }
