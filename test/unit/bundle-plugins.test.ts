@@ -1,7 +1,8 @@
 import { build } from "esbuild";
+import { existsSync, realpathSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import stringWidth from "string-width";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -74,11 +75,14 @@ describe("text widths in the bundle", () => {
         external: ["react-devtools-core"],
         logLevel: "silent",
       });
+      // esbuild names inputs relative to the working directory, through any symlink (a worktree's
+      // node_modules): compare real paths.
+      const real = (path: string) => (existsSync(resolve(path)) ? realpathSync(resolve(path)) : path);
       const importersOf = (path: string) =>
         Object.entries(result.metafile.inputs)
-          .filter(([, input]) => input.imports.some((imported) => imported.path === path))
+          .filter(([, input]) => input.imports.some((imported) => real(imported.path) === real(join(REPO_ROOT, path))))
           .map(([file]) => file);
-      expect(importersOf(relative(REPO_ROOT, `${REPO_ROOT}/src/ui/dev/string-width-memo.ts`))).toEqual(
+      expect(importersOf("src/ui/dev/string-width-memo.ts")).toEqual(
         expect.arrayContaining([
           expect.stringContaining("node_modules/widest-line/"),
           expect.stringContaining("node_modules/ink/build/output.js"),
