@@ -14,9 +14,16 @@ import {
 } from "../../src/core/dev/state.js";
 import { LogStore } from "../../src/engine/log-store.js";
 import { Store } from "../../src/engine/store.js";
+import type { ReactElement } from "react";
 import { DevApp } from "../../src/ui/dev/app.js";
 import { layoutRows } from "../../src/ui/dev/layout.js";
 import { cleanLogText, fitWidth, formatMs, sparkline, wrapText } from "../../src/ui/dev/format.js";
+import { Header, headerRows, type HeaderSlice } from "../../src/ui/dev/header.js";
+import { History, historyRows } from "../../src/ui/dev/history.js";
+import { ClockContext } from "../../src/ui/dev/hooks.js";
+import { Pipeline, pipelineRows } from "../../src/ui/dev/pipeline.js";
+import { SmokeTests, smokeTestRows } from "../../src/ui/dev/smoke-tests.js";
+import { ColorsProvider } from "../../src/ui/dev/theme.js";
 
 const NOW = 1_750_000_000_000;
 
@@ -319,6 +326,87 @@ describe("dev UI sections from fixed states", () => {
   it("a tiny terminal collapses the pipeline into one line with every status", async () => {
     const frame = (await show(readyState({ current: failedTests }), { columns: 60, rows: 6 })).frame();
     expect(frame).toContain("#3 ✓build ✓deliver ✓apply ✓rollout ✗test");
+  });
+});
+
+describe("a section's rows and what it renders come from the same slice", () => {
+  const headerSlice = (state: DevState, why: boolean): HeaderSlice => ({
+    model: state.model.name,
+    cluster: state.cluster,
+    paused: state.paused,
+    serving: state.serving,
+    health: state.health,
+    live: state.live,
+    pruned: state.pruned,
+    why,
+  });
+  const starting = readyState({ cluster: { status: "starting" } });
+  const history = (count: number) => Array.from({ length: count }, (_, index) => summary(index + 1, 4_000 + 500 * index));
+
+  // Each case: a slice, the rows the layout asks for it, and the section drawing it in those rows.
+  interface Case {
+    name: string;
+    columns: number;
+    rows: number;
+    section: (rows: number) => ReactElement;
+    /** History shows as many past iterations as it is given rows: its count is a cap. */
+    fills?: boolean;
+  }
+  const cases: Case[] = [
+    ...[false, true].flatMap((why) =>
+      [120, 50].flatMap((columns) =>
+        [readyState(), starting].map((state): Case => {
+          const slice = headerSlice(state, why);
+          return {
+            name: `header: ${state.cluster.status}, why ${why}, ${columns} columns`,
+            columns,
+            rows: headerRows(slice, columns),
+            section: (rows) => <Header {...slice} rows={rows} columns={columns} />,
+          };
+        }),
+      ),
+    ),
+    ...[undefined, iteration(), failedTests].flatMap((current) =>
+      [undefined, "waiting: the Docker engine does not answer"].map((hold): Case => ({
+        name: `pipeline: iteration ${current?.result ?? current?.id ?? "none"}, hold ${hold !== undefined}`,
+        columns: 100,
+        rows: pipelineRows({ current, hold }),
+        section: (rows) => <Pipeline current={current} hold={hold} rows={rows} columns={100} />,
+      })),
+    ),
+    ...[120, 60].map((columns): Case => ({
+      name: `smoke tests: ${columns} columns`,
+      columns,
+      rows: smokeTestRows({ current: failedTests }, columns),
+      section: (rows) => <SmokeTests current={failedTests} rows={rows} columns={columns} />,
+    })),
+    ...[0, 3, 8].map((count): Case => ({
+      name: `history: ${count} iterations`,
+      columns: 100,
+      rows: historyRows({ history: history(count) }),
+      section: (rows) => <History history={history(count)} rows={rows} columns={100} />,
+      fills: true,
+    })),
+  ];
+
+  it.each(cases)("$name: renders exactly the rows it asks for, nothing left out", async ({ columns, rows, section, fills }) => {
+    const draw = async (budget: number) => {
+      const app = render(
+        <ColorsProvider value={false}>
+          <ClockContext.Provider value={() => NOW}>{section(budget)}</ClockContext.Provider>
+        </ColorsProvider>,
+      );
+      await settle();
+      const frame = app.lastFrame() ?? "";
+      app.unmount();
+      return frame;
+    };
+    const frame = await draw(rows);
+    expect(frame === "" ? 0 : lines(frame).length).toBe(rows);
+    expect(frame).not.toMatch(/more lines/);
+    for (const line of lines(frame)) expect(terminalWidth(line)).toBeLessThanOrEqual(columns);
+    // Nothing is cut to fit: more rows than it asks for draw the same.
+    if (!fills) expect(await draw(rows + 5)).toBe(frame);
   });
 });
 

@@ -1,6 +1,9 @@
 /**
- * The `mlkube dev` screen: sections stacked top to bottom, each reading its own slice of the
- * store; this component only shares the rows between them and turns keys into actions.
+ * The `mlkube dev` screen: sections stacked top to bottom. This component is the one place that
+ * reads the store: each section's slice goes, the same value, to the section's row count (which
+ * shares the rows between them) and to the section itself, a memoized component that re-renders
+ * only when its slice or its rows change. It also turns keys into actions. The log pane reads the
+ * LogStore itself.
  */
 import { Box, useInput } from "ink";
 import { useRef, useState } from "react";
@@ -8,16 +11,16 @@ import type { DevAction, DevState } from "../../core/dev/state.js";
 import type { LogStore } from "../../engine/log-store.js";
 import type { Store } from "../../engine/store.js";
 import { ErrorPanel, errorPanelRows } from "./error-panel.js";
-import { Footer } from "./footer.js";
-import { Header, headerRows } from "./header.js";
+import { Footer, type FooterSlice } from "./footer.js";
+import { Header, headerRows, type HeaderSlice } from "./header.js";
 import { HELP_ROWS, Help } from "./help.js";
-import { History, historyRows } from "./history.js";
-import { ClockContext, useStoreState, useTerminalSize } from "./hooks.js";
+import { History, historyRows, type HistorySlice } from "./history.js";
+import { ClockContext, useStoreSlices, useTerminalSize } from "./hooks.js";
 import { INITIAL_VIEW, interpretKey, keyPresses, type KeyContext, type QuitRequest, type ViewState } from "./keys.js";
 import { layoutRows } from "./layout.js";
 import { LogPane } from "./log-pane.js";
-import { Pipeline, pipelineRows } from "./pipeline.js";
-import { SmokeTests, smokeTestRows } from "./smoke-tests.js";
+import { Pipeline, pipelineRows, type PipelineSlice } from "./pipeline.js";
+import { SmokeTests, smokeTestRows, type SmokeTestsSlice } from "./smoke-tests.js";
 import { ColorsProvider } from "./theme.js";
 
 interface DevAppProps {
@@ -36,19 +39,45 @@ export function DevApp({ store, logs, holdReason, onQuit, colors = true, now = D
   const [view, setView] = useState<ViewState>(INITIAL_VIEW);
   // Keys can arrive faster than React re-renders; each must see the previous key's outcome.
   const viewRef = useRef(view);
-  const current = useStoreState(store, (state) => state.current);
-  const problem = useStoreState(store, (state) => state.problem);
-  const clusterInfo = useStoreState(store, (state) => state.cluster.info);
-  const historyCount = useStoreState(store, (state) => state.history.length);
-  const hold = useStoreState(store, () => holdReason());
+  // The one read of the store: each value a part of the state (or a primitive), so it keeps its
+  // identity until its content changes and the memoized sections skip renders not their own.
+  const state = useStoreSlices(store, (state) => ({
+    model: state.model.name,
+    cluster: state.cluster,
+    paused: state.paused,
+    serving: state.serving,
+    health: state.health,
+    live: state.live,
+    pruned: state.pruned,
+    current: state.current,
+    problem: state.problem,
+    history: state.history,
+    quitting: state.quitting,
+    hold: holdReason(),
+  }));
+  const { current, problem } = state;
+  const header: HeaderSlice = {
+    model: state.model,
+    cluster: state.cluster,
+    paused: state.paused,
+    serving: state.serving,
+    health: state.health,
+    live: state.live,
+    pruned: state.pruned,
+    why: view.why,
+  };
+  const pipeline: PipelineSlice = { current, hold: state.hold };
+  const tests: SmokeTestsSlice = { current };
+  const history: HistorySlice = { history: state.history };
+  const footer: FooterSlice = { paused: state.paused, quitting: state.quitting, typing: view.typing !== undefined, focus: view.focus };
   const shownProblem = problem !== view.dismissed ? problem : undefined;
 
   const layout = layoutRows(rows, {
-    header: headerRows(clusterInfo, view.why, columns),
-    pipeline: pipelineRows(current, hold),
+    header: headerRows(header, columns),
+    pipeline: pipelineRows(pipeline),
     error: errorPanelRows(shownProblem, columns),
-    tests: smokeTestRows(current, columns),
-    history: historyRows(historyCount),
+    tests: smokeTestRows(tests, columns),
+    history: historyRows(history),
     help: view.help ? HELP_ROWS : 0,
   });
 
@@ -75,14 +104,14 @@ export function DevApp({ store, logs, holdReason, onQuit, colors = true, now = D
             shows through. A minimum, not a fixed height: content taller than the layout planned
             (a line that wraps) must not make Yoga shrink the header away. */}
         <Box flexDirection="column" width={columns} minHeight={Math.max(1, rows - 1)}>
-          <Header store={store} why={view.why} rows={layout.header} columns={columns} />
-          <Pipeline store={store} holdReason={holdReason} rows={layout.pipeline} columns={columns} />
+          <Header {...header} rows={layout.header} columns={columns} />
+          <Pipeline {...pipeline} rows={layout.pipeline} columns={columns} />
           <ErrorPanel problem={shownProblem} rows={layout.error} columns={columns} />
-          <SmokeTests store={store} rows={layout.tests} columns={columns} />
-          <History store={store} rows={layout.history} columns={columns} />
+          <SmokeTests {...tests} rows={layout.tests} columns={columns} />
+          <History {...history} rows={layout.history} columns={columns} />
           <Help rows={layout.help} columns={columns} />
           <LogPane logs={logs} view={view.logView} focused={view.focus === "logs"} typing={view.typing} rows={layout.logs} columns={columns} />
-          {layout.footer > 0 && <Footer store={store} view={view} />}
+          {layout.footer > 0 && <Footer {...footer} />}
         </Box>
       </ClockContext.Provider>
     </ColorsProvider>

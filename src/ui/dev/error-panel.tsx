@@ -4,6 +4,7 @@
  * internal error arrives already formatted by the runner as a bug report.
  */
 import { Box } from "ink";
+import { memo } from "react";
 import type { ProblemReport } from "../../core/dev/state.js";
 import { clip, wrapText } from "./format.js";
 import { Text, useColors } from "./theme.js";
@@ -28,7 +29,7 @@ export function errorPanelRows(problem: ProblemReport | undefined, columns: numb
 }
 
 /** Within `rows`: the message's first line and the fix come first, then the details that fit. */
-export function ErrorPanel({ problem, rows, columns }: { problem: ProblemReport | undefined; rows: number; columns: number }) {
+export const ErrorPanel = memo(function ErrorPanel({ problem, rows, columns }: { problem: ProblemReport | undefined; rows: number; columns: number }) {
   const colors = useColors();
   if (!problem || rows <= 0) return null;
   const text = panelText(problem, columns);
@@ -68,4 +69,4 @@ export function ErrorPanel({ problem, rows, columns }: { problem: ProblemReport 
       ))}
     </Box>
   );
-}
+});

@@ -1,16 +1,28 @@
 /** Who and where: the model, the cluster, how images get there, and where the model answers. */
 import { Box } from "ink";
-import { outageReason, type ClusterInfo, type DevAction, type DevState } from "../../core/dev/state.js";
-import type { Store } from "../../engine/store.js";
+import { memo } from "react";
+import { outageReason, type ClusterInfo, type DevState } from "../../core/dev/state.js";
 import { Spinner } from "./activity.js";
 import { formatBytes, wrapText } from "./format.js";
-import { useStoreState } from "./hooks.js";
 import { Text } from "./theme.js";
 
 const MAX_REASON_LINES = 3;
 
-export function headerRows(info: ClusterInfo | undefined, why: boolean, columns: number): number {
-  return 2 + (why ? reasonLines(info, columns).length : 0);
+/** What the section shows: the app reads it from the store and hands it to headerRows and Header alike. */
+export interface HeaderSlice {
+  model: string;
+  cluster: DevState["cluster"];
+  paused: boolean;
+  serving: string | undefined;
+  health: DevState["health"];
+  live: DevState["live"];
+  pruned: DevState["pruned"];
+  /** Also say why this delivery path was chosen (the `d` key). */
+  why: boolean;
+}
+
+export function headerRows({ cluster, why }: HeaderSlice, columns: number): number {
+  return 2 + (why ? reasonLines(cluster.info, columns).length : 0);
 }
 
 function reasonLines(info: ClusterInfo | undefined, columns: number): string[] {
@@ -19,22 +31,18 @@ function reasonLines(info: ClusterInfo | undefined, columns: number): string[] {
   return wrapText(text, columns).slice(0, MAX_REASON_LINES);
 }
 
-interface HeaderProps {
-  store: Store<DevState, DevAction>;
-  /** Also say why this delivery path was chosen (the `d` key). */
-  why: boolean;
-  rows: number;
-  columns: number;
-}
-
-export function Header({ store, why, rows, columns }: HeaderProps) {
-  const model = useStoreState(store, (state) => state.model);
-  const cluster = useStoreState(store, (state) => state.cluster);
-  const paused = useStoreState(store, (state) => state.paused);
-  const serving = useStoreState(store, (state) => state.serving);
-  const health = useStoreState(store, (state) => state.health);
-  const live = useStoreState(store, (state) => state.live);
-  const pruned = useStoreState(store, (state) => state.pruned);
+export const Header = memo(function Header({
+  model,
+  cluster,
+  paused,
+  serving,
+  health,
+  live,
+  pruned,
+  why,
+  rows,
+  columns,
+}: HeaderSlice & { rows: number; columns: number }) {
   const outage = outageReason(health);
   const info = cluster.info;
   if (rows <= 0) return null;
@@ -42,7 +50,7 @@ export function Header({ store, why, rows, columns }: HeaderProps) {
     <Box flexDirection="column" width={columns}>
       <Text wrap="truncate-end">
         <Text bold color="magenta">
-          {model.name}
+          {model}
         </Text>
         {paused && (
           <Text color="yellow" bold>
@@ -97,4 +105,4 @@ export function Header({ store, why, rows, columns }: HeaderProps) {
           ))}
     </Box>
   );
-}
+});

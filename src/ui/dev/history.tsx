@@ -5,28 +5,25 @@
  * (historyRowText, session.ts).
  */
 import { Box } from "ink";
-import type { DevAction, DevState, IterationSummary, Stage } from "../../core/dev/state.js";
-import type { Store } from "../../engine/store.js";
+import { memo } from "react";
+import type { IterationSummary, Stage } from "../../core/dev/state.js";
 import { fitWidth, formatMs, sparkline } from "./format.js";
-import { useStoreState } from "./hooks.js";
 import { Text } from "./theme.js";
 
 /** Live rows at most; the whole record is printed when the session ends. */
 const LIVE_ROWS = 5;
 const STAGE_ORDER: Stage[] = ["config", "sync", "build", "deliver", "apply", "rollout", "test"];
 
-export function historyRows(count: number): number {
-  return count === 0 ? 0 : 1 + Math.min(LIVE_ROWS, count);
+/** What the section shows: the app reads it from the store and hands it to historyRows and History alike. */
+export interface HistorySlice {
+  history: readonly IterationSummary[];
 }
 
-interface HistoryProps {
-  store: Store<DevState, DevAction>;
-  rows: number;
-  columns: number;
+export function historyRows({ history }: HistorySlice): number {
+  return history.length === 0 ? 0 : 1 + Math.min(LIVE_ROWS, history.length);
 }
 
-export function History({ store, rows, columns }: HistoryProps) {
-  const history = useStoreState(store, (state) => state.history);
+export const History = memo(function History({ history, rows, columns }: HistorySlice & { rows: number; columns: number }) {
   if (rows <= 0 || history.length === 0) return null;
   const totals = history.map((entry) => entry.totalMs);
   const successes = history.filter((entry) => entry.result === "success").map((entry) => entry.totalMs);
@@ -44,7 +41,7 @@ export function History({ store, rows, columns }: HistoryProps) {
       ))}
     </Box>
   );
-}
+});
 
 /** A row's columns, the same on screen and in the record printed at the end. */
 function rowParts(entry: IterationSummary) {

@@ -1,14 +1,16 @@
-/** How components read the engine: store slices through useSyncExternalStore, never copies. */
+/** How the screen reads the engine: store slices through useSyncExternalStore, never copies. */
 import { useStdout } from "ink";
-import { createContext, useCallback, useEffect, useState, useSyncExternalStore } from "react";
+import { createContext, useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import type { Store } from "../../engine/store.js";
 
 /**
- * A slice of the store that re-renders the component when it changes. The selector must return
- * a part of the state (immutable, so its identity changes only with its content) or a primitive,
- * never a freshly built object, or every render would look like a change.
+ * Slices of the store, read in one subscription, that re-render the component when one of them
+ * changes. The selector returns an object whose values are parts of the state (immutable, so
+ * their identity changes only with their content) or primitives, never freshly built objects; the
+ * object it returns is kept while every value is the same, so an unrelated change renders nothing.
  */
-export function useStoreState<S, A, T>(store: Store<S, A>, selector: (state: S) => T): T {
+export function useStoreSlices<S, A, T extends Record<string, unknown>>(store: Store<S, A>, selector: (state: S) => T): T {
+  const last = useRef<T | undefined>(undefined);
   const subscribe = useCallback(
     (onChange: () => void) => {
       const unsubscribe = store.subscribe(onChange);
@@ -18,7 +20,17 @@ export function useStoreState<S, A, T>(store: Store<S, A>, selector: (state: S) 
     },
     [store],
   );
-  return useSyncExternalStore(subscribe, () => selector(store.getState()));
+  return useSyncExternalStore(subscribe, () => {
+    const next = selector(store.getState());
+    if (last.current && sameValues(last.current, next)) return last.current;
+    last.current = next;
+    return next;
+  });
+}
+
+function sameValues<T extends Record<string, unknown>>(a: T, b: T): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.is(a[key], b[key]));
 }
 
 interface TerminalSize {

@@ -1,11 +1,10 @@
 /** The current iteration, stage by stage, and why nothing is starting when the planner holds. */
 import { Box } from "ink";
+import { memo } from "react";
 import { verdictWord } from "../../core/verification.js";
-import type { DevAction, DevState, Iteration, StageState, StepReport } from "../../core/dev/state.js";
-import type { Store } from "../../engine/store.js";
+import type { Iteration, StageState, StepReport } from "../../core/dev/state.js";
 import { Elapsed, Spinner } from "./activity.js";
 import { formatMs, progressBar } from "./format.js";
-import { useStoreState } from "./hooks.js";
 import { Text } from "./theme.js";
 
 const MARKS: Record<Exclude<StageState["status"], "running">, { glyph: string; color: string }> = {
@@ -19,20 +18,18 @@ const MARKS: Record<Exclude<StageState["status"], "running">, { glyph: string; c
 const BAR_MIN_COLUMNS = 70;
 const TIME_WIDTH = 8;
 
-export function pipelineRows(current: Iteration | undefined, hold: string | undefined): number {
+/** What the section shows: the app reads it from the store and hands it to pipelineRows and Pipeline alike. */
+export interface PipelineSlice {
+  current: Iteration | undefined;
+  /** The planner's reason for not starting the pending changes, if it holds. */
+  hold: string | undefined;
+}
+
+export function pipelineRows({ current, hold }: PipelineSlice): number {
   return (current ? current.stages.length + 1 : 1) + (hold ? 1 : 0);
 }
 
-interface PipelineProps {
-  store: Store<DevState, DevAction>;
-  holdReason: () => string | undefined;
-  rows: number;
-  columns: number;
-}
-
-export function Pipeline({ store, holdReason, rows, columns }: PipelineProps) {
-  const current = useStoreState(store, (state) => state.current);
-  const hold = useStoreState(store, () => holdReason());
+export const Pipeline = memo(function Pipeline({ current, hold, rows, columns }: PipelineSlice & { rows: number; columns: number }) {
   if (rows <= 0) return null;
   const showHold = hold !== undefined && rows >= 2;
   const room = rows - (showHold ? 1 : 0);
@@ -57,7 +54,7 @@ export function Pipeline({ store, holdReason, rows, columns }: PipelineProps) {
       )}
     </Box>
   );
-}
+});
 
 function IterationTitle({ iteration }: { iteration: Iteration }) {
   const from = iteration.changes.firstEventAt ?? iteration.startedAt;

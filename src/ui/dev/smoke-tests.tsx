@@ -1,28 +1,24 @@
 /** The current iteration's smoke tests: what passed, what came back instead, what changed. */
 import { Box } from "ink";
-import type { ReactNode } from "react";
-import type { DevAction, DevState, Iteration, TestOutcome } from "../../core/dev/state.js";
+import { memo, type ReactNode } from "react";
+import type { Iteration, TestOutcome } from "../../core/dev/state.js";
 import { describeAnsweredBy } from "../../core/verification.js";
-import type { Store } from "../../engine/store.js";
 import { clip, formatMs } from "./format.js";
-import { useStoreState } from "./hooks.js";
 import { Text } from "./theme.js";
 
 /** Narrower than this, expected and actual go on two rows instead of side by side. */
 const SIDE_BY_SIDE_COLUMNS = 70;
 
-export function smokeTestRows(current: Iteration | undefined, columns: number): number {
+/** What the section shows: the app reads it from the store and hands it to smokeTestRows and SmokeTests alike. */
+export interface SmokeTestsSlice {
+  current: Iteration | undefined;
+}
+
+export function smokeTestRows({ current }: SmokeTestsSlice, columns: number): number {
   return current?.tests ? testLines(current, columns).length + 1 : 0;
 }
 
-interface SmokeTestsProps {
-  store: Store<DevState, DevAction>;
-  rows: number;
-  columns: number;
-}
-
-export function SmokeTests({ store, rows, columns }: SmokeTestsProps) {
-  const current = useStoreState(store, (state) => state.current);
+export const SmokeTests = memo(function SmokeTests({ current, rows, columns }: SmokeTestsSlice & { rows: number; columns: number }) {
   const tests = current?.tests;
   if (!current || !tests || rows <= 0) return null;
   const failed = tests.filter((test) => !test.passed).length;
@@ -44,7 +40,7 @@ export function SmokeTests({ store, rows, columns }: SmokeTestsProps) {
       {hidden > 0 && <Text dimColor>{`  … ${hidden} more lines`}</Text>}
     </Box>
   );
-}
+});
 
 /** One element per row: each test, each failed expectation, each change since last time. */
 function testLines(iteration: Iteration, columns: number): ReactNode[] {
