@@ -55,21 +55,13 @@ export function DevApp({ store, logs, holdReason, onQuit, colors = true, now = D
     quitting: state.quitting,
     hold: holdReason(),
   }));
-  const { current, problem } = state;
-  const header: HeaderSlice = {
-    model: state.model,
-    cluster: state.cluster,
-    paused: state.paused,
-    serving: state.serving,
-    health: state.health,
-    live: state.live,
-    pruned: state.pruned,
-    why: view.why,
-  };
-  const pipeline: PipelineSlice = { current, hold: state.hold };
+  // What is left after the other sections' values is the header's.
+  const { current, problem, hold, history: iterations, quitting, ...headerState } = state;
+  const header: HeaderSlice = { ...headerState, why: view.why };
+  const pipeline: PipelineSlice = { current, hold };
   const tests: SmokeTestsSlice = { current };
-  const history: HistorySlice = { history: state.history };
-  const footer: FooterSlice = { paused: state.paused, quitting: state.quitting, typing: view.typing !== undefined, focus: view.focus };
+  const history: HistorySlice = { history: iterations };
+  const footer: FooterSlice = { paused: headerState.paused, quitting, typing: view.typing !== undefined, focus: view.focus };
   const shownProblem = problem !== view.dismissed ? problem : undefined;
 
   const layout = layoutRows(rows, {
