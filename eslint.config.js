@@ -38,7 +38,8 @@ export default tseslint.config(
   },
   {
     // core/ is the pure decision layer: no I/O, no adapters, no React. Tests cover it as tables.
-    files: ["src/core/**/*.ts"],
+    // reproduce/ keeps its pure parts (the plan's substitutions, findings, the report) to the same rule.
+    files: ["src/core/**/*.ts", "src/reproduce/{changes,cloud,findings,placeholder-secrets,quantity,replicas,report,substitution}.ts"],
     rules: {
       "no-restricted-imports": [
         "error",
@@ -46,10 +47,13 @@ export default tseslint.config(
           patterns: [
             {
               group: ["node:*", "fs", "path", "child_process", "net", "http", "https", "os", "stream"],
-              message: "core/ is pure: no Node I/O. Put effects in engine/ or adapters/.",
+              message: "This module is pure: no Node I/O. Put effects in engine/ or adapters/.",
             },
-            { group: ["**/adapters/**", "**/engine/**", "**/ui/**", "**/commands/**"], message: "core/ must not depend on adapters, engine, ui or commands." },
-            { group: ["dockerode", "execa", "chokidar", "@kubernetes/*", "ink", "react"], message: "core/ is pure: no I/O libraries or React." },
+            {
+              group: ["**/adapters/**", "**/engine/**", "**/ui/**", "**/commands/**", "**/deploy/**"],
+              message: "A pure module must not depend on adapters, engine, deploy, ui or commands.",
+            },
+            { group: ["dockerode", "execa", "chokidar", "@kubernetes/*", "ink", "react"], message: "This module is pure: no I/O libraries or React." },
           ],
         },
       ],

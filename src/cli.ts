@@ -220,7 +220,7 @@ function buildProgram(): Command {
         context?: string;
       },
     ) => {
-      const { runReproduceCommand } = await import("./commands/reproduce.js");
+      const { runReproduceCommand } = await import("./reproduce/command.js");
       process.exitCode = await runReproduceCommand(files, options);
     },
   );

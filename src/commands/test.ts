@@ -1,8 +1,7 @@
-import { mappedPortEndpoint, portForwardEndpoint } from "../adapters/cluster/endpoint.js";
 import type { Endpoint } from "../adapters/cluster/provider.js";
 import { selectProvider, type ClusterFlags } from "../adapters/cluster/select.js";
 import { connectDocker, ensureDockerReachable } from "../adapters/docker/client.js";
-import { connectKube, ensureKubeReachable, isNotFound, readKubeConfig } from "../adapters/kube/client.js";
+import { connectKube, ensureKubeReachable, readKubeConfig, type KubeAccess } from "../adapters/kube/client.js";
 import { loadSmokeCases } from "../adapters/probe/cases.js";
 import { discoverSmokeTests, type DiscoveredTests } from "../adapters/probe/discover-tests.js";
 import { runSmokeTests } from "../adapters/probe/http.js";
@@ -12,6 +11,10 @@ import { describeMismatch } from "../core/expectations.js";
 import { describeGenerated, generatedTestsYaml, noTestsFound } from "../core/generated-tests.js";
 import { caseFromTest, type SmokeCase } from "../core/smoke-cases.js";
 import type { SmokeResult } from "../core/smoke-results.js";
+import { combineRuns, describeAnsweredBy, type VerificationRun } from "../core/verification.js";
+import type { DeployTarget } from "../core/deploy-target.js";
+import { deployedTarget } from "../deploy/target.js";
+import { verifyNewVersion } from "../deploy/verify.js";
 import { UserError } from "../errors.js";
 
 interface TestCommandOptions extends ClusterFlags {
@@ -21,14 +24,24 @@ interface TestCommandOptions extends ClusterFlags {
   print?: boolean;
 }
 
+/** The model as deployed: the URL, and the Deployment whose pods are tested one by one. */
+interface Deployed {
+  kube: KubeAccess;
+  target: DeployTarget;
+}
+
 /**
  * `mlkube test`: the smoke tests against the deployed model (or --url); exit 1 when any fails.
+ * The deployed model is verified as `mlkube dev` verifies it (src/deploy/verify.ts): on each ready
+ * pod of the Deployment's current version, then through the URL once the Service routes to those
+ * pods alone, so a pass never comes from an old pod still terminating.
  * Without tests in mlkube.yaml, the ones the server's own description gives (issue #16.3).
  */
 export async function runTestCommand(dir: string, options: TestCommandOptions): Promise<number> {
   const config = await loadConfig(dir);
   const configured = options.print ? [] : await loadSmokeCases(config);
-  const endpoint = options.url ? { url: options.url, close: async () => undefined } : await modelEndpoint(config, options);
+  const deployed = options.url ? undefined : await deployedModel(config, options);
+  const endpoint: Pick<Endpoint, "url" | "lastError" | "close"> = deployed?.endpoint ?? { url: options.url ?? "", close: async () => undefined };
   try {
     if (options.print) {
       const discovered = await discoverOrExplain(endpoint.url, config, "to print");
@@ -41,25 +54,55 @@ export async function runTestCommand(dir: string, options: TestCommandOptions): 
       cases = discovered.tests.map((test) => caseFromTest(test.test));
       if (!options.json) process.stdout.write(`${describeGenerated(discovered.tests)}\n`);
     }
-    return await runCases(endpoint, cases, options);
+    return deployed ? await verifyDeployed(deployed, endpoint, cases, options) : await runCases(endpoint, cases, options);
   } finally {
     await endpoint.close();
   }
 }
 
-async function runCases(endpoint: Pick<Endpoint, "url" | "lastError">, cases: SmokeCase[], options: TestCommandOptions): Promise<number> {
+/** --url: the cases once against that server. */
+async function runCases(endpoint: Pick<Endpoint, "url">, cases: SmokeCase[], options: TestCommandOptions): Promise<number> {
   const started = performance.now();
   const width = Math.max(...cases.map((smokeCase) => smokeCase.name.length));
   const results = await runSmokeTests(endpoint.url, cases, {
-    transportError: endpoint.lastError,
     onResult: options.json ? undefined : (result) => process.stdout.write(formatResult(result, width)),
   });
-  const failed = results.filter((result) => !result.passed).length;
+  return report(endpoint.url, [{ target: endpoint.url, via: "url", results }], started, options);
+}
+
+/** The deployed model: each pod of its current version, then the URL (the pods' results first, one block per pod). */
+async function verifyDeployed(
+  deployed: Deployed,
+  endpoint: Pick<Endpoint, "url" | "lastError">,
+  cases: SmokeCase[],
+  options: TestCommandOptions,
+): Promise<number> {
+  const started = performance.now();
+  const runs = await verifyNewVersion(deployed.kube, { ...deployed.target, url: endpoint.url, urlError: endpoint.lastError }, cases, {
+    progress: options.json ? undefined : (line) => process.stderr.write(`${line}\n`),
+  });
+  if (!options.json) {
+    const width = Math.max(...cases.map((smokeCase) => smokeCase.name.length));
+    for (const run of runs) {
+      process.stdout.write(`${run.via === "pod" ? `pod ${run.target} (through the API server)` : run.target}:\n`);
+      for (const result of run.results) process.stdout.write(formatResult(result, width));
+    }
+  }
+  return report(endpoint.url, runs, started, options);
+}
+
+/** The verdict: a test passes only where it passed on every target tested. */
+function report(url: string, runs: VerificationRun[], started: number, options: TestCommandOptions): number {
+  const tests = combineRuns(runs);
+  const failed = tests.filter((test) => !test.passed).length;
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ url: endpoint.url, passed: failed === 0, total: results.length, failed, results })}\n`);
+    // results: what the URL answered (a user's curl), as before pods were tested one by one.
+    const results = runs.find((run) => run.via === "url")?.results ?? [];
+    process.stdout.write(`${JSON.stringify({ url, passed: failed === 0, total: tests.length, failed, results, tests, runs })}\n`);
   } else {
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
-    process.stdout.write(`${results.length - failed} passed, ${failed} failed (${endpoint.url}, ${seconds} s)\n`);
+    const where = runs.length > 1 ? describeAnsweredBy(runs.map((run) => (run.via === "url" ? "url" : run.target))).replace(/url$/, url) : url;
+    process.stdout.write(`${tests.length - failed} passed, ${failed} failed (${where}, ${seconds} s)\n`);
   }
   return failed === 0 ? 0 : 1;
 }
@@ -97,10 +140,10 @@ function ms(value: number): string {
 }
 
 /**
- * The deployed model's URL, without creating or changing anything: the NodePort when the cluster
- * maps it to 127.0.0.1, otherwise a port-forward to a ready pod.
+ * The deployed model, without creating or changing anything: the Deployment and Service mlkube
+ * applied, and the URL the cluster gives this machine for the Service's NodePort (as `mlkube dev` has it).
  */
-async function modelEndpoint(config: ResolvedConfig, flags: ClusterFlags): Promise<Pick<Endpoint, "url" | "close" | "lastError">> {
+async function deployedModel(config: ResolvedConfig, flags: ClusterFlags): Promise<Deployed & { endpoint: Endpoint }> {
   const docker = connectDocker();
   await ensureDockerReachable(docker);
   const provider = await selectProvider({ cluster: config.cluster, service: config.service }, flags, { docker });
@@ -114,13 +157,7 @@ async function modelEndpoint(config: ResolvedConfig, flags: ClusterFlags): Promi
   }
   const kube = connectKube(context, readKubeConfig());
   await ensureKubeReachable(kube);
-  const { name, namespace } = config;
-  const service = await kube.core.readNamespacedService({ name, namespace }).catch((error: unknown) => {
-    if (!isNotFound(error)) throw error;
-    throw new UserError("cluster", `The model is not deployed: there is no Service ${namespace}/${name} in context ${context}.`, {
-      hint: "Deploy it with 'mlkube dev', or test a running server with --url.",
-    });
-  });
-  const nodePort = service.spec?.ports?.find((port) => port.nodePort)?.nodePort ?? config.service.nodePort;
-  return status.mappedNodePorts.includes(nodePort) ? mappedPortEndpoint(nodePort) : portForwardEndpoint(kube, { namespace, name, nodePort });
+  const target = await deployedTarget(kube, config, context);
+  const endpoint = await provider.endpoint(kube, { namespace: target.namespace, name: target.service ?? target.deployment, nodePort: target.nodePort });
+  return { kube, target, endpoint };
 }

@@ -145,6 +145,13 @@ describeKind("one replica, delivery by load (dev --once)", () => {
     const good = await devOnce(model.dir);
     expect(good.code, good.stdout + good.stderr).toBe(0);
     expect(good.of("iteration.finished")[0]).toMatchObject({ deliveryPath: "load", result: "success" });
+    // mlkube test verifies the deployment as dev does: the new version's pod by name, then the URL.
+    const tested = await mlkube(["test", model.dir]);
+    expect(tested.code, tested.stdout + tested.stderr).toBe(0);
+    expect(tested.stdout).toMatch(/^pod iris-sklearn-[a-z0-9]+-[a-z0-9]{5} \(through the API server\):\npass {2}setosa /m);
+    expect(tested.stdout).toMatch(/^http:\/\/127\.0\.0\.1:\d+:\npass {2}setosa /m);
+    expect(tested.stdout).toMatch(/^3 passed, 0 failed \(iris-sklearn-[a-z0-9]+-[a-z0-9]{5} \+ http:\/\/127\.0\.0\.1:\d+, [\d.]+ s\)$/m);
+    expect(tested.stderr).toContain("waiting for Service iris-sklearn to route to the new pods only");
 
     await breakModel(model);
     const broken = await devOnce(model.dir);
@@ -160,6 +167,12 @@ describeKind("one replica, delivery by load (dev --once)", () => {
       broken.stdout,
     ).toMatchObject({ passed: false, answeredBy: [newPod, "url"] });
     expect(await readFile(join(model.dir, "model.pkl.good"))).toBeTruthy();
+    // The broken version serves now: mlkube test fails it on that pod and through the URL.
+    const testedBroken = await mlkube(["test", model.dir, "--json"]);
+    expect(testedBroken.code, testedBroken.stdout + testedBroken.stderr).toBe(1);
+    const verdict = JSON.parse(testedBroken.stdout) as { passed: boolean; failed: number; tests: { name: string; passed: boolean; answeredBy: string[] }[] };
+    expect(verdict).toMatchObject({ passed: false });
+    expect(verdict.tests.find((test) => test.name === "setosa")).toMatchObject({ passed: false, answeredBy: [newPod, "url"] });
 
     await restoreModel(model);
     const restored = await devOnce(model.dir);

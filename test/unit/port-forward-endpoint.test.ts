@@ -12,7 +12,7 @@ import { portForwardEndpoint } from "../../src/adapters/cluster/endpoint.js";
 import { applyObject, connectKube, type KubeAccess } from "../../src/adapters/kube/client.js";
 import { forwardToPod } from "../../src/adapters/kube/pod-forward.js";
 import { runSmokeTests } from "../../src/adapters/probe/http.js";
-import { verifyNewVersion } from "../../src/adapters/probe/verify-version.js";
+import { replayOnNewVersion, verifyNewVersion } from "../../src/deploy/verify.js";
 import type { SmokeCase } from "../../src/core/smoke-cases.js";
 import { FakeRuntime } from "../sim/apiserver/fake-runtime.js";
 import { eventually, startTestCluster, type TestCluster } from "../sim/apiserver/testing.js";
@@ -197,5 +197,47 @@ test("the model's URL through a port-forward with no pod to forward to: the smok
     expect((outcome as Error).message).toBe(`The model at ${endpoint.url} does not answer: No ready pod behind Service default/empty to forward to.`);
   } finally {
     await endpoint.close();
+  }
+});
+
+test("a replay (mlkube reproduce) sends each request once, through the URL, after the Service routes to the new pod alone", async () => {
+  await rolledOut("model:v2");
+  const endpoint = await portForwardEndpoint(kube, { namespace: "default", name: "web", nodePort: 30080 });
+  try {
+    await endpoint.refresh();
+    const progress: string[] = [];
+    const target = { namespace: "default", deployment: "web", service: "web", url: endpoint.url };
+    const results = await replayOnNewVersion(kube, target, [answeredBy("model:v2")], { progress: (line) => progress.push(line) });
+    expect(results).toEqual([expect.objectContaining({ passed: true, requests: 1 })]);
+    expect(progress).toEqual(["waiting for Service web to route to the new pods only", `replaying 1 recorded request(s) against ${endpoint.url}`]);
+  } finally {
+    await endpoint.close();
+  }
+});
+
+test("a replay does not run while the Service also routes to a pod of no version of the Deployment", async () => {
+  await rolledOut("model:v2");
+  const stray = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "stray", namespace: "default", labels: { app: "web" } },
+    spec: deployment("model:v1").spec?.template.spec,
+  };
+  await applyObject(kube, stray as never);
+  try {
+    await eventually(
+      async () =>
+        (await c.core.readNamespacedPod({ name: "stray", namespace: "default" })).status?.conditions?.some((x) => x.type === "Ready" && x.status === "True"),
+      15_000,
+      "the stray pod ready",
+    );
+    const target = { namespace: "default", deployment: "web", service: "web", url: `http://127.0.0.1:${CLOSED_PORT}` };
+    const outcome = await replayOnNewVersion(kube, target, [answeredBy("model:v2")], { routingTimeoutMs: 1_000 }).catch((error: unknown) => error as Error);
+    expect(outcome).toMatchObject({
+      kind: "rollout",
+      message: "Service default/web still sends traffic to stray 1 s after the rollout, so a replay could not tell which version answered.",
+    });
+  } finally {
+    await c.core.deleteNamespacedPod({ name: "stray", namespace: "default", gracePeriodSeconds: 0 });
   }
 });

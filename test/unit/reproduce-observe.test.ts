@@ -6,7 +6,7 @@
 import { RbacAuthorizationV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { connectKube, type KubeAccess } from "../../src/adapters/kube/client.js";
-import { clusterCapacity, existingSecretNames, podHistories } from "../../src/adapters/kube/reproduce-observe.js";
+import { clusterCapacity, existingSecretNames, podHistories } from "../../src/reproduce/observe.js";
 import { clientCert, kubeConfigFor, startTestCluster, testPki, type TestCluster } from "../sim/apiserver/testing.js";
 
 const NS = "team-a";

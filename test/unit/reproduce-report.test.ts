@@ -2,15 +2,8 @@
 // findings the production settings caused (OOM kill, early readiness probe, CPU throttling), the
 // text a user reads and the exit status.
 import { describe, expect, it } from "vitest";
-import {
-  findingFromRollout,
-  oomFindings,
-  readinessFinding,
-  throttlingFinding,
-  type ModelSettings,
-  type PodHistory,
-} from "../../src/core/reproduce-findings.js";
-import { exitCodeOf, formatReport, judgeReplay, type ReproduceReport } from "../../src/core/reproduce-report.js";
+import { findingFromRollout, oomFindings, readinessFinding, throttlingFinding, type ModelSettings, type PodHistory } from "../../src/reproduce/findings.js";
+import { exitCodeOf, formatReport, judgeReplay, type ReproduceReport } from "../../src/reproduce/report.js";
 import { parseRecordedRequests } from "../../src/core/smoke-cases.js";
 import { summarizeCase } from "../../src/core/smoke-results.js";
 

@@ -5,12 +5,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { ResolvedConfig } from "../../src/config/load.js";
-import { configForManifests } from "../../src/manifests/reproduce-config.js";
-import { fitReplicas, type LocalCapacity } from "../../src/manifests/reproduce-replicas.js";
-import { placeholderSecrets } from "../../src/manifests/reproduce-secrets.js";
-import { describeSubstitution } from "../../src/manifests/reproduce-substitution.js";
-import { modelSettings, planReproduction, readinessPath } from "../../src/manifests/reproduce.js";
-import { formatCpu, formatMemory, parseQuantity } from "../../src/manifests/reproduce-quantity.js";
+import { configForManifests } from "../../src/reproduce/config.js";
+import { fitReplicas, type LocalCapacity } from "../../src/reproduce/replicas.js";
+import { placeholderSecrets } from "../../src/reproduce/placeholder-secrets.js";
+import { describeSubstitution } from "../../src/reproduce/substitution.js";
+import { modelSettings, planReproduction, readinessPath } from "../../src/reproduce/plan.js";
+import { formatCpu, formatMemory, parseQuantity } from "../../src/reproduce/quantity.js";
 import type { KubeObject } from "../../src/manifests/types.js";
 
 // Objects are arbitrary JSON: the tests read deep fields without narrowing at every step.

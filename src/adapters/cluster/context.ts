@@ -3,10 +3,10 @@ import { deliverByPush } from "./push-delivery.js";
 import type { ProviderChoice } from "../../core/provider-choice.js";
 import { isUserError, UserError } from "../../errors.js";
 import type { DockerConnection } from "../docker/client.js";
-import { connectKube, ensureKubeReachable, readKubeConfig } from "../kube/client.js";
+import { connectKube, ensureKubeReachable, readKubeConfig, type KubeAccess } from "../kube/client.js";
 import { readAnnouncedRegistry } from "../kube/registry-hosting.js";
 import { portForwardEndpoint } from "./endpoint.js";
-import type { ClusterProvider, ClusterStatus, ReadyCluster, StepReporter, UpPlan } from "./provider.js";
+import type { ClusterProvider, ClusterStatus, Endpoint, ReadyCluster, ServiceRef, StepReporter, UpPlan } from "./provider.js";
 
 /** An existing cluster mlkube did not create: nothing is created or deleted, images are pushed. */
 export class ContextProvider implements ClusterProvider {
@@ -43,9 +43,13 @@ export class ContextProvider implements ClusterProvider {
       deliver: async (image, options = {}) => {
         return deliverByPush(this.deps.docker.client, decision, image, options);
       },
-      // Re-established after each rollout through Endpoint.refresh().
-      endpoint: (service) => portForwardEndpoint(kube, service),
+      endpoint: (service) => this.endpoint(kube, service),
     };
+  }
+
+  /** A port-forward: an existing cluster's NodePorts are not known to be reachable. Re-established after each rollout through Endpoint.refresh(). */
+  async endpoint(kube: KubeAccess, service: ServiceRef): Promise<Endpoint> {
+    return portForwardEndpoint(kube, service);
   }
 
   async status(): Promise<ClusterStatus> {

@@ -19,7 +19,18 @@ import { keepingCurrentContext } from "./current-context.js";
 import { hostsSupport, type HostsSupport } from "./containerd-hosts.js";
 import { crictlImageId, ctrListCommand, ctrTargetDigest, matchLoadedImage, type NodeImageReport } from "./loaded-image.js";
 import { checkRegistryPort, connectRegistry, ensureRegistry, registryRunning, removeRegistry, type RegistrySettings } from "./local-registry.js";
-import type { BuiltImage, ClusterProvider, ClusterStatus, DeliveryResult, EnsureOptions, ReadyCluster, StepReporter, UpPlan } from "./provider.js";
+import type {
+  BuiltImage,
+  ClusterProvider,
+  ClusterStatus,
+  DeliveryResult,
+  Endpoint,
+  EnsureOptions,
+  ReadyCluster,
+  ServiceRef,
+  StepReporter,
+  UpPlan,
+} from "./provider.js";
 
 interface KindSettings {
   /** NodePorts to map to 127.0.0.1 at creation (mappings cannot be added later). */
@@ -244,8 +255,13 @@ export class KindProvider implements ClusterProvider {
         }
         return this.load(image, options.signal);
       },
-      endpoint: async (service) => (mapped.includes(service.nodePort) ? mappedPortEndpoint(service.nodePort) : portForwardEndpoint(kube, service)),
+      endpoint: (service) => this.endpoint(kube, service),
     };
+  }
+
+  /** The NodePort on 127.0.0.1 where the node maps it (extraPortMappings), else a port-forward. */
+  async endpoint(kube: KubeAccess, service: ServiceRef): Promise<Endpoint> {
+    return (await this.mappedNodePorts()).includes(service.nodePort) ? mappedPortEndpoint(service.nodePort) : portForwardEndpoint(kube, service);
   }
 
   /**

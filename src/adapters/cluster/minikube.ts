@@ -238,7 +238,7 @@ export class MinikubeProvider implements ClusterProvider {
   }
 
   /** The node IP where it is reachable; otherwise a `minikube service --url` tunnel kept alive by mlkube. */
-  private async endpoint(kube: KubeAccess, service: ServiceRef): Promise<Endpoint> {
+  async endpoint(kube: KubeAccess, service: ServiceRef): Promise<Endpoint> {
     const why = await this.needsTunnel();
     if (!why) {
       const { stdout } = await this.deps.exec("minikube", ["ip", "-p", this.choice.clusterName]);

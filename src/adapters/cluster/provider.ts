@@ -110,4 +110,6 @@ export interface ClusterProvider {
   plan(): Promise<UpPlan>;
   status(): Promise<ClusterStatus>;
   remove(options: { registry: boolean }, report: StepReporter): Promise<void>;
+  /** How this machine reaches a NodePort of the running cluster, changing nothing there (`mlkube test`; ReadyCluster.endpoint is the same). */
+  endpoint(kube: KubeAccess, service: ServiceRef): Promise<Endpoint>;
 }

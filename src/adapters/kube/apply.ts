@@ -1,5 +1,6 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { UserError } from "../../errors.js";
+import { labelSelector } from "../../manifests/labels.js";
 import { applyObject, isForbidden, isNotFound, statusMessage, type KubeAccess } from "./client.js";
 
 /** The kinds mlkube applies for a model and so may prune; nothing of another kind is ever deleted. */
@@ -43,7 +44,7 @@ export async function applyWithPrune(kube: KubeAccess, objects: readonly Kuberne
   const pruned: string[] = [];
   for (const namespace of namespaces) {
     for (const { apiVersion, kind } of PRUNABLE_KINDS) {
-      for (const item of await labelled(kube, apiVersion, kind, namespace, `${prune.label}=${prune.model}`)) {
+      for (const item of await labelled(kube, apiVersion, kind, namespace, labelSelector({ [prune.label]: prune.model }))) {
         const object = { ...item, apiVersion, kind };
         if (wanted.has(describe(object))) continue;
         await kube.objects.delete(object, undefined, undefined, undefined, undefined, "Background").catch((error: unknown) => {
@@ -57,9 +58,9 @@ export async function applyWithPrune(kube: KubeAccess, objects: readonly Kuberne
 }
 
 /** Objects of one kind with the label; none when the cluster does not serve that kind at all. */
-async function labelled(kube: KubeAccess, apiVersion: string, kind: string, namespace: string, labelSelector: string): Promise<KubernetesObject[]> {
+async function labelled(kube: KubeAccess, apiVersion: string, kind: string, namespace: string, selector: string): Promise<KubernetesObject[]> {
   try {
-    return (await kube.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector)).items;
+    return (await kube.objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, selector)).items;
   } catch (error) {
     // client-node resolves kinds through discovery: a kind the server lacks cannot hold our objects.
     if (/Unrecognized API version and kind/.test((error as Error).message) || isNotFound(error)) return [];
@@ -90,7 +91,7 @@ function describe(object: KubernetesObject): string {
 export async function deleteModelObjects(kube: KubeAccess, namespace: string, prune: { label: string; model: string }): Promise<string[]> {
   const deleted: string[] = [];
   for (const { apiVersion, kind } of PRUNABLE_KINDS) {
-    for (const item of await labelled(kube, apiVersion, kind, namespace, `${prune.label}=${prune.model}`)) {
+    for (const item of await labelled(kube, apiVersion, kind, namespace, labelSelector({ [prune.label]: prune.model }))) {
       const object = { ...item, apiVersion, kind };
       await kube.objects.delete(object, undefined, undefined, undefined, undefined, "Background").catch((error: unknown) => {
         if (!isNotFound(error)) throw error;

@@ -7,7 +7,7 @@ import { lostConnection } from "../connection-errors.js";
 import type { KubeAccess } from "./client.js";
 import { watchList } from "./watch-list.js";
 
-interface RolloutProgress {
+export interface RolloutProgress {
   ready: number;
   desired: number;
   waitingFor: string;
@@ -16,7 +16,7 @@ interface RolloutProgress {
 /** Failed watch requests in a row (0.5 + 1 + 2 + 4 s of back-off between them) before the wait gives up. */
 const WATCH_FAILURES_TOLERATED = 5;
 
-type RolloutOutcome = Extract<RolloutVerdict, { state: "complete" | "failed" }>;
+export type RolloutOutcome = Extract<RolloutVerdict, { state: "complete" | "failed" }>;
 
 /**
  * Waits for a Deployment's rollout by watching it, its ReplicaSets and pods (no polling loop):

@@ -1,20 +1,15 @@
-import type Dockerode from "dockerode";
 import { existsSync } from "node:fs";
 import { join, posix } from "node:path";
 import { ImageBuilder } from "../../adapters/docker/build.js";
 import { FileHashCache } from "../../adapters/docker/build-context.js";
 import { buildStageProgress } from "./build-progress.js";
-import { baseImagesFor, buildRequestFor } from "../../adapters/docker/build-request.js";
 import type { Endpoint, ReadyCluster } from "../../adapters/cluster/provider.js";
 import { assertNodePortsFree, chooseModelNodePort } from "../../adapters/cluster/model-node-port.js";
 import { modelMemory } from "../../adapters/cluster/model-memory.js";
 import { applyWithPrune } from "../../adapters/kube/apply.js";
 import { nodePortClaims, plannedNodePorts } from "../../adapters/kube/node-port-claims.js";
-import { waitForRollout } from "../../adapters/kube/rollout.js";
 import { loadSmokeCases } from "../../adapters/probe/cases.js";
 import { discoverSmokeTests } from "../../adapters/probe/discover-tests.js";
-import { verifyNewVersion } from "../../adapters/probe/verify-version.js";
-import { waitUntilReachable } from "../../adapters/probe/wait-reachable.js";
 import { detectHealthEndpoint } from "../../adapters/probe/detect-health.js";
 import { forwardLocalPort } from "../../adapters/kube/pod-forward.js";
 import { PodConnections } from "../../adapters/kube/pod-connections.js";
@@ -31,13 +26,17 @@ import { servingVersion, type ServingVersion } from "../../adapters/kube/version
 import { podAccess } from "../../adapters/live/pod-access.js";
 import { readSyncRules } from "../../adapters/live/rules.js";
 import { syncToPods } from "../../adapters/live/sync-pods.js";
-import type { DeliveredImage, DeployTarget, DevAction, DevState } from "../../core/dev/state.js";
+import type { DeliveredImage, DevAction, DevState } from "../../core/dev/state.js";
+import type { DeployTarget } from "../../core/deploy-target.js";
+import { buildForCluster, deliverToCluster } from "../../deploy/image.js";
+import { ModelUrl, rollOutAndReach } from "../../deploy/rollout.js";
+import { targetOf } from "../../deploy/target.js";
+import { verifyNewVersion } from "../../deploy/verify.js";
 import { planChange } from "../../core/live/plan-change.js";
 import { inContext } from "../../core/live/route.js";
 import type { SyncRule } from "../../core/live/sync-rules.js";
-import { PRUNE_LABEL, labelSelector } from "../../manifests/labels.js";
+import { PRUNE_LABEL } from "../../manifests/labels.js";
 import { planManifests } from "../../manifests/plan.js";
-import type { KubeObject } from "../../manifests/types.js";
 import type { Pipeline, StageContext } from "../../engine/runner.js";
 
 /** What the live pipeline needs from the dev session. */
@@ -67,11 +66,9 @@ interface LiveSession {
  */
 export function livePipeline(session: LiveSession): Pipeline & { endpoint(): Endpoint | undefined; anticipateChange(): void } {
   const builder = new ImageBuilder(session.cluster.buildEngine, session.hashes);
-  const docker: Dockerode = session.cluster.buildEngine.client;
   const memory = modelMemory();
-  /** The tunnel or port-forward to the model (its URL is in the state), and the NodePort it reaches: a new port needs a new one. */
-  let endpoint: Endpoint | undefined;
-  let endpointPort: number | undefined;
+  /** The tunnel or port-forward to the model (its URL is in the state). */
+  const modelUrl = new ModelUrl(session.cluster);
   /**
    * The pods a sync just updated, and its open connections to them: the test stage right after it
    * tests those pods without listing them again, over the connections their answer checks left open.
@@ -139,8 +136,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
     assertNodePortsFree(plannedNodePorts(plan.objects, config.namespace), onCluster);
     context.progress(`NodePort ${chosen.port} (${chosen.reason}); applying ${plan.objects.length} object(s)`);
     const result = await applyWithPrune(kube, plan.objects as never, { label: PRUNE_LABEL, model: config.name });
-    const deployment = modelDeployment(plan.objects, config);
-    const target: DeployTarget = { ...deployment, service: modelService(plan.objects, chosen.port), nodePort: chosen.port };
+    const target = targetOf(plan.objects, config, chosen.port);
     session.dispatch({ type: "deploy/applied", target });
     session.onDeployed(target);
     const pruned = result.pruned.length > 0 ? `, pruned ${result.pruned.join(", ")}` : "";
@@ -154,12 +150,20 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
     await forgetSynced();
     // An answer asked for while the pods change says nothing of the pods after it.
     anticipated = undefined;
-    const outcome = await waitForRollout(session.cluster.kube, deploymentOf(target), {
+    const outcome = await rollOutAndReach(session.cluster, target, modelUrl, {
       timeoutMs: config.deploy.rolloutTimeoutSeconds * 1000,
+      readinessPath: readinessPathInForce(),
       signal: context.signal,
       eventsAllowed: session.cluster.rights?.listEvents !== false,
       onProgress: (progress) =>
         context.progress(`ready ${progress.ready}/${progress.desired}: ${progress.waitingFor}`, { current: progress.ready, total: progress.desired }),
+      onReady: async (endpoint, opened, rollout) => {
+        if (opened) session.dispatch({ type: "endpoint/changed", url: endpoint.url, via: endpoint.via, reason: endpoint.reason });
+        // The new pods run the image as built: nothing of live update's is ahead of it any more.
+        await liveAheadWrite;
+        if (session.state().live.ahead.length > 0) await recordLiveAhead(session.cluster.kube, deploymentOf(target), []);
+        context.progress(`ready ${rollout.ready}/${rollout.desired}; waiting for ${endpoint.url} to answer`);
+      },
     });
     anticipated = undefined;
     if (outcome.state === "failed") {
@@ -178,21 +182,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
           : outcome.hint;
       throw new UserError("rollout", `${outcome.message} The previous version keeps serving.`, { details: outcome.evidence, hint });
     }
-    // The new pods run the image as built: nothing of live update's is ahead of it any more.
-    await liveAheadWrite;
-    if (session.state().live.ahead.length > 0) await recordLiveAhead(session.cluster.kube, deploymentOf(target), []);
-    // Port-forwards point at a pod; after a rollout that pod may be gone.
-    if (!endpoint || endpointPort !== target.nodePort) {
-      await endpoint?.close();
-      endpointPort = target.nodePort;
-      endpoint = await session.cluster.endpoint({ namespace: target.namespace, name: target.service ?? config.name, nodePort: endpointPort });
-      session.dispatch({ type: "endpoint/changed", url: endpoint.url, via: endpoint.via, reason: endpoint.reason });
-    } else {
-      await endpoint.refresh();
-    }
-    context.progress(`ready ${outcome.ready}/${outcome.desired}; waiting for ${endpoint.url} to answer`);
-    await waitUntilReachable(`${endpoint.url}${readinessPathInForce()}`, { timeoutMs: 30_000, signal: context.signal });
-    return outcome;
+    return outcome.rollout;
   };
 
   /** The path the Deployment's readiness probe asks: mlkube.yaml's, or the detected one (any answer at "/" shows the port is open). */
@@ -219,12 +209,13 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   };
 
   const currentEndpoint = (): Endpoint => {
+    const endpoint = modelUrl.current();
     if (!endpoint) throw new Error("no endpoint before the rollout");
     return endpoint;
   };
 
   return {
-    endpoint: () => endpoint,
+    endpoint: () => modelUrl.current(),
 
     anticipateChange() {
       const state = session.state();
@@ -244,13 +235,13 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
 
     async build(context) {
       const config = configInForce();
-      const request = buildRequestFor(config);
-      // minikube: a base image only the host's engine has is loaded into the node's engine first.
-      const provided =
-        (await session.cluster.provideBaseImages?.(await baseImagesFor(request), { signal: context.signal, progress: (line) => context.progress(line) })) ?? [];
       const progress = buildStageProgress(context);
-      const result = await builder.build(request, { signal: context.signal, onEvent: progress.onEvent });
-      const built = { repository: request.repository, tag: result.tag, imageId: result.imageId };
+      const result = await buildForCluster(session.cluster, builder, config, {
+        signal: context.signal,
+        progress: (line) => context.progress(line),
+        onEvent: progress.onEvent,
+      });
+      const { image: built, prepared: provided } = result;
       const steps = result.cached ? "unchanged: image already built" : `${result.cachedSteps}/${result.totalSteps} steps from cache`;
       // Which builder builds (and why the classic one, where it must), said with the session's first build.
       const note = progress.builderNote();
@@ -260,7 +251,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       session.dispatch({ type: "live/rules", sync });
       if (session.state().live.off) return { reference: result.reference, image: built, cached: result.cached, detail: [...provided, detail].join("; ") };
       // Live update: the dev image wraps the server in the restart supervisor (the user's image is untouched).
-      const dev = await addDevLayer(docker, built, {
+      const dev = await addDevLayer(session.cluster.buildEngine.client, built, {
         signal: context.signal,
         writableDirs: writableDestinations(sync.rules),
         restart: config.restart,
@@ -268,22 +259,21 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
       });
       return {
         reference: dev.reference,
-        image: { repository: request.repository, tag: dev.tag, imageId: dev.imageId },
+        image: { repository: built.repository, tag: dev.tag, imageId: dev.imageId },
         cached: result.cached && dev.cached,
         detail: [...provided, detail, "dev layer with the restart supervisor"].join("; "),
       };
     },
 
     async deliver(context, image) {
-      const result = await session.cluster.deliver(image, {
+      const result = await deliverToCluster(session.cluster, image, {
         signal: context.signal,
         onBytes: (bytes) => context.progress(`${session.cluster.delivery.path}: ${(bytes / 1_000_000).toFixed(1)} MB moved`),
       });
       return {
         path: result.path,
         podImage: result.podImage,
-        // Read from the image delivered, so that apply never takes it from another build (one whose delivery failed).
-        runAsUser: await numericImageUser(docker, image.imageId),
+        runAsUser: result.runAsUser,
         detail: `${result.detail}, ${(result.bytesMoved / 1_000_000).toFixed(1)} MB moved`,
       };
     },
@@ -370,6 +360,7 @@ export function livePipeline(session: LiveSession): Pipeline & { endpoint(): End
   /** The test stage: the smoke tests on the new version (after a sync, its pods over the sync's connections). */
   async function testVersion(context: StageContext, after: typeof synced) {
     const target = session.state().deployTarget;
+    const endpoint = modelUrl.current();
     if (!endpoint || !target)
       throw new UserError("rollout", "No endpoint to test: the model was never rolled out.", {
         hint: "Fix the earlier failure; tests run after the first successful rollout.",
@@ -422,40 +413,4 @@ function countPods(count: number): string {
  */
 function writableDestinations(rules: readonly SyncRule[]): string[] {
   return [...new Set(rules.map((rule) => (rule.dest.endsWith("/") ? rule.dest.replace(/\/+$/, "") || "/" : posix.dirname(rule.dest))))].sort();
-}
-
-/** The Deployment that runs the model: the generated one, or the user's manifest that holds the model. */
-function modelDeployment(objects: readonly KubeObject[], config: ResolvedConfig): { namespace: string; deployment: string; selector: string } {
-  const deployments = objects.filter((object) => object.kind === "Deployment");
-  const chosen = deployments.find((object) => object.metadata?.name === config.name) ?? deployments[0];
-  if (!chosen?.metadata?.name)
-    throw new UserError("config", "The rendered objects contain no Deployment to roll out.", {
-      hint: "Add a Deployment to your manifests, or remove 'manifests:' to let mlkube generate one.",
-    });
-  const matchLabels = (chosen.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)?.selector?.matchLabels ?? {};
-  return {
-    namespace: chosen.metadata.namespace ?? config.namespace,
-    deployment: chosen.metadata.name,
-    selector: labelSelector(matchLabels),
-  };
-}
-
-/** The Service on the model's nodePort (generated, or the user's LoadBalancer turned NodePort). */
-function modelService(objects: readonly KubeObject[], nodePort: number): string | undefined {
-  const services = objects.filter((object) => object.kind === "Service");
-  const onPort = services.find((object) =>
-    ((object.spec as { ports?: { nodePort?: number }[] } | undefined)?.ports ?? []).some((port) => port.nodePort === nodePort),
-  );
-  return (onPort ?? services[0])?.metadata?.name;
-}
-
-/** The image's USER when it is a non-zero number: then the pod may require runAsNonRoot. */
-async function numericImageUser(docker: Dockerode, imageId: string): Promise<number | undefined> {
-  try {
-    const info = await docker.getImage(imageId).inspect();
-    const user = (info.Config?.User ?? "").split(":")[0] ?? "";
-    return /^\d+$/.test(user) ? Number(user) : undefined;
-  } catch {
-    return undefined; // not inspectable on the build engine: leave runAsNonRoot out
-  }
 }

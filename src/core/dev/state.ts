@@ -6,6 +6,7 @@ import type { ResolvedConfig } from "../../config/load.js";
 import type { SmokeResult } from "../smoke-results.js";
 import type { PodRun } from "../live/drift.js";
 import type { SyncRule } from "../live/sync-rules.js";
+import type { DeployTarget } from "../deploy-target.js";
 import { EMPTY_CHANGES, addChanges, type ChangeKind, type ChangeSet } from "./changes.js";
 
 /** "sync": live update, the changed files copied into the running pods and the server restarted there. */
@@ -105,16 +106,6 @@ export interface DeliveredImage {
   podImage: string;
   /** The image's USER when it is a non-zero number (the pod may then require runAsNonRoot); read from the image delivery moved. */
   runAsUser?: number | undefined;
-}
-
-/** Where apply put the model: the Deployment that runs it, its pods' selector, and the Service with the NodePort chosen. */
-export interface DeployTarget {
-  namespace: string;
-  deployment: string;
-  /** The Deployment's pod selector (logs and live update find the pods by it). */
-  selector: string;
-  service: string | undefined;
-  nodePort: number;
 }
 
 /** A health endpoint the server answers, detected by mlkube for the readiness probe it generates. */

@@ -4,10 +4,10 @@
  * would never finish. Limits are never changed: they decide OOM kills and CPU throttling, which
  * is what a reproduction is for.
  */
-import { formatCpu, formatMemory, parseQuantity } from "./reproduce-quantity.js";
-import type { Substitution } from "./reproduce-substitution.js";
-import { describeObject, isRecord, recordAt, type JsonRecord, type KubeObject } from "./types.js";
-import { containersOf } from "./workloads.js";
+import { formatCpu, formatMemory, parseQuantity } from "./quantity.js";
+import type { Substitution } from "./substitution.js";
+import { describeObject, isRecord, recordAt, type JsonRecord, type KubeObject } from "../manifests/types.js";
+import { containersOf } from "../manifests/workloads.js";
 
 export interface LocalCapacity {
   /** What the model's pods may request in all: allocatable minus what other pods request. */

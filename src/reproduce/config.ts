@@ -7,8 +7,8 @@ import { resolve } from "node:path";
 import type { ResolvedConfig } from "../config/load.js";
 import { configSchema } from "../config/schema.js";
 import { UserError } from "../errors.js";
-import { isRecord, listAt, stringAt } from "./types.js";
-import { containersOf } from "./workloads.js";
+import { isRecord, listAt, stringAt } from "../manifests/types.js";
+import { containersOf } from "../manifests/workloads.js";
 
 /** Used when the model's container declares no port either; only matters for the Service mlkube may add. */
 const FALLBACK_PORT = 8080;

@@ -5,11 +5,12 @@
  * be forbidden; each has a way to do without, said in one note, and none is asked twice.
  */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { PodHistory } from "../../core/reproduce-findings.js";
-import { PRUNE_LABEL } from "../../manifests/labels.js";
-import { parseQuantity } from "../../manifests/reproduce-quantity.js";
-import type { LocalCapacity } from "../../manifests/reproduce-replicas.js";
-import { isForbidden, type KubeAccess } from "./client.js";
+import { availableParallelism, totalmem } from "node:os";
+import type { PodHistory } from "./findings.js";
+import { PRUNE_LABEL } from "../manifests/labels.js";
+import { parseQuantity } from "./quantity.js";
+import type { LocalCapacity } from "./replicas.js";
+import { isForbidden, type KubeAccess } from "../adapters/kube/client.js";
 
 /**
  * Allocatable CPU and memory over all nodes, minus what other pods request (the system pods, other
@@ -124,4 +125,9 @@ function time(value: Date | string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const ms = value instanceof Date ? value.getTime() : Date.parse(value);
   return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** Without the cluster, the room for replicas is this machine's: kind and minikube nodes share it. */
+export function machineCapacity(): LocalCapacity {
+  return { cpuCores: availableParallelism(), memoryBytes: totalmem(), source: "this machine" };
 }

@@ -3,11 +3,11 @@
  * recording (status, body difference, latency), and what the production settings caused. Pure,
  * so what a user reads is tested line by line; `--json` prints the same report as one object.
  */
-import { describeMismatch } from "./expectations.js";
-import type { Finding } from "./reproduce-findings.js";
-import type { RolloutVerdict } from "./rollout.js";
-import type { SmokeCase } from "./smoke-cases.js";
-import type { SmokeResult } from "./smoke-results.js";
+import { describeMismatch } from "../core/expectations.js";
+import type { Finding } from "./findings.js";
+import type { RolloutVerdict } from "../core/rollout.js";
+import type { SmokeCase } from "../core/smoke-cases.js";
+import type { SmokeResult } from "../core/smoke-results.js";
 
 interface ReplayVerdict {
   name: string;

@@ -6,10 +6,10 @@
  * "placeholder": the pod spec stays exactly as in production, and the report says which values
  * are fake. Values are never read, so none can be printed.
  */
-import type { WithheldSecret } from "./secrets.js";
-import type { Substitution } from "./reproduce-substitution.js";
-import { isRecord, listAt, recordAt, stringAt, type KubeObject } from "./types.js";
-import { podTemplate } from "./workloads.js";
+import type { WithheldSecret } from "../manifests/secrets.js";
+import type { Substitution } from "./substitution.js";
+import { isRecord, listAt, recordAt, stringAt, type KubeObject } from "../manifests/types.js";
+import { podTemplate } from "../manifests/workloads.js";
 
 export const PLACEHOLDER_VALUE = "placeholder";
 

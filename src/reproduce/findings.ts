@@ -4,7 +4,7 @@
  * explains. Pure: the pods' history and the replay come in as snapshots, findings go out, each
  * with its evidence and the setting to change.
  */
-import type { RolloutVerdict } from "./rollout.js";
+import type { RolloutVerdict } from "../core/rollout.js";
 
 type FindingKind = "oom-killed" | "readiness-too-early" | "cpu-throttling";
 

@@ -4,10 +4,10 @@
  * Locally each would keep a pod Pending or make the API refuse it, so each is removed or replaced,
  * with a row saying what and why. Resources (but devices), probes, env and command stay exactly.
  */
-import { kindInfo } from "./kinds.js";
-import type { Substitution } from "./reproduce-substitution.js";
-import { describeObject, isRecord, listAt, recordAt, stringAt, type JsonRecord, type KubeObject } from "./types.js";
-import { podTemplate } from "./workloads.js";
+import { kindInfo } from "../manifests/kinds.js";
+import type { Substitution } from "./substitution.js";
+import { describeObject, isRecord, listAt, recordAt, stringAt, type JsonRecord, type KubeObject } from "../manifests/types.js";
+import { podTemplate } from "../manifests/workloads.js";
 
 /** Kinds that do nothing, or cannot work, without the production cluster's add-ons. */
 const CLOUD_ONLY_KINDS: Readonly<Record<string, string>> = {

@@ -1,14 +1,14 @@
-import type { SmokeCase } from "../../core/smoke-cases.js";
-import type { SmokeResult } from "../../core/smoke-results.js";
-import { urlAgreesWithPods, type VerificationRun } from "../../core/verification.js";
-import { UserError, isUserError } from "../../errors.js";
-import type { KubeAccess } from "../kube/client.js";
-import { PodConnections } from "../kube/pod-connections.js";
-import { describeUnsettled, waitForServiceOnPods } from "../kube/service-endpoints.js";
-import { servingVersion, type ServingVersion } from "../kube/version-pods.js";
-import { runSmokeTests, type RunOptions } from "./http.js";
+import type { SmokeCase } from "../core/smoke-cases.js";
+import type { SmokeResult } from "../core/smoke-results.js";
+import { urlAgreesWithPods, type VerificationRun } from "../core/verification.js";
+import { UserError, isUserError } from "../errors.js";
+import type { KubeAccess } from "../adapters/kube/client.js";
+import { PodConnections } from "../adapters/kube/pod-connections.js";
+import { describeUnsettled, waitForServiceOnPods } from "../adapters/kube/service-endpoints.js";
+import { servingVersion, type ServingVersion } from "../adapters/kube/version-pods.js";
+import { runSmokeTests, type RunOptions } from "../adapters/probe/http.js";
 
-interface VersionTarget {
+export interface VersionTarget {
   namespace: string;
   deployment: string;
   /** The Service the model's URL reaches; without one only the pods are tested. */
@@ -20,7 +20,7 @@ interface VersionTarget {
   urlError?: (() => string | undefined) | undefined;
 }
 
-interface VerifyOptions {
+export interface VerifyOptions {
   signal?: AbortSignal | undefined;
   progress?: ((detail: string) => void) | undefined;
   /** How long the Service may take to drop old pods from its endpoints. */
@@ -49,16 +49,7 @@ export async function verifyNewVersion(
   cases: readonly SmokeCase[],
   options: VerifyOptions = {},
 ): Promise<VerificationRun[]> {
-  const version = options.version ?? (await servingVersion(kube, target));
-  if (version.pods.length === 0) {
-    throw new UserError(
-      "rollout",
-      `No pod of the new version of ${target.namespace}/${target.deployment} (pod-template-hash ${version.templateHash}) is ready to answer the smoke tests.`,
-      {
-        hint: "The rollout did not leave a ready pod: check 'mlkube status' and 'mlkube logs'.",
-      },
-    );
-  }
+  const version = options.version ?? (await readyVersion(kube, target));
   // Whether the Service routes to these pods alone is asked while the pods are tested: neither
   // waits for the other, and only the URL's tests need both.
   const routingTimeoutMs = options.routingTimeoutMs ?? 30_000;
@@ -98,10 +89,7 @@ export async function verifyNewVersion(
     throw new UserError(
       "rollout",
       `The new version answered on its pods, but Service ${target.namespace}/${service} ${describeUnsettled(routing)} ${Math.round(routingTimeoutMs / 1000)} s after the rollout: the model's URL is not verified.`,
-      {
-        details: [`new pods: ${names.join(", ")}`],
-        hint: "Check the Service's selector: it must select only this Deployment's pods ('kubectl get endpoints').",
-      },
+      { details: [`new pods: ${names.join(", ")}`], hint: SELECTOR_HINT },
     );
   }
 
@@ -124,6 +112,62 @@ export async function verifyNewVersion(
     if (urlAgreesWithPods(runs, url) || !lagging) return [...runs, url];
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/**
+ * kube-proxy applies endpoint changes to its rules at most once per --iptables-min-sync-period,
+ * 1 s by default (kubernetes.io, kube-proxy reference), as kind and minikube run it.
+ */
+const KUBE_PROXY_MIN_SYNC_MS = 1_000;
+
+const SELECTOR_HINT = "Check the Service's selector: it must select only this Deployment's pods ('kubectl get endpoints').";
+
+/**
+ * Sends each case once, through the model's URL as production's clients would, after the Service
+ * routes to the new version's pods alone (`mlkube reproduce` replays recorded requests: a request
+ * answered by an old pod would say nothing of the version under test, and one sent to every pod
+ * as well would be replayed more than once).
+ */
+export async function replayOnNewVersion(
+  kube: KubeAccess,
+  target: VersionTarget,
+  cases: readonly SmokeCase[],
+  options: Pick<VerifyOptions, "signal" | "progress" | "routingTimeoutMs"> = {},
+): Promise<SmokeResult[]> {
+  const service = target.service;
+  if (service) {
+    const version = await readyVersion(kube, target);
+    const routingTimeoutMs = options.routingTimeoutMs ?? 30_000;
+    options.progress?.(`waiting for Service ${service} to route to the new pods only`);
+    const names = version.pods.map((pod) => pod.pod);
+    const routing = await waitForServiceOnPods(
+      kube,
+      { namespace: target.namespace, service, pods: names },
+      { timeoutMs: routingTimeoutMs, signal: options.signal },
+    );
+    if (!routing.settled) {
+      throw new UserError(
+        "rollout",
+        `Service ${target.namespace}/${service} ${describeUnsettled(routing)} ${Math.round(routingTimeoutMs / 1000)} s after the rollout, so a replay could not tell which version answered.`,
+        { details: [`new pods: ${names.join(", ")}`], hint: SELECTOR_HINT },
+      );
+    }
+    // The endpoints are right; the node's rules follow within one sync period.
+    await new Promise((resolve) => setTimeout(resolve, KUBE_PROXY_MIN_SYNC_MS));
+  }
+  options.progress?.(`replaying ${cases.length} recorded request(s) against ${target.url}`);
+  return runOrExplain(target.url, cases, target.url, { signal: options.signal }, target.urlError);
+}
+
+/** The Deployment's current version, with at least one pod ready to answer. */
+async function readyVersion(kube: KubeAccess, target: VersionTarget): Promise<ServingVersion> {
+  const version = await servingVersion(kube, target);
+  if (version.pods.length > 0) return version;
+  throw new UserError(
+    "rollout",
+    `No pod of the new version of ${target.namespace}/${target.deployment} (pod-template-hash ${version.templateHash}) is ready to answer the smoke tests.`,
+    { hint: "The rollout did not leave a ready pod: check 'mlkube status' and 'mlkube logs'." },
+  );
 }
 
 async function runOrExplain(

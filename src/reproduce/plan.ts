@@ -1,24 +1,24 @@
 /**
  * What `mlkube reproduce` applies: production manifests as transform.ts makes every user manifest
  * fit a local cluster (the image, Services, Secrets withheld, labels), then with the parts only
- * production has substituted (reproduce-cloud.ts), placeholders for the Secrets the pods need
- * (reproduce-secrets.ts) and replicas scaled to what fits (reproduce-replicas.ts). Validated as
+ * production has substituted (cloud.ts), placeholders for the Secrets the pods need
+ * (placeholder-secrets.ts) and replicas scaled to what fits (replicas.ts). Validated as
  * written and as rendered, like every plan.
  */
 import type { ResolvedConfig } from "../config/load.js";
-import type { ModelSettings } from "../core/reproduce-findings.js";
+import type { ModelSettings } from "./findings.js";
 import { UserError } from "../errors.js";
-import { managedLabels } from "./labels.js";
-import { loadManifests } from "./load.js";
-import { findModelContainers } from "./model-container.js";
-import { withoutCloudOnlyParts } from "./reproduce-cloud.js";
-import { parseQuantity } from "./reproduce-quantity.js";
-import { fitReplicas, type LocalCapacity } from "./reproduce-replicas.js";
-import { placeholderSecrets } from "./reproduce-secrets.js";
-import type { Substitution } from "./reproduce-substitution.js";
-import { transformManifests } from "./transform.js";
-import { describeObject, isRecord, listAt, recordAt, stringAt, type JsonRecord, type KubeObject } from "./types.js";
-import { assertNoProblems, validateManifests } from "./validate.js";
+import { managedLabels } from "../manifests/labels.js";
+import { loadManifests } from "../manifests/load.js";
+import { findModelContainers } from "../manifests/model-container.js";
+import { withoutCloudOnlyParts } from "./cloud.js";
+import { parseQuantity } from "./quantity.js";
+import { fitReplicas, type LocalCapacity } from "./replicas.js";
+import { placeholderSecrets } from "./placeholder-secrets.js";
+import type { Substitution } from "./substitution.js";
+import { transformManifests } from "../manifests/transform.js";
+import { describeObject, isRecord, listAt, recordAt, stringAt, type JsonRecord, type KubeObject } from "../manifests/types.js";
+import { assertNoProblems, validateManifests } from "../manifests/validate.js";
 
 interface ReproduceOptions {
   /** Manifest files or directories (absolute). */
