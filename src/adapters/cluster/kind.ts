@@ -255,13 +255,12 @@ export class KindProvider implements ClusterProvider {
         }
         return this.load(image, options.signal);
       },
-      endpoint: (service) => this.endpoint(kube, service),
+      endpoint: (service) => endpointFor(kube, service, mapped),
     };
   }
 
-  /** The NodePort on 127.0.0.1 where the node maps it (extraPortMappings), else a port-forward. */
   async endpoint(kube: KubeAccess, service: ServiceRef): Promise<Endpoint> {
-    return (await this.mappedNodePorts()).includes(service.nodePort) ? mappedPortEndpoint(service.nodePort) : portForwardEndpoint(kube, service);
+    return endpointFor(kube, service, await this.mappedNodePorts());
   }
 
   /**
@@ -372,4 +371,9 @@ export class KindProvider implements ClusterProvider {
       return false;
     }
   }
+}
+
+/** The NodePort on 127.0.0.1 where the node maps it (extraPortMappings), else a port-forward. */
+async function endpointFor(kube: KubeAccess, service: ServiceRef, mapped: readonly number[]): Promise<Endpoint> {
+  return mapped.includes(service.nodePort) ? mappedPortEndpoint(service.nodePort) : portForwardEndpoint(kube, service);
 }
