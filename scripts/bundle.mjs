@@ -4,7 +4,7 @@
 import { build } from "esbuild";
 import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { boundedInkCaches, rememberedStringWidth } from "./bundle-plugins.mjs";
+import { boundedInkCaches, cheapInkFrames, rememberedStringWidth } from "./bundle-plugins.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 await rm(`${root}/dist`, { recursive: true, force: true });
@@ -43,8 +43,8 @@ await build({
   // Not handled: CommonJS code that reads files beside its own through __dirname, undefined in an
   // ES module. Only dockerode's BuildKit session and progress decoder (buildImage with version
   // "2", docker.followProgress) and grpc-js's channelz do; mlkube uses none of them.
-  // Ink's text caches bounded, and text widths remembered (see the plugins).
-  plugins: [boundedInkCaches, rememberedStringWidth],
+  // Ink's text caches bounded, its frames drawn with less garbage, text widths remembered (see the plugins).
+  plugins: [boundedInkCaches, cheapInkFrames, rememberedStringWidth],
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: "warning",

@@ -63,6 +63,13 @@ function sizeOf(stdout: NodeJS.WriteStream): TerminalSize {
 }
 
 /**
+ * The screen's clock: spinners, running clocks and the log pane's check for new lines all run on
+ * it, so what changes together is drawn in one frame. Each frame redraws the whole screen (Ink),
+ * so two unsynchronised 100 ms timers drew up to 20 frames a second during an iteration.
+ */
+export const TICK_MS = 100;
+
+/**
  * A counter that advances every `intervalMs` while `active`: drives spinners and running clocks.
  * Every component ticking at the same interval shares one timer, so a spinner and a clock on
  * screen together change in one frame rather than two.
@@ -78,7 +85,8 @@ export function useTicker(intervalMs: number, active: boolean): number {
 
 const tickers = new Map<number, { timer: ReturnType<typeof setInterval>; listeners: Set<() => void> }>();
 
-function subscribeTicks(intervalMs: number, listener: () => void): () => void {
+/** Calls `listener` on the shared timer of `intervalMs` (see useTicker); returns the unsubscribe. */
+export function subscribeTicks(intervalMs: number, listener: () => void): () => void {
   let ticker = tickers.get(intervalMs);
   if (!ticker) {
     const listeners = new Set<() => void>();

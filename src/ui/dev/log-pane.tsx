@@ -9,11 +9,11 @@ import { MatchIndex, parseSearch, REGEX_PREFIX } from "../../engine/log-filter.j
 import type { LogFilter, LogStore } from "../../engine/log-store.js";
 import { formatCount, logSource } from "./format.js";
 import { foldedSeek, foldedTail, type FoldedLine } from "./log-fold.js";
+import { subscribeTicks, TICK_MS } from "./hooks.js";
 import { filterOf, type LogViewState } from "./keys.js";
 import { logRow } from "./log-rows.js";
 import { Text, useColors } from "./theme.js";
 
-const LOG_REFRESH_MS = 100;
 /**
  * Under a flood (more than a pane of new lines since the last redraw, so no line stays on screen
  * long enough to read) the pane redraws this often instead. A frame costs Ink 15-25 ms at 120x40
@@ -44,17 +44,19 @@ function useLogWindow(logs: LogStore, filter: LogFilter, fold: boolean, anchor: 
   // (tens of milliseconds in a busy UI), and a line arriving in between would count as shown
   // without ever being read, hidden until the next line arrives (after `c`, say, which resizes).
   const shown = useRef({ seq: latestSeq, at: 0 });
-  useEffect(() => {
-    const timer = setInterval(() => {
-      const seq = logs.latestSeq;
-      if (seq === shown.current.seq) return;
-      const now = Date.now();
-      if (seq - shown.current.seq > size && now - shown.current.at < LOG_FLOOD_REFRESH_MS) return;
-      shown.current = { seq, at: now };
-      setLatestSeq(seq);
-    }, LOG_REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [logs, size]);
+  // On the screen's clock, so new lines and a spinner's next frame share one frame.
+  useEffect(
+    () =>
+      subscribeTicks(TICK_MS, () => {
+        const seq = logs.latestSeq;
+        if (seq === shown.current.seq) return;
+        const now = Date.now();
+        if (seq - shown.current.seq > size && now - shown.current.at < LOG_FLOOD_REFRESH_MS) return;
+        shown.current = { seq, at: now };
+        setLatestSeq(seq);
+      }),
+    [logs, size],
+  );
   const index = useMemo(() => new MatchIndex(filter), [filter]);
   return useMemo(() => readWindow(logs, filter, fold, index, anchor, size), [logs, filter, fold, index, anchor, size, latestSeq]);
 }
