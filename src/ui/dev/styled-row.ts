@@ -29,9 +29,10 @@ let olderRows = new Map<string, StyledChar[] | null>();
  * arrays are shared: callers must not change them.
  */
 export function styledLine(line: string): StyledChar[] {
-  const known = recentRows.has(line) ? recentRows.get(line) : olderRows.get(line);
+  const recent = recentRows.get(line);
+  const known = recent !== undefined ? recent : olderRows.get(line);
   if (known) {
-    if (!recentRows.has(line)) track(line, known);
+    if (recent === undefined) track(line, known);
     return known;
   }
   const chars = styledCharsFromTokens(tokenize(line));
