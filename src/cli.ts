@@ -63,7 +63,11 @@ function buildProgram(): Command {
         live?: boolean;
       },
     ) => {
+      // A session runs for hours: V8 is told to keep its heap small (see heap-tuning.ts).
+      const { tuneHeapForLongSession } = await import("./engine/heap-tuning.js");
+      const afterLoading = tuneHeapForLongSession();
       const { runDevCommand } = await import("./commands/dev/session.js");
+      afterLoading();
       process.exitCode = await runDevCommand(dir, options);
     },
   );
