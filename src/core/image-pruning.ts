@@ -17,7 +17,7 @@ import { repositoryOf, sameRepository } from "../manifests/image-ref.js";
 export const MANAGED_LABEL = "dev.mlkube.managed";
 const MODEL_LABEL = "dev.mlkube.model";
 /** The newest images kept besides the running ones: a rollback or a quick revert is a cache hit. */
-const DEFAULT_KEEP = 3;
+export const DEFAULT_KEEP = 3;
 
 const CONTENT_TAG = /^([0-9a-f]{16})(?:-live-[0-9a-f]{12})?$/;
 

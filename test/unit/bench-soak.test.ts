@@ -150,6 +150,16 @@ describe("the soak's rows in the targets table", () => {
     expect(rows["soak: processes mlkube started left running after it ended"]).toBe(true);
   });
 
+  it("holds the model's images to the prune rule's bound (9), not to a percentage: 6 → 7 passes, 10 fails", () => {
+    const row = (atWarmUp: number, max: number) =>
+      Object.entries(met(soak({ growth: { ...soak({}).growth, modelImages: growth(atWarmUp, max) } }))).filter(([what]) =>
+        what.startsWith("soak: Docker: images mlkube built for the model"),
+      );
+    expect(row(6, 7)).toEqual([[expect.stringContaining("most after warm-up"), true]]);
+    expect(row(6, 9)[0]![1]).toBe(true);
+    expect(row(6, 10)[0]![1]).toBe(false);
+  });
+
   it("says nothing about a soak that never ran", () => {
     expect(soakTargets(null)).toEqual([]);
   });
