@@ -40,6 +40,10 @@ await build({
     // Ink's optional peer, imported only when DEV=true (React DevTools).
     "react-devtools-core",
   ],
+  // whatwg-url (under client-node's node-fetch) requires Node's `punycode`, which prints a
+  // deprecation warning (DEP0040) from Node 21 on, over the dev UI's first line: the package of the
+  // same name and API is bundled instead (the trailing slash names the package, not the built-in).
+  alias: { punycode: "punycode/" },
   // Not handled: CommonJS code that reads files beside its own through __dirname, undefined in an
   // ES module. Only dockerode's BuildKit session and progress decoder (buildImage with version
   // "2", docker.followProgress) and grpc-js's channelz do; mlkube uses none of them.

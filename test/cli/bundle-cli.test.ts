@@ -13,3 +13,12 @@ it("with DEV=true, the dev command still loads: Ink then reads a package.json re
   expect(result.stderr).toContain(`error: ${missing} does not exist.`);
   expect(result.status).toBe(1);
 });
+
+it("the dev command loads without Node's deprecation warnings, which would print over the UI (whatwg-url's punycode is bundled)", () => {
+  const missing = join(REPO_ROOT, "no-such-dir");
+  // Node 21+ warns about the built-in punycode on its own; Node 20 with --pending-deprecation.
+  const result = spawnSync(process.execPath, ["--pending-deprecation", CLI, "dev", missing, "--no-tui"], { encoding: "utf8" });
+  expect(result.stderr).not.toContain("DeprecationWarning");
+  expect(result.stderr).toContain(`error: ${missing} does not exist.`);
+  expect(result.status).toBe(1);
+});
