@@ -33,7 +33,6 @@ const GROWTH_MEASURES_SHOWN = Object.keys(MEASURES) as GrowthMeasure[];
  * more rebuilds in every eight edits).
  */
 const MODEL_IMAGES_BOUND = DEFAULT_KEEP + 2 + 2 * 2;
-const BOUNDED: readonly GrowthMeasure[] = ["modelImages"];
 
 const value = (measure: GrowthMeasure, raw: number | null) => {
   if (raw === null) return "–";
@@ -50,7 +49,7 @@ function growthText(measure: GrowthMeasure, growth: Growth): string {
 
 export function soakTargets(soak: SoakResult | null | undefined): Target[] {
   if (!soak) return [];
-  const rows: Target[] = GROWTH_MEASURES_SHOWN.filter((measure) => !BOUNDED.includes(measure)).map((measure) => {
+  const rows: Target[] = GROWTH_MEASURES_SHOWN.filter((measure) => measure !== "modelImages").map((measure) => {
     const growth = soak.growth[measure];
     return {
       what: `soak: ${MEASURES[measure].label}, growth after warm-up`,

@@ -4,7 +4,7 @@
  * sets the flags at run time, and on Node 24, which restarts with them.
  */
 import { execa } from "execa";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -49,10 +49,14 @@ async function runChild(mode: "tuned" | "default"): Promise<{ report: ChildRepor
   const dir = mkdtempSync(join(tmpdir(), "mlkube-heap-"));
   const script = join(dir, "child.mjs");
   writeFileSync(script, CHILD);
-  const subprocess = execa(process.execPath, ["--import", "tsx", script, mode], { cwd: resolve(import.meta.dirname, "../..") });
-  const pid = subprocess.pid!;
-  const child = await subprocess;
-  return { report: JSON.parse(child.stdout) as ChildReport, pid, stderr: child.stderr };
+  try {
+    const subprocess = execa(process.execPath, ["--import", "tsx", script, mode], { cwd: resolve(import.meta.dirname, "../..") });
+    const pid = subprocess.pid!;
+    const child = await subprocess;
+    return { report: JSON.parse(child.stdout) as ChildReport, pid, stderr: child.stderr };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
